@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make up` runs the platform, `make test` the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SERVICES := ticketing training appraisal monitoring
+PACKAGES := plumbing gateway $(addprefix services/,$(SERVICES))
+SERVICE_CLASSES := ticketing.service:TicketingService training.service:TrainingService \
+	appraisal.service:AppraisalService monitoring.service:MonitoringService
+STAMP := $(VENV)/.installed
+
+.PHONY: install migrate topology up test compose-check clean
+
+$(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) -m plumbing.migrate gateway $(SERVICES)
+
+topology: install
+	$(PY) -m plumbing.topology $(SERVICE_CLASSES)
+
+up: migrate topology
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+compose-check:
+	docker-compose -f docker-compose.yml config -q
+
+clean:
+	rm -rf var

@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: real RabbitMQ and PostgreSQL on loopback.
+
+nameko's pytest plugin gives ``rabbit_config`` (a fresh vhost per test),
+``container_factory`` and ``runner_factory``. eventlet must patch the
+standard library before anything imports sockets.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from plumbing import migrate  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    name = f"csops_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'service.db'}"
+
+
+@pytest.fixture
+def migrated():
+    """``migrated(service, url)`` brings that database to the service's head revision."""
+    def upgrade(service, url):
+        migrate.upgrade(service, url)
+        return url
+    return upgrade
+
+
+@pytest.fixture
+def service_config(rabbit_config):
+    """nameko config for a service under test on a fresh vhost, with fast retries."""
+    return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2)

@@ -1,0 +1,49 @@
+"""Configuration from the environment, with local defaults."""
+import os
+from pathlib import Path
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def var_dir() -> Path:
+    """Where embedded SQLite databases live (``CSOPS_VAR_DIR``, default ``var``)."""
+    path = Path(os.environ.get("CSOPS_VAR_DIR", "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(service: str) -> str:
+    """``<SERVICE>_DATABASE_URL`` or an SQLite file of the service's own."""
+    configured = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if configured:
+        return configured
+    return f"sqlite:///{(var_dir() / f'{service}.db').absolute()}"
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def log_setup(level=None) -> None:
+    """Log lines carry the request id of the worker that wrote them."""
+    import logging
+
+    from plumbing.context import RequestIdLogFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logging.basicConfig(level=level or os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler], force=True)
+
+
+def service_config() -> dict:
+    """nameko config for a service process, all from the environment."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "METRICS_PORT": int(os.environ.get("METRICS_PORT", "0")),
+        "METRICS_ADDRESS": os.environ.get("METRICS_ADDRESS", "127.0.0.1"),
+        "WEB_SERVER_ADDRESS": f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}",
+        "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
+        "max_workers": int(os.environ.get("MAX_WORKERS", "10")),
+        "serializer": "json",
+    }

@@ -1,0 +1,113 @@
+"""Event handlers that retry with back-off and dead-letter what keeps failing.
+
+Stock nameko acks a message whose handler raised, and the event is lost.
+Here a failed delivery is republished (with publisher confirms) to a delay
+queue whose TTL dead-letters it back to the handler's own queue; after the
+last retry, or at once for a message that can never succeed (not JSON, not
+a CloudEvents envelope, an unsupported ``dataversion``), it goes to the
+handler's dead-letter queue ``<queue>.dlq`` with the reason in its headers.
+Only then is the original acked, so a crash in between duplicates a message
+(handled by the inbox) but never loses one.
+"""
+import logging
+from functools import partial
+
+from nameko.amqp.publish import get_producer
+from nameko.constants import PERSISTENT
+from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import QueueConsumer
+
+from plumbing import metrics
+from plumbing.context import REQUEST_ID_KEY
+from plumbing.events import CONTENT_TYPE, SERIALIZER, envelope_problems
+from plumbing.topology import ATTEMPTS_HEADER, REASON_HEADER, HandlerQueues
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS = (1, 5, 30)
+ACCEPTED_CONTENT = [SERIALIZER, "json"]
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """A queue consumer that dead-letters messages kombu cannot decode
+    instead of letting the decode error kill the consumer thread."""
+
+    @property
+    def accept(self):
+        return ACCEPTED_CONTENT
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self.on_undecodable, provider)
+        return consumers
+
+    def on_undecodable(self, provider, message, exc):
+        provider.dead_letter(message, f"undecodable message: {exc}")
+        self.ack_message(message)
+
+
+class ReliableEventHandler(EventHandler):
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self, source_service, event_type, versions=(1,), **kwargs):
+        self.versions = tuple(versions)
+        super().__init__(source_service, event_type, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        super().setup()
+        delays = self.container.config.get("EVENT_RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
+        self.queues = HandlerQueues(self.queue, delays)
+        self.amqp_uri = self.container.config["AMQP_URI"]
+
+    def handle_message(self, body, message):
+        problems = envelope_problems(body, self.event_type, self.versions)
+        if problems:
+            self.dead_letter(message, "; ".join(problems))
+            self.queue_consumer.ack_message(message)
+            return
+        context_data = {REQUEST_ID_KEY: body.get("requestid")}
+        try:
+            self.container.spawn_worker(
+                self, (body,), {}, context_data=context_data,
+                handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is not None:
+            self.retry_or_dead_letter(message, exc_info[1])
+        self.queue_consumer.ack_message(message)
+
+    def retry_or_dead_letter(self, message, exc):
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        reason = f"{type(exc).__name__}: {exc}"
+        if attempts > len(self.queues.retry_queues):
+            self.dead_letter(message, f"failed {attempts} times, last: {reason}", attempts)
+            return
+        log.warning("%s failed (try %s), retrying: %s", self.queue.name, attempts, reason)
+        self.republish(message, self.queues.retry_queues[attempts - 1], {ATTEMPTS_HEADER: attempts})
+        metrics.EVENTS_RETRIED.labels(queue=self.queue.name).inc()
+
+    def dead_letter(self, message, reason, attempts=0):
+        log.error("dead-lettering a message from %s: %s", self.queue.name, reason)
+        self.republish(message, self.queues.dead_letter, {REASON_HEADER: reason[:1000], ATTEMPTS_HEADER: attempts})
+        kind = reason.split(":", 1)[0] if attempts == 0 else "retries exhausted"
+        metrics.EVENTS_DEAD_LETTERED.labels(queue=self.queue.name, reason=kind[:40]).inc()
+
+    def republish(self, message, queue, extra_headers):
+        """Publish the raw body unchanged to ``queue`` through the default exchange."""
+        headers = dict(message.headers or {})
+        headers.update(extra_headers)
+        headers.setdefault("x-original-exchange", message.delivery_info.get("exchange", ""))
+        headers.setdefault("x-original-routing-key", message.delivery_info.get("routing_key", ""))
+        with get_producer(self.amqp_uri, confirms=True) as producer:
+            producer.publish(
+                message.body, exchange="", routing_key=queue.name, headers=headers,
+                content_type=message.content_type or CONTENT_TYPE,
+                content_encoding=message.content_encoding or "utf-8",
+                delivery_mode=PERSISTENT, declare=[queue], retry=True)
+
+
+event_handler = ReliableEventHandler.decorator

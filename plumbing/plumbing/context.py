@@ -1,0 +1,52 @@
+"""Who asked, and under which request id, as carried through RPC and events.
+
+The gateway puts ``request_id`` and ``actor`` into nameko's context data;
+nameko passes context data on with every RPC call, and the outbox writes the
+request id into each event's envelope (``requestid``). The id also tags every
+log line a worker writes.
+"""
+import logging
+import threading
+import uuid
+
+from nameko.extensions import DependencyProvider
+
+REQUEST_ID_KEY = "request_id"
+ACTOR_KEY = "actor"
+
+# a green-thread local once eventlet has monkey-patched threading
+_current = threading.local()
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_request_id():
+    return getattr(_current, "request_id", None)
+
+
+def bind_request_id(request_id):
+    _current.request_id = request_id
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = current_request_id() or "-"
+        return True
+
+
+class CallContext:
+    def __init__(self, request_id, actor):
+        self.request_id = request_id
+        self.actor = actor
+
+
+class RequestContext(DependencyProvider):
+    """``self.context.request_id`` and ``self.context.actor`` in a worker."""
+
+    def worker_setup(self, worker_ctx):
+        bind_request_id(worker_ctx.data.get(REQUEST_ID_KEY))
+
+    def get_dependency(self, worker_ctx):
+        return CallContext(worker_ctx.data.get(REQUEST_ID_KEY), worker_ctx.data.get(ACTOR_KEY))

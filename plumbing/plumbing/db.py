@@ -1,0 +1,99 @@
+"""Database engine and a session per nameko worker.
+
+PostgreSQL goes through psycopg2 with psycogreen's wait callback, so a query
+waiting on the server yields to other green threads instead of blocking the
+whole process. SQLite runs in WAL mode so readers do not wait for a writer.
+"""
+from datetime import timezone
+
+import psycogreen.eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from plumbing.config import database_url
+
+psycogreen.eventlet.patch_psycopg()
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database server cannot be reached; the message says how to start it."""
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def check_reachable(engine: Engine) -> None:
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        hint = "start PostgreSQL (pg_ctlcluster <version> main start, or docker compose up postgres)"
+        raise DatabaseUnavailable(
+            f"database {url} is unreachable ({str(exc.orig).strip().splitlines()[0]}): {hint}"
+        ) from None
+
+
+def is_postgres(engine_or_session) -> bool:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    return bind.dialect.name == "postgresql"
+
+
+class Database(DependencyProvider):
+    """Gives each worker its own Session; the entrypoint opens transactions.
+
+    The URL comes from the ``DATABASE_URL`` config key, else from
+    ``<SERVICE>_DATABASE_URL``, else an SQLite file under ``var/``.
+    """
+
+    def setup(self):
+        url = self.container.config.get("DATABASE_URL") or database_url(self.container.service_name)
+        self.engine = make_engine(url)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = {}
+
+    def get_dependency(self, worker_ctx):
+        session = self.session_factory()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+    def stop(self):
+        self.engine.dispose()

@@ -1,0 +1,52 @@
+"""Errors a service raises to say what went wrong with a request.
+
+They are registered with nameko so an RPC caller (the gateway) gets the same
+type back instead of a ``RemoteError``, and maps each to its HTTP status.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message, details=None):
+        super().__init__(message, details or {})
+        self.message = message
+        self.details = details or {}
+
+
+@deserialize_to_instance
+class InvalidInput(DomainError):
+    """Input broke a rule; ``details`` maps each field to its reasons."""
+    code = "invalid_input"
+
+
+@deserialize_to_instance
+class NotFound(DomainError):
+    code = "not_found"
+
+
+@deserialize_to_instance
+class Conflict(DomainError):
+    """The request is valid but not in the current state of the resource."""
+    code = "conflict"
+
+
+@deserialize_to_instance
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+def invalid_from_marshmallow(error) -> InvalidInput:
+    """Turn a marshmallow ValidationError into InvalidInput naming the fields."""
+    return InvalidInput("request failed validation", error.normalized_messages())
+
+
+def load_or_invalid(schema, data):
+    """``schema.load(data)``, raising InvalidInput (a 400 at the gateway)."""
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise invalid_from_marshmallow(error) from None

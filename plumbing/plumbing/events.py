@@ -1,0 +1,70 @@
+"""The CloudEvents 1.0 envelope every event travels in (docs/events/).
+
+Structured mode: the whole envelope is the AMQP body, content type
+``application/cloudevents+json``. Extension attributes: ``sequence`` (per
+aggregate, starting at 1), ``requestid`` (the HTTP request that caused it)
+and ``dataversion`` (version of the ``data`` schema for this ``type``).
+"""
+import json
+import uuid
+from datetime import datetime, timezone
+
+from kombu.serialization import register
+
+CONTENT_TYPE = "application/cloudevents+json"
+SERIALIZER = "cloudevents"
+SPEC_VERSION = "1.0"
+SOURCE_PREFIX = "/csops/"
+
+REQUIRED_ATTRIBUTES = {
+    "specversion": str, "id": str, "source": str, "type": str, "time": str,
+    "subject": str, "datacontenttype": str, "data": dict,
+    "sequence": int, "dataversion": int,
+}
+
+register(SERIALIZER, json.dumps, json.loads, content_type=CONTENT_TYPE, content_encoding="utf-8")
+
+
+def exchange_name(service: str) -> str:
+    """nameko's convention: each service publishes to ``<service>.events``."""
+    return f"{service}.events"
+
+
+def make_envelope(*, service, event_type, subject, data, sequence, request_id=None,
+                  data_version=1, event_id=None, time=None):
+    envelope = {
+        "specversion": SPEC_VERSION,
+        "id": event_id or str(uuid.uuid4()),
+        "source": SOURCE_PREFIX + service,
+        "type": event_type,
+        "time": (time or datetime.now(timezone.utc)).isoformat(timespec="microseconds"),
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "dataversion": data_version,
+        "sequence": sequence,
+        "data": data,
+    }
+    if request_id:
+        envelope["requestid"] = request_id
+    return envelope
+
+
+def envelope_problems(envelope, event_type=None, versions=None) -> list[str]:
+    """What is wrong with a received envelope; empty when it is usable."""
+    if not isinstance(envelope, dict):
+        return [f"envelope is a {type(envelope).__name__}, not a JSON object"]
+    problems = []
+    for name, kind in REQUIRED_ATTRIBUTES.items():
+        if name not in envelope:
+            problems.append(f"missing attribute '{name}'")
+        elif not isinstance(envelope[name], kind) or isinstance(envelope[name], bool):
+            problems.append(f"attribute '{name}' must be {kind.__name__}")
+    if problems:
+        return problems
+    if envelope["specversion"] != SPEC_VERSION:
+        problems.append(f"unsupported specversion {envelope['specversion']!r}")
+    if event_type is not None and envelope["type"] != event_type:
+        problems.append(f"type {envelope['type']!r} is not {event_type!r}")
+    if versions is not None and envelope["dataversion"] not in versions:
+        problems.append(f"dataversion {envelope['dataversion']} not in supported {sorted(versions)}")
+    return problems

@@ -1,0 +1,65 @@
+"""Prometheus metrics every service exports the same way.
+
+Each service process serves its registry on ``METRICS_PORT``; the job label
+that Prometheus adds names the service, so metric labels stay bounded.
+"""
+import logging
+import time
+
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+RPC_DURATION = Histogram(
+    "csops_rpc_duration_seconds", "Time an RPC method took to run.",
+    ["method", "outcome"], buckets=LATENCY_BUCKETS)
+EVENT_HANDLER_DURATION = Histogram(
+    "csops_event_handler_duration_seconds", "Time an event handler took to run.",
+    ["event", "handler", "outcome"], buckets=LATENCY_BUCKETS)
+EVENTS_PUBLISHED = Counter(
+    "csops_events_published_total", "Events relayed from the outbox to the broker.", ["event"])
+EVENTS_DEAD_LETTERED = Counter(
+    "csops_events_dead_lettered_total", "Messages moved to a dead-letter queue.", ["queue", "reason"])
+EVENTS_RETRIED = Counter(
+    "csops_events_retried_total", "Failed event deliveries scheduled for another try.", ["queue"])
+OUTBOX_PENDING = Gauge(
+    "csops_outbox_pending_events", "Outbox rows not yet published to the broker.")
+
+
+def outcome_of(exc_info) -> str:
+    return "success" if exc_info is None else "error"
+
+
+class Metrics(DependencyProvider):
+    """Times every RPC and event-handler worker and serves ``/metrics``."""
+
+    def setup(self):
+        self.started = {}
+
+    def start(self):
+        port = int(self.container.config.get("METRICS_PORT") or 0)
+        if port:
+            address = self.container.config.get("METRICS_ADDRESS", "127.0.0.1")
+            start_http_server(port, addr=address)
+            log.info("metrics of %s on http://%s:%s/metrics", self.container.service_name, address, port)
+
+    def worker_setup(self, worker_ctx):
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        entrypoint = worker_ctx.entrypoint
+        if isinstance(entrypoint, Rpc):
+            RPC_DURATION.labels(entrypoint.method_name, outcome_of(exc_info)).observe(elapsed)
+        elif isinstance(entrypoint, EventHandler):
+            EVENT_HANDLER_DURATION.labels(
+                f"{entrypoint.source_service}.{entrypoint.event_type}", entrypoint.method_name,
+                outcome_of(exc_info)).observe(elapsed)

@@ -1,0 +1,220 @@
+"""Transactional outbox and inbox.
+
+A service records an event in the same transaction as the change it
+describes; the relay publishes it after commit (persistent, with publisher
+confirms) and only then marks it published. A crash between commit and
+publish leaves the row pending and the relay publishes it on the next pass,
+so delivery is at least once. Consumers make that exactly-once in effect with
+the inbox: the event id is recorded in the same transaction as the effect.
+"""
+import json
+import logging
+from datetime import datetime, timezone
+
+from eventlet.green import threading
+from kombu import Exchange
+from nameko.amqp.publish import get_connection, get_producer
+from nameko.constants import PERSISTENT
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (
+    Column, Index, Integer, String, Table, Text, UniqueConstraint, func, insert, select,
+    update,
+)
+
+from plumbing import failpoints, metrics
+from plumbing.db import Database, UTCDateTime
+from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
+
+log = logging.getLogger(__name__)
+
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+
+
+def messaging_tables(metadata):
+    """The outbox and inbox tables, added to a service's own metadata."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("aggregate_type", String(64), nullable=False),
+        Column("aggregate_id", String(64), nullable=False),
+        Column("sequence", Integer, nullable=False),
+        Column("event_type", String(128), nullable=False),
+        Column("envelope", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("published_at", UTCDateTime()),
+        UniqueConstraint("aggregate_type", "aggregate_id", "sequence", name="uq_outbox_aggregate_sequence"),
+        Index("ix_outbox_pending", "published_at", "created_at"),
+    )
+    inbox = Table(
+        "inbox", metadata,
+        Column("event_id", String(255), primary_key=True),
+        Column("consumer", String(255), primary_key=True),
+        Column("processed_at", UTCDateTime(), nullable=False),
+    )
+    return outbox, inbox
+
+
+class EventRecorder:
+    """Writes events into the outbox inside the caller's transaction."""
+
+    def __init__(self, service, outbox, request_id=None):
+        self.service = service
+        self.outbox = outbox
+        self.request_id = request_id
+        self.recorded = 0
+
+    def record(self, session, event_type, aggregate_type, aggregate_id, data, data_version=1):
+        aggregate_id = str(aggregate_id)
+        table = self.outbox
+        sequence = session.execute(
+            select(func.coalesce(func.max(table.c.sequence), 0) + 1).where(
+                table.c.aggregate_type == aggregate_type, table.c.aggregate_id == aggregate_id)
+        ).scalar_one()
+        envelope = make_envelope(
+            service=self.service, event_type=event_type, subject=f"{aggregate_type}/{aggregate_id}",
+            data=data, sequence=sequence, request_id=self.request_id, data_version=data_version,
+        )
+        session.execute(insert(table).values(
+            id=envelope["id"], aggregate_type=aggregate_type, aggregate_id=aggregate_id,
+            sequence=sequence, event_type=event_type, envelope=json.dumps(envelope),
+            created_at=datetime.now(timezone.utc),
+        ))
+        self.recorded += 1
+        return envelope
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order and marks them published.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so replicas of a service
+    share the work without publishing a row twice.
+    """
+
+    def __init__(self, session_factory, outbox, publish, batch_size=100):
+        self.session_factory = session_factory
+        self.outbox = outbox
+        self.publish = publish
+        self.batch_size = batch_size
+
+    def relay_batch(self) -> int:
+        table = self.outbox
+        with self.session_factory() as session, session.begin():
+            rows = session.execute(
+                select(table.c.id, table.c.event_type, table.c.envelope)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.created_at, table.c.sequence)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                failpoints.hit("outbox.before_publish")
+                self.publish(row.envelope, row.event_type)
+                metrics.EVENTS_PUBLISHED.labels(event=row.event_type).inc()
+            if rows:
+                session.execute(
+                    update(table).where(table.c.id.in_([row.id for row in rows]))
+                    .values(published_at=datetime.now(timezone.utc))
+                )
+        return len(rows)
+
+    def relay_pending(self) -> int:
+        total = 0
+        while True:
+            relayed = self.relay_batch()
+            total += relayed
+            if relayed < self.batch_size:
+                return total
+
+    def pending_count(self) -> int:
+        table = self.outbox
+        with self.session_factory() as session:
+            return session.execute(
+                select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+            ).scalar_one()
+
+
+class Outbox(DependencyProvider):
+    """``self.events.record(session, type, aggregate_type, aggregate_id, data)``.
+
+    Relays right after a worker that recorded events ends (its transaction
+    has committed by then) and polls every ``OUTBOX_POLL_SECONDS`` for rows a
+    crash or a broker outage left behind.
+    """
+
+    def __init__(self, outbox_table, **kwargs):
+        self.outbox_table = outbox_table
+        super().__init__(**kwargs)
+
+    def setup(self):
+        config = self.container.config
+        self.service = self.container.service_name
+        self.amqp_uri = config["AMQP_URI"]
+        self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self.exchange = Exchange(exchange_name(self.service), type="topic", durable=True)
+        self.recorders = {}
+        self.wake = threading.Event()
+
+    def start(self):
+        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        self.relay = OutboxRelay(database.session_factory, self.outbox_table, self.publish)
+        with get_connection(self.amqp_uri) as connection:
+            self.exchange(connection.default_channel).declare()
+        self.container.spawn_managed_thread(self.relay_forever, identifier="outbox-relay")
+
+    def publish(self, body, routing_key):
+        with get_producer(self.amqp_uri, confirms=True) as producer:
+            producer.publish(
+                body, exchange=self.exchange, routing_key=routing_key, content_type=CONTENT_TYPE,
+                content_encoding="utf-8", delivery_mode=PERSISTENT, declare=[self.exchange],
+                retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+            )
+
+    def relay_forever(self):
+        while True:
+            self.wake.clear()
+            try:
+                self.relay.relay_pending()
+                metrics.OUTBOX_PENDING.set(self.relay.pending_count())
+            except Exception as exc:  # broker or database away: rows stay pending, next pass retries
+                log.warning("outbox relay of %s paused: %s", self.service, exc)
+            self.wake.wait(self.poll_seconds)
+
+    def get_dependency(self, worker_ctx):
+        recorder = EventRecorder(self.service, self.outbox_table, worker_ctx.data.get("request_id"))
+        self.recorders[worker_ctx] = recorder
+        return recorder
+
+    def worker_teardown(self, worker_ctx):
+        recorder = self.recorders.pop(worker_ctx, None)
+        if recorder is not None and recorder.recorded:
+            self.wake.set()
+
+
+class Inbox(DependencyProvider):
+    """``self.inbox.first_time(session, event)``: True the first time this
+    handler sees the event id, recording it in the caller's transaction."""
+
+    def __init__(self, inbox_table, **kwargs):
+        self.inbox_table = inbox_table
+        super().__init__(**kwargs)
+
+    def get_dependency(self, worker_ctx):
+        consumer = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
+        return InboxGuard(self.inbox_table, consumer)
+
+
+class InboxGuard:
+    def __init__(self, inbox_table, consumer):
+        self.inbox_table = inbox_table
+        self.consumer = consumer
+
+    def first_time(self, session, event) -> bool:
+        table = self.inbox_table
+        seen = session.execute(
+            select(table.c.event_id).where(table.c.event_id == event["id"], table.c.consumer == self.consumer)
+        ).first()
+        if seen:
+            return False
+        session.execute(insert(table).values(
+            event_id=event["id"], consumer=self.consumer, processed_at=datetime.now(timezone.utc)))
+        return True

@@ -1,0 +1,89 @@
+"""Names and declarations of the queues around each event handler.
+
+For a handler queue ``Q`` (nameko's ``evt-<source>-<type>--<service>.<method>``):
+``Q.retry.<ms>ms`` holds a failed message for ``ms`` milliseconds, then
+dead-letters it back to ``Q``; ``Q.dlq`` keeps what failed for good until an
+operator replays it (``python -m plumbing.deadletter``).
+
+Run ``python -m plumbing.topology`` before the services start so that every
+handler queue exists and binds before the first event is published (RabbitMQ
+drops a message that no queue is bound to).
+"""
+import argparse
+import importlib
+
+from kombu import Connection, Exchange, Queue
+
+from plumbing.config import amqp_uri
+from plumbing.events import exchange_name
+
+ATTEMPTS_HEADER = "x-csops-attempts"
+REASON_HEADER = "x-csops-dead-letter-reason"
+
+
+class HandlerQueues:
+    def __init__(self, queue: Queue, retry_delays):
+        self.queue = queue
+        self.retry_queues = [retry_queue(queue.name, delay) for delay in retry_delays]
+        self.dead_letter = Queue(f"{queue.name}.dlq", durable=True)
+
+    def all(self):
+        return [self.queue, *self.retry_queues, self.dead_letter]
+
+
+def retry_queue(queue_name: str, delay_seconds: float) -> Queue:
+    delay_ms = int(delay_seconds * 1000)
+    return Queue(
+        f"{queue_name}.retry.{delay_ms}ms", durable=True,
+        queue_arguments={
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue_name,
+        })
+
+
+def handler_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+    """The queue nameko's SERVICE_POOL handler consumes from."""
+    exchange = Exchange(exchange_name(source), type="topic", durable=True)
+    return Queue(f"evt-{source}-{event_type}--{service}.{method}", exchange=exchange,
+                 routing_key=event_type, durable=True)
+
+
+def subscriptions(service_cls):
+    """(source, event type, method) of every event handler on a service class."""
+    for name in dir(service_cls):
+        for entrypoint in getattr(getattr(service_cls, name), "nameko_entrypoints", ()):
+            if hasattr(entrypoint, "event_type"):
+                yield entrypoint.source_service, entrypoint.event_type, name
+
+
+def declare(service_classes, uri=None):
+    """Declare each service's exchange and every handler's queues; returns queue names."""
+    declared = []
+    with Connection(uri or amqp_uri()) as connection:
+        channel = connection.default_channel
+        for service_cls in service_classes:
+            Exchange(exchange_name(service_cls.name), type="topic", durable=True)(channel).declare()
+            for source, event_type, method in subscriptions(service_cls):
+                queue = handler_queue(source, event_type, service_cls.name, method)
+                for each in HandlerQueues(queue, ()).all():
+                    each(channel).declare()
+                declared.append(queue.name)
+    return declared
+
+
+def load(path: str):
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="+", help="service classes, e.g. appraisal.service:AppraisalService")
+    args = parser.parse_args(argv)
+    for name in declare([load(path) for path in args.services]):
+        print(f"declared {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Ticketing against real RabbitMQ and a real database."""
+import json
+
+import pytest
+from kombu import Connection
+from nameko.testing.services import entrypoint_hook
+
+from plumbing.errors import InvalidInput, NotFound
+from plumbing.topology import handler_queue
+from ticketing.service import TicketingService
+
+NEW_TICKET = {
+    "subject": "Parcel arrived damaged",
+    "description": "Box crushed, vase broken",
+    "channel": "phone",
+    "kind": "complaint",
+    "priority": "high",
+    "customer": {"name": "Li Lei", "contact": "+86 138 0000 0000"},
+    "tags": ["Delivery", "delivery", "damage"],
+}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, migrated):
+    url = request.getfixturevalue(f"{request.param}_url")
+    return migrated("ticketing", url)
+
+
+@pytest.fixture
+def ticketing(container_factory, service_config, database_url):
+    container = container_factory(TicketingService, dict(service_config, DATABASE_URL=database_url))
+    container.start()
+    return container
+
+
+@pytest.fixture
+def created_events(service_config):
+    """A queue bound to ticket.created like any outside consumer's; returns a reader."""
+    queue = handler_queue("ticketing", "ticket.created", "test", "reader")
+    connection = Connection(service_config["AMQP_URI"])
+    queue(connection.default_channel).declare()
+
+    def read(count, timeout=5):
+        received = []
+        with connection.SimpleQueue(queue) as simple:
+            for _ in range(count):
+                message = simple.get(timeout=timeout)
+                received.append((message.content_type, message.delivery_info["routing_key"],
+                                 message.properties.get("delivery_mode"), json.loads(message.body)))
+                message.ack()
+        return received
+    yield read
+    connection.release()
+
+
+def test_create_get_and_list_a_ticket(ticketing, created_events):
+    with entrypoint_hook(ticketing, "create_ticket") as create:
+        ticket = create(NEW_TICKET)
+    assert ticket["state"] == "new"
+    assert ticket["tags"] == ["delivery", "damage"]
+    assert ticket["created_at"].endswith("+00:00")
+
+    with entrypoint_hook(ticketing, "get_ticket") as get:
+        assert get(ticket["id"]) == ticket
+    with entrypoint_hook(ticketing, "list_tickets") as list_tickets:
+        page = list_tickets({"priority": "high"})
+        assert page["total"] == 1 and page["items"] == [ticket]
+        assert list_tickets({"priority": "low"})["total"] == 0
+
+    [(content_type, routing_key, delivery_mode, envelope)] = created_events(1)
+    assert content_type == "application/cloudevents+json"
+    assert routing_key == "ticket.created"
+    assert delivery_mode == 2
+    assert envelope["type"] == "ticket.created"
+    assert envelope["subject"] == f"ticket/{ticket['id']}"
+    assert envelope["sequence"] == 1
+    assert envelope["data"]["ticket_id"] == ticket["id"]
+    assert "customer" not in envelope["data"]
+
+
+def test_invalid_ticket_names_the_fields_and_writes_nothing(ticketing):
+    bad = dict(NEW_TICKET, channel="pigeon", surprise=1)
+    del bad["subject"]
+    with entrypoint_hook(ticketing, "create_ticket") as create:
+        with pytest.raises(InvalidInput) as raised:
+            create(bad)
+    assert set(raised.value.details) == {"channel", "subject", "surprise"}
+    with entrypoint_hook(ticketing, "list_tickets") as list_tickets:
+        assert list_tickets({})["total"] == 0
+
+
+def test_unknown_ticket_is_not_found(ticketing):
+    with entrypoint_hook(ticketing, "get_ticket") as get:
+        with pytest.raises(NotFound):
+            get(999)
+
+
+def test_list_pages_newest_first_with_a_total(ticketing):
+    with entrypoint_hook(ticketing, "create_ticket") as create:
+        ids = [create(dict(NEW_TICKET, subject=f"ticket {n}"))["id"] for n in range(5)]
+    with entrypoint_hook(ticketing, "list_tickets") as list_tickets:
+        page = list_tickets({"page": 2, "per_page": 2})
+    assert page["total"] == 5
+    assert [t["id"] for t in page["items"]] == [ids[2], ids[1]]
