@@ -20,6 +20,7 @@ from nameko.messaging import QueueConsumer
 
 from plumbing import metrics
 from plumbing.context import REQUEST_ID_KEY
+from plumbing.errors import UnprocessableEvent
 from plumbing.events import CONTENT_TYPE, SERIALIZER, envelope_problems
 from plumbing.topology import ATTEMPTS_HEADER, REASON_HEADER, HandlerQueues
 
@@ -44,7 +45,7 @@ class DeadLetteringQueueConsumer(QueueConsumer):
         return consumers
 
     def on_undecodable(self, provider, message, exc):
-        provider.dead_letter(message, f"undecodable message: {exc}")
+        provider.dead_letter(message, "undecodable", f"undecodable message: {exc}")
         self.ack_message(message)
 
 
@@ -64,7 +65,7 @@ class ReliableEventHandler(EventHandler):
     def handle_message(self, body, message):
         problems = envelope_problems(body, self.event_type, self.versions)
         if problems:
-            self.dead_letter(message, "; ".join(problems))
+            self.dead_letter(message, "invalid_envelope", "; ".join(problems))
             self.queue_consumer.ack_message(message)
             return
         context_data = {REQUEST_ID_KEY: body.get("requestid")}
@@ -83,18 +84,21 @@ class ReliableEventHandler(EventHandler):
     def retry_or_dead_letter(self, message, exc):
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
         reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, UnprocessableEvent):
+            self.dead_letter(message, "unprocessable", reason)
+            return
         if attempts > len(self.queues.retry_queues):
-            self.dead_letter(message, f"failed {attempts} times, last: {reason}", attempts)
+            self.dead_letter(message, "retries_exhausted", f"failed {attempts} times, last: {reason}", attempts)
             return
         log.warning("%s failed (try %s), retrying: %s", self.queue.name, attempts, reason)
         self.republish(message, self.queues.retry_queues[attempts - 1], {ATTEMPTS_HEADER: attempts})
         metrics.EVENTS_RETRIED.labels(queue=self.queue.name).inc()
 
-    def dead_letter(self, message, reason, attempts=0):
+    def dead_letter(self, message, category, reason, attempts=0):
+        """``category`` is a bounded metric label; ``reason`` the full story, in a header."""
         log.error("dead-lettering a message from %s: %s", self.queue.name, reason)
         self.republish(message, self.queues.dead_letter, {REASON_HEADER: reason[:1000], ATTEMPTS_HEADER: attempts})
-        kind = reason.split(":", 1)[0] if attempts == 0 else "retries exhausted"
-        metrics.EVENTS_DEAD_LETTERED.labels(queue=self.queue.name, reason=kind[:40]).inc()
+        metrics.EVENTS_DEAD_LETTERED.labels(queue=self.queue.name, reason=category).inc()
 
     def republish(self, message, queue, extra_headers):
         """Publish the raw body unchanged to ``queue`` through the default exchange."""

@@ -50,3 +50,18 @@ def load_or_invalid(schema, data):
         return schema.load(data)
     except ValidationError as error:
         raise invalid_from_marshmallow(error) from None
+
+
+class UnprocessableEvent(Exception):
+    """An event that can never be handled (its data breaks the schema):
+    dead-lettered at once instead of retried."""
+
+
+def load_event_data(schema, event):
+    """Read an event's ``data`` with ``schema``, or raise UnprocessableEvent."""
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(event["data"])
+    except ValidationError as error:
+        raise UnprocessableEvent(f"data breaks {type(schema).__name__}: {error.normalized_messages()}") from None

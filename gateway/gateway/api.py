@@ -1,0 +1,213 @@
+"""The gateway's HTTP entrypoint: every cross-cutting rule of X1 in one place.
+
+``@api(method, path, roles=..., body=Schema, query=Schema, response=Schema)``
+authenticates the bearer token, checks the role, parses and validates the
+JSON body and the query string, gives the request an id, and turns every
+outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
+never a traceback. The worker gets an ``ApiCall`` and the path values.
+Decorated methods also form the route table the OpenAPI document and the
+role tests are generated from.
+"""
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import ValidationError
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer
+from prometheus_client import Histogram
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from gateway import auth, settings
+from gateway.dependencies import Accounts
+from gateway.errors import ApiError
+from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, bind_request_id, new_request_id
+from plumbing.errors import DomainError
+from plumbing.metrics import LATENCY_BUCKETS
+
+log = logging.getLogger(__name__)
+
+PUBLIC = None
+MAX_BODY_BYTES = 1024 * 1024
+MAX_ID = 2**63 - 1
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+HTTP_DURATION = Histogram(
+    "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
+    ["route", "method", "status"], buckets=LATENCY_BUCKETS)
+
+STATUS_OF = {"invalid_input": 400, "not_found": 404, "conflict": 409, "forbidden": 403}
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    principal: auth.Principal | None
+    body: dict | None
+    query: dict
+    request_id: str
+
+
+def error_response(status, code, message, details=None) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message, "details": details or {}}})
+
+
+def json_response(status, payload) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+class ApiWsgiApp:
+    """Routes like nameko's WsgiApp, but unknown paths and methods get JSON too."""
+
+    def __init__(self, server):
+        self.url_map = server.make_url_map()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except HTTPException as exc:
+            response = error_response(exc.code, "not_found" if exc.code == 404 else "method_not_allowed",
+                                      exc.description or exc.name)
+            HTTP_DURATION.labels("unmatched", request.method, str(exc.code)).observe(0)
+            return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class ApiServer(WebServer):
+    def get_wsgi_app(self):
+        return ApiWsgiApp(self)
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    server = ApiServer()
+
+    def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
+                 summary="", raw=False, **kwargs):
+        self.roles = roles
+        self.body_schema = body
+        self.query_schema = query
+        self.response_schema = response
+        self.status = status
+        self.summary = summary
+        self.raw = raw
+        super().__init__(method, url, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self.secret = settings.jwt_secret(self.container.config)
+
+    @property
+    def account_store(self):
+        return next(d for d in self.container.dependencies if isinstance(d, Accounts)).store
+
+    def handle_request(self, request):
+        request.shallow = False
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Request-Id", "")
+        request_id = supplied if REQUEST_ID_PATTERN.match(supplied) else new_request_id()
+        bind_request_id(request_id)
+        try:
+            principal = self.authorise(request)
+            self.check_path_values(request.path_values)
+            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id)
+            context_data = {REQUEST_ID_KEY: request_id, ACTOR_KEY: principal.username if principal else None}
+            finished = Event()
+            self.container.spawn_worker(self, (call,), request.path_values, context_data=context_data,
+                                        handle_result=partial(self.handle_result, finished))
+            response = self.response_from_result(finished.wait())
+        except Exception as exc:
+            response = self.response_from_exception(exc)
+        response.headers["X-Request-Id"] = request_id
+        HTTP_DURATION.labels(self.url, request.method, str(response.status_code)).observe(
+            time.perf_counter() - started)
+        log.info("%s %s -> %s", request.method, request.path, response.status_code)
+        return response
+
+    def authorise(self, request):
+        if self.roles is PUBLIC:
+            return None
+        token = auth.bearer_token(request.headers.get("Authorization"))
+        if token is None:
+            raise ApiError(401, "unauthorized", "missing bearer token in the Authorization header")
+        try:
+            principal = auth.read_token(self.secret, token)
+        except auth.InvalidToken as exc:
+            raise ApiError(401, "unauthorized", str(exc)) from None
+        if not self.account_store.accepts(principal):
+            raise ApiError(401, "unauthorized", "token was revoked or its account is inactive")
+        if not principal.has_any(self.roles):
+            raise ApiError(403, "forbidden", f"requires one of the roles: {', '.join(self.roles)}",
+                           {"roles": list(self.roles)})
+        return principal
+
+    @staticmethod
+    def check_path_values(values):
+        """Ids beyond a database integer cannot exist: 404 rather than an overflow."""
+        for name, value in values.items():
+            if isinstance(value, int) and not 0 < value <= MAX_ID:
+                raise ApiError(404, "not_found", f"no resource with {name} {value}")
+
+    def parse_body(self, request):
+        if self.body_schema is None:
+            return None
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+        raw = request.stream.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+        try:
+            data = json.loads(raw or b"null")
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(400, "malformed_json", f"body is not valid JSON: {str(exc)[:200]}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_input", "body must be a JSON object", {"_schema": ["expected an object"]})
+        return self.validate(self.body_schema, data)
+
+    def parse_query(self, request):
+        if self.query_schema is None:
+            return {}
+        return self.validate(self.query_schema, request.args.to_dict())
+
+    @staticmethod
+    def validate(schema_cls, data):
+        try:
+            return schema_cls().load(data)
+        except ValidationError as error:
+            raise ApiError(400, "invalid_input", "request failed validation", error.normalized_messages()) from None
+
+    def response_from_result(self, payload):
+        if isinstance(payload, Response):
+            return payload
+        status = self.status
+        if isinstance(payload, tuple):
+            status, payload = payload
+        return json_response(status, payload)
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, ApiError):
+            return error_response(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, DomainError):
+            return error_response(STATUS_OF.get(exc.code, 400), exc.code, exc.message, exc.details)
+        if isinstance(exc, (UnknownService, RpcTimeout)):
+            return error_response(503, "service_unavailable", str(exc))
+        log.exception("unexpected error answering %s", self.url)
+        return error_response(500, "internal_error", "internal error; quote the X-Request-Id when reporting it")
+
+
+api = ApiEntrypoint.decorator
+
+
+def routes(service_cls):
+    """The route table: (method name, entrypoint) for every @api method."""
+    for name in sorted(dir(service_cls)):
+        for entrypoint in getattr(getattr(service_cls, name), "nameko_entrypoints", ()):
+            if isinstance(entrypoint, ApiEntrypoint):
+                yield name, entrypoint

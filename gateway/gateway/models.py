@@ -1,0 +1,24 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from plumbing.db import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """A staff or integration account; the gateway is where identity lives."""
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # tokens issued before this instant stop working (deactivation, password change)
+    tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,79 @@
+"""The OpenAPI 3 document, generated from the route table and its schemas."""
+import re
+from functools import lru_cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from gateway.api import routes
+from gateway.schemas import ErrorSchema
+
+PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+PARAMETER_TYPES = {"int": "integer", None: "string", "string": "string"}
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, or fields that are missing, unknown or of the wrong type (details name them)",
+    401: "Missing, invalid, expired or revoked bearer token",
+    403: "The token's roles may not use this route",
+    404: "No such resource",
+    413: "Body larger than 1 MiB",
+    503: "A backing service did not answer",
+}
+
+
+def path_and_parameters(url):
+    parameters = [
+        {"in": "path", "name": name, "required": True, "schema": {"type": PARAMETER_TYPES.get(kind, "string")}}
+        for kind, name in PATH_PARAMETER.findall(url)
+    ]
+    return PATH_PARAMETER.sub(r"{\2}", url), parameters
+
+
+def error_statuses(entrypoint, path_parameters):
+    statuses = {400} if (entrypoint.body_schema or entrypoint.query_schema) else set()
+    if entrypoint.roles is not None:
+        statuses |= {401, 403}
+    if path_parameters:
+        statuses.add(404)
+    if entrypoint.body_schema:
+        statuses.add(413)
+    if entrypoint.url.startswith("/api/v1/") and entrypoint.roles is not None:
+        statuses.add(503)
+    return sorted(statuses)
+
+
+def operation(name, entrypoint):
+    path, parameters = path_and_parameters(entrypoint.url)
+    if entrypoint.query_schema:
+        parameters.append({"in": "query", "schema": entrypoint.query_schema})
+    content = ({"text/plain": {"schema": {"type": "string"}}} if entrypoint.raw and name == "metrics"
+               else {"application/json": {"schema": entrypoint.response_schema or {"type": "object"}}})
+    responses = {str(entrypoint.status): {"description": "Success", "content": content}}
+    if name == "health":
+        responses["503"] = {"description": "Some service did not answer", "content": content}
+    for status in error_statuses(entrypoint, parameters):
+        responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": {
+            "application/json": {"schema": "Error"}}}
+    op = {"operationId": name, "summary": entrypoint.summary, "parameters": parameters,
+          "responses": responses, "tags": [entrypoint.url.split("/")[3] if "/api/v1/" in entrypoint.url else "platform"]}
+    if entrypoint.body_schema:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": entrypoint.body_schema}}}
+    if entrypoint.roles is not None:
+        op["security"] = [{"bearerAuth": []}]
+        op["x-roles"] = list(entrypoint.roles)
+    return path, op
+
+
+@lru_cache(maxsize=None)
+def document(service_cls) -> dict:
+    spec = APISpec(
+        title="CS Ops Platform API", version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+        info={"description": "Ticketing, training, appraisal and public-opinion monitoring behind one gateway. "
+                             "Every /api/v1 route except /api/v1/auth/token needs `Authorization: Bearer <token>`."},
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name, entrypoint in routes(service_cls):
+        path, op = operation(name, entrypoint)
+        for method in entrypoint.method.split(","):
+            spec.path(path=path, operations={method.lower(): op})
+    return spec.to_dict()

@@ -1,0 +1,137 @@
+"""The gateway: every public HTTP route, each a few lines that call a service.
+
+Roles per route are the access table of X1 (tests and OpenAPI read it from
+here). Validation, auth, errors and request ids happen in ``api.py``.
+"""
+import eventlet
+import eventlet.tpool
+from nameko.dependency_providers import Config
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.wrappers import Response
+
+from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema
+from gateway import auth, openapi, settings
+from gateway.api import ApiCall, api
+from gateway.dependencies import Accounts, ServiceRpc
+from gateway.errors import ApiError
+from gateway.schemas import (
+    AccountCreateSchema, AccountListSchema, AccountSchema, HealthSchema, TokenRequestSchema, TokenSchema,
+)
+from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
+from plumbing.db import Database
+from ticketing.schemas import TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema
+from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
+
+ADMIN = ("admin",)
+STAFF = ("agent", "supervisor", "trainer", "committee", "admin")
+TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
+TICKET_READERS = ("agent", "supervisor", "admin")
+APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
+TRAINERS = ("trainer", "admin")
+POST_WRITERS = ("integration", "admin")
+POST_READERS = ("agent", "supervisor", "admin")
+BACKENDS = ("ticketing", "training", "appraisal", "monitoring")
+HEALTH_TIMEOUT_SECONDS = 2
+
+
+class GatewayService:
+    name = "gateway"
+
+    config = Config()
+    db = Database()
+    accounts = Accounts()
+    ticketing = ServiceRpc("ticketing")
+    training = ServiceRpc("training")
+    appraisal = ServiceRpc("appraisal")
+    monitoring = ServiceRpc("monitoring")
+
+    # -- platform ---------------------------------------------------------
+    @api("GET", "/health", response=HealthSchema, summary="Whether every service answers an RPC ping")
+    def health(self, call: ApiCall):
+        pings = {name: eventlet.spawn(self.ping_backend, name) for name in BACKENDS}
+        services = {name: ping.wait() for name, ping in pings.items()}
+        healthy = all(status == "ok" for status in services.values())
+        return (200 if healthy else 503), {"status": "ok" if healthy else "degraded", "services": services}
+
+    def ping_backend(self, name):
+        try:
+            with eventlet.Timeout(HEALTH_TIMEOUT_SECONDS, TimeoutError("no answer")):
+                getattr(self, name).ping()
+        except Exception as exc:
+            return f"unavailable: {exc}"
+        return "ok"
+
+    @api("GET", "/metrics", raw=True, summary="Prometheus metrics of the gateway")
+    def metrics(self, call: ApiCall):
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @api("GET", "/api/v1/openapi.json", raw=True, summary="This API as an OpenAPI 3 document")
+    def openapi_document(self, call: ApiCall):
+        return openapi.document(type(self))
+
+    # -- authentication and accounts --------------------------------------
+    @api("POST", "/api/v1/auth/token", body=TokenRequestSchema, response=TokenSchema,
+         summary="Exchange a username and password for a bearer token")
+    def issue_token(self, call: ApiCall):
+        account = eventlet.tpool.execute(self.accounts.authenticate, call.body["username"], call.body["password"])
+        if account is None:
+            raise ApiError(401, "unauthorized", "wrong username or password")
+        ttl = settings.token_ttl_seconds(self.config)
+        token = auth.issue_token(settings.jwt_secret(self.config), account.username, account.roles, ttl)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+
+    @api("POST", "/api/v1/accounts", roles=ADMIN, body=AccountCreateSchema, response=AccountSchema, status=201,
+         summary="Create a staff or integration account")
+    def create_account(self, call: ApiCall):
+        body = call.body
+        account = eventlet.tpool.execute(self.accounts.create, body["username"], body["password"], body["roles"])
+        return AccountSchema().dump(account)
+
+    @api("GET", "/api/v1/accounts", roles=ADMIN, response=AccountListSchema, summary="List accounts")
+    def list_accounts(self, call: ApiCall):
+        return AccountListSchema().dump({"items": self.accounts.list()})
+
+    # -- ticketing ----------------------------------------------------------
+    @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketSchema,
+         status=201, summary="Open a ticket (publishes ticket.created)")
+    def create_ticket(self, call: ApiCall):
+        return self.ticketing.create_ticket(TicketCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/tickets", roles=TICKET_READERS, query=TicketListQuerySchema, response=TicketPageSchema,
+         summary="List tickets, newest first, with filters and a total")
+    def list_tickets(self, call: ApiCall):
+        return self.ticketing.list_tickets(TicketListQuerySchema().dump(call.query))
+
+    @api("GET", "/api/v1/tickets/<int:ticket_id>", roles=TICKET_READERS, response=TicketSchema,
+         summary="One ticket")
+    def get_ticket(self, call: ApiCall, ticket_id):
+        return self.ticketing.get_ticket(ticket_id)
+
+    # -- appraisal ----------------------------------------------------------
+    @api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=TicketCountQuerySchema,
+         response=TicketCountListSchema, summary="Tickets created per agent per UTC day")
+    def ticket_counts(self, call: ApiCall):
+        return self.appraisal.ticket_counts(TicketCountQuerySchema().dump(call.query))
+
+    # -- training -------------------------------------------------------------
+    @api("POST", "/api/v1/training/courses", roles=TRAINERS, body=CourseCreateSchema, response=CourseSchema,
+         status=201, summary="Create a course")
+    def create_course(self, call: ApiCall):
+        return self.training.create_course(CourseCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/training/courses", roles=STAFF, query=CourseListQuerySchema, response=CoursePageSchema,
+         summary="List courses")
+    def list_courses(self, call: ApiCall):
+        return self.training.list_courses(CourseListQuerySchema().dump(call.query))
+
+    # -- monitoring -----------------------------------------------------------
+    @api("POST", "/api/v1/monitoring/posts", roles=POST_WRITERS, body=PostCreateSchema, response=PostSchema,
+         status=201, summary="Push a social-media post or comment (same external id updates its counts)")
+    def ingest_post(self, call: ApiCall):
+        result = self.monitoring.ingest_post(PostCreateSchema().dump(call.body))
+        return (201 if result["created"] else 200), result["post"]
+
+    @api("GET", "/api/v1/monitoring/posts", roles=POST_READERS, query=PostListQuerySchema, response=PostPageSchema,
+         summary="List posts")
+    def list_posts(self, call: ApiCall):
+        return self.monitoring.list_posts(PostListQuerySchema().dump(call.query))

@@ -1,0 +1,81 @@
+import pytest
+import requests
+
+from appraisal.service import AppraisalService
+from gateway.service import GatewayService
+from monitoring.service import MonitoringService
+from plumbing import migrate
+from ticketing.service import TicketingService
+from training.service import TrainingService
+
+BACKENDS = {
+    "ticketing": TicketingService, "training": TrainingService,
+    "appraisal": AppraisalService, "monitoring": MonitoringService,
+}
+ADMIN_PASSWORD = "admin-test-password"
+
+
+@pytest.fixture
+def gateway_config(service_config, web_config, tmp_path, monkeypatch):
+    """Every service gets its own SQLite file under tmp_path, migrated."""
+    monkeypatch.setenv("CSOPS_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
+    for service in ["gateway", *BACKENDS]:
+        migrate.upgrade(service)
+    return dict(service_config, **web_config, JWT_SECRET="test-secret", RPC_TIMEOUT_SECONDS=5)
+
+
+@pytest.fixture
+def start_platform(runner_factory, gateway_config):
+    """Start the gateway and the named backends (all of them by default)."""
+    def start(*backends):
+        classes = [BACKENDS[name] for name in (backends or BACKENDS)]
+        runner = runner_factory(gateway_config, GatewayService, *classes)
+        runner.start()
+        return runner
+    return start
+
+
+@pytest.fixture
+def base_url(gateway_config):
+    return f"http://{gateway_config['WEB_SERVER_ADDRESS']}"
+
+
+@pytest.fixture
+def client(base_url):
+    """A requests session against the gateway; ``client.login(user, password)`` sets its token."""
+    session = requests.Session()
+
+    def login(username="admin", password=ADMIN_PASSWORD):
+        response = session.post(f"{base_url}/api/v1/auth/token", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return session
+
+    def url(path):
+        return base_url + path
+
+    session.login = login
+    session.url = url
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def make_account(client):
+    """Create an account as admin and return a logged-in session for it."""
+    def make(username, roles, password="password-123"):
+        admin = requests.Session()
+        token = client.post(client.url("/api/v1/auth/token"),
+                            json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        admin.headers["Authorization"] = f"Bearer {token}"
+        response = admin.post(client.url("/api/v1/accounts"),
+                              json={"username": username, "password": password, "roles": roles})
+        assert response.status_code == 201, response.text
+        session = requests.Session()
+        session.url = client.url
+        token = session.post(client.url("/api/v1/auth/token"),
+                             json={"username": username, "password": password}).json()["access_token"]
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
+    return make

@@ -1,0 +1,177 @@
+"""The gateway in front of the real services, over real RabbitMQ (X1)."""
+import json
+
+import pytest
+import requests
+
+from gateway.api import MAX_BODY_BYTES
+from gateway.service import GatewayService
+from gateway.api import routes
+
+TICKET = {
+    "subject": "Refund not received", "channel": "email", "kind": "complaint",
+    "customer": {"name": "Wang Fang", "contact": "wang@example.com"},
+}
+
+
+def error_of(response):
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+@pytest.fixture
+def platform(start_platform):
+    return start_platform()
+
+
+def test_admin_logs_in_and_creates_reads_and_lists_a_ticket(platform, client):
+    client.login()
+    created = client.post(client.url("/api/v1/tickets"), json=TICKET)
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    assert client.get(client.url(f"/api/v1/tickets/{ticket['id']}")).json() == ticket
+    listing = client.get(client.url("/api/v1/tickets"), params={"kind": "complaint"}).json()
+    assert listing["total"] == 1 and listing["items"][0]["id"] == ticket["id"]
+
+
+def test_wrong_password_is_401_without_saying_which_part_was_wrong(platform, client):
+    response = client.post(client.url("/api/v1/auth/token"), json={"username": "admin", "password": "nope"})
+    assert response.status_code == 401
+    assert error_of(response)["message"] == "wrong username or password"
+
+
+def test_every_api_route_but_login_needs_a_token(platform, client):
+    for name, entrypoint in routes(GatewayService):
+        if entrypoint.roles is None:
+            continue
+        path = entrypoint.url.replace("<int:ticket_id>", "1")
+        response = client.request(entrypoint.method, client.url(path), json={})
+        assert response.status_code == 401, (name, response.text)
+        assert error_of(response)["code"] == "unauthorized"
+
+
+def test_wrong_role_is_403_and_names_the_roles_allowed(platform, make_account):
+    trainer = make_account("tina", ["trainer"])
+    response = trainer.post(trainer.url("/api/v1/tickets"), json=TICKET)
+    assert response.status_code == 403
+    assert "agent" in error_of(response)["details"]["roles"]
+
+
+def test_malformed_json_is_400(platform, client):
+    client.login()
+    response = client.post(client.url("/api/v1/tickets"), data=b'{"subject": ',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"
+
+
+def test_deeply_nested_json_is_400_not_a_crash(platform, client):
+    client.login()
+    response = client.post(client.url("/api/v1/tickets"), data=b"[" * 100000 + b"]" * 100000)
+    assert response.status_code == 400
+
+
+def test_missing_unknown_and_mistyped_fields_are_named_and_nothing_is_written(platform, client):
+    client.login()
+    bad = {"subject": 42, "channel": "fax", "kind": "complaint", "customer": {"name": "x"}, "colour": "red"}
+    response = client.post(client.url("/api/v1/tickets"), json=bad)
+    assert response.status_code == 400
+    details = error_of(response)["details"]
+    assert set(details) == {"subject", "channel", "customer", "colour"}
+    assert "contact" in details["customer"]
+    assert client.get(client.url("/api/v1/tickets")).json()["total"] == 0
+
+
+def test_bad_query_parameter_is_400(platform, client):
+    client.login()
+    response = client.get(client.url("/api/v1/tickets"), params={"per_page": 1000, "colour": "red"})
+    assert response.status_code == 400
+    assert set(error_of(response)["details"]) == {"per_page", "colour"}
+
+
+def test_oversized_body_is_413(platform, client):
+    client.login()
+    response = client.post(client.url("/api/v1/tickets"), data=b"x" * (MAX_BODY_BYTES + 1))
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_unknown_ticket_is_404_and_unknown_route_is_json_404(platform, client):
+    client.login()
+    assert error_of(client.get(client.url("/api/v1/tickets/424242")))["code"] == "not_found"
+    response = client.get(client.url("/api/v1/nowhere"))
+    assert response.status_code == 404 and error_of(response)["code"] == "not_found"
+    response = client.delete(client.url("/api/v1/tickets"))
+    assert response.status_code == 405 and error_of(response)["code"] == "method_not_allowed"
+
+
+def test_request_id_is_echoed_or_generated(platform, client):
+    given = client.get(client.url("/health"), headers={"X-Request-Id": "req-123"})
+    assert given.headers["X-Request-Id"] == "req-123"
+    generated = client.get(client.url("/health")).headers["X-Request-Id"]
+    assert len(generated) == 32
+    hostile = client.get(client.url("/health"), headers={"X-Request-Id": "<script>"}).headers["X-Request-Id"]
+    assert hostile != "<script>"
+
+
+def test_health_is_200_when_every_service_answers(platform, client):
+    response = client.get(client.url("/health"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "services": {
+        "ticketing": "ok", "training": "ok", "appraisal": "ok", "monitoring": "ok"}}
+
+
+def test_health_is_503_naming_the_services_that_do_not_answer(start_platform, client):
+    start_platform("ticketing", "appraisal")
+    response = client.get(client.url("/health"))
+    assert response.status_code == 503
+    services = response.json()["services"]
+    assert services["ticketing"] == services["appraisal"] == "ok"
+    assert services["training"].startswith("unavailable") and services["monitoring"].startswith("unavailable")
+
+
+def test_a_backend_that_is_down_gives_503_not_500(start_platform, client):
+    start_platform("ticketing", "appraisal", "monitoring")
+    client.login()
+    response = client.get(client.url("/api/v1/training/courses"))
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "service_unavailable"
+
+
+def test_admin_creates_an_account_that_can_log_in_with_its_roles(platform, client, make_account):
+    agent = make_account("alice", ["agent"])
+    assert agent.get(client.url("/api/v1/tickets")).status_code == 200
+    assert agent.get(client.url("/api/v1/accounts")).status_code == 403
+    client.login()
+    duplicate = client.post(client.url("/api/v1/accounts"),
+                            json={"username": "alice", "password": "password-123", "roles": ["agent"]})
+    assert duplicate.status_code == 409
+    listed = client.get(client.url("/api/v1/accounts")).json()["items"]
+    assert [a["username"] for a in listed] == ["admin", "alice"]
+    assert "password" not in json.dumps(listed) and "hash" not in json.dumps(listed)
+
+
+def test_openapi_document_covers_every_route(platform, client):
+    document = client.get(client.url("/api/v1/openapi.json")).json()
+    assert document["openapi"].startswith("3.")
+    operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
+    assert operations == {name for name, _ in routes(GatewayService)}
+    create = document["paths"]["/api/v1/tickets"]["post"]
+    assert create["security"] == [{"bearerAuth": []}]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert document["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]["channel"]["enum"]
+
+
+def test_metrics_show_request_histograms_by_route_template(platform, client):
+    client.login()
+    client.get(client.url("/api/v1/tickets/77"))
+    text = client.get(client.url("/metrics")).text
+    assert 'csops_http_request_duration_seconds_count{method="GET",route="/api/v1/tickets/<int:ticket_id>",status="404"}' in text
+
+
+def test_an_id_beyond_any_database_integer_is_404_not_an_overflow(platform, client):
+    client.login()
+    response = client.get(client.url("/api/v1/tickets/99999999999999999999999"))
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
