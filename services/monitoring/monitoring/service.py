@@ -1,0 +1,74 @@
+"""Monitoring: what it answers over RPC. Rules live in ``posts.py``."""
+from datetime import datetime, timezone
+
+from nameko.rpc import rpc
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitoring import models, posts
+from monitoring.schemas import (
+    PostCreateSchema, PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema,
+)
+from plumbing.context import RequestContext
+from plumbing.db import Database, is_postgres
+from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.metrics import Metrics
+from plumbing.outbox import Outbox
+
+
+class MonitoringService:
+    name = "monitoring"
+
+    db = Database()
+    events = Outbox(models.outbox)
+    context = RequestContext()
+    metrics = Metrics()
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @rpc
+    def ingest_post(self, data):
+        fields = load(PostCreateSchema(), data)
+        now = datetime.now(timezone.utc)
+        author = {f"author_{name}": value for name, value in fields.pop("author").items()}
+        insert = postgresql.insert if is_postgres(self.db) else sqlite.insert
+        Post = models.Post
+        with self.db.begin():
+            # ON CONFLICT rather than select-then-insert: a concurrent ingest of
+            # the same post waits here instead of failing on the unique key.
+            created = self.db.execute(
+                insert(Post.__table__).values(**fields, **author, received_at=now, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            ).rowcount == 1
+            post = self.db.scalars(
+                select(Post).where(Post.platform == fields["platform"], Post.external_id == fields["external_id"])
+                .with_for_update()
+            ).one()
+            stored = {name: getattr(post, name) for name in posts.COUNTS}
+            merged = posts.merge_counts(stored, fields)
+            if merged != stored:
+                for name, value in merged.items():
+                    setattr(post, name, value)
+                post.updated_at = now
+        return PostIngestResultSchema().dump({"post": post, "created": created})
+
+    @rpc
+    def get_post(self, post_id):
+        post = self.db.get(models.Post, post_id)
+        if post is None:
+            raise NotFound(f"post {post_id} does not exist")
+        return PostSchema().dump(post)
+
+    @rpc
+    def list_posts(self, query=None):
+        criteria = load(PostListQuerySchema(), query or {})
+        page = posts.Page(criteria.pop("page"), criteria.pop("per_page"))
+        filters = [getattr(models.Post, name) == value for name, value in criteria.items()]
+        total = self.db.execute(select(func.count()).select_from(models.Post).where(*filters)).scalar_one()
+        rows = self.db.scalars(
+            select(models.Post).where(*filters).order_by(models.Post.posted_at.desc(), models.Post.id.desc())
+            .offset(page.offset).limit(page.size)
+        ).all()
+        return PostPageSchema().dump({"items": rows, "total": total, "page": page.number, "per_page": page.size})

@@ -1,0 +1,127 @@
+"""Monitoring against real RabbitMQ and a real database."""
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
+
+from monitoring.service import MonitoringService
+from plumbing.errors import InvalidInput, NotFound
+
+NEW_POST = {
+    "platform": "weibo",
+    "external_id": "4990001",
+    "url": "https://weibo.com/1234/4990001",
+    "author": {"id": "1234", "name": "数码评测君", "followers": 250000, "verified": True, "kind": "kol"},
+    "text": "买的耳机三天就坏了，客服也不回复",
+    "language": "zh",
+    "posted_at": "2026-05-01T10:00:00+08:00",
+    "reposts": 10,
+    "comments": 5,
+    "likes": 100,
+    "parent_external_id": None,
+}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, migrated):
+    url = request.getfixturevalue(f"{request.param}_url")
+    return migrated("monitoring", url)
+
+
+@pytest.fixture
+def monitoring(container_factory, service_config, database_url):
+    container = container_factory(MonitoringService, dict(service_config, DATABASE_URL=database_url))
+    container.start()
+    return container
+
+
+def call(container, method, *args):
+    with entrypoint_hook(container, method) as hook:
+        return hook(*args)
+
+
+def test_ping(monitoring):
+    assert call(monitoring, "ping") == "pong"
+
+
+def test_ingest_get_and_list_a_post(monitoring):
+    result = call(monitoring, "ingest_post", NEW_POST)
+    post = result["post"]
+    assert result["created"] is True
+    assert {k: post[k] for k in NEW_POST if k != "posted_at"} == {k: v for k, v in NEW_POST.items() if k != "posted_at"}
+    assert post["posted_at"] == "2026-05-01T02:00:00+00:00"
+    assert post["received_at"] == post["updated_at"] and post["received_at"].endswith("+00:00")
+
+    assert call(monitoring, "get_post", post["id"]) == post
+    assert call(monitoring, "list_posts", {"platform": "weibo"}) == {"items": [post], "total": 1, "page": 1,
+                                                                     "per_page": 20}
+    assert call(monitoring, "list_posts", {"platform": "douyin"})["total"] == 0
+
+
+def test_a_re_seen_post_updates_its_counts_and_is_never_duplicated(monitoring):
+    first = call(monitoring, "ingest_post", NEW_POST)["post"]
+    again = call(monitoring, "ingest_post", dict(NEW_POST, reposts=25, comments=2, likes=180, text="edited"))
+    assert again["created"] is False
+    post = again["post"]
+    assert post["id"] == first["id"]
+    assert (post["reposts"], post["comments"], post["likes"]) == (25, 5, 180)
+    assert post["text"] == first["text"] and post["received_at"] == first["received_at"]
+    assert post["updated_at"] > first["updated_at"]
+    assert call(monitoring, "get_post", first["id"]) == post
+    assert call(monitoring, "list_posts")["total"] == 1
+
+
+def test_a_stale_report_changes_nothing(monitoring):
+    first = call(monitoring, "ingest_post", NEW_POST)["post"]
+    again = call(monitoring, "ingest_post", dict(NEW_POST, reposts=0, comments=0, likes=0))
+    assert again == {"post": first, "created": False}
+
+
+def test_the_same_external_id_on_another_platform_is_another_post(monitoring):
+    weibo = call(monitoring, "ingest_post", NEW_POST)["post"]
+    douyin = call(monitoring, "ingest_post", dict(NEW_POST, platform="douyin"))
+    assert douyin["created"] is True and douyin["post"]["id"] != weibo["id"]
+    assert call(monitoring, "list_posts")["total"] == 2
+
+
+def test_concurrent_ingests_of_one_post_make_one_row_with_the_highest_counts(monitoring, service_config):
+    # over the broker, as entrypoint_hook cannot tell concurrent calls' results apart
+    with ServiceRpcProxy("monitoring", service_config) as proxy:
+        replies = [proxy.ingest_post.call_async(dict(NEW_POST, likes=likes)) for likes in range(100, 108)]
+        results = [reply.result() for reply in replies]
+    assert sum(result["created"] for result in results) == 1
+    assert {result["post"]["id"] for result in results} == {results[0]["post"]["id"]}
+    [post] = call(monitoring, "list_posts")["items"]
+    assert post["likes"] == 107
+
+
+def test_invalid_post_names_the_fields_and_writes_nothing(monitoring):
+    bad = dict(NEW_POST, platform="myspace", posted_at="2026-05-01T10:00:00", likes=-1, surprise=1,
+               author={"id": "1234", "name": "x", "kind": "bot", "followers": -5})
+    del bad["text"]
+    with pytest.raises(InvalidInput) as raised:
+        call(monitoring, "ingest_post", bad)
+    assert set(raised.value.details) == {"platform", "posted_at", "likes", "surprise", "author", "text"}
+    assert set(raised.value.details["author"]) == {"kind", "followers"}
+    assert call(monitoring, "list_posts")["total"] == 0
+
+
+def test_unknown_post_is_not_found(monitoring):
+    with pytest.raises(NotFound):
+        call(monitoring, "get_post", 999)
+
+
+def test_list_pages_newest_posted_first_with_a_total(monitoring):
+    # ingested out of posting order: the list follows posted_at, not arrival
+    days = [3, 1, 5, 2, 4]
+    ids = {day: call(monitoring, "ingest_post", dict(NEW_POST, external_id=f"p{day}",
+                                                     posted_at=f"2026-05-0{day}T08:00:00Z"))["post"]["id"]
+           for day in days}
+    page = call(monitoring, "list_posts", {"page": 2, "per_page": 2})
+    assert (page["total"], page["page"], page["per_page"]) == (5, 2, 2)
+    assert [p["id"] for p in page["items"]] == [ids[3], ids[2]]
+
+
+def test_bad_list_query_names_the_fields(monitoring):
+    with pytest.raises(InvalidInput) as raised:
+        call(monitoring, "list_posts", {"page": 0, "per_page": 0, "platform": "myspace", "colour": "red"})
+    assert set(raised.value.details) == {"page", "per_page", "platform", "colour"}

@@ -1,0 +1,37 @@
+import pytest
+from marshmallow import ValidationError
+
+from training import courses
+from training.schemas import CourseCreateSchema
+
+COURSE = {"title": "Product basics", "kind": "onboarding", "mode": "online",
+          "duration_hours": 4, "target_role": "agent"}
+
+
+def test_periodic_course_must_say_how_often_it_runs():
+    assert courses.schedule_errors("periodic", None) == {"sessions_per_month": ["Required for a periodic course."]}
+    assert courses.schedule_errors("periodic", 2) == {}
+
+
+@pytest.mark.parametrize("kind", ["onboarding", "special"])
+def test_only_periodic_courses_take_sessions_per_month(kind):
+    assert set(courses.schedule_errors(kind, 1)) == {"sessions_per_month"}
+    assert courses.schedule_errors(kind, None) == {}
+
+
+def test_create_schema_applies_the_schedule_rule_as_a_field_error():
+    with pytest.raises(ValidationError) as raised:
+        CourseCreateSchema().load(dict(COURSE, kind="periodic"))
+    assert set(raised.value.normalized_messages()) == {"sessions_per_month"}
+    assert CourseCreateSchema().load(dict(COURSE, kind="periodic", sessions_per_month=2))["sessions_per_month"] == 2
+
+
+def test_create_schema_fills_optional_fields():
+    loaded = CourseCreateSchema().load(COURSE)
+    assert loaded["description"] == ""
+    assert loaded["certification_validity_days"] is None and loaded["sessions_per_month"] is None
+
+
+def test_page_offset_counts_from_page_one():
+    assert courses.Page(1, 20).offset == 0
+    assert courses.Page(3, 20).offset == 40
