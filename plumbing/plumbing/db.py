@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from plumbing.config import database_url
+from plumbing.errors import NotFound
 
 psycogreen.eventlet.patch_psycopg()
 
@@ -97,3 +98,11 @@ class Database(DependencyProvider):
 
     def stop(self):
         self.engine.dispose()
+
+
+def get_or_not_found(session, model, ident):
+    """The row of ``model`` with primary key ``ident``, or NotFound naming it."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(f"{model.__name__.lower()} {ident} does not exist")
+    return row

@@ -39,11 +39,15 @@ def peek(dead_letter_queue: str, limit: int = 100, uri=None):
                 "reason": message.headers.get(REASON_HEADER),
                 "attempts": message.headers.get(ATTEMPTS_HEADER),
                 "routing_key": message.headers.get("x-original-routing-key"),
-                "body": message.body.decode("utf-8", "replace")[:2000],
+                "body": as_text(message.body)[:2000],
             })
         for message in messages:
             message.requeue()
     return letters
+
+
+def as_text(body) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
 
 def replay(dead_letter_queue: str, limit=None, uri=None, progress=None) -> int:

@@ -1,6 +1,4 @@
-"""Post rules that need no framework: platforms, re-seen posts, list paging."""
-from dataclasses import dataclass
-
+"""Post rules that need no framework: platforms, re-seen posts."""
 PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
 AUTHOR_KINDS = ("person", "media", "kol")
 COUNTS = ("reposts", "comments", "likes")
@@ -10,13 +8,3 @@ def merge_counts(stored, seen) -> dict[str, int]:
     """Counts of a re-seen post never go down: a lower figure is a stale or
     cached report, not lost engagement."""
     return {name: max(stored.get(name, 0), seen.get(name, 0)) for name in COUNTS}
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size

@@ -1,13 +1,9 @@
 """The monitoring API's shapes: validated at the gateway and again by the
 service, and the source of the OpenAPI document."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
+from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
 from monitoring.posts import AUTHOR_KINDS, PLATFORMS
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 def count():
@@ -68,14 +64,8 @@ class PostIngestResultSchema(Schema):
     created = fields.Boolean(metadata={"description": "false when the post was seen before"})
 
 
-class PostListQuerySchema(StrictSchema):
+class PostListQuerySchema(PageQuerySchema):
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
-class PostPageSchema(Schema):
-    items = fields.List(fields.Nested(PostSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+PostPageSchema = page_schema(PostSchema, "PostPageSchema")

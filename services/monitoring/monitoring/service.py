@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitoring import models, posts
@@ -10,10 +10,11 @@ from monitoring.schemas import (
     PostCreateSchema, PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema,
 )
 from plumbing.context import RequestContext
-from plumbing.db import Database, is_postgres
-from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.db import Database, get_or_not_found, is_postgres
+from plumbing.errors import load_or_invalid as load
 from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
+from plumbing.paging import fetch_page
 
 
 class MonitoringService:
@@ -56,19 +57,10 @@ class MonitoringService:
 
     @rpc
     def get_post(self, post_id):
-        post = self.db.get(models.Post, post_id)
-        if post is None:
-            raise NotFound(f"post {post_id} does not exist")
-        return PostSchema().dump(post)
+        return PostSchema().dump(get_or_not_found(self.db, models.Post, post_id))
 
     @rpc
     def list_posts(self, query=None):
         criteria = load(PostListQuerySchema(), query or {})
-        page = posts.Page(criteria.pop("page"), criteria.pop("per_page"))
-        filters = [getattr(models.Post, name) == value for name, value in criteria.items()]
-        total = self.db.execute(select(func.count()).select_from(models.Post).where(*filters)).scalar_one()
-        rows = self.db.scalars(
-            select(models.Post).where(*filters).order_by(models.Post.posted_at.desc(), models.Post.id.desc())
-            .offset(page.offset).limit(page.size)
-        ).all()
-        return PostPageSchema().dump({"items": rows, "total": total, "page": page.number, "per_page": page.size})
+        order = [models.Post.posted_at.desc(), models.Post.id.desc()]
+        return PostPageSchema().dump(fetch_page(self.db, models.Post, criteria, order))

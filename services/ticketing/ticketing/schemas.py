@@ -1,13 +1,9 @@
 """The ticketing API's shapes: validated at the gateway and again by the
 service, and the source of the OpenAPI document."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
+from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
 from ticketing.tickets import CHANNELS, KINDS, MAX_TAGS, PRIORITIES, STATES
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class CustomerSchema(StrictSchema):
@@ -47,21 +43,15 @@ class TicketSchema(Schema):
         return {"name": ticket.customer_name, "contact": ticket.customer_contact}
 
 
-class TicketListQuerySchema(StrictSchema):
+class TicketListQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf(STATES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     kind = fields.String(validate=validate.OneOf(KINDS))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     assignee = fields.String(validate=validate.Length(1, 64))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
-class TicketPageSchema(Schema):
-    items = fields.List(fields.Nested(TicketSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
 
 
 class TicketCreatedDataSchema(Schema):

@@ -2,13 +2,13 @@
 from datetime import datetime, timezone
 
 from nameko.rpc import rpc
-from sqlalchemy import func, select
 
 from plumbing.context import RequestContext
-from plumbing.db import Database
-from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.db import Database, get_or_not_found
+from plumbing.errors import load_or_invalid as load
 from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
+from plumbing.paging import fetch_page
 from ticketing import events, models, tickets
 from ticketing.schemas import (
     TicketCreateSchema, TicketCreatedDataSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
@@ -46,19 +46,9 @@ class TicketingService:
 
     @rpc
     def get_ticket(self, ticket_id):
-        ticket = self.db.get(models.Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} does not exist")
-        return TicketSchema().dump(ticket)
+        return TicketSchema().dump(get_or_not_found(self.db, models.Ticket, ticket_id))
 
     @rpc
     def list_tickets(self, query=None):
         criteria = load(TicketListQuerySchema(), query or {})
-        page = tickets.Page(criteria.pop("page"), criteria.pop("per_page"))
-        filters = [getattr(models.Ticket, name) == value for name, value in criteria.items()]
-        total = self.db.execute(select(func.count()).select_from(models.Ticket).where(*filters)).scalar_one()
-        rows = self.db.scalars(
-            select(models.Ticket).where(*filters).order_by(models.Ticket.id.desc())
-            .offset(page.offset).limit(page.size)
-        ).all()
-        return TicketPageSchema().dump({"items": rows, "total": total, "page": page.number, "per_page": page.size})
+        return TicketPageSchema().dump(fetch_page(self.db, models.Ticket, criteria, [models.Ticket.id.desc()]))

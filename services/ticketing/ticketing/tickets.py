@@ -1,6 +1,4 @@
-"""Ticket rules that need no framework: intake, initial state, list filters."""
-from dataclasses import dataclass
-
+"""Ticket rules that need no framework: intake, initial state."""
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
 KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -21,13 +19,3 @@ def normalise_tags(tags) -> list[str]:
 def initial_state(assignee) -> str:
     """A ticket created with an assignee starts assigned, otherwise new."""
     return "assigned" if assignee else "new"
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size

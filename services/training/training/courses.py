@@ -1,6 +1,4 @@
-"""Course rules that need no framework: kinds, modes, schedule, list paging."""
-from dataclasses import dataclass
-
+"""Course rules that need no framework: kinds, modes, schedule."""
 KINDS = ("onboarding", "periodic", "special")
 MODES = ("in_person", "online", "external")
 
@@ -12,13 +10,3 @@ def schedule_errors(kind, sessions_per_month) -> dict[str, list[str]]:
     if kind != "periodic" and sessions_per_month is not None:
         return {"sessions_per_month": ["Only a periodic course has sessions per month."]}
     return {}
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size

@@ -1,13 +1,9 @@
 """The training API's shapes: validated at the gateway and again by the
 service, and the source of the OpenAPI document."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
 from training.courses import KINDS, MODES, schedule_errors
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class CourseCreateSchema(StrictSchema):
@@ -46,15 +42,9 @@ class CourseSchema(Schema):
     created_at = fields.DateTime()
 
 
-class CourseListQuerySchema(StrictSchema):
+class CourseListQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     mode = fields.String(validate=validate.OneOf(MODES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
-class CoursePageSchema(Schema):
-    items = fields.List(fields.Nested(CourseSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+CoursePageSchema = page_schema(CourseSchema, "CoursePageSchema")

@@ -2,14 +2,14 @@
 from datetime import datetime, timezone
 
 from nameko.rpc import rpc
-from sqlalchemy import func, select
 
 from plumbing.context import RequestContext
-from plumbing.db import Database
-from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.db import Database, get_or_not_found
+from plumbing.errors import load_or_invalid as load
 from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
-from training import courses, models
+from plumbing.paging import fetch_page
+from training import models
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
 
 
@@ -34,19 +34,9 @@ class TrainingService:
 
     @rpc
     def get_course(self, course_id):
-        course = self.db.get(models.Course, course_id)
-        if course is None:
-            raise NotFound(f"course {course_id} does not exist")
-        return CourseSchema().dump(course)
+        return CourseSchema().dump(get_or_not_found(self.db, models.Course, course_id))
 
     @rpc
     def list_courses(self, query=None):
         criteria = load(CourseListQuerySchema(), query or {})
-        page = courses.Page(criteria.pop("page"), criteria.pop("per_page"))
-        filters = [getattr(models.Course, name) == value for name, value in criteria.items()]
-        total = self.db.execute(select(func.count()).select_from(models.Course).where(*filters)).scalar_one()
-        rows = self.db.scalars(
-            select(models.Course).where(*filters).order_by(models.Course.id.desc())
-            .offset(page.offset).limit(page.size)
-        ).all()
-        return CoursePageSchema().dump({"items": rows, "total": total, "page": page.number, "per_page": page.size})
+        return CoursePageSchema().dump(fetch_page(self.db, models.Course, criteria, [models.Course.id.desc()]))

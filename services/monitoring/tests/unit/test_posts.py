@@ -34,8 +34,3 @@ def test_create_schema_refuses_a_posted_at_without_zone():
     with pytest.raises(ValidationError) as raised:
         PostCreateSchema().load(dict(POST, posted_at="2026-05-01T10:00:00"))
     assert set(raised.value.normalized_messages()) == {"posted_at"}
-
-
-def test_page_offset_counts_from_page_one():
-    assert posts.Page(1, 20).offset == 0
-    assert posts.Page(3, 20).offset == 40

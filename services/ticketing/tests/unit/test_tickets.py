@@ -12,8 +12,3 @@ def test_no_tags_gives_an_empty_list():
 def test_ticket_with_assignee_starts_assigned_otherwise_new():
     assert tickets.initial_state("alice") == "assigned"
     assert tickets.initial_state(None) == "new"
-
-
-def test_page_offset_counts_from_page_one():
-    assert tickets.Page(1, 20).offset == 0
-    assert tickets.Page(3, 20).offset == 40

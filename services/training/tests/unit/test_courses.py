@@ -30,8 +30,3 @@ def test_create_schema_fills_optional_fields():
     loaded = CourseCreateSchema().load(COURSE)
     assert loaded["description"] == ""
     assert loaded["certification_validity_days"] is None and loaded["sessions_per_month"] is None
-
-
-def test_page_offset_counts_from_page_one():
-    assert courses.Page(1, 20).offset == 0
-    assert courses.Page(3, 20).offset == 40

@@ -1,0 +1,39 @@
+"""Strict input schemas and paged lists, the same in every service."""
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import func, select
+
+MAX_PER_PAGE = 100
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, so a typo never passes silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class PageQuerySchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+def page_schema(item_schema, name):
+    """The schema of one page of ``item_schema`` items, with the total."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(metadata={"description": "items matching the filters, on all pages"}),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+    }, name=name)
+
+
+def fetch_page(session, model, criteria, order_by):
+    """One page of ``model`` rows equal to every remaining criterion, newest
+    first by ``order_by``; ``criteria`` is a loaded PageQuerySchema."""
+    criteria = dict(criteria)
+    number, size = criteria.pop("page"), criteria.pop("per_page")
+    filters = [getattr(model, name) == value for name, value in criteria.items()]
+    total = session.execute(select(func.count()).select_from(model).where(*filters)).scalar_one()
+    rows = session.scalars(
+        select(model).where(*filters).order_by(*order_by).offset((number - 1) * size).limit(size)).all()
+    return {"items": rows, "total": total, "page": number, "per_page": size}

@@ -1,0 +1,37 @@
+"""Helpers for tests of services built on plumbing."""
+import json
+import time
+
+from kombu import Connection, Exchange
+
+from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
+
+
+def wait_for(predicate, timeout=10, interval=0.05, message="condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def publish_raw(amqp_uri, source, routing_key, body, content_type=CONTENT_TYPE, headers=None):
+    """Put a message straight onto a service's events exchange, as any publisher could."""
+    exchange = Exchange(exchange_name(source), type="topic", durable=True)
+    if not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        connection.Producer().publish(body, exchange=exchange, routing_key=routing_key, declare=[exchange],
+                                      content_type=content_type, content_encoding="utf-8",
+                                      headers=headers or {}, delivery_mode=2)
+
+
+def publish_event(amqp_uri, source, event_type, data, **envelope_fields):
+    envelope = make_envelope(service=source, event_type=event_type, subject=envelope_fields.pop("subject", "x/1"),
+                             data=data, sequence=envelope_fields.pop("sequence", 1), **envelope_fields)
+    publish_raw(amqp_uri, source, event_type, envelope)
+    return envelope

@@ -1,0 +1,62 @@
+"""The outbox relay on a real SQLite database with a recording publisher."""
+import json
+
+import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.orm import sessionmaker
+
+from plumbing.db import make_engine
+from plumbing.outbox import EventRecorder, OutboxRelay, messaging_tables
+
+
+@pytest.fixture
+def store(tmp_path):
+    metadata = MetaData()
+    outbox, _ = messaging_tables(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    metadata.create_all(engine)
+    yield sessionmaker(engine), outbox
+    engine.dispose()
+
+
+def record(session_factory, outbox, count, aggregate_id="1"):
+    recorder = EventRecorder("ticketing", outbox, request_id="req-9")
+    with session_factory() as session, session.begin():
+        return [recorder.record(session, "ticket.created", "ticket", aggregate_id, {"n": n}) for n in range(count)]
+
+
+def test_sequence_counts_per_aggregate(store):
+    session_factory, outbox = store
+    first = record(session_factory, outbox, 2, aggregate_id="1")
+    other = record(session_factory, outbox, 1, aggregate_id="2")
+    assert [e["sequence"] for e in first] == [1, 2]
+    assert other[0]["sequence"] == 1
+    assert first[0]["requestid"] == "req-9"
+
+
+def test_relay_publishes_in_order_and_marks_rows_published(store):
+    session_factory, outbox = store
+    recorded = record(session_factory, outbox, 3)
+    published = []
+    relay = OutboxRelay(session_factory, outbox, lambda body, key: published.append((json.loads(body), key)),
+                        batch_size=2)
+    assert relay.relay_pending() == 3
+    assert [(envelope["id"], key) for envelope, key in published] == [(e["id"], "ticket.created") for e in recorded]
+    assert relay.pending_count() == 0
+    assert relay.relay_pending() == 0
+
+
+def test_a_failed_publish_leaves_the_batch_pending_for_the_next_pass(store):
+    session_factory, outbox = store
+    record(session_factory, outbox, 2)
+
+    def broker_down(body, key):
+        raise ConnectionRefusedError("broker down")
+
+    with pytest.raises(ConnectionRefusedError):
+        OutboxRelay(session_factory, outbox, broker_down).relay_pending()
+    relay = OutboxRelay(session_factory, outbox, lambda body, key: None)
+    assert relay.pending_count() == 2
+    assert relay.relay_pending() == 2
+    with session_factory() as session:
+        assert all(session.execute(select(outbox.c.published_at)).scalars())
