@@ -50,3 +50,20 @@ def migrated():
 def service_config(rabbit_config):
     """nameko config for a service under test on a fresh vhost, with fast retries."""
     return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request):
+    """Runs the test once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def start_service(container_factory, service_config, database_url, migrated):
+    """Start a service class in a container on a migrated database of its own."""
+    def start(service_cls, **config):
+        url = migrated(service_cls.name, database_url)
+        container = container_factory(service_cls, dict(service_config, DATABASE_URL=url, **config))
+        container.start()
+        return container
+    return start

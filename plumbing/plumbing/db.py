@@ -9,6 +9,7 @@ from datetime import timezone
 import psycogreen.eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,6 +72,11 @@ def check_reachable(engine: Engine) -> None:
 def is_postgres(engine_or_session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+def upsert_insert(session):
+    """The INSERT with ``on_conflict_do_*`` for the session's database."""
+    return postgresql.insert if is_postgres(session) else sqlite.insert
 
 
 class Database(DependencyProvider):

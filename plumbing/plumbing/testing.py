@@ -35,3 +35,11 @@ def publish_event(amqp_uri, source, event_type, data, **envelope_fields):
                              data=data, sequence=envelope_fields.pop("sequence", 1), **envelope_fields)
     publish_raw(amqp_uri, source, event_type, envelope)
     return envelope
+
+
+def call(container, method, *args, **kwargs):
+    """Run one entrypoint of a running container and return its result."""
+    from nameko.testing.services import entrypoint_hook
+
+    with entrypoint_hook(container, method) as hook:
+        return hook(*args, **kwargs)

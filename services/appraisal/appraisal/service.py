@@ -1,30 +1,21 @@
 """Appraisal: what it answers (RPC) and what it listens to (events)."""
 from nameko.rpc import rpc
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from appraisal import models, volume
 from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema, TicketCreatedDataSchema
 from plumbing.consumer import event_handler
-from plumbing.context import RequestContext
-from plumbing.db import Database, is_postgres
+from plumbing.db import upsert_insert
 from plumbing.errors import load_event_data, load_or_invalid
-from plumbing.metrics import Metrics
 from plumbing.outbox import Inbox, Outbox
+from plumbing.service import PlatformService
 
 
-class AppraisalService:
+class AppraisalService(PlatformService):
     name = "appraisal"
 
-    db = Database()
     events = Outbox(models.outbox)
     inbox = Inbox(models.inbox)
-    context = RequestContext()
-    metrics = Metrics()
-
-    @rpc
-    def ping(self):
-        return "pong"
 
     @event_handler("ticketing", "ticket.created")
     def on_ticket_created(self, event):
@@ -35,7 +26,7 @@ class AppraisalService:
 
     def count_ticket(self, agent, day):
         table = models.DailyTicketCount.__table__
-        insert = postgresql.insert if is_postgres(self.db) else sqlite.insert
+        insert = upsert_insert(self.db)
         self.db.execute(
             insert(table).values(agent=agent, day=day, tickets=1)
             .on_conflict_do_update(index_elements=["agent", "day"], set_={"tickets": table.c.tickets + 1}))

@@ -3,38 +3,29 @@ from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitoring import models, posts
 from monitoring.schemas import (
     PostCreateSchema, PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema,
 )
-from plumbing.context import RequestContext
-from plumbing.db import Database, get_or_not_found, is_postgres
+from plumbing.db import get_or_not_found, upsert_insert
 from plumbing.errors import load_or_invalid as load
-from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page
+from plumbing.service import PlatformService
 
 
-class MonitoringService:
+class MonitoringService(PlatformService):
     name = "monitoring"
 
-    db = Database()
     events = Outbox(models.outbox)
-    context = RequestContext()
-    metrics = Metrics()
-
-    @rpc
-    def ping(self):
-        return "pong"
 
     @rpc
     def ingest_post(self, data):
         fields = load(PostCreateSchema(), data)
         now = datetime.now(timezone.utc)
         author = {f"author_{name}": value for name, value in fields.pop("author").items()}
-        insert = postgresql.insert if is_postgres(self.db) else sqlite.insert
+        insert = upsert_insert(self.db)
         Post = models.Post
         with self.db.begin():
             # ON CONFLICT rather than select-then-insert: a concurrent ingest of

@@ -3,29 +3,21 @@ from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 
-from plumbing.context import RequestContext
-from plumbing.db import Database, get_or_not_found
+from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
-from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page
+from plumbing.service import PlatformService
 from ticketing import events, models, tickets
 from ticketing.schemas import (
     TicketCreateSchema, TicketCreatedDataSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
 
 
-class TicketingService:
+class TicketingService(PlatformService):
     name = "ticketing"
 
-    db = Database()
     events = Outbox(models.outbox)
-    context = RequestContext()
-    metrics = Metrics()
-
-    @rpc
-    def ping(self):
-        return "pong"
 
     @rpc
     def create_ticket(self, data):

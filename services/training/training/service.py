@@ -3,27 +3,19 @@ from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 
-from plumbing.context import RequestContext
-from plumbing.db import Database, get_or_not_found
+from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
-from plumbing.metrics import Metrics
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page
+from plumbing.service import PlatformService
 from training import models
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
 
 
-class TrainingService:
+class TrainingService(PlatformService):
     name = "training"
 
-    db = Database()
     events = Outbox(models.outbox)
-    context = RequestContext()
-    metrics = Metrics()
-
-    @rpc
-    def ping(self):
-        return "pong"
 
     @rpc
     def create_course(self, data):

@@ -1,10 +1,10 @@
 """Monitoring against real RabbitMQ and a real database."""
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from monitoring.service import MonitoringService
 from plumbing.errors import InvalidInput, NotFound
+from plumbing.testing import call
 
 NEW_POST = {
     "platform": "weibo",
@@ -21,22 +21,9 @@ NEW_POST = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, migrated):
-    url = request.getfixturevalue(f"{request.param}_url")
-    return migrated("monitoring", url)
-
-
 @pytest.fixture
-def monitoring(container_factory, service_config, database_url):
-    container = container_factory(MonitoringService, dict(service_config, DATABASE_URL=database_url))
-    container.start()
-    return container
-
-
-def call(container, method, *args):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args)
+def monitoring(start_service):
+    return start_service(MonitoringService)
 
 
 def test_ping(monitoring):

@@ -20,17 +20,9 @@ NEW_TICKET = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, migrated):
-    url = request.getfixturevalue(f"{request.param}_url")
-    return migrated("ticketing", url)
-
-
 @pytest.fixture
-def ticketing(container_factory, service_config, database_url):
-    container = container_factory(TicketingService, dict(service_config, DATABASE_URL=database_url))
-    container.start()
-    return container
+def ticketing(start_service):
+    return start_service(TicketingService)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Training against real RabbitMQ and a real database."""
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import InvalidInput, NotFound
+from plumbing.testing import call
 from training.service import TrainingService
 
 NEW_COURSE = {
@@ -17,22 +17,9 @@ NEW_COURSE = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, migrated):
-    url = request.getfixturevalue(f"{request.param}_url")
-    return migrated("training", url)
-
-
 @pytest.fixture
-def training(container_factory, service_config, database_url):
-    container = container_factory(TrainingService, dict(service_config, DATABASE_URL=database_url))
-    container.start()
-    return container
-
-
-def call(container, method, *args):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args)
+def training(start_service):
+    return start_service(TrainingService)
 
 
 def test_ping(training):
