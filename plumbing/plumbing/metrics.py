@@ -6,10 +6,13 @@ that Prometheus adds names the service, so metric labels stay bounded.
 import logging
 import time
 
+import eventlet
+import eventlet.wsgi
+
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,12 @@ class Metrics(DependencyProvider):
     def start(self):
         port = int(self.container.config.get("METRICS_PORT") or 0)
         if port:
+            # served by eventlet's own WSGI server: prometheus_client's threaded
+            # server trips over eventlet's green getaddrinfo
             address = self.container.config.get("METRICS_ADDRESS", "127.0.0.1")
-            start_http_server(port, addr=address)
+            self.socket = eventlet.listen((address, port))
+            self.container.spawn_managed_thread(
+                lambda: eventlet.wsgi.server(self.socket, make_wsgi_app(), log_output=False), identifier="metrics")
             log.info("metrics of %s on http://%s:%s/metrics", self.container.service_name, address, port)
 
     def worker_setup(self, worker_ctx):

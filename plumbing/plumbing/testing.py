@@ -1,5 +1,6 @@
 """Helpers for tests of services built on plumbing."""
 import json
+import socket
 import time
 
 from kombu import Connection, Exchange
@@ -43,3 +44,9 @@ def call(container, method, *args, **kwargs):
 
     with entrypoint_hook(container, method) as hook:
         return hook(*args, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
