@@ -67,3 +67,12 @@ def start_service(container_factory, service_config, database_url, migrated):
         container.start()
         return container
     return start
+
+
+@pytest.fixture(scope="session")
+def event_schemas():
+    """``event_schemas.validate(envelope)`` checks an event against its
+    documented JSON Schema (docs/events/schemas/<type>.v<dataversion>.json)."""
+    from tests.event_schemas import EventSchemas
+
+    return EventSchemas()

@@ -118,7 +118,9 @@ class ApiEntrypoint(HttpRequestHandler):
             principal = self.authorise(request)
             self.check_path_values(request.path_values)
             call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id)
-            context_data = {REQUEST_ID_KEY: request_id, ACTOR_KEY: principal.username if principal else None}
+            context_data = {REQUEST_ID_KEY: request_id}
+            if principal:
+                context_data[ACTOR_KEY] = principal.username
             finished = Event()
             self.container.spawn_worker(self, (call,), request.path_values, context_data=context_data,
                                         handle_result=partial(self.handle_result, finished))

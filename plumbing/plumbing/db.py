@@ -1,12 +1,12 @@
 """Database engine and a session per nameko worker.
 
-PostgreSQL goes through psycopg2 with psycogreen's wait callback, so a query
-waiting on the server yields to other green threads instead of blocking the
-whole process. SQLite runs in WAL mode so readers do not wait for a writer.
+PostgreSQL goes through psycopg2, which ``eventlet.monkey_patch()`` (run
+first by ``plumbing.serve`` and the tests) gives a green wait callback: a
+query waiting on the server yields to other green threads instead of
+blocking the whole process. SQLite runs in WAL mode so readers do not wait for a writer.
 """
 from datetime import timezone
 
-import psycogreen.eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,9 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from plumbing.config import database_url
 from plumbing.errors import NotFound
-
-psycogreen.eventlet.patch_psycopg()
-
 
 class UTCDateTime(TypeDecorator):
     """An aware UTC datetime on every backend (SQLite keeps no zone)."""

@@ -43,6 +43,7 @@ class Metrics(DependencyProvider):
 
     def setup(self):
         self.started = {}
+        self.server_thread = None
 
     def start(self):
         port = int(self.container.config.get("METRICS_PORT") or 0)
@@ -51,9 +52,14 @@ class Metrics(DependencyProvider):
             # server trips over eventlet's green getaddrinfo
             address = self.container.config.get("METRICS_ADDRESS", "127.0.0.1")
             self.socket = eventlet.listen((address, port))
-            self.container.spawn_managed_thread(
+            self.server_thread = self.container.spawn_managed_thread(
                 lambda: eventlet.wsgi.server(self.socket, make_wsgi_app(), log_output=False), identifier="metrics")
             log.info("metrics of %s on http://%s:%s/metrics", self.container.service_name, address, port)
+
+    def stop(self):
+        if self.server_thread is not None:
+            self.server_thread.kill()
+            self.socket.close()
 
     def worker_setup(self, worker_ctx):
         self.started[worker_ctx] = time.perf_counter()

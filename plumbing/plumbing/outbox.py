@@ -159,7 +159,11 @@ class Outbox(DependencyProvider):
         self.relay = OutboxRelay(database.session_factory, self.outbox_table, self.publish)
         with get_connection(self.amqp_uri) as connection:
             self.exchange(connection.default_channel).declare()
-        self.container.spawn_managed_thread(self.relay_forever, identifier="outbox-relay")
+        self.relay_thread = self.container.spawn_managed_thread(self.relay_forever, identifier="outbox-relay")
+
+    def stop(self):
+        # rows left pending are relayed by the next start or by another replica
+        self.relay_thread.kill()
 
     def publish(self, body, routing_key):
         with get_producer(self.amqp_uri, confirms=True) as producer:

@@ -45,7 +45,7 @@ def created_events(service_config):
     connection.release()
 
 
-def test_create_get_and_list_a_ticket(ticketing, created_events):
+def test_create_get_and_list_a_ticket(ticketing, created_events, event_schemas):
     with entrypoint_hook(ticketing, "create_ticket") as create:
         ticket = create(NEW_TICKET)
     assert ticket["state"] == "new"
@@ -68,6 +68,7 @@ def test_create_get_and_list_a_ticket(ticketing, created_events):
     assert envelope["sequence"] == 1
     assert envelope["data"]["ticket_id"] == ticket["id"]
     assert "customer" not in envelope["data"]
+    event_schemas.validate(envelope)
 
 
 def test_invalid_ticket_names_the_fields_and_writes_nothing(ticketing):

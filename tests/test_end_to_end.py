@@ -1,0 +1,105 @@
+"""The walking skeleton end to end: `make up`, then what a first user does.
+
+Runs the real Procfile processes against a fresh RabbitMQ vhost and SQLite
+files in a temporary folder: get a token, create a ticket, see it listed,
+see appraisal's count change through the event, see histograms move, and
+stop everything with Ctrl-C.
+"""
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+import requests
+from kombu import Connection
+
+from plumbing.testing import free_port, wait_for
+from plumbing.topology import handler_queue
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+TICKET = {"subject": "Charged twice", "description": "Two debits for order 8812", "channel": "web_form",
+          "kind": "complaint", "priority": "high", "assignee": "alice",
+          "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
+
+
+@pytest.fixture
+def platform(process_env, tmp_path):
+    ports = {name: free_port() for name in ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")}
+    env = dict(process_env, GATEWAY_PORT=str(ports["GATEWAY"]), ADMIN_PASSWORD="e2e-admin-password",
+               JWT_SECRET="e2e-secret", **{f"{name}_METRICS_PORT": str(port) for name, port in ports.items()})
+    log = open(tmp_path / "make-up.log", "wb")
+    process = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{ports['GATEWAY']}"
+
+    def healthy():
+        assert process.poll() is None, (tmp_path / "make-up.log").read_text()
+        try:
+            return requests.get(f"{base}/health", timeout=3).status_code == 200
+        except requests.ConnectionError:
+            return False
+    wait_for(healthy, timeout=120, interval=0.5, message="make up to report healthy")
+    yield base, ports, process, tmp_path / "make-up.log"
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def metric(url, line_start):
+    for line in requests.get(url, timeout=5).text.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_first_request_flows_through_every_part(platform, rabbit_config, event_schemas):
+    base, ports, process, log_path = platform
+    outside = handler_queue("ticketing", "ticket.created", "e2e", "reader")
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        outside(connection.default_channel).declare()
+
+    session = requests.Session()
+    token = session.post(f"{base}/api/v1/auth/token",
+                         json={"username": "admin", "password": "e2e-admin-password"}).json()["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    ticketing_metrics = f"http://127.0.0.1:{ports['TICKETING']}/metrics"
+    created_before = metric(ticketing_metrics,
+                            'csops_rpc_duration_seconds_count{method="create_ticket",outcome="success"}')
+
+    response = session.post(f"{base}/api/v1/tickets", json=TICKET, headers={"X-Request-Id": "e2e-request-1"})
+    assert response.status_code == 201, response.text
+    assert response.headers["X-Request-Id"] == "e2e-request-1"
+    ticket = response.json()
+
+    listed = session.get(f"{base}/api/v1/tickets").json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == ticket["id"]
+
+    counts = wait_for(lambda: session.get(f"{base}/api/v1/appraisal/ticket-counts").json()["items"],
+                      timeout=20, message="appraisal to count the ticket")
+    assert counts == [{"agent": "alice", "day": ticket["created_at"][:10], "tickets": 1}]
+
+    with Connection(rabbit_config["AMQP_URI"]) as connection, connection.SimpleQueue(outside) as queue:
+        message = queue.get(timeout=10)
+        envelope = json.loads(message.body)
+        message.ack()
+    event_schemas.validate(envelope)
+    assert envelope["requestid"] == "e2e-request-1"
+    assert envelope["data"]["ticket_id"] == ticket["id"]
+
+    assert metric(ticketing_metrics,
+                  'csops_rpc_duration_seconds_count{method="create_ticket",outcome="success"}') == created_before + 1
+    appraisal_metrics = f"http://127.0.0.1:{ports['APPRAISAL']}/metrics"
+    assert metric(appraisal_metrics, 'csops_event_handler_duration_seconds_count{event="ticketing.ticket.created"') == 1
+    assert metric(f"{base}/metrics", 'csops_http_request_duration_seconds_count{method="POST",'
+                                      'route="/api/v1/tickets",status="201"}') == 1
+
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+    process.wait(timeout=60)
+    log = log_path.read_text()
+    for name in ("gateway", "ticketing", "training", "appraisal", "monitoring"):
+        assert f"stopping services: {name}" in log
+    assert "Traceback" not in log
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/health", timeout=3)

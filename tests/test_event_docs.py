@@ -1,0 +1,45 @@
+"""docs/events is the public contract: one valid schema per published event type."""
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, ValidationError
+
+from plumbing.events import make_envelope
+
+SERVICES = ["ticketing", "training", "appraisal", "monitoring"]
+ASYNCAPI = Path(__file__).resolve().parents[1] / "docs" / "events" / "asyncapi.yaml"
+
+
+def published():
+    for service in SERVICES:
+        module = importlib.import_module(f"{service}.events")
+        for event_type in getattr(module, "PUBLISHED", ()):
+            yield service, event_type
+
+
+def test_every_schema_document_is_valid_json_schema(event_schemas):
+    for document in event_schemas.documents.values():
+        Draft202012Validator.check_schema(document)
+
+
+@pytest.mark.parametrize("service, event_type", list(published()))
+def test_every_published_event_type_is_documented(event_schemas, service, event_type):
+    assert event_schemas.schema_for(event_type, 1)
+    channels = yaml.safe_load(ASYNCAPI.read_text())["channels"]
+    assert f"{service}.events" in channels
+    assert event_type in ASYNCAPI.read_text()
+
+
+def test_the_contract_rejects_personal_data_and_unknown_versions(event_schemas):
+    data = {"ticket_id": 1, "subject": "s", "channel": "phone", "kind": "inquiry", "priority": "normal",
+            "state": "new", "assignee": None, "tags": [], "created_at": "2026-11-23T08:00:00+00:00"}
+    good = make_envelope(service="ticketing", event_type="ticket.created", subject="ticket/1", data=data, sequence=1)
+    event_schemas.validate(good)
+    with pytest.raises(ValidationError):
+        event_schemas.validate(dict(good, data=dict(data, customer={"contact": "+86 138 0000 0000"})))
+    with pytest.raises(ValidationError):
+        event_schemas.validate(dict(good, time="yesterday"))
+    with pytest.raises(KeyError):
+        event_schemas.validate(dict(good, dataversion=2))
