@@ -30,7 +30,8 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 compose-check:
-	docker-compose -f docker-compose.yml config -q
+	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \
+	GRAFANA_ADMIN_PASSWORD=check docker-compose -f docker-compose.yml config -q
 
 clean:
 	rm -rf var
