@@ -200,7 +200,7 @@ class ApiEntrypoint(HttpRequestHandler):
             return error_response(STATUS_OF.get(exc.code, 400), exc.code, exc.message, exc.details)
         if isinstance(exc, (UnknownService, RpcTimeout)):
             return error_response(503, "service_unavailable", str(exc))
-        log.exception("unexpected error answering %s", self.url)
+        log.error("unexpected error answering %s: %r", self.url, exc, exc_info=exc)
         return error_response(500, "internal_error", "internal error; quote the X-Request-Id when reporting it")
 
 

@@ -34,6 +34,7 @@ def log_setup(level=None) -> None:
     handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     logging.basicConfig(level=level or os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up migration check is not news
 
 
 def service_config() -> dict:

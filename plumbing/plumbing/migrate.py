@@ -15,6 +15,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from plumbing.config import database_url
@@ -42,6 +44,13 @@ def upgrade(service: str, url: str | None = None) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(service.encode())})
         command.upgrade(alembic_config(service, connection), "head")
     engine.dispose()
+
+
+def is_at_head(service: str, engine) -> bool:
+    with engine.connect() as connection:
+        config = alembic_config(service, connection)
+        heads = set(ScriptDirectory.from_config(config).get_heads())
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def revision(service: str, message: str, url: str | None = None) -> None:

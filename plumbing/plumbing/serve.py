@@ -16,12 +16,13 @@ import sys  # noqa: E402
 from kombu import Connection  # noqa: E402
 from nameko.cli.run import run  # noqa: E402
 
+from plumbing import migrate  # noqa: E402
 from plumbing.config import database_url, log_setup, service_config  # noqa: E402
 from plumbing.db import DatabaseUnavailable, check_reachable, make_engine  # noqa: E402
 from plumbing.topology import load  # noqa: E402
 
 
-def check_broker(uri: str) -> str | None:
+def broker_problem(uri: str) -> str | None:
     try:
         with Connection(uri, connect_timeout=5) as connection:
             connection.ensure_connection(max_retries=1)
@@ -32,10 +33,13 @@ def check_broker(uri: str) -> str | None:
     return None
 
 
-def check_database(service: str) -> str | None:
+def database_problem(service: str) -> str | None:
     engine = make_engine(database_url(service))
     try:
         check_reachable(engine)
+        if not migrate.is_at_head(service, engine):
+            return (f"{service}: database {engine.url.render_as_string(hide_password=True)} is not migrated: "
+                    f"run `python -m plumbing.migrate {service}` (or make migrate)")
     except DatabaseUnavailable as exc:
         return f"{service}: {exc}"
     finally:
@@ -50,7 +54,7 @@ def main(argv=None):
     log_setup()
     config = service_config()
     service_cls = load(args.service)
-    problem = check_broker(config["AMQP_URI"]) or check_database(service_cls.name)
+    problem = broker_problem(config["AMQP_URI"]) or database_problem(service_cls.name)
     if problem:
         sys.exit(problem)
     run([service_cls], config)

@@ -11,6 +11,7 @@ drops a message that no queue is bound to).
 """
 import argparse
 import importlib
+import sys
 
 from kombu import Connection, Exchange, Queue
 
@@ -78,9 +79,14 @@ def load(path: str):
 
 
 def main(argv=None):
+    from plumbing.serve import broker_problem
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("services", nargs="+", help="service classes, e.g. appraisal.service:AppraisalService")
     args = parser.parse_args(argv)
+    problem = broker_problem(amqp_uri())
+    if problem:
+        sys.exit(problem)
     for name in declare([load(path) for path in args.services]):
         print(f"declared {name}")
 
