@@ -29,7 +29,7 @@ TICKET = {"subject": "Charged twice", "description": "Two debits for order 8812"
 def platform(process_env, tmp_path):
     ports = {name: free_port() for name in ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")}
     env = dict(process_env, GATEWAY_PORT=str(ports["GATEWAY"]), ADMIN_PASSWORD="e2e-admin-password",
-               JWT_SECRET="e2e-secret", **{f"{name}_METRICS_PORT": str(port) for name, port in ports.items()})
+               JWT_SECRET="e2e-secret-of-at-least-32-bytes-long", **{f"{name}_METRICS_PORT": str(port) for name, port in ports.items()})
     log = open(tmp_path / "make-up.log", "wb")
     process = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -28,8 +28,12 @@ class Accounts(DependencyProvider):
             log.info("created the first admin account %r", username)
             if (username, password) == DEFAULT_ADMIN:
                 log.warning("the admin account uses the local default password: set ADMIN_PASSWORD before deploying")
-        if settings.jwt_secret(self.container.config) == settings.LOCAL_JWT_SECRET:
+        secret = settings.jwt_secret(self.container.config)
+        if secret == settings.LOCAL_JWT_SECRET:
             log.warning("JWT_SECRET is not set: tokens are signed with the local development secret")
+        elif len(secret.encode()) < settings.MIN_JWT_SECRET_BYTES:
+            log.warning("JWT_SECRET is shorter than %s bytes: use a longer random secret",
+                        settings.MIN_JWT_SECRET_BYTES)
 
     def get_dependency(self, worker_ctx):
         return self.store

@@ -2,6 +2,7 @@
 import os
 
 LOCAL_JWT_SECRET = "local-development-secret-change-me"
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 
 
 def jwt_secret(config) -> str:

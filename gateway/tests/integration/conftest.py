@@ -22,7 +22,7 @@ def gateway_config(service_config, web_config, tmp_path, monkeypatch):
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     for service in ["gateway", *BACKENDS]:
         migrate.upgrade(service)
-    return dict(service_config, **web_config, JWT_SECRET="test-secret", RPC_TIMEOUT_SECONDS=5)
+    return dict(service_config, **web_config, JWT_SECRET="test-secret-of-at-least-32-bytes-long", RPC_TIMEOUT_SECONDS=5)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import pytest
 
 from gateway import auth
 
+SECRET = "a-test-secret-of-32-bytes-or-more"
+
 
 def test_password_hash_verifies_only_the_same_password():
     hashed = auth.hash_password("correct horse")
@@ -14,8 +16,8 @@ def test_password_hash_verifies_only_the_same_password():
 
 
 def test_token_round_trip_keeps_username_and_roles():
-    token = auth.issue_token("s3cret", "alice", ["agent", "supervisor"], ttl_seconds=60)
-    principal = auth.read_token("s3cret", token)
+    token = auth.issue_token(SECRET, "alice", ["agent", "supervisor"], ttl_seconds=60)
+    principal = auth.read_token(SECRET, token)
     assert principal.username == "alice"
     assert principal.roles == ("agent", "supervisor")
     assert principal.has_any(("supervisor", "admin"))
@@ -23,16 +25,16 @@ def test_token_round_trip_keeps_username_and_roles():
 
 
 def test_token_signed_with_another_secret_is_refused():
-    token = auth.issue_token("s3cret", "alice", ["agent"], ttl_seconds=60)
+    token = auth.issue_token(SECRET, "alice", ["agent"], ttl_seconds=60)
     with pytest.raises(auth.InvalidToken, match="invalid"):
-        auth.read_token("other", token)
+        auth.read_token(SECRET.upper(), token)
 
 
 def test_expired_token_is_refused():
     issued = datetime.now(timezone.utc) - timedelta(hours=2)
-    token = auth.issue_token("s3cret", "alice", ["agent"], ttl_seconds=60, now=issued)
+    token = auth.issue_token(SECRET, "alice", ["agent"], ttl_seconds=60, now=issued)
     with pytest.raises(auth.InvalidToken, match="expired"):
-        auth.read_token("s3cret", token)
+        auth.read_token(SECRET, token)
 
 
 @pytest.mark.parametrize("header, token", [
