@@ -7,7 +7,7 @@ SERVICE_CLASSES := ticketing.service:TicketingService training.service:TrainingS
 	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up test compose-check clean
+.PHONY: install migrate topology up test compose-check event-docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ up: migrate topology
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+event-docs: install
+	$(PY) -m plumbing.eventdocs $(SERVICES)
 
 compose-check:
 	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \

@@ -15,6 +15,7 @@ from plumbing.db import make_engine
 from plumbing.outbox import EventRecorder, messaging_tables
 from plumbing.testing import wait_for
 from plumbing.topology import handler_queue
+from ticketing.events import TICKET_CREATED
 
 TICKET = {"subject": "Where is my order?", "channel": "chat", "kind": "inquiry",
           "customer": {"name": "Zhao Min", "contact": "zhao@example.com"}}
@@ -96,7 +97,7 @@ def test_events_recorded_while_the_broker_is_down_are_published_when_it_returns(
         # a transaction that committed just as the broker went away
         recorder = EventRecorder("ticketing", messaging_tables(MetaData())[0])
         with sessionmaker(ticketing_db)() as session, session.begin():
-            during_outage = recorder.record(session, "ticket.created", "ticket", "9001", {"ticket_id": 9001})
+            during_outage = recorder.record(session, TICKET_CREATED, "ticket", "9001", {"id": 9001})
         wait_for(lambda: "outbox relay of ticketing paused" in running.log(), timeout=20,
                  message="the relay to notice the broker is down")
     finally:

@@ -7,6 +7,7 @@ and ``dataversion`` (version of the ``data`` schema for this ``type``).
 """
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kombu.serialization import register
@@ -23,6 +24,19 @@ REQUIRED_ATTRIBUTES = {
 }
 
 register(SERIALIZER, json.dumps, json.loads, content_type=CONTENT_TYPE, content_encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One published event type: its routing key, data schema and version.
+
+    Each service lists its types in ``<service>/events.py`` ``PUBLISHED``;
+    docs/events is generated from them (``python -m plumbing.eventdocs``).
+    """
+    name: str
+    data_schema: type
+    summary: str
+    version: int = 1
 
 
 def exchange_name(service: str) -> str:

@@ -63,7 +63,10 @@ class EventRecorder:
         self.request_id = request_id
         self.recorded = 0
 
-    def record(self, session, event_type, aggregate_type, aggregate_id, data, data_version=1):
+    def record(self, session, event_type, aggregate_type, aggregate_id, subject_object):
+        """Write ``event_type`` (an EventType) about one aggregate; ``data`` is
+        ``subject_object`` dumped through the type's data schema."""
+        data = event_type.data_schema().dump(subject_object)
         aggregate_id = str(aggregate_id)
         table = self.outbox
         sequence = session.execute(
@@ -71,12 +74,12 @@ class EventRecorder:
                 table.c.aggregate_type == aggregate_type, table.c.aggregate_id == aggregate_id)
         ).scalar_one()
         envelope = make_envelope(
-            service=self.service, event_type=event_type, subject=f"{aggregate_type}/{aggregate_id}",
-            data=data, sequence=sequence, request_id=self.request_id, data_version=data_version,
+            service=self.service, event_type=event_type.name, subject=f"{aggregate_type}/{aggregate_id}",
+            data=data, sequence=sequence, request_id=self.request_id, data_version=event_type.version,
         )
         session.execute(insert(table).values(
             id=envelope["id"], aggregate_type=aggregate_type, aggregate_id=aggregate_id,
-            sequence=sequence, event_type=event_type, envelope=json.dumps(envelope),
+            sequence=sequence, event_type=event_type.name, envelope=json.dumps(envelope),
             created_at=datetime.now(timezone.utc),
         ))
         self.recorded += 1

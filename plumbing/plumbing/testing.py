@@ -50,3 +50,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class EventTap:
+    """A durable queue bound to a service's events, like an outside consumer's.
+
+    ``take(n)`` returns the next n envelopes (failing if they do not come);
+    ``rest()`` whatever else arrives within ``quiet`` seconds.
+    """
+
+    def __init__(self, amqp_uri, source, pattern="#", name="tap"):
+        from kombu import Queue
+
+        self.amqp_uri = amqp_uri
+        exchange = Exchange(exchange_name(source), type="topic", durable=True)
+        self.queue = Queue(f"test-{name}-{source}-{pattern}", exchange=exchange, routing_key=pattern, durable=True)
+        with Connection(amqp_uri) as connection:
+            self.queue(connection.default_channel).declare()
+        self.messages = []
+
+    def take(self, count, timeout=10):
+        envelopes = []
+        with Connection(self.amqp_uri) as connection, connection.SimpleQueue(self.queue) as simple:
+            for _ in range(count):
+                message = simple.get(timeout=timeout)
+                self.messages.append(message)
+                envelopes.append(json.loads(message.body))
+                message.ack()
+        return envelopes
+
+    def rest(self, quiet=1.0):
+        envelopes = []
+        with Connection(self.amqp_uri) as connection, connection.SimpleQueue(self.queue) as simple:
+            while True:
+                try:
+                    message = simple.get(timeout=quiet)
+                except simple.Empty:
+                    return envelopes
+                self.messages.append(message)
+                envelopes.append(json.loads(message.body))
+                message.ack()

@@ -5,8 +5,14 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.orm import sessionmaker
 
+from marshmallow import Schema, fields
+
 from plumbing.db import make_engine
+from plumbing.events import EventType
 from plumbing.outbox import EventRecorder, OutboxRelay, messaging_tables
+
+
+THING_HAPPENED = EventType("thing.happened", Schema.from_dict({"n": fields.Integer()}), "a test event")
 
 
 @pytest.fixture
@@ -22,7 +28,7 @@ def store(tmp_path):
 def record(session_factory, outbox, count, aggregate_id="1"):
     recorder = EventRecorder("ticketing", outbox, request_id="req-9")
     with session_factory() as session, session.begin():
-        return [recorder.record(session, "ticket.created", "ticket", aggregate_id, {"n": n}) for n in range(count)]
+        return [recorder.record(session, THING_HAPPENED, "ticket", aggregate_id, {"n": n}) for n in range(count)]
 
 
 def test_sequence_counts_per_aggregate(store):
@@ -41,7 +47,8 @@ def test_relay_publishes_in_order_and_marks_rows_published(store):
     relay = OutboxRelay(session_factory, outbox, lambda body, key: published.append((json.loads(body), key)),
                         batch_size=2)
     assert relay.relay_pending() == 3
-    assert [(envelope["id"], key) for envelope, key in published] == [(e["id"], "ticket.created") for e in recorded]
+    assert [(envelope["id"], key) for envelope, key in published] == [(e["id"], "thing.happened") for e in recorded]
+    assert [envelope["data"] for envelope, _ in published] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert relay.pending_count() == 0
     assert relay.relay_pending() == 0
 

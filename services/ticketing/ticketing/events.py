@@ -1,7 +1,28 @@
-"""Events ticketing publishes to the ``ticketing.events`` exchange
-(schemas in docs/events/schemas/)."""
+"""Events ticketing publishes to the ``ticketing.events`` exchange.
+
+docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
+from plumbing.events import EventType
+from ticketing.schemas import (
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
+    TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
+)
+
 AGGREGATE = "ticket"
 
+TICKET_CREATED = EventType("ticket.created", TicketCreatedDataSchema, "A ticket was opened.")
+TICKET_ASSIGNED = EventType("ticket.assigned", TicketAssignedDataSchema, "A ticket got its first owner.")
+TICKET_TRANSFERRED = EventType(
+    "ticket.transferred", TicketAssignedDataSchema, "A ticket moved from one owner to another (counted, T3).")
+TICKET_STATUS_CHANGED = EventType(
+    "ticket.status_changed", TicketStatusChangedDataSchema, "A ticket's state changed (every change).")
+TICKET_RESOLVED = EventType("ticket.resolved", TicketResolvedDataSchema, "A ticket was resolved.")
+TICKET_REOPENED = EventType("ticket.reopened", TicketReopenedDataSchema, "A resolved or closed ticket reopened.")
+TICKET_CLOSED = EventType("ticket.closed", TicketFactsSchema, "A ticket was closed.")
+TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent sent the customer a public reply.")
+TICKET_FIRST_RESPONDED = EventType(
+    "ticket.first_responded", TicketRepliedDataSchema, "The first public reply the customer saw.")
+
 PUBLISHED = (
-    TICKET_CREATED := "ticket.created",
+    TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
+    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED,
 )

@@ -3,7 +3,9 @@ service, and the source of the OpenAPI document."""
 from marshmallow import Schema, fields, validate
 
 from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
-from ticketing.tickets import CHANNELS, KINDS, MAX_TAGS, PRIORITIES, STATES
+from ticketing.tickets import (
+    CHANNELS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, first_contact_resolution,
+)
 
 
 class CustomerSchema(StrictSchema):
@@ -13,6 +15,7 @@ class CustomerSchema(StrictSchema):
 
 
 class TicketCreateSchema(StrictSchema):
+    """A new ticket from any channel (T1)."""
     subject = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(load_default="", validate=validate.Length(max=20000))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -23,6 +26,57 @@ class TicketCreateSchema(StrictSchema):
                        validate=validate.Length(max=MAX_TAGS))
     assignee = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                              metadata={"description": "username of the agent to assign at once"})
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    customer_tier = fields.String(load_default="standard", validate=validate.Length(1, 32),
+                                  metadata={"description": "e.g. standard, vip; SLA policies may match on it"})
+    custom_fields = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)),
+                                values=fields.Raw(validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
+                                load_default=dict, validate=validate.Length(max=50),
+                                metadata={"description": "your own fields: string keys, scalar values"})
+
+
+class StateChangeSchema(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(STATES + ("reopened",)), metadata={
+        "description": "the state to move to; `reopened` reopens a resolved or closed ticket"})
+
+
+class AssignmentSchema(StrictSchema):
+    assignee = fields.String(required=True, validate=validate.Length(1, 64))
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+
+
+class MessageCreateSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(MESSAGE_KINDS), metadata={
+        "description": "reply: public answer the customer sees; note: internal; customer: what the customer said"})
+    body = fields.String(required=True, validate=validate.Length(1, 20000))
+
+
+class MessageSchema(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    kind = fields.String()
+    author = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+
+
+class MessageListSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema))
+
+
+class MessageListQuerySchema(StrictSchema):
+    include_notes = fields.Boolean(load_default=True)
+
+
+class HistoryEntrySchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    action = fields.String()
+    changes = fields.Dict(metadata={"description": "field -> [before, after], or what was added"})
+
+
+class HistorySchema(Schema):
+    items = fields.List(fields.Nested(HistoryEntrySchema))
 
 
 class TicketSchema(Schema):
@@ -34,10 +88,23 @@ class TicketSchema(Schema):
     priority = fields.String()
     state = fields.String(validate=validate.OneOf(STATES))
     customer = fields.Method("dump_customer")
+    customer_tier = fields.String()
     assignee = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
     tags = fields.List(fields.String())
+    custom_fields = fields.Dict()
+    transfer_count = fields.Integer()
+    reopen_count = fields.Integer()
+    first_contact_resolution = fields.Method("dump_fcr", metadata={
+        "description": "T9: resolved with no reopen and no transfer; null while open"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    first_responded_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+    def dump_fcr(self, ticket):
+        return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
 
     def dump_customer(self, ticket):
         return {"name": ticket.customer_name, "contact": ticket.customer_contact}
@@ -49,19 +116,58 @@ class TicketListQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     assignee = fields.String(validate=validate.Length(1, 64))
+    team = fields.String(validate=validate.Length(1, 64))
+    tag = fields.String(validate=validate.Length(1, 50))
+    text = fields.String(validate=validate.Length(1, 200), metadata={"description": "in subject or description"})
 
 
 TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
 
 
-class TicketCreatedDataSchema(Schema):
-    """``data`` of ``ticket.created`` v1: no customer contact details (X6)."""
-    ticket_id = fields.Integer(attribute="id")
-    subject = fields.String()
-    channel = fields.String()
-    kind = fields.String()
-    priority = fields.String()
-    state = fields.String()
-    assignee = fields.String(allow_none=True)
-    tags = fields.List(fields.String())
-    created_at = fields.DateTime()
+# -- event data (docs/events is generated from these) ---------------------------
+def required(field):
+    field.required = True
+    return field
+
+
+class TicketFactsSchema(Schema):
+    """What every ticket event carries: routing facts, never customer data (X6)."""
+    ticket_id = required(fields.Integer(attribute="id"))
+    state = required(fields.String(validate=validate.OneOf(STATES)))
+    priority = required(fields.String(validate=validate.OneOf(PRIORITIES)))
+    kind = required(fields.String(validate=validate.OneOf(KINDS)))
+    channel = required(fields.String(validate=validate.OneOf(CHANNELS)))
+    assignee = required(fields.String(allow_none=True, metadata={"description": "username of the owner"}))
+    team = required(fields.String(allow_none=True))
+    actor = required(fields.String(allow_none=True, metadata={
+        "description": "who made the change: a username, or null for the platform itself"}))
+
+
+class TicketCreatedDataSchema(TicketFactsSchema):
+    subject = required(fields.String())
+    tags = required(fields.List(fields.String()))
+    created_at = required(fields.DateTime())
+
+
+class TicketAssignedDataSchema(TicketFactsSchema):
+    previous_assignee = required(fields.String(allow_none=True))
+    transfer_count = required(fields.Integer(metadata={"description": "transfers so far, this one included"}))
+
+
+class TicketStatusChangedDataSchema(TicketFactsSchema):
+    from_state = required(fields.String(validate=validate.OneOf(STATES)))
+
+
+class TicketResolvedDataSchema(TicketFactsSchema):
+    first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))
+    reopen_count = required(fields.Integer())
+    transfer_count = required(fields.Integer())
+
+
+class TicketReopenedDataSchema(TicketFactsSchema):
+    reopen_count = required(fields.Integer())
+
+
+class TicketRepliedDataSchema(TicketFactsSchema):
+    message_id = required(fields.Integer())
+    author = required(fields.String())

@@ -1,17 +1,30 @@
-"""Ticketing: what it answers over RPC. Rules live in ``tickets.py``."""
+"""Ticketing: what it answers over RPC. Rules live in ``tickets.py``.
+
+Every change happens in one transaction that also appends the history and
+records its events, so a change is never seen without its trail.
+"""
 from datetime import datetime, timezone
 
 from nameko.rpc import rpc
+from sqlalchemy import exists, or_, select
 
 from plumbing.db import get_or_not_found
-from plumbing.errors import load_or_invalid as load
+from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.outbox import Outbox
-from plumbing.paging import fetch_page
+from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
 from ticketing import events, models, tickets
+from ticketing.models import Ticket, TicketHistory, TicketMessage, TicketTag
 from ticketing.schemas import (
-    TicketCreateSchema, TicketCreatedDataSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
+
+SYSTEM = None  # the actor of changes nobody asked for through the gateway
+
+
+def now():
+    return datetime.now(timezone.utc)
 
 
 class TicketingService(PlatformService):
@@ -19,28 +32,157 @@ class TicketingService(PlatformService):
 
     events = Outbox(models.outbox)
 
+    # -- entrypoints -------------------------------------------------------
     @rpc
     def create_ticket(self, data):
         fields = load(TicketCreateSchema(), data)
-        now = datetime.now(timezone.utc)
         customer = fields.pop("customer")
         fields["tags"] = tickets.normalise_tags(fields["tags"])
-        ticket = models.Ticket(
-            **fields, state=tickets.initial_state(fields["assignee"]),
-            customer_name=customer["name"], customer_contact=customer["contact"], created_at=now, updated_at=now,
-        )
+        created = now()
+        ticket = Ticket(**fields, state=tickets.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
+                        customer_name=customer["name"], customer_contact=customer["contact"],
+                        created_at=created, updated_at=created)
         with self.db.begin():
             self.db.add(ticket)
             self.db.flush()
-            self.events.record(self.db, events.TICKET_CREATED, events.AGGREGATE, ticket.id,
-                               TicketCreatedDataSchema().dump(ticket))
+            self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
+            self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
+            self.publish(events.TICKET_CREATED, ticket)
         return TicketSchema().dump(ticket)
 
     @rpc
     def get_ticket(self, ticket_id):
-        return TicketSchema().dump(get_or_not_found(self.db, models.Ticket, ticket_id))
+        return TicketSchema().dump(get_or_not_found(self.db, Ticket, ticket_id))
 
     @rpc
     def list_tickets(self, query=None):
         criteria = load(TicketListQuerySchema(), query or {})
-        return TicketPageSchema().dump(fetch_page(self.db, models.Ticket, criteria, [models.Ticket.id.desc()]))
+        conditions = []
+        if "tag" in criteria:
+            tag = criteria.pop("tag").strip().lower()
+            conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
+        if "text" in criteria:
+            text = criteria.pop("text")
+            conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+        page = fetch_page(self.db, Ticket, criteria, [Ticket.id.desc()], conditions)
+        return TicketPageSchema().dump(page)
+
+    @rpc
+    def change_state(self, ticket_id, data):
+        target = load(StateChangeSchema(), data)["state"]
+        with self.db.begin():
+            ticket = self.locked(ticket_id)
+            self.move(ticket, self.next_state(ticket, target))
+        return TicketSchema().dump(ticket)
+
+    @rpc
+    def assign(self, ticket_id, data):
+        assignment = load(AssignmentSchema(), data)
+        with self.db.begin():
+            ticket = self.locked(ticket_id)
+            if ticket.state in tickets.REOPENABLE:
+                raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
+                               {"state": [ticket.state]})
+            self.hand_to(ticket, assignment["assignee"], assignment["team"] or ticket.team)
+        return TicketSchema().dump(ticket)
+
+    @rpc
+    def add_message(self, ticket_id, data):
+        fields = load(MessageCreateSchema(), data)
+        kind, author = fields["kind"], self.context.actor or "system"
+        with self.db.begin():
+            ticket = self.locked(ticket_id)
+            if kind == tickets.REPLY and ticket.assignee is None:
+                self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it
+            message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=fields["body"],
+                                    created_at=now())
+            self.db.add(message)
+            self.db.flush()
+            self.journal(ticket, "message_added", {"kind": kind, "message_id": message.id})
+            if kind == tickets.REPLY:
+                self.publish(events.TICKET_REPLIED, ticket, message_id=message.id, author=author)
+                if ticket.first_responded_at is None:
+                    ticket.first_responded_at = message.created_at
+                    self.publish(events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
+            self.move(ticket, tickets.state_after_message(ticket.state, kind, ticket.assignee))
+        return MessageSchema().dump(message)
+
+    @rpc
+    def list_messages(self, ticket_id, query=None):
+        include_notes = load(MessageListQuerySchema(), query or {})["include_notes"]
+        get_or_not_found(self.db, Ticket, ticket_id)
+        statement = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+        if not include_notes:
+            statement = statement.where(TicketMessage.kind != tickets.NOTE)
+        messages = self.db.scalars(statement.order_by(TicketMessage.id)).all()
+        return MessageListSchema().dump({"items": messages})
+
+    @rpc
+    def ticket_history(self, ticket_id):
+        get_or_not_found(self.db, Ticket, ticket_id)
+        entries = self.db.scalars(
+            select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)).all()
+        return HistorySchema().dump({"items": entries})
+
+    # -- the steps every change is made of ----------------------------------
+    def locked(self, ticket_id):
+        """The ticket, locked until commit so concurrent changes queue."""
+        ticket = self.db.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None:
+            get_or_not_found(self.db, Ticket, ticket_id)
+        return ticket
+
+    def next_state(self, ticket, target):
+        try:
+            return tickets.next_state(ticket.state, target, ticket.assignee)
+        except tickets.InvalidTransition as exc:
+            raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
+        except tickets.NeedsAssignee as exc:
+            raise Conflict(str(exc), {"assignee": [str(exc)]}) from None
+
+    def move(self, ticket, after):
+        before = ticket.state
+        if after == before:
+            return
+        changed = now()
+        ticket.state, ticket.updated_at = after, changed
+        reopened = tickets.is_reopen(before, after)
+        if reopened:
+            ticket.reopen_count += 1
+            ticket.resolved_at = ticket.closed_at = None
+        elif after == "resolved":
+            ticket.resolved_at = changed
+        elif after == "closed":
+            ticket.closed_at = changed
+        self.journal(ticket, "state_changed", {"state": [before, after]})
+        self.publish(events.TICKET_STATUS_CHANGED, ticket, from_state=before)
+        if reopened:
+            self.publish(events.TICKET_REOPENED, ticket)
+        elif after == "resolved":
+            self.publish(events.TICKET_RESOLVED, ticket, first_contact_resolution=tickets.first_contact_resolution(
+                after, ticket.reopen_count, ticket.transfer_count))
+        elif after == "closed":
+            self.publish(events.TICKET_CLOSED, ticket)
+
+    def hand_to(self, ticket, assignee, team):
+        previous, previous_team = ticket.assignee, ticket.team
+        if (previous, previous_team) == (assignee, team):
+            return
+        transferred = previous is not None and previous != assignee
+        ticket.assignee, ticket.team, ticket.updated_at = assignee, team, now()
+        if transferred:
+            ticket.transfer_count += 1
+        self.journal(ticket, "assigned", {"assignee": [previous, assignee], "team": [previous_team, team]})
+        self.publish(events.TICKET_TRANSFERRED if transferred else events.TICKET_ASSIGNED, ticket,
+                     previous_assignee=previous)
+        if ticket.state == "new":
+            self.move(ticket, "assigned")
+
+    def journal(self, ticket, action, changes):
+        self.db.add(TicketHistory(ticket_id=ticket.id, at=now(), actor=self.context.actor, action=action,
+                                  changes=changes))
+
+    def publish(self, event_type, ticket, **extra):
+        facts = {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
+        self.events.record(self.db, event_type, events.AGGREGATE, ticket.id,
+                           dict(facts, actor=self.context.actor, **extra))

@@ -1,9 +1,47 @@
-"""Ticket rules that need no framework: intake, initial state."""
+"""Ticket rules that need no framework: intake, lifecycle, messages (T1, T2, T9).
+
+States run new -> assigned -> in_progress -> waiting_customer -> resolved ->
+closed; ``reopen`` brings a resolved or closed ticket back. Decisions taken
+where the policies are silent:
+- a ticket may be resolved or closed from any open state (a question
+  answered at once, spam);
+- reopening returns to in_progress when someone owns the ticket, else new;
+- a customer message on a resolved or closed ticket reopens it, and on a
+  ticket waiting on the customer resumes it (in_progress);
+- an agent's public reply moves an assigned ticket to in_progress; on a new
+  ticket the replying agent also becomes its owner.
+"""
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
 KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
+OPEN_STATES = ("new", "assigned", "in_progress", "waiting_customer")
 MAX_TAGS = 20
+
+TRANSITIONS = {
+    "new": ("assigned", "resolved", "closed"),
+    "assigned": ("in_progress", "waiting_customer", "resolved", "closed"),
+    "in_progress": ("waiting_customer", "resolved", "closed"),
+    "waiting_customer": ("in_progress", "resolved", "closed"),
+    "resolved": ("closed",),
+    "closed": (),
+}
+REOPENABLE = ("resolved", "closed")
+
+# who wrote a message, and whether the customer sees it
+REPLY, NOTE, CUSTOMER = "reply", "note", "customer"
+MESSAGE_KINDS = (REPLY, NOTE, CUSTOMER)
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current, target, allowed):
+        self.current, self.target, self.allowed = current, target, tuple(allowed)
+        options = ", ".join(self.allowed) or "none"
+        super().__init__(f"a {current} ticket cannot become {target}; allowed: {options}")
+
+
+class NeedsAssignee(Exception):
+    pass
 
 
 def normalise_tags(tags) -> list[str]:
@@ -19,3 +57,44 @@ def normalise_tags(tags) -> list[str]:
 def initial_state(assignee) -> str:
     """A ticket created with an assignee starts assigned, otherwise new."""
     return "assigned" if assignee else "new"
+
+
+def allowed_targets(current) -> tuple:
+    targets = TRANSITIONS[current]
+    return targets + ("reopened",) if current in REOPENABLE else targets
+
+
+def next_state(current, target, assignee) -> str:
+    """The state a requested change leads to; ``reopened`` is the reopen action."""
+    if target == "reopened":
+        if current not in REOPENABLE:
+            raise InvalidTransition(current, target, allowed_targets(current))
+        return "in_progress" if assignee else "new"
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(current, target, allowed_targets(current))
+    if target in ("assigned", "in_progress", "waiting_customer") and not assignee:
+        raise NeedsAssignee(f"a ticket must have an assignee to become {target}")
+    return target
+
+
+def state_after_message(current, kind, assignee) -> str:
+    """The state a new message moves the ticket to (see the module notes);
+    for a reply on a new ticket, ``assignee`` is already the replying agent."""
+    if kind == CUSTOMER and current in REOPENABLE:
+        return next_state(current, "reopened", assignee)
+    if kind == CUSTOMER and current == "waiting_customer":
+        return "in_progress"
+    if kind == REPLY and current in ("new", "assigned"):
+        return "in_progress"
+    return current
+
+
+def is_reopen(before, after) -> bool:
+    return before in REOPENABLE and after in OPEN_STATES
+
+
+def first_contact_resolution(state, reopen_count, transfer_count):
+    """T9: resolved with no reopen and no transfer; None while not resolved."""
+    if state not in ("resolved", "closed"):
+        return None
+    return reopen_count == 0 and transfer_count == 0

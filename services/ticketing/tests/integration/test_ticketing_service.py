@@ -1,12 +1,9 @@
 """Ticketing against real RabbitMQ and a real database."""
-import json
-
 import pytest
-from kombu import Connection
 from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import InvalidInput, NotFound
-from plumbing.topology import handler_queue
+from plumbing.testing import EventTap
 from ticketing.service import TicketingService
 
 NEW_TICKET = {
@@ -26,26 +23,16 @@ def ticketing(start_service):
 
 
 @pytest.fixture
-def created_events(service_config):
-    """A queue bound to ticket.created like any outside consumer's; returns a reader."""
-    queue = handler_queue("ticketing", "ticket.created", "test", "reader")
-    connection = Connection(service_config["AMQP_URI"])
-    queue(connection.default_channel).declare()
-
-    def read(count, timeout=5):
-        received = []
-        with connection.SimpleQueue(queue) as simple:
-            for _ in range(count):
-                message = simple.get(timeout=timeout)
-                received.append((message.content_type, message.delivery_info["routing_key"],
-                                 message.properties.get("delivery_mode"), json.loads(message.body)))
-                message.ack()
-        return received
-    yield read
-    connection.release()
+def tap(service_config):
+    return EventTap(service_config["AMQP_URI"], "ticketing", "ticket.#")
 
 
-def test_create_get_and_list_a_ticket(ticketing, created_events, event_schemas):
+def as_alice(container, method, *args):
+    with entrypoint_hook(container, method, context_data={"actor": "alice"}) as hook:
+        return hook(*args)
+
+
+def test_create_get_and_list_a_ticket(ticketing, tap, event_schemas):
     with entrypoint_hook(ticketing, "create_ticket") as create:
         ticket = create(NEW_TICKET)
     assert ticket["state"] == "new"
@@ -59,10 +46,11 @@ def test_create_get_and_list_a_ticket(ticketing, created_events, event_schemas):
         assert page["total"] == 1 and page["items"] == [ticket]
         assert list_tickets({"priority": "low"})["total"] == 0
 
-    [(content_type, routing_key, delivery_mode, envelope)] = created_events(1)
-    assert content_type == "application/cloudevents+json"
-    assert routing_key == "ticket.created"
-    assert delivery_mode == 2
+    [envelope] = tap.take(1)
+    [message] = tap.messages
+    assert message.content_type == "application/cloudevents+json"
+    assert message.delivery_info["routing_key"] == "ticket.created"
+    assert message.properties["delivery_mode"] == 2
     assert envelope["type"] == "ticket.created"
     assert envelope["subject"] == f"ticket/{ticket['id']}"
     assert envelope["sequence"] == 1

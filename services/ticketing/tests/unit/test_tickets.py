@@ -1,3 +1,5 @@
+import pytest
+
 from ticketing import tickets
 
 
@@ -12,3 +14,72 @@ def test_no_tags_gives_an_empty_list():
 def test_ticket_with_assignee_starts_assigned_otherwise_new():
     assert tickets.initial_state("alice") == "assigned"
     assert tickets.initial_state(None) == "new"
+
+
+@pytest.mark.parametrize("current, target, assignee, expected", [
+    ("new", "assigned", "alice", "assigned"),
+    ("assigned", "in_progress", "alice", "in_progress"),
+    ("in_progress", "waiting_customer", "alice", "waiting_customer"),
+    ("waiting_customer", "in_progress", "alice", "in_progress"),
+    ("in_progress", "resolved", "alice", "resolved"),
+    ("new", "resolved", None, "resolved"),
+    ("resolved", "closed", "alice", "closed"),
+    ("resolved", "reopened", "alice", "in_progress"),
+    ("closed", "reopened", None, "new"),
+])
+def test_allowed_changes(current, target, assignee, expected):
+    assert tickets.next_state(current, target, assignee) == expected
+
+
+@pytest.mark.parametrize("current, target, allowed", [
+    ("new", "in_progress", ("assigned", "resolved", "closed")),
+    ("closed", "resolved", ("reopened",)),
+    ("resolved", "in_progress", ("closed", "reopened")),
+    ("in_progress", "reopened", ("waiting_customer", "resolved", "closed")),
+])
+def test_an_invalid_change_names_the_allowed_ones(current, target, allowed):
+    with pytest.raises(tickets.InvalidTransition) as raised:
+        tickets.next_state(current, target, "alice")
+    assert raised.value.allowed == allowed
+    assert str(raised.value).startswith(f"a {current} ticket cannot become {target}; allowed: ")
+
+
+def test_working_states_need_an_owner():
+    with pytest.raises(tickets.NeedsAssignee):
+        tickets.next_state("new", "assigned", None)
+
+
+@pytest.mark.parametrize("current, kind, expected", [
+    ("waiting_customer", "customer", "in_progress"),   # the customer answered: clocks resume
+    ("resolved", "customer", "in_progress"),           # not settled: reopens
+    ("closed", "customer", "in_progress"),
+    ("assigned", "reply", "in_progress"),
+    ("new", "reply", "in_progress"),
+    ("in_progress", "note", "in_progress"),
+    ("waiting_customer", "reply", "waiting_customer"),
+    ("assigned", "note", "assigned"),
+])
+def test_messages_move_the_ticket(current, kind, expected):
+    assert tickets.state_after_message(current, kind, "alice") == expected
+
+
+def test_a_customer_message_on_an_unowned_closed_ticket_reopens_it_as_new():
+    assert tickets.state_after_message("closed", "customer", None) == "new"
+
+
+@pytest.mark.parametrize("state, reopens, transfers, expected", [
+    ("in_progress", 0, 0, None),
+    ("resolved", 0, 0, True),
+    ("closed", 0, 0, True),
+    ("resolved", 1, 0, False),
+    ("resolved", 0, 2, False),
+])
+def test_first_contact_resolution(state, reopens, transfers, expected):
+    assert tickets.first_contact_resolution(state, reopens, transfers) is expected
+
+
+def test_reopen_is_leaving_resolved_or_closed_for_an_open_state():
+    assert tickets.is_reopen("resolved", "in_progress")
+    assert tickets.is_reopen("closed", "new")
+    assert not tickets.is_reopen("resolved", "closed")
+    assert not tickets.is_reopen("waiting_customer", "in_progress")

@@ -1,0 +1,130 @@
+"""Generate docs/events from the services' ``events.PUBLISHED`` registries.
+
+    python -m plumbing.eventdocs ticketing training appraisal monitoring          # write
+    python -m plumbing.eventdocs --check ticketing training appraisal monitoring  # fail if stale
+
+Writes one JSON Schema per event type and version
+(``schemas/<type>.v<version>.json``, built on the envelope schema) and the
+``channels`` and ``components.messages`` sections of ``asyncapi.yaml``; the
+rest of that file (info, servers, prose) is kept as written.
+"""
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from plumbing.events import SOURCE_PREFIX, exchange_name
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
+ENVELOPE_ID = "urn:csops:events:cloudevent-envelope:v1"
+
+
+def data_json_schema(schema_cls) -> dict:
+    """The marshmallow schema as JSON Schema, nested schemas inlined."""
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    APISpec("events", "1", "3.1.0", plugins=[plugin])
+    return plugin.converter.schema2jsonschema(schema_cls)
+
+
+def schema_file(event_type) -> str:
+    return f"{event_type.name}.v{event_type.version}.json"
+
+
+def event_schema(service, event_type) -> dict:
+    aggregate = event_type.name.split(".", 1)[0]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:csops:events:{event_type.name}:v{event_type.version}",
+        "title": f"{event_type.name}, data version {event_type.version}",
+        "description": f"{event_type.summary} Published by {service} to the `{exchange_name(service)}` topic "
+                       f"exchange with routing key `{event_type.name}`.",
+        "allOf": [{"$ref": ENVELOPE_ID}],
+        "properties": {
+            "type": {"const": event_type.name},
+            "source": {"const": SOURCE_PREFIX + service},
+            "subject": {"type": "string", "pattern": f"^{aggregate}/.+$"},
+            "dataversion": {"const": event_type.version},
+            "data": data_json_schema(event_type.data_schema),
+        },
+    }
+
+
+def message_key(event_type) -> str:
+    head, *rest = event_type.name.replace("_", ".").split(".")
+    return head + "".join(part.capitalize() for part in rest) + f"V{event_type.version}"
+
+
+def asyncapi_sections(registries):
+    channels, messages = {}, {}
+    for service, published in registries.items():
+        exchange = exchange_name(service)
+        refs = []
+        for event_type in published:
+            key = message_key(event_type)
+            refs.append({"$ref": f"#/components/messages/{key}"})
+            messages[key] = {
+                "name": event_type.name,
+                "title": f"{event_type.name} (data version {event_type.version})",
+                "summary": event_type.summary,
+                "contentType": "application/cloudevents+json",
+                "correlationId": {"description": "The HTTP request that caused the event.",
+                                  "location": "$message.payload#/requestid"},
+                "bindings": {"amqp": {"contentEncoding": "utf-8", "messageType": event_type.name,
+                                      "bindingVersion": "0.2.0"}},
+                "payload": {"$ref": f"./schemas/{schema_file(event_type)}"},
+            }
+        channel = {
+            "description": f"Durable topic exchange `{exchange}`, published to by the {service} service. "
+                           "Routing key = event type.",
+            "bindings": {"amqp": {"is": "routingKey", "exchange": {
+                "name": exchange, "type": "topic", "durable": True, "autoDelete": False, "vhost": "/"},
+                "bindingVersion": "0.2.0"}},
+        }
+        if refs:
+            channel["subscribe"] = {
+                "operationId": f"receive{service.capitalize()}Events",
+                "summary": f"Events of the {service} service, at least once: deduplicate on `id`.",
+                "bindings": {"amqp": {"cc": [e.name for e in published], "deliveryMode": 2, "mandatory": False,
+                                      "ack": True, "bindingVersion": "0.2.0"}},
+                "message": refs[0] if len(refs) == 1 else {"oneOf": refs},
+            }
+        channels[exchange] = channel
+    return channels, messages
+
+
+def render(registries) -> dict[Path, str]:
+    files = {}
+    for service, published in registries.items():
+        for event_type in published:
+            files[DOCS / "schemas" / schema_file(event_type)] = json.dumps(
+                event_schema(service, event_type), indent=2, ensure_ascii=False) + "\n"
+    asyncapi = yaml.safe_load((DOCS / "asyncapi.yaml").read_text())
+    asyncapi["channels"], asyncapi["components"]["messages"] = asyncapi_sections(registries)
+    files[DOCS / "asyncapi.yaml"] = yaml.safe_dump(asyncapi, sort_keys=False, allow_unicode=True, width=100)
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Generate docs/events from the services' event registries.")
+    parser.add_argument("services", nargs="+")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
+    args = parser.parse_args(argv)
+    registries = {service: importlib.import_module(f"{service}.events").PUBLISHED for service in args.services}
+    stale = [path for path, text in render(registries).items()
+             if not path.exists() or path.read_text() != text]
+    if args.check:
+        for path in stale:
+            print(f"out of date: {path.relative_to(DOCS.parents[1])} (run make event-docs)", file=sys.stderr)
+        sys.exit(1 if stale else 0)
+    for path, text in render(registries).items():
+        path.write_text(text)
+    print(f"wrote {len(render(registries))} files, {len(stale)} changed")
+
+
+if __name__ == "__main__":
+    main()

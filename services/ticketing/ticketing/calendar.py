@@ -1,0 +1,555 @@
+"""Business-time arithmetic for SLA clocks (T4): working week, holidays, time zone.
+
+A :class:`BusinessCalendar` says when the help desk is open. Every local day
+has a list of working windows in local wall-clock time (``start`` inclusive,
+``end`` exclusive, an end of ``time(0, 0)`` meaning 24:00, the midnight that
+ends the day). Each window becomes one interval of absolute (UTC) time, and
+all the arithmetic - :meth:`~BusinessCalendar.is_open`,
+:meth:`~BusinessCalendar.elapsed`, :meth:`~BusinessCalendar.add`,
+:meth:`~BusinessCalendar.next_open` - works on those intervals only, so the
+four always agree with each other.
+
+Which windows a local day ``d`` has, first rule that applies:
+
+1. ``d`` in ``working_days`` (explicit): the windows of ``working_day_template``;
+2. ``d`` in ``holidays`` (explicit): none;
+3. ``d`` a make-up working day of ``holidays_country`` (the ``holidays``
+   library's ``weekend_workdays``, e.g. China's working Saturdays and Sundays
+   around Spring Festival and National Day): the windows of
+   ``working_day_template``;
+4. ``d`` a holiday of ``holidays_country``: none;
+5. otherwise the windows of ``d``'s weekday.
+
+Daylight-saving time. A window's length is measured in absolute time: its
+local start and end are turned into instants, so a window spanning a
+spring-forward gap is shorter, and one spanning a fall-back repeated hour
+longer, by the size of the shift. A local boundary (start or end) resolves
+to *the first instant at which the wall clock shows that time or later*:
+
+* an ambiguous time (in the repeated hour) is its first occurrence, i.e.
+  ``fold=0``: in Europe/Berlin on 2026-10-25, 02:30 is 02:30 CEST = 00:30 UTC;
+* a nonexistent time (in the gap) is the instant of the transition, i.e. the
+  first wall-clock time after the gap: in Europe/Berlin on 2026-03-29, 02:30
+  is 03:00 CEST = 01:00 UTC, so a window 02:00-03:00 that day is empty and
+  a window 02:30-05:00 lasts 2 hours (03:00-05:00 CEST).
+
+The rule is monotone, so windows that are sorted and disjoint in local time
+stay sorted and disjoint as instants, the windows of one day never overlap
+those of the next, and a window ending at 24:00 touches one starting at 00:00
+the next day exactly.
+
+All inputs must be timezone-aware datetimes (any zone); all results are
+aware datetimes in UTC. Precision is the microsecond, the resolution of
+``datetime``/``timedelta``, and all arithmetic is exact.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone as _dt_timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["BusinessCalendar"]
+
+UTC = _dt_timezone.utc
+MIDNIGHT = time(0, 0)
+_ONE_DAY = timedelta(days=1)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+_ZERO = timedelta(0)
+_DAY_CACHE_LIMIT = 4096
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_BY_NAME = {**{n: i for i, n in enumerate(DAY_NAMES)}, **{n: i for i, n in enumerate(_FULL_DAY_NAMES)}}
+_CONFIG_KEYS = ("timezone", "windows", "holidays_country", "holidays", "working_days", "working_day_template")
+_WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+Window = tuple[time, time]
+
+
+class _WeekWindows(Mapping):
+    """Read-only, hashable weekday -> windows mapping holding all seven weekdays."""
+
+    __slots__ = ("_days",)
+
+    def __init__(self, days: tuple[tuple[Window, ...], ...]):
+        self._days = days
+
+    def __getitem__(self, weekday):
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise KeyError(weekday)
+        return self._days[weekday]
+
+    def __iter__(self):
+        return iter(range(7))
+
+    def __len__(self):
+        return 7
+
+    def __hash__(self):
+        return hash(self._days)
+
+    def __eq__(self, other):
+        if isinstance(other, _WeekWindows):
+            return self._days == other._days
+        return Mapping.__eq__(self, other)
+
+    def __repr__(self):
+        return repr({i: list(w) for i, w in enumerate(self._days) if w})
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When the help desk is open; see the module docstring for the rules.
+
+    ``holidays_country`` (optional) is an ISO 3166 code understood by the
+    ``holidays`` library; its holidays and make-up working days are computed
+    lazily, per year, for the years the arithmetic touches.
+    """
+
+    timezone: str
+    windows: Mapping[int, Sequence[tuple[time, time]]]
+    holidays: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+    working_day_template: int = 0
+    holidays_country: str | None = None
+
+    # ---------------------------------------------------------------- set-up
+
+    def __post_init__(self):
+        if not isinstance(self.timezone, str) or not self.timezone:
+            raise ValueError(f"timezone: expected an IANA zone name, got {self.timezone!r}")
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
+        windows = _normalise_windows(self.windows)
+        if not any(windows):
+            raise ValueError("windows: no working time in the week (every weekday has no window)")
+        holidays = _date_set(self.holidays, "holidays")
+        working_days = _date_set(self.working_days, "working_days")
+        both = holidays & working_days
+        if both:
+            raise ValueError(f"holidays, working_days: dates are both a holiday and a working day: {_dates_text(both)}")
+        template = self.working_day_template
+        if isinstance(template, bool) or not isinstance(template, int) or not 0 <= template <= 6:
+            raise ValueError(f"working_day_template: expected a weekday 0 (Monday) .. 6 (Sunday), got {template!r}")
+        if working_days and not windows[template]:
+            raise ValueError(
+                f"working_day_template: working days use the windows of weekday {template}, which has none"
+            )
+        country = self.holidays_country
+        if country is not None:
+            if not isinstance(country, str) or not country.strip():
+                raise ValueError(f"holidays_country: expected a country code, got {country!r}")
+            country = country.strip().upper()
+            _check_country(country)
+        set_ = object.__setattr__
+        set_(self, "windows", _WeekWindows(windows))
+        set_(self, "holidays", holidays)
+        set_(self, "working_days", working_days)
+        set_(self, "holidays_country", country)
+        set_(self, "_zone", zone)
+        set_(self, "_day_cache", {})
+
+    @classmethod
+    def from_config(cls, config: dict) -> "BusinessCalendar":
+        """Build a calendar from plain configuration data, validating it.
+
+        ``{"timezone": "Asia/Shanghai",
+        "windows": {"mon": ["09:00-12:00", "13:30-18:00"], ..., "sun": []},
+        "holidays_country": "CN", "holidays": ["2026-10-08"],
+        "working_days": ["2026-09-28"], "working_day_template": "mon"}``
+
+        Day names are ``mon`` .. ``sun`` (or full English names, any case); a
+        missing day has no windows. A window is ``"HH:MM-HH:MM"``; its end may
+        be ``24:00`` (``00:00`` as an end means the same). Only ``timezone``
+        and ``windows`` are required. Errors raise ValueError naming the field.
+        """
+        if not isinstance(config, Mapping):
+            raise ValueError(f"config: expected a mapping, got {type(config).__name__}")
+        unknown = sorted(str(k) for k in config if k not in _CONFIG_KEYS)
+        if unknown:
+            raise ValueError(f"config: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(_CONFIG_KEYS)}")
+        if "timezone" not in config:
+            raise ValueError("timezone: required")
+        if "windows" not in config:
+            raise ValueError("windows: required")
+        timezone = config["timezone"]
+        if not isinstance(timezone, str) or not timezone.strip():
+            raise ValueError(f"timezone: expected an IANA zone name, got {timezone!r}")
+        timezone = timezone.strip()
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ValueError(f"timezone: unknown time zone {timezone!r}") from None
+
+        raw_windows = config["windows"]
+        if not isinstance(raw_windows, Mapping):
+            raise ValueError("windows: expected a mapping of day name -> list of 'HH:MM-HH:MM'")
+        windows: dict[int, list[Window]] = {}
+        for name, specs in raw_windows.items():
+            weekday = _DAY_BY_NAME.get(name.strip().lower()) if isinstance(name, str) else None
+            if weekday is None:
+                raise ValueError(f"windows: unknown day name {name!r}; expected one of {', '.join(DAY_NAMES)}")
+            if weekday in windows:
+                raise ValueError(f"windows.{name}: {DAY_NAMES[weekday]} is given twice")
+            if specs is None:
+                specs = []
+            if isinstance(specs, str) or not isinstance(specs, Sequence):
+                raise ValueError(f"windows.{name}: expected a list of 'HH:MM-HH:MM' strings, got {specs!r}")
+            windows[weekday] = [_parse_window(spec, f"windows.{name}[{i}]") for i, spec in enumerate(specs)]
+            _check_day_windows(windows[weekday], f"windows.{name}")
+
+        holidays = _parse_dates(config.get("holidays"), "holidays")
+        working_days = _parse_dates(config.get("working_days"), "working_days")
+
+        template = config.get("working_day_template", 0)
+        if isinstance(template, str):
+            parsed = _DAY_BY_NAME.get(template.strip().lower())
+            if parsed is None:
+                raise ValueError(f"working_day_template: unknown day name {template!r}")
+            template = parsed
+        country = config.get("holidays_country")
+        return cls(
+            timezone=timezone,
+            windows=windows,
+            holidays=holidays,
+            working_days=working_days,
+            working_day_template=template,
+            holidays_country=country,
+        )
+
+    @classmethod
+    def always_open(cls, timezone: str = "UTC") -> "BusinessCalendar":
+        """A 24/7 calendar: every instant is business time."""
+        return cls(timezone=timezone, windows={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)})
+
+    # ----------------------------------------------------------- arithmetic
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether ``at`` lies inside a working window."""
+        u = _to_utc(at, "at")
+        for s, e in self._intervals_from(u):
+            return s <= u
+        raise AssertionError("unreachable")  # pragma: no cover - _intervals_from never ends
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Business time in ``[start, end)``; zero if ``end <= start``."""
+        start_u = _to_utc(start, "start")
+        end_u = _to_utc(end, "end")
+        total = _ZERO
+        if end_u <= start_u:
+            return total
+        day = self._local_date(start_u)
+        while True:
+            midnight, intervals = self._day(day)
+            if midnight >= end_u:  # this day's, and every later day's, windows start at or after end
+                return total
+            for s, e in intervals:
+                if s >= end_u:
+                    break
+                lo = s if s > start_u else start_u
+                hi = e if e < end_u else end_u
+                if hi > lo:
+                    total += hi - lo
+            day = _next_day(day)
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The earliest instant ``t >= start`` with ``elapsed(start, t) == duration`` (UTC).
+
+        A zero duration gives ``start`` itself, even when closed; otherwise the
+        result is inside a window or at a window's (exclusive) end.
+        """
+        u = _to_utc(start, "start")
+        if not isinstance(duration, timedelta):
+            raise ValueError(f"duration: expected a timedelta, got {type(duration).__name__}")
+        if duration < _ZERO:
+            raise ValueError(f"duration: must not be negative, got {duration}")
+        if duration == _ZERO:
+            return u
+        remaining = duration
+        for s, e in self._intervals_from(u):
+            lo = s if s > u else u
+            available = e - lo
+            if remaining <= available:
+                return lo + remaining
+            remaining -= available
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def next_open(self, at: datetime) -> datetime:
+        """``at`` itself (in UTC) if open, else the start of the next window."""
+        u = _to_utc(at, "at")
+        for s, _e in self._intervals_from(u):
+            return s if s > u else u
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------- internals
+
+    def _local_date(self, u: datetime) -> date:
+        return u.astimezone(self._zone).date()
+
+    def _intervals_from(self, u: datetime):
+        """Working intervals ``(start, end)`` with ``end > u``, in order, forever.
+
+        Starting at ``u``'s local date is enough: the first instant of that
+        date is at or before ``u``, and every earlier day's windows end by then.
+        """
+        day = self._local_date(u)
+        while True:
+            for s, e in self._day(day)[1]:
+                if e > u:
+                    yield s, e
+            day = _next_day(day)
+
+    def _day(self, day: date) -> tuple[datetime, tuple[tuple[datetime, datetime], ...]]:
+        """(instant of the day's 00:00, the day's non-empty windows as UTC instants)."""
+        cached = self._day_cache.get(day)
+        if cached is not None:
+            return cached
+        zone = self._zone
+        midnight = _resolve(zone, datetime.combine(day, MIDNIGHT))
+        intervals = []
+        next_midnight = None
+        for a, b in self._windows_on(day):
+            s = midnight if a == MIDNIGHT else _resolve(zone, datetime.combine(day, a))
+            if b == MIDNIGHT:
+                if next_midnight is None:
+                    next_midnight = _resolve(zone, datetime.combine(_next_day(day), MIDNIGHT))
+                e = next_midnight
+            else:
+                e = _resolve(zone, datetime.combine(day, b))
+            if s < e:  # a window wholly inside a DST gap is empty
+                intervals.append((s, e))
+        result = (midnight, tuple(intervals))
+        cache = self._day_cache
+        if len(cache) >= _DAY_CACHE_LIMIT:
+            cache.clear()
+        cache[day] = result
+        return result
+
+    def _windows_on(self, day: date) -> tuple[Window, ...]:
+        if day in self.working_days:
+            return self.windows[self.working_day_template]
+        if day in self.holidays:
+            return ()
+        if self.holidays_country is not None:
+            country_holidays, country_workdays = _country_days(self.holidays_country, day.year)
+            if day in country_workdays:
+                return self.windows[self.working_day_template]
+            if day in country_holidays:
+                return ()
+        return self.windows[day.weekday()]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _to_utc(value, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name}: expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name}: naive datetime {value.isoformat()}; a timezone-aware one is required")
+    return value.astimezone(UTC)
+
+
+def _next_day(day: date) -> date:
+    try:
+        return day + _ONE_DAY
+    except OverflowError:
+        raise ValueError("calendar arithmetic ran past the last supported date (9999-12-31)") from None
+
+
+def _resolve(zone: ZoneInfo, local: datetime) -> datetime:
+    """The first instant at which the wall clock in ``zone`` shows ``local`` or later.
+
+    ``local`` is naive wall-clock time. Existing times resolve as themselves
+    (ambiguous ones to the first occurrence, fold=0); a time in a DST gap
+    resolves to the instant of the transition.
+    """
+    try:
+        u = local.replace(tzinfo=zone).astimezone(UTC)  # fold=0
+        if u.astimezone(zone).replace(tzinfo=None) == local:
+            return u
+        # In a gap. fold=1 applies the offset after the transition, giving an
+        # instant before it (wall clock earlier than ``local``); fold=0 gave
+        # one after it. Bisect for the first microsecond showing >= local.
+        lo = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        hi = u
+        if not lo < hi or _wall(zone, lo) >= local:  # pragma: no cover - defensive, no such zone data known
+            lo = hi - timedelta(days=2)
+        lo_us, hi_us = 0, (hi - lo) // _ONE_MICROSECOND
+        while hi_us - lo_us > 1:
+            mid = (lo_us + hi_us) // 2
+            if _wall(zone, lo + timedelta(microseconds=mid)) >= local:
+                hi_us = mid
+            else:
+                lo_us = mid
+        return lo + timedelta(microseconds=hi_us)
+    except OverflowError:
+        raise ValueError("calendar arithmetic ran past the supported date range") from None
+
+
+def _wall(zone: ZoneInfo, u: datetime) -> datetime:
+    return u.astimezone(zone).replace(tzinfo=None)
+
+
+def _normalise_windows(windows) -> tuple[tuple[Window, ...], ...]:
+    if not isinstance(windows, Mapping):
+        raise ValueError("windows: expected a mapping of weekday (0=Monday) -> list of (start, end) times")
+    days: list[list[Window]] = [[] for _ in range(7)]
+    for weekday, day_windows in windows.items():
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValueError(f"windows: weekday keys are 0 (Monday) .. 6 (Sunday), got {weekday!r}")
+        if day_windows is None:
+            continue
+        if isinstance(day_windows, (str, bytes)) or not isinstance(day_windows, (Sequence, set, frozenset)):
+            raise ValueError(f"windows[{weekday}]: expected a sequence of (start, end) times")
+        for i, window in enumerate(day_windows):
+            field = f"windows[{weekday}][{i}]"
+            try:
+                a, b = window
+            except (TypeError, ValueError):
+                raise ValueError(f"{field}: expected a (start, end) pair of times, got {window!r}") from None
+            for t in (a, b):
+                if not isinstance(t, time):
+                    raise ValueError(f"{field}: expected datetime.time values, got {t!r}")
+                if t.tzinfo is not None:
+                    raise ValueError(f"{field}: times are local wall-clock times and must be naive, got {t!r}")
+            days[weekday].append((a.replace(fold=0), b.replace(fold=0)))
+    result = []
+    for weekday, day_windows in enumerate(days):
+        day_windows.sort(key=lambda w: w[0])
+        _check_day_windows(day_windows, f"windows[{weekday}]")
+        result.append(tuple(day_windows))
+    return tuple(result)
+
+
+def _check_day_windows(day_windows: list[Window], field: str) -> None:
+    """Each window non-empty (end after start, or end 24:00); no overlaps."""
+    day_windows.sort(key=lambda w: w[0])
+    previous_end = None
+    for a, b in day_windows:
+        if b != MIDNIGHT and b <= a:
+            raise ValueError(f"{field}: window {_window_text(a, b)} ends at or before its start")
+        if previous_end is not None and (previous_end == MIDNIGHT or a < previous_end):
+            raise ValueError(f"{field}: window {_window_text(a, b)} overlaps the window before it")
+        previous_end = b
+
+
+def _window_text(a: time, b: time) -> str:
+    end = "24:00" if b == MIDNIGHT else b.isoformat(timespec="minutes" if not (b.second or b.microsecond) else "auto")
+    start = a.isoformat(timespec="minutes" if not (a.second or a.microsecond) else "auto")
+    return f"{start}-{end}"
+
+
+def _parse_window(spec, field: str) -> Window:
+    if not isinstance(spec, str):
+        raise ValueError(f"{field}: expected 'HH:MM-HH:MM', got {spec!r}")
+    match = _WINDOW_RE.match(spec)
+    if not match:
+        raise ValueError(f"{field}: expected 'HH:MM-HH:MM', got {spec!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (0 <= h1 <= 23 and 0 <= m1 <= 59):
+        raise ValueError(f"{field}: bad start time in {spec!r} (00:00 .. 23:59)")
+    if h2 == 24 and m2 == 0:
+        end = MIDNIGHT
+    elif 0 <= h2 <= 23 and 0 <= m2 <= 59:
+        end = time(h2, m2)
+    else:
+        raise ValueError(f"{field}: bad end time in {spec!r} (00:00 .. 24:00)")
+    start = time(h1, m1)
+    if end != MIDNIGHT and end <= start:
+        raise ValueError(f"{field}: window {spec.strip()!r} ends at or before its start")
+    return start, end
+
+
+def _parse_dates(values, field: str) -> frozenset[date]:
+    if values is None:
+        return frozenset()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, set, frozenset)):
+        raise ValueError(f"{field}: expected a list of 'YYYY-MM-DD' dates")
+    result = set()
+    for i, value in enumerate(values):
+        if isinstance(value, datetime):
+            raise ValueError(f"{field}[{i}]: expected a date, got a datetime {value!r}")
+        if isinstance(value, date):
+            result.add(value)
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"{field}[{i}]: expected 'YYYY-MM-DD', got {value!r}")
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                raise ValueError
+            result.add(date.fromisoformat(value.strip()))
+        except ValueError:
+            raise ValueError(f"{field}[{i}]: not a valid 'YYYY-MM-DD' date: {value!r}") from None
+    return frozenset(result)
+
+
+def _date_set(values, field: str) -> frozenset[date]:
+    if values is None:
+        return frozenset()
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{field}: expected a collection of dates, got a string")
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(f"{field}: expected a collection of dates, got {type(values).__name__}") from None
+    for value in items:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise ValueError(f"{field}: expected datetime.date values, got {value!r}")
+    return frozenset(items)
+
+
+def _dates_text(dates) -> str:
+    return ", ".join(d.isoformat() for d in sorted(dates))
+
+
+# ------------------------------------------------- holidays library (lazy)
+
+_COUNTRY_YEARS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
+_COUNTRY_DAYS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
+
+
+def _check_country(country: str) -> None:
+    import holidays as holidays_lib
+
+    try:
+        holidays_lib.country_holidays(country)  # no years: cheap, nothing computed yet
+    except NotImplementedError:
+        raise ValueError(f"holidays_country: the holidays library does not know country {country!r}") from None
+
+
+def _country_year(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """The library's holidays of ``year`` and the make-up working days it reports computing ``year``."""
+    key = (country, year)
+    cached = _COUNTRY_YEARS.get(key)
+    if cached is None:
+        import holidays as holidays_lib
+
+        calendar = holidays_lib.country_holidays(country, years=year)
+        days = frozenset(d for d in calendar.keys() if d.year == year)
+        workdays = frozenset(getattr(calendar, "weekend_workdays", ()) or ())
+        cached = _COUNTRY_YEARS[key] = (days, workdays)
+    return cached
+
+
+def _country_days(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(holidays, make-up working days) of ``country`` falling in ``year``, cached per year.
+
+    A make-up day can belong to a holiday of the neighbouring year (a working
+    Sunday in late December for a New Year break), so the make-up days of
+    ``year`` are gathered from the computations of ``year - 1 .. year + 1``.
+    """
+    key = (country, year)
+    cached = _COUNTRY_DAYS.get(key)
+    if cached is None:
+        days = _country_year(country, year)[0]
+        workdays = set()
+        for y in (year - 1, year, year + 1):
+            if 1 <= y <= 9999:
+                workdays.update(d for d in _country_year(country, y)[1] if d.year == year)
+        cached = _COUNTRY_DAYS[key] = (days, frozenset(workdays - days))
+    return cached
