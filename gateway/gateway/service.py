@@ -19,13 +19,18 @@ from gateway.schemas import (
 )
 from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
 from plumbing.db import Database
-from ticketing.schemas import TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema
+from ticketing.schemas import (
+    AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+)
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
 
 ADMIN = ("admin",)
 STAFF = ("agent", "supervisor", "trainer", "committee", "admin")
 TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
 TICKET_READERS = ("agent", "supervisor", "admin")
+TICKET_HANDLERS = ("agent", "supervisor", "admin")
+SUPERVISORS = ("supervisor", "admin")
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
 POST_WRITERS = ("integration", "admin")
@@ -106,6 +111,31 @@ class GatewayService:
          summary="One ticket")
     def get_ticket(self, call: ApiCall, ticket_id):
         return self.ticketing.get_ticket(ticket_id)
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/state", roles=TICKET_HANDLERS, body=StateChangeSchema,
+         response=TicketSchema, summary="Move a ticket to another state (409 names the allowed ones)")
+    def change_ticket_state(self, call: ApiCall, ticket_id):
+        return self.ticketing.change_state(ticket_id, StateChangeSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/assignment", roles=SUPERVISORS, body=AssignmentSchema,
+         response=TicketSchema, summary="Assign a ticket, or transfer it to another agent (counted)")
+    def assign_ticket(self, call: ApiCall, ticket_id):
+        return self.ticketing.assign(ticket_id, AssignmentSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=MessageCreateSchema,
+         response=MessageSchema, status=201, summary="Add a public reply, an internal note or a customer message")
+    def add_ticket_message(self, call: ApiCall, ticket_id):
+        return self.ticketing.add_message(ticket_id, MessageCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_READERS, query=MessageListQuerySchema,
+         response=MessageListSchema, summary="A ticket's conversation, oldest first")
+    def list_ticket_messages(self, call: ApiCall, ticket_id):
+        return self.ticketing.list_messages(ticket_id, MessageListQuerySchema().dump(call.query))
+
+    @api("GET", "/api/v1/tickets/<int:ticket_id>/history", roles=TICKET_READERS, response=HistorySchema,
+         summary="Who changed what and when (append-only)")
+    def ticket_history(self, call: ApiCall, ticket_id):
+        return self.ticketing.ticket_history(ticket_id)
 
     # -- appraisal ----------------------------------------------------------
     @api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=TicketCountQuerySchema,

@@ -175,3 +175,27 @@ def test_an_id_beyond_any_database_integer_is_404_not_an_overflow(platform, clie
     response = client.get(client.url("/api/v1/tickets/99999999999999999999999"))
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_a_ticket_is_worked_through_the_gateway(platform, client, make_account):
+    alice = make_account("alice", ["agent"])
+    sue = make_account("sue", ["supervisor"])
+    ticket = sue.post(client.url("/api/v1/tickets"), json=TICKET).json()
+    base = client.url(f"/api/v1/tickets/{ticket['id']}")
+
+    assert alice.post(base + "/assignment", json={"assignee": "alice"}).status_code == 403
+    assert sue.post(base + "/assignment", json={"assignee": "alice"}).json()["state"] == "assigned"
+    reply = alice.post(base + "/messages", json={"kind": "reply", "body": "We will refund you today"})
+    assert reply.status_code == 201 and reply.json()["author"] == "alice"
+    conflict = alice.post(base + "/state", json={"state": "new"})
+    assert conflict.status_code == 409
+    assert error_of(conflict)["details"]["allowed"] == ["waiting_customer", "resolved", "closed"]
+    assert alice.post(base + "/state", json={"state": "resolved"}).json()["first_contact_resolution"] is True
+
+    history = alice.get(base + "/history").json()["items"]
+    assert [(entry["actor"], entry["action"]) for entry in history] == [
+        ("sue", "created"), ("sue", "assigned"), ("sue", "state_changed"),
+        ("alice", "message_added"), ("alice", "state_changed"), ("alice", "state_changed")]
+    messages = alice.get(base + "/messages", params={"include_notes": "false"}).json()["items"]
+    assert [m["body"] for m in messages] == ["We will refund you today"]
+    assert error_of(alice.post(base + "/state", json={"state": "asleep"}))["details"]["state"]

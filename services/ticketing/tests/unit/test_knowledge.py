@@ -291,6 +291,13 @@ def test_realistic_queries_rank_the_expected_article_first(kb, query, top):
     assert not is_gap(results)
 
 
+def test_full_width_queries_match_exactly_like_half_width_ones(kb):
+    # Alone, so that the match-share rule cannot hide a missed full-width term.
+    assert kb("ＶＩＰ") == kb("vip") != []
+    assert kb("ｘ２００") == kb("X200") != []
+    assert kb("ＶＩＰ会员") == kb("VIP 会员")
+
+
 def test_stemming_makes_all_forms_rank_identically(kb):
     assert kb("refunds") == kb("refunded") == kb("refund") == kb("refunding")
 
