@@ -20,7 +20,8 @@ from gateway.schemas import (
 from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
 from plumbing.db import Database
 from ticketing.schemas import (
-    AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
+    GapQuerySchema, AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
@@ -31,6 +32,7 @@ TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
 TICKET_READERS = ("agent", "supervisor", "admin")
 TICKET_HANDLERS = ("agent", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
+KB_EDITORS = ("supervisor", "trainer", "admin")
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
 POST_WRITERS = ("integration", "admin")
@@ -136,6 +138,32 @@ class GatewayService:
          summary="Who changed what and when (append-only)")
     def ticket_history(self, call: ApiCall, ticket_id):
         return self.ticketing.ticket_history(ticket_id)
+
+    # -- knowledge base -------------------------------------------------------
+    @api("POST", "/api/v1/kb/articles", roles=KB_EDITORS, body=ArticleCreateSchema, response=ArticleSchema,
+         status=201, summary="Write a knowledge-base article")
+    def create_article(self, call: ApiCall):
+        return self.ticketing.create_article(ArticleCreateSchema().dump(call.body))
+
+    @api("PUT", "/api/v1/kb/articles/<int:article_id>", roles=KB_EDITORS, body=ArticleCreateSchema,
+         response=ArticleSchema, summary="Rewrite an article (re-indexed at once)")
+    def update_article(self, call: ApiCall, article_id):
+        return self.ticketing.update_article(article_id, ArticleCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/kb/articles/<int:article_id>", roles=STAFF, response=ArticleSchema,
+         summary="Open an article (counts a hit)")
+    def get_article(self, call: ApiCall, article_id):
+        return self.ticketing.get_article(article_id)
+
+    @api("GET", "/api/v1/kb/search", roles=STAFF, query=ArticleSearchQuerySchema, response=ArticleSearchResultSchema,
+         summary="Search articles in Chinese or English; a search that finds nothing is recorded as a gap")
+    def search_articles(self, call: ApiCall):
+        return self.ticketing.search_articles(ArticleSearchQuerySchema().dump(call.query))
+
+    @api("GET", "/api/v1/kb/gaps", roles=SUPERVISORS + ("trainer",), query=GapQuerySchema, response=GapListSchema,
+         summary="What agents searched for and did not find, most asked first")
+    def knowledge_gaps(self, call: ApiCall):
+        return self.ticketing.knowledge_gaps(GapQuerySchema().dump(call.query))
 
     # -- appraisal ----------------------------------------------------------
     @api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=TicketCountQuerySchema,

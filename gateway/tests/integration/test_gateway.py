@@ -45,7 +45,7 @@ def test_every_api_route_but_login_needs_a_token(platform, client):
     for name, entrypoint in routes(GatewayService):
         if entrypoint.roles is None:
             continue
-        path = entrypoint.url.replace("<int:ticket_id>", "1")
+        path = entrypoint.url.replace("<int:ticket_id>", "1").replace("<int:article_id>", "1")
         response = client.request(entrypoint.method, client.url(path), json={})
         assert response.status_code == 401, (name, response.text)
         assert error_of(response)["code"] == "unauthorized"
@@ -199,3 +199,17 @@ def test_a_ticket_is_worked_through_the_gateway(platform, client, make_account):
     messages = alice.get(base + "/messages", params={"include_notes": "false"}).json()["items"]
     assert [m["body"] for m in messages] == ["We will refund you today"]
     assert error_of(alice.post(base + "/state", json={"state": "asleep"}))["details"]["state"]
+
+
+def test_agents_search_the_knowledge_base_that_trainers_write(platform, client, make_account):
+    tina = make_account("tina", ["trainer"])
+    alice = make_account("alice", ["agent"])
+    article = {"title": "Invoice copies", "body": "Download invoice copies from the order page.", "category": "billing"}
+    assert alice.post(client.url("/api/v1/kb/articles"), json=article).status_code == 403
+    created = tina.post(client.url("/api/v1/kb/articles"), json=article).json()
+    found = alice.get(client.url("/api/v1/kb/search"), params={"q": "invoice copy"}).json()
+    assert [hit["id"] for hit in found["items"]] == [created["id"]] and found["gap"] is False
+    assert alice.get(client.url("/api/v1/kb/search"), params={"q": "password reset"}).json()["gap"] is True
+    assert alice.get(client.url("/api/v1/kb/gaps")).status_code == 403
+    assert tina.get(client.url("/api/v1/kb/gaps")).json()["items"][0]["query"] == "password reset"
+    assert error_of(alice.get(client.url("/api/v1/kb/search")))["details"] == {"q": ["Missing data for required field."]}

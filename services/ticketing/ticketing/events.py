@@ -3,7 +3,7 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.schemas import (
-    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
+    SearchMissedDataSchema, TicketAssignedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
     TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
@@ -22,7 +22,10 @@ TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent 
 TICKET_FIRST_RESPONDED = EventType(
     "ticket.first_responded", TicketRepliedDataSchema, "The first public reply the customer saw.")
 
+KB_SEARCH_MISSED = EventType(
+    "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).")
+
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
-    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED,
+    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, KB_SEARCH_MISSED,
 )

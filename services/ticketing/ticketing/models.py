@@ -76,3 +76,40 @@ class TicketHistory(Base):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+
+
+class KbArticle(Base):
+    """A knowledge-base article agents search while answering (T8)."""
+    __tablename__ = "kb_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    body_length: Mapped[int] = mapped_column(Integer, default=0)  # body terms, for BM25 length normalisation
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    author: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KbTerm(Base):
+    """The search index: how often a term occurs in a field of an article."""
+    __tablename__ = "kb_terms"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), primary_key=True, index=True)
+    field: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class KbSearch(Base):
+    """Every search, so usage and what found nothing (gaps) can be reported."""
+    __tablename__ = "kb_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(200))
+    results: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    searched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -124,6 +124,62 @@ class TicketListQuerySchema(PageQuerySchema):
 TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
 
 
+# -- knowledge base (T8) ----------------------------------------------------------
+class ArticleCreateSchema(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    body = fields.String(required=True, validate=validate.Length(1, 100000))
+    category = fields.String(required=True, validate=validate.Length(1, 64))
+    tags = fields.List(fields.String(validate=validate.Length(1, 50)), load_default=list,
+                       validate=validate.Length(max=MAX_TAGS))
+
+
+class ArticleSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    body = fields.String()
+    category = fields.String()
+    tags = fields.List(fields.String())
+    hits = fields.Integer(metadata={"description": "times agents opened it"})
+    author = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ArticleSearchQuerySchema(StrictSchema):
+    q = fields.String(required=True, validate=validate.Length(1, 200), metadata={
+        "description": "words or a phrase, Chinese or English; no spaces needed between Chinese words"})
+    category = fields.String(validate=validate.Length(1, 64))
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+
+class ArticleHitSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    category = fields.String()
+    score = fields.Float()
+    snippet = fields.String()
+
+
+class ArticleSearchResultSchema(Schema):
+    items = fields.List(fields.Nested(ArticleHitSchema))
+    gap = fields.Boolean(metadata={"description": "nothing found: recorded as a knowledge gap"})
+
+
+class GapQuerySchema(StrictSchema):
+    since = fields.DateTime(metadata={"description": "only searches at or after this time"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class GapSchema(Schema):
+    query = fields.String()
+    searches = fields.Integer()
+    last_searched_at = fields.DateTime()
+
+
+class GapListSchema(Schema):
+    items = fields.List(fields.Nested(GapSchema))
+
+
 # -- event data (docs/events is generated from these) ---------------------------
 def required(field):
     field.required = True
@@ -171,3 +227,8 @@ class TicketReopenedDataSchema(TicketFactsSchema):
 class TicketRepliedDataSchema(TicketFactsSchema):
     message_id = required(fields.Integer())
     author = required(fields.String())
+
+
+class SearchMissedDataSchema(Schema):
+    query = required(fields.String())
+    actor = required(fields.String(allow_none=True))

@@ -14,6 +14,7 @@ from plumbing.outbox import Outbox
 from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
 from ticketing import events, models, tickets
+from ticketing.kb import KnowledgeBase
 from ticketing.models import Ticket, TicketHistory, TicketMessage, TicketTag
 from ticketing.schemas import (
     AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
@@ -27,7 +28,7 @@ def now():
     return datetime.now(timezone.utc)
 
 
-class TicketingService(PlatformService):
+class TicketingService(PlatformService, KnowledgeBase):
     name = "ticketing"
 
     events = Outbox(models.outbox)
