@@ -21,8 +21,9 @@ from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSc
 from plumbing.db import Database
 from ticketing.schemas import (
     ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
-    GapQuerySchema, AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    GapQuerySchema, AssignmentSchema, EscalationSchema, SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema,
+    TicketDetailSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema,
 )
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
 
@@ -99,7 +100,7 @@ class GatewayService:
         return AccountListSchema().dump({"items": self.accounts.list()})
 
     # -- ticketing ----------------------------------------------------------
-    @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketSchema,
+    @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketDetailSchema,
          status=201, summary="Open a ticket (publishes ticket.created)")
     def create_ticket(self, call: ApiCall):
         return self.ticketing.create_ticket(TicketCreateSchema().dump(call.body))
@@ -109,20 +110,35 @@ class GatewayService:
     def list_tickets(self, call: ApiCall):
         return self.ticketing.list_tickets(TicketListQuerySchema().dump(call.query))
 
-    @api("GET", "/api/v1/tickets/<int:ticket_id>", roles=TICKET_READERS, response=TicketSchema,
+    @api("GET", "/api/v1/tickets/<int:ticket_id>", roles=TICKET_READERS, response=TicketDetailSchema,
          summary="One ticket")
     def get_ticket(self, call: ApiCall, ticket_id):
         return self.ticketing.get_ticket(ticket_id)
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/state", roles=TICKET_HANDLERS, body=StateChangeSchema,
-         response=TicketSchema, summary="Move a ticket to another state (409 names the allowed ones)")
+         response=TicketDetailSchema, summary="Move a ticket to another state (409 names the allowed ones)")
     def change_ticket_state(self, call: ApiCall, ticket_id):
         return self.ticketing.change_state(ticket_id, StateChangeSchema().dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/assignment", roles=SUPERVISORS, body=AssignmentSchema,
-         response=TicketSchema, summary="Assign a ticket, or transfer it to another agent (counted)")
+         response=TicketDetailSchema, summary="Assign a ticket, or transfer it to another agent (counted)")
     def assign_ticket(self, call: ApiCall, ticket_id):
         return self.ticketing.assign(ticket_id, AssignmentSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/escalation", roles=TICKET_HANDLERS, body=EscalationSchema,
+         response=TicketDetailSchema, summary="Escalate a ticket to a supervisor")
+    def escalate_ticket(self, call: ApiCall, ticket_id):
+        return self.ticketing.escalate_ticket(ticket_id, EscalationSchema().dump(call.body))
+
+    @api("GET", "/api/v1/sla/policies", roles=STAFF, response=SlaPolicyListSchema,
+         summary="SLA policies in the order they are tried")
+    def list_sla_policies(self, call: ApiCall):
+        return self.ticketing.list_sla_policies()
+
+    @api("POST", "/api/v1/sla/policies", roles=ADMIN, body=SlaPolicyCreateSchema, response=SlaPolicySchema,
+         status=201, summary="Add an SLA policy: conditions, targets per clock, business calendar")
+    def create_sla_policy(self, call: ApiCall):
+        return self.ticketing.create_sla_policy(SlaPolicyCreateSchema().dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=MessageCreateSchema,
          response=MessageSchema, status=201, summary="Add a public reply, an internal note or a customer message")

@@ -151,6 +151,7 @@ class BusinessCalendar:
         set_(self, "working_days", working_days)
         set_(self, "holidays_country", country)
         set_(self, "_zone", zone)
+        set_(self, "_plan", tuple(tuple((_folds(a), _folds(b)) for a, b in day) for day in windows))
         set_(self, "_day_cache", {})
 
     @classmethod
@@ -227,11 +228,13 @@ class BusinessCalendar:
         return cls(timezone=timezone, windows={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)})
 
     # ----------------------------------------------------------- arithmetic
+    # Internally instants are naive datetimes in UTC (cheaper to build and
+    # compare); they become aware only on the way out.
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` lies inside a working window."""
         u = _to_utc(at, "at")
-        for s, e in self._intervals_from(u):
+        for s, _e in self._intervals_from(u):
             return s <= u
         raise AssertionError("unreachable")  # pragma: no cover - _intervals_from never ends
 
@@ -268,13 +271,13 @@ class BusinessCalendar:
         if duration < _ZERO:
             raise ValueError(f"duration: must not be negative, got {duration}")
         if duration == _ZERO:
-            return u
+            return _aware(u)
         remaining = duration
         for s, e in self._intervals_from(u):
             lo = s if s > u else u
             available = e - lo
             if remaining <= available:
-                return lo + remaining
+                return _aware(lo + remaining)
             remaining -= available
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -282,13 +285,16 @@ class BusinessCalendar:
         """``at`` itself (in UTC) if open, else the start of the next window."""
         u = _to_utc(at, "at")
         for s, _e in self._intervals_from(u):
-            return s if s > u else u
+            return _aware(s if s > u else u)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------- internals
 
     def _local_date(self, u: datetime) -> date:
-        return u.astimezone(self._zone).date()
+        try:
+            return u.replace(tzinfo=UTC).astimezone(self._zone).date()
+        except OverflowError:
+            raise ValueError("calendar arithmetic ran past the supported date range") from None
 
     def _intervals_from(self, u: datetime):
         """Working intervals ``(start, end)`` with ``end > u``, in order, forever.
@@ -304,22 +310,22 @@ class BusinessCalendar:
             day = _next_day(day)
 
     def _day(self, day: date) -> tuple[datetime, tuple[tuple[datetime, datetime], ...]]:
-        """(instant of the day's 00:00, the day's non-empty windows as UTC instants)."""
+        """(instant of the day's 00:00, the day's non-empty windows as instants), naive UTC."""
         cached = self._day_cache.get(day)
         if cached is not None:
             return cached
         zone = self._zone
-        midnight = _resolve(zone, datetime.combine(day, MIDNIGHT))
+        midnight = _resolve(zone, day, _MIDNIGHT_FOLDS)
         intervals = []
         next_midnight = None
-        for a, b in self._windows_on(day):
-            s = midnight if a == MIDNIGHT else _resolve(zone, datetime.combine(day, a))
-            if b == MIDNIGHT:
+        for a, b in self._plan_on(day):
+            s = midnight if a is _MIDNIGHT_FOLDS else _resolve(zone, day, a)
+            if b is _MIDNIGHT_FOLDS:  # 24:00
                 if next_midnight is None:
-                    next_midnight = _resolve(zone, datetime.combine(_next_day(day), MIDNIGHT))
+                    next_midnight = _resolve(zone, _next_day(day), _MIDNIGHT_FOLDS)
                 e = next_midnight
             else:
-                e = _resolve(zone, datetime.combine(day, b))
+                e = _resolve(zone, day, b)
             if s < e:  # a window wholly inside a DST gap is empty
                 intervals.append((s, e))
         result = (midnight, tuple(intervals))
@@ -329,29 +335,42 @@ class BusinessCalendar:
         cache[day] = result
         return result
 
-    def _windows_on(self, day: date) -> tuple[Window, ...]:
+    def _plan_on(self, day: date):
+        """The day's windows as ((start fold=0, fold=1), (end fold=0, fold=1)) pairs."""
+        plan = self._plan
         if day in self.working_days:
-            return self.windows[self.working_day_template]
+            return plan[self.working_day_template]
         if day in self.holidays:
             return ()
         if self.holidays_country is not None:
             country_holidays, country_workdays = _country_days(self.holidays_country, day.year)
             if day in country_workdays:
-                return self.windows[self.working_day_template]
+                return plan[self.working_day_template]
             if day in country_holidays:
                 return ()
-        return self.windows[day.weekday()]
+        return plan[day.weekday()]
 
 
 # ------------------------------------------------------------------ helpers
 
+_MIDNIGHT_FOLDS = (MIDNIGHT, MIDNIGHT.replace(fold=1))
+
+
+def _folds(t: time) -> tuple[time, time]:
+    return _MIDNIGHT_FOLDS if t == MIDNIGHT else (t.replace(fold=0), t.replace(fold=1))
+
 
 def _to_utc(value, name: str) -> datetime:
+    """An aware datetime as a naive datetime in UTC."""
     if not isinstance(value, datetime):
         raise ValueError(f"{name}: expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name}: naive datetime {value.isoformat()}; a timezone-aware one is required")
-    return value.astimezone(UTC)
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(u: datetime) -> datetime:
+    return u.replace(tzinfo=UTC)
 
 
 def _next_day(day: date) -> date:
@@ -361,24 +380,24 @@ def _next_day(day: date) -> date:
         raise ValueError("calendar arithmetic ran past the last supported date (9999-12-31)") from None
 
 
-def _resolve(zone: ZoneInfo, local: datetime) -> datetime:
-    """The first instant at which the wall clock in ``zone`` shows ``local`` or later.
+def _resolve(zone: ZoneInfo, day: date, folds: tuple[time, time]) -> datetime:
+    """The first instant (naive UTC) at which the wall clock in ``zone`` shows ``day`` + ``folds[0]`` or later.
 
-    ``local`` is naive wall-clock time. Existing times resolve as themselves
-    (ambiguous ones to the first occurrence, fold=0); a time in a DST gap
-    resolves to the instant of the transition.
+    An existing time resolves as itself, an ambiguous one (repeated hour) as
+    its first occurrence (fold=0); a time in a DST gap as the instant of the
+    transition. PEP 495: outside a transition both folds give the same offset;
+    in a fold, fold=0 has the larger (earlier) one; in a gap, the smaller.
     """
+    local = datetime.combine(day, folds[0])
     try:
-        u = local.replace(tzinfo=zone).astimezone(UTC)  # fold=0
-        if u.astimezone(zone).replace(tzinfo=None) == local:
-            return u
-        # In a gap. fold=1 applies the offset after the transition, giving an
-        # instant before it (wall clock earlier than ``local``); fold=0 gave
-        # one after it. Bisect for the first microsecond showing >= local.
-        lo = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
-        hi = u
-        if not lo < hi or _wall(zone, lo) >= local:  # pragma: no cover - defensive, no such zone data known
-            lo = hi - timedelta(days=2)
+        offset = zone.utcoffset(local)
+        offset_fold1 = zone.utcoffset(datetime.combine(day, folds[1]))
+        if offset >= offset_fold1:
+            return local - offset
+        # In a gap: ``local - offset_fold1`` is before the transition (its
+        # wall clock reads earlier than ``local``), ``local - offset`` after
+        # it. Bisect for the first microsecond whose wall clock shows >= local.
+        lo, hi = local - offset_fold1, local - offset
         lo_us, hi_us = 0, (hi - lo) // _ONE_MICROSECOND
         while hi_us - lo_us > 1:
             mid = (lo_us + hi_us) // 2
@@ -392,7 +411,8 @@ def _resolve(zone: ZoneInfo, local: datetime) -> datetime:
 
 
 def _wall(zone: ZoneInfo, u: datetime) -> datetime:
-    return u.astimezone(zone).replace(tzinfo=None)
+    """Local wall-clock time (naive) of the naive-UTC instant ``u``."""
+    return u.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
 
 def _normalise_windows(windows) -> tuple[tuple[Window, ...], ...]:
@@ -513,13 +533,19 @@ _COUNTRY_YEARS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] =
 _COUNTRY_DAYS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
 
 
+_KNOWN_COUNTRIES: set[str] = set()
+
+
 def _check_country(country: str) -> None:
+    if country in _KNOWN_COUNTRIES:
+        return
     import holidays as holidays_lib
 
     try:
-        holidays_lib.country_holidays(country)  # no years: cheap, nothing computed yet
+        holidays_lib.country_holidays(country)  # no years: nothing computed yet
     except NotImplementedError:
         raise ValueError(f"holidays_country: the holidays library does not know country {country!r}") from None
+    _KNOWN_COUNTRIES.add(country)
 
 
 def _country_year(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:

@@ -3,7 +3,7 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.schemas import (
-    SearchMissedDataSchema, TicketAssignedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
+    SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
     TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
@@ -22,10 +22,16 @@ TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent 
 TICKET_FIRST_RESPONDED = EventType(
     "ticket.first_responded", TicketRepliedDataSchema, "The first public reply the customer saw.")
 
+TICKET_ESCALATED = EventType(
+    "ticket.escalated", TicketEscalatedDataSchema, "A ticket was escalated to a supervisor (by hand or on breach).")
+SLA_WARNING = EventType(
+    "sla.warning", SlaClockDataSchema, "An SLA clock reached its warning share of the target; breach is near.")
+SLA_BREACHED = EventType("sla.breached", SlaClockDataSchema, "An SLA clock passed its due time.")
 KB_SEARCH_MISSED = EventType(
     "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).")
 
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
-    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, KB_SEARCH_MISSED,
+    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_ESCALATED, SLA_WARNING,
+    SLA_BREACHED, KB_SEARCH_MISSED,
 )

@@ -35,6 +35,8 @@ class Ticket(Base):
     first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_tickets_state_priority", "state", "priority"),
@@ -113,3 +115,40 @@ class KbSearch(Base):
     results: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str | None] = mapped_column(String(64))
     searched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SlaPolicy(Base):
+    """Chosen by condition, lowest position first; conditions {} is the default (T4)."""
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    position: Mapped[int] = mapped_column(Integer)
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
+    targets: Mapped[dict] = mapped_column(JSON)      # clock -> minutes
+    calendar: Mapped[dict] = mapped_column(JSON)     # BusinessCalendar.from_config input
+    warn_share: Mapped[float] = mapped_column(default=0.8)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlaClock(Base):
+    """One clock of one ticket; ``due_at``/``warn_at`` are kept current for the sweep."""
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policies.id"))
+    name: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_sla_clocks_sweep", "stopped_at", "paused_at", "due_at"),
+    )

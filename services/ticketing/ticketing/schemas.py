@@ -3,6 +3,7 @@ service, and the source of the OpenAPI document."""
 from marshmallow import Schema, fields, validate
 
 from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
+from ticketing.sla import CLOCKS, CONDITION_FIELDS
 from ticketing.tickets import (
     CHANNELS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, first_contact_resolution,
 )
@@ -102,6 +103,8 @@ class TicketSchema(Schema):
     first_responded_at = fields.DateTime(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    escalation_level = fields.Integer()
+    escalated_at = fields.DateTime(allow_none=True)
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -119,9 +122,61 @@ class TicketListQuerySchema(PageQuerySchema):
     team = fields.String(validate=validate.Length(1, 64))
     tag = fields.String(validate=validate.Length(1, 50))
     text = fields.String(validate=validate.Length(1, 200), metadata={"description": "in subject or description"})
+    breached = fields.Boolean(metadata={"description": "true: some SLA clock breached"})
+    due_before = fields.DateTime(metadata={
+        "description": "a running SLA clock falls due before this time: the tickets breaching soon"})
 
 
 TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
+
+
+# -- SLA (T4) ----------------------------------------------------------------------
+class SlaPolicyCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 64))
+    position = fields.Integer(required=True, validate=validate.Range(min=0), metadata={
+        "description": "policies are tried in ascending position; the first whose conditions match wins"})
+    conditions = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CONDITION_FIELDS)), values=fields.List(fields.String()),
+        load_default=dict, metadata={"description": "field -> allowed values; {} matches every ticket (default)"})
+    targets = fields.Dict(keys=fields.String(validate=validate.OneOf(CLOCKS)),
+                          values=fields.Integer(validate=validate.Range(min=1)), required=True,
+                          metadata={"description": "clock -> target in business minutes"})
+    calendar = fields.Dict(required=True, metadata={"description": (
+        'business calendar: {"timezone": "Asia/Shanghai", "windows": {"mon": ["09:00-12:00", "13:00-18:00"], ...}, '
+        '"holidays_country": "CN", "holidays": ["2026-10-08"], "working_days": ["2026-09-27"]}')})
+    warn_share = fields.Float(load_default=0.8, validate=validate.Range(0, 1, min_inclusive=False,
+                                                                        max_inclusive=False))
+
+
+class SlaPolicySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    position = fields.Integer()
+    conditions = fields.Dict()
+    targets = fields.Dict()
+    calendar = fields.Dict()
+    warn_share = fields.Float()
+
+
+class SlaPolicyListSchema(Schema):
+    items = fields.List(fields.Nested(SlaPolicySchema))
+
+
+class SlaClockSchema(Schema):
+    clock = fields.String(validate=validate.OneOf(CLOCKS))
+    status = fields.String(validate=validate.OneOf(("running", "paused", "met", "breached")))
+    due_at = fields.DateTime()
+    elapsed_seconds = fields.Integer(metadata={"description": "business seconds counted, pauses excluded"})
+    remaining_seconds = fields.Integer(metadata={"description": "negative once breached"})
+    target_seconds = fields.Integer()
+
+
+class TicketDetailSchema(TicketSchema):
+    sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
+
+
+class EscalationSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
 
 
 # -- knowledge base (T8) ----------------------------------------------------------
@@ -232,3 +287,14 @@ class TicketRepliedDataSchema(TicketFactsSchema):
 class SearchMissedDataSchema(Schema):
     query = required(fields.String())
     actor = required(fields.String(allow_none=True))
+
+
+class SlaClockDataSchema(TicketFactsSchema):
+    clock = required(fields.String(validate=validate.OneOf(CLOCKS)))
+    due_at = required(fields.DateTime())
+    target_seconds = required(fields.Integer())
+
+
+class TicketEscalatedDataSchema(TicketFactsSchema):
+    reason = required(fields.String())
+    escalation_level = required(fields.Integer())

@@ -15,10 +15,11 @@ from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
 from ticketing import events, models, tickets
 from ticketing.kb import KnowledgeBase
+from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
 from ticketing.models import Ticket, TicketHistory, TicketMessage, TicketTag
 from ticketing.schemas import (
     AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    EscalationSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
 
 SYSTEM = None  # the actor of changes nobody asked for through the gateway
@@ -28,7 +29,7 @@ def now():
     return datetime.now(timezone.utc)
 
 
-class TicketingService(PlatformService, KnowledgeBase):
+class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
     name = "ticketing"
 
     events = Outbox(models.outbox)
@@ -41,6 +42,7 @@ class TicketingService(PlatformService, KnowledgeBase):
         fields["tags"] = tickets.normalise_tags(fields["tags"])
         created = now()
         ticket = Ticket(**fields, state=tickets.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
+                        escalation_level=0,
                         customer_name=customer["name"], customer_contact=customer["contact"],
                         created_at=created, updated_at=created)
         with self.db.begin():
@@ -49,11 +51,12 @@ class TicketingService(PlatformService, KnowledgeBase):
             self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
             self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
             self.publish(events.TICKET_CREATED, ticket)
-        return TicketSchema().dump(ticket)
+            self.start_clocks(ticket, created)
+        return self.detail(ticket)
 
     @rpc
     def get_ticket(self, ticket_id):
-        return TicketSchema().dump(get_or_not_found(self.db, Ticket, ticket_id))
+        return self.detail(get_or_not_found(self.db, Ticket, ticket_id))
 
     @rpc
     def list_tickets(self, query=None):
@@ -65,6 +68,11 @@ class TicketingService(PlatformService, KnowledgeBase):
         if "text" in criteria:
             text = criteria.pop("text")
             conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+        if "breached" in criteria:
+            breached = breached_condition()
+            conditions.append(breached if criteria.pop("breached") else ~breached)
+        if "due_before" in criteria:
+            conditions.append(breaching_condition(criteria.pop("due_before")))
         page = fetch_page(self.db, Ticket, criteria, [Ticket.id.desc()], conditions)
         return TicketPageSchema().dump(page)
 
@@ -74,7 +82,7 @@ class TicketingService(PlatformService, KnowledgeBase):
         with self.db.begin():
             ticket = self.locked(ticket_id)
             self.move(ticket, self.next_state(ticket, target))
-        return TicketSchema().dump(ticket)
+        return self.detail(ticket)
 
     @rpc
     def assign(self, ticket_id, data):
@@ -85,7 +93,17 @@ class TicketingService(PlatformService, KnowledgeBase):
                 raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
                                {"state": [ticket.state]})
             self.hand_to(ticket, assignment["assignee"], assignment["team"] or ticket.team)
-        return TicketSchema().dump(ticket)
+        return self.detail(ticket)
+
+    @rpc
+    def escalate_ticket(self, ticket_id, data):
+        reason = load(EscalationSchema(), data)["reason"]
+        with self.db.begin():
+            ticket = self.locked(ticket_id)
+            if ticket.state in tickets.REOPENABLE:
+                raise Conflict(f"a {ticket.state} ticket cannot be escalated", {"state": [ticket.state]})
+            self.escalate(ticket, reason)
+        return self.detail(ticket)
 
     @rpc
     def add_message(self, ticket_id, data):
@@ -105,6 +123,9 @@ class TicketingService(PlatformService, KnowledgeBase):
                 if ticket.first_responded_at is None:
                     ticket.first_responded_at = message.created_at
                     self.publish(events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
+                self.clocks_on_reply(ticket, message.created_at)
+            elif kind == tickets.CUSTOMER:
+                self.clocks_on_customer_message(ticket, message.created_at)
             self.move(ticket, tickets.state_after_message(ticket.state, kind, ticket.assignee))
         return MessageSchema().dump(message)
 
@@ -157,6 +178,7 @@ class TicketingService(PlatformService, KnowledgeBase):
             ticket.closed_at = changed
         self.journal(ticket, "state_changed", {"state": [before, after]})
         self.publish(events.TICKET_STATUS_CHANGED, ticket, from_state=before)
+        self.clocks_on_state(ticket, before, after, changed)
         if reopened:
             self.publish(events.TICKET_REOPENED, ticket)
         elif after == "resolved":
@@ -178,6 +200,17 @@ class TicketingService(PlatformService, KnowledgeBase):
                      previous_assignee=previous)
         if ticket.state == "new":
             self.move(ticket, "assigned")
+
+    def escalate(self, ticket, reason):
+        ticket.escalation_level += 1
+        ticket.escalated_at = ticket.updated_at = now()
+        self.journal(ticket, "escalated", {"reason": reason, "escalation_level": ticket.escalation_level})
+        self.publish(events.TICKET_ESCALATED, ticket, reason=reason)
+
+    def detail(self, ticket):
+        """The ticket with its SLA clocks (TicketDetailSchema)."""
+        clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, now()))
+        return dict(TicketSchema().dump(ticket), sla=clocks)
 
     def journal(self, ticket, action, changes):
         self.db.add(TicketHistory(ticket_id=ticket.id, at=now(), actor=self.context.actor, action=action,

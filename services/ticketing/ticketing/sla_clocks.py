@@ -1,0 +1,181 @@
+"""SLA clocks of the ticketing service: kept in step with every ticket
+change, swept for warnings and breaches, managed through policies (T4).
+
+The sweep claims due clocks with ``FOR UPDATE SKIP LOCKED`` and marks each
+warning and breach in the same transaction as its event, so replicas running
+the same timer never publish one twice.
+"""
+from datetime import datetime, timedelta, timezone
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import and_, or_, select
+
+from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from ticketing import events, sla
+from ticketing.calendar import BusinessCalendar
+from ticketing.models import SlaClock, SlaPolicy, Ticket
+from ticketing.schemas import SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema
+
+SWEEP_SECONDS = 10
+SWEEP_BATCH = 200
+
+
+_calendars = {}
+
+
+def policy_calendar(policy: SlaPolicy) -> BusinessCalendar:
+    """Built once per policy version: holiday tables are not free to compute."""
+    key = (policy.id, policy.updated_at)
+    if key not in _calendars:
+        _calendars[key] = BusinessCalendar.from_config(policy.calendar)
+    return _calendars[key]
+
+
+def as_policy(row: SlaPolicy) -> sla.Policy:
+    return sla.Policy(row.name, policy_calendar(row), row.targets, row.conditions, row.warn_share)
+
+
+def as_clock(row: SlaClock) -> sla.Clock:
+    return sla.Clock(row.name, row.started_at, timedelta(seconds=row.target_seconds),
+                     timedelta(seconds=row.paused_seconds), row.paused_at, row.stopped_at)
+
+
+class SlaClocks:
+    """Mixed into TicketingService: needs its ``db``, ``events`` and ``context``."""
+
+    # -- policies ----------------------------------------------------------------
+    @rpc
+    def create_sla_policy(self, data):
+        fields = load(SlaPolicyCreateSchema(), data)
+        try:
+            BusinessCalendar.from_config(fields["calendar"])
+        except ValueError as exc:
+            raise InvalidInput("calendar is not valid", {"calendar": [str(exc)]}) from None
+        with self.db.begin():
+            if self.db.scalar(select(SlaPolicy.id).where(SlaPolicy.name == fields["name"])):
+                raise Conflict(f"policy {fields['name']!r} exists", {"name": ["already taken"]})
+            policy = SlaPolicy(**fields, updated_at=datetime.now(timezone.utc))
+            self.db.add(policy)
+        return SlaPolicySchema().dump(policy)
+
+    @rpc
+    def list_sla_policies(self):
+        rows = self.db.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
+        return SlaPolicyListSchema().dump({"items": rows})
+
+    # -- following the ticket -----------------------------------------------------
+    def start_clocks(self, ticket, at, names=(sla.FIRST_RESPONSE, sla.RESOLUTION)):
+        rows = self.db.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
+        if not rows:
+            return
+        facts = {name: getattr(ticket, name) for name in sla.CONDITION_FIELDS}
+        chosen = sla.choose_policy([as_policy(row) for row in rows], facts)
+        row = next(r for r in rows if r.name == chosen.name)
+        for name in names:
+            clock = sla.start(chosen, name, at)
+            if clock:
+                record = SlaClock(ticket_id=ticket.id, policy_id=row.id, name=name,
+                                  target_seconds=int(clock.target.total_seconds()), started_at=at)
+                self.keep(record, clock, row)
+                self.db.add(record)
+
+    def clocks_on_reply(self, ticket, at):
+        self.update_clocks(ticket, at, lambda clock, calendar: clock.stop(calendar, at),
+                           names=(sla.FIRST_RESPONSE, sla.UPDATE))
+
+    def clocks_on_customer_message(self, ticket, at):
+        """A customer message after the first response starts an update clock."""
+        if ticket.first_responded_at is None:
+            return
+        running = self.db.scalar(select(SlaClock.id).where(
+            SlaClock.ticket_id == ticket.id, SlaClock.name == sla.UPDATE, SlaClock.stopped_at.is_(None)))
+        policy_id = self.db.scalar(select(SlaClock.policy_id).where(SlaClock.ticket_id == ticket.id).limit(1))
+        if running is None and policy_id is not None:
+            policy = self.db.get(SlaPolicy, policy_id)
+            clock = sla.start(as_policy(policy), sla.UPDATE, at)
+            if clock:
+                record = SlaClock(ticket_id=ticket.id, policy_id=policy.id, name=sla.UPDATE,
+                                  target_seconds=int(clock.target.total_seconds()), started_at=at)
+                self.keep(record, clock, policy)
+                self.db.add(record)
+
+    def clocks_on_state(self, ticket, before, after, at):
+        if after == "waiting_customer":
+            self.update_clocks(ticket, at, lambda clock, calendar: clock.pause(at))
+        elif after in ("resolved", "closed"):
+            self.update_clocks(ticket, at, lambda clock, calendar: clock.stop(calendar, at))
+        elif before == "waiting_customer":
+            self.update_clocks(ticket, at, lambda clock, calendar: clock.resume(calendar, at))
+        elif before in ("resolved", "closed"):  # reopened: resolution runs again
+            self.update_clocks(ticket, at, lambda clock, calendar: clock.resume(calendar, at),
+                               names=(sla.RESOLUTION,), stopped_too=True)
+
+    def update_clocks(self, ticket, at, change, names=sla.CLOCKS, stopped_too=False):
+        statement = select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.name.in_(names))
+        if not stopped_too:
+            statement = statement.where(SlaClock.stopped_at.is_(None))
+        for record in self.db.scalars(statement):
+            policy = self.db.get(SlaPolicy, record.policy_id)
+            self.keep(record, change(as_clock(record), policy_calendar(policy)), policy)
+
+    def keep(self, record, clock, policy):
+        calendar = policy_calendar(policy)
+        record.paused_seconds = clock.paused.total_seconds()
+        record.paused_at, record.stopped_at = clock.paused_at, clock.stopped_at
+        record.due_at = clock.due(calendar)
+        record.warn_at = clock.warn_at(calendar, policy.warn_share)
+        if clock.stopped_at and clock.stopped_at > record.due_at and record.breached_at is None:
+            record.breached_at = clock.stopped_at  # met late: a breach even if the sweep never saw it
+
+    def clock_views(self, ticket_id, now):
+        """The latest clock of each kind, as the ticket shows them."""
+        views = {}
+        for record in self.db.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id).order_by(SlaClock.id)):
+            policy = self.db.get(SlaPolicy, record.policy_id)
+            views[record.name] = as_clock(record).view(policy_calendar(policy), now)
+        return [views[name] for name in sla.CLOCKS if name in views]
+
+    # -- the sweep ----------------------------------------------------------------
+    @timer(interval=SWEEP_SECONDS)
+    def sweep_sla(self):
+        return self.sweep(datetime.now(timezone.utc))
+
+    def sweep(self, now):
+        """Publish each warning and breach that is due, once."""
+        published = 0
+        with self.db.begin():
+            due = self.db.scalars(
+                select(SlaClock).where(
+                    SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None),
+                    or_(and_(SlaClock.warned_at.is_(None), SlaClock.warn_at <= now),
+                        and_(SlaClock.breached_at.is_(None), SlaClock.due_at <= now)))
+                .order_by(SlaClock.due_at).limit(SWEEP_BATCH).with_for_update(skip_locked=True)).all()
+            for record in due:
+                ticket = self.db.get(Ticket, record.ticket_id)
+                if record.warned_at is None:
+                    record.warned_at = now
+                    self.publish_clock(events.SLA_WARNING, ticket, record)
+                    published += 1
+                if record.breached_at is None and record.due_at <= now:
+                    record.breached_at = now
+                    self.publish_clock(events.SLA_BREACHED, ticket, record)
+                    self.escalate(ticket, f"{record.name} SLA breached")
+                    published += 1
+        return published
+
+    def publish_clock(self, event_type, ticket, record):
+        self.publish(event_type, ticket, clock=record.name, due_at=record.due_at,
+                     target_seconds=record.target_seconds)
+
+
+def breaching_condition(due_before):
+    """A running clock of the ticket falls due before ``due_before``."""
+    return select(SlaClock.id).where(
+        SlaClock.ticket_id == Ticket.id, SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None),
+        SlaClock.due_at <= due_before).exists()
+
+
+def breached_condition():
+    return select(SlaClock.id).where(SlaClock.ticket_id == Ticket.id, SlaClock.breached_at.is_not(None)).exists()
+
