@@ -20,6 +20,9 @@ from gateway.schemas import (
 from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
 from plumbing.db import Database
 from ticketing.schemas import (
+    CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
+    ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, DecisionSchema,
+    ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
     ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
     GapQuerySchema, AssignmentSchema, EscalationSchema, SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema,
     TicketDetailSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
@@ -154,6 +157,64 @@ class GatewayService:
          summary="Who changed what and when (append-only)")
     def ticket_history(self, call: ApiCall, ticket_id):
         return self.ticketing.ticket_history(ticket_id)
+
+    # -- complaints, ratings, callbacks, suggestions -------------------------
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint", roles=TICKET_HANDLERS, body=ComplaintRecordSchema,
+         response=ComplaintSchema, status=201, summary="Record a complaint: issue, demand, when; major ones escalate")
+    def record_complaint(self, call: ApiCall, ticket_id):
+        return self.ticketing.record_complaint(ticket_id, ComplaintRecordSchema().dump(call.body))
+
+    @api("GET", "/api/v1/tickets/<int:ticket_id>/complaint", roles=TICKET_READERS, response=ComplaintSchema,
+         summary="A complaint with every coordination, result and verdict")
+    def get_complaint(self, call: ApiCall, ticket_id):
+        return self.ticketing.get_complaint(ticket_id)
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/coordination", roles=TICKET_HANDLERS,
+         body=CoordinationSchema, response=ComplaintSchema, summary="Record coordination with a department")
+    def coordinate_complaint(self, call: ApiCall, ticket_id):
+        return self.ticketing.coordinate_complaint(ticket_id, CoordinationSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/result", roles=TICKET_HANDLERS,
+         body=ComplaintResultSchema, response=ComplaintSchema,
+         summary="Report the result to the customer (sent as a public reply)")
+    def report_complaint_result(self, call: ApiCall, ticket_id):
+        return self.ticketing.report_complaint_result(ticket_id, ComplaintResultSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/verdict", roles=TICKET_HANDLERS, body=VerdictSchema,
+         response=ComplaintSchema, summary="The customer's verdict: satisfied settles, unsatisfied reopens")
+    def complaint_verdict(self, call: ApiCall, ticket_id):
+        return self.ticketing.complaint_verdict(ticket_id, VerdictSchema().dump(call.body))
+
+    @api("POST", "/api/v1/ratings/<token>", body=RatingSubmitSchema, response=RatingSchema, status=201,
+         summary="The customer rates a resolution through its link (no account: the token is the key)")
+    def submit_rating(self, call: ApiCall, token):
+        return self.ticketing.submit_rating(token, RatingSubmitSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/callbacks", roles=TICKET_HANDLERS, body=CallbackCreateSchema,
+         response=CallbackSchema, status=201, summary="Schedule a follow-up call")
+    def schedule_callback(self, call: ApiCall, ticket_id):
+        return self.ticketing.schedule_callback(ticket_id, CallbackCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/callbacks", roles=TICKET_READERS, query=CallbackListQuerySchema,
+         response=CallbackPageSchema, summary="Callbacks, soonest first; due_before lists the open ones due")
+    def list_callbacks(self, call: ApiCall):
+        return self.ticketing.list_callbacks(CallbackListQuerySchema().dump(call.query))
+
+    @api("POST", "/api/v1/callbacks/<int:callback_id>/outcome", roles=TICKET_HANDLERS, body=CallbackOutcomeSchema,
+         response=CallbackSchema, summary="Record how a follow-up call went")
+    def record_callback_outcome(self, call: ApiCall, callback_id):
+        return self.ticketing.record_callback_outcome(callback_id, CallbackOutcomeSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/suggestion/forward", roles=TICKET_HANDLERS, body=ForwardSchema,
+         response=SuggestionSchema, summary="Forward a suggestion to the department that owns it")
+    def forward_suggestion(self, call: ApiCall, ticket_id):
+        return self.ticketing.forward_suggestion(ticket_id, ForwardSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/suggestion/decision", roles=TICKET_HANDLERS,
+         body=DecisionSchema, response=SuggestionSchema,
+         summary="Record the department's decision; it is reported to the customer")
+    def decide_suggestion(self, call: ApiCall, ticket_id):
+        return self.ticketing.decide_suggestion(ticket_id, DecisionSchema().dump(call.body))
 
     # -- knowledge base -------------------------------------------------------
     @api("POST", "/api/v1/kb/articles", roles=KB_EDITORS, body=ArticleCreateSchema, response=ArticleSchema,

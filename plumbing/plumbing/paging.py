@@ -1,15 +1,23 @@
 """Strict input schemas and paged lists, the same in every service."""
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import datetime, timezone
+
+from marshmallow import RAISE, Schema, fields, post_load, validate
 from sqlalchemy import func, select
 
 MAX_PER_PAGE = 100
 
 
 class StrictSchema(Schema):
-    """Unknown fields are an error, so a typo never passes silently."""
+    """Unknown fields are an error, so a typo never passes silently; times
+    given with any zone are kept in UTC, as everything is stored."""
 
     class Meta:
         unknown = RAISE
+
+    @post_load
+    def times_in_utc(self, data, **kwargs):
+        return {name: value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
+                for name, value in data.items()}
 
 
 class PageQuerySchema(StrictSchema):

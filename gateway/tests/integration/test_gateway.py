@@ -1,5 +1,6 @@
 """The gateway in front of the real services, over real RabbitMQ (X1)."""
 import json
+import re
 
 import pytest
 import requests
@@ -45,7 +46,7 @@ def test_every_api_route_but_login_needs_a_token(platform, client):
     for name, entrypoint in routes(GatewayService):
         if entrypoint.roles is None:
             continue
-        path = entrypoint.url.replace("<int:ticket_id>", "1").replace("<int:article_id>", "1")
+        path = re.sub(r"<int:\w+>", "1", entrypoint.url)
         response = client.request(entrypoint.method, client.url(path), json={})
         assert response.status_code == 401, (name, response.text)
         assert error_of(response)["code"] == "unauthorized"
@@ -213,3 +214,16 @@ def test_agents_search_the_knowledge_base_that_trainers_write(platform, client, 
     assert alice.get(client.url("/api/v1/kb/gaps")).status_code == 403
     assert tina.get(client.url("/api/v1/kb/gaps")).json()["items"][0]["query"] == "password reset"
     assert error_of(alice.get(client.url("/api/v1/kb/search")))["details"] == {"q": ["Missing data for required field."]}
+
+
+def test_a_customer_rates_through_the_link_without_an_account(platform, client, make_account):
+    alice = make_account("alice", ["agent"])
+    ticket = alice.post(client.url("/api/v1/tickets"), json=dict(TICKET, kind="inquiry", assignee="alice")).json()
+    token = alice.post(client.url(f"/api/v1/tickets/{ticket['id']}/state"), json={"state": "resolved"}).json()[
+        "rating_token"]
+    customer = requests.Session()  # no Authorization header
+    rated = customer.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 5, "comment": "great"})
+    assert rated.status_code == 201 and rated.json()["score"] == 5
+    again = customer.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 1})
+    assert again.status_code == 409
+    assert customer.post(client.url("/api/v1/ratings/forged"), json={"score": 5}).status_code == 404

@@ -3,7 +3,8 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.schemas import (
-    SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
+    CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SuggestionDataSchema,
+    TicketRatedDataSchema, SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
     TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
@@ -27,11 +28,24 @@ TICKET_ESCALATED = EventType(
 SLA_WARNING = EventType(
     "sla.warning", SlaClockDataSchema, "An SLA clock reached its warning share of the target; breach is near.")
 SLA_BREACHED = EventType("sla.breached", SlaClockDataSchema, "An SLA clock passed its due time.")
+COMPLAINT_RECORDED = EventType(
+    "complaint.recorded", ComplaintRecordedDataSchema, "A complaint's issue, demand and time were recorded (T5).")
+COMPLAINT_VERDICT = EventType(
+    "complaint.verdict_given", ComplaintVerdictDataSchema,
+    "The customer judged the result of a complaint: satisfied settles it, unsatisfied reopens it.")
+TICKET_RATED = EventType("ticket.rated", TicketRatedDataSchema, "The customer rated a resolution (CSAT 1-5, T6).")
+CALLBACK_SCHEDULED = EventType("callback.scheduled", CallbackDataSchema, "A follow-up call was scheduled.")
+CALLBACK_COMPLETED = EventType("callback.completed", CallbackDataSchema, "A follow-up call's outcome was recorded.")
+SUGGESTION_FORWARDED = EventType(
+    "suggestion.forwarded", SuggestionDataSchema, "A suggestion went to the department that owns it (T7).")
+SUGGESTION_DECIDED = EventType(
+    "suggestion.decided", SuggestionDataSchema, "The department decided on a suggestion; the customer was told.")
 KB_SEARCH_MISSED = EventType(
     "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).")
 
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
     TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_ESCALATED, SLA_WARNING,
-    SLA_BREACHED, KB_SEARCH_MISSED,
+    SLA_BREACHED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED, CALLBACK_COMPLETED,
+    SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
 )

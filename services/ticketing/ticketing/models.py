@@ -152,3 +152,78 @@ class SlaClock(Base):
     __table_args__ = (
         Index("ix_sla_clocks_sweep", "stopped_at", "paused_at", "due_at"),
     )
+
+
+class Complaint(Base):
+    """The complaint record of a complaint ticket (T5)."""
+    __tablename__ = "complaints"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    issue: Mapped[str] = mapped_column(Text)
+    demand: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    category: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(Text)
+    result_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsatisfied_verdicts: Mapped[int] = mapped_column(Integer, default=0)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ComplaintStep(Base):
+    """Coordination with a department, a reported result or a verdict, in order."""
+    __tablename__ = "complaint_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("complaints.ticket_id"), index=True)
+    step: Mapped[str] = mapped_column(String(16))          # coordinated, result, verdict
+    department: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    satisfied: Mapped[bool | None] = mapped_column()
+    actor: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Rating(Base):
+    """One customer rating per resolution, through a link token (T6)."""
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    resolution: Mapped[int] = mapped_column(Integer)   # 1 for the first resolution, 2 after one reopen, ...
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Callback(Base):
+    """A follow-up call, scheduled and then recorded with its outcome (T6)."""
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    assignee: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Suggestion(Base):
+    """A suggestion ticket's path to a department and back (T7)."""
+    __tablename__ = "suggestions"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64))
+    forwarded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forwarded_by: Mapped[str | None] = mapped_column(String(64))
+    adopted: Mapped[bool | None] = mapped_column()
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

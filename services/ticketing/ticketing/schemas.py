@@ -3,6 +3,7 @@ service, and the source of the OpenAPI document."""
 from marshmallow import Schema, fields, validate
 
 from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
+from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
 from ticketing.sla import CLOCKS, CONDITION_FIELDS
 from ticketing.tickets import (
     CHANNELS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, first_contact_resolution,
@@ -173,10 +174,129 @@ class SlaClockSchema(Schema):
 
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
+    rating_token = fields.String(allow_none=True, metadata={
+        "description": "only in the answer that resolved the ticket: the customer's one-time rating link token"})
 
 
 class EscalationSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+# -- complaints, ratings, callbacks, suggestions (T5, T6, T7) -----------------------
+class ComplaintRecordSchema(StrictSchema):
+    issue = fields.String(required=True, validate=validate.Length(1, 5000), metadata={"description": "what went wrong"})
+    demand = fields.String(required=True, validate=validate.Length(1, 2000), metadata={
+        "description": "what the customer asks for"})
+    occurred_at = fields.AwareDateTime(required=True, metadata={"description": "when it happened"})
+    category = fields.String(required=True, validate=validate.Length(1, 64), metadata={
+        "description": "classification, e.g. product quality, delivery, service attitude"})
+    severity = fields.String(load_default="normal", validate=validate.OneOf(SEVERITIES), metadata={
+        "description": "major complaints escalate to management at once"})
+
+
+class CoordinationSchema(StrictSchema):
+    department = fields.String(required=True, validate=validate.Length(1, 64))
+    note = fields.String(required=True, validate=validate.Length(1, 5000))
+
+
+class ComplaintResultSchema(StrictSchema):
+    result = fields.String(required=True, validate=validate.Length(1, 5000), metadata={
+        "description": "what was done; sent to the customer as a public reply"})
+
+
+class VerdictSchema(StrictSchema):
+    satisfied = fields.Boolean(required=True)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ComplaintStepSchema(Schema):
+    step = fields.String()
+    department = fields.String(allow_none=True)
+    note = fields.String()
+    satisfied = fields.Boolean(allow_none=True)
+    actor = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class ComplaintSchema(Schema):
+    ticket_id = fields.Integer()
+    issue = fields.String()
+    demand = fields.String()
+    occurred_at = fields.DateTime()
+    category = fields.String()
+    severity = fields.String()
+    recorded_by = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
+    result = fields.String(allow_none=True)
+    result_reported_at = fields.DateTime(allow_none=True)
+    unsatisfied_verdicts = fields.Integer()
+    settled_at = fields.DateTime(allow_none=True)
+    steps = fields.List(fields.Nested(ComplaintStepSchema))
+
+
+class RatingSubmitSchema(StrictSchema):
+    score = fields.Integer(required=True, strict=True, validate=validate.OneOf(RATING_SCALE))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class RatingSchema(Schema):
+    ticket_id = fields.Integer()
+    resolution = fields.Integer()
+    score = fields.Integer()
+    comment = fields.String(allow_none=True)
+    rated_at = fields.DateTime()
+
+
+class CallbackCreateSchema(StrictSchema):
+    scheduled_for = fields.AwareDateTime(required=True)
+    assignee = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64), metadata={
+        "description": "who calls; the ticket's assignee when left out"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CallbackOutcomeSchema(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(CALLBACK_OUTCOMES))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CallbackSchema(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    scheduled_for = fields.DateTime()
+    assignee = fields.String()
+    note = fields.String()
+    outcome = fields.String(allow_none=True)
+    outcome_note = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CallbackListQuerySchema(PageQuerySchema):
+    assignee = fields.String(validate=validate.Length(1, 64))
+    due_before = fields.AwareDateTime(metadata={"description": "open callbacks scheduled before this time"})
+
+
+CallbackPageSchema = page_schema(CallbackSchema, "CallbackPageSchema")
+
+
+class ForwardSchema(StrictSchema):
+    department = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class DecisionSchema(StrictSchema):
+    adopted = fields.Boolean(required=True)
+    decision = fields.String(required=True, validate=validate.Length(1, 2000), metadata={
+        "description": "the department's answer, reported to the customer"})
+
+
+class SuggestionSchema(Schema):
+    ticket_id = fields.Integer()
+    department = fields.String()
+    forwarded_at = fields.DateTime()
+    forwarded_by = fields.String(allow_none=True)
+    adopted = fields.Boolean(allow_none=True)
+    decision = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
 
 
 # -- knowledge base (T8) ----------------------------------------------------------
@@ -273,6 +393,8 @@ class TicketResolvedDataSchema(TicketFactsSchema):
     first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))
     reopen_count = required(fields.Integer())
     transfer_count = required(fields.Integer())
+    rating_token = required(fields.String(metadata={
+        "description": "the customer's one-time rating link token (POST /api/v1/ratings/{token}), valid 14 days"}))
 
 
 class TicketReopenedDataSchema(TicketFactsSchema):
@@ -298,3 +420,31 @@ class SlaClockDataSchema(TicketFactsSchema):
 class TicketEscalatedDataSchema(TicketFactsSchema):
     reason = required(fields.String())
     escalation_level = required(fields.Integer())
+
+
+class ComplaintRecordedDataSchema(TicketFactsSchema):
+    category = required(fields.String())
+    severity = required(fields.String(validate=validate.OneOf(SEVERITIES)))
+
+
+class ComplaintVerdictDataSchema(TicketFactsSchema):
+    satisfied = required(fields.Boolean())
+    unsatisfied_verdicts = required(fields.Integer())
+
+
+class TicketRatedDataSchema(TicketFactsSchema):
+    score = required(fields.Integer(validate=validate.OneOf(RATING_SCALE)))
+    top_box = required(fields.Boolean(metadata={"description": "score 4 or 5"}))
+    resolution = required(fields.Integer(metadata={"description": "which resolution of the ticket was rated"}))
+
+
+class CallbackDataSchema(TicketFactsSchema):
+    callback_id = required(fields.Integer())
+    scheduled_for = required(fields.DateTime())
+    callback_assignee = required(fields.String())
+    outcome = required(fields.String(allow_none=True))
+
+
+class SuggestionDataSchema(TicketFactsSchema):
+    department = required(fields.String())
+    adopted = required(fields.Boolean(allow_none=True))

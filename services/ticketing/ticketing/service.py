@@ -14,6 +14,7 @@ from plumbing.outbox import Outbox
 from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
 from ticketing import events, models, tickets
+from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
 from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
 from ticketing.models import Ticket, TicketHistory, TicketMessage, TicketTag
@@ -29,10 +30,11 @@ def now():
     return datetime.now(timezone.utc)
 
 
-class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
+class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
     name = "ticketing"
 
     events = Outbox(models.outbox)
+    rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
 
     # -- entrypoints -------------------------------------------------------
     @rpc
@@ -108,25 +110,8 @@ class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
     @rpc
     def add_message(self, ticket_id, data):
         fields = load(MessageCreateSchema(), data)
-        kind, author = fields["kind"], self.context.actor or "system"
         with self.db.begin():
-            ticket = self.locked(ticket_id)
-            if kind == tickets.REPLY and ticket.assignee is None:
-                self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it
-            message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=fields["body"],
-                                    created_at=now())
-            self.db.add(message)
-            self.db.flush()
-            self.journal(ticket, "message_added", {"kind": kind, "message_id": message.id})
-            if kind == tickets.REPLY:
-                self.publish(events.TICKET_REPLIED, ticket, message_id=message.id, author=author)
-                if ticket.first_responded_at is None:
-                    ticket.first_responded_at = message.created_at
-                    self.publish(events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
-                self.clocks_on_reply(ticket, message.created_at)
-            elif kind == tickets.CUSTOMER:
-                self.clocks_on_customer_message(ticket, message.created_at)
-            self.move(ticket, tickets.state_after_message(ticket.state, kind, ticket.assignee))
+            message = self.write_message(self.locked(ticket_id), fields["kind"], fields["body"])
         return MessageSchema().dump(message)
 
     @rpc
@@ -182,8 +167,10 @@ class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
         if reopened:
             self.publish(events.TICKET_REOPENED, ticket)
         elif after == "resolved":
-            self.publish(events.TICKET_RESOLVED, ticket, first_contact_resolution=tickets.first_contact_resolution(
-                after, ticket.reopen_count, ticket.transfer_count))
+            self.rating_token = self.open_rating(ticket, changed)
+            self.publish(events.TICKET_RESOLVED, ticket, rating_token=self.rating_token,
+                         first_contact_resolution=tickets.first_contact_resolution(
+                             after, ticket.reopen_count, ticket.transfer_count))
         elif after == "closed":
             self.publish(events.TICKET_CLOSED, ticket)
 
@@ -201,6 +188,25 @@ class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
         if ticket.state == "new":
             self.move(ticket, "assigned")
 
+    def write_message(self, ticket, kind, body):
+        author = self.context.actor or "system"
+        if kind == tickets.REPLY and ticket.assignee is None:
+            self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it
+        message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=now())
+        self.db.add(message)
+        self.db.flush()
+        self.journal(ticket, "message_added", {"kind": kind, "message_id": message.id})
+        if kind == tickets.REPLY:
+            self.publish(events.TICKET_REPLIED, ticket, message_id=message.id, author=author)
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = message.created_at
+                self.publish(events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
+            self.clocks_on_reply(ticket, message.created_at)
+        elif kind == tickets.CUSTOMER:
+            self.clocks_on_customer_message(ticket, message.created_at)
+        self.move(ticket, tickets.state_after_message(ticket.state, kind, ticket.assignee))
+        return message
+
     def escalate(self, ticket, reason):
         ticket.escalation_level += 1
         ticket.escalated_at = ticket.updated_at = now()
@@ -210,7 +216,7 @@ class TicketingService(PlatformService, SlaClocks, KnowledgeBase):
     def detail(self, ticket):
         """The ticket with its SLA clocks (TicketDetailSchema)."""
         clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, now()))
-        return dict(TicketSchema().dump(ticket), sla=clocks)
+        return dict(TicketSchema().dump(ticket), sla=clocks, rating_token=self.rating_token)
 
     def journal(self, ticket, action, changes):
         self.db.add(TicketHistory(ticket_id=ticket.id, at=now(), actor=self.context.actor, action=action,
