@@ -90,7 +90,7 @@ class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
-                 summary="", raw=False, **kwargs):
+                 summary="", raw=False, max_body=MAX_BODY_BYTES, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -98,6 +98,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.status = status
         self.summary = summary
         self.raw = raw
+        self.max_body = max_body
         super().__init__(method, url, **kwargs)
 
     def setup(self):
@@ -160,11 +161,12 @@ class ApiEntrypoint(HttpRequestHandler):
     def parse_body(self, request):
         if self.body_schema is None:
             return None
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
-        raw = request.stream.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+        too_large = ApiError(413, "payload_too_large", f"body exceeds {self.max_body} bytes")
+        if (request.content_length or 0) > self.max_body:
+            raise too_large
+        raw = request.stream.read(self.max_body + 1)
+        if len(raw) > self.max_body:
+            raise too_large
         try:
             data = json.loads(raw or b"null")
         except (ValueError, RecursionError) as exc:

@@ -15,7 +15,7 @@ ERROR_DESCRIPTIONS = {
     401: "Missing, invalid, expired or revoked bearer token",
     403: "The token's roles may not use this route",
     404: "No such resource",
-    413: "Body larger than 1 MiB",
+    413: "Body larger than the route accepts (1 MiB; 20 MiB for imports)",
     503: "A backing service did not answer",
 }
 

@@ -25,7 +25,7 @@ from ticketing.schemas import (
     ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
     ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
     GapQuerySchema, AssignmentSchema, EscalationSchema, SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema,
-    TicketDetailSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    TicketDetailSchema, ImportResultSchema, MergeSchema, TicketImportSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema,
 )
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
@@ -37,6 +37,8 @@ TICKET_READERS = ("agent", "supervisor", "admin")
 TICKET_HANDLERS = ("agent", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 KB_EDITORS = ("supervisor", "trainer", "admin")
+IMPORTERS = ("admin", "integration")
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
 POST_WRITERS = ("integration", "admin")
@@ -107,6 +109,18 @@ class GatewayService:
          status=201, summary="Open a ticket (publishes ticket.created)")
     def create_ticket(self, call: ApiCall):
         return self.ticketing.create_ticket(TicketCreateSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/import", roles=IMPORTERS, body=TicketImportSchema, response=ImportResultSchema,
+         max_body=IMPORT_MAX_BYTES, summary=(
+             "Import tickets from another help desk with their history at the original times "
+             "(all or nothing; already imported ones are skipped)"))
+    def import_tickets(self, call: ApiCall):
+        return self.ticketing.import_tickets(TicketImportSchema().dump(call.body))
+
+    @api("POST", "/api/v1/tickets/<int:ticket_id>/merge", roles=TICKET_HANDLERS, body=MergeSchema,
+         response=TicketDetailSchema, summary="Merge this duplicate into another ticket (it closes)")
+    def merge_ticket(self, call: ApiCall, ticket_id):
+        return self.ticketing.merge_ticket(ticket_id, MergeSchema().dump(call.body))
 
     @api("GET", "/api/v1/tickets", roles=TICKET_READERS, query=TicketListQuerySchema, response=TicketPageSchema,
          summary="List tickets, newest first, with filters and a total")

@@ -63,9 +63,10 @@ class EventRecorder:
         self.request_id = request_id
         self.recorded = 0
 
-    def record(self, session, event_type, aggregate_type, aggregate_id, subject_object):
+    def record(self, session, event_type, aggregate_type, aggregate_id, subject_object, time=None):
         """Write ``event_type`` (an EventType) about one aggregate; ``data`` is
-        ``subject_object`` dumped through the type's data schema."""
+        ``subject_object`` dumped through the type's data schema; ``time``
+        is when it happened (now unless replaying history)."""
         data = event_type.data_schema().dump(subject_object)
         aggregate_id = str(aggregate_id)
         table = self.outbox
@@ -75,7 +76,7 @@ class EventRecorder:
         ).scalar_one()
         envelope = make_envelope(
             service=self.service, event_type=event_type.name, subject=f"{aggregate_type}/{aggregate_id}",
-            data=data, sequence=sequence, request_id=self.request_id, data_version=event_type.version,
+            data=data, sequence=sequence, request_id=self.request_id, data_version=event_type.version, time=time,
         )
         session.execute(insert(table).values(
             id=envelope["id"], aggregate_type=aggregate_type, aggregate_id=aggregate_id,

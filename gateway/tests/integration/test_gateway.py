@@ -227,3 +227,21 @@ def test_a_customer_rates_through_the_link_without_an_account(platform, client, 
     again = customer.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 1})
     assert again.status_code == 409
     assert customer.post(client.url("/api/v1/ratings/forged"), json={"score": 5}).status_code == 404
+
+
+def test_an_integration_imports_history_and_a_duplicate_is_merged(platform, client, make_account):
+    bridge = make_account("zammad-bridge", ["integration"])
+    batch = {"source": "zammad", "tickets": [dict(TICKET, external_id=str(n), created_at="2026-01-05T08:00:00+08:00",
+                                                  history=[{"at": "2026-01-05T08:10:00+08:00", "type": "state",
+                                                            "state": "resolved", "actor": "old-agent"}])
+                                             for n in (1, 2)]}
+    result = bridge.post(client.url("/api/v1/tickets/import"), json=batch)
+    assert result.status_code == 200, result.text
+    first, second = [i["ticket_id"] for i in result.json()["imported"]]
+    client.login()
+    assert client.get(client.url(f"/api/v1/tickets/{first}")).json()["resolved_at"] == "2026-01-05T00:10:00+00:00"
+    assert bridge.post(client.url("/api/v1/tickets/import"), json=batch).json()["skipped"] == ["1", "2"]
+    reopened = client.post(client.url(f"/api/v1/tickets/{first}/state"), json={"state": "reopened"})
+    assert reopened.json()["state"] == "new"
+    merged = client.post(client.url(f"/api/v1/tickets/{second}/merge"), json={"into": first})
+    assert merged.status_code == 200 and merged.json()["id"] == first

@@ -1,7 +1,5 @@
 """Complaints, ratings, callbacks and suggestions: the ticketing service's
 after-care entrypoints (T5, T6, T7). Rules live in ``aftercare.py``."""
-from datetime import datetime, timezone
-
 from nameko.rpc import rpc
 from sqlalchemy import func, select
 
@@ -16,9 +14,6 @@ from ticketing.schemas import (
     ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
 )
 
-
-def now():
-    return datetime.now(timezone.utc)
 
 
 def conflict(exc):
@@ -38,7 +33,7 @@ class Aftercare:
                 raise Conflict(f"ticket {ticket_id} is a {ticket.kind}, not a complaint", {"kind": [ticket.kind]})
             if self.db.get(Complaint, ticket_id) is not None:
                 raise Conflict("the complaint is already recorded", {"ticket_id": ["already recorded"]})
-            complaint = Complaint(ticket_id=ticket_id, **fields, recorded_by=self.context.actor, recorded_at=now(),
+            complaint = Complaint(ticket_id=ticket_id, **fields, recorded_by=self.actor, recorded_at=self.now(),
                                   unsatisfied_verdicts=0)
             self.db.add(complaint)
             self.journal(ticket, "complaint_recorded", {"severity": fields["severity"], "category": fields["category"]})
@@ -61,7 +56,7 @@ class Aftercare:
         result = load(ComplaintResultSchema(), data)["result"]
         with self.db.begin():
             ticket, complaint = self.locked_complaint(ticket_id)
-            complaint.result, complaint.result_reported_at = result, now()
+            complaint.result, complaint.result_reported_at = result, self.now()
             self.add_step(ticket, "result", result)
             self.write_message(ticket, tickets.REPLY, result)
         return self.complaint_view(ticket_id)
@@ -79,7 +74,7 @@ class Aftercare:
             satisfied = verdict["satisfied"]
             self.add_step(ticket, "verdict", verdict["comment"], satisfied=satisfied)
             if satisfied:
-                complaint.settled_at = now()
+                complaint.settled_at = self.now()
             else:
                 complaint.unsatisfied_verdicts += 1
             self.publish(events.COMPLAINT_VERDICT, ticket, satisfied=satisfied,
@@ -100,7 +95,7 @@ class Aftercare:
 
     def add_step(self, ticket, step, note, department=None, satisfied=None):
         self.db.add(ComplaintStep(ticket_id=ticket.id, step=step, note=note, department=department,
-                                  satisfied=satisfied, actor=self.context.actor, at=now()))
+                                  satisfied=satisfied, actor=self.actor, at=self.now()))
         self.journal(ticket, f"complaint_{step}", {"department": department, "satisfied": satisfied})
 
     def complaint_view(self, ticket_id):
@@ -121,6 +116,20 @@ class Aftercare:
                            expires_at=at + aftercare.RATING_LINK_VALID))
         return token
 
+    def replay_rating(self, ticket, score, comment):
+        """An imported rating fills the latest unrated resolution."""
+        rating = self.db.scalars(select(Rating).where(Rating.ticket_id == ticket.id, Rating.score.is_(None))
+                                 .order_by(Rating.id.desc())).first()
+        if rating is None:
+            raise Conflict("a rating needs a resolution before it", {"history": ["rating before resolution"]})
+        self.fill_rating(ticket, rating, score, comment)
+
+    def fill_rating(self, ticket, rating, score, comment):
+        rating.score, rating.comment, rating.rated_at = score, comment, self.now()
+        self.journal(ticket, "rated", {"score": score, "resolution": rating.resolution})
+        self.publish(events.TICKET_RATED, ticket, score=score, resolution=rating.resolution,
+                     top_box=aftercare.top_box(score))
+
     @rpc
     def submit_rating(self, token, data):
         """The customer rates through the link; no account needed (T6)."""
@@ -129,16 +138,12 @@ class Aftercare:
             rating = self.db.scalars(select(Rating).where(Rating.token_hash == aftercare.token_hash(token))
                                      .with_for_update()).first()
             try:
-                aftercare.check_rating_allowed(rating, now())
+                aftercare.check_rating_allowed(rating, self.now())
             except aftercare.RuleBroken as exc:
                 if rating is None:
                     raise NotFound(str(exc)) from None
                 raise conflict(exc) from None
-            rating.score, rating.comment, rating.rated_at = fields["score"], fields["comment"], now()
-            ticket = self.db.get(Ticket, rating.ticket_id)
-            self.journal(ticket, "rated", {"score": rating.score, "resolution": rating.resolution})
-            self.publish(events.TICKET_RATED, ticket, score=rating.score, resolution=rating.resolution,
-                         top_box=aftercare.top_box(rating.score))
+            self.fill_rating(self.db.get(Ticket, rating.ticket_id), rating, fields["score"], fields["comment"])
         return RatingSchema().dump(rating)
 
     # -- callbacks -------------------------------------------------------------------------
@@ -147,9 +152,9 @@ class Aftercare:
         fields = load(CallbackCreateSchema(), data)
         with self.db.begin():
             ticket = self.locked(ticket_id)
-            assignee = fields["assignee"] or ticket.assignee or self.context.actor
+            assignee = fields["assignee"] or ticket.assignee or self.actor
             callback = Callback(ticket_id=ticket_id, scheduled_for=fields["scheduled_for"], assignee=assignee,
-                                note=fields["note"], created_by=self.context.actor, created_at=now())
+                                note=fields["note"], created_by=self.actor, created_at=self.now())
             self.db.add(callback)
             self.db.flush()
             self.journal(ticket, "callback_scheduled", {"callback_id": callback.id, "assignee": assignee})
@@ -164,7 +169,7 @@ class Aftercare:
             if callback.completed_at is not None:
                 raise Conflict("this callback's outcome is already recorded", {"outcome": [callback.outcome]})
             ticket = self.locked(callback.ticket_id)
-            callback.outcome, callback.outcome_note, callback.completed_at = fields["outcome"], fields["note"], now()
+            callback.outcome, callback.outcome_note, callback.completed_at = fields["outcome"], fields["note"], self.now()
             self.journal(ticket, "callback_completed", {"callback_id": callback.id, "outcome": callback.outcome})
             self.publish_callback(events.CALLBACK_COMPLETED, ticket, callback)
         return CallbackSchema().dump(callback)
@@ -196,8 +201,8 @@ class Aftercare:
             if suggestion is None:
                 suggestion = Suggestion(ticket_id=ticket_id)
                 self.db.add(suggestion)
-            suggestion.department, suggestion.forwarded_at = department, now()
-            suggestion.forwarded_by = self.context.actor
+            suggestion.department, suggestion.forwarded_at = department, self.now()
+            suggestion.forwarded_by = self.actor
             self.journal(ticket, "suggestion_forwarded", {"department": department})
             self.publish(events.SUGGESTION_FORWARDED, ticket, department=department, adopted=None)
         return SuggestionSchema().dump(suggestion)
@@ -214,7 +219,7 @@ class Aftercare:
             except aftercare.RuleBroken as exc:
                 raise conflict(exc) from None
             suggestion.adopted, suggestion.decision, suggestion.decided_at = (
-                fields["adopted"], fields["decision"], now())
+                fields["adopted"], fields["decision"], self.now())
             self.journal(ticket, "suggestion_decided", {"adopted": fields["adopted"]})
             self.publish(events.SUGGESTION_DECIDED, ticket, department=suggestion.department,
                          adopted=suggestion.adopted)

@@ -4,7 +4,7 @@ docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.schemas import (
     CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SuggestionDataSchema,
-    TicketRatedDataSchema, SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
+    TicketMergedDataSchema, TicketRatedDataSchema, SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
     TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
@@ -23,6 +23,8 @@ TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent 
 TICKET_FIRST_RESPONDED = EventType(
     "ticket.first_responded", TicketRepliedDataSchema, "The first public reply the customer saw.")
 
+TICKET_MERGED = EventType(
+    "ticket.merged", TicketMergedDataSchema, "A duplicate ticket was merged into another and closed.")
 TICKET_ESCALATED = EventType(
     "ticket.escalated", TicketEscalatedDataSchema, "A ticket was escalated to a supervisor (by hand or on breach).")
 SLA_WARNING = EventType(
@@ -45,7 +47,7 @@ KB_SEARCH_MISSED = EventType(
 
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
-    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_ESCALATED, SLA_WARNING,
+    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
     SLA_BREACHED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED, CALLBACK_COMPLETED,
     SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
 )

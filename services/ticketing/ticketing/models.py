@@ -37,12 +37,22 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
     __table_args__ = (
         Index("ix_tickets_state_priority", "state", "priority"),
         Index("ix_tickets_assignee", "assignee"),
         Index("ix_tickets_team", "team"),
     )
+
+
+class TicketImport(Base):
+    """Where an imported ticket came from, so importing it again skips it."""
+    __tablename__ = "ticket_imports"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
 
 
 class TicketTag(Base):

@@ -1,6 +1,6 @@
 """The ticketing API's shapes: validated at the gateway and again by the
 service, and the source of the OpenAPI document."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
 from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
@@ -35,6 +35,66 @@ class TicketCreateSchema(StrictSchema):
                                 values=fields.Raw(validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
                                 load_default=dict, validate=validate.Length(max=50),
                                 metadata={"description": "your own fields: string keys, scalar values"})
+
+
+class MergeSchema(StrictSchema):
+    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the ticket that absorbs this one"})
+
+
+IMPORTED_STEPS = ("message", "state", "assignment", "rating")
+
+
+class ImportedStepSchema(StrictSchema):
+    """One thing that happened to an imported ticket, at its original time."""
+    at = fields.AwareDateTime(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(IMPORTED_STEPS))
+    actor = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    kind = fields.String(validate=validate.OneOf(MESSAGE_KINDS), metadata={"description": "message steps"})
+    body = fields.String(validate=validate.Length(1, 20000), metadata={"description": "message steps"})
+    state = fields.String(validate=validate.OneOf(STATES + ("reopened",)), metadata={"description": "state steps"})
+    assignee = fields.String(validate=validate.Length(1, 64), metadata={"description": "assignment steps"})
+    team = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    score = fields.Integer(strict=True, validate=validate.Range(1, 5), metadata={"description": "rating steps"})
+    comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    NEEDS = {"message": ("kind", "body"), "state": ("state",), "assignment": ("assignee",), "rating": ("score",)}
+
+    @validates_schema
+    def step_has_its_fields(self, data, **kwargs):
+        missing = [name for name in self.NEEDS[data["type"]] if name not in data]
+        if missing:
+            raise ValidationError({name: [f"required for a {data['type']} step"] for name in missing})
+
+
+class ImportedTicketSchema(TicketCreateSchema):
+    external_id = fields.String(required=True, validate=validate.Length(1, 128), metadata={
+        "description": "the ticket's id in the help desk it comes from"})
+    created_at = fields.AwareDateTime(required=True)
+    created_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    history = fields.List(fields.Nested(ImportedStepSchema), load_default=list, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def history_in_order(self, data, **kwargs):
+        times = [data["created_at"]] + [step["at"] for step in data.get("history", [])]
+        if any(later < earlier for earlier, later in zip(times, times[1:])):
+            raise ValidationError("steps must be in time order, none before created_at", "history")
+
+
+class TicketImportSchema(StrictSchema):
+    source = fields.String(required=True, validate=validate.Length(1, 64), metadata={
+        "description": "the help desk the tickets come from, e.g. zammad, osticket"})
+    tickets = fields.List(fields.Nested(ImportedTicketSchema), required=True, validate=validate.Length(1, 500))
+
+
+class ImportedSchema(Schema):
+    external_id = fields.String()
+    ticket_id = fields.Integer()
+
+
+class ImportResultSchema(Schema):
+    imported = fields.List(fields.Nested(ImportedSchema))
+    skipped = fields.List(fields.String(), metadata={"description": "external ids imported before"})
 
 
 class StateChangeSchema(StrictSchema):
@@ -106,6 +166,7 @@ class TicketSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     escalation_level = fields.Integer()
     escalated_at = fields.DateTime(allow_none=True)
+    merged_into_id = fields.Integer(allow_none=True)
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -448,3 +509,7 @@ class CallbackDataSchema(TicketFactsSchema):
 class SuggestionDataSchema(TicketFactsSchema):
     department = required(fields.String())
     adopted = required(fields.Boolean(allow_none=True))
+
+
+class TicketMergedDataSchema(TicketFactsSchema):
+    merged_into = required(fields.Integer())

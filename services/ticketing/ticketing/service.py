@@ -3,13 +3,14 @@
 Every change happens in one transaction that also appends the history and
 records its events, so a change is never seen without its trail.
 """
+import logging
 from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 from sqlalchemy import exists, or_, select
 
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, load_or_invalid as load
+from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.outbox import Outbox
 from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
@@ -17,17 +18,14 @@ from ticketing import events, models, tickets
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
 from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
-from ticketing.models import Ticket, TicketHistory, TicketMessage, TicketTag
+from ticketing.models import Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
 from ticketing.schemas import (
     AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    EscalationSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    EscalationSchema, ImportResultSchema, MergeSchema, SlaClockSchema, TicketImportSchema, StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
 
-SYSTEM = None  # the actor of changes nobody asked for through the gateway
+log = logging.getLogger(__name__)
 
-
-def now():
-    return datetime.now(timezone.utc)
 
 
 class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
@@ -35,26 +33,72 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
 
     events = Outbox(models.outbox)
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
+    replay_at = None     # while importing history: the original time of the step being replayed
+
+    replay_actor = None
+
+    def now(self):
+        return self.replay_at or datetime.now(timezone.utc)
+
+    @property
+    def actor(self):
+        """Who is acting: the caller, or the original author of a replayed step."""
+        return self.replay_actor if self.replay_at is not None else self.context.actor
 
     # -- entrypoints -------------------------------------------------------
     @rpc
     def create_ticket(self, data):
         fields = load(TicketCreateSchema(), data)
-        customer = fields.pop("customer")
-        fields["tags"] = tickets.normalise_tags(fields["tags"])
-        created = now()
-        ticket = Ticket(**fields, state=tickets.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
-                        escalation_level=0,
-                        customer_name=customer["name"], customer_contact=customer["contact"],
-                        created_at=created, updated_at=created)
         with self.db.begin():
-            self.db.add(ticket)
-            self.db.flush()
-            self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
-            self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
-            self.publish(events.TICKET_CREATED, ticket)
-            self.start_clocks(ticket, created)
+            ticket = self.open_ticket(fields)
         return self.detail(ticket)
+
+    @rpc
+    def merge_ticket(self, ticket_id, data):
+        """Merge a duplicate into another ticket: the duplicate closes, its
+        conversation shows on the ticket it was merged into."""
+        into = load(MergeSchema(), data)["into"]
+        if into == ticket_id:
+            raise InvalidInput("a ticket cannot be merged into itself", {"into": ["must be another ticket"]})
+        with self.db.begin():
+            locked = {tid: self.locked(tid) for tid in sorted((ticket_id, into))}  # one lock order: no deadlock
+            source, target = locked[ticket_id], locked[into]
+            if source.merged_into_id is not None:
+                raise Conflict(f"ticket {ticket_id} is already merged into {source.merged_into_id}",
+                               {"into": ["already merged"]})
+            if target.state == "closed" or target.merged_into_id is not None:
+                raise Conflict(f"ticket {into} is closed or merged itself", {"into": ["not an open ticket"]})
+            source.merged_into_id = target.id
+            self.journal(source, "merged", {"into": target.id})
+            self.journal(target, "absorbed", {"from": source.id})
+            self.publish(events.TICKET_MERGED, source, merged_into=target.id)
+            if source.state != "closed":
+                self.move(source, "closed")
+        return self.detail(target)
+
+    @rpc
+    def import_tickets(self, data):
+        """Tickets from another help desk with their whole history, replayed
+        at their original times so SLA clocks and events follow them. The
+        batch is all or nothing; tickets imported before are skipped."""
+        batch = load(TicketImportSchema(), data)
+        imported, skipped = [], []
+        with self.db.begin():
+            for index, fields in enumerate(batch["tickets"]):
+                external_id = fields.pop("external_id")
+                if self.db.get(TicketImport, (batch["source"], external_id)):
+                    skipped.append(external_id)
+                    continue
+                try:
+                    ticket = self.replay(fields)
+                except (Conflict, InvalidInput) as exc:
+                    raise type(exc)(f"ticket {index} ({external_id}): {exc.message}",
+                                    {"tickets": {str(index): [exc.message]}}) from None
+                self.db.add(TicketImport(source=batch["source"], external_id=external_id, ticket_id=ticket.id))
+                imported.append({"external_id": external_id, "ticket_id": ticket.id})
+                if len(imported) % 100 == 0:
+                    log.info("import from %s: %s tickets replayed", batch["source"], len(imported))
+        return ImportResultSchema().dump({"imported": imported, "skipped": skipped})
 
     @rpc
     def get_ticket(self, ticket_id):
@@ -118,7 +162,9 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
     def list_messages(self, ticket_id, query=None):
         include_notes = load(MessageListQuerySchema(), query or {})["include_notes"]
         get_or_not_found(self.db, Ticket, ticket_id)
-        statement = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+        merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
+        statement = select(TicketMessage).where(or_(TicketMessage.ticket_id == ticket_id,
+                                                    TicketMessage.ticket_id.in_(merged)))
         if not include_notes:
             statement = statement.where(TicketMessage.kind != tickets.NOTE)
         messages = self.db.scalars(statement.order_by(TicketMessage.id)).all()
@@ -132,6 +178,41 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
         return HistorySchema().dump({"items": entries})
 
     # -- the steps every change is made of ----------------------------------
+    def open_ticket(self, fields):
+        customer = fields.pop("customer")
+        fields["tags"] = tickets.normalise_tags(fields["tags"])
+        created = self.now()
+        ticket = Ticket(**fields, state=tickets.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
+                        escalation_level=0, customer_name=customer["name"], customer_contact=customer["contact"],
+                        created_at=created, updated_at=created)
+        self.db.add(ticket)
+        self.db.flush()
+        self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
+        self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
+        self.publish(events.TICKET_CREATED, ticket)
+        self.start_clocks(ticket, created)
+        return ticket
+
+    def replay(self, fields):
+        """Open an imported ticket and replay its history at the original times."""
+        history = fields.pop("history")
+        self.replay_at, self.replay_actor = fields.pop("created_at"), fields.pop("created_by")
+        try:
+            ticket = self.open_ticket(fields)
+            for step in history:
+                self.replay_at, self.replay_actor = step["at"], step.get("actor")
+                if step["type"] == "message":
+                    self.write_message(ticket, step["kind"], step["body"])
+                elif step["type"] == "state":
+                    self.move(ticket, self.next_state(ticket, step["state"]))
+                elif step["type"] == "assignment":
+                    self.hand_to(ticket, step["assignee"], step.get("team") or ticket.team)
+                else:
+                    self.replay_rating(ticket, step["score"], step.get("comment"))
+        finally:
+            self.replay_at = self.replay_actor = None
+        return ticket
+
     def locked(self, ticket_id):
         """The ticket, locked until commit so concurrent changes queue."""
         ticket = self.db.get(Ticket, ticket_id, with_for_update=True)
@@ -151,7 +232,7 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
         before = ticket.state
         if after == before:
             return
-        changed = now()
+        changed = self.now()
         ticket.state, ticket.updated_at = after, changed
         reopened = tickets.is_reopen(before, after)
         if reopened:
@@ -179,7 +260,7 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
         if (previous, previous_team) == (assignee, team):
             return
         transferred = previous is not None and previous != assignee
-        ticket.assignee, ticket.team, ticket.updated_at = assignee, team, now()
+        ticket.assignee, ticket.team, ticket.updated_at = assignee, team, self.now()
         if transferred:
             ticket.transfer_count += 1
         self.journal(ticket, "assigned", {"assignee": [previous, assignee], "team": [previous_team, team]})
@@ -189,10 +270,10 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
             self.move(ticket, "assigned")
 
     def write_message(self, ticket, kind, body):
-        author = self.context.actor or "system"
+        author = self.actor or "system"
         if kind == tickets.REPLY and ticket.assignee is None:
             self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it
-        message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=now())
+        message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=self.now())
         self.db.add(message)
         self.db.flush()
         self.journal(ticket, "message_added", {"kind": kind, "message_id": message.id})
@@ -209,20 +290,20 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
 
     def escalate(self, ticket, reason):
         ticket.escalation_level += 1
-        ticket.escalated_at = ticket.updated_at = now()
+        ticket.escalated_at = ticket.updated_at = self.now()
         self.journal(ticket, "escalated", {"reason": reason, "escalation_level": ticket.escalation_level})
         self.publish(events.TICKET_ESCALATED, ticket, reason=reason)
 
     def detail(self, ticket):
         """The ticket with its SLA clocks (TicketDetailSchema)."""
-        clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, now()))
+        clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, self.now()))
         return dict(TicketSchema().dump(ticket), sla=clocks, rating_token=self.rating_token)
 
     def journal(self, ticket, action, changes):
-        self.db.add(TicketHistory(ticket_id=ticket.id, at=now(), actor=self.context.actor, action=action,
+        self.db.add(TicketHistory(ticket_id=ticket.id, at=self.now(), actor=self.actor, action=action,
                                   changes=changes))
 
     def publish(self, event_type, ticket, **extra):
         facts = {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
         self.events.record(self.db, event_type, events.AGGREGATE, ticket.id,
-                           dict(facts, actor=self.context.actor, **extra))
+                           dict(facts, actor=self.actor, **extra), time=self.now())
