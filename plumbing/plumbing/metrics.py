@@ -76,3 +76,24 @@ class Metrics(DependencyProvider):
             EVENT_HANDLER_DURATION.labels(
                 f"{entrypoint.source_service}.{entrypoint.event_type}", entrypoint.method_name,
                 outcome_of(exc_info)).observe(elapsed)
+
+
+class OnSuccess(DependencyProvider):
+    """``self.on_success(fn, *args)``: run ``fn`` when the worker ends without
+    an error (its transaction committed), e.g. to count what really happened."""
+
+    def setup(self):
+        self.pending = {}
+
+    def get_dependency(self, worker_ctx):
+        calls = self.pending.setdefault(worker_ctx, [])
+        return lambda fn, *args: calls.append((fn, args))
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        calls = self.pending.pop(worker_ctx, [])
+        if exc_info is None:
+            for fn, args in calls:
+                fn(*args)
+
+    def worker_teardown(self, worker_ctx):
+        self.pending.pop(worker_ctx, None)

@@ -4,13 +4,14 @@ from nameko.rpc import rpc
 
 from plumbing.context import RequestContext
 from plumbing.db import Database
-from plumbing.metrics import Metrics
+from plumbing.metrics import Metrics, OnSuccess
 
 
 class PlatformService:
     db = Database()
     context = RequestContext()
     metrics = Metrics()
+    on_success = OnSuccess()
 
     @rpc
     def ping(self):

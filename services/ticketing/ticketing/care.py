@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
 from plumbing.paging import fetch_page
-from ticketing import aftercare, events, tickets
+from ticketing import aftercare, events, metrics, tickets
 from ticketing.models import Callback, Complaint, ComplaintStep, Rating, Suggestion, Ticket
 from ticketing.schemas import (
     CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
@@ -126,6 +126,8 @@ class Aftercare:
 
     def fill_rating(self, ticket, rating, score, comment):
         rating.score, rating.comment, rating.rated_at = score, comment, self.now()
+        if self.replay_at is None:
+            self.on_success(metrics.CSAT_RATINGS.labels(str(score), ticket.team or "").inc)
         self.journal(ticket, "rated", {"score": score, "resolution": rating.resolution})
         self.publish(events.TICKET_RATED, ticket, score=score, resolution=rating.resolution,
                      top_box=aftercare.top_box(score))

@@ -14,10 +14,10 @@ from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.outbox import Outbox
 from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
-from ticketing import events, models, tickets
+from ticketing import events, metrics, models, tickets
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
-from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
+from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
 from ticketing.models import Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
 from ticketing.schemas import (
     AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
@@ -32,6 +32,7 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
     name = "ticketing"
 
     events = Outbox(models.outbox)
+    open_tickets = OpenTicketsGauge()
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
     replay_at = None     # while importing history: the original time of the step being replayed
 
@@ -191,6 +192,8 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
         self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
         self.publish(events.TICKET_CREATED, ticket)
         self.start_clocks(ticket, created)
+        if self.replay_at is None:
+            self.on_success(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
         return ticket
 
     def replay(self, fields):

@@ -7,12 +7,15 @@ the same timer never publish one twice.
 """
 from datetime import datetime, timedelta, timezone
 
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
+from prometheus_client import REGISTRY
 from sqlalchemy import and_, or_, select
 
+from plumbing.db import Database
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
-from ticketing import events, sla
+from ticketing import events, metrics, sla
 from ticketing.calendar import BusinessCalendar
 from ticketing.models import SlaClock, SlaPolicy, Ticket
 from ticketing.schemas import SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema
@@ -77,7 +80,7 @@ class SlaClocks:
             if clock:
                 record = SlaClock(ticket_id=ticket.id, policy_id=row.id, name=name,
                                   target_seconds=int(clock.target.total_seconds()), started_at=at)
-                self.keep(record, clock, row)
+                self.keep(ticket, record, clock, row)
                 self.db.add(record)
 
     def clocks_on_reply(self, ticket, at):
@@ -97,7 +100,7 @@ class SlaClocks:
             if clock:
                 record = SlaClock(ticket_id=ticket.id, policy_id=policy.id, name=sla.UPDATE,
                                   target_seconds=int(clock.target.total_seconds()), started_at=at)
-                self.keep(record, clock, policy)
+                self.keep(ticket, record, clock, policy)
                 self.db.add(record)
 
     def clocks_on_state(self, ticket, before, after, at):
@@ -117,16 +120,21 @@ class SlaClocks:
             statement = statement.where(SlaClock.stopped_at.is_(None))
         for record in self.db.scalars(statement):
             policy = self.db.get(SlaPolicy, record.policy_id)
-            self.keep(record, change(as_clock(record), policy_calendar(policy)), policy)
+            self.keep(ticket, record, change(as_clock(record), policy_calendar(policy)), policy)
 
-    def keep(self, record, clock, policy):
+    def keep(self, ticket, record, clock, policy):
         calendar = policy_calendar(policy)
+        newly_stopped = clock.stopped_at is not None and record.stopped_at is None
         record.paused_seconds = clock.paused.total_seconds()
         record.paused_at, record.stopped_at = clock.paused_at, clock.stopped_at
         record.due_at = clock.due(calendar)
         record.warn_at = clock.warn_at(calendar, policy.warn_share)
         if clock.stopped_at and clock.stopped_at > record.due_at and record.breached_at is None:
             record.breached_at = clock.stopped_at  # met late: a breach even if the sweep never saw it
+        if newly_stopped and self.replay_at is None:
+            outcome = clock.status(calendar, clock.stopped_at)
+            self.on_success(metrics.clock_completed, ticket, record.name, outcome,
+                            clock.elapsed(calendar, clock.stopped_at).total_seconds())
 
     def clock_views(self, ticket_id, now):
         """The latest clock of each kind, as the ticket shows them."""
@@ -156,10 +164,12 @@ class SlaClocks:
                 if record.warned_at is None:
                     record.warned_at = now
                     self.publish_clock(events.SLA_WARNING, ticket, record)
+                    self.on_success(metrics.SLA_WARNINGS.labels(record.name).inc)
                     published += 1
                 if record.breached_at is None and record.due_at <= now:
                     record.breached_at = now
                     self.publish_clock(events.SLA_BREACHED, ticket, record)
+                    self.on_success(metrics.SLA_BREACHES.labels(record.name).inc)
                     self.escalate(ticket, f"{record.name} SLA breached")
                     published += 1
         return published
@@ -179,3 +189,21 @@ def breaching_condition(due_before):
 def breached_condition():
     return select(SlaClock.id).where(SlaClock.ticket_id == Ticket.id, SlaClock.breached_at.is_not(None)).exists()
 
+
+
+class OpenTicketsGauge(DependencyProvider):
+    """Registers the open-tickets gauge, counted from the database at scrape time."""
+
+    collector = None
+
+    def start(self):
+        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        self.collector = metrics.OpenTickets(database.session_factory)
+        REGISTRY.register(self.collector)
+
+    def stop(self):
+        if self.collector is not None:
+            REGISTRY.unregister(self.collector)
+            self.collector = None
+
+    kill = stop
