@@ -28,6 +28,10 @@ from ticketing.schemas import (
     TicketDetailSchema, ImportResultSchema, MergeSchema, TicketImportSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema,
 )
+from ticketing.webhook_schemas import (
+    DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookListSchema,
+    WebhookSchema,
+)
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
 
 ADMIN = ("admin",)
@@ -37,7 +41,7 @@ TICKET_READERS = ("agent", "supervisor", "admin")
 TICKET_HANDLERS = ("agent", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 KB_EDITORS = ("supervisor", "trainer", "admin")
-IMPORTERS = ("admin", "integration")
+IMPORTERS = INTEGRATORS = ("admin", "integration")
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
@@ -229,6 +233,26 @@ class GatewayService:
          summary="Record the department's decision; it is reported to the customer")
     def decide_suggestion(self, call: ApiCall, ticket_id):
         return self.ticketing.decide_suggestion(ticket_id, DecisionSchema().dump(call.body))
+
+    # -- webhooks for outside systems ---------------------------------------
+    @api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=WebhookCreateSchema, response=WebhookCreatedSchema,
+         status=201, summary="Subscribe a URL to ticketing events; the signing secret is shown only in this answer")
+    def create_webhook(self, call: ApiCall):
+        return self.ticketing.create_webhook(WebhookCreateSchema().dump(call.body))
+
+    @api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=WebhookListSchema, summary="Webhook subscriptions")
+    def list_webhooks(self, call: ApiCall):
+        return self.ticketing.list_webhooks()
+
+    @api("DELETE", "/api/v1/webhooks/<int:webhook_id>", roles=INTEGRATORS, response=WebhookSchema,
+         summary="Deactivate a webhook: no new deliveries, pending ones given up")
+    def deactivate_webhook(self, call: ApiCall, webhook_id):
+        return self.ticketing.deactivate_webhook(webhook_id)
+
+    @api("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries", roles=INTEGRATORS, query=DeliveryListQuerySchema,
+         response=DeliveryPageSchema, summary="A webhook's delivery log: attempts, status codes, errors")
+    def list_deliveries(self, call: ApiCall, webhook_id):
+        return self.ticketing.list_deliveries(webhook_id, DeliveryListQuerySchema().dump(call.query))
 
     # -- knowledge base -------------------------------------------------------
     @api("POST", "/api/v1/kb/articles", roles=KB_EDITORS, body=ArticleCreateSchema, response=ArticleSchema,

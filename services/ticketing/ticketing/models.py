@@ -237,3 +237,6 @@ class Suggestion(Base):
     adopted: Mapped[bool | None] = mapped_column()
     decision: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+from ticketing import webhook_models  # noqa: E402,F401  (its tables belong to this database)

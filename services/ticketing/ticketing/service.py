@@ -17,6 +17,7 @@ from plumbing.service import PlatformService
 from ticketing import events, metrics, models, tickets
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
+from ticketing.webhook_delivery import WebhookDeliveries
 from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
 from ticketing.models import Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
 from ticketing.schemas import (
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 
-class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase):
+class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries):
     name = "ticketing"
 
     events = Outbox(models.outbox)

@@ -1,0 +1,262 @@
+"""Webhooks of the ticketing service (X2): outside systems that cannot read
+RabbitMQ register a URL and get ticketing's events POSTed to it, signed.
+
+How an event travels
+    1. ``queue_webhook_deliveries`` consumes every event on
+       ``ticketing.events`` (its queue binds with ``#``) and, in one
+       transaction, adds a ``pending`` delivery for each active subscription
+       that wants the type. (subscription, event id) is unique, so an event
+       RabbitMQ delivers again adds nothing.
+    2. ``deliver_webhooks`` (a timer, every ``DELIVER_SECONDS``; replicas
+       share the work) claims due deliveries in a short transaction: one
+       ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
+       that counts the attempt and leases the row for ``LEASE`` by moving
+       ``next_attempt_at``. No lock is held while it POSTs (concurrently, at
+       most ``CONCURRENCY`` at a time, ``TIMEOUT_SECONDS`` each).
+    3. A second transaction records each outcome: ``delivered`` on a 2xx,
+       else the next attempt after ``webhooks.retry_delay`` or, after
+       ``webhooks.MAX_ATTEMPTS``, ``failed``. A process that dies in between
+       leaves the lease to run out, and the delivery is sent again: delivery
+       is at least once, and ``X-CSOPS-Delivery`` (the same on every attempt)
+       lets a receiver drop repeats.
+
+Each request: ``POST <url>`` with the CloudEvents envelope as body
+(``Content-Type: application/cloudevents+json``), ``X-CSOPS-Signature:
+t=<unix time>,v1=<hex>`` (see ``webhooks.py``), ``X-CSOPS-Delivery`` and
+``X-CSOPS-Event``. Redirects are not followed; they count as failures.
+
+Config: ``WEBHOOK_RETRY_BASE_SECONDS`` (default 10) scales the back-off.
+"""
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import eventlet
+import requests
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.timer import timer
+from prometheus_client import Counter
+from sqlalchemy import select, update
+
+from plumbing.consumer import ANY_TYPE, event_handler
+from plumbing.db import upsert_insert
+from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.events import CONTENT_TYPE
+from plumbing.paging import fetch_page
+from ticketing import webhooks
+from ticketing.webhook_models import DELIVERED, FAILED, PENDING, WebhookDelivery, WebhookSubscription
+from ticketing.webhook_schemas import (
+    DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookListSchema,
+    WebhookSchema,
+)
+
+log = logging.getLogger(__name__)
+
+DELIVER_SECONDS = 2
+BATCH = 20
+CONCURRENCY = 10
+TIMEOUT_SECONDS = 5
+# longer than a batch can take: BATCH / CONCURRENCY rounds of connect + read timeouts
+LEASE = timedelta(seconds=60)
+USER_AGENT = "csops-webhooks/1"
+SECRET_PREFIX = "whsec_"
+MAX_ERROR_LENGTH = 1000
+
+WEBHOOK_ATTEMPTS = Counter(
+    "csops_webhook_attempts_total", "Webhook requests sent, by what became of the delivery.", ["outcome"])
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased for one attempt, with where and how to sign it."""
+    id: str
+    event_type: str
+    body: str
+    attempts: int
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    status_code: int | None
+    error: str | None
+
+    @property
+    def delivered(self):
+        return self.error is None
+
+
+def post_delivery(claimed: Claimed, timestamp: int | None = None) -> Outcome:
+    """One signed POST of a delivery; any answer but a 2xx is a failure."""
+    body = claimed.body.encode("utf-8")
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "User-Agent": USER_AGENT,
+        webhooks.SIGNATURE_HEADER: webhooks.signature_header(claimed.secret, timestamp, body),
+        webhooks.DELIVERY_HEADER: claimed.id,
+        webhooks.EVENT_HEADER: claimed.event_type,
+    }
+    try:
+        # stream: the receiver's answer is not read, only its status
+        with requests.post(claimed.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS,
+                           allow_redirects=False, stream=True) as response:
+            status = response.status_code
+            reason = response.reason
+    except requests.RequestException as exc:
+        return Outcome(claimed, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+    if 200 <= status < 300:
+        return Outcome(claimed, status, None)
+    return Outcome(claimed, status, f"HTTP {status} {reason or ''}".strip()[:MAX_ERROR_LENGTH])
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_hex(32)
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+class WebhookDeliveries:
+    """Mixed into TicketingService: needs its ``db`` and ``context``."""
+
+    config = Config()
+
+    # -- subscriptions ------------------------------------------------------------
+    @rpc
+    def create_webhook(self, data):
+        """The new subscription with its secret, which is never shown again."""
+        fields = load(WebhookCreateSchema(), data)
+        subscription = WebhookSubscription(**fields, secret=new_secret(), active=True,
+                                           created_by=self.context.actor, created_at=now())
+        with self.db.begin():
+            self.db.add(subscription)
+        log.info("webhook %s to %s for %s created", subscription.id, subscription.url, subscription.event_types)
+        return WebhookCreatedSchema().dump(subscription)
+
+    @rpc
+    def list_webhooks(self):
+        rows = self.db.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
+        return WebhookListSchema().dump({"items": rows})
+
+    @rpc
+    def deactivate_webhook(self, webhook_id):
+        """Stops new deliveries and gives up the pending ones. Idempotent."""
+        with self.db.begin():
+            subscription = self.webhook(webhook_id, lock=True)
+            subscription.active = False
+            self.db.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.status == PENDING)
+                .values(status=FAILED, next_attempt_at=None, last_error="webhook deactivated")
+                .execution_options(synchronize_session=False))
+        return WebhookSchema().dump(subscription)
+
+    @rpc
+    def list_deliveries(self, webhook_id, query=None):
+        """The delivery log of one webhook, newest first."""
+        criteria = load(DeliveryListQuerySchema(), query or {})
+        self.webhook(webhook_id)
+        page = fetch_page(self.db, WebhookDelivery, criteria,
+                          [WebhookDelivery.created_at.desc(), WebhookDelivery.id],
+                          [WebhookDelivery.subscription_id == webhook_id])
+        return DeliveryPageSchema().dump(page)
+
+    def webhook(self, webhook_id, lock=False):
+        subscription = self.db.get(WebhookSubscription, webhook_id, with_for_update=lock)
+        if subscription is None:
+            raise NotFound(f"webhook {webhook_id} does not exist")
+        return subscription
+
+    # -- from event to delivery -----------------------------------------------------
+    @event_handler("ticketing", ANY_TYPE, versions=None)
+    def queue_webhook_deliveries(self, event):
+        """A pending delivery of ``event`` for each active subscription that wants it."""
+        with self.db.begin():
+            wanted = [subscription.id for subscription in self.db.scalars(
+                select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
+                if webhooks.matches(subscription.event_types, event["type"])]
+            if not wanted:
+                return 0
+            body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+            queued = now()
+            insert = upsert_insert(self.db)
+            result = self.db.execute(
+                insert(WebhookDelivery.__table__).values([
+                    dict(id=str(uuid.uuid4()), subscription_id=subscription_id, event_id=event["id"],
+                         event_type=event["type"], body=body, status=PENDING, attempts=0,
+                         next_attempt_at=queued, created_at=queued)
+                    for subscription_id in wanted])
+                .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
+        return result.rowcount
+
+    # -- the delivery loop -------------------------------------------------------
+    @timer(interval=DELIVER_SECONDS)
+    def deliver_webhooks(self):
+        """Attempt the due deliveries; returns how many were attempted."""
+        claimed = self.claim_deliveries(now())
+        if not claimed:
+            return 0
+        pool = eventlet.GreenPool(CONCURRENCY)
+        outcomes = list(pool.imap(post_delivery, claimed))
+        base = float(self.config.get("WEBHOOK_RETRY_BASE_SECONDS", webhooks.DEFAULT_RETRY_BASE_SECONDS))
+        with self.db.begin():
+            for outcome in outcomes:
+                self.record_outcome(outcome, now(), base)
+        return len(claimed)
+
+    def claim_deliveries(self, at) -> list[Claimed]:
+        """Count an attempt of each due delivery and lease it, in a short transaction."""
+        table = WebhookDelivery.__table__
+        active = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True))
+        due = (select(table.c.id)
+               .where(table.c.status == PENDING, table.c.next_attempt_at <= at, table.c.subscription_id.in_(active))
+               .order_by(table.c.next_attempt_at).limit(BATCH)
+               .with_for_update(skip_locked=True))
+        with self.db.begin():
+            rows = self.db.execute(
+                update(table).where(table.c.id.in_(due))
+                .values(attempts=table.c.attempts + 1, next_attempt_at=at + LEASE, last_attempt_at=at)
+                .returning(table.c.id, table.c.subscription_id, table.c.event_type, table.c.body, table.c.attempts)
+            ).all()
+            if not rows:
+                return []
+            targets = {row.id: row for row in self.db.execute(
+                select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret)
+                .where(WebhookSubscription.id.in_({row.subscription_id for row in rows})))}
+        return [Claimed(row.id, row.event_type, row.body, row.attempts, targets[row.subscription_id].url,
+                        targets[row.subscription_id].secret) for row in rows]
+
+    def record_outcome(self, outcome: Outcome, at, retry_base_seconds):
+        """Only if nobody claimed the delivery since (its lease ran out) or gave it up."""
+        claimed, table = outcome.claimed, WebhookDelivery.__table__
+        mine = [table.c.id == claimed.id, table.c.attempts == claimed.attempts]
+        if outcome.delivered:
+            self.db.execute(update(table).where(*mine).values(
+                status=DELIVERED, delivered_at=at, next_attempt_at=None, last_status_code=outcome.status_code,
+                last_error=None))
+            WEBHOOK_ATTEMPTS.labels("delivered").inc()
+            log.info("webhook delivery %s of %s to %s delivered (attempt %s, HTTP %s)",
+                     claimed.id, claimed.event_type, claimed.url, claimed.attempts, outcome.status_code)
+            return
+        given_up = webhooks.gives_up(claimed.attempts)
+        next_attempt = None if given_up else at + webhooks.retry_delay(claimed.attempts, retry_base_seconds)
+        self.db.execute(update(table).where(*mine, table.c.status == PENDING).values(
+            status=FAILED if given_up else PENDING, next_attempt_at=next_attempt,
+            last_status_code=outcome.status_code, last_error=outcome.error))
+        WEBHOOK_ATTEMPTS.labels("failed" if given_up else "retrying").inc()
+        if given_up:
+            log.error("webhook delivery %s of %s to %s failed for good after %s attempts: %s",
+                      claimed.id, claimed.event_type, claimed.url, claimed.attempts, outcome.error)
+        else:
+            log.warning("webhook delivery %s of %s to %s failed (attempt %s, next at %s): %s",
+                        claimed.id, claimed.event_type, claimed.url, claimed.attempts,
+                        next_attempt.isoformat(timespec="seconds"), outcome.error)
