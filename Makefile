@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SERVICES := ticketing training appraisal monitoring
 PACKAGES := plumbing gateway $(addprefix services/,$(SERVICES))
-SERVICE_CLASSES := ticketing.service:TicketingService training.service:TrainingService \
+SERVICE_CLASSES := gateway.service:GatewayService ticketing.service:TicketingService training.service:TrainingService \
 	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
@@ -30,7 +30,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 event-docs: install
-	$(PY) -m plumbing.eventdocs $(SERVICES)
+	$(PY) -m plumbing.eventdocs gateway $(SERVICES)
 
 compose-check:
 	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \

@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from plumbing import eventdocs
 from plumbing.events import make_envelope
 
-SERVICES = ["ticketing", "training", "appraisal", "monitoring"]
+SERVICES = ["gateway", "ticketing", "training", "appraisal", "monitoring"]
 ASYNCAPI = Path(__file__).resolve().parents[1] / "docs" / "events" / "asyncapi.yaml"
 
 

@@ -1,54 +1,83 @@
-"""The account store: create, authenticate and check accounts."""
-import logging
-from datetime import datetime, timezone
+"""The account store: staff and integration accounts, their roles and the
+profile routing uses (teams, skills, capacity, on duty).
+
+Password hashing is CPU work: callers run it off the event loop
+(``eventlet.tpool``); everything here is database work on the caller's
+session, so a change and its ``staff.*`` event commit together.
+"""
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from gateway import auth
 from gateway.models import Account
-from plumbing.errors import Conflict
+from plumbing.errors import Conflict, NotFound
 
-log = logging.getLogger(__name__)
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def find(session, username) -> Account | None:
+    return session.scalars(select(Account).where(Account.username == username)).first()
+
+
+def get(session, username) -> Account:
+    account = find(session, username)
+    if account is None:
+        raise NotFound(f"account {username!r} does not exist")
+    return account
+
+
+def create(session, username, password_hash, roles, teams=(), skills=(), capacity=10) -> Account:
+    if find(session, username) is not None:
+        raise Conflict(f"account {username!r} already exists", {"username": ["already taken"]})
+    created = now()
+    account = Account(username=username, password_hash=password_hash, roles=sorted(set(roles)),
+                      teams=sorted(set(teams)), skills=sorted(set(skills)), capacity=capacity, on_duty=False,
+                      active=True, created_at=created, tokens_valid_after=created.replace(microsecond=0))
+    session.add(account)
+    session.flush()
+    return account
+
+
+def update(account, changes) -> dict:
+    """Apply profile changes; returns what changed. Deactivating revokes every token."""
+    changed = {}
+    for name, value in changes.items():
+        if name in ("roles", "teams", "skills"):
+            value = sorted(set(value))
+        if getattr(account, name) != value:
+            changed[name] = [getattr(account, name), value]
+            setattr(account, name, value)
+    if changed.get("active") == [True, False]:
+        revoke_tokens(account)
+    return changed
+
+
+def revoke_tokens(account):
+    """Tokens carry whole-second issue times: anything issued up to now stops working."""
+    account.tokens_valid_after = now().replace(microsecond=0) + timedelta(seconds=1)
+    account.on_duty = False
 
 
 class AccountStore:
+    """What the gateway needs outside a worker's transaction."""
+
     def __init__(self, session_factory):
         self.session_factory = session_factory
-
-    def create(self, username, password, roles) -> Account:
-        now = datetime.now(timezone.utc)
-        account = Account(username=username, password_hash=auth.hash_password(password), roles=sorted(set(roles)),
-                          active=True, created_at=now, tokens_valid_after=now.replace(microsecond=0))
-        try:
-            with self.session_factory() as session, session.begin():
-                session.add(account)
-        except IntegrityError:
-            raise Conflict(f"account {username!r} already exists", {"username": ["already taken"]}) from None
-        return account
-
-    def list(self) -> list[Account]:
-        with self.session_factory() as session:
-            return list(session.scalars(select(Account).order_by(Account.username)))
-
-    def authenticate(self, username, password) -> Account | None:
-        with self.session_factory() as session:
-            account = session.scalars(select(Account).where(Account.username == username)).first()
-        if account is None or not account.active or not auth.verify_password(account.password_hash, password):
-            return None
-        return account
 
     def accepts(self, principal: auth.Principal) -> bool:
         """A token is honoured only while its account is active and it was
         issued after the account's last revocation."""
         with self.session_factory() as session:
-            account = session.scalars(select(Account).where(Account.username == principal.username)).first()
+            account = find(session, principal.username)
         return bool(account and account.active and principal.issued_at >= account.tokens_valid_after)
 
     def bootstrap_admin(self, username, password) -> bool:
         """Create the first admin when the store is empty; True if it did."""
-        with self.session_factory() as session:
+        with self.session_factory() as session, session.begin():
             if session.execute(select(func.count()).select_from(Account)).scalar_one():
                 return False
-        self.create(username, password, ["admin"])
+            create(session, username, auth.hash_password(password), ["admin"])
         return True

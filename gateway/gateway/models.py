@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from plumbing.db import UTCDateTime
+from plumbing.outbox import messaging_tables
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,13 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    teams: Mapped[list] = mapped_column(JSON, default=list)
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=10)  # open tickets routing may give them at once
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # tokens issued before this instant stop working (deactivation, password change)
     tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+outbox, inbox = messaging_tables(Base.metadata)

@@ -1,12 +1,8 @@
 """Shapes the gateway owns: authentication, accounts, health, errors."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.auth import ROLES
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+from plumbing.paging import StrictSchema, required
 
 
 class TokenRequestSchema(StrictSchema):
@@ -20,12 +16,39 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(metadata={"description": "seconds"})
 
 
+def names(description):
+    return fields.List(fields.String(validate=validate.Length(1, 64)), validate=validate.Length(max=50),
+                       metadata={"description": description})
+
+
 class AccountCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z0-9][a-z0-9._-]{1,63}$", error="2-64 lowercase letters, digits, '.', '_' or '-'"))
     password = fields.String(required=True, validate=validate.Length(8, 256), load_only=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
                         validate=validate.Length(min=1))
+    teams = names("teams whose tickets routing may give this agent")
+    skills = names("skills a ticket may need, e.g. en, billing")
+    capacity = fields.Integer(validate=validate.Range(0, 1000), metadata={
+        "description": "open tickets routing may give them at once (default 10)"})
+
+
+class AccountUpdateSchema(StrictSchema):
+    """Supervisors may change teams, skills and capacity; roles and activation are for admins."""
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
+    active = fields.Boolean(metadata={"description": "false deactivates: every token stops working"})
+    teams = names("teams")
+    skills = names("skills")
+    capacity = fields.Integer(validate=validate.Range(0, 1000))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name at least one field to change")
+
+
+class DutySchema(StrictSchema):
+    on_duty = fields.Boolean(required=True)
 
 
 class AccountSchema(Schema):
@@ -33,7 +56,22 @@ class AccountSchema(Schema):
     username = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
+    teams = fields.List(fields.String())
+    skills = fields.List(fields.String())
+    capacity = fields.Integer()
+    on_duty = fields.Boolean()
     created_at = fields.DateTime()
+
+
+class StaffDataSchema(Schema):
+    """``data`` of staff.* events: a full snapshot, never the password hash."""
+    username = required(fields.String())
+    roles = required(fields.List(fields.String(validate=validate.OneOf(ROLES))))
+    teams = required(fields.List(fields.String()))
+    skills = required(fields.List(fields.String()))
+    capacity = required(fields.Integer())
+    on_duty = required(fields.Boolean())
+    active = required(fields.Boolean())
 
 
 class AccountListSchema(Schema):

@@ -7,18 +7,22 @@ import eventlet
 import eventlet.tpool
 from nameko.dependency_providers import Config
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema
-from gateway import auth, openapi, settings
+from gateway import accounts, auth, events, models, openapi, settings
 from gateway.api import ApiCall, api
 from gateway.dependencies import Accounts, ServiceRpc
 from gateway.errors import ApiError
+from gateway.models import Account
 from gateway.schemas import (
-    AccountCreateSchema, AccountListSchema, AccountSchema, HealthSchema, TokenRequestSchema, TokenSchema,
+    AccountCreateSchema, AccountListSchema, AccountSchema, AccountUpdateSchema, DutySchema, HealthSchema,
+    TokenRequestSchema, TokenSchema,
 )
 from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
 from plumbing.db import Database
+from plumbing.outbox import Outbox
 from ticketing.schemas import (
     CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
     ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, DecisionSchema,
@@ -49,6 +53,7 @@ POST_WRITERS = ("integration", "admin")
 POST_READERS = ("agent", "supervisor", "admin")
 BACKENDS = ("ticketing", "training", "appraisal", "monitoring")
 HEALTH_TIMEOUT_SECONDS = 2
+UNKNOWN_USER_HASH = auth.hash_password("no such user")
 
 
 class GatewayService:
@@ -56,7 +61,8 @@ class GatewayService:
 
     config = Config()
     db = Database()
-    accounts = Accounts()
+    account_store = Accounts()
+    events = Outbox(models.outbox)
     ticketing = ServiceRpc("ticketing")
     training = ServiceRpc("training")
     appraisal = ServiceRpc("appraisal")
@@ -90,23 +96,57 @@ class GatewayService:
     @api("POST", "/api/v1/auth/token", body=TokenRequestSchema, response=TokenSchema,
          summary="Exchange a username and password for a bearer token")
     def issue_token(self, call: ApiCall):
-        account = eventlet.tpool.execute(self.accounts.authenticate, call.body["username"], call.body["password"])
-        if account is None:
+        account = accounts.find(self.db, call.body["username"])
+        # the same argon2 work for unknown users, so timing does not tell who exists
+        password_hash = account.password_hash if account else UNKNOWN_USER_HASH
+        verified = eventlet.tpool.execute(auth.verify_password, password_hash, call.body["password"])
+        if not (verified and account and account.active):
             raise ApiError(401, "unauthorized", "wrong username or password")
         ttl = settings.token_ttl_seconds(self.config)
         token = auth.issue_token(settings.jwt_secret(self.config), account.username, account.roles, ttl)
         return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
     @api("POST", "/api/v1/accounts", roles=ADMIN, body=AccountCreateSchema, response=AccountSchema, status=201,
-         summary="Create a staff or integration account")
+         summary="Create a staff or integration account (publishes staff.account_created)")
     def create_account(self, call: ApiCall):
-        body = call.body
-        account = eventlet.tpool.execute(self.accounts.create, body["username"], body["password"], body["roles"])
+        body = dict(call.body)
+        password_hash = eventlet.tpool.execute(auth.hash_password, body.pop("password"))
+        with self.db.begin():
+            account = accounts.create(self.db, password_hash=password_hash, **body)
+            self.events.record(self.db, events.STAFF_ACCOUNT_CREATED, events.AGGREGATE, account.username, account)
         return AccountSchema().dump(account)
 
-    @api("GET", "/api/v1/accounts", roles=ADMIN, response=AccountListSchema, summary="List accounts")
+    @api("GET", "/api/v1/accounts", roles=SUPERVISORS, response=AccountListSchema, summary="List accounts")
     def list_accounts(self, call: ApiCall):
-        return AccountListSchema().dump({"items": self.accounts.list()})
+        return AccountListSchema().dump({"items": self.db.scalars(select(Account).order_by(Account.username))})
+
+    @api("PATCH", "/api/v1/accounts/<username>", roles=SUPERVISORS, body=AccountUpdateSchema,
+         response=AccountSchema, summary=(
+             "Change an account: teams, skills, capacity (supervisors); roles, activation (admins). "
+             "Deactivating revokes its tokens"))
+    def update_account(self, call: ApiCall, username):
+        if {"roles", "active"} & set(call.body) and "admin" not in call.principal.roles:
+            raise ApiError(403, "forbidden", "only an admin changes roles or activation", {"roles": ["admin"]})
+        with self.db.begin():
+            account = accounts.get(self.db, username)
+            if accounts.update(account, call.body):
+                self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, username, account)
+        return AccountSchema().dump(account)
+
+    @api("GET", "/api/v1/me", roles=STAFF + ("integration",), response=AccountSchema,
+         summary="The account the token belongs to")
+    def me(self, call: ApiCall):
+        return AccountSchema().dump(accounts.get(self.db, call.principal.username))
+
+    @api("PUT", "/api/v1/me/duty", roles=STAFF, body=DutySchema, response=AccountSchema,
+         summary="Go on or off duty: routing only gives tickets to agents on duty")
+    def set_duty(self, call: ApiCall):
+        with self.db.begin():
+            account = accounts.get(self.db, call.principal.username)
+            if accounts.update(account, call.body):
+                self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, account.username,
+                                   account)
+        return AccountSchema().dump(account)
 
     # -- ticketing ----------------------------------------------------------
     @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketDetailSchema,

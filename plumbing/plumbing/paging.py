@@ -25,6 +25,12 @@ class PageQuerySchema(StrictSchema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
 
 
+def required(field):
+    """Mark an output field as always present, so the generated JSON Schema says so."""
+    field.required = True
+    return field
+
+
 def page_schema(item_schema, name):
     """The schema of one page of ``item_schema`` items, with the total."""
     return Schema.from_dict({

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from gateway.api import MAX_BODY_BYTES
+from plumbing.testing import EventTap
 from gateway.service import GatewayService
 from gateway.api import routes
 
@@ -245,3 +246,27 @@ def test_an_integration_imports_history_and_a_duplicate_is_merged(platform, clie
     assert reopened.json()["state"] == "new"
     merged = client.post(client.url(f"/api/v1/tickets/{second}/merge"), json={"into": first})
     assert merged.status_code == 200 and merged.json()["id"] == first
+
+
+def test_staff_profiles_duty_and_deactivation_are_published_for_routing(platform, client, make_account,
+                                                                         gateway_config):
+    tap = EventTap(gateway_config["AMQP_URI"], "gateway", "staff.#")
+    sue = make_account("sue", ["supervisor"])
+    alice = make_account("alice", ["agent"])
+    changed = sue.patch(client.url("/api/v1/accounts/alice"), json={"teams": ["billing"], "skills": ["zh"]})
+    assert changed.status_code == 200 and changed.json()["teams"] == ["billing"]
+    assert sue.patch(client.url("/api/v1/accounts/alice"), json={"roles": ["admin"]}).status_code == 403
+    assert error_of(sue.patch(client.url("/api/v1/accounts/alice"), json={}))["code"] == "invalid_input"
+    assert alice.put(client.url("/api/v1/me/duty"), json={"on_duty": True}).json()["on_duty"] is True
+
+    client.login()
+    assert client.patch(client.url("/api/v1/accounts/alice"), json={"active": False}).json()["active"] is False
+    assert alice.get(client.url("/api/v1/me")).status_code == 401      # her token no longer works
+    login = requests.post(client.url("/api/v1/auth/token"), json={"username": "alice", "password": "password-123"})
+    assert login.status_code == 401
+
+    snapshots = [(e["type"], e["data"]["username"], e["data"]["on_duty"], e["data"]["active"]) for e in tap.take(5)]
+    assert snapshots == [
+        ("staff.account_created", "sue", False, True), ("staff.account_created", "alice", False, True),
+        ("staff.account_updated", "alice", False, True), ("staff.account_updated", "alice", True, True),
+        ("staff.account_updated", "alice", False, False)]

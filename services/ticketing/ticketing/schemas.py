@@ -2,7 +2,7 @@
 service, and the source of the OpenAPI document."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
+from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
 from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
 from ticketing.sla import CLOCKS, CONDITION_FIELDS
 from ticketing.tickets import (
@@ -417,11 +417,6 @@ class GapListSchema(Schema):
 
 
 # -- event data (docs/events is generated from these) ---------------------------
-def required(field):
-    field.required = True
-    return field
-
-
 class TicketFactsSchema(Schema):
     """What every ticket event carries: routing facts, never customer data (X6)."""
     ticket_id = required(fields.Integer(attribute="id"))
