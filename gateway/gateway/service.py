@@ -29,7 +29,7 @@ from ticketing.schemas import (
     ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
     ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
     GapQuerySchema, AssignmentSchema, EscalationSchema, SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema,
-    TicketDetailSchema, ImportResultSchema, MergeSchema, TicketImportSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    AgentListSchema, TicketDetailSchema, ImportResultSchema, MergeSchema, TicketImportSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema,
 )
 from ticketing.webhook_schemas import (
@@ -185,6 +185,11 @@ class GatewayService:
          response=TicketDetailSchema, summary="Assign a ticket, or transfer it to another agent (counted)")
     def assign_ticket(self, call: ApiCall, ticket_id):
         return self.ticketing.assign(ticket_id, AssignmentSchema().dump(call.body))
+
+    @api("GET", "/api/v1/agents", roles=SUPERVISORS, response=AgentListSchema,
+         summary="Agents routing knows: duty, clearance by training, open tickets, capacity")
+    def list_agents(self, call: ApiCall):
+        return self.ticketing.list_agents()
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/escalation", roles=TICKET_HANDLERS, body=EscalationSchema,
          response=TicketDetailSchema, summary="Escalate a ticket to a supervisor")

@@ -5,6 +5,7 @@ from appraisal.service import AppraisalService
 from gateway.service import GatewayService
 from monitoring.service import MonitoringService
 from plumbing import migrate
+from plumbing.testing import publish_event, wait_for
 from ticketing.service import TicketingService
 from training.service import TrainingService
 
@@ -62,8 +63,9 @@ def client(base_url):
 
 
 @pytest.fixture
-def make_account(client):
-    """Create an account as admin and return a logged-in session for it."""
+def make_account(client, gateway_config):
+    """Create an account as admin and return a logged-in session for it;
+    agents are also certified by training (an event) and known to routing."""
     def make(username, roles, password="password-123"):
         admin = requests.Session()
         token = client.post(client.url("/api/v1/auth/token"),
@@ -77,5 +79,11 @@ def make_account(client):
         token = session.post(client.url("/api/v1/auth/token"),
                              json={"username": username, "password": password}).json()["access_token"]
         session.headers["Authorization"] = f"Bearer {token}"
+        if "agent" in roles:
+            publish_event(gateway_config["AMQP_URI"], "training", "training.certified", {
+                "agent": username, "certification": "onboarding", "clears_for_duty": True, "valid_until": None})
+            wait_for(lambda: any(a["username"] == username and a["cleared"]
+                                 for a in admin.get(client.url("/api/v1/agents")).json()["items"]),
+                     message=f"{username} cleared for duty")
         return session
     return make

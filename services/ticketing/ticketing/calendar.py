@@ -122,7 +122,7 @@ class BusinessCalendar:
             raise ValueError(f"timezone: expected an IANA zone name, got {self.timezone!r}")
         try:
             zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
         windows = _normalise_windows(self.windows)
         if not any(windows):
@@ -183,7 +183,7 @@ class BusinessCalendar:
         timezone = timezone.strip()
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
             raise ValueError(f"timezone: unknown time zone {timezone!r}") from None
 
         raw_windows = config["windows"]

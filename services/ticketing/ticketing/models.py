@@ -27,6 +27,7 @@ class Ticket(Base):
     assignee: Mapped[str | None] = mapped_column(String(64))
     team: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    required_skills: Mapped[list] = mapped_column(JSON, default=list)
     custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -240,3 +241,29 @@ class Suggestion(Base):
 
 
 from ticketing import webhook_models  # noqa: E402,F401  (its tables belong to this database)
+
+
+class Agent(Base):
+    """Who may be given tickets, learned from the gateway's staff.* events (T3)."""
+    __tablename__ = "agents"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    teams: Mapped[list] = mapped_column(JSON, default=list)
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=10)
+    on_duty: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    staff_sequence: Mapped[int] = mapped_column(Integer, default=0)  # newest staff event applied: older ones lose
+
+
+class AgentCertification(Base):
+    """Certifications from training.* events; a valid one that clears for duty lets routing use the agent (R4)."""
+    __tablename__ = "agent_certifications"
+
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    certification: Mapped[str] = mapped_column(String(128), primary_key=True)
+    clears_for_duty: Mapped[bool] = mapped_column(default=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -29,6 +29,9 @@ class TicketCreateSchema(StrictSchema):
     assignee = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                              metadata={"description": "username of the agent to assign at once"})
     team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    required_skills = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,
+                                  validate=validate.Length(max=10),
+                                  metadata={"description": "routing gives the ticket only to agents with them all"})
     customer_tier = fields.String(load_default="standard", validate=validate.Length(1, 32),
                                   metadata={"description": "e.g. standard, vip; SLA policies may match on it"})
     custom_fields = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)),
@@ -154,6 +157,7 @@ class TicketSchema(Schema):
     assignee = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
     tags = fields.List(fields.String())
+    required_skills = fields.List(fields.String())
     custom_fields = fields.Dict()
     transfer_count = fields.Integer()
     reopen_count = fields.Integer()
@@ -358,6 +362,22 @@ class SuggestionSchema(Schema):
     adopted = fields.Boolean(allow_none=True)
     decision = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+
+
+# -- routing (T3) --------------------------------------------------------------------
+class AgentSchema(Schema):
+    username = fields.String()
+    teams = fields.List(fields.String())
+    skills = fields.List(fields.String())
+    capacity = fields.Integer()
+    open_tickets = fields.Integer()
+    on_duty = fields.Boolean()
+    cleared = fields.Boolean(metadata={"description": "holds a valid certification that clears for duty (R4)"})
+    not_cleared_because = fields.String(allow_none=True)
+
+
+class AgentListSchema(Schema):
+    items = fields.List(fields.Nested(AgentSchema))
 
 
 # -- knowledge base (T8) ----------------------------------------------------------

@@ -6,20 +6,22 @@ records its events, so a change is never seen without its trail.
 import logging
 from datetime import datetime, timezone
 
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from sqlalchemy import exists, or_, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
-from plumbing.outbox import Outbox
+from plumbing.outbox import Inbox, Outbox
 from plumbing.paging import contains_text, fetch_page
 from plumbing.service import PlatformService
 from ticketing import events, metrics, models, tickets
+from ticketing.agents import AgentRegistry
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
 from ticketing.webhook_delivery import WebhookDeliveries
 from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
-from ticketing.models import Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
+from ticketing.models import Agent, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
 from ticketing.schemas import (
     AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     EscalationSchema, ImportResultSchema, MergeSchema, SlaClockSchema, TicketImportSchema, StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
@@ -29,10 +31,12 @@ log = logging.getLogger(__name__)
 
 
 
-class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries):
+class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries):
     name = "ticketing"
 
     events = Outbox(models.outbox)
+    inbox = Inbox(models.inbox)
+    config = Config()
     open_tickets = OpenTicketsGauge()
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
     replay_at = None     # while importing history: the original time of the step being replayed
@@ -181,6 +185,8 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, Web
 
     # -- the steps every change is made of ----------------------------------
     def open_ticket(self, fields):
+        if fields["assignee"]:
+            self.check_assignable(fields["assignee"])
         customer = fields.pop("customer")
         fields["tags"] = tickets.normalise_tags(fields["tags"])
         created = self.now()
@@ -195,6 +201,8 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, Web
         self.start_clocks(ticket, created)
         if self.replay_at is None:
             self.on_success(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
+            if ticket.assignee is None:
+                self.route(ticket)
         return ticket
 
     def replay(self, fields):
@@ -263,6 +271,10 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, Web
         previous, previous_team = ticket.assignee, ticket.team
         if (previous, previous_team) == (assignee, team):
             return
+        self.check_assignable(assignee)
+        agent = self.db.get(Agent, assignee)
+        if agent is not None:
+            agent.last_assigned_at = self.now()  # round-robin counts manual assignments too
         transferred = previous is not None and previous != assignee
         ticket.assignee, ticket.team, ticket.updated_at = assignee, team, self.now()
         if transferred:
@@ -275,8 +287,8 @@ class TicketingService(PlatformService, SlaClocks, Aftercare, KnowledgeBase, Web
 
     def write_message(self, ticket, kind, body):
         author = self.actor or "system"
-        if kind == tickets.REPLY and ticket.assignee is None:
-            self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it
+        if kind == tickets.REPLY and ticket.assignee is None and self.not_assignable_reason(author) is None:
+            self.hand_to(ticket, author, ticket.team)  # whoever answers a new ticket owns it, if cleared
         message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=self.now())
         self.db.add(message)
         self.db.flush()

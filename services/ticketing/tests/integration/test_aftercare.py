@@ -6,17 +6,11 @@ from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.testing import EventTap
-from ticketing.service import TicketingService
 
 COMPLAINT = {"subject": "Rude courier, broken TV", "channel": "phone", "kind": "complaint", "assignee": "alice",
              "customer": {"name": "Zhou Tao", "contact": "+86 137 0000 1111"}}
 RECORD = {"issue": "TV screen cracked on delivery; courier refused to wait", "demand": "replacement within a week",
           "occurred_at": "2026-11-20T10:00:00+08:00", "category": "delivery"}
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService)
 
 
 def act(container, method, *args, actor="alice"):

@@ -4,7 +4,6 @@ from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import InvalidInput, NotFound
 from plumbing.testing import EventTap
-from ticketing.service import TicketingService
 
 ARTICLES = [
     {"title": "如何办理退货", "body": "退货流程：在订单页面申请退货，7天内寄回商品，审核后退款。", "category": "售后",
@@ -13,11 +12,6 @@ ARTICLES = [
      "category": "billing", "tags": ["refund"]},
     {"title": "发票开具", "body": "电子发票在订单完成后开具，可在个人中心下载。", "category": "billing", "tags": []},
 ]
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService)
 
 
 def act(container, method, *args, actor="alice"):

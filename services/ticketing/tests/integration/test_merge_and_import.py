@@ -4,17 +4,11 @@ from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict, InvalidInput
 from plumbing.testing import EventTap
-from ticketing.service import TicketingService
 
 TICKET = {"subject": "Login fails", "channel": "web_form", "kind": "inquiry", "assignee": "alice",
           "customer": {"name": "He Yun", "contact": "he@example.com"}}
 ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService)
 
 
 def act(container, method, *args, actor="alice"):

@@ -8,7 +8,6 @@ from sqlalchemy import create_engine, update
 from plumbing.errors import Conflict, InvalidInput
 from plumbing.testing import EventTap
 from ticketing.models import SlaClock
-from ticketing.service import TicketingService
 
 ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
@@ -18,11 +17,9 @@ TICKET = {"subject": "App crashes", "channel": "chat", "kind": "inquiry", "assig
           "customer": {"name": "Ma Rui", "contact": "ma@example.com"}}
 
 
-@pytest.fixture
-def ticketing(start_service):
-    container = start_service(TicketingService)
-    act(container, "create_sla_policy", CHAT_POLICY)
-    return container
+@pytest.fixture(autouse=True)
+def policy(ticketing):
+    act(ticketing, "create_sla_policy", CHAT_POLICY)
 
 
 def act(container, method, *args, actor="alice"):

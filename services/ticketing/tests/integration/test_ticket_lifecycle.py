@@ -4,15 +4,9 @@ from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict
 from plumbing.testing import EventTap
-from ticketing.service import TicketingService
 
 TICKET = {"subject": "Invoice missing", "channel": "email", "kind": "inquiry", "team": "billing",
           "customer": {"name": "Sun Li", "contact": "sun@example.com"}, "tags": ["invoice"]}
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from nameko.testing.services import entrypoint_hook
 from prometheus_client import REGISTRY
 
 from plumbing.errors import Conflict
-from ticketing.service import TicketingService
 
 ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
@@ -12,13 +11,11 @@ TICKET = {"subject": "Where is my parcel", "channel": "social", "kind": "after_s
           "assignee": "mei", "team": "metrics-team", "customer": {"name": "Lu", "contact": "@lu"}}
 
 
-@pytest.fixture
-def ticketing(start_service):
-    container = start_service(TicketingService)
-    act(container, "create_sla_policy", {"name": "social", "position": 0, "conditions": {"channel": ["social"]},
+@pytest.fixture(autouse=True)
+def policy(ticketing):
+    act(ticketing, "create_sla_policy", {"name": "social", "position": 0, "conditions": {"channel": ["social"]},
                                          "targets": {"first_response": 60, "resolution": 600},
                                          "calendar": ALWAYS_OPEN})
-    return container
 
 
 def act(container, method, *args):

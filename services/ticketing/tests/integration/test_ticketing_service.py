@@ -4,7 +4,6 @@ from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import InvalidInput, NotFound
 from plumbing.testing import EventTap
-from ticketing.service import TicketingService
 
 NEW_TICKET = {
     "subject": "Parcel arrived damaged",
@@ -20,11 +19,6 @@ NEW_TICKET = {
 def summary(ticket):
     """What a list shows of a ticket: all but the detail-only SLA clocks and rating link."""
     return {key: value for key, value in ticket.items() if key not in ("sla", "rating_token")}
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from plumbing.errors import InvalidInput, NotFound
 from plumbing.testing import free_port, publish_event, publish_raw, wait_for
-from ticketing.service import TicketingService
 from ticketing.webhooks import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
@@ -68,11 +67,6 @@ def receiver():
     receiver = Receiver()
     yield receiver
     receiver.close()
-
-
-@pytest.fixture
-def ticketing(start_service):
-    return start_service(TicketingService, WEBHOOK_RETRY_BASE_SECONDS=0.001)
 
 
 @pytest.fixture
