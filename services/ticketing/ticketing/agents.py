@@ -144,6 +144,12 @@ class AgentRegistry:
             active=agent.active and "agent" in agent.roles, cleared=agent.username in cleared,
             last_assigned_at=agent.last_assigned_at) for agent in self.db.scalars(statement)]
 
+    def supervisors_of(self, team):
+        """Active supervisors of ``team`` (every active supervisor when ``team`` is None)."""
+        statement = select(Agent).where(Agent.active.is_(True)).order_by(Agent.username)
+        return [agent.username for agent in self.db.scalars(statement)
+                if "supervisor" in agent.roles and (team is None or team in agent.teams)]
+
     def not_assignable_reason(self, username):
         """Why ``username`` may not be given tickets, or None (R4); imports replay history as it was."""
         if self.replay_at is not None or not self.require_certification:

@@ -496,6 +496,8 @@ class SlaClockDataSchema(TicketFactsSchema):
 class TicketEscalatedDataSchema(TicketFactsSchema):
     reason = required(fields.String())
     escalation_level = required(fields.Integer())
+    supervisors = required(fields.List(fields.String(), metadata={
+        "description": "whom it is escalated to: the team's supervisors, or all when the ticket has no team"}))
 
 
 class ComplaintRecordedDataSchema(TicketFactsSchema):

@@ -305,10 +305,13 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         return message
 
     def escalate(self, ticket, reason):
+        """Raise the ticket to its team's supervisors (all supervisors when it has no team)."""
         ticket.escalation_level += 1
         ticket.escalated_at = ticket.updated_at = self.now()
-        self.journal(ticket, "escalated", {"reason": reason, "escalation_level": ticket.escalation_level})
-        self.publish(events.TICKET_ESCALATED, ticket, reason=reason)
+        supervisors = self.supervisors_of(ticket.team)
+        self.journal(ticket, "escalated", {"reason": reason, "escalation_level": ticket.escalation_level,
+                                           "supervisors": supervisors})
+        self.publish(events.TICKET_ESCALATED, ticket, reason=reason, supervisors=supervisors)
 
     def detail(self, ticket):
         """The ticket with its SLA clocks (TicketDetailSchema)."""

@@ -5,7 +5,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict
-from plumbing.testing import publish_event, wait_for
+from plumbing.testing import EventTap, publish_event, wait_for
 from ticketing.service import TicketingService
 
 TICKET = {"subject": "Double charge", "channel": "chat", "kind": "inquiry", "team": "billing",
@@ -140,3 +140,15 @@ def test_least_loaded_prefers_whoever_has_fewest_open_tickets(start_service, ser
     act(container, "create_ticket", TICKET)
     act(container, "change_state", first["id"], {"state": "resolved"})   # its owner has one open ticket fewer
     assert act(container, "create_ticket", TICKET)["assignee"] == first["assignee"]
+
+
+def test_a_breach_escalates_to_the_supervisors_of_the_tickets_team(routed, service_config):
+    container, staff, certify, revoke = routed
+    staff("sam", roles=["supervisor"], teams=["billing"])
+    staff("lin", roles=["supervisor"], teams=["logistics"])
+    staff("zed", roles=["agent"])
+    wait_for(lambda: {"sam", "lin", "zed"} <= set(agents(container)), message="staff known")
+    tap = EventTap(service_config["AMQP_URI"], "ticketing", "ticket.escalated")
+    ticket = act(container, "create_ticket", TICKET)
+    act(container, "escalate_ticket", ticket["id"], {"reason": "VIP customer"})
+    assert tap.take(1)[0]["data"]["supervisors"] == ["sam"]
