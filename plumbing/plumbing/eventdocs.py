@@ -4,9 +4,10 @@
     python -m plumbing.eventdocs --check ticketing training appraisal monitoring  # fail if stale
 
 Writes one JSON Schema per event type and version
-(``schemas/<type>.v<version>.json``, built on the envelope schema) and the
-``channels`` and ``components.messages`` sections of ``asyncapi.yaml``; the
-rest of that file (info, servers, prose) is kept as written.
+(``schemas/<type>.v<version>.json``, built on the envelope schema), the
+``channels`` and ``components.messages`` sections of ``asyncapi.yaml`` and
+the table of published events in ``README.md``; the rest of those files
+(info, servers, prose) is kept as written.
 """
 import argparse
 import importlib
@@ -97,8 +98,41 @@ def asyncapi_sections(registries):
     return channels, messages
 
 
+TABLE_START, TABLE_END = "<!-- published events: generated -->", "<!-- end of published events -->"
+
+
+def consumers(services) -> dict:
+    """(source, type) -> the platform handlers bound to it ('#': every type of the source)."""
+    from plumbing.topology import subscriptions
+
+    bound = {}
+    for service in services:
+        module = importlib.import_module(f"{service}.service")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and getattr(cls, "name", None) == service:
+                for source, event_type, method in subscriptions(cls):
+                    bound.setdefault((source, event_type), []).append(f"{service}.{method}")
+    return bound
+
+
+def events_table(registries) -> str:
+    bound = consumers(registries)
+    rows = ["| exchange | routing key | what | schema | platform consumers |", "| --- | --- | --- | --- | --- |"]
+    for service, published in registries.items():
+        for event_type in published:
+            handlers = bound.get((service, event_type.name), []) + bound.get((service, "#"), [])
+            rows.append(f"| `{exchange_name(service)}` | `{event_type.name}` | {event_type.summary} | "
+                        f"`schemas/{schema_file(event_type)}` | {', '.join(f'`{h}`' for h in handlers) or '-'} |")
+    return "\n".join([TABLE_START, *rows, TABLE_END])
+
+
+def with_table(readme: str, registries) -> str:
+    head, rest = readme.split(TABLE_START, 1)
+    return head + events_table(registries) + rest.split(TABLE_END, 1)[1]
+
+
 def render(registries) -> dict[Path, str]:
-    files = {}
+    files = {DOCS / "README.md": with_table((DOCS / "README.md").read_text(), registries)}
     for service, published in registries.items():
         for event_type in published:
             files[DOCS / "schemas" / schema_file(event_type)] = json.dumps(
