@@ -5,6 +5,7 @@ Password hashing is CPU work: callers run it off the event loop
 (``eventlet.tpool``); everything here is database work on the caller's
 session, so a change and its ``staff.*`` event commit together.
 """
+import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -62,17 +63,34 @@ def revoke_tokens(account):
 
 
 class AccountStore:
-    """What the gateway needs outside a worker's transaction."""
+    """What the gateway needs outside a worker's transaction.
+
+    Each request checks its token's account; the answer is kept for
+    ``CHECK_TTL_SECONDS`` (a database query per request was the gateway's
+    largest cost). This process forgets an account as soon as it changes it;
+    another gateway replica honours a revoked token at most that long.
+    """
+    CHECK_TTL_SECONDS = 2.0
 
     def __init__(self, session_factory):
         self.session_factory = session_factory
+        self.checked = {}  # username -> (active, tokens_valid_after, checked at)
 
     def accepts(self, principal: auth.Principal) -> bool:
         """A token is honoured only while its account is active and it was
         issued after the account's last revocation."""
-        with self.session_factory() as session:
-            account = find(session, principal.username)
-        return bool(account and account.active and principal.issued_at >= account.tokens_valid_after)
+        cached = self.checked.get(principal.username)
+        if cached is None or time.monotonic() - cached[2] > self.CHECK_TTL_SECONDS:
+            with self.session_factory() as session:
+                account = find(session, principal.username)
+            cached = (bool(account and account.active), account.tokens_valid_after if account else None,
+                      time.monotonic())
+            self.checked[principal.username] = cached
+        active, valid_after, _ = cached
+        return active and principal.issued_at >= valid_after
+
+    def forget(self, username):
+        self.checked.pop(username, None)
 
     def bootstrap_admin(self, username, password) -> bool:
         """Create the first admin when the store is empty; True if it did."""

@@ -30,6 +30,7 @@ from gateway.errors import ApiError
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError
 from plumbing.metrics import LATENCY_BUCKETS
+from plumbing.paging import shared
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class ApiEntrypoint(HttpRequestHandler):
     @staticmethod
     def validate(schema_cls, data):
         try:
-            return schema_cls().load(data)
+            return shared(schema_cls).load(data)
         except ValidationError as error:
             raise ApiError(400, "invalid_input", "request failed validation", error.normalized_messages()) from None
 

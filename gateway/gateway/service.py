@@ -23,6 +23,7 @@ from gateway.schemas import (
 from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
 from plumbing.db import Database
 from plumbing.outbox import Outbox
+from plumbing.paging import shared
 from ticketing.schemas import (
     CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
     ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, DecisionSchema,
@@ -114,11 +115,11 @@ class GatewayService:
         with self.db.begin():
             account = accounts.create(self.db, password_hash=password_hash, **body)
             self.events.record(self.db, events.STAFF_ACCOUNT_CREATED, events.AGGREGATE, account.username, account)
-        return AccountSchema().dump(account)
+        return shared(AccountSchema).dump(account)
 
     @api("GET", "/api/v1/accounts", roles=SUPERVISORS, response=AccountListSchema, summary="List accounts")
     def list_accounts(self, call: ApiCall):
-        return AccountListSchema().dump({"items": self.db.scalars(select(Account).order_by(Account.username))})
+        return shared(AccountListSchema).dump({"items": self.db.scalars(select(Account).order_by(Account.username))})
 
     @api("PATCH", "/api/v1/accounts/<username>", roles=SUPERVISORS, body=AccountUpdateSchema,
          response=AccountSchema, summary=(
@@ -131,12 +132,13 @@ class GatewayService:
             account = accounts.get(self.db, username)
             if accounts.update(account, call.body):
                 self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, username, account)
-        return AccountSchema().dump(account)
+        self.account_store.forget(username)
+        return shared(AccountSchema).dump(account)
 
     @api("GET", "/api/v1/me", roles=STAFF + ("integration",), response=AccountSchema,
          summary="The account the token belongs to")
     def me(self, call: ApiCall):
-        return AccountSchema().dump(accounts.get(self.db, call.principal.username))
+        return shared(AccountSchema).dump(accounts.get(self.db, call.principal.username))
 
     @api("PUT", "/api/v1/me/duty", roles=STAFF, body=DutySchema, response=AccountSchema,
          summary="Go on or off duty: routing only gives tickets to agents on duty")
@@ -146,30 +148,30 @@ class GatewayService:
             if accounts.update(account, call.body):
                 self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, account.username,
                                    account)
-        return AccountSchema().dump(account)
+        return shared(AccountSchema).dump(account)
 
     # -- ticketing ----------------------------------------------------------
     @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketDetailSchema,
          status=201, summary="Open a ticket (publishes ticket.created)")
     def create_ticket(self, call: ApiCall):
-        return self.ticketing.create_ticket(TicketCreateSchema().dump(call.body))
+        return self.ticketing.create_ticket(shared(TicketCreateSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/import", roles=IMPORTERS, body=TicketImportSchema, response=ImportResultSchema,
          max_body=IMPORT_MAX_BYTES, summary=(
              "Import tickets from another help desk with their history at the original times "
              "(all or nothing; already imported ones are skipped)"))
     def import_tickets(self, call: ApiCall):
-        return self.ticketing.import_tickets(TicketImportSchema().dump(call.body))
+        return self.ticketing.import_tickets(shared(TicketImportSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/merge", roles=TICKET_HANDLERS, body=MergeSchema,
          response=TicketDetailSchema, summary="Merge this duplicate into another ticket (it closes)")
     def merge_ticket(self, call: ApiCall, ticket_id):
-        return self.ticketing.merge_ticket(ticket_id, MergeSchema().dump(call.body))
+        return self.ticketing.merge_ticket(ticket_id, shared(MergeSchema).dump(call.body))
 
     @api("GET", "/api/v1/tickets", roles=TICKET_READERS, query=TicketListQuerySchema, response=TicketPageSchema,
          summary="List tickets, newest first, with filters and a total")
     def list_tickets(self, call: ApiCall):
-        return self.ticketing.list_tickets(TicketListQuerySchema().dump(call.query))
+        return self.ticketing.list_tickets(shared(TicketListQuerySchema).dump(call.query))
 
     @api("GET", "/api/v1/tickets/<int:ticket_id>", roles=TICKET_READERS, response=TicketDetailSchema,
          summary="One ticket")
@@ -179,12 +181,12 @@ class GatewayService:
     @api("POST", "/api/v1/tickets/<int:ticket_id>/state", roles=TICKET_HANDLERS, body=StateChangeSchema,
          response=TicketDetailSchema, summary="Move a ticket to another state (409 names the allowed ones)")
     def change_ticket_state(self, call: ApiCall, ticket_id):
-        return self.ticketing.change_state(ticket_id, StateChangeSchema().dump(call.body))
+        return self.ticketing.change_state(ticket_id, shared(StateChangeSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/assignment", roles=SUPERVISORS, body=AssignmentSchema,
          response=TicketDetailSchema, summary="Assign a ticket, or transfer it to another agent (counted)")
     def assign_ticket(self, call: ApiCall, ticket_id):
-        return self.ticketing.assign(ticket_id, AssignmentSchema().dump(call.body))
+        return self.ticketing.assign(ticket_id, shared(AssignmentSchema).dump(call.body))
 
     @api("GET", "/api/v1/agents", roles=SUPERVISORS, response=AgentListSchema,
          summary="Agents routing knows: duty, clearance by training, open tickets, capacity")
@@ -194,7 +196,7 @@ class GatewayService:
     @api("POST", "/api/v1/tickets/<int:ticket_id>/escalation", roles=TICKET_HANDLERS, body=EscalationSchema,
          response=TicketDetailSchema, summary="Escalate a ticket to a supervisor")
     def escalate_ticket(self, call: ApiCall, ticket_id):
-        return self.ticketing.escalate_ticket(ticket_id, EscalationSchema().dump(call.body))
+        return self.ticketing.escalate_ticket(ticket_id, shared(EscalationSchema).dump(call.body))
 
     @api("GET", "/api/v1/sla/policies", roles=STAFF, response=SlaPolicyListSchema,
          summary="SLA policies in the order they are tried")
@@ -204,17 +206,17 @@ class GatewayService:
     @api("POST", "/api/v1/sla/policies", roles=ADMIN, body=SlaPolicyCreateSchema, response=SlaPolicySchema,
          status=201, summary="Add an SLA policy: conditions, targets per clock, business calendar")
     def create_sla_policy(self, call: ApiCall):
-        return self.ticketing.create_sla_policy(SlaPolicyCreateSchema().dump(call.body))
+        return self.ticketing.create_sla_policy(shared(SlaPolicyCreateSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=MessageCreateSchema,
          response=MessageSchema, status=201, summary="Add a public reply, an internal note or a customer message")
     def add_ticket_message(self, call: ApiCall, ticket_id):
-        return self.ticketing.add_message(ticket_id, MessageCreateSchema().dump(call.body))
+        return self.ticketing.add_message(ticket_id, shared(MessageCreateSchema).dump(call.body))
 
     @api("GET", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_READERS, query=MessageListQuerySchema,
          response=MessageListSchema, summary="A ticket's conversation, oldest first")
     def list_ticket_messages(self, call: ApiCall, ticket_id):
-        return self.ticketing.list_messages(ticket_id, MessageListQuerySchema().dump(call.query))
+        return self.ticketing.list_messages(ticket_id, shared(MessageListQuerySchema).dump(call.query))
 
     @api("GET", "/api/v1/tickets/<int:ticket_id>/history", roles=TICKET_READERS, response=HistorySchema,
          summary="Who changed what and when (append-only)")
@@ -225,7 +227,7 @@ class GatewayService:
     @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint", roles=TICKET_HANDLERS, body=ComplaintRecordSchema,
          response=ComplaintSchema, status=201, summary="Record a complaint: issue, demand, when; major ones escalate")
     def record_complaint(self, call: ApiCall, ticket_id):
-        return self.ticketing.record_complaint(ticket_id, ComplaintRecordSchema().dump(call.body))
+        return self.ticketing.record_complaint(ticket_id, shared(ComplaintRecordSchema).dump(call.body))
 
     @api("GET", "/api/v1/tickets/<int:ticket_id>/complaint", roles=TICKET_READERS, response=ComplaintSchema,
          summary="A complaint with every coordination, result and verdict")
@@ -235,55 +237,55 @@ class GatewayService:
     @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/coordination", roles=TICKET_HANDLERS,
          body=CoordinationSchema, response=ComplaintSchema, summary="Record coordination with a department")
     def coordinate_complaint(self, call: ApiCall, ticket_id):
-        return self.ticketing.coordinate_complaint(ticket_id, CoordinationSchema().dump(call.body))
+        return self.ticketing.coordinate_complaint(ticket_id, shared(CoordinationSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/result", roles=TICKET_HANDLERS,
          body=ComplaintResultSchema, response=ComplaintSchema,
          summary="Report the result to the customer (sent as a public reply)")
     def report_complaint_result(self, call: ApiCall, ticket_id):
-        return self.ticketing.report_complaint_result(ticket_id, ComplaintResultSchema().dump(call.body))
+        return self.ticketing.report_complaint_result(ticket_id, shared(ComplaintResultSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/complaint/verdict", roles=TICKET_HANDLERS, body=VerdictSchema,
          response=ComplaintSchema, summary="The customer's verdict: satisfied settles, unsatisfied reopens")
     def complaint_verdict(self, call: ApiCall, ticket_id):
-        return self.ticketing.complaint_verdict(ticket_id, VerdictSchema().dump(call.body))
+        return self.ticketing.complaint_verdict(ticket_id, shared(VerdictSchema).dump(call.body))
 
     @api("POST", "/api/v1/ratings/<token>", body=RatingSubmitSchema, response=RatingSchema, status=201,
          summary="The customer rates a resolution through its link (no account: the token is the key)")
     def submit_rating(self, call: ApiCall, token):
-        return self.ticketing.submit_rating(token, RatingSubmitSchema().dump(call.body))
+        return self.ticketing.submit_rating(token, shared(RatingSubmitSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/callbacks", roles=TICKET_HANDLERS, body=CallbackCreateSchema,
          response=CallbackSchema, status=201, summary="Schedule a follow-up call")
     def schedule_callback(self, call: ApiCall, ticket_id):
-        return self.ticketing.schedule_callback(ticket_id, CallbackCreateSchema().dump(call.body))
+        return self.ticketing.schedule_callback(ticket_id, shared(CallbackCreateSchema).dump(call.body))
 
     @api("GET", "/api/v1/callbacks", roles=TICKET_READERS, query=CallbackListQuerySchema,
          response=CallbackPageSchema, summary="Callbacks, soonest first; due_before lists the open ones due")
     def list_callbacks(self, call: ApiCall):
-        return self.ticketing.list_callbacks(CallbackListQuerySchema().dump(call.query))
+        return self.ticketing.list_callbacks(shared(CallbackListQuerySchema).dump(call.query))
 
     @api("POST", "/api/v1/callbacks/<int:callback_id>/outcome", roles=TICKET_HANDLERS, body=CallbackOutcomeSchema,
          response=CallbackSchema, summary="Record how a follow-up call went")
     def record_callback_outcome(self, call: ApiCall, callback_id):
-        return self.ticketing.record_callback_outcome(callback_id, CallbackOutcomeSchema().dump(call.body))
+        return self.ticketing.record_callback_outcome(callback_id, shared(CallbackOutcomeSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/suggestion/forward", roles=TICKET_HANDLERS, body=ForwardSchema,
          response=SuggestionSchema, summary="Forward a suggestion to the department that owns it")
     def forward_suggestion(self, call: ApiCall, ticket_id):
-        return self.ticketing.forward_suggestion(ticket_id, ForwardSchema().dump(call.body))
+        return self.ticketing.forward_suggestion(ticket_id, shared(ForwardSchema).dump(call.body))
 
     @api("POST", "/api/v1/tickets/<int:ticket_id>/suggestion/decision", roles=TICKET_HANDLERS,
          body=DecisionSchema, response=SuggestionSchema,
          summary="Record the department's decision; it is reported to the customer")
     def decide_suggestion(self, call: ApiCall, ticket_id):
-        return self.ticketing.decide_suggestion(ticket_id, DecisionSchema().dump(call.body))
+        return self.ticketing.decide_suggestion(ticket_id, shared(DecisionSchema).dump(call.body))
 
     # -- webhooks for outside systems ---------------------------------------
     @api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=WebhookCreateSchema, response=WebhookCreatedSchema,
          status=201, summary="Subscribe a URL to ticketing events; the signing secret is shown only in this answer")
     def create_webhook(self, call: ApiCall):
-        return self.ticketing.create_webhook(WebhookCreateSchema().dump(call.body))
+        return self.ticketing.create_webhook(shared(WebhookCreateSchema).dump(call.body))
 
     @api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=WebhookListSchema, summary="Webhook subscriptions")
     def list_webhooks(self, call: ApiCall):
@@ -297,18 +299,18 @@ class GatewayService:
     @api("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries", roles=INTEGRATORS, query=DeliveryListQuerySchema,
          response=DeliveryPageSchema, summary="A webhook's delivery log: attempts, status codes, errors")
     def list_deliveries(self, call: ApiCall, webhook_id):
-        return self.ticketing.list_deliveries(webhook_id, DeliveryListQuerySchema().dump(call.query))
+        return self.ticketing.list_deliveries(webhook_id, shared(DeliveryListQuerySchema).dump(call.query))
 
     # -- knowledge base -------------------------------------------------------
     @api("POST", "/api/v1/kb/articles", roles=KB_EDITORS, body=ArticleCreateSchema, response=ArticleSchema,
          status=201, summary="Write a knowledge-base article")
     def create_article(self, call: ApiCall):
-        return self.ticketing.create_article(ArticleCreateSchema().dump(call.body))
+        return self.ticketing.create_article(shared(ArticleCreateSchema).dump(call.body))
 
     @api("PUT", "/api/v1/kb/articles/<int:article_id>", roles=KB_EDITORS, body=ArticleCreateSchema,
          response=ArticleSchema, summary="Rewrite an article (re-indexed at once)")
     def update_article(self, call: ApiCall, article_id):
-        return self.ticketing.update_article(article_id, ArticleCreateSchema().dump(call.body))
+        return self.ticketing.update_article(article_id, shared(ArticleCreateSchema).dump(call.body))
 
     @api("GET", "/api/v1/kb/articles/<int:article_id>", roles=STAFF, response=ArticleSchema,
          summary="Open an article (counts a hit)")
@@ -318,38 +320,38 @@ class GatewayService:
     @api("GET", "/api/v1/kb/search", roles=STAFF, query=ArticleSearchQuerySchema, response=ArticleSearchResultSchema,
          summary="Search articles in Chinese or English; a search that finds nothing is recorded as a gap")
     def search_articles(self, call: ApiCall):
-        return self.ticketing.search_articles(ArticleSearchQuerySchema().dump(call.query))
+        return self.ticketing.search_articles(shared(ArticleSearchQuerySchema).dump(call.query))
 
     @api("GET", "/api/v1/kb/gaps", roles=SUPERVISORS + ("trainer",), query=GapQuerySchema, response=GapListSchema,
          summary="What agents searched for and did not find, most asked first")
     def knowledge_gaps(self, call: ApiCall):
-        return self.ticketing.knowledge_gaps(GapQuerySchema().dump(call.query))
+        return self.ticketing.knowledge_gaps(shared(GapQuerySchema).dump(call.query))
 
     # -- appraisal ----------------------------------------------------------
     @api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=TicketCountQuerySchema,
          response=TicketCountListSchema, summary="Tickets created per agent per UTC day")
     def ticket_counts(self, call: ApiCall):
-        return self.appraisal.ticket_counts(TicketCountQuerySchema().dump(call.query))
+        return self.appraisal.ticket_counts(shared(TicketCountQuerySchema).dump(call.query))
 
     # -- training -------------------------------------------------------------
     @api("POST", "/api/v1/training/courses", roles=TRAINERS, body=CourseCreateSchema, response=CourseSchema,
          status=201, summary="Create a course")
     def create_course(self, call: ApiCall):
-        return self.training.create_course(CourseCreateSchema().dump(call.body))
+        return self.training.create_course(shared(CourseCreateSchema).dump(call.body))
 
     @api("GET", "/api/v1/training/courses", roles=STAFF, query=CourseListQuerySchema, response=CoursePageSchema,
          summary="List courses")
     def list_courses(self, call: ApiCall):
-        return self.training.list_courses(CourseListQuerySchema().dump(call.query))
+        return self.training.list_courses(shared(CourseListQuerySchema).dump(call.query))
 
     # -- monitoring -----------------------------------------------------------
     @api("POST", "/api/v1/monitoring/posts", roles=POST_WRITERS, body=PostCreateSchema, response=PostSchema,
          status=201, summary="Push a social-media post or comment (same external id updates its counts)")
     def ingest_post(self, call: ApiCall):
-        result = self.monitoring.ingest_post(PostCreateSchema().dump(call.body))
+        result = self.monitoring.ingest_post(shared(PostCreateSchema).dump(call.body))
         return (201 if result["created"] else 200), result["post"]
 
     @api("GET", "/api/v1/monitoring/posts", roles=POST_READERS, query=PostListQuerySchema, response=PostPageSchema,
          summary="List posts")
     def list_posts(self, call: ApiCall):
-        return self.monitoring.list_posts(PostListQuerySchema().dump(call.query))
+        return self.monitoring.list_posts(shared(PostListQuerySchema).dump(call.query))

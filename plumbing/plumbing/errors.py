@@ -50,11 +50,13 @@ def string_keys(messages):
 
 
 def load_or_invalid(schema, data):
-    """``schema.load(data)``, raising InvalidInput (a 400 at the gateway)."""
+    """``schema.load(data)`` (a schema class or instance), raising InvalidInput (a 400 at the gateway)."""
     from marshmallow import ValidationError
 
+    from plumbing.paging import shared
+
     try:
-        return schema.load(data)
+        return (shared(schema) if isinstance(schema, type) else schema).load(data)
     except ValidationError as error:
         raise invalid_from_marshmallow(error) from None
 
@@ -68,7 +70,9 @@ def load_event_data(schema, event):
     """Read an event's ``data`` with ``schema``, or raise UnprocessableEvent."""
     from marshmallow import ValidationError
 
+    from plumbing.paging import shared
+
     try:
-        return schema.load(event["data"])
+        return (shared(schema) if isinstance(schema, type) else schema).load(event["data"])
     except ValidationError as error:
         raise UnprocessableEvent(f"data breaks {type(schema).__name__}: {error.normalized_messages()}") from None

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from plumbing import failpoints, metrics
 from plumbing.db import Database, UTCDateTime
 from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
+from plumbing.paging import shared
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,22 @@ class EventRecorder:
         self.outbox = outbox
         self.request_id = request_id
         self.recorded = 0
+        self.sequences = {}  # aggregate -> last sequence this worker wrote: one query per aggregate
 
     def record(self, session, event_type, aggregate_type, aggregate_id, subject_object, time=None):
         """Write ``event_type`` (an EventType) about one aggregate; ``data`` is
         ``subject_object`` dumped through the type's data schema; ``time``
         is when it happened (now unless replaying history)."""
-        data = event_type.data_schema().dump(subject_object)
+        data = shared(event_type.data_schema).dump(subject_object)
         aggregate_id = str(aggregate_id)
         table = self.outbox
-        sequence = session.execute(
-            select(func.coalesce(func.max(table.c.sequence), 0) + 1).where(
-                table.c.aggregate_type == aggregate_type, table.c.aggregate_id == aggregate_id)
-        ).scalar_one()
+        key = (aggregate_type, aggregate_id)
+        if key not in self.sequences:
+            self.sequences[key] = session.execute(
+                select(func.coalesce(func.max(table.c.sequence), 0)).where(
+                    table.c.aggregate_type == aggregate_type, table.c.aggregate_id == aggregate_id)
+            ).scalar_one()
+        sequence = self.sequences[key] = self.sequences[key] + 1
         envelope = make_envelope(
             service=self.service, event_type=event_type.name, subject=f"{aggregate_type}/{aggregate_id}",
             data=data, sequence=sequence, request_id=self.request_id, data_version=event_type.version, time=time,

@@ -1,5 +1,6 @@
 """Strict input schemas and paged lists, the same in every service."""
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from marshmallow import RAISE, Schema, fields, post_load, validate
 from sqlalchemy import func, select
@@ -23,6 +24,13 @@ class StrictSchema(Schema):
 class PageQuerySchema(StrictSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+@lru_cache(maxsize=None)
+def shared(schema_cls):
+    """One instance per schema class: building a marshmallow schema deep-copies
+    its fields, which costs more than using it; instances are reusable."""
+    return schema_cls()
 
 
 def required(field):

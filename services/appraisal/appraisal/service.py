@@ -9,6 +9,7 @@ from plumbing.db import upsert_insert
 from plumbing.errors import load_event_data, load_or_invalid
 from plumbing.outbox import Inbox, Outbox
 from plumbing.service import PlatformService
+from plumbing.paging import shared
 
 
 class AppraisalService(PlatformService):
@@ -19,7 +20,7 @@ class AppraisalService(PlatformService):
 
     @event_handler("ticketing", "ticket.created")
     def on_ticket_created(self, event):
-        ticket = load_event_data(TicketCreatedDataSchema(), event)
+        ticket = load_event_data(TicketCreatedDataSchema, event)
         with self.db.begin():
             if self.inbox.first_time(self.db, event):
                 self.count_ticket(volume.agent_key(ticket["assignee"]), volume.day_of(ticket["created_at"]))
@@ -44,4 +45,4 @@ class AppraisalService(PlatformService):
             filters.append(row.day <= criteria["date_to"])
         rows = self.db.scalars(select(row).where(*filters).order_by(row.day, row.agent)).all()
         items = [{"agent": volume.agent_of(r.agent), "day": r.day, "tickets": r.tickets} for r in rows]
-        return TicketCountListSchema().dump({"items": items})
+        return shared(TicketCountListSchema).dump({"items": items})

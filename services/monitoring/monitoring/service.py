@@ -11,7 +11,7 @@ from monitoring.schemas import (
 from plumbing.db import get_or_not_found, upsert_insert
 from plumbing.errors import load_or_invalid as load
 from plumbing.outbox import Outbox
-from plumbing.paging import fetch_page
+from plumbing.paging import fetch_page, shared
 from plumbing.service import PlatformService
 
 
@@ -22,7 +22,7 @@ class MonitoringService(PlatformService):
 
     @rpc
     def ingest_post(self, data):
-        fields = load(PostCreateSchema(), data)
+        fields = load(PostCreateSchema, data)
         now = datetime.now(timezone.utc)
         author = {f"author_{name}": value for name, value in fields.pop("author").items()}
         insert = upsert_insert(self.db)
@@ -44,14 +44,14 @@ class MonitoringService(PlatformService):
                 for name, value in merged.items():
                     setattr(post, name, value)
                 post.updated_at = now
-        return PostIngestResultSchema().dump({"post": post, "created": created})
+        return shared(PostIngestResultSchema).dump({"post": post, "created": created})
 
     @rpc
     def get_post(self, post_id):
-        return PostSchema().dump(get_or_not_found(self.db, models.Post, post_id))
+        return shared(PostSchema).dump(get_or_not_found(self.db, models.Post, post_id))
 
     @rpc
     def list_posts(self, query=None):
-        criteria = load(PostListQuerySchema(), query or {})
+        criteria = load(PostListQuerySchema, query or {})
         order = [models.Post.posted_at.desc(), models.Post.id.desc()]
-        return PostPageSchema().dump(fetch_page(self.db, models.Post, criteria, order))
+        return shared(PostPageSchema).dump(fetch_page(self.db, models.Post, criteria, order))

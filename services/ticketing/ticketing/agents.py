@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 
 from plumbing.consumer import event_handler
 from plumbing.errors import Conflict, load_event_data
+from plumbing.paging import shared
 from ticketing import routing, tickets
 from ticketing.models import Agent, AgentCertification, Ticket
 from ticketing.schemas import AgentListSchema
@@ -125,24 +126,30 @@ class AgentRegistry:
                           "skills": sorted(candidate.skills), "capacity": candidate.capacity,
                           "open_tickets": candidate.open_tickets, "on_duty": candidate.on_duty,
                           "cleared": candidate.cleared, "not_cleared_because": routing.not_cleared_reason(candidate)})
-        return AgentListSchema().dump({"items": items})
+        return shared(AgentListSchema).dump({"items": items})
 
-    def candidates(self, usernames=None):
-        now = self.now()
-        open_counts = dict(self.db.execute(
-            select(Ticket.assignee, func.count()).where(Ticket.state.in_(tickets.OPEN_STATES),
-                                                       Ticket.assignee.is_not(None)).group_by(Ticket.assignee)).all())
-        cleared = set(self.db.scalars(select(AgentCertification.agent).where(
-            AgentCertification.clears_for_duty.is_(True), AgentCertification.revoked_at.is_(None),
-            or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > now))))
+    def candidates(self, usernames=None, on_duty_only=False):
         statement = select(Agent).order_by(Agent.username)
         if usernames is not None:
             statement = statement.where(Agent.username.in_(usernames))
+        if on_duty_only:
+            statement = statement.where(Agent.on_duty.is_(True), Agent.active.is_(True))
+        agents = self.db.scalars(statement).all()
+        if not agents:
+            return []
+        names = [agent.username for agent in agents]
+        open_counts = dict(self.db.execute(
+            select(Ticket.assignee, func.count()).where(Ticket.state.in_(tickets.OPEN_STATES),
+                                                       Ticket.assignee.in_(names)).group_by(Ticket.assignee)).all())
+        cleared = set(self.db.scalars(select(AgentCertification.agent).where(
+            AgentCertification.agent.in_(names), AgentCertification.clears_for_duty.is_(True),
+            AgentCertification.revoked_at.is_(None),
+            or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > self.now()))))
         return [routing.Candidate(
             username=agent.username, teams=frozenset(agent.teams), skills=frozenset(agent.skills),
             capacity=agent.capacity, open_tickets=open_counts.get(agent.username, 0), on_duty=agent.on_duty,
             active=agent.active and "agent" in agent.roles, cleared=agent.username in cleared,
-            last_assigned_at=agent.last_assigned_at) for agent in self.db.scalars(statement)]
+            last_assigned_at=agent.last_assigned_at) for agent in agents]
 
     def supervisors_of(self, team):
         """Active supervisors of ``team`` (every active supervisor when ``team`` is None)."""
@@ -170,7 +177,7 @@ class AgentRegistry:
         """Give a waiting ticket to the best eligible agent; False if none can take it."""
         need = routing.Need(ticket.team, frozenset(ticket.required_skills or ()))
         strategy = setting(self.config, "ROUTING_STRATEGY", routing.ROUND_ROBIN)
-        chosen = routing.choose(self.candidates(), need, strategy)
+        chosen = routing.choose(self.candidates(on_duty_only=True), need, strategy)
         if chosen is None:
             return False
         self.hand_to(ticket, chosen.username, ticket.team)

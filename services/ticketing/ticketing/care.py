@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
-from plumbing.paging import fetch_page
+from plumbing.paging import fetch_page, shared
 from ticketing import aftercare, events, metrics, tickets
 from ticketing.models import Callback, Complaint, ComplaintStep, Rating, Suggestion, Ticket
 from ticketing.schemas import (
@@ -26,7 +26,7 @@ class Aftercare:
     # -- complaints ----------------------------------------------------------------
     @rpc
     def record_complaint(self, ticket_id, data):
-        fields = load(ComplaintRecordSchema(), data)
+        fields = load(ComplaintRecordSchema, data)
         with self.db.begin():
             ticket = self.locked(ticket_id)
             if ticket.kind != "complaint":
@@ -44,7 +44,7 @@ class Aftercare:
 
     @rpc
     def coordinate_complaint(self, ticket_id, data):
-        fields = load(CoordinationSchema(), data)
+        fields = load(CoordinationSchema, data)
         with self.db.begin():
             ticket, _ = self.locked_complaint(ticket_id)
             self.add_step(ticket, "coordinated", fields["note"], department=fields["department"])
@@ -53,7 +53,7 @@ class Aftercare:
     @rpc
     def report_complaint_result(self, ticket_id, data):
         """Record what was done and tell the customer (a public reply)."""
-        result = load(ComplaintResultSchema(), data)["result"]
+        result = load(ComplaintResultSchema, data)["result"]
         with self.db.begin():
             ticket, complaint = self.locked_complaint(ticket_id)
             complaint.result, complaint.result_reported_at = result, self.now()
@@ -64,7 +64,7 @@ class Aftercare:
     @rpc
     def complaint_verdict(self, ticket_id, data):
         """The customer's verdict on a resolved complaint: settle it or reopen it."""
-        verdict = load(VerdictSchema(), data)
+        verdict = load(VerdictSchema, data)
         with self.db.begin():
             ticket, complaint = self.locked_complaint(ticket_id)
             try:
@@ -105,7 +105,7 @@ class Aftercare:
         steps = self.db.scalars(select(ComplaintStep).where(ComplaintStep.ticket_id == ticket_id)
                                 .order_by(ComplaintStep.id)).all()
         view = {column.key: getattr(complaint, column.key) for column in Complaint.__table__.columns}
-        return ComplaintSchema().dump(dict(view, steps=steps))
+        return shared(ComplaintSchema).dump(dict(view, steps=steps))
 
     # -- ratings ------------------------------------------------------------------------
     def open_rating(self, ticket, at):
@@ -135,7 +135,7 @@ class Aftercare:
     @rpc
     def submit_rating(self, token, data):
         """The customer rates through the link; no account needed (T6)."""
-        fields = load(RatingSubmitSchema(), data)
+        fields = load(RatingSubmitSchema, data)
         with self.db.begin():
             rating = self.db.scalars(select(Rating).where(Rating.token_hash == aftercare.token_hash(token))
                                      .with_for_update()).first()
@@ -146,12 +146,12 @@ class Aftercare:
                     raise NotFound(str(exc)) from None
                 raise conflict(exc) from None
             self.fill_rating(self.db.get(Ticket, rating.ticket_id), rating, fields["score"], fields["comment"])
-        return RatingSchema().dump(rating)
+        return shared(RatingSchema).dump(rating)
 
     # -- callbacks -------------------------------------------------------------------------
     @rpc
     def schedule_callback(self, ticket_id, data):
-        fields = load(CallbackCreateSchema(), data)
+        fields = load(CallbackCreateSchema, data)
         with self.db.begin():
             ticket = self.locked(ticket_id)
             assignee = fields["assignee"] or ticket.assignee or self.actor
@@ -161,11 +161,11 @@ class Aftercare:
             self.db.flush()
             self.journal(ticket, "callback_scheduled", {"callback_id": callback.id, "assignee": assignee})
             self.publish_callback(events.CALLBACK_SCHEDULED, ticket, callback)
-        return CallbackSchema().dump(callback)
+        return shared(CallbackSchema).dump(callback)
 
     @rpc
     def record_callback_outcome(self, callback_id, data):
-        fields = load(CallbackOutcomeSchema(), data)
+        fields = load(CallbackOutcomeSchema, data)
         with self.db.begin():
             callback = get_or_not_found(self.db, Callback, callback_id)
             if callback.completed_at is not None:
@@ -174,16 +174,16 @@ class Aftercare:
             callback.outcome, callback.outcome_note, callback.completed_at = fields["outcome"], fields["note"], self.now()
             self.journal(ticket, "callback_completed", {"callback_id": callback.id, "outcome": callback.outcome})
             self.publish_callback(events.CALLBACK_COMPLETED, ticket, callback)
-        return CallbackSchema().dump(callback)
+        return shared(CallbackSchema).dump(callback)
 
     @rpc
     def list_callbacks(self, query=None):
-        criteria = load(CallbackListQuerySchema(), query or {})
+        criteria = load(CallbackListQuerySchema, query or {})
         conditions = []
         if "due_before" in criteria:
             conditions += [Callback.completed_at.is_(None), Callback.scheduled_for <= criteria.pop("due_before")]
         page = fetch_page(self.db, Callback, criteria, [Callback.scheduled_for, Callback.id], conditions)
-        return CallbackPageSchema().dump(page)
+        return shared(CallbackPageSchema).dump(page)
 
     def publish_callback(self, event_type, ticket, callback):
         self.publish(event_type, ticket, callback_id=callback.id, scheduled_for=callback.scheduled_for,
@@ -192,7 +192,7 @@ class Aftercare:
     # -- suggestions ----------------------------------------------------------------------------
     @rpc
     def forward_suggestion(self, ticket_id, data):
-        department = load(ForwardSchema(), data)["department"]
+        department = load(ForwardSchema, data)["department"]
         with self.db.begin():
             ticket = self.locked(ticket_id)
             if ticket.kind != "suggestion":
@@ -207,12 +207,12 @@ class Aftercare:
             suggestion.forwarded_by = self.actor
             self.journal(ticket, "suggestion_forwarded", {"department": department})
             self.publish(events.SUGGESTION_FORWARDED, ticket, department=department, adopted=None)
-        return SuggestionSchema().dump(suggestion)
+        return shared(SuggestionSchema).dump(suggestion)
 
     @rpc
     def decide_suggestion(self, ticket_id, data):
         """Record the department's decision and report it to the customer."""
-        fields = load(DecisionSchema(), data)
+        fields = load(DecisionSchema, data)
         with self.db.begin():
             ticket = self.locked(ticket_id)
             suggestion = self.db.get(Suggestion, ticket_id)
@@ -226,4 +226,4 @@ class Aftercare:
             self.publish(events.SUGGESTION_DECIDED, ticket, department=suggestion.department,
                          adopted=suggestion.adopted)
             self.write_message(ticket, tickets.REPLY, aftercare.decision_reply(fields["adopted"], fields["decision"]))
-        return SuggestionSchema().dump(suggestion)
+        return shared(SuggestionSchema).dump(suggestion)

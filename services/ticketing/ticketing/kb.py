@@ -11,6 +11,7 @@ from sqlalchemy import delete, distinct, func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
+from plumbing.paging import shared
 from ticketing import events, knowledge, tickets
 from ticketing.models import KbArticle, KbSearch, KbTerm
 from ticketing.schemas import (
@@ -24,7 +25,7 @@ class KnowledgeBase:
 
     @rpc
     def create_article(self, data):
-        fields = load(ArticleCreateSchema(), data)
+        fields = load(ArticleCreateSchema, data)
         fields["tags"] = tickets.normalise_tags(fields["tags"])
         written = datetime.now(timezone.utc)
         article = KbArticle(**fields, hits=0, author=self.context.actor, created_at=written, updated_at=written)
@@ -32,11 +33,11 @@ class KnowledgeBase:
             self.db.add(article)
             self.db.flush()
             self.index(article)
-        return ArticleSchema().dump(article)
+        return shared(ArticleSchema).dump(article)
 
     @rpc
     def update_article(self, article_id, data):
-        fields = load(ArticleCreateSchema(), data)
+        fields = load(ArticleCreateSchema, data)
         fields["tags"] = tickets.normalise_tags(fields["tags"])
         with self.db.begin():
             article = get_or_not_found(self.db, KbArticle, article_id)
@@ -45,7 +46,7 @@ class KnowledgeBase:
             article.updated_at = datetime.now(timezone.utc)
             self.db.execute(delete(KbTerm).where(KbTerm.article_id == article.id))
             self.index(article)
-        return ArticleSchema().dump(article)
+        return shared(ArticleSchema).dump(article)
 
     @rpc
     def get_article(self, article_id):
@@ -53,11 +54,11 @@ class KnowledgeBase:
         with self.db.begin():
             article = get_or_not_found(self.db, KbArticle, article_id)
             article.hits += 1
-        return ArticleSchema().dump(article)
+        return shared(ArticleSchema).dump(article)
 
     @rpc
     def search_articles(self, query):
-        criteria = load(ArticleSearchQuerySchema(), query)
+        criteria = load(ArticleSearchQuerySchema, query)
         text = criteria["q"]
         with self.db.begin():
             ranked = self.rank(text, criteria.get("category"), criteria["limit"])
@@ -72,19 +73,19 @@ class KnowledgeBase:
         items = [{"id": article_id, "title": found[article_id].title, "category": found[article_id].category,
                   "score": score, "snippet": knowledge.snippet(found[article_id].body, text)}
                  for article_id, score in ranked]
-        return ArticleSearchResultSchema().dump({"items": items, "gap": gap})
+        return shared(ArticleSearchResultSchema).dump({"items": items, "gap": gap})
 
     @rpc
     def knowledge_gaps(self, query=None):
         """The searches that found nothing, most asked first."""
-        criteria = load(GapQuerySchema(), query or {})
+        criteria = load(GapQuerySchema, query or {})
         statement = select(KbSearch.query, func.count().label("searches"),
                            func.max(KbSearch.searched_at).label("last_searched_at")).where(KbSearch.results == 0)
         if "since" in criteria:
             statement = statement.where(KbSearch.searched_at >= criteria["since"])
         rows = self.db.execute(statement.group_by(KbSearch.query)
                                .order_by(func.count().desc(), KbSearch.query).limit(criteria["limit"])).all()
-        return GapListSchema().dump({"items": [row._asdict() for row in rows]})
+        return shared(GapListSchema).dump({"items": [row._asdict() for row in rows]})
 
     # -- index -------------------------------------------------------------------
     def index(self, article):

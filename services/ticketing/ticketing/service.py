@@ -13,7 +13,7 @@ from sqlalchemy import exists, or_, select
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.outbox import Inbox, Outbox
-from plumbing.paging import contains_text, fetch_page
+from plumbing.paging import contains_text, fetch_page, shared
 from plumbing.service import PlatformService
 from ticketing import events, metrics, models, tickets
 from ticketing.agents import AgentRegistry
@@ -54,7 +54,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     # -- entrypoints -------------------------------------------------------
     @rpc
     def create_ticket(self, data):
-        fields = load(TicketCreateSchema(), data)
+        fields = load(TicketCreateSchema, data)
         with self.db.begin():
             ticket = self.open_ticket(fields)
         return self.detail(ticket)
@@ -63,7 +63,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     def merge_ticket(self, ticket_id, data):
         """Merge a duplicate into another ticket: the duplicate closes, its
         conversation shows on the ticket it was merged into."""
-        into = load(MergeSchema(), data)["into"]
+        into = load(MergeSchema, data)["into"]
         if into == ticket_id:
             raise InvalidInput("a ticket cannot be merged into itself", {"into": ["must be another ticket"]})
         with self.db.begin():
@@ -87,7 +87,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         """Tickets from another help desk with their whole history, replayed
         at their original times so SLA clocks and events follow them. The
         batch is all or nothing; tickets imported before are skipped."""
-        batch = load(TicketImportSchema(), data)
+        batch = load(TicketImportSchema, data)
         imported, skipped = [], []
         with self.db.begin():
             for index, fields in enumerate(batch["tickets"]):
@@ -104,7 +104,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
                 imported.append({"external_id": external_id, "ticket_id": ticket.id})
                 if len(imported) % 100 == 0:
                     log.info("import from %s: %s tickets replayed", batch["source"], len(imported))
-        return ImportResultSchema().dump({"imported": imported, "skipped": skipped})
+        return shared(ImportResultSchema).dump({"imported": imported, "skipped": skipped})
 
     @rpc
     def get_ticket(self, ticket_id):
@@ -112,7 +112,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     @rpc
     def list_tickets(self, query=None):
-        criteria = load(TicketListQuerySchema(), query or {})
+        criteria = load(TicketListQuerySchema, query or {})
         conditions = []
         if "tag" in criteria:
             tag = criteria.pop("tag").strip().lower()
@@ -126,11 +126,11 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         if "due_before" in criteria:
             conditions.append(breaching_condition(criteria.pop("due_before")))
         page = fetch_page(self.db, Ticket, criteria, [Ticket.id.desc()], conditions)
-        return TicketPageSchema().dump(page)
+        return shared(TicketPageSchema).dump(page)
 
     @rpc
     def change_state(self, ticket_id, data):
-        target = load(StateChangeSchema(), data)["state"]
+        target = load(StateChangeSchema, data)["state"]
         with self.db.begin():
             ticket = self.locked(ticket_id)
             self.move(ticket, self.next_state(ticket, target))
@@ -138,7 +138,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     @rpc
     def assign(self, ticket_id, data):
-        assignment = load(AssignmentSchema(), data)
+        assignment = load(AssignmentSchema, data)
         with self.db.begin():
             ticket = self.locked(ticket_id)
             if ticket.state in tickets.REOPENABLE:
@@ -149,7 +149,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     @rpc
     def escalate_ticket(self, ticket_id, data):
-        reason = load(EscalationSchema(), data)["reason"]
+        reason = load(EscalationSchema, data)["reason"]
         with self.db.begin():
             ticket = self.locked(ticket_id)
             if ticket.state in tickets.REOPENABLE:
@@ -159,14 +159,14 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     @rpc
     def add_message(self, ticket_id, data):
-        fields = load(MessageCreateSchema(), data)
+        fields = load(MessageCreateSchema, data)
         with self.db.begin():
             message = self.write_message(self.locked(ticket_id), fields["kind"], fields["body"])
-        return MessageSchema().dump(message)
+        return shared(MessageSchema).dump(message)
 
     @rpc
     def list_messages(self, ticket_id, query=None):
-        include_notes = load(MessageListQuerySchema(), query or {})["include_notes"]
+        include_notes = load(MessageListQuerySchema, query or {})["include_notes"]
         get_or_not_found(self.db, Ticket, ticket_id)
         merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
         statement = select(TicketMessage).where(or_(TicketMessage.ticket_id == ticket_id,
@@ -174,14 +174,14 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         if not include_notes:
             statement = statement.where(TicketMessage.kind != tickets.NOTE)
         messages = self.db.scalars(statement.order_by(TicketMessage.id)).all()
-        return MessageListSchema().dump({"items": messages})
+        return shared(MessageListSchema).dump({"items": messages})
 
     @rpc
     def ticket_history(self, ticket_id):
         get_or_not_found(self.db, Ticket, ticket_id)
         entries = self.db.scalars(
             select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)).all()
-        return HistorySchema().dump({"items": entries})
+        return shared(HistorySchema).dump({"items": entries})
 
     # -- the steps every change is made of ----------------------------------
     def open_ticket(self, fields):
@@ -316,7 +316,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     def detail(self, ticket):
         """The ticket with its SLA clocks (TicketDetailSchema)."""
         clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, self.now()))
-        return dict(TicketSchema().dump(ticket), sla=clocks, rating_token=self.rating_token)
+        return dict(shared(TicketSchema).dump(ticket), sla=clocks, rating_token=self.rating_token)
 
     def journal(self, ticket, action, changes):
         self.db.add(TicketHistory(ticket_id=ticket.id, at=self.now(), actor=self.actor, action=action,

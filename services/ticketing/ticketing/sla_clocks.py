@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 
 from plumbing.db import Database
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from plumbing.paging import shared
 from ticketing import events, metrics, sla
 from ticketing.calendar import BusinessCalendar
 from ticketing.models import SlaClock, SlaPolicy, Ticket
@@ -50,7 +51,7 @@ class SlaClocks:
     # -- policies ----------------------------------------------------------------
     @rpc
     def create_sla_policy(self, data):
-        fields = load(SlaPolicyCreateSchema(), data)
+        fields = load(SlaPolicyCreateSchema, data)
         try:
             BusinessCalendar.from_config(fields["calendar"])
         except ValueError as exc:
@@ -60,12 +61,12 @@ class SlaClocks:
                 raise Conflict(f"policy {fields['name']!r} exists", {"name": ["already taken"]})
             policy = SlaPolicy(**fields, updated_at=datetime.now(timezone.utc))
             self.db.add(policy)
-        return SlaPolicySchema().dump(policy)
+        return shared(SlaPolicySchema).dump(policy)
 
     @rpc
     def list_sla_policies(self):
         rows = self.db.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
-        return SlaPolicyListSchema().dump({"items": rows})
+        return shared(SlaPolicyListSchema).dump({"items": rows})
 
     # -- following the ticket -----------------------------------------------------
     def start_clocks(self, ticket, at, names=(sla.FIRST_RESPONSE, sla.RESOLUTION)):

@@ -47,7 +47,7 @@ from plumbing.consumer import ANY_TYPE, event_handler
 from plumbing.db import upsert_insert
 from plumbing.errors import NotFound, load_or_invalid as load
 from plumbing.events import CONTENT_TYPE
-from plumbing.paging import fetch_page
+from plumbing.paging import fetch_page, shared
 from ticketing import webhooks
 from ticketing.webhook_models import DELIVERED, FAILED, PENDING, WebhookDelivery, WebhookSubscription
 from ticketing.webhook_schemas import (
@@ -134,18 +134,18 @@ class WebhookDeliveries:
     @rpc
     def create_webhook(self, data):
         """The new subscription with its secret, which is never shown again."""
-        fields = load(WebhookCreateSchema(), data)
+        fields = load(WebhookCreateSchema, data)
         subscription = WebhookSubscription(**fields, secret=new_secret(), active=True,
                                            created_by=self.context.actor, created_at=now())
         with self.db.begin():
             self.db.add(subscription)
         log.info("webhook %s to %s for %s created", subscription.id, subscription.url, subscription.event_types)
-        return WebhookCreatedSchema().dump(subscription)
+        return shared(WebhookCreatedSchema).dump(subscription)
 
     @rpc
     def list_webhooks(self):
         rows = self.db.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
-        return WebhookListSchema().dump({"items": rows})
+        return shared(WebhookListSchema).dump({"items": rows})
 
     @rpc
     def deactivate_webhook(self, webhook_id):
@@ -158,17 +158,17 @@ class WebhookDeliveries:
                 .where(WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.status == PENDING)
                 .values(status=FAILED, next_attempt_at=None, last_error="webhook deactivated")
                 .execution_options(synchronize_session=False))
-        return WebhookSchema().dump(subscription)
+        return shared(WebhookSchema).dump(subscription)
 
     @rpc
     def list_deliveries(self, webhook_id, query=None):
         """The delivery log of one webhook, newest first."""
-        criteria = load(DeliveryListQuerySchema(), query or {})
+        criteria = load(DeliveryListQuerySchema, query or {})
         self.webhook(webhook_id)
         page = fetch_page(self.db, WebhookDelivery, criteria,
                           [WebhookDelivery.created_at.desc(), WebhookDelivery.id],
                           [WebhookDelivery.subscription_id == webhook_id])
-        return DeliveryPageSchema().dump(page)
+        return shared(DeliveryPageSchema).dump(page)
 
     def webhook(self, webhook_id, lock=False):
         subscription = self.db.get(WebhookSubscription, webhook_id, with_for_update=lock)

@@ -6,7 +6,7 @@ from nameko.rpc import rpc
 from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
 from plumbing.outbox import Outbox
-from plumbing.paging import fetch_page
+from plumbing.paging import fetch_page, shared
 from plumbing.service import PlatformService
 from training import models
 from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
@@ -19,16 +19,16 @@ class TrainingService(PlatformService):
 
     @rpc
     def create_course(self, data):
-        course = models.Course(**load(CourseCreateSchema(), data), created_at=datetime.now(timezone.utc))
+        course = models.Course(**load(CourseCreateSchema, data), created_at=datetime.now(timezone.utc))
         with self.db.begin():
             self.db.add(course)
-        return CourseSchema().dump(course)
+        return shared(CourseSchema).dump(course)
 
     @rpc
     def get_course(self, course_id):
-        return CourseSchema().dump(get_or_not_found(self.db, models.Course, course_id))
+        return shared(CourseSchema).dump(get_or_not_found(self.db, models.Course, course_id))
 
     @rpc
     def list_courses(self, query=None):
-        criteria = load(CourseListQuerySchema(), query or {})
-        return CoursePageSchema().dump(fetch_page(self.db, models.Course, criteria, [models.Course.id.desc()]))
+        criteria = load(CourseListQuerySchema, query or {})
+        return shared(CoursePageSchema).dump(fetch_page(self.db, models.Course, criteria, [models.Course.id.desc()]))
