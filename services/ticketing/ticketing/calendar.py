@@ -172,7 +172,9 @@ class BusinessCalendar:
             raise ValueError(f"config: expected a mapping, got {type(config).__name__}")
         unknown = sorted(str(k) for k in config if k not in _CONFIG_KEYS)
         if unknown:
-            raise ValueError(f"config: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(_CONFIG_KEYS)}")
+            raise ValueError(
+                f"config: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(_CONFIG_KEYS)}"
+            )
         if "timezone" not in config:
             raise ValueError("timezone: required")
         if "windows" not in config:

@@ -199,8 +199,12 @@ class OpenTicketsGauge(DependencyProvider):
 
     def start(self):
         database = next(d for d in self.container.dependencies if isinstance(d, Database))
-        self.collector = metrics.OpenTickets(database.session_factory)
-        REGISTRY.register(self.collector)
+        collector = metrics.OpenTickets(database.session_factory)
+        try:
+            REGISTRY.register(collector)
+        except ValueError:  # another container of this service in the process already counts them
+            return
+        self.collector = collector
 
     def stop(self):
         if self.collector is not None:
