@@ -7,7 +7,7 @@ SERVICE_CLASSES := gateway.service:GatewayService ticketing.service:TicketingSer
 	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up test compose-check event-docs clean
+.PHONY: install migrate topology up test bench compose-check event-docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ up: migrate topology
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 event-docs: install
 	$(PY) -m plumbing.eventdocs gateway $(SERVICES)

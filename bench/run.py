@@ -1,0 +1,1264 @@
+"""Benchmark: durable ticket creation through the gateway, against the raw
+INSERT+COMMIT rate of the same database measured in the same run.
+
+    .venv/bin/python bench/run.py                  # PostgreSQL, 8/32/128 connections, 10 s each
+    .venv/bin/python bench/run.py --profile        # plus a py-spy pass at 32 connections
+    .venv/bin/python bench/run.py --sqlite         # every service on SQLite files instead
+
+What it does, on resources of its own that it removes afterwards:
+
+1. a fresh RabbitMQ vhost (management API on 127.0.0.1:15672) and a fresh
+   PostgreSQL database per service (or SQLite files with ``--sqlite``);
+   migrates them, declares the topology, binds a test queue to
+   ``ticketing.events``/``ticket.created``;
+2. starts the Procfile's processes (the same ``python -m plumbing.serve``
+   commands) with the gateway on a free port and a JWT secret and admin
+   password of its own; waits for ``/health``; gets a token;
+3. baseline: ``--baseline-connections`` connections each doing single-row
+   INSERT+COMMIT into a table of the ticketing database for a fixed time;
+4. load: wrk (Lua script ``bench/ticket_create.lua``; a Python keep-alive
+   load generator if wrk is missing) POSTing tickets at each connection count
+   for a fixed time; after each level it waits (bounded) for the outbox to be
+   relayed and appraisal's queue to empty, so levels do not overlap;
+5. durability: no outbox row left unpublished, and the ticket.created events
+   on the test queue match the tickets in the database one for one;
+6. writes ``bench/results/ticket_create.md`` and ``.json``; with
+   ``--profile`` also ``bench/results/profile.md`` and py-spy raw stacks.
+
+Figures are reported as ratios to the baseline; nothing here is a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from urllib.parse import quote
+
+try:
+    import psycopg2
+    import requests
+    from kombu import Connection, Exchange, Queue
+except ImportError as exc:  # pragma: no cover - run outside the venv
+    sys.exit(f"bench/run.py needs the project's venv ({exc}): run `make install` then `.venv/bin/python bench/run.py`")
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+LUA_SCRIPT = BENCH / "ticket_create.lua"
+VENV_BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
+PYTHON = str(VENV_BIN / "python")
+
+MGMT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
+MGMT_AUTH = ("guest", "guest")
+AMQP_HOST = os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672")
+PG_ADMIN = dict(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+SERVICES = ("gateway", "ticketing", "training", "appraisal", "monitoring")
+APPRAISAL_QUEUE = "evt-ticketing-ticket.created--appraisal.on_ticket_created"
+EVENT_EXCHANGE = "ticketing.events"
+TEST_QUEUE = "bench.ticket-created"
+TARGET_DURABLE_PER_SECOND = 400
+TARGET_P99_MS = 150
+TARGET_CONNECTIONS = 32
+BASELINE_PAYLOAD = json.dumps({
+    "subject": "Bench ticket", "description": "Two debits for order 8812", "channel": "web_form",
+    "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
+    "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}})
+
+STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(sorted_values, share):
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load generators running in worker processes (module level so "spawn" can import them)
+
+def _insert_worker(backend, target, threads, start_at, stop_at, hold_until):
+    """``threads`` connections doing INSERT+COMMIT of one row until ``stop_at``; the
+    connections stay open until ``hold_until`` so their server processes' CPU can be read."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+
+    def connect():
+        if backend == "postgres":
+            return psycopg2.connect(target)
+        connection = sqlite3.connect(target, timeout=30, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    def loop(connection):
+        mine, failed = [], 0
+        cursor = connection.cursor()
+        sql = ("INSERT INTO bench_baseline (payload) VALUES (%s)" if backend == "postgres"
+               else "INSERT INTO bench_baseline (payload) VALUES (?)")
+        time.sleep(max(0.0, start_at - time.time()))
+        while time.time() < stop_at:
+            began = time.perf_counter()
+            try:
+                cursor.execute(sql, (BASELINE_PAYLOAD,))
+                connection.commit()
+                mine.append(time.perf_counter() - began)
+            except Exception:
+                failed += 1
+                connection.rollback()
+        time.sleep(max(0.0, hold_until - time.time()))
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors.append(failed)
+
+    connections = [connect() for _ in range(threads)]
+    workers = [threading.Thread(target=loop, args=(c,)) for c in connections]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies, sum(errors)
+
+
+def _http_worker(port, token, threads, start_at, stop_at, worker_id):
+    """Python fallback for wrk: keep-alive http.client POSTs until ``stop_at``."""
+    import http.client
+
+    results = []
+    lock = threading.Lock()
+    priorities = ("normal", "high", "urgent")
+
+    def loop(thread_id):
+        mine, statuses, failures = [], Counter(), 0
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        time.sleep(max(0.0, start_at - time.time()))
+        count = 0
+        while time.time() < stop_at:
+            count += 1
+            body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Bench ticket {worker_id}-{thread_id}-{count}",
+                        priority=priorities[count % 3])
+            began = time.perf_counter()
+            try:
+                connection.request("POST", "/api/v1/tickets", json.dumps(body), headers)
+                response = connection.getresponse()
+                response.read()
+                mine.append(time.perf_counter() - began)
+                statuses[response.status] += 1
+            except Exception:
+                failures += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.close()
+        with lock:
+            results.append((mine, statuses, failures))
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    latencies, statuses, failures = [], Counter(), 0
+    for mine, counted, failed in results:
+        latencies.extend(mine)
+        statuses.update(counted)
+        failures += failed
+    return latencies, dict(statuses), failures
+
+
+def spread(connections, processes):
+    """Split ``connections`` threads over ``processes`` worker processes."""
+    processes = max(1, min(processes, connections))
+    return [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CPU accounting from /proc
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+RABBIT_COMMS = {"beam.smp", "erl_child_setup", "inet_gethost", "epmd", "1_scheduler", "2_scheduler"}
+
+
+def process_cpu():
+    """{pid: (comm, cpu seconds)} of every process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        close = stat.rfind(")")
+        fields = stat[close + 2:].split()
+        found[int(entry)] = (stat[stat.find("(") + 1:close], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def machine_cpu():
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values[:8]) / CLOCK_TICKS, (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds per component between ``start()`` and ``stop()``."""
+
+    def __init__(self, service_pids):
+        self.service_pids = service_pids  # {pid: name}
+
+    def group(self, pid, comm):
+        if pid in self.service_pids:
+            return self.service_pids[pid]
+        if comm == "postgres":
+            return "postgres"
+        if comm in RABBIT_COMMS or comm.startswith("erts_") or comm.startswith("beam"):
+            return "rabbitmq"
+        if pid == os.getpid():
+            return "bench (this script)"
+        return "other"
+
+    def start(self):
+        self.before = process_cpu()
+        self.children_before = self.children()
+        self.machine_before = machine_cpu()
+
+    @staticmethod
+    def children():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def stop(self):
+        after = process_cpu()
+        total, busy = machine_cpu()
+        groups, others = defaultdict(float), Counter()
+        for pid, (comm, seconds) in after.items():
+            previous = self.before.get(pid)
+            used = seconds - previous[1] if previous and previous[0] == comm else seconds
+            if used > 0:
+                group = self.group(pid, comm)
+                if group == "other":
+                    line = command_line(pid, comm)
+                    if line.startswith("["):  # no command line: a kernel thread (writeback of WAL, ext4, ...)
+                        group = "kernel threads"
+                    elif comm == "py-spy":
+                        group = "profiler"
+                    elif used >= 0.05:
+                        others[f"{pid} {line}"] += used
+                groups[group] += used
+        groups["load generator"] += self.children() - self.children_before
+        total_before, busy_before = self.machine_before
+        # CPU of processes that ended inside the window shows only in the machine's total
+        unattributed = (busy - busy_before) - sum(groups.values())
+        if unattributed > 0.02 * (busy - busy_before):
+            groups["other"] += unattributed
+            others["exited (processes that ended during the window)"] += unattributed
+        return {
+            "machine_busy_share": round((busy - busy_before) / max(1e-9, total - total_before), 3),
+            "cpu_seconds": {name: round(value, 3) for name, value in sorted(groups.items(), key=lambda i: -i[1])},
+            "other_processes": [(name, round(value, 2)) for name, value in others.most_common(4)],
+        }
+
+
+def command_line(pid, comm):
+    try:
+        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        line = ""
+    return line[:120] or f"[{comm}]"
+
+
+def machine_busy(seconds=2.0):
+    """Share of all CPUs busy over ``seconds`` (before the run: is the machine quiet?)."""
+    total0, busy0 = machine_cpu()
+    meter = CpuMeter({})
+    meter.start()
+    time.sleep(seconds)
+    total1, busy1 = machine_cpu()
+    cpu = meter.stop()
+    other = cpu["cpu_seconds"].get("other", 0.0) / (seconds * (os.cpu_count() or 1))
+    return round((busy1 - busy0) / max(1e-9, total1 - total0), 3), round(other, 3), cpu["other_processes"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prometheus text scraping
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(url):
+    samples = []
+    try:
+        text = requests.get(url, timeout=5).text
+    except requests.RequestException:
+        return samples
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match:
+            samples.append((match.group(1), dict(LABEL.findall(match.group(2) or "")), float(match.group(3))))
+    return samples
+
+
+def histogram(samples, name, **labels):
+    """(count, sum, {le: cumulative count}) of one labelled histogram series."""
+    count = total = 0.0
+    buckets = {}
+    for metric, metric_labels, value in samples:
+        if any(metric_labels.get(k) != v for k, v in labels.items()):
+            continue
+        if metric == f"{name}_count":
+            count = value
+        elif metric == f"{name}_sum":
+            total = value
+        elif metric == f"{name}_bucket":
+            buckets[float(metric_labels["le"])] = value
+    return count, total, buckets
+
+
+def histogram_delta(before, after, name, **labels):
+    c0, s0, b0 = histogram(before, name, **labels)
+    c1, s1, b1 = histogram(after, name, **labels)
+    count, total = c1 - c0, s1 - s0
+    result = {"count": int(count), "mean_ms": round(1000 * total / count, 2) if count else None}
+    buckets = sorted((le, b1[le] - b0.get(le, 0.0)) for le in b1)
+    for share, key in ((0.5, "p50_le_ms"), (0.99, "p99_le_ms")):
+        bound = next((le for le, cumulative in buckets if count and cumulative >= share * count), None)
+        result[key] = None if bound is None else (bound * 1000 if bound != float("inf") else "inf")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# py-spy raw (collapsed) stacks
+
+FRAME = re.compile(r"^(.*) \((.*)\)$")
+# functions whose inclusive share is worth naming, whatever the process: (label, function, file part)
+WATCHED = [
+    ("HTTP: eventlet.wsgi request handling", "handle_one_request", "eventlet/wsgi.py"),
+    ("gateway ApiEntrypoint.handle_request (whole request)", "handle_request", "gateway/api.py"),
+    ("gateway authorise (JWT + account check)", "authorise", "gateway/api.py"),
+    ("  jwt.decode", "decode", "jwt/api_jwt.py"),
+    ("  AccountStore.accepts (account DB query per request)", "accepts", "gateway/accounts.py"),
+    ("gateway parse_body (json + marshmallow load)", "parse_body", "gateway/api.py"),
+    ("gateway create_ticket worker (dump + RPC round trip)", "create_ticket", "gateway/service.py"),
+    ("gateway response JSON encoding", "json_response", "gateway/api.py"),
+    ("nameko RPC proxy: publish request", "publish", "nameko/amqp/publish.py"),
+    ("nameko RPC reply listener", "handle_message", "nameko/rpc.py"),
+    ("nameko RPC: send the reply (ticketing)", "send_response", "nameko/rpc.py"),
+    ("nameko spawn_worker / worker lifecycle", "_run_worker", "nameko/containers.py"),
+    ("ticketing create_ticket (whole RPC)", "create_ticket", "ticketing/service.py"),
+    ("  marshmallow load_or_invalid", "load_or_invalid", "plumbing/errors.py"),
+    ("  journal (history row)", "journal", "ticketing/service.py"),
+    ("  publish -> EventRecorder.record (outbox row)", "record", "plumbing/outbox.py"),
+    ("  route (no assignee: candidate agents queried, one chosen)", "route", "ticketing/agents.py"),
+    ("  start_clocks (SLA policy choice + due dates)", "start_clocks", "ticketing/sla_clocks.py"),
+    ("  BusinessCalendar arithmetic", "", "ticketing/calendar.py"),
+    ("  detail (ticket + SLA clock views dumped)", "detail", "ticketing/service.py"),
+    ("    clock_views", "clock_views", "ticketing/sla_clocks.py"),
+    ("SQLAlchemy Session.flush", "flush", "sqlalchemy/orm/session.py"),
+    ("SQLAlchemy Session.commit", "commit", "sqlalchemy/orm/session.py"),
+    ("SQLAlchemy Session.close", "close", "sqlalchemy/orm/session.py"),
+    ("SQLAlchemy statement compile", "_compiler", "sqlalchemy/sql/elements.py"),
+    ("SQLAlchemy execute (all)", "_execute_context", "sqlalchemy/engine/base.py"),
+    ("SQLAlchemy pool checkout/checkin", "", "sqlalchemy/pool/base.py"),
+    ("  pool_pre_ping (SELECT 1 on every checkout)", "do_ping", "sqlalchemy/"),
+    ("psycopg2 execute (driver)", "do_execute", "sqlalchemy/engine/default.py"),
+    ("marshmallow (all schema load/dump)", "", "marshmallow/schema.py"),
+    ("  marshmallow Schema() construction (deep-copies its fields)", "__init__", "marshmallow/schema.py"),
+    ("json encode (stdlib)", "", "json/encoder.py"),
+    ("json decode (stdlib)", "", "json/decoder.py"),
+    ("logging (all)", "", "logging/__init__.py"),
+    ("prometheus_client (metrics)", "", "prometheus_client/"),
+    ("outbox relay: relay_batch (whole)", "relay_batch", "plumbing/outbox.py"),
+    ("outbox relay: Outbox.publish (one confirm per event)", "publish", "plumbing/outbox.py"),
+    ("outbox relay: pending_count query", "pending_count", "plumbing/outbox.py"),
+    ("kombu Producer.publish (all)", "publish", "kombu/messaging.py"),
+    ("kombu connection pool acquire/release", "", "kombu/pools.py"),
+    ("kombu/amqp publisher confirm wait", "basic_publish_confirm", "amqp/channel.py"),
+    ("amqp frame reading/writing (all)", "", "amqp/"),
+    ("appraisal on_ticket_created (whole handler)", "on_ticket_created", "appraisal/service.py"),
+    ("ticketing's own webhook fan-out handler (every ticketing event)", "queue_webhook_deliveries",
+     "ticketing/webhook_delivery.py"),
+    ("plumbing consumer (event handler wrapper)", "", "plumbing/consumer.py"),
+    ("argon2 (password hashing)", "", "argon2/"),
+    ("uuid generation", "", "uuid.py"),
+]
+
+
+PROJECT_PACKAGES = {"gateway", "plumbing", "ticketing", "training", "appraisal", "monitoring"}
+
+
+def package_of(path: str) -> str:
+    """py-spy names files relative to sys.path: 'sqlalchemy/orm/session.py', 'copy.py'."""
+    path = short_path(path)
+    if path.startswith("<"):
+        return path
+    top = path.split("/", 1)[0].removesuffix(".py")
+    if top in PROJECT_PACKAGES:
+        return f"project: {path.rsplit('/', 1)[0]}" if "/" in path else f"project: {top}"
+    return top or "?"
+
+
+def frame_is(function, path, name, part):
+    return part in path and (not name or function == name or function.endswith("." + name))
+
+
+def summarise_profile(raw: Path, rate: int, seconds: float, top=25):
+    """Top self-time functions, self time per package and watched inclusive shares."""
+    self_time, packages, watched = Counter(), Counter(), Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        count = int(count)
+        frames = []
+        for frame in stack.split(";"):
+            match = FRAME.match(frame)
+            if match:
+                frames.append((match.group(1), match.group(2)))
+        if not frames:
+            continue
+        total += count
+        function, path = frames[-1]
+        self_time[f"{function} ({short_path(path)})"] += count
+        packages[package_of(path)] += count
+        for label, name, part in WATCHED:
+            if any(frame_is(f, p, name, part) for f, p in frames):
+                watched[label] += count
+    share = lambda n: round(100.0 * n / total, 1) if total else 0.0  # noqa: E731
+    return {
+        "samples": total,
+        "busy_share_of_one_core": round(total / (rate * seconds), 2) if seconds else None,
+        "top_self": [(name, share(n)) for name, n in self_time.most_common(top)],
+        "self_by_package": [(name, share(n)) for name, n in packages.most_common(15)],
+        "watched_inclusive": [(label, share(watched[label])) for label, _, _ in WATCHED if watched[label]],
+    }
+
+
+def short_path(path):
+    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3.11/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the platform
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.run_id = f"{datetime.now().strftime('%m%d%H%M%S')}{secrets.token_hex(2)}"
+        self.backend = "sqlite" if args.sqlite else "postgres"
+        self.tmp = Path(tempfile.mkdtemp(prefix="csops-bench-"))
+        self.vhost = f"csops-bench-{self.run_id}"
+        self.amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{quote(self.vhost, safe='')}"
+        self.databases = {}  # service -> database name (postgres) or file (sqlite)
+        self.processes = {}  # name -> Popen
+        self.cleanups = []
+        self.results = {"levels": [], "notes": []}
+        self.ports = {name: free_port() for name in ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")}
+        self.base = f"http://127.0.0.1:{self.ports['GATEWAY']}"
+        self.admin_password = secrets.token_urlsafe(18)
+        self.jwt_secret = secrets.token_urlsafe(48)
+        self.failed = False
+
+    # -- set-up ------------------------------------------------------------------------------------------------
+    def create_vhost(self):
+        say(f"RabbitMQ: creating vhost {self.vhost}")
+        try:
+            response = requests.put(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH, timeout=10)
+        except requests.ConnectionError:
+            sys.exit(f"RabbitMQ management API at {MGMT} is unreachable: rabbitmq-plugins enable rabbitmq_management")
+        response.raise_for_status()
+        self.cleanups.append(self.delete_vhost)
+        requests.put(f"{MGMT}/api/permissions/{quote(self.vhost, safe='')}/guest", auth=MGMT_AUTH, timeout=10,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+
+    def delete_vhost(self):
+        say(f"RabbitMQ: deleting vhost {self.vhost}")
+        requests.delete(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH, timeout=30)
+
+    def pg_admin(self):
+        connection = psycopg2.connect(**PG_ADMIN)
+        connection.autocommit = True
+        return connection
+
+    def create_databases(self):
+        if self.backend == "sqlite":
+            (self.tmp / "var").mkdir()
+            for service in SERVICES:
+                self.databases[service] = str(self.tmp / "var" / f"{service}.db")
+            say(f"SQLite: databases under {self.tmp / 'var'}")
+            return
+        say("PostgreSQL: creating a database per service")
+        try:
+            admin = self.pg_admin()
+        except psycopg2.OperationalError as exc:
+            sys.exit(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({exc}): start it or use --sqlite")
+        self.cleanups.append(self.drop_databases)
+        with admin.cursor() as cursor:
+            for service in SERVICES:
+                name = f"csops_bench_{self.run_id}_{service}"
+                cursor.execute(f'CREATE DATABASE "{name}"')
+                self.databases[service] = name
+        admin.close()
+
+    def drop_databases(self):
+        say("PostgreSQL: dropping the bench databases")
+        admin = self.pg_admin()
+        with admin.cursor() as cursor:
+            for name in self.databases.values():
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    def dsn(self, service):
+        return f"host=127.0.0.1 port=5432 user=postgres dbname={self.databases[service]}"
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env.update(
+            AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1", PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
+            GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(self.ports["GATEWAY"]),
+            JWT_SECRET=self.jwt_secret, ADMIN_USERNAME="admin", ADMIN_PASSWORD=self.admin_password,
+            CSOPS_VAR_DIR=str(self.tmp / "var"),
+            **{f"{name}_METRICS_PORT": str(port) for name, port in self.ports.items() if name != "GATEWAY"})
+        if self.backend == "postgres":
+            for service in SERVICES:
+                env[f"{service.upper()}_DATABASE_URL"] = (
+                    f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.databases[service]}")
+        for key in ("MAX_WORKERS", "LOG_LEVEL", "OUTBOX_POLL_SECONDS"):
+            value = getattr(self.args, key.lower())
+            if value is not None:
+                env[key] = str(value)
+        return env
+
+    def procfile(self):
+        """[(name, extra env, argv)] from the Procfile, ${VAR:-default} expanded like a shell would."""
+        env = self.env()
+        expand = lambda text: re.sub(  # noqa: E731
+            r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
+        entries = []
+        for line in (ROOT / "Procfile").read_text().splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, _, command = line.partition(":")
+            words = shlex.split(command)
+            extra = {}
+            while words and re.match(r"^\w+=", words[0]):
+                key, _, value = words.pop(0).partition("=")
+                extra[key] = expand(value)
+            argv = [PYTHON if words[0] in ("python", "python3") else words[0]] + [expand(w) for w in words[1:]]
+            entries.append((name.strip(), extra, argv))
+        return entries
+
+    def run_step(self, title, argv):
+        say(title)
+        done = subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def migrate_and_declare(self):
+        self.run_step("migrating every database", [PYTHON, "-m", "plumbing.migrate", *SERVICES])
+        classes = [argv[-1] for _, _, argv in self.procfile()]  # every class, as `make topology` has them
+        self.run_step("declaring exchanges and handler queues", [PYTHON, "-m", "plumbing.topology", *classes])
+        with Connection(self.amqp_uri) as connection:
+            exchange = Exchange(EVENT_EXCHANGE, type="topic", durable=True)
+            Queue(TEST_QUEUE, exchange=exchange, routing_key="ticket.created", durable=True)(
+                connection.default_channel).declare()
+        say(f"bound test queue {TEST_QUEUE} to {EVENT_EXCHANGE} / ticket.created")
+
+    def start_platform(self):
+        env = self.env()
+        for name, extra, argv in self.procfile():
+            log = open(self.tmp / f"{name}.log", "wb")
+            self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env={**env, **extra}, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.cleanups.append(self.stop_platform)
+        say(f"started {', '.join(f'{n} (pid {p.pid})' for n, p in self.processes.items())}; waiting for /health")
+        deadline = time.monotonic() + self.args.start_timeout
+        while True:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+            try:
+                if requests.get(f"{self.base}/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"/health not 200 after {self.args.start_timeout}s:\n"
+                                   + "\n".join(self.log_tail(n) for n in self.processes))
+            time.sleep(0.5)
+        say("platform healthy")
+        response = requests.post(f"{self.base}/api/v1/auth/token", timeout=30,
+                                 json={"username": "admin", "password": self.admin_password})
+        response.raise_for_status()
+        self.token = response.json()["access_token"]
+        say("got an admin token")
+        probe = requests.post(f"{self.base}/api/v1/tickets", timeout=30, data=BASELINE_PAYLOAD,
+                              headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        if probe.status_code != 201:
+            raise RuntimeError(f"a first ticket was refused ({probe.status_code}): {probe.text[:500]}")
+        say(f"a first ticket was created (id {probe.json().get('id')}, state {probe.json().get('state')})")
+
+    def log_tail(self, name, lines=30):
+        path = self.tmp / f"{name}.log"
+        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+        return f"--- {name} ---\n" + "\n".join(text)
+
+    def stop_platform(self):
+        say("stopping the platform (SIGINT, like Ctrl-C)")
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for name, process in self.processes.items():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop in 20 s: SIGKILL")
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    # -- measuring helpers ----------------------------------------------------------------------------------------
+    def query(self, service, sql):
+        if self.backend == "postgres":
+            connection = psycopg2.connect(self.dsn(service))
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+                    return cursor.fetchone()[0]
+            finally:
+                connection.close()
+        connection = sqlite3.connect(self.databases[service], timeout=30)
+        try:
+            return connection.execute(sql).fetchone()[0]
+        finally:
+            connection.close()
+
+    def tickets(self):
+        return self.query("ticketing", "SELECT count(*) FROM tickets")
+
+    def pending_outbox(self):
+        return self.query("ticketing", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+    def queue_depth(self, name):
+        with Connection(self.amqp_uri) as connection:
+            return connection.default_channel.queue_declare(queue=name, passive=True).message_count
+
+    def pg_stats(self):
+        if self.backend != "postgres":
+            return {}
+        admin = self.pg_admin()
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT datname, xact_commit, xact_rollback, sessions, tup_inserted, tup_updated, "
+                           "tup_fetched FROM pg_stat_database WHERE datname = ANY(%s)", (list(self.databases.values()),))
+            names = {v: k for k, v in self.databases.items()}
+            stats = {names[row[0]]: dict(zip(("commits", "rollbacks", "sessions", "inserted", "updated", "fetched"),
+                                             row[1:])) for row in cursor.fetchall()}
+        admin.close()
+        return stats
+
+    def metrics(self):
+        return {"gateway": scrape(f"{self.base}/metrics"),
+                "ticketing": scrape(f"http://127.0.0.1:{self.ports['TICKETING']}/metrics"),
+                "appraisal": scrape(f"http://127.0.0.1:{self.ports['APPRAISAL']}/metrics")}
+
+    def cpu_meter(self):
+        return CpuMeter({p.pid: name for name, p in self.processes.items()})
+
+    def wait_drained(self, timeout):
+        """Seconds after the load until every accepted request became a relayed ticket (RPC queue
+        empty, ticket count still for 0.5 s, no pending outbox row), then until appraisal's queue is empty.
+
+        wrk stops with requests in flight; the platform still creates those tickets, so they count."""
+        began = time.monotonic()
+        relayed_at = appraised_at = None
+        last_count, last_change, clear_since = self.tickets(), 0.0, None
+        while time.monotonic() - began < timeout:
+            elapsed = time.monotonic() - began
+            count = self.tickets()
+            if count != last_count:
+                last_count, last_change = count, elapsed
+            if self.pending_outbox() == 0 and self.queue_depth("rpc-ticketing") == 0:
+                clear_since = elapsed if clear_since is None else clear_since
+            else:
+                clear_since = None
+            if clear_since is not None and elapsed - max(clear_since, last_change) >= 0.5:
+                relayed_at = max(clear_since, last_change)
+                break
+            time.sleep(0.1)
+        while relayed_at is not None and time.monotonic() - began < timeout:
+            if self.queue_depth(APPRAISAL_QUEUE) == 0:
+                appraised_at = time.monotonic() - began
+                break
+            time.sleep(0.1)
+        return relayed_at, appraised_at
+
+    # -- 1. baseline ----------------------------------------------------------------------------------------------
+    def baseline(self):
+        connections, seconds = self.args.baseline_connections, self.args.baseline_duration
+        if self.backend == "postgres":
+            target = self.dsn("ticketing")
+            ddl = ("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                   "created_at timestamptz NOT NULL DEFAULT now())")
+            connection = psycopg2.connect(target)
+            with connection, connection.cursor() as cursor:
+                cursor.execute(ddl)
+            connection.close()
+        else:
+            target = self.databases["ticketing"]
+            connection = sqlite3.connect(target)
+            connection.execute("CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, "
+                               "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            connection.commit()
+            connection.close()
+        split = spread(connections, self.args.generator_processes)
+        say(f"baseline: {connections} connections x single-row INSERT+COMMIT into the ticketing database "
+            f"for {seconds:g} s ({len(split)} processes)")
+        meter, cpu = self.cpu_meter(), {}
+        with ProcessPoolExecutor(len(split), mp_context=get_context("spawn")) as pool:
+            start_at = time.time() + 2.0  # every process connected and waiting
+            stop_at = start_at + seconds
+            threading.Timer(max(0.0, start_at - time.time()), meter.start).start()
+            # read CPU while the server processes of the baseline connections still exist
+            threading.Timer(max(0.0, stop_at + 0.3 - time.time()), lambda: cpu.update(meter.stop())).start()
+            futures = [pool.submit(_insert_worker, self.backend, target, n, start_at, stop_at, stop_at + 1.0)
+                       for n in split]
+            meter.service_pids.update({pid: "load generator" for pid in pool._processes})
+            self.progress(start_at, seconds, "baseline")
+            outcomes = [f.result() for f in futures]
+        latencies = sorted(x for lats, _ in outcomes for x in lats)
+        errors = sum(e for _, e in outcomes)
+        result = {
+            "connections": connections, "seconds": seconds, "rows": len(latencies), "errors": errors,
+            "rows_per_second": round(len(latencies) / seconds, 1),
+            "p50_ms": round(1000 * percentile(latencies, 0.5), 2), "p99_ms": round(1000 * percentile(latencies, 0.99), 2),
+            "cpu": cpu,
+        }
+        say(f"baseline: {result['rows_per_second']:.0f} rows/s, p50 {result['p50_ms']} ms, "
+            f"p99 {result['p99_ms']} ms, {errors} errors")
+        self.results["baseline"] = result
+        return result
+
+    def progress(self, start_at, seconds, what):
+        """Print a line every few seconds while a fixed-duration run is going."""
+        time.sleep(max(0.0, start_at - time.time()))
+        end = start_at + seconds
+        while time.time() < end - 0.5:
+            time.sleep(min(5.0, max(0.0, end - time.time())))
+            done = min(seconds, time.time() - start_at)
+            if time.time() < end - 0.5:
+                say(f"  {what}: {done:.0f}/{seconds:g} s")
+
+    # -- 2. load ----------------------------------------------------------------------------------------------------
+    def load_level(self, connections, seconds, label=None, profile=False):
+        label = label or f"{connections} connections"
+        tickets_before = self.tickets()
+        metrics_before, stats_before = self.metrics(), self.pg_stats()
+        meter = self.cpu_meter()
+        spies = self.start_profilers(seconds) if profile else []
+        say(f"load: {label}, POST /api/v1/tickets for {seconds:g} s with "
+            f"{'wrk' if self.use_wrk else 'the Python load generator'}")
+        meter.start()
+        started = time.monotonic()
+        if self.use_wrk:
+            outcome = self.run_wrk(connections, seconds)
+        else:
+            outcome = self.run_python_load(connections, seconds)
+        load_seconds = time.monotonic() - started - outcome.get("lead_seconds", 0.0)
+        say(f"  {label}: {outcome['requests']} requests, {outcome['rps']:.0f} req/s, p50 {outcome['p50_ms']} ms, "
+            f"p99 {outcome['p99_ms']} ms, {outcome['errors']} errors; waiting for requests still in flight and "
+            "the outbox to drain")
+        # before anything else talks to the platform: the requests wrk left in flight are still being served
+        relayed, appraised = self.wait_drained(self.args.drain_timeout)
+        cpu = meter.stop()  # the in-flight tickets, their relay and appraisal's work are in the window too
+        metrics_after = self.metrics()
+        created = self.tickets() - tickets_before
+        stats_after = self.pg_stats()
+        for spy in spies:
+            spy["process"].wait(seconds + 30)
+        durable_seconds = load_seconds + (relayed if relayed is not None else self.args.drain_timeout)
+        window_seconds = load_seconds + (appraised or relayed or self.args.drain_timeout) + 0.5
+        level = dict(
+            outcome, label=label, connections=connections, tickets_created=created,
+            outbox_drained_after_s=None if relayed is None else round(relayed, 2),
+            appraisal_drained_after_s=None if appraised is None else round(appraised, 2),
+            durable_per_second=round(created / durable_seconds, 1) if relayed is not None else None,
+            gateway_http=histogram_delta(metrics_before["gateway"], metrics_after["gateway"],
+                                         "csops_http_request_duration_seconds", route="/api/v1/tickets",
+                                         method="POST", status="201"),
+            ticketing_rpc=histogram_delta(metrics_before["ticketing"], metrics_after["ticketing"],
+                                          "csops_rpc_duration_seconds", method="create_ticket", outcome="success"),
+            cpu=cpu,
+            other_cpu_share=round(cpu["cpu_seconds"].get("other", 0.0) / (window_seconds * (os.cpu_count() or 1)), 3),
+            cpu_ms_per_ticket={k: round(1000 * v / max(1, created), 2) for k, v in cpu["cpu_seconds"].items()},
+            db_per_ticket={service: {k: round((v - stats_before.get(service, {}).get(k, 0)) / max(1, created), 2)
+                                     for k, v in values.items()}
+                           for service, values in stats_after.items() if service in ("gateway", "ticketing", "appraisal")},
+            profiled=profile,
+        )
+        if relayed is None:
+            say(f"  tickets still being created or relayed after {self.args.drain_timeout:g} s")
+        else:
+            say(f"  {created} tickets, all created and relayed {relayed:.1f} s after the load -> "
+                f"{level['durable_per_second']:.0f} durable creations/s; appraisal queue empty after "
+                f"{appraised if appraised is None else round(appraised, 1)} s")
+        if profile:
+            level["profiles"] = self.summarise_profiles(spies, seconds)
+        return level
+
+    def run_wrk(self, connections, seconds):
+        threads = max(1, min(connections, os.cpu_count() or 1))
+        argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
+                "-s", str(LUA_SCRIPT), self.base]
+        process = subprocess.Popen(argv, env=dict(os.environ, BENCH_TOKEN=self.token), stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        self.progress(time.time(), seconds, f"{connections} connections")
+        output, _ = process.communicate(timeout=seconds + 60)
+        line = next((l for l in output.splitlines() if l.startswith("BENCH_JSON ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no summary:\n{output}")
+        data = json.loads(line.split(" ", 1)[1])
+        duration = data["duration_us"] / 1e6
+        socket_errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
+        ok = data["requests"] - data["non2xx"]
+        return {
+            "tool": "wrk", "requests": data["requests"], "seconds": round(duration, 2),
+            "rps": round(ok / duration, 1), "p50_ms": round(data["p50_us"] / 1000, 1),
+            "p90_ms": round(data["p90_us"] / 1000, 1), "p99_ms": round(data["p99_us"] / 1000, 1),
+            "max_ms": round(data["max_us"] / 1000, 1), "non2xx": data["non2xx"], "socket_errors": socket_errors,
+            "errors": data["non2xx"] + socket_errors, "wrk": data,
+        }
+
+    def run_python_load(self, connections, seconds):
+        split = spread(connections, self.args.generator_processes)
+        entered = time.time()
+        with ProcessPoolExecutor(len(split), mp_context=get_context("spawn")) as pool:
+            start_at = time.time() + 2.0
+            lead = start_at - entered  # worker start-up before the first request: not load time
+            futures = [pool.submit(_http_worker, self.ports["GATEWAY"], self.token, n, start_at, start_at + seconds, i)
+                       for i, n in enumerate(split)]
+            self.progress(start_at, seconds, f"{connections} connections")
+            outcomes = [f.result() for f in futures]
+        latencies = sorted(x for lats, _, _ in outcomes for x in lats)
+        statuses = Counter()
+        for _, counted, _ in outcomes:
+            statuses.update(counted)
+        failures = sum(f for _, _, f in outcomes)
+        non2xx = sum(n for status, n in statuses.items() if not 200 <= status < 300)
+        return {
+            "tool": "python", "requests": len(latencies), "seconds": seconds,
+            "rps": round((len(latencies) - non2xx) / seconds, 1),
+            "p50_ms": round(1000 * percentile(latencies, 0.5), 1) if latencies else None,
+            "p90_ms": round(1000 * percentile(latencies, 0.9), 1) if latencies else None,
+            "p99_ms": round(1000 * percentile(latencies, 0.99), 1) if latencies else None,
+            "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+            "non2xx": non2xx, "socket_errors": failures, "errors": non2xx + failures, "statuses": dict(statuses),
+            "lead_seconds": round(lead, 2),
+        }
+
+    # -- profiling ----------------------------------------------------------------------------------------------
+    def start_profilers(self, seconds):
+        spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
+        if not Path(spy).exists() and not shutil.which("py-spy"):
+            self.results["notes"].append("py-spy not installed: `.venv/bin/pip install py-spy`; no profile taken")
+            say("py-spy not found; skipping the profile")
+            return []
+        out = self.args.out / "profile"
+        out.mkdir(parents=True, exist_ok=True)
+        spies = []
+        record_seconds = max(1, int(seconds) - 1)  # attached 1 s before the load, so stop inside it
+        for name in self.args.profile_processes:
+            raw = out / f"{name}.txt"
+            argv = [spy, "record", "-p", str(self.processes[name].pid), "-d", str(record_seconds), "-r",
+                    str(self.args.profile_rate), "--nonblocking", "--gil", "--nolineno", "--format", "raw",
+                    "-o", str(raw)]
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.tmp / f"py-spy-{name}.log", "wb"))
+            spies.append({"name": name, "raw": raw, "process": process, "seconds": record_seconds})
+        say(f"py-spy recording {', '.join(self.args.profile_processes)} at {self.args.profile_rate} Hz")
+        time.sleep(1.0)  # attached before the load starts
+        return spies
+
+    def summarise_profiles(self, spies, seconds):
+        summaries = {}
+        for spy in spies:
+            if spy["raw"].exists():
+                summaries[spy["name"]] = summarise_profile(spy["raw"], self.args.profile_rate, spy["seconds"])
+            else:
+                summaries[spy["name"]] = {"error": (self.tmp / f"py-spy-{spy['name']}.log").read_text(errors="replace")}
+        return summaries
+
+    # -- 3. durability ------------------------------------------------------------------------------------------------
+    def durability(self):
+        say("durability: waiting for every outbox row to be published")
+        deadline = time.monotonic() + self.args.drain_timeout
+        pending = self.pending_outbox()
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+            pending = self.pending_outbox()
+        tickets = self.tickets()
+        outbox_rows = self.query("ticketing", "SELECT count(*) FROM outbox WHERE event_type = 'ticket.created'")
+        say(f"durability: {pending} pending outbox rows; draining {TEST_QUEUE} ({tickets} tickets expected)")
+        received, ids = 0, Counter()
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.channel()
+            channel.basic_qos(0, 2000, False)
+            last = time.monotonic()
+
+            def on_message(message):
+                nonlocal received, last
+                received += 1
+                last = time.monotonic()
+                ids[json.loads(message.body)["data"]["ticket_id"]] += 1
+
+            queue = Queue(TEST_QUEUE, exchange=Exchange(EVENT_EXCHANGE, type="topic", durable=True),
+                          routing_key="ticket.created", durable=True)
+            # on_message: raw bodies, no kombu decoding of the cloudevents content type
+            with connection.Consumer([queue], channel=channel, on_message=on_message, no_ack=True):
+                hard = time.monotonic() + self.args.drain_timeout
+                while time.monotonic() < hard:
+                    if received >= tickets and time.monotonic() - last > 1.0:
+                        break
+                    if received < tickets and time.monotonic() - last > 10.0:
+                        break  # nothing new for 10 s: what is missing is not coming
+                    try:
+                        connection.drain_events(timeout=0.5)
+                    except socket.timeout:
+                        pass
+        distinct = len(ids)
+        duplicates = received - distinct
+        check = {
+            "tickets": tickets, "outbox_rows_ticket_created": outbox_rows, "outbox_pending": pending,
+            "events_received": received, "distinct_ticket_ids": distinct, "duplicate_deliveries": duplicates,
+            "passed": pending == 0 and outbox_rows == tickets and received == tickets and distinct == tickets,
+        }
+        say(f"durability: {'PASS' if check['passed'] else 'FAIL'} - {tickets} tickets, {outbox_rows} outbox rows, "
+            f"{pending} pending, {received} events received ({distinct} distinct tickets)")
+        self.results["durability"] = check
+        return check
+
+    # -- facts and report ------------------------------------------------------------------------------------------
+    def facts(self):
+        facts = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "nproc": os.cpu_count(), "cpu": cpu_model(), "memory_gb": memory_gb(),
+            "python": platform.python_version(), "kernel": platform.release(),
+            "backend": self.backend, "load_tool": "wrk " + wrk_version() if self.use_wrk else "python http.client",
+            "MAX_WORKERS": self.args.max_workers or "10 (default)", "LOG_LEVEL": self.args.log_level or "INFO (default)",
+            "git_commit": git(["rev-parse", "--short", "HEAD"]).strip(),
+            "git_modified": [l[3:] for l in git(["status", "--porcelain", "--untracked-files=no"]).splitlines()],
+            "machine_busy_before_run": self.quiet[0], "other_processes_busy_before_run": self.quiet[1],
+        }
+        try:
+            overview = requests.get(f"{MGMT}/api/overview", auth=MGMT_AUTH, timeout=5).json()
+            facts["rabbitmq"] = overview.get("rabbitmq_version")
+        except Exception:
+            pass
+        if self.backend == "postgres":
+            admin = self.pg_admin()
+            with admin.cursor() as cursor:
+                cursor.execute("SHOW server_version")
+                facts["postgresql"] = cursor.fetchone()[0]
+                for setting in ("fsync", "synchronous_commit", "max_connections"):
+                    cursor.execute(f"SHOW {setting}")
+                    facts[f"pg_{setting}"] = cursor.fetchone()[0]
+            admin.close()
+        return facts
+
+    def rabbit_totals(self):
+        try:
+            stats = requests.get(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH,
+                                 timeout=5).json().get("message_stats", {})
+        except Exception:
+            return {}
+        return {k: stats.get(k) for k in ("publish", "confirm", "deliver_get", "ack", "publish_in", "publish_out")}
+
+    # -- the run -----------------------------------------------------------------------------------------------------
+    def run(self):
+        self.use_wrk = shutil.which("wrk") is not None and not self.args.python_load
+        if not self.use_wrk and not self.args.python_load:
+            say("wrk not found (apt-get install -y wrk): using the Python load generator")
+        self.quiet = machine_busy()
+        say(f"machine busy before the run: {100 * self.quiet[0]:.0f}% of {os.cpu_count()} CPUs"
+            + (f" - other processes are running ({'; '.join(n for n, _ in self.quiet[2])}): figures will be low"
+               if self.quiet[1] > 0.1 else ""))
+        try:
+            self.create_vhost()
+            self.create_databases()
+            self.migrate_and_declare()
+            self.start_platform()
+            self.results["facts"] = self.facts()
+            self.baseline()
+            for connections in self.args.connections:
+                self.results["levels"].append(self.load_level(connections, self.args.duration))
+            if self.args.profile:
+                self.results["profile_pass"] = self.load_level(
+                    TARGET_CONNECTIONS, self.args.duration, label=f"{TARGET_CONNECTIONS} connections, profiled",
+                    profile=True)
+            self.durability()
+            self.results["rabbitmq_message_stats"] = self.rabbit_totals()
+            self.write_report()
+        except BaseException:
+            self.failed = True
+            raise
+        finally:
+            for cleanup in reversed(self.cleanups):
+                try:
+                    cleanup()
+                except Exception as exc:
+                    say(f"cleanup step {cleanup.__name__} failed: {exc}")
+            if self.failed or self.args.keep_logs:
+                say(f"process logs kept in {self.tmp}")
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write_report(self):
+        out = self.args.out
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "ticket_create.json").write_text(json.dumps(self.results, indent=2, default=str) + "\n")
+        (out / "ticket_create.md").write_text(render_markdown(self.results))
+        say(f"wrote {out / 'ticket_create.md'} and ticket_create.json")
+        if "profile_pass" in self.results:
+            (out / "profile.md").write_text(render_profile(self.results["profile_pass"]))
+            say(f"wrote {out / 'profile.md'} (raw py-spy stacks in {out / 'profile'})")
+        print()
+        print(render_markdown(self.results), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Markdown
+
+def fmt(value, digits=0):
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return f"{value:,.{digits}f}"
+
+
+def render_markdown(results):
+    base = results["baseline"]
+    rate = base["rows_per_second"]
+    facts = results.get("facts", {})
+    lines = [
+        "# Ticket creation through the gateway", "",
+        f"Run {facts.get('date', '?')} on {facts.get('nproc')} CPUs ({facts.get('cpu')}), Python {facts.get('python')}, "
+        f"{facts.get('backend')} {facts.get('postgresql', '')}, RabbitMQ {facts.get('rabbitmq', '?')}, "
+        f"{facts.get('load_tool')}, commit {facts.get('git_commit')}"
+        f"{' + uncommitted changes' if facts.get('git_modified') else ''}.",
+        "Every service on one machine, sharing its CPUs with PostgreSQL, RabbitMQ and the load generator.", "",
+        *contamination(results),
+        "| run | connections | req/s | p50 ms | p99 ms | errors | durable/s | ratio to baseline (req/s / rows/s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| baseline: single-row INSERT+COMMIT (ticketing DB) | {base['connections']} | {fmt(rate)} | "
+        f"{fmt(base['p50_ms'], 2)} | {fmt(base['p99_ms'], 2)} | {base['errors']} | {fmt(rate)} | 1.000 |",
+    ]
+    for level in results["levels"]:
+        lines.append(
+            f"| POST /api/v1/tickets | {level['connections']} | {fmt(level['rps'])} | {fmt(level['p50_ms'], 1)} | "
+            f"{fmt(level['p99_ms'], 1)} | {level['errors']} | {fmt(level['durable_per_second'])} | "
+            f"{level['rps'] / rate:.3f} |")
+    target = next((l for l in results["levels"] if l["connections"] == TARGET_CONNECTIONS), None)
+    lines.append("")
+    if target:
+        met_rate = (target["durable_per_second"] or 0) >= TARGET_DURABLE_PER_SECOND
+        met_p99 = target["p99_ms"] is not None and target["p99_ms"] < TARGET_P99_MS
+        lines.append(
+            f"Target at {TARGET_CONNECTIONS} connections: >= {TARGET_DURABLE_PER_SECOND} durable creations/s "
+            f"(= {TARGET_DURABLE_PER_SECOND / rate:.3f} of this run's baseline) and p99 < {TARGET_P99_MS} ms. "
+            f"Measured {fmt(target['durable_per_second'])}/s ({(target['durable_per_second'] or 0) / rate:.3f} of baseline, "
+            f"{'met' if met_rate else 'NOT met'}), p99 {fmt(target['p99_ms'], 1)} ms ({'met' if met_p99 else 'NOT met'}).")
+    lines += [
+        "",
+        "*req/s*: 2xx responses per second of load. *durable/s*: tickets committed in the database during the run "
+        "divided by (load time + time until the requests still in flight when wrk stopped had become tickets and "
+        "the outbox had no pending row), i.e. created, outbox row written and event relayed. "
+        "*errors*: non-2xx responses plus socket errors/timeouts.",
+        "", "## Where the time and CPU went (per level)", "",
+        "| connections | tickets | all relayed s after load | gateway handler mean ms | ticketing create_ticket mean ms (p99 bucket) | machine CPU busy (other processes) | CPU ms per ticket |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for level in results["levels"] + ([results["profile_pass"]] if "profile_pass" in results else []):
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in level["cpu_ms_per_ticket"].items() if v >= 0.05)
+        rpc = level["ticketing_rpc"]
+        lines.append(
+            f"| {level['connections']}{' (profiled)' if level.get('profiled') else ''} | {level['tickets_created']} | "
+            f"{fmt(level['outbox_drained_after_s'], 1)} | {fmt(level['gateway_http']['mean_ms'], 1)} | "
+            f"{fmt(rpc['mean_ms'], 1)} (<= {fmt(rpc['p99_le_ms'])}) | {100 * level['cpu']['machine_busy_share']:.0f}% "
+            f"({100 * level['other_cpu_share']:.0f}%) | {cpu} |")
+    if target:
+        own = {k: v for k, v in target["cpu_ms_per_ticket"].items()
+               if k not in ("other", "profiler", "kernel threads")}
+        total = sum(own.values())
+        service, busiest = max(((k, v) for k, v in own.items() if k in SERVICES), key=lambda kv: kv[1])
+        nproc = facts.get("nproc") or 1
+        lines += ["", f"Ceilings implied at {TARGET_CONNECTIONS} connections: the platform spends {total:.1f} ms of CPU "
+                  f"per ticket (its five processes, PostgreSQL, RabbitMQ, the load generator; kernel threads "
+                  f"not counted), so {nproc} CPUs allow at most "
+                  f"~{nproc * 1000 / total:.0f} tickets/s; {service}, one single-threaded (eventlet) process, spends "
+                  f"{busiest:.1f} ms, so one {service} process allows at most ~{1000 / busiest:.0f}/s whatever the machine. "
+                  f"{TARGET_DURABLE_PER_SECOND}/s needs <= {nproc * 1000 / TARGET_DURABLE_PER_SECOND:.1f} ms per ticket "
+                  f"in total on {nproc} CPUs."]
+    base_cpu = ", ".join(f"{k} {1000 * v / max(1, base['rows']):.2f}" for k, v in base["cpu"]["cpu_seconds"].items()
+                         if 1000 * v / max(1, base["rows"]) >= 0.01)
+    lines += ["", f"Baseline CPU ms per row: {base_cpu} (machine busy {100 * base['cpu']['machine_busy_share']:.0f}%).",
+              "", "Database round trips per ticket (transactions and rows, from pg_stat_database):", ""]
+    for level in results["levels"]:
+        parts = []
+        for service, values in level.get("db_per_ticket", {}).items():
+            parts.append(f"{service}: {values['commits']} commits, {values['rollbacks']} rollbacks, "
+                         f"{values['inserted']} rows inserted, {values['updated']} updated, {values['sessions']} new sessions")
+        if parts:
+            lines.append(f"- {level['connections']} connections - " + "; ".join(parts))
+    durability = results.get("durability", {})
+    lines += [
+        "", "## Durability check (after all the load)", "",
+        f"- {'PASS' if durability.get('passed') else 'FAIL'}: {durability.get('tickets')} tickets, "
+        f"{durability.get('outbox_rows_ticket_created')} ticket.created outbox rows, "
+        f"{durability.get('outbox_pending')} unpublished, {durability.get('events_received')} ticket.created events "
+        f"on a test queue bound before the load ({durability.get('distinct_ticket_ids')} distinct tickets, "
+        f"{durability.get('duplicate_deliveries')} duplicates).",
+    ]
+    stats = results.get("rabbitmq_message_stats") or {}
+    if stats.get("publish") and durability.get("tickets"):
+        lines.append(f"- RabbitMQ vhost totals (whole run, sampled every 5 s): {stats.get('publish')} publishes, "
+                     f"{stats.get('confirm')} confirms, {stats.get('deliver_get')} deliveries "
+                     f"(~{stats['publish'] / durability['tickets']:.1f} publishes per ticket).")
+    lines += ["", "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in facts.items()]
+    for note in results.get("notes", []):
+        lines.append(f"- note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def contamination(results):
+    worst = max((level.get("other_cpu_share", 0.0) for level in results["levels"]), default=0.0)
+    if worst < 0.05:
+        return []
+    names = sorted({name.split(" ", 1)[-1] for level in results["levels"] for name, _ in level["cpu"]["other_processes"]})
+    return [f"**Warning**: processes outside the benchmark used up to {100 * worst:.0f}% of the machine during the "
+            f"load ({'; '.join(names)[:300]}); the figures are lower than on a quiet machine "
+            "(CPU ms per ticket is much less affected).", ""]
+
+
+def render_profile(level):
+    lines = [
+        "# Profile of POST /api/v1/tickets at 32 connections (py-spy)", "",
+        f"A separate pass after the measured levels: {level['requests']} requests, {fmt(level['rps'])} req/s "
+        f"(py-spy --nonblocking; raw stacks in `profile/<process>.txt`, usable with flamegraph.pl or speedscope).",
+        "py-spy ran with `--gil`: only samples in which the process held the GIL (ran Python or C called from it) "
+        "count, so waits in the eventlet hub (epoll) and on sockets are left out. Shares are of those samples; "
+        "busy share = samples / (rate x seconds), about how much of one core the process used. "
+        "Inclusive rows overlap (a sample counts for every watched function on its stack).", "",
+        f"CPU per ticket in this pass (from /proc): "
+        + ", ".join(f"{k} {v:.1f} ms" for k, v in level["cpu_ms_per_ticket"].items() if v >= 0.05) + ".", "",
+    ]
+    for name, summary in level.get("profiles", {}).items():
+        if "error" in summary:
+            lines += [f"## {name}", "", f"py-spy failed: {summary['error']}", ""]
+            continue
+        cpu_ms = level["cpu_ms_per_ticket"].get(name)
+        lines += [f"## {name}: {summary['samples']} samples, busy {summary['busy_share_of_one_core']} of one core", "",
+                  "| function (inclusive) | % of GIL samples | ~CPU ms per ticket |", "| --- | ---: | ---: |"]
+        lines += [f"| {label} | {share} | {fmt(cpu_ms * share / 100 if cpu_ms else None, 2)} |"
+                  for label, share in summary["watched_inclusive"]]
+        lines += ["", "Self time by package:", "", "| package | % |", "| --- | ---: |"]
+        lines += [f"| {name_} | {share} |" for name_, share in summary["self_by_package"]]
+        lines += ["", "Top self-time functions:", "", "| function | % |", "| --- | ---: |"]
+        lines += [f"| `{name_}` | {share} |" for name_, share in summary["top_self"]]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def memory_gb():
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        return round(kb / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wrk_version():
+    try:
+        output = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+        return output.split()[1] if output else "?"
+    except OSError:
+        return "?"
+
+
+def git(args):
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+    except OSError:
+        return ""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Benchmark durable ticket creation through the gateway.")
+    parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 128],
+                        help="load levels, comma-separated (default 8,32,128)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per load level (default 10)")
+    parser.add_argument("--baseline-connections", type=int, default=32)
+    parser.add_argument("--baseline-duration", type=float, default=10)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL databases")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the measured levels, one more 32-connection pass under py-spy")
+    parser.add_argument("--profile-processes", type=lambda s: s.split(","), default=["gateway", "ticketing", "appraisal"])
+    parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
+    parser.add_argument("--generator-processes", type=int, default=os.cpu_count() or 2,
+                        help="processes for the baseline and the Python load generator")
+    parser.add_argument("--drain-timeout", type=float, default=45, help="max seconds to wait for the outbox to drain")
+    parser.add_argument("--start-timeout", type=float, default=120)
+    parser.add_argument("--max-workers", type=int, help="MAX_WORKERS for every service (default: theirs, 10)")
+    parser.add_argument("--log-level", help="LOG_LEVEL for every service (default: theirs, INFO)")
+    parser.add_argument("--outbox-poll-seconds", type=float, help="OUTBOX_POLL_SECONDS (default: theirs, 1)")
+    parser.add_argument("--out", type=Path, default=BENCH / "results", help="where the report goes")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the service logs (printed path)")
+    args = parser.parse_args(argv)
+    Bench(args).run()
+
+
+if __name__ == "__main__":
+    main()
