@@ -183,14 +183,16 @@ class Outbox(DependencyProvider):
             )
 
     def relay_forever(self):
+        woken = False
         while True:
             self.wake.clear()
             try:
                 self.relay.relay_pending()
-                metrics.OUTBOX_PENDING.set(self.relay.pending_count())
+                if not woken:  # the backlog gauge on the poll's rhythm, not once per request
+                    metrics.OUTBOX_PENDING.set(self.relay.pending_count())
             except Exception as exc:  # broker or database away: rows stay pending, next pass retries
                 log.warning("outbox relay of %s paused: %s", self.service, exc)
-            self.wake.wait(self.poll_seconds)
+            woken = self.wake.wait(self.poll_seconds)
 
     def get_dependency(self, worker_ctx):
         recorder = EventRecorder(self.service, self.outbox_table, worker_ctx.data.get("request_id"))

@@ -56,8 +56,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     def create_ticket(self, data):
         fields = load(TicketCreateSchema, data)
         with self.db.begin():
-            ticket = self.open_ticket(fields)
-        return self.detail(ticket)
+            return self.detail(self.open_ticket(fields))
 
     @rpc
     def merge_ticket(self, ticket_id, data):
@@ -134,7 +133,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         with self.db.begin():
             ticket = self.locked(ticket_id)
             self.move(ticket, self.next_state(ticket, target))
-        return self.detail(ticket)
+            return self.detail(ticket)
 
     @rpc
     def assign(self, ticket_id, data):
@@ -145,7 +144,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
                 raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
                                {"state": [ticket.state]})
             self.hand_to(ticket, assignment["assignee"], assignment["team"] or ticket.team)
-        return self.detail(ticket)
+            return self.detail(ticket)
 
     @rpc
     def escalate_ticket(self, ticket_id, data):
@@ -155,7 +154,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
             if ticket.state in tickets.REOPENABLE:
                 raise Conflict(f"a {ticket.state} ticket cannot be escalated", {"state": [ticket.state]})
             self.escalate(ticket, reason)
-        return self.detail(ticket)
+            return self.detail(ticket)
 
     @rpc
     def add_message(self, ticket_id, data):

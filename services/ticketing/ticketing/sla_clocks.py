@@ -5,6 +5,8 @@ The sweep claims due clocks with ``FOR UPDATE SKIP LOCKED`` and marks each
 warning and breach in the same transaction as its event, so replicas running
 the same timer never publish one twice.
 """
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from nameko.extensions import DependencyProvider
@@ -25,19 +27,51 @@ SWEEP_SECONDS = 10
 SWEEP_BATCH = 200
 
 
-_calendars = {}
+POLICY_CACHE_SECONDS = 5
 
 
-def policy_calendar(policy: SlaPolicy) -> BusinessCalendar:
-    """Built once per policy version: holiday tables are not free to compute."""
-    key = (policy.id, policy.updated_at)
-    if key not in _calendars:
-        _calendars[key] = BusinessCalendar.from_config(policy.calendar)
-    return _calendars[key]
+@dataclass(frozen=True)
+class PolicyVersion:
+    """A policy as stored (id, version) and as the SLA rules use it."""
+    id: int
+    updated_at: datetime
+    rule: sla.Policy
 
 
-def as_policy(row: SlaPolicy) -> sla.Policy:
-    return sla.Policy(row.name, policy_calendar(row), row.targets, row.conditions, row.warn_share)
+class PolicyCache:
+    """Policies change rarely and every ticket needs them: kept per process and
+    database for ``POLICY_CACHE_SECONDS`` (forgotten at once when this process
+    changes one), calendars built once per policy version."""
+
+    def __init__(self):
+        self.loaded = {}  # database -> (versions, loaded at)
+        self.calendars = {}
+
+    def all(self, session) -> list[PolicyVersion]:
+        database = str(session.get_bind().url)
+        versions, loaded_at = self.loaded.get(database, (None, 0.0))
+        if versions is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
+            rows = session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
+            versions = [self.version(row) for row in rows]
+            self.loaded[database] = (versions, time.monotonic())
+        return versions
+
+    def get(self, session, policy_id) -> PolicyVersion:
+        found = next((v for v in self.all(session) if v.id == policy_id), None)
+        return found or self.version(session.get(SlaPolicy, policy_id))
+
+    def version(self, row) -> PolicyVersion:
+        key = (row.id, row.updated_at, str(row.calendar))
+        if key not in self.calendars:
+            self.calendars[key] = BusinessCalendar.from_config(row.calendar)
+        rule = sla.Policy(row.name, self.calendars[key], row.targets, row.conditions, row.warn_share)
+        return PolicyVersion(row.id, row.updated_at, rule)
+
+    def forget(self):
+        self.loaded.clear()
+
+
+policies = PolicyCache()
 
 
 def as_clock(row: SlaClock) -> sla.Clock:
@@ -61,6 +95,7 @@ class SlaClocks:
                 raise Conflict(f"policy {fields['name']!r} exists", {"name": ["already taken"]})
             policy = SlaPolicy(**fields, updated_at=datetime.now(timezone.utc))
             self.db.add(policy)
+        policies.forget()
         return shared(SlaPolicySchema).dump(policy)
 
     @rpc
@@ -70,18 +105,18 @@ class SlaClocks:
 
     # -- following the ticket -----------------------------------------------------
     def start_clocks(self, ticket, at, names=(sla.FIRST_RESPONSE, sla.RESOLUTION)):
-        rows = self.db.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
-        if not rows:
+        versions = policies.all(self.db)
+        if not versions:
             return
         facts = {name: getattr(ticket, name) for name in sla.CONDITION_FIELDS}
-        chosen = sla.choose_policy([as_policy(row) for row in rows], facts)
-        row = next(r for r in rows if r.name == chosen.name)
+        chosen = sla.choose_policy([version.rule for version in versions], facts)
+        version = next(v for v in versions if v.rule is chosen)
         for name in names:
             clock = sla.start(chosen, name, at)
             if clock:
-                record = SlaClock(ticket_id=ticket.id, policy_id=row.id, name=name,
+                record = SlaClock(ticket_id=ticket.id, policy_id=version.id, name=name,
                                   target_seconds=int(clock.target.total_seconds()), started_at=at)
-                self.keep(ticket, record, clock, row)
+                self.keep(ticket, record, clock, version)
                 self.db.add(record)
 
     def clocks_on_reply(self, ticket, at):
@@ -96,12 +131,12 @@ class SlaClocks:
             SlaClock.ticket_id == ticket.id, SlaClock.name == sla.UPDATE, SlaClock.stopped_at.is_(None)))
         policy_id = self.db.scalar(select(SlaClock.policy_id).where(SlaClock.ticket_id == ticket.id).limit(1))
         if running is None and policy_id is not None:
-            policy = self.db.get(SlaPolicy, policy_id)
-            clock = sla.start(as_policy(policy), sla.UPDATE, at)
+            version = policies.get(self.db, policy_id)
+            clock = sla.start(version.rule, sla.UPDATE, at)
             if clock:
-                record = SlaClock(ticket_id=ticket.id, policy_id=policy.id, name=sla.UPDATE,
+                record = SlaClock(ticket_id=ticket.id, policy_id=version.id, name=sla.UPDATE,
                                   target_seconds=int(clock.target.total_seconds()), started_at=at)
-                self.keep(ticket, record, clock, policy)
+                self.keep(ticket, record, clock, version)
                 self.db.add(record)
 
     def clocks_on_state(self, ticket, before, after, at):
@@ -120,16 +155,16 @@ class SlaClocks:
         if not stopped_too:
             statement = statement.where(SlaClock.stopped_at.is_(None))
         for record in self.db.scalars(statement):
-            policy = self.db.get(SlaPolicy, record.policy_id)
-            self.keep(ticket, record, change(as_clock(record), policy_calendar(policy)), policy)
+            version = policies.get(self.db, record.policy_id)
+            self.keep(ticket, record, change(as_clock(record), version.rule.calendar), version)
 
-    def keep(self, ticket, record, clock, policy):
-        calendar = policy_calendar(policy)
+    def keep(self, ticket, record, clock, version):
+        calendar = version.rule.calendar
         newly_stopped = clock.stopped_at is not None and record.stopped_at is None
         record.paused_seconds = clock.paused.total_seconds()
         record.paused_at, record.stopped_at = clock.paused_at, clock.stopped_at
         record.due_at = clock.due(calendar)
-        record.warn_at = clock.warn_at(calendar, policy.warn_share)
+        record.warn_at = clock.warn_at(calendar, version.rule.warn_share)
         if clock.stopped_at and clock.stopped_at > record.due_at and record.breached_at is None:
             record.breached_at = clock.stopped_at  # met late: a breach even if the sweep never saw it
         if newly_stopped and self.replay_at is None:
@@ -141,8 +176,7 @@ class SlaClocks:
         """The latest clock of each kind, as the ticket shows them."""
         views = {}
         for record in self.db.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id).order_by(SlaClock.id)):
-            policy = self.db.get(SlaPolicy, record.policy_id)
-            views[record.name] = as_clock(record).view(policy_calendar(policy), now)
+            views[record.name] = as_clock(record).view(policies.get(self.db, record.policy_id).rule.calendar, now)
         return [views[name] for name in sla.CLOCKS if name in views]
 
     # -- the sweep ----------------------------------------------------------------
