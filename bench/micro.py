@@ -22,10 +22,7 @@ import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
-import psycopg2  # noqa: E402
-import requests  # noqa: E402
 from kombu import Connection, Exchange  # noqa: E402
 from nameko.amqp.publish import get_producer  # noqa: E402
 from nameko.constants import PERSISTENT  # noqa: E402
@@ -42,9 +39,9 @@ from plumbing.events import CONTENT_TYPE, make_envelope  # noqa: E402
 from ticketing import events, sla  # noqa: E402
 from ticketing.calendar import BusinessCalendar  # noqa: E402
 from ticketing.schemas import SlaClockSchema, TicketCreateSchema, TicketSchema  # noqa: E402
+from scratch import scratch  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parents[1]
-MGMT, MGMT_AUTH = "http://127.0.0.1:15672", ("guest", "guest")
 BODY = {"subject": "Bench ticket 1-1", "description": "Two debits for order 1", "channel": "web_form",
         "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
         "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
@@ -138,16 +135,7 @@ def main():
         per_call(lambda: logger.info("%s %s -> %s", "POST", "/api/v1/tickets", 201)))
 
     # -- database and broker, on resources of our own ------------------------------------------------------------------
-    run_id = secrets.token_hex(4)
-    database, vhost = f"csops_bench_micro_{run_id}", f"csops-bench-micro-{run_id}"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{database}"')
-    requests.put(f"{MGMT}/api/vhosts/{vhost}", auth=MGMT_AUTH, timeout=10).raise_for_status()
-    requests.put(f"{MGMT}/api/permissions/{vhost}/guest", auth=MGMT_AUTH, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    try:
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    with scratch("micro") as (url, amqp):
         migrate.upgrade("gateway", url)
         engine = make_engine(url)  # the services' engine: pool_pre_ping, green psycopg2
         factory = sessionmaker(engine, expire_on_commit=False)
@@ -174,7 +162,6 @@ def main():
         raw.close()
         engine.dispose()
 
-        amqp = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
         exchange = Exchange("bench.micro", type="topic", durable=True)
         with Connection(amqp) as connection:
             exchange(connection.default_channel).declare()
@@ -216,10 +203,6 @@ def main():
         row("broker", f"batched: {batch} persistent messages, then wait for their confirms - per message",
             round(per_batch / batch, 1))
         connection.release()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
-        requests.delete(f"{MGMT}/api/vhosts/{vhost}", auth=MGMT_AUTH, timeout=30)
 
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

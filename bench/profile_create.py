@@ -30,14 +30,10 @@ import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import json  # noqa: E402
 import pstats  # noqa: E402
-import secrets  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
-import psycopg2  # noqa: E402
-import requests  # noqa: E402
 from kombu import Exchange  # noqa: E402
 from nameko.amqp.publish import get_producer  # noqa: E402
 from nameko.constants import PERSISTENT  # noqa: E402
@@ -52,9 +48,9 @@ from plumbing.outbox import PUBLISH_RETRY_POLICY, EventRecorder, OutboxRelay  # 
 from ticketing import models  # noqa: E402
 from ticketing.schemas import TicketCreateSchema  # noqa: E402
 from ticketing.service import TicketingService  # noqa: E402
+from scratch import scratch  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parents[1]
-MGMT, MGMT_AUTH = "http://127.0.0.1:15672", ("guest", "guest")
 BODY = {"subject": "Bench ticket", "description": "Two debits for order 8812", "channel": "web_form",
         "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
         "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
@@ -102,16 +98,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=300)
     args = parser.parse_args()
-    run_id = secrets.token_hex(4)
-    database, vhost = f"csops_bench_prof_{run_id}", f"csops-bench-prof-{run_id}"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{database}"')
-    requests.put(f"{MGMT}/api/vhosts/{vhost}", auth=MGMT_AUTH, timeout=10).raise_for_status()
-    requests.put(f"{MGMT}/api/permissions/{vhost}/guest", auth=MGMT_AUTH, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    try:
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    with scratch("prof") as (url, amqp):
         migrate.upgrade("ticketing", url)
         engine = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
@@ -146,7 +133,6 @@ def main():
             create_one(5000 + i)
         profiler.disable()
 
-        amqp = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
         exchange = Exchange("ticketing.events", type="topic", durable=True)
 
         def publish(body, routing_key):  # Outbox.publish
@@ -164,10 +150,6 @@ def main():
         print(f"relayed {relayed} of {pending} pending events: {1000 * relay_wall:.2f} ms wall per event "
               "(under the profiler)", flush=True)
         engine.dispose()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        admin.close()
-        requests.delete(f"{MGMT}/api/vhosts/{vhost}", auth=MGMT_AUTH, timeout=30)
 
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
