@@ -19,16 +19,16 @@ from ticketing import events, metrics, models, tickets
 from ticketing.agents import AgentRegistry
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
-from ticketing.webhook_delivery import WebhookDeliveries
-from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
 from ticketing.models import Agent, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
 from ticketing.schemas import (
-    AssignmentSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    EscalationSchema, ImportResultSchema, MergeSchema, SlaClockSchema, TicketImportSchema, StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    AssignmentSchema, EscalationSchema, HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema,
+    MessageListQuerySchema, MessageListSchema, MessageSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema,
+    TicketImportSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
+from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
+from ticketing.webhook_delivery import WebhookDeliveries
 
 log = logging.getLogger(__name__)
-
 
 
 class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries):
@@ -39,8 +39,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     config = Config()
     open_tickets = OpenTicketsGauge()
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
-    replay_at = None     # while importing history: the original time of the step being replayed
-
+    replay_at = None     # while importing history: the original time and author of the step replayed
     replay_actor = None
 
     def now(self):
@@ -79,7 +78,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
             self.publish(events.TICKET_MERGED, source, merged_into=target.id)
             if source.state != "closed":
                 self.move(source, "closed")
-        return self.detail(target)
+            return self.detail(target)
 
     @rpc
     def import_tickets(self, data):
