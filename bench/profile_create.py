@@ -12,7 +12,7 @@ clock, so every microsecond lands on the function that spent it:
   (nameko's ``worker_factory`` gives it a real SQLAlchemy Session on the
   services' engine, a real outbox recorder and call context);
 * ``OutboxRelay.relay_pending`` publishing those tickets' events to RabbitMQ
-  with publisher confirms, as the relay does (one confirm per event).
+  with publisher confirms, as the relay does (a batch, then one wait for its confirms).
 
 Uses a fresh PostgreSQL database and RabbitMQ vhost, removed afterwards.
 Writes bench/results/profile_create.md (+ .json, + the raw pstats file).
@@ -35,16 +35,13 @@ from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from kombu import Exchange  # noqa: E402
-from nameko.amqp.publish import get_producer  # noqa: E402
-from nameko.constants import PERSISTENT  # noqa: E402
 from nameko.testing.services import worker_factory  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from plumbing import migrate  # noqa: E402
 from plumbing.context import CallContext  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
-from plumbing.events import CONTENT_TYPE  # noqa: E402
-from plumbing.outbox import PUBLISH_RETRY_POLICY, EventRecorder, OutboxRelay  # noqa: E402
+from plumbing.outbox import ConfirmedPublisher, EventRecorder, OutboxRelay  # noqa: E402
 from ticketing import models  # noqa: E402
 from ticketing.schemas import TicketCreateSchema  # noqa: E402
 from ticketing.service import TicketingService  # noqa: E402
@@ -80,8 +77,8 @@ PARTS = [
     ("all psycopg2 cursor.execute (driver, incl. server wait)", "sqlalchemy/engine/default.py", "do_execute"),
     ("all pool_pre_ping (SELECT 1 per checkout)", "sqlalchemy/dialects/postgresql/_psycopg_common.py", "do_ping"),
     ("relay: relay_pending, whole", "plumbing/outbox.py", "relay_pending"),
-    ("relay:   publish with confirm, per event", "kombu/messaging.py", "publish"),
-    ("relay:   waiting for the confirm (basic_publish_confirm)", "amqp/channel.py", "basic_publish_confirm"),
+    ("relay:   publish, per event", "kombu/messaging.py", "publish"),
+    ("relay:   waiting for the batch's confirms", "kombu/connection.py", "drain_events"),
 ]
 
 
@@ -135,12 +132,8 @@ def main():
 
         exchange = Exchange("ticketing.events", type="topic", durable=True)
 
-        def publish(body, routing_key):  # Outbox.publish
-            with get_producer(amqp, confirms=True) as producer:
-                producer.publish(body, exchange=exchange, routing_key=routing_key, content_type=CONTENT_TYPE,
-                                 content_encoding="utf-8", delivery_mode=PERSISTENT, declare=[exchange],
-                                 retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-        relay = OutboxRelay(factory, models.outbox, publish)
+        publisher = ConfirmedPublisher(amqp, exchange)  # what Outbox relays with
+        relay = OutboxRelay(factory, models.outbox, publisher.publish_batch)
         pending = relay.pending_count()
         wall0 = time.perf_counter()
         profiler.enable()

@@ -9,11 +9,12 @@ the inbox: the event id is recorded in the same transaction as the effect.
 """
 import json
 import logging
+import time
 from datetime import datetime, timezone
 
 from eventlet.green import threading
-from kombu import Exchange
-from nameko.amqp.publish import get_connection, get_producer
+from kombu import Connection, Exchange, Producer
+from nameko.amqp.publish import get_connection
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
@@ -27,9 +28,6 @@ from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
 from plumbing.paging import shared
 
 log = logging.getLogger(__name__)
-
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
-
 
 def messaging_tables(metadata):
     """The outbox and inbox tables, added to a service's own metadata."""
@@ -99,10 +97,10 @@ class OutboxRelay:
     share the work without publishing a row twice.
     """
 
-    def __init__(self, session_factory, outbox, publish, batch_size=100):
+    def __init__(self, session_factory, outbox, publish_batch, batch_size=100):
         self.session_factory = session_factory
         self.outbox = outbox
-        self.publish = publish
+        self.publish_batch = publish_batch  # [(body, routing key)], returns once the broker confirmed all
         self.batch_size = batch_size
 
     def relay_batch(self) -> int:
@@ -115,11 +113,11 @@ class OutboxRelay:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
-            for row in rows:
-                failpoints.hit("outbox.before_publish")
-                self.publish(row.envelope, row.event_type)
-                metrics.EVENTS_PUBLISHED.labels(event=row.event_type).inc()
             if rows:
+                failpoints.hit("outbox.before_publish")
+                self.publish_batch([(row.envelope, row.event_type) for row in rows])
+                for row in rows:
+                    metrics.EVENTS_PUBLISHED.labels(event=row.event_type).inc()
                 session.execute(
                     update(table).where(table.c.id.in_([row.id for row in rows]))
                     .values(published_at=datetime.now(timezone.utc))
@@ -140,6 +138,59 @@ class OutboxRelay:
             return session.execute(
                 select(func.count()).select_from(table).where(table.c.published_at.is_(None))
             ).scalar_one()
+
+
+class ConfirmedPublisher:
+    """Publishes a batch of persistent messages, then waits once for the
+    broker's confirms of all of them (one wait per message costs 3-4 times as
+    much). A nack, a timeout or a lost connection raises, and the caller
+    leaves the batch pending for the next pass."""
+
+    CONFIRM_TIMEOUT_SECONDS = 10
+
+    def __init__(self, amqp_uri, exchange):
+        self.amqp_uri = amqp_uri
+        self.exchange = exchange
+        self.connection = None
+
+    def open(self):
+        self.connection = Connection(self.amqp_uri)
+        self.channel = self.connection.channel()
+        self.exchange(self.channel).declare()
+        self.published, self.confirmed, self.refused = 0, 0, []
+        self.channel.events["basic_ack"].add(self.on_ack)
+        self.channel.events["basic_nack"].add(self.on_nack)
+        self.channel.confirm_select()
+        self.producer = Producer(self.channel)
+
+    def on_ack(self, delivery_tag, multiple):
+        self.confirmed = max(self.confirmed, delivery_tag)
+
+    def on_nack(self, delivery_tag, multiple):
+        self.refused.append(delivery_tag)
+
+    def publish_batch(self, messages):
+        if self.connection is None:
+            self.open()
+        try:
+            first = self.published + 1
+            for body, routing_key in messages:
+                self.producer.publish(body, exchange=self.exchange, routing_key=routing_key,
+                                      content_type=CONTENT_TYPE, content_encoding="utf-8", delivery_mode=PERSISTENT)
+                self.published += 1
+            deadline = time.monotonic() + self.CONFIRM_TIMEOUT_SECONDS
+            while self.confirmed < self.published and not self.refused:
+                self.connection.drain_events(timeout=max(deadline - time.monotonic(), 0.001))
+            if any(tag >= first for tag in self.refused):
+                raise RuntimeError("the broker refused some of the batch (nack)")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.release()
+            self.connection = None
 
 
 class Outbox(DependencyProvider):
@@ -165,7 +216,8 @@ class Outbox(DependencyProvider):
 
     def start(self):
         database = next(d for d in self.container.dependencies if isinstance(d, Database))
-        self.relay = OutboxRelay(database.session_factory, self.outbox_table, self.publish)
+        self.publisher = ConfirmedPublisher(self.amqp_uri, self.exchange)
+        self.relay = OutboxRelay(database.session_factory, self.outbox_table, self.publisher.publish_batch)
         with get_connection(self.amqp_uri) as connection:
             self.exchange(connection.default_channel).declare()
         self.relay_thread = self.container.spawn_managed_thread(self.relay_forever, identifier="outbox-relay")
@@ -173,14 +225,7 @@ class Outbox(DependencyProvider):
     def stop(self):
         # rows left pending are relayed by the next start or by another replica
         self.relay_thread.kill()
-
-    def publish(self, body, routing_key):
-        with get_producer(self.amqp_uri, confirms=True) as producer:
-            producer.publish(
-                body, exchange=self.exchange, routing_key=routing_key, content_type=CONTENT_TYPE,
-                content_encoding="utf-8", delivery_mode=PERSISTENT, declare=[self.exchange],
-                retry=True, retry_policy=PUBLISH_RETRY_POLICY,
-            )
+        self.publisher.close()
 
     def relay_forever(self):
         woken = False

@@ -44,11 +44,16 @@ def test_relay_publishes_in_order_and_marks_rows_published(store):
     session_factory, outbox = store
     recorded = record(session_factory, outbox, 3)
     published = []
-    relay = OutboxRelay(session_factory, outbox, lambda body, key: published.append((json.loads(body), key)),
-                        batch_size=2)
+    batches = []
+
+    def publish_batch(messages):
+        batches.append(len(messages))
+        published.extend((json.loads(body), key) for body, key in messages)
+    relay = OutboxRelay(session_factory, outbox, publish_batch, batch_size=2)
     assert relay.relay_pending() == 3
     assert [(envelope["id"], key) for envelope, key in published] == [(e["id"], "thing.happened") for e in recorded]
     assert [envelope["data"] for envelope, _ in published] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert batches == [2, 1]
     assert relay.pending_count() == 0
     assert relay.relay_pending() == 0
 
@@ -57,12 +62,12 @@ def test_a_failed_publish_leaves_the_batch_pending_for_the_next_pass(store):
     session_factory, outbox = store
     record(session_factory, outbox, 2)
 
-    def broker_down(body, key):
+    def broker_down(messages):
         raise ConnectionRefusedError("broker down")
 
     with pytest.raises(ConnectionRefusedError):
         OutboxRelay(session_factory, outbox, broker_down).relay_pending()
-    relay = OutboxRelay(session_factory, outbox, lambda body, key: None)
+    relay = OutboxRelay(session_factory, outbox, lambda messages: None)
     assert relay.pending_count() == 2
     assert relay.relay_pending() == 2
     with session_factory() as session:
