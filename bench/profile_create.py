@@ -171,7 +171,7 @@ def main():
         f"(profiler overhead inflates the absolute figures; the shares hold). Without the profiler: "
         f"**{result['create_cpu_ms_unprofiled']} ms CPU** and {result['create_wall_ms_unprofiled']} ms wall per "
         f"create_ticket (no nameko, no AMQP, no eventlet). Relay: {result['relay_wall_ms_per_event_profiled']} ms wall "
-        "per event, one publisher confirm each.", "",
+        "per event, confirmed a batch at a time.", "",
         f"Code under test: `{Path(sys.modules['ticketing'].__file__).parent.parent}` "
         "(set PYTHONPATH to profile another checkout, e.g. one made with `git archive`).", "",
         "| part (inclusive) | CPU ms per ticket (profiled) | calls per ticket | % of create_ticket |",
