@@ -43,7 +43,7 @@ HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
     ["route", "method", "status"], buckets=LATENCY_BUCKETS)
 
-STATUS_OF = {"invalid_input": 400, "not_found": 404, "conflict": 409, "forbidden": 403}
+STATUS_OF = {"invalid_input": 400, "not_found": 404, "conflict": 409}
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,6 @@ class Conflict(DomainError):
     code = "conflict"
 
 
-@deserialize_to_instance
-class Forbidden(DomainError):
-    code = "forbidden"
-
-
 def invalid_from_marshmallow(error) -> InvalidInput:
     """Turn a marshmallow ValidationError into InvalidInput naming the fields
     (list positions as strings, as they read once sent as JSON)."""

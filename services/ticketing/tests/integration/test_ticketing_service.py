@@ -26,11 +26,6 @@ def tap(service_config):
     return EventTap(service_config["AMQP_URI"], "ticketing", "ticket.#")
 
 
-def as_alice(container, method, *args):
-    with entrypoint_hook(container, method, context_data={"actor": "alice"}) as hook:
-        return hook(*args)
-
-
 def test_create_get_and_list_a_ticket(ticketing, tap, event_schemas):
     with entrypoint_hook(ticketing, "create_ticket") as create:
         ticket = create(NEW_TICKET)
