@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1, 5, 30)
 ACCEPTED_CONTENT = [SERIALIZER, "json"]
-ANY_TYPE = "#"  # event_handler(source, ANY_TYPE, versions=None): every event of the source
 
 
 class DeadLetteringQueueConsumer(QueueConsumer):
@@ -54,7 +53,7 @@ class ReliableEventHandler(EventHandler):
     queue_consumer = DeadLetteringQueueConsumer()
 
     def __init__(self, source_service, event_type, versions=(1,), **kwargs):
-        self.versions = None if versions is None else tuple(versions)  # None: any dataversion
+        self.versions = tuple(versions)
         super().__init__(source_service, event_type, requeue_on_error=False, **kwargs)
 
     def setup(self):
@@ -64,8 +63,7 @@ class ReliableEventHandler(EventHandler):
         self.amqp_uri = self.container.config["AMQP_URI"]
 
     def handle_message(self, body, message):
-        expected_type = None if self.event_type == ANY_TYPE else self.event_type
-        problems = envelope_problems(body, expected_type, self.versions)
+        problems = envelope_problems(body, self.event_type, self.versions)
         if problems:
             self.dead_letter(message, "invalid_envelope", "; ".join(problems))
             self.queue_consumer.ack_message(message)

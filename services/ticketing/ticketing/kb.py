@@ -21,7 +21,7 @@ from ticketing.schemas import (
 
 
 class KnowledgeBase:
-    """Mixed into TicketingService: needs its ``db``, ``events`` and ``context``."""
+    """Mixed into TicketingService: needs its ``db``, ``context`` and ``record_event``."""
 
     @rpc
     def create_article(self, data):
@@ -68,8 +68,8 @@ class KnowledgeBase:
                                  searched_at=datetime.now(timezone.utc)))
             gap = knowledge.is_gap(ranked)
             if gap:
-                self.events.record(self.db, events.KB_SEARCH_MISSED, "kb_search", "gap",
-                                   {"query": text, "actor": self.context.actor})
+                self.record_event(events.KB_SEARCH_MISSED, "kb_search", "gap",
+                                  {"query": text, "actor": self.context.actor})
         items = [{"id": article_id, "title": found[article_id].title, "category": found[article_id].category,
                   "score": score, "snippet": knowledge.snippet(found[article_id].body, text)}
                  for article_id, score in ranked]

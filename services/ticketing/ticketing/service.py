@@ -322,5 +322,9 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     def publish(self, event_type, ticket, **extra):
         facts = {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
-        self.events.record(self.db, event_type, events.AGGREGATE, ticket.id,
-                           dict(facts, actor=self.actor, **extra), time=self.now())
+        self.record_event(event_type, events.AGGREGATE, ticket.id, dict(facts, actor=self.actor, **extra))
+
+    def record_event(self, event_type, aggregate_type, aggregate_id, data):
+        """An event into the outbox, and its webhook deliveries, in the change's transaction."""
+        envelope = self.events.record(self.db, event_type, aggregate_type, aggregate_id, data, time=self.now())
+        self.queue_webhooks(envelope)

@@ -2,11 +2,13 @@
 RabbitMQ register a URL and get ticketing's events POSTed to it, signed.
 
 How an event travels
-    1. ``queue_webhook_deliveries`` consumes every event on
-       ``ticketing.events`` (its queue binds with ``#``) and, in one
-       transaction, adds a ``pending`` delivery for each active subscription
-       that wants the type. (subscription, event id) is unique, so an event
-       RabbitMQ delivers again adds nothing.
+    1. ``queue_webhooks`` runs as the service records each event: in the
+       same transaction as the change and its outbox row, it adds a
+       ``pending`` delivery for each active subscription that wants the
+       type, so a delivery exists exactly when its event does. Imported
+       history is not sent. Active subscriptions are cached per process for
+       ``SUBSCRIPTION_CACHE_SECONDS`` (forgotten at once when this process
+       changes one).
     2. ``deliver_webhooks`` (a timer, every ``DELIVER_SECONDS``; replicas
        share the work) claims due deliveries in a short transaction: one
        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
@@ -41,10 +43,8 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
-from plumbing.consumer import ANY_TYPE, event_handler
-from plumbing.db import upsert_insert
 from plumbing.errors import NotFound, load_or_invalid as load
 from plumbing.events import CONTENT_TYPE
 from plumbing.paging import fetch_page, shared
@@ -117,6 +117,32 @@ def post_delivery(claimed: Claimed, timestamp: int | None = None) -> Outcome:
     return Outcome(claimed, status, f"HTTP {status} {reason or ''}".strip()[:MAX_ERROR_LENGTH])
 
 
+SUBSCRIPTION_CACHE_SECONDS = 5
+
+
+class ActiveSubscriptions:
+    """(id, event types) of the active subscriptions, per database, briefly cached:
+    every event asks, subscriptions change rarely."""
+
+    def __init__(self):
+        self.loaded = {}  # database -> (subscriptions, loaded at)
+
+    def active(self, session):
+        database = str(session.get_bind().url)
+        found, loaded_at = self.loaded.get(database, (None, 0.0))
+        if found is None or time.monotonic() - loaded_at > SUBSCRIPTION_CACHE_SECONDS:
+            found = session.execute(select(WebhookSubscription.id, WebhookSubscription.event_types)
+                                    .where(WebhookSubscription.active.is_(True))).all()
+            self.loaded[database] = (found, time.monotonic())
+        return found
+
+    def forget(self):
+        self.loaded.clear()
+
+
+subscriptions = ActiveSubscriptions()
+
+
 def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_hex(32)
 
@@ -139,6 +165,7 @@ class WebhookDeliveries:
                                            created_by=self.context.actor, created_at=now())
         with self.db.begin():
             self.db.add(subscription)
+        subscriptions.forget()
         log.info("webhook %s to %s for %s created", subscription.id, subscription.url, subscription.event_types)
         return shared(WebhookCreatedSchema).dump(subscription)
 
@@ -158,6 +185,7 @@ class WebhookDeliveries:
                 .where(WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.status == PENDING)
                 .values(status=FAILED, next_attempt_at=None, last_error="webhook deactivated")
                 .execution_options(synchronize_session=False))
+        subscriptions.forget()
         return shared(WebhookSchema).dump(subscription)
 
     @rpc
@@ -177,26 +205,21 @@ class WebhookDeliveries:
         return subscription
 
     # -- from event to delivery -----------------------------------------------------
-    @event_handler("ticketing", ANY_TYPE, versions=None)
-    def queue_webhook_deliveries(self, event):
-        """A pending delivery of ``event`` for each active subscription that wants it."""
-        with self.db.begin():
-            wanted = [subscription.id for subscription in self.db.scalars(
-                select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
-                if webhooks.matches(subscription.event_types, event["type"])]
-            if not wanted:
-                return 0
-            body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-            queued = now()
-            insert = upsert_insert(self.db)
-            result = self.db.execute(
-                insert(WebhookDelivery.__table__).values([
-                    dict(id=str(uuid.uuid4()), subscription_id=subscription_id, event_id=event["id"],
-                         event_type=event["type"], body=body, status=PENDING, attempts=0,
-                         next_attempt_at=queued, created_at=queued)
-                    for subscription_id in wanted])
-                .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
-        return result.rowcount
+    def queue_webhooks(self, envelope):
+        """A pending delivery of ``envelope`` for each active subscription that wants it."""
+        if self.replay_at is not None:
+            return
+        wanted = [subscription_id for subscription_id, event_types in subscriptions.active(self.db)
+                  if webhooks.matches(event_types, envelope["type"])]
+        if not wanted:
+            return
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        queued = now()
+        self.db.execute(insert(WebhookDelivery.__table__).values([
+            dict(id=str(uuid.uuid4()), subscription_id=subscription_id, event_id=envelope["id"],
+                 event_type=envelope["type"], body=body, status=PENDING, attempts=0, next_attempt_at=queued,
+                 created_at=queued)
+            for subscription_id in wanted]))
 
     # -- the delivery loop -------------------------------------------------------
     @timer(interval=DELIVER_SECONDS)

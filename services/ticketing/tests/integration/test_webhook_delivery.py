@@ -1,4 +1,5 @@
-"""Webhooks (X2) against real RabbitMQ, a real database and a real HTTP receiver."""
+"""Webhooks (X2) against a real database and a real HTTP receiver: every
+change's events get their deliveries in the change's own transaction."""
 import json
 import time
 from dataclasses import dataclass
@@ -6,10 +7,10 @@ from dataclasses import dataclass
 import eventlet
 import eventlet.wsgi
 import pytest
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_hook
 
-from plumbing.errors import InvalidInput, NotFound
-from plumbing.testing import free_port, publish_event, publish_raw, wait_for
+from plumbing.errors import Conflict, InvalidInput, NotFound
+from plumbing.testing import free_port, wait_for
 from ticketing.webhooks import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
@@ -69,22 +70,20 @@ def receiver():
     receiver.close()
 
 
-@pytest.fixture
-def amqp_uri(service_config):
-    return service_config["AMQP_URI"]
-
-
 def act(container, method, *args, actor="admin"):
     with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
         return hook(*args)
 
 
-def queued_by(container, cause):
-    """Run ``cause`` and wait until the webhook handler has taken the event it publishes."""
-    with entrypoint_waiter(container, "queue_webhook_deliveries") as waited:
-        value = cause()
-    waited.get()  # raises what the handler raised
-    return value
+def close_a_ticket(container):
+    """A change whose events include ``ticket.closed``; returns the closed ticket."""
+    ticket = act(container, "create_ticket", TICKET)
+    return act(container, "change_state", ticket["id"], {"state": "closed"})
+
+
+def miss_a_search(container):
+    """A change whose only event is ``kb.search_missed``."""
+    return act(container, "search_articles", {"q": "nothing is written about this"})
 
 
 def deliver_until(container, condition, timeout=10):
@@ -110,7 +109,7 @@ def test_an_event_arrives_signed_and_the_log_shows_it(ticketing, receiver):
     [listed] = act(ticketing, "list_webhooks")["items"]
     assert listed == {key: value for key, value in hook.items() if key != "secret"}   # the secret is shown once
 
-    ticket = queued_by(ticketing, lambda: act(ticketing, "create_ticket", TICKET))
+    ticket = act(ticketing, "create_ticket", TICKET)
     deliver_until(ticketing, lambda: receiver.requests)
 
     [request] = receiver.requests
@@ -138,10 +137,10 @@ def test_an_event_arrives_signed_and_the_log_shows_it(ticketing, receiver):
     assert delivery["next_attempt_at"] is None and delivery["delivered_at"] is not None
 
 
-def test_a_failing_receiver_gets_the_same_delivery_id_until_it_answers(ticketing, receiver, amqp_uri):
-    hook = subscribe(ticketing, receiver.url(), ["*"])
+def test_a_failing_receiver_gets_the_same_delivery_id_until_it_answers(ticketing, receiver):
+    hook = subscribe(ticketing, receiver.url(), ["ticket.closed"])
     receiver.fail_next(2)
-    envelope = queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "ticket.closed", {"ticket_id": 7}))
+    closed = close_a_ticket(ticketing)
     deliver_until(ticketing, lambda: log_of(ticketing, hook)["items"][0]["status"] == "delivered")
 
     assert [request.status for request in receiver.requests] == [500, 500, 200]
@@ -149,14 +148,15 @@ def test_a_failing_receiver_gets_the_same_delivery_id_until_it_answers(ticketing
     assert {request.headers["x-csops-delivery"] for request in receiver.requests} == {delivery["id"]}
     assert all(verify(hook["secret"], request.headers["x-csops-signature"], request.body, now=time.time())
                for request in receiver.requests)
-    assert {json.loads(request.body)["id"] for request in receiver.requests} == {envelope["id"]}
+    assert {json.loads(request.body)["id"] for request in receiver.requests} == {delivery["event_id"]}
+    assert json.loads(receiver.requests[0].body)["data"]["ticket_id"] == closed["id"]
     assert delivery["attempts"] == 3 and delivery["last_status_code"] == 200 and delivery["last_error"] is None
 
 
-def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(ticketing, receiver, amqp_uri):
-    hook = subscribe(ticketing, receiver.url(), ["sla.*"])
+def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(ticketing, receiver):
+    hook = subscribe(ticketing, receiver.url(), ["kb.*"])
     receiver.fail_next(100)
-    queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "sla.breached", {"ticket_id": 7}))
+    miss_a_search(ticketing)
     deliver_until(ticketing, lambda: log_of(ticketing, hook)["items"][0]["status"] == "failed")
 
     [delivery] = log_of(ticketing, hook, status="failed")["items"]
@@ -169,35 +169,37 @@ def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(ticket
     assert len(receiver.requests) == MAX_ATTEMPTS
 
 
-def test_an_unreachable_receiver_is_logged_without_a_status_code(ticketing, amqp_uri):
+def test_an_unreachable_receiver_is_logged_without_a_status_code(ticketing):
     hook = subscribe(ticketing, f"http://127.0.0.1:{free_port()}/nobody-listens", ["ticket.closed"])
-    queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "ticket.closed", {"ticket_id": 7}))
+    close_a_ticket(ticketing)
     deliver_until(ticketing, lambda: log_of(ticketing, hook)["items"][0]["attempts"] >= 1)
     [delivery] = log_of(ticketing, hook)["items"]
     assert delivery["last_status_code"] is None
     assert delivery["last_error"].startswith("ConnectionError")
 
 
-def test_a_redelivered_event_makes_no_second_delivery(ticketing, receiver, amqp_uri):
+def test_each_event_of_a_change_is_delivered_once_and_a_refused_change_sends_nothing(ticketing, receiver):
     hook = subscribe(ticketing, receiver.url(), ["ticket.*"])
-    envelope = queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "ticket.closed", {"ticket_id": 7}))
-    queued_by(ticketing, lambda: publish_raw(amqp_uri, "ticketing", "ticket.closed", envelope))   # the same id
-    deliver_until(ticketing, lambda: receiver.requests)
+    closed = close_a_ticket(ticketing)
+    with pytest.raises(Conflict):
+        act(ticketing, "change_state", closed["id"], {"state": "waiting_customer"})
+    deliver_until(ticketing, lambda: len(receiver.requests) == 3)
     act(ticketing, "deliver_webhooks")
 
-    assert log_of(ticketing, hook)["total"] == 1
-    assert len(receiver.requests) == 1
+    assert sorted(r.headers["x-csops-event"] for r in receiver.requests) == [   # sent concurrently
+        "ticket.closed", "ticket.created", "ticket.status_changed"]
+    assert log_of(ticketing, hook)["total"] == 3
 
 
-def test_an_inactive_webhook_receives_nothing(ticketing, receiver, amqp_uri):
-    kept = subscribe(ticketing, receiver.url("/kept"), ["*"])
+def test_an_inactive_webhook_receives_nothing(ticketing, receiver):
+    kept = subscribe(ticketing, receiver.url("/kept"), ["ticket.closed"])
     dropped = subscribe(ticketing, receiver.url("/dropped"), ["*"])
     deactivated = act(ticketing, "deactivate_webhook", dropped["id"])
     assert deactivated["active"] is False and "secret" not in deactivated
     assert act(ticketing, "deactivate_webhook", dropped["id"])["active"] is False   # again: no harm
     assert [w["active"] for w in act(ticketing, "list_webhooks")["items"]] == [True, False]
 
-    queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "ticket.closed", {"ticket_id": 7}))
+    close_a_ticket(ticketing)
     deliver_until(ticketing, lambda: receiver.at("/kept"))
     act(ticketing, "deliver_webhooks")
 
@@ -206,10 +208,10 @@ def test_an_inactive_webhook_receives_nothing(ticketing, receiver, amqp_uri):
     assert log_of(ticketing, kept)["total"] == 1
 
 
-def test_deactivating_gives_up_what_is_still_pending(ticketing, receiver, amqp_uri):
-    hook = subscribe(ticketing, receiver.url(), ["*"])
+def test_deactivating_gives_up_what_is_still_pending(ticketing, receiver):
+    hook = subscribe(ticketing, receiver.url(), ["ticket.closed"])
     receiver.fail_next(100)
-    queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "ticket.closed", {"ticket_id": 7}))
+    close_a_ticket(ticketing)
     act(ticketing, "deactivate_webhook", hook["id"])
     sent = len(receiver.requests)
     act(ticketing, "deliver_webhooks")
@@ -220,18 +222,26 @@ def test_deactivating_gives_up_what_is_still_pending(ticketing, receiver, amqp_u
     assert len(receiver.requests) == sent
 
 
-def test_a_pattern_webhook_gets_ticket_events_but_not_sla_breached(ticketing, receiver, amqp_uri):
+def test_a_pattern_webhook_gets_ticket_events_but_not_knowledge_gaps(ticketing, receiver):
     tickets = subscribe(ticketing, receiver.url("/tickets"), ["ticket.*"])
-    breaches = subscribe(ticketing, receiver.url("/breaches"), ["sla.breached"])
-    queued_by(ticketing, lambda: act(ticketing, "create_ticket", TICKET))
-    queued_by(ticketing, lambda: publish_event(amqp_uri, "ticketing", "sla.breached", {"ticket_id": 7}))
-    deliver_until(ticketing, lambda: receiver.at("/tickets") and receiver.at("/breaches"))
+    gaps = subscribe(ticketing, receiver.url("/gaps"), ["kb.search_missed"])
+    act(ticketing, "create_ticket", TICKET)
+    miss_a_search(ticketing)
+    deliver_until(ticketing, lambda: receiver.at("/tickets") and receiver.at("/gaps"))
     act(ticketing, "deliver_webhooks")
 
     assert [r.headers["x-csops-event"] for r in receiver.at("/tickets")] == ["ticket.created"]
-    assert [r.headers["x-csops-event"] for r in receiver.at("/breaches")] == ["sla.breached"]
+    assert [r.headers["x-csops-event"] for r in receiver.at("/gaps")] == ["kb.search_missed"]
     assert [d["event_type"] for d in log_of(ticketing, tickets)["items"]] == ["ticket.created"]
-    assert [d["event_type"] for d in log_of(ticketing, breaches)["items"]] == ["sla.breached"]
+    assert [d["event_type"] for d in log_of(ticketing, gaps)["items"]] == ["kb.search_missed"]
+
+
+def test_imported_history_is_not_sent(ticketing, receiver):
+    hook = subscribe(ticketing, receiver.url(), ["*"])
+    act(ticketing, "import_tickets", {"source": "zammad", "tickets": [dict(
+        TICKET, external_id="Z-1", created_at="2026-01-05T08:00:00+08:00",
+        history=[{"at": "2026-01-05T08:10:00+08:00", "type": "state", "state": "resolved"}])]})
+    assert log_of(ticketing, hook)["total"] == 0
 
 
 @pytest.mark.parametrize("data, field", [
