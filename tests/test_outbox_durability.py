@@ -13,7 +13,7 @@ from plumbing import migrate
 from plumbing.config import database_url
 from plumbing.db import make_engine
 from plumbing.outbox import EventRecorder, messaging_tables
-from plumbing.testing import wait_for
+from plumbing.testing import wait_for, wait_until_answering
 from plumbing.topology import handler_queue
 from ticketing.events import TICKET_CREATED
 
@@ -59,22 +59,12 @@ def pending_outbox(engine):
         return connection.execute(select(outbox.c.id).where(outbox.c.published_at.is_(None))).scalars().all()
 
 
-def wait_until_serving(rabbit_config):
-    def answers():
-        try:
-            with ServiceRpcProxy("ticketing", rabbit_config) as ticketing:
-                return ticketing.ping.call_async().result() == "pong"
-        except Exception:
-            return False
-    wait_for(answers, timeout=30, interval=0.3, message="ticketing to answer")
-
-
 def test_a_service_killed_between_commit_and_publish_publishes_after_restart(
         service_process, rabbit_config, ticketing_db, consumer_queue):
     # OUTBOX_POLL_SECONDS=60: only the relay woken by the request reaches the failpoint
     doomed = service_process("ticketing.service:TicketingService").start(
         CSOPS_FAILPOINTS="outbox.before_publish", OUTBOX_POLL_SECONDS="60")
-    wait_until_serving(rabbit_config)
+    wait_until_answering("ticketing", rabbit_config)
     with ServiceRpcProxy("ticketing", rabbit_config) as ticketing:
         ticket = ticketing.create_ticket(TICKET)
     assert doomed.wait(timeout=20) == 137, doomed.log()
@@ -91,7 +81,7 @@ def test_a_service_killed_between_commit_and_publish_publishes_after_restart(
 def test_events_recorded_while_the_broker_is_down_are_published_when_it_returns(
         service_process, rabbit_config, ticketing_db, consumer_queue):
     running = service_process("ticketing.service:TicketingService").start()
-    wait_until_serving(rabbit_config)
+    wait_until_answering("ticketing", rabbit_config)
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
     try:
         # a transaction that committed just as the broker went away
@@ -104,7 +94,7 @@ def test_events_recorded_while_the_broker_is_down_are_published_when_it_returns(
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
     subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True, timeout=120)
 
-    wait_until_serving(rabbit_config)
+    wait_until_answering("ticketing", rabbit_config)
     with ServiceRpcProxy("ticketing", rabbit_config) as ticketing:
         after = ticketing.create_ticket(TICKET)
     envelopes = consumer_queue(2, timeout=60)

@@ -1,9 +1,8 @@
 """Each service serves its own /metrics with RPC and handler histograms (X4)."""
 import requests
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from plumbing import migrate
-from plumbing.testing import free_port, wait_for
+from plumbing.testing import free_port, wait_for, wait_until_answering
 
 
 def test_a_service_process_serves_rpc_histograms_on_its_metrics_port(
@@ -20,15 +19,7 @@ def test_a_service_process_serves_rpc_histograms_on_its_metrics_port(
         except requests.ConnectionError:
             return False
     wait_for(serving, timeout=30, interval=0.3, message="the metrics port")
-    wait_for(lambda: _ping(rabbit_config), timeout=30, interval=0.3, message="training to answer")
+    wait_until_answering("training", rabbit_config)
     text = requests.get(url, timeout=5).text
     assert 'csops_rpc_duration_seconds_count{method="ping",outcome="success"}' in text
     assert "# TYPE csops_event_handler_duration_seconds histogram" in text
-
-
-def _ping(rabbit_config):
-    try:
-        with ServiceRpcProxy("training", rabbit_config) as training:
-            return training.ping.call_async().result() == "pong"
-    except Exception:
-        return False

@@ -128,12 +128,7 @@ class GatewayService:
     def update_account(self, call: ApiCall, username):
         if {"roles", "active"} & set(call.body) and "admin" not in call.principal.roles:
             raise ApiError(403, "forbidden", "only an admin changes roles or activation", {"roles": ["admin"]})
-        with self.db.begin():
-            account = accounts.get(self.db, username)
-            if accounts.update(account, call.body):
-                self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, username, account)
-        self.account_store.forget(username)
-        return shared(AccountSchema).dump(account)
+        return self.change_account(username, call.body)
 
     @api("GET", "/api/v1/me", roles=STAFF + ("integration",), response=AccountSchema,
          summary="The account the token belongs to")
@@ -143,11 +138,16 @@ class GatewayService:
     @api("PUT", "/api/v1/me/duty", roles=STAFF, body=DutySchema, response=AccountSchema,
          summary="Go on or off duty: routing only gives tickets to agents on duty")
     def set_duty(self, call: ApiCall):
+        return self.change_account(call.principal.username, call.body)
+
+    def change_account(self, username, changes):
+        """Apply changes, publish the new snapshot if anything changed, and
+        forget the cached token check (deactivation must bite at once)."""
         with self.db.begin():
-            account = accounts.get(self.db, call.principal.username)
-            if accounts.update(account, call.body):
-                self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, account.username,
-                                   account)
+            account = accounts.get(self.db, username)
+            if accounts.update(account, changes):
+                self.events.record(self.db, events.STAFF_ACCOUNT_UPDATED, events.AGGREGATE, username, account)
+        self.account_store.forget(username)
         return shared(AccountSchema).dump(account)
 
     # -- ticketing ----------------------------------------------------------

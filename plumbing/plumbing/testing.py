@@ -40,10 +40,29 @@ def publish_event(amqp_uri, source, event_type, data, **envelope_fields):
 
 def call(container, method, *args, **kwargs):
     """Run one entrypoint of a running container and return its result."""
+    return call_as(None, container, method, *args, **kwargs)
+
+
+def call_as(actor, container, method, *args, **kwargs):
+    """``call`` on behalf of ``actor``, as the gateway passes it in the context data."""
     from nameko.testing.services import entrypoint_hook
 
-    with entrypoint_hook(container, method) as hook:
+    context_data = {"actor": actor} if actor else None
+    with entrypoint_hook(container, method, context_data=context_data) as hook:
         return hook(*args, **kwargs)
+
+
+def wait_until_answering(service, config, timeout=30):
+    """Wait until a service (a process of its own, say) answers an RPC ping."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    def answers():
+        try:
+            with ServiceRpcProxy(service, config) as proxy:
+                return proxy.ping.call_async().result() == "pong"
+        except Exception:
+            return False
+    wait_for(answers, timeout=timeout, interval=0.3, message=f"{service} to answer")
 
 
 def free_port() -> int:

@@ -142,7 +142,10 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
             if ticket.state in tickets.REOPENABLE:
                 raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
                                {"state": [ticket.state]})
-            self.hand_to(ticket, assignment["assignee"], assignment["team"] or ticket.team)
+            assignee, team = assignment["assignee"], assignment["team"] or ticket.team
+            if (assignee, team) != (ticket.assignee, ticket.team):  # the same again stays a no-op
+                self.check_assignable(assignee)
+            self.hand_to(ticket, assignee, team)
             return self.detail(ticket)
 
     @rpc
@@ -266,10 +269,10 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
             self.publish(events.TICKET_CLOSED, ticket)
 
     def hand_to(self, ticket, assignee, team):
+        """Give the ticket to ``assignee``; callers have made sure they may take it."""
         previous, previous_team = ticket.assignee, ticket.team
         if (previous, previous_team) == (assignee, team):
             return
-        self.check_assignable(assignee)
         agent = self.db.get(Agent, assignee)
         if agent is not None:
             agent.last_assigned_at = self.now()  # round-robin counts manual assignments too

@@ -2,10 +2,9 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
-from plumbing.testing import EventTap
+from plumbing.testing import EventTap, call_as
 
 COMPLAINT = {"subject": "Rude courier, broken TV", "channel": "phone", "kind": "complaint", "assignee": "alice",
              "customer": {"name": "Zhou Tao", "contact": "+86 137 0000 1111"}}
@@ -14,8 +13,7 @@ RECORD = {"issue": "TV screen cracked on delivery; courier refused to wait", "de
 
 
 def act(container, method, *args, actor="alice"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 def test_a_complaint_goes_soothe_handle_verdict_reopen_settle(ticketing, service_config):

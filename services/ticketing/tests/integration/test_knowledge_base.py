@@ -1,9 +1,8 @@
 """The knowledge base through the service (T8): index, search, hits, gaps."""
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import InvalidInput, NotFound
-from plumbing.testing import EventTap
+from plumbing.testing import EventTap, call_as
 
 ARTICLES = [
     {"title": "如何办理退货", "body": "退货流程：在订单页面申请退货，7天内寄回商品，审核后退款。", "category": "售后",
@@ -15,8 +14,7 @@ ARTICLES = [
 
 
 def act(container, method, *args, actor="alice"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
 """Merging duplicates and importing another help desk's history (T2)."""
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict, InvalidInput
-from plumbing.testing import EventTap
+from plumbing.testing import EventTap, call_as
 
 TICKET = {"subject": "Login fails", "channel": "web_form", "kind": "inquiry", "assignee": "alice",
           "customer": {"name": "He Yun", "contact": "he@example.com"}}
@@ -12,8 +11,7 @@ ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
 
 
 def act(container, method, *args, actor="alice"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 def test_a_duplicate_is_merged_closed_and_its_messages_show_on_the_other(ticketing, service_config):

@@ -2,10 +2,9 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict
-from plumbing.testing import EventTap, publish_event, wait_for
+from plumbing.testing import EventTap, call_as, publish_event, wait_for
 from ticketing.service import TicketingService
 
 TICKET = {"subject": "Double charge", "channel": "chat", "kind": "inquiry", "team": "billing",
@@ -13,8 +12,7 @@ TICKET = {"subject": "Double charge", "channel": "chat", "kind": "inquiry", "tea
 
 
 def act(container, method, *args):
-    with entrypoint_hook(container, method, context_data={"actor": "sue"}) as hook:
-        return hook(*args)
+    return call_as("sue", container, method, *args)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
-from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, update
 
 from plumbing.errors import Conflict, InvalidInput
-from plumbing.testing import EventTap
+from plumbing.testing import EventTap, call_as
 from ticketing.models import SlaClock
 from ticketing.service import TicketingService
 
@@ -25,8 +24,7 @@ def policy(ticketing):
 
 
 def act(container, method, *args, actor="alice"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 def clocks(ticket):

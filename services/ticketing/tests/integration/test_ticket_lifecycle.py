@@ -1,9 +1,8 @@
 """The ticket lifecycle through the service, on SQLite and PostgreSQL (T2, T3, T9, X2)."""
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict
-from plumbing.testing import EventTap
+from plumbing.testing import EventTap, call_as
 
 TICKET = {"subject": "Invoice missing", "channel": "email", "kind": "inquiry", "team": "billing",
           "customer": {"name": "Sun Li", "contact": "sun@example.com"}, "tags": ["invoice"]}
@@ -15,8 +14,7 @@ def tap(service_config):
 
 
 def act(container, actor, method, *args):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 def test_a_ticket_goes_through_its_whole_life_with_a_trail_and_an_event_for_each_change(

@@ -1,9 +1,9 @@
 """The SLA figures ticketing exports for Grafana (X4)."""
 import pytest
-from nameko.testing.services import entrypoint_hook
 from prometheus_client import REGISTRY
 
 from plumbing.errors import Conflict
+from plumbing.testing import call_as
 
 ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
@@ -19,8 +19,7 @@ def policy(ticketing):
 
 
 def act(container, method, *args):
-    with entrypoint_hook(container, method, context_data={"actor": "mei"}) as hook:
-        return hook(*args)
+    return call_as("mei", container, method, *args)
 
 
 def sample(name, **labels):

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import eventlet
 import eventlet.wsgi
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
-from plumbing.testing import free_port, wait_for
+from plumbing.testing import call_as, free_port, wait_for
 from ticketing.webhooks import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
@@ -71,8 +70,7 @@ def receiver():
 
 
 def act(container, method, *args, actor="admin"):
-    with entrypoint_hook(container, method, context_data={"actor": actor}) as hook:
-        return hook(*args)
+    return call_as(actor, container, method, *args)
 
 
 def close_a_ticket(container):
