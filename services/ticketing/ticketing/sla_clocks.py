@@ -80,7 +80,7 @@ def as_clock(row: SlaClock) -> sla.Clock:
 
 
 class SlaClocks:
-    """Mixed into TicketingService: needs its ``db``, ``events`` and ``context``."""
+    """Mixed into TicketingService: needs its ``db``, ``on_success`` and ticket steps (publish, escalate)."""
 
     # -- policies ----------------------------------------------------------------
     @rpc

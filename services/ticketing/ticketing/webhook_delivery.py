@@ -39,7 +39,6 @@ from datetime import datetime, timedelta, timezone
 
 import eventlet
 import requests
-from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 from prometheus_client import Counter
@@ -152,9 +151,7 @@ def now():
 
 
 class WebhookDeliveries:
-    """Mixed into TicketingService: needs its ``db`` and ``context``."""
-
-    config = Config()
+    """Mixed into TicketingService: needs its ``db``, ``context``, ``config`` and ``replay_at``."""
 
     # -- subscriptions ------------------------------------------------------------
     @rpc
