@@ -30,3 +30,19 @@ def test_create_schema_fills_optional_fields():
     loaded = CourseCreateSchema().load(COURSE)
     assert loaded["description"] == ""
     assert loaded["certification_validity_days"] is None and loaded["sessions_per_month"] is None
+
+
+def test_completion_is_the_mean_of_the_modules_and_complete_only_when_all_are_done():
+    assert courses.completion_percent([100, 50, 0]) == 50
+    assert courses.completion_percent([]) == 0
+    assert courses.is_complete([100, 100]) and not courses.is_complete([100, 99.5]) and not courses.is_complete([])
+
+
+@pytest.mark.parametrize("kind, exam, scheduled_at, fields", [
+    ("exam", None, None, {"exam"}),
+    ("content", {"parts": []}, None, {"exam"}),
+    ("content", None, "2026-01-01", {"scheduled_at"}),
+    ("session", None, "2026-01-01", set()),
+])
+def test_module_rules(kind, exam, scheduled_at, fields):
+    assert set(courses.module_errors(kind, exam, scheduled_at)) == fields
