@@ -6,6 +6,7 @@ here). Validation, auth, errors and request ids happen in ``api.py``.
 import eventlet
 import eventlet.tpool
 from nameko.dependency_providers import Config
+from nameko.exceptions import deserialize
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema
 from gateway import accounts, auth, events, models, openapi, settings
 from gateway.api import ApiCall, api
-from gateway.dependencies import Accounts, ServiceRpc
+from gateway.dependencies import Accounts, GroupCommit, ServiceRpc
 from gateway.errors import ApiError
 from gateway.models import Account
 from gateway.schemas import (
@@ -37,7 +38,15 @@ from ticketing.webhook_schemas import (
     DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookListSchema,
     WebhookSchema,
 )
-from training.schemas import CourseCreateSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema
+from training.schemas import (
+    AnswersSchema, AssessmentSchema, AttemptSchema, AttemptStartSchema, AttendanceSchema, CareerLevelListSchema,
+    CareerLevelSchema, CareerLevelUpdateSchema, CategoryCreateSchema, CategoryListSchema, CategorySchema,
+    CertificationListQuerySchema, CertificationPageSchema, CertificationSchema, CourseCreateSchema,
+    CourseDetailSchema, CourseListQuerySchema, CoursePageSchema, CourseSchema, EnrolmentDetailSchema,
+    EnrolmentListQuerySchema, EnrolmentListSchema, EnrolmentPageSchema, EnrolRequestSchema, ModuleCreateSchema,
+    ModuleSchema, OverrideCreateSchema, OverrideSchema, ProgressSchema, QuestionCreateSchema, QuestionListQuerySchema,
+    QuestionPageSchema, QuestionRetireSchema, QuestionSchema, RevocationSchema, StandingSchema,
+)
 
 ADMIN = ("admin",)
 STAFF = ("agent", "supervisor", "trainer", "committee", "admin")
@@ -50,6 +59,7 @@ IMPORTERS = INTEGRATORS = ("admin", "integration")
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
+EXAM_TAKERS = ("agent",)
 POST_WRITERS = ("integration", "admin")
 POST_READERS = ("agent", "supervisor", "admin")
 BACKENDS = ("ticketing", "training", "appraisal", "monitoring")
@@ -68,6 +78,7 @@ class GatewayService:
     training = ServiceRpc("training")
     appraisal = ServiceRpc("appraisal")
     monitoring = ServiceRpc("monitoring")
+    ticket_creations = GroupCommit()
 
     # -- platform ---------------------------------------------------------
     @api("GET", "/health", response=HealthSchema, summary="Whether every service answers an RPC ping")
@@ -154,7 +165,13 @@ class GatewayService:
     @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketDetailSchema,
          status=201, summary="Open a ticket (publishes ticket.created)")
     def create_ticket(self, call: ApiCall):
-        return self.ticketing.create_ticket(shared(TicketCreateSchema).dump(call.body))
+        # concurrent creations share one RPC and one transaction (group commit), each keeping its actor and id
+        request = {"ticket": shared(TicketCreateSchema).dump(call.body), "actor": call.principal.username,
+                   "request_id": call.request_id}
+        answer = self.ticket_creations.submit(request, self.ticketing.create_tickets)
+        if "error" in answer:
+            raise deserialize(answer["error"])
+        return answer["ticket"]
 
     @api("POST", "/api/v1/tickets/import", roles=IMPORTERS, body=TicketImportSchema, response=ImportResultSchema,
          max_body=IMPORT_MAX_BYTES, summary=(
@@ -334,8 +351,36 @@ class GatewayService:
         return self.appraisal.ticket_counts(shared(TicketCountQuerySchema).dump(call.query))
 
     # -- training -------------------------------------------------------------
+    def training_scope(self, principal):
+        """Whose training the caller may see: everyone's (None) for trainers, the
+        committee and admins; a supervisor's own and their teams' agents';
+        anyone else only their own."""
+        roles = set(principal.roles)
+        if roles & {"trainer", "committee", "admin"}:
+            return None
+        if "supervisor" not in roles:
+            return [principal.username]
+        teams = set(accounts.get(self.db, principal.username).teams)
+        return sorted({principal.username} | {account.username for account in self.active_agents()
+                                               if teams & set(account.teams)})
+
+    def active_agents(self):
+        return [account for account in self.db.scalars(select(Account).where(Account.active.is_(True)))
+                if "agent" in account.roles]
+
+    def agents_to_enrol(self, request):
+        """One agent, or every active agent of a team, as account usernames."""
+        if "agent" in request:
+            if request["agent"] not in {account.username for account in self.active_agents()}:
+                raise ApiError(400, "invalid_input", "no such active agent", {"agent": ["no active agent of that name"]})
+            return [request["agent"]]
+        members = sorted(a.username for a in self.active_agents() if request["team"] in a.teams)
+        if not members:
+            raise ApiError(400, "invalid_input", "the team has no active agents", {"team": ["no active agents"]})
+        return members
+
     @api("POST", "/api/v1/training/courses", roles=TRAINERS, body=CourseCreateSchema, response=CourseSchema,
-         status=201, summary="Create a course")
+         status=201, summary="Create a course: kind, mode, duration, schedule, the certification it gives")
     def create_course(self, call: ApiCall):
         return self.training.create_course(shared(CourseCreateSchema).dump(call.body))
 
@@ -343,6 +388,137 @@ class GatewayService:
          summary="List courses")
     def list_courses(self, call: ApiCall):
         return self.training.list_courses(shared(CourseListQuerySchema).dump(call.query))
+
+    @api("GET", "/api/v1/training/courses/<int:course_id>", roles=STAFF, response=CourseDetailSchema,
+         summary="A course with its modules in order")
+    def get_course(self, call: ApiCall, course_id):
+        return self.training.get_course(course_id)
+
+    @api("POST", "/api/v1/training/courses/<int:course_id>/modules", roles=TRAINERS, body=ModuleCreateSchema,
+         response=ModuleSchema, status=201,
+         summary="Append a module: content, a session, or an exam with its parts, draws and limits")
+    def add_course_module(self, call: ApiCall, course_id):
+        return self.training.add_module(course_id, shared(ModuleCreateSchema).dump(call.body))
+
+    @api("POST", "/api/v1/training/courses/<int:course_id>/enrolments", roles=TRAINERS, body=EnrolRequestSchema,
+         response=EnrolmentListSchema, status=201, summary=(
+             "Enrol an agent or a whole team (publishes training.enrolled; already enrolled agents are left as "
+             "they are, completed or failed ones start a new cycle)"))
+    def enrol(self, call: ApiCall, course_id):
+        agents = self.agents_to_enrol(call.body)
+        return self.training.enrol(course_id, {"agents": agents, "reason": call.body["reason"]})
+
+    @api("GET", "/api/v1/training/question-categories", roles=TRAINERS, response=CategoryListSchema,
+         summary="Question bank categories with their active question counts")
+    def list_question_categories(self, call: ApiCall):
+        return self.training.list_categories()
+
+    @api("POST", "/api/v1/training/question-categories", roles=TRAINERS, body=CategoryCreateSchema,
+         response=CategorySchema, status=201, summary="Add a question bank category")
+    def create_question_category(self, call: ApiCall):
+        return self.training.create_category(shared(CategoryCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/training/questions", roles=TRAINERS, query=QuestionListQuerySchema,
+         response=QuestionPageSchema, summary="Questions of the bank, with their keys")
+    def list_questions(self, call: ApiCall):
+        return self.training.list_questions(shared(QuestionListQuerySchema).dump(call.query))
+
+    @api("POST", "/api/v1/training/questions", roles=TRAINERS, body=QuestionCreateSchema, response=QuestionSchema,
+         status=201, summary="Add a question: single or multiple choice, true/false, or short answer")
+    def create_question(self, call: ApiCall):
+        return self.training.create_question(shared(QuestionCreateSchema).dump(call.body))
+
+    @api("PUT", "/api/v1/training/questions/<int:question_id>/active", roles=TRAINERS, body=QuestionRetireSchema,
+         response=QuestionSchema, summary="Retire a question from future draws, or bring it back")
+    def set_question_active(self, call: ApiCall, question_id):
+        return self.training.set_question_active(question_id, call.body)
+
+    @api("GET", "/api/v1/training/enrolments", roles=STAFF, query=EnrolmentListQuerySchema,
+         response=EnrolmentPageSchema, summary="Enrolments: an agent sees their own, a supervisor their teams'")
+    def list_enrolments(self, call: ApiCall):
+        return self.training.list_enrolments(shared(EnrolmentListQuerySchema).dump(call.query),
+                                             self.training_scope(call.principal))
+
+    @api("GET", "/api/v1/training/enrolments/<int:enrolment_id>", roles=STAFF, response=EnrolmentDetailSchema,
+         summary="An enrolment with each module's progress or attendance")
+    def get_enrolment(self, call: ApiCall, enrolment_id):
+        return self.training.get_enrolment(enrolment_id, self.training_scope(call.principal))
+
+    @api("POST", "/api/v1/training/enrolments/<int:enrolment_id>/attendance", roles=TRAINERS, body=AttendanceSchema,
+         response=EnrolmentDetailSchema, summary="Record attendance of a session")
+    def record_attendance(self, call: ApiCall, enrolment_id):
+        return self.training.record_attendance(enrolment_id, call.body)
+
+    @api("PUT", "/api/v1/training/enrolments/<int:enrolment_id>/progress", roles=("agent",) + TRAINERS,
+         body=ProgressSchema, response=EnrolmentDetailSchema,
+         summary="Progress through an online content module (an agent on their own enrolment)")
+    def record_progress(self, call: ApiCall, enrolment_id):
+        return self.training.record_progress(enrolment_id, call.body, self.training_scope(call.principal))
+
+    @api("POST", "/api/v1/training/enrolments/<int:enrolment_id>/overrides", roles=TRAINERS,
+         body=OverrideCreateSchema, response=OverrideSchema, status=201,
+         summary="Extra attempts at an exam for this agent, in the current cycle only")
+    def grant_override(self, call: ApiCall, enrolment_id):
+        return self.training.grant_override(enrolment_id, call.body)
+
+    @api("POST", "/api/v1/training/enrolments/<int:enrolment_id>/attempts", roles=EXAM_TAKERS,
+         body=AttemptStartSchema, response=AttemptSchema, status=201, summary=(
+             "Start an exam attempt: questions drawn and frozen; 409 if too early, none left, or already passed"))
+    def start_attempt(self, call: ApiCall, enrolment_id):
+        return self.training.start_attempt(enrolment_id, call.body, self.training_scope(call.principal))
+
+    @api("GET", "/api/v1/training/attempts/<int:attempt_id>", roles=EXAM_TAKERS + TRAINERS, response=AttemptSchema,
+         summary="An attempt as the agent saw it (no answer key), with marks once graded")
+    def get_attempt(self, call: ApiCall, attempt_id):
+        return self.training.get_attempt(attempt_id, self.training_scope(call.principal))
+
+    @api("PUT", "/api/v1/training/attempts/<int:attempt_id>/answers", roles=EXAM_TAKERS, body=AnswersSchema,
+         response=AttemptSchema, summary="Save answers as you go (409 once submitted or out of time)")
+    def save_answers(self, call: ApiCall, attempt_id):
+        return self.training.save_answers(attempt_id, shared(AnswersSchema).dump(call.body),
+                                          self.training_scope(call.principal))
+
+    @api("POST", "/api/v1/training/attempts/<int:attempt_id>/submission", roles=EXAM_TAKERS, body=AnswersSchema,
+         response=AttemptSchema, summary=(
+             "Submit an attempt with any last answers; after the time limit only answers saved in time count"))
+    def submit_attempt(self, call: ApiCall, attempt_id):
+        return self.training.submit_attempt(attempt_id, shared(AnswersSchema).dump(call.body),
+                                            self.training_scope(call.principal))
+
+    @api("POST", "/api/v1/training/attempts/<int:attempt_id>/assessment", roles=TRAINERS, body=AssessmentSchema,
+         response=AttemptSchema, summary="Score the practical and customer-evaluation parts and the short answers")
+    def assess_attempt(self, call: ApiCall, attempt_id):
+        return self.training.assess_attempt(attempt_id, shared(AssessmentSchema).dump(call.body))
+
+    @api("GET", "/api/v1/training/certifications", roles=STAFF, query=CertificationListQuerySchema,
+         response=CertificationPageSchema, summary="Certifications: an agent sees their own, a supervisor their teams'")
+    def list_certifications(self, call: ApiCall):
+        return self.training.list_certifications(shared(CertificationListQuerySchema).dump(call.query),
+                                                 self.training_scope(call.principal))
+
+    @api("POST", "/api/v1/training/certifications/<int:certification_id>/revocation", roles=TRAINERS,
+         body=RevocationSchema, response=CertificationSchema,
+         summary="Revoke a certification (publishes training.certification_revoked; routing stops at once)")
+    def revoke_certification(self, call: ApiCall, certification_id):
+        return self.training.revoke_certification(certification_id, call.body)
+
+    @api("GET", "/api/v1/training/career-levels", roles=STAFF, response=CareerLevelListSchema,
+         summary="Career levels, specialist to director, and the certifications each requires")
+    def list_career_levels(self, call: ApiCall):
+        return self.training.list_career_levels()
+
+    @api("PUT", "/api/v1/training/career-levels/<level>", roles=TRAINERS, body=CareerLevelUpdateSchema,
+         response=CareerLevelSchema, summary="Set what a level requires; the specialist level's clear for duty")
+    def set_career_level(self, call: ApiCall, level):
+        return self.training.set_career_level(level, call.body)
+
+    @api("GET", "/api/v1/training/agents/<username>/standing", roles=STAFF, response=StandingSchema,
+         summary="An agent's certifications, whether they are cleared for duty, the levels they qualify for")
+    def agent_standing(self, call: ApiCall, username):
+        scope = self.training_scope(call.principal)
+        if scope is not None and username not in scope:
+            raise ApiError(404, "not_found", f"no training standing of {username} for you")
+        return self.training.agent_standing(username)
 
     # -- monitoring -----------------------------------------------------------
     @api("POST", "/api/v1/monitoring/posts", roles=POST_WRITERS, body=PostCreateSchema, response=PostSchema,

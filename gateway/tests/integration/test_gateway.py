@@ -2,6 +2,8 @@
 import json
 import re
 
+import eventlet
+
 import pytest
 import requests
 
@@ -270,3 +272,38 @@ def test_staff_profiles_duty_and_deactivation_are_published_for_routing(platform
         ("staff.account_created", "sue", False, True), ("staff.account_created", "alice", False, True),
         ("staff.account_updated", "alice", False, True), ("staff.account_updated", "alice", True, True),
         ("staff.account_updated", "alice", False, False)]
+
+
+def test_tickets_opened_together_share_one_rpc_yet_keep_their_own_author_and_request_id(
+        platform, client, make_account, gateway_config):
+    from prometheus_client import REGISTRY
+
+    def create_tickets_calls():
+        return REGISTRY.get_sample_value(
+            "csops_rpc_duration_seconds_count", {"method": "create_tickets", "outcome": "success"}) or 0
+
+    sue = make_account("sue", ["supervisor"])
+    client.login()
+    tap = EventTap(gateway_config["AMQP_URI"], "ticketing", "ticket.created")
+    authors = {n: ("sue", sue) if n % 2 else ("admin", client) for n in range(16)}
+    refused = 7  # asks for an assignee who is no agent: only this one is refused
+
+    def create(n):
+        body = dict(TICKET, subject=f"order {n}", **({"assignee": "nobody"} if n == refused else {}))
+        return requests.post(client.url("/api/v1/tickets"), json=body, headers={
+            "Authorization": authors[n][1].headers["Authorization"], "X-Request-Id": f"together-{n}"})
+
+    calls_before = create_tickets_calls()
+    responses = list(eventlet.GreenPool(16).imap(create, range(16)))
+
+    assert [r.status_code for r in responses] == [409 if n == refused else 201 for n in range(16)]
+    assert error_of(responses[refused])["details"] == {"assignee": ["nobody is not a known agent"]}
+    assert create_tickets_calls() - calls_before < 15  # fewer RPCs than tickets: they went together
+    tickets = {n: r.json() for n, r in enumerate(responses) if n != refused}
+    assert {n: t["subject"] for n, t in tickets.items()} == {n: f"order {n}" for n in tickets}
+    assert client.get(client.url("/api/v1/tickets")).json()["total"] == 15  # the refusal wrote nothing
+    for n, ticket in tickets.items():
+        history = client.get(client.url(f"/api/v1/tickets/{ticket['id']}/history")).json()["items"]
+        assert (history[0]["action"], history[0]["actor"]) == ("created", authors[n][0])
+    events = {event["data"]["ticket_id"]: event for event in tap.take(15)}
+    assert {n: events[t["id"]]["requestid"] for n, t in tickets.items()} == {n: f"together-{n}" for n in tickets}
