@@ -60,7 +60,6 @@ IMPORT_MAX_BYTES = 20 * 1024 * 1024
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 TRAINERS = ("trainer", "admin")
 EXAM_TAKERS = ("agent",)
-EXAM_TAKERS = ("agent",)
 POST_WRITERS = ("integration", "admin")
 POST_READERS = ("agent", "supervisor", "admin")
 BACKENDS = ("ticketing", "training", "appraisal", "monitoring")
