@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import shared
 from training import certifications, events, metrics
 from training.models import CareerLevel, Certification
 from training.schemas import (
@@ -24,14 +24,11 @@ SWEEP_BATCH = 200
 
 
 class Certifying:
-    """Mixed into TrainingService: needs its ``db``, ``now`` and ``publish``."""
+    """Mixed into TrainingService: needs its ``db``, ``now``, ``publish`` and ``agents_page``."""
 
     @rpc
     def list_certifications(self, query=None, agents=None):
-        criteria = load(CertificationListQuerySchema, query or {})
-        conditions = [] if agents is None else [Certification.agent.in_(agents)]
-        page = fetch_page(self.db, Certification, criteria, [Certification.id.desc()], conditions)
-        return shared(CertificationPageSchema).dump(page)
+        return self.agents_page(Certification, CertificationListQuerySchema, CertificationPageSchema, query, agents)
 
     @rpc
     def revoke_certification(self, certification_id, data):

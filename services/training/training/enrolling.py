@@ -12,7 +12,7 @@ from plumbing.consumer import event_handler
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, NotFound, UnprocessableEvent, load_event_data
 from plumbing.errors import load_or_invalid as load
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import shared
 from training import courses, events, exams
 from training.models import AttemptOverride, Course, CourseModule, Enrolment, ModuleProgress
 from training.schemas import (
@@ -24,7 +24,8 @@ ENROLLED, COMPLETED = "enrolled", "completed"
 
 
 class Enrolments:
-    """Mixed into TrainingService: needs its ``db``, ``context``, ``now``, ``publish`` and ``certify``."""
+    """Mixed into TrainingService: needs its ``db``, ``context``, ``now``, ``publish``, ``agents_page``
+    and ``certify``."""
 
     @rpc
     def enrol(self, course_id, data):
@@ -76,10 +77,7 @@ class Enrolments:
     @rpc
     def list_enrolments(self, query=None, agents=None):
         """``agents``: only theirs (the gateway's scope for agents and supervisors)."""
-        criteria = load(EnrolmentListQuerySchema, query or {})
-        conditions = [] if agents is None else [Enrolment.agent.in_(agents)]
-        page = fetch_page(self.db, Enrolment, criteria, [Enrolment.id.desc()], conditions)
-        return shared(EnrolmentPageSchema).dump(page)
+        return self.agents_page(Enrolment, EnrolmentListQuerySchema, EnrolmentPageSchema, query, agents)
 
     @rpc
     def get_enrolment(self, enrolment_id, agents=None):

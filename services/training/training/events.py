@@ -9,11 +9,8 @@ events are the contract ticketing routes by (R4): ``training.certified``
 ``{agent, certification}``. ``training.exam_failed`` goes out once, when an
 exam is failed for good in an enrolment cycle (no attempt left that could
 change it), never per failed attempt; ``training.exam_passed`` carries the
-score appraisal counts (R5).
-
-Consumed: ``appraisal.retraining_requested`` data ``{agent, course_id,
-reason}`` enrols the agent on the course (a new cycle if they had completed
-or failed it; nothing new if they are enrolled already).
+score appraisal counts (R5). What training consumes is in the package's
+docstring (``training/__init__.py``).
 """
 from plumbing.events import EventType
 from training.schemas import (

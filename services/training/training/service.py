@@ -43,6 +43,12 @@ class TrainingService(PlatformService, Enrolments, Sittings, Certifying):
         """An event about ``agent`` into the outbox, in the caller's transaction."""
         self.events.record(self.db, event_type, events.AGGREGATE, agent, data)
 
+    def agents_page(self, model, query_schema, page_schema, query, agents):
+        """A page of ``model`` rows, newest first, only those of ``agents`` unless that is None."""
+        criteria = load(query_schema, query or {})
+        conditions = [] if agents is None else [model.agent.in_(agents)]
+        return shared(page_schema).dump(fetch_page(self.db, model, criteria, [model.id.desc()], conditions))
+
     # -- courses and their modules ------------------------------------------------------
     @rpc
     def create_course(self, data):

@@ -1,4 +1,7 @@
-"""A timer whose interval is configuration, so tests can run sweeps often."""
+"""A timer whose interval is configuration (the service's config, else the
+environment), so tests and deployments can tune how often a sweep runs."""
+import os
+
 from nameko.timer import Timer
 
 
@@ -8,7 +11,8 @@ class ConfiguredTimer(Timer):
         super().__init__(interval=default_seconds, **kwargs)
 
     def setup(self):
-        self.interval = float(self.container.config.get(self.config_key, self.interval))
+        configured = self.container.config.get(self.config_key) or os.environ.get(self.config_key)
+        self.interval = float(configured or self.interval)
 
 
 timer = ConfiguredTimer.decorator
