@@ -1,6 +1,7 @@
 """Taking exams against real RabbitMQ and a real database (R3): draws frozen
 per attempt, grading, time limits, attempts, delays, overrides, assessment."""
 import pytest
+from prometheus_client import REGISTRY
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.testing import EventTap, call_as
@@ -99,10 +100,19 @@ def test_grade_methods_decide_the_outcome(training, build_course, sit, notices, 
 def test_average_of_a_failed_and_a_full_attempt_passes_at_a_pass_mark_of_50(training, build_course, sit, notices):
     course, module = build_course(grade_method="average", pass_mark=50)
     enrolment = enrol(training, course)
+    taken, passed_before = attempt_counts(course)
     sit(enrolment, module, right=False)
     sit(enrolment, module, right=True)
     [passed] = notices()
     assert (passed["type"], passed["data"]["score"]) == ("training.exam_passed", 50.0)
+    assert attempt_counts(course) == (taken + 2, passed_before + 1)
+
+
+def attempt_counts(course):
+    """(attempts graded, attempts passed) of the course, as Prometheus would scrape them."""
+    labels = {"course": str(course["id"])}
+    return tuple(REGISTRY.get_sample_value(f"csops_training_exam_attempts{kind}_total", labels) or 0
+                 for kind in ("", "_passed"))
 
 
 def test_the_last_attempt_failed_sets_retake_and_says_so_once(training, build_course, sit, notices, event_schemas):
