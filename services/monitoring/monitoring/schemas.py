@@ -1,9 +1,18 @@
 """The monitoring API's shapes: validated at the gateway and again by the
 service, and the source of the OpenAPI document."""
-from marshmallow import Schema, fields, validate
+from datetime import timedelta
 
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from monitoring import rules
+from monitoring.alerts import ACTIONS, KINDS as ALERT_KINDS, STATES as ALERT_STATES
 from monitoring.posts import AUTHOR_KINDS, PLATFORMS
+from monitoring.sentiment import SENTIMENTS
+from monitoring.severity import LEVELS
+from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
+
+MAX_BATCH = 1000
+MAX_REPORT_SPAN = timedelta(days=366)
 
 
 def count():
@@ -53,6 +62,27 @@ class PostSchema(Schema):
     parent_external_id = fields.String(allow_none=True)
     received_at = fields.DateTime()
     updated_at = fields.DateTime()
+    on_topic = fields.Boolean(metadata={"description": "matched a watch rule; off-topic posts are not analysed"})
+    topics = fields.Method("dump_topics", metadata={"description": "names of the watch rules it matched"})
+    detected_language = fields.String(allow_none=True)
+    sentiment = fields.String(allow_none=True, validate=validate.OneOf(SENTIMENTS),
+                              metadata={"description": "an agent's correction where there is one, else the model's"})
+    sentiment_score = fields.Float(allow_none=True, metadata={"description": "the model's, -1 .. 1"})
+    corrected = fields.Method("dump_corrected")
+    crisis = fields.Method("dump_crisis")
+    crisis_terms = fields.List(fields.String(), allow_none=True)
+    cluster_id = fields.Integer(allow_none=True, metadata={"description": "its group of near-duplicate posts"})
+    severity = fields.Float(allow_none=True, metadata={"description": "0-100, at the time it was last seen"})
+    level = fields.String(allow_none=True, validate=validate.OneOf(LEVELS))
+
+    def dump_topics(self, post):
+        return sorted(rule.name for rule in getattr(post, "topic_rules", ()))
+
+    def dump_corrected(self, post):
+        return post.corrected_sentiment is not None
+
+    def dump_crisis(self, post):
+        return bool(post.crisis_terms)
 
     def dump_author(self, post):
         return {"id": post.author_id, "name": post.author_name, "followers": post.author_followers,
@@ -64,8 +94,249 @@ class PostIngestResultSchema(Schema):
     created = fields.Boolean(metadata={"description": "false when the post was seen before"})
 
 
+class PostBatchSchema(StrictSchema):
+    posts = fields.List(fields.Nested(PostCreateSchema), required=True, validate=validate.Length(1, MAX_BATCH))
+
+
+class PostBatchResultSchema(Schema):
+    created = fields.Integer()
+    updated = fields.Integer(metadata={"description": "posts seen before: counts merged"})
+    items = fields.List(fields.Nested(PostIngestResultSchema), metadata={"description": "in the order sent"})
+
+
 class PostListQuerySchema(PageQuerySchema):
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
+    sentiment = fields.String(validate=validate.OneOf(SENTIMENTS))
+    on_topic = fields.Boolean()
+    cluster_id = fields.Integer(validate=validate.Range(min=1))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+
+
+class CorrectionSchema(StrictSchema):
+    sentiment = fields.String(required=True, validate=validate.OneOf(SENTIMENTS))
+
+
+def valid_query(query):
+    try:
+        rules.parse(query)
+    except rules.RuleSyntaxError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class WatchRuleCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    query = fields.String(required=True, validate=[validate.Length(1, rules.MAX_QUERY_LENGTH), valid_query],
+                          metadata={"description": 'AND, OR, NOT, "phrases", parentheses, prefix*; e.g. '
+                                                   '(外卖 OR "food delivery") AND (退款 OR refund*) NOT 招聘'})
+    platforms = fields.List(fields.String(validate=validate.OneOf(PLATFORMS)), load_default=list,
+                            metadata={"description": "empty: every platform"})
+    author_kinds = fields.List(fields.String(validate=validate.OneOf(AUTHOR_KINDS)), load_default=list)
+    verified_only = fields.Boolean(load_default=False)
+    min_followers = count()
+    active = fields.Boolean(load_default=True)
+
+
+class WatchRuleUpdateSchema(WatchRuleCreateSchema):
+    class Meta:
+        partial = True
+
+
+class WatchRuleSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    query = fields.String()
+    platforms = fields.List(fields.String())
+    author_kinds = fields.List(fields.String())
+    verified_only = fields.Boolean()
+    min_followers = fields.Integer()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+WatchRuleListSchema = Schema.from_dict({"items": fields.List(fields.Nested(WatchRuleSchema))},
+                                       name="WatchRuleListSchema")
+
+
+class AnalyseSchema(StrictSchema):
+    texts = fields.List(fields.String(validate=validate.Length(1, 10000)), required=True,
+                        validate=validate.Length(1, MAX_BATCH))
+
+
+class AnalysisSchema(Schema):
+    sentiment = fields.String(validate=validate.OneOf(SENTIMENTS))
+    score = fields.Float(metadata={"description": "-1 most negative .. 1 most positive"})
+    language = fields.String(metadata={"description": "zh, en, or und (undetermined)"})
+    crisis = fields.Boolean(metadata={"description": "contains a crisis term: review whatever the sentiment"})
+    crisis_terms = fields.List(fields.String())
+
+
+AnalysisResultSchema = Schema.from_dict({"results": fields.List(fields.Nested(AnalysisSchema))},
+                                        name="AnalysisResultSchema")
+
+
+class AlertEntrySchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "raised, escalated, state, action, note, spike"})
+    action = fields.String(allow_none=True, validate=validate.OneOf(ACTIONS))
+    note = fields.String(allow_none=True)
+    changes = fields.Dict()
+
+
+class AlertSchema(Schema):
+    id = fields.Integer()
+    key = fields.String(metadata={"description": "what it is about: cluster/<id> or spike/<topic>/<bucket>"})
+    kind = fields.String(validate=validate.OneOf(ALERT_KINDS))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    severity = fields.Float()
+    summary = fields.String()
+    topics = fields.List(fields.String())
+    cluster_id = fields.Integer(allow_none=True)
+    cluster_size = fields.Integer(allow_none=True)
+    post_id = fields.Integer(allow_none=True)
+    crisis_terms = fields.List(fields.String())
+    opens_ticket = fields.Boolean(metadata={"description": "levels II and I and crisis posts are worked as tickets"})
+    state = fields.String(validate=validate.OneOf(ALERT_STATES))
+    owner = fields.String(allow_none=True)
+    raised_at = fields.DateTime()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    responding_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class AlertDetailSchema(AlertSchema):
+    entries = fields.List(fields.Nested(AlertEntrySchema))
+
+
+class AlertListQuerySchema(PageQuerySchema):
+    state = fields.String(validate=validate.OneOf(ALERT_STATES))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    kind = fields.String(validate=validate.OneOf(ALERT_KINDS))
+
+
+AlertPageSchema = page_schema(AlertSchema, "AlertPageSchema")
+
+
+class AlertStateSchema(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(ALERT_STATES[1:]))
+    owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                          metadata={"description": "who handles it; default: whoever acknowledges"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 5000))
+
+
+class AlertActionSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS), metadata={
+        "description": "reply_clarify, publish_positive (information), coordinate_departments"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 5000))
+
+
+class AlertNoteSchema(StrictSchema):
+    note = fields.String(required=True, validate=validate.Length(1, 5000))
+
+
+class ReportQuerySchema(StrictSchema):
+    period = fields.String(load_default="day", validate=validate.OneOf(("day", "week")))
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+    top = fields.Integer(load_default=10, validate=validate.Range(1, 50))
+
+    @validates_schema
+    def a_year_at_most(self, data, **kwargs):
+        if "since" in data and "until" in data and not timedelta(0) < data["until"] - data["since"] <= MAX_REPORT_SPAN:
+            raise ValidationError({"until": ["must be after since, at most 366 days later"]})
+
+
+class TrendPointSchema(Schema):
+    period_start = fields.String()
+    total = fields.Integer()
+    by_sentiment = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_platform = fields.Dict(keys=fields.String(), values=fields.Integer())
+    negative_share = fields.Float()
+
+
+class ReportSchema(Schema):
+    period = fields.String()
+    since = fields.DateTime()
+    until = fields.DateTime()
+    trend = fields.List(fields.Nested(TrendPointSchema))
+    top_topics = fields.List(fields.Dict())
+    top_terms = fields.List(fields.Dict(), metadata={"description": "most frequent words/characters of negative posts"})
+    top_negative_clusters = fields.List(fields.Dict())
+    alerts = fields.Dict(metadata={"description": "counts by level and state, median minutes to acknowledge/resolve"})
 
 
 PostPageSchema = page_schema(PostSchema, "PostPageSchema")
+
+
+# -- event data (docs/events/schemas are generated from these) -----------------------------
+class PostAnalysedDataSchema(Schema):
+    """A negative on-topic post, without its author's name or id (X6)."""
+    post_id = required(fields.Integer())
+    platform = required(fields.String())
+    external_id = required(fields.String())
+    url = fields.String(allow_none=True)
+    text = required(fields.String())
+    posted_at = required(fields.DateTime())
+    author_kind = required(fields.String(validate=validate.OneOf(AUTHOR_KINDS)))
+    author_verified = required(fields.Boolean())
+    author_followers = required(fields.Integer())
+    topics = required(fields.List(fields.String()))
+    language = required(fields.String())
+    sentiment = required(fields.String(validate=validate.OneOf(SENTIMENTS)))
+    score = required(fields.Float())
+    crisis_terms = required(fields.List(fields.String()))
+    cluster_id = required(fields.Integer())
+    cluster_size = required(fields.Integer())
+    severity = required(fields.Float())
+    level = fields.String(allow_none=True, validate=validate.OneOf(LEVELS))
+
+
+class AlertPostDataSchema(Schema):
+    id = required(fields.Integer())
+    platform = required(fields.String())
+    external_id = required(fields.String())
+    url = fields.String(allow_none=True)
+    text = required(fields.String())
+    author_name = required(fields.String(metadata={"description": "for the ticket's customer: who wrote it"}))
+    author_id = required(fields.String())
+    author_kind = required(fields.String())
+
+
+class AlertDataSchema(Schema):
+    alert_id = required(fields.Integer())
+    key = required(fields.String(metadata={"description": "one alert, and one ticket, per key: a cluster or a spike"}))
+    kind = required(fields.String(validate=validate.OneOf(ALERT_KINDS)))
+    level = required(fields.String(validate=validate.OneOf(LEVELS)))
+    severity = required(fields.Float())
+    summary = required(fields.String())
+    topics = required(fields.List(fields.String()))
+    cluster_id = fields.Integer(allow_none=True)
+    cluster_size = fields.Integer(allow_none=True)
+    crisis_terms = required(fields.List(fields.String()))
+    opens_ticket = required(fields.Boolean(metadata={"description": "ticketing opens one ticket per key when true"}))
+    state = required(fields.String(validate=validate.OneOf(ALERT_STATES)))
+    owner = fields.String(allow_none=True)
+    post = fields.Nested(AlertPostDataSchema, allow_none=True)
+    raised_at = required(fields.DateTime())
+
+
+class AlertUpdatedDataSchema(AlertDataSchema):
+    change = required(fields.String(metadata={"description": "escalated, state, action, note or spike"}))
+    actor = fields.String(allow_none=True)
+    from_level = fields.String(allow_none=True)
+    from_state = fields.String(allow_none=True)
+
+
+class SpikeDataSchema(Schema):
+    topic_id = required(fields.Integer())
+    topic = required(fields.String())
+    bucket_start = required(fields.DateTime())
+    bucket_minutes = required(fields.Integer())
+    reason = required(fields.String(metadata={"description": "count (negative mentions) or share (negative share)"}))
+    observed = required(fields.Float())
+    expected = required(fields.Float())
+    p_value = fields.Float(allow_none=True)
+    sensitivity = required(fields.String(validate=validate.OneOf(("low", "medium", "high"))))
+    alert_id = fields.Integer(allow_none=True, metadata={"description": "the alert it raised or was added to"})

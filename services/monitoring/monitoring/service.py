@@ -1,57 +1,499 @@
-"""Monitoring: what it answers over RPC. Rules live in ``posts.py``."""
-from datetime import datetime, timezone
+"""Monitoring: what it answers over RPC. Rules live in the plain modules:
+``rules.py`` (topics), ``sentiment.py``, ``dedupe.py``, ``severity.py``,
+``spikes.py``, ``alerts.py``, ``reports.py``.
 
+A batch of posts is stored, matched, analysed, clustered and scored in one
+transaction that also records its events and raises or escalates alerts.
+"""
+from datetime import datetime, timedelta, timezone
+
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from monitoring import models, posts
+from monitoring import alerts, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
+from monitoring.models import Alert, AlertEntry, Cluster, ClusterBand, Post, PostTopic, TopicBucket, WatchRule
 from monitoring.schemas import (
-    PostCreateSchema, PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema,
+    AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
+    AnalyseSchema, AnalysisResultSchema, CorrectionSchema, PostBatchResultSchema, PostBatchSchema, PostCreateSchema,
+    PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
+    WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
 )
 from plumbing.db import get_or_not_found, upsert_insert
-from plumbing.errors import load_or_invalid as load
+from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page, shared
 from plumbing.service import PlatformService
+
+SENSITIVITY_SETTING = "MONITORING_SPIKE_SENSITIVITY"
+SPIKE_ALERT_LEVEL = "III"
+
+
+class SentimentAnalyser(DependencyProvider):
+    """The shipped model, loaded once per service process."""
+
+    def setup(self):
+        self.model = sentiment.SentimentModel.load()
+
+    def get_dependency(self, worker_ctx):
+        return self.model
 
 
 class MonitoringService(PlatformService):
     name = "monitoring"
 
     events = Outbox(models.outbox)
+    config = Config()
+    model = SentimentAnalyser()
 
+    def now(self):
+        return datetime.now(timezone.utc)
+
+    # -- posts ---------------------------------------------------------------
     @rpc
     def ingest_post(self, data):
-        fields = load(PostCreateSchema, data)
-        now = datetime.now(timezone.utc)
-        author = {f"author_{name}": value for name, value in fields.pop("author").items()}
-        insert = upsert_insert(self.db)
-        Post = models.Post
         with self.db.begin():
-            # ON CONFLICT rather than select-then-insert: a concurrent ingest of
-            # the same post waits here instead of failing on the unique key.
-            created = self.db.execute(
-                insert(Post.__table__).values(**fields, **author, received_at=now, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            ).rowcount == 1
-            post = self.db.scalars(
-                select(Post).where(Post.platform == fields["platform"], Post.external_id == fields["external_id"])
-                .with_for_update()
-            ).one()
-            stored = {name: getattr(post, name) for name in posts.COUNTS}
-            merged = posts.merge_counts(stored, fields)
-            if merged != stored:
-                for name, value in merged.items():
-                    setattr(post, name, value)
-                post.updated_at = now
+            [(post, created)] = self.ingest([load(PostCreateSchema, data)])
         return shared(PostIngestResultSchema).dump({"post": post, "created": created})
 
     @rpc
+    def ingest_posts(self, data):
+        batch = load(PostBatchSchema, data)["posts"]
+        with self.db.begin():
+            results = self.ingest(batch)
+        created = sum(was_created for _, was_created in results)
+        return shared(PostBatchResultSchema).dump({
+            "created": created, "updated": len(results) - created,
+            "items": [{"post": post, "created": was_created} for post, was_created in results]})
+
+    @rpc
     def get_post(self, post_id):
-        return shared(PostSchema).dump(get_or_not_found(self.db, models.Post, post_id))
+        return shared(PostSchema).dump(self.with_topics([get_or_not_found(self.db, Post, post_id)])[0])
 
     @rpc
     def list_posts(self, query=None):
         criteria = load(PostListQuerySchema, query or {})
-        order = [models.Post.posted_at.desc(), models.Post.id.desc()]
-        return shared(PostPageSchema).dump(fetch_page(self.db, models.Post, criteria, order))
+        conditions = []
+        if "sentiment" in criteria:
+            wanted = criteria.pop("sentiment")
+            conditions.append(func.coalesce(Post.corrected_sentiment, Post.sentiment) == wanted)
+        page = fetch_page(self.db, Post, criteria, [Post.posted_at.desc(), Post.id.desc()], conditions)
+        page["items"] = self.with_topics(page["items"])
+        return shared(PostPageSchema).dump(page)
+
+    @rpc
+    def correct_sentiment(self, post_id, data):
+        """An agent's verdict: shown from now on, and learnt by the next ``monitoring.train``."""
+        wanted = load(CorrectionSchema, data)["sentiment"]
+        with self.db.begin():
+            post = self.db.get(Post, post_id, with_for_update=True) or get_or_not_found(self.db, Post, post_id)
+            self.db.add(models.SentimentCorrection(post_id=post.id, text=post.text, sentiment=wanted,
+                                                   model_sentiment=post.sentiment, agent=self.context.actor,
+                                                   corrected_at=self.now()))
+            post.corrected_sentiment = wanted
+            post.updated_at = self.now()
+        return self.get_post(post_id)
+
+    @rpc
+    def analyse(self, data):
+        """Sentiment and crisis terms of texts, in order; stores nothing."""
+        texts = load(AnalyseSchema, data)["texts"]
+        results = [dict(sentiment=verdict.sentiment, score=verdict.score, language=verdict.language,
+                        crisis_terms=terms, crisis=bool(terms))
+                   for verdict, terms in zip(self.model.analyse(texts), map(sentiment.crisis_terms, texts))]
+        return shared(AnalysisResultSchema).dump({"results": results})
+
+    # -- watch rules --------------------------------------------------------
+    @rpc
+    def create_rule(self, data):
+        fields = load(WatchRuleCreateSchema, data)
+        with self.db.begin():
+            self.check_rule_name(fields["name"])
+            rule = WatchRule(**fields, created_at=self.now(), updated_at=self.now())
+            self.db.add(rule)
+        return shared(WatchRuleSchema).dump(rule)
+
+    @rpc
+    def update_rule(self, rule_id, data):
+        fields = load(WatchRuleUpdateSchema, data)
+        with self.db.begin():
+            rule = get_or_not_found(self.db, WatchRule, rule_id)
+            if fields.get("name", rule.name) != rule.name:
+                self.check_rule_name(fields["name"])
+            for name, value in fields.items():
+                setattr(rule, name, value)
+            rule.updated_at = self.now()
+        return shared(WatchRuleSchema).dump(rule)
+
+    @rpc
+    def list_rules(self):
+        return shared(WatchRuleListSchema).dump({"items": self.db.scalars(select(WatchRule).order_by(WatchRule.id))})
+
+    def check_rule_name(self, name):
+        if self.db.scalar(select(WatchRule.id).where(WatchRule.name == name)) is not None:
+            raise Conflict(f"a watch rule named {name!r} exists", {"name": ["already used"]})
+
+    # -- alerts ---------------------------------------------------------------
+    @rpc
+    def list_alerts(self, query=None):
+        criteria = load(AlertListQuerySchema, query or {})
+        page = fetch_page(self.db, Alert, criteria, [Alert.raised_at.desc(), Alert.id.desc()])
+        page["items"] = [self.alert_view(alert) for alert in page["items"]]
+        return shared(AlertPageSchema).dump(page)
+
+    @rpc
+    def get_alert(self, alert_id):
+        alert = get_or_not_found(self.db, Alert, alert_id)
+        entries = self.db.scalars(select(AlertEntry).where(AlertEntry.alert_id == alert_id).order_by(AlertEntry.id))
+        return shared(AlertDetailSchema).dump(dict(self.alert_view(alert), entries=list(entries)))
+
+    @rpc
+    def change_alert_state(self, alert_id, data):
+        change = load(AlertStateSchema, data)
+        with self.db.begin():
+            alert = self.locked_alert(alert_id)
+            self.move_alert(alert, change["state"], note=change["note"])
+            if change["owner"] or (alert.owner is None and change["state"] == "acknowledged"):
+                alert.owner = change["owner"] or self.context.actor
+        return self.get_alert(alert_id)
+
+    @rpc
+    def add_alert_action(self, alert_id, data):
+        action = load(AlertActionSchema, data)
+        with self.db.begin():
+            alert = self.locked_alert(alert_id)
+            try:
+                after = alerts.state_after_action(alert.state)
+            except alerts.InvalidTransition as exc:
+                raise Conflict(str(exc), {"state": [alert.state]}) from None
+            if alert.owner is None:
+                alert.owner = self.context.actor
+            self.move_alert(alert, after, publish=False)
+            self.journal(alert, "action", action=action["action"], note=action["note"])
+            self.publish_update(alert, "action")
+        return self.get_alert(alert_id)
+
+    @rpc
+    def add_alert_note(self, alert_id, data):
+        note = load(AlertNoteSchema, data)["note"]
+        with self.db.begin():
+            alert = self.locked_alert(alert_id)
+            self.journal(alert, "note", note=note)
+            alert.updated_at = self.now()
+            self.publish_update(alert, "note")
+        return self.get_alert(alert_id)
+
+    def locked_alert(self, alert_id):
+        return self.db.get(Alert, alert_id, with_for_update=True) or get_or_not_found(self.db, Alert, alert_id)
+
+    def move_alert(self, alert, after, note=None, publish=True):
+        before = alert.state
+        if after == before:
+            return
+        try:
+            alerts.check_transition(before, after)
+        except alerts.InvalidTransition as exc:
+            raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
+        now = self.now()
+        alert.state, alert.updated_at = after, now
+        if after in ("acknowledged", "responding", "resolved") and alert.acknowledged_at is None:
+            alert.acknowledged_at = now  # responding or resolving at once acknowledges too
+            self.on_success(metrics.TIME_TO_ACKNOWLEDGE.labels(alert.level).observe,
+                            (now - alert.raised_at).total_seconds())
+        if after in ("responding", "resolved") and alert.responding_at is None and after == "responding":
+            alert.responding_at = now
+        if after == "resolved":
+            alert.resolved_at = now
+            self.on_success(metrics.TIME_TO_RESOLVE.labels(alert.level).observe,
+                            (now - alert.raised_at).total_seconds())
+        self.journal(alert, "state", note=note, changes={"state": [before, after]})
+        if publish:
+            self.publish_update(alert, "state", from_state=before)
+
+    def alert_view(self, alert):
+        size = self.db.get(Cluster, alert.cluster_id).size if alert.cluster_id else None
+        return {column.key: getattr(alert, column.key) for column in Alert.__table__.columns} | {"cluster_size": size}
+
+    def journal(self, alert, kind, action=None, note=None, changes=None):
+        self.db.add(AlertEntry(alert_id=alert.id, at=self.now(), actor=self.context.actor, kind=kind,
+                               action=action, note=note, changes=changes or {}))
+
+    # -- reports (M7) ---------------------------------------------------------
+    @rpc
+    def report(self, query):
+        criteria = load(ReportQuerySchema, query)
+        return shared(ReportSchema).dump(self.report_data(criteria))
+
+    @rpc
+    def report_file(self, query, file_format):
+        """The trend as ``csv`` text or a ``png`` chart (base64), for a supervisor to forward."""
+        data = self.report_data(load(ReportQuerySchema, query))
+        return reports.as_csv(data) if file_format == "csv" else reports.as_png_base64(data)
+
+    def report_data(self, criteria):
+        since, until = criteria["since"], criteria["until"]
+        in_range = (Post.posted_at >= since) & (Post.posted_at < until)
+        rows = self.db.execute(
+            select(Post.id, Post.posted_at, Post.platform, Post.on_topic, Post.text, Post.cluster_id,
+                   func.coalesce(Post.corrected_sentiment, Post.sentiment).label("sentiment")).where(in_range)).all()
+        topics = self.db.execute(
+            select(WatchRule.name, func.count()).join(PostTopic, PostTopic.rule_id == WatchRule.id)
+            .join(Post, Post.id == PostTopic.post_id).where(in_range).group_by(WatchRule.name)).all()
+        raised = self.db.scalars(select(Alert).where(Alert.raised_at >= since, Alert.raised_at < until)).all()
+        clusters = {cluster.id: cluster for cluster in self.db.scalars(
+            select(Cluster).where(Cluster.id.in_({row.cluster_id for row in rows if row.cluster_id})))}
+        return reports.build(criteria, rows, topics, clusters, raised)
+
+    # -- the pipeline: store, match, analyse, cluster, score ------------------------------------------
+    def ingest(self, batch):
+        """[(post, created)] in the order of ``batch``, every effect written in the caller's transaction."""
+        now = self.now()
+        watch_rules = self.active_rules()
+        stored = [self.store(fields, now) for fields in batch]
+        fresh = []
+        for (post, created), fields in zip(stored, batch):
+            matched = rules.matching_rules(watch_rules, fields) if created else []
+            post.topic_rules = matched
+            if matched:
+                fresh.append(post)
+            outcome = "updated" if not created else "off_topic" if not matched else None
+            if outcome:
+                self.on_success(metrics.POSTS_INGESTED.labels(post.platform, outcome).inc)
+        grown = [post for post, created in stored if not created and post.on_topic and post.counts_grew]
+        touched = {}
+        for post, verdict in zip(fresh, self.model.analyse([p.text for p in fresh], [p.language for p in fresh])):
+            self.analyse_post(post, verdict, now, touched)
+        for post in grown:
+            self.rescore(post, now, touched)
+        for cluster, crisis_terms in touched.values():
+            self.alert_on_cluster(cluster, crisis_terms, now)
+        self.detect_spikes(fresh, now)
+        return [(post, created) for post, created in stored]
+
+    def active_rules(self):
+        return [rules.WatchRule(rule.id, rule.name, rules.parse(rule.query), tuple(rule.platforms),
+                                tuple(rule.author_kinds), rule.verified_only, rule.min_followers)
+                for rule in self.db.scalars(select(WatchRule).where(WatchRule.active).order_by(WatchRule.id))]
+
+    def store(self, fields, now):
+        """Insert the post, or merge the counts of the one stored before (never a duplicate)."""
+        fields = dict(fields)
+        author = {f"author_{name}": value for name, value in fields.pop("author").items()}
+        # ON CONFLICT rather than select-then-insert: a concurrent ingest of
+        # the same post waits here instead of failing on the unique key.
+        insert = upsert_insert(self.db)
+        created = self.db.execute(
+            insert(Post.__table__).values(**fields, **author, received_at=now, updated_at=now, on_topic=False)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        ).rowcount == 1
+        post = self.db.scalars(
+            select(Post).where(Post.platform == fields["platform"], Post.external_id == fields["external_id"])
+            .with_for_update().execution_options(populate_existing=True)
+        ).one()
+        stored = {name: getattr(post, name) for name in posts.COUNTS}
+        merged = posts.merge_counts(stored, fields)
+        post.counts_grew = merged != stored
+        if post.counts_grew:
+            for name, value in merged.items():
+                setattr(post, name, value)
+            post.updated_at = now
+        return post, created
+
+    def analyse_post(self, post, verdict, now, touched):
+        post.on_topic = True
+        post.detected_language = verdict.language
+        post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
+        post.crisis_terms = sentiment.crisis_terms(post.text)
+        self.db.add_all(PostTopic(post_id=post.id, rule_id=rule.id) for rule in post.topic_rules)
+        cluster = self.join_cluster(post, now)
+        self.score(post, cluster, now)
+        touched[cluster.id] = (cluster, touched.get(cluster.id, (None, []))[1] + post.crisis_terms)
+        self.count_in_buckets(post)
+        self.on_success(metrics.POSTS_INGESTED.labels(post.platform, verdict.sentiment).inc)
+        if post.sentiment == "negative":
+            self.events.record(self.db, events.POST_ANALYSED, events.AGGREGATE, f"post-{post.id}", self.post_facts(post, cluster))
+
+    def rescore(self, post, now, touched):
+        """A re-seen post's engagement grew: its severity, and its cluster's, may have."""
+        cluster = self.db.get(Cluster, post.cluster_id, with_for_update=True)
+        self.score(post, cluster, now)
+        touched.setdefault(cluster.id, (cluster, []))
+
+    def join_cluster(self, post, now):
+        sig = dedupe.signature(post.text)
+        keys = dedupe.band_keys(sig)
+        known = dict(self.db.execute(
+            select(ClusterBand.band_key, ClusterBand.cluster_id).where(ClusterBand.band_key.in_(keys))).all())
+        candidates = {cluster_id: dedupe.unpack(signature) for cluster_id, signature in self.db.execute(
+            select(Cluster.id, Cluster.signature).where(Cluster.id.in_(set(known.values())))).all()}
+        cluster_id = dedupe.best_cluster(sig, candidates)
+        if cluster_id is None:
+            cluster = Cluster(signature=dedupe.pack(sig), lead_post_id=post.id, size=1, negative=0,
+                              peak_severity=0.0, severity=0.0, created_at=now, updated_at=now)
+            self.db.add(cluster)
+            self.db.flush()
+        else:
+            cluster = self.db.get(Cluster, cluster_id, with_for_update=True, populate_existing=True)
+            cluster.size += 1
+            cluster.updated_at = now
+        new_keys = [key for key in keys if key not in known]
+        if new_keys:
+            self.db.execute(upsert_insert(self.db)(ClusterBand.__table__).values(
+                [{"band_key": key, "cluster_id": cluster.id} for key in new_keys]).on_conflict_do_nothing())
+        post.cluster_id = cluster.id
+        if post.sentiment == "negative":
+            cluster.negative += 1
+        return cluster
+
+    def score(self, post, cluster, now):
+        """The post's severity with its cluster's spread; the cluster's from its gravest member."""
+        label = post.corrected_sentiment or post.sentiment
+        if label != "negative" and not post.crisis_terms:
+            post.severity, post.level = 0.0, None
+            return
+        signals = severity.Signals(
+            negativity=max(0.0, -post.sentiment_score), followers=post.author_followers,
+            engagement=post.reposts + post.comments + post.likes,
+            hours_since_posted=max((now - post.posted_at).total_seconds() / 3600, 0.0),
+            author_kind=post.author_kind, verified=post.author_verified, cluster_size=1,
+            crisis=bool(post.crisis_terms))
+        alone = severity.score(signals)
+        thresholds = severity.thresholds_from(self.config)
+        post.severity = severity.with_spread(alone, cluster.size)
+        post.level = severity.level(post.severity, thresholds)
+        if alone > cluster.peak_severity:
+            cluster.peak_severity, cluster.lead_post_id = alone, post.id
+        cluster.severity = severity.with_spread(cluster.peak_severity, cluster.size)
+        cluster.level = severity.level(cluster.severity, thresholds)
+
+    def count_in_buckets(self, post):
+        start = spikes.bucket_start(post.posted_at)
+        negative = int(post.sentiment == "negative")
+        for rule in post.topic_rules:
+            bucket = self.db.get(TopicBucket, (rule.id, start), with_for_update=True)
+            if bucket is None:
+                self.db.add(TopicBucket(rule_id=rule.id, bucket_start=start, total=1, negative=negative))
+                self.db.flush()
+            else:
+                bucket.total += 1
+                bucket.negative += negative
+
+    # -- alerts and spikes ----------------------------------------------------------------------------
+    def alert_on_cluster(self, cluster, crisis_terms, now):
+        key = alerts.cluster_key(cluster.id)
+        alert = self.db.scalar(select(Alert).where(Alert.key == key).with_for_update())
+        if alert is None:
+            if cluster.peak_severity and alerts.deserves_alert(cluster.level, bool(crisis_terms)):
+                lead = self.db.get(Post, cluster.lead_post_id)
+                self.raise_alert(key, "cluster", cluster.level or "IV", cluster.severity, lead, cluster,
+                                 self.topic_names(lead.id), sorted(set(crisis_terms)), now)
+            return
+        alert.severity = max(alert.severity, cluster.severity)
+        new_terms = sorted(set(crisis_terms) - set(alert.crisis_terms))
+        escalated = severity.graver(cluster.level, alert.level) != alert.level
+        if not (escalated or new_terms):
+            return
+        before = alert.level
+        alert.level = severity.graver(cluster.level, alert.level)
+        alert.crisis_terms = sorted(set(alert.crisis_terms) | set(new_terms))
+        alert.opens_ticket = alert.opens_ticket or alerts.opens_ticket(alert.level, bool(alert.crisis_terms))
+        alert.updated_at = now
+        self.journal(alert, "escalated", changes={"level": [before, alert.level], "crisis_terms": new_terms})
+        self.publish_update(alert, "escalated", from_level=before)
+
+    def raise_alert(self, key, kind, level, score, lead, cluster, topics, crisis_terms, now):
+        summary = (lead.text if lead is not None else f"spike of negative posts on {', '.join(topics)}")[:500]
+        alert = Alert(key=key, kind=kind, level=level, severity=score, summary=summary, topics=topics,
+                      cluster_id=cluster.id if cluster else None, post_id=lead.id if lead else None,
+                      crisis_terms=crisis_terms, opens_ticket=alerts.opens_ticket(level, bool(crisis_terms)),
+                      state="open", raised_at=now, updated_at=now)
+        self.db.add(alert)
+        self.db.flush()
+        self.journal(alert, "raised", changes={"level": [None, level]})
+        self.events.record(self.db, events.ALERT_RAISED, events.AGGREGATE, f"alert-{alert.id}", self.alert_facts(alert))
+        self.on_success(metrics.ALERTS_RAISED.labels(kind, level).inc)
+        return alert
+
+    def publish_update(self, alert, change, from_level=None, from_state=None):
+        self.events.record(self.db, events.ALERT_UPDATED, events.AGGREGATE, f"alert-{alert.id}", dict(
+            self.alert_facts(alert), change=change, actor=self.context.actor, from_level=from_level,
+            from_state=from_state))
+
+    def detect_spikes(self, fresh, now):
+        sensitivity_name = self.config.get(SENSITIVITY_SETTING) or "medium"
+        sensitivity = spikes.PRESETS[sensitivity_name]
+        touched = sorted({(rule.id, spikes.bucket_start(post.posted_at)) for post in fresh
+                          for rule in post.topic_rules})
+        for rule_id, start in touched:
+            bucket = self.db.get(TopicBucket, (rule_id, start))
+            history = [spikes.Bucket(row.bucket_start, row.total, row.negative) for row in self.db.scalars(
+                select(TopicBucket).where(TopicBucket.rule_id == rule_id, TopicBucket.bucket_start < start,
+                                          TopicBucket.bucket_start >= spikes.history_window(start)))]
+            history_start = min((b.start for b in history), default=start)
+            expected = spikes.baseline(history, start, history_start)
+            for spike in spikes.detect(spikes.Bucket(start, bucket.total, bucket.negative), expected, sensitivity):
+                self.record_spike(rule_id, start, spike, sensitivity_name, now)
+
+    def record_spike(self, rule_id, start, spike, sensitivity_name, now):
+        exists = self.db.scalar(select(models.Spike.id).where(
+            models.Spike.rule_id == rule_id, models.Spike.bucket_start == start, models.Spike.reason == spike.reason))
+        if exists:
+            return
+        rule = self.db.get(WatchRule, rule_id)
+        alert = self.alert_covering(rule_id, start)
+        if alert is not None:  # a wave already alerted on: the spike is news about that alert, not a second one
+            self.journal(alert, "spike", changes={"reason": spike.reason, "observed": spike.observed,
+                                                  "expected": spike.expected})
+            alert.updated_at = now
+            self.publish_update(alert, "spike")
+        else:
+            alert = self.raise_alert(alerts.spike_key(rule_id, start.isoformat()), "spike", SPIKE_ALERT_LEVEL,
+                                     0.0, None, None, [rule.name], [], now)
+        row = models.Spike(rule_id=rule_id, bucket_start=start, reason=spike.reason, observed=spike.observed,
+                           expected=spike.expected, p_value=spike.p_value, alert_id=alert.id, detected_at=now)
+        self.db.add(row)
+        self.db.flush()
+        self.events.record(self.db, events.SPIKE_DETECTED, events.AGGREGATE, f"topic-{rule_id}", dict(
+            topic_id=rule_id, topic=rule.name, bucket_start=start, bucket_minutes=spikes.BUCKET_MINUTES,
+            reason=spike.reason, observed=spike.observed, expected=spike.expected, p_value=spike.p_value,
+            sensitivity=sensitivity_name, alert_id=alert.id))
+        self.on_success(metrics.SPIKES.labels(spike.reason).inc)
+
+    def alert_covering(self, rule_id, start):
+        """The unresolved alert of the cluster with most negative posts of this topic in this bucket."""
+        end = start + timedelta(minutes=spikes.BUCKET_MINUTES)
+        leading = self.db.execute(
+            select(Post.cluster_id).join(PostTopic, PostTopic.post_id == Post.id)
+            .where(PostTopic.rule_id == rule_id, Post.posted_at >= start, Post.posted_at < end,
+                   Post.sentiment == "negative")
+            .group_by(Post.cluster_id).order_by(func.count().desc(), Post.cluster_id).limit(1)).scalar()
+        if leading is None:
+            return None
+        return self.db.scalar(select(Alert).where(Alert.key == alerts.cluster_key(leading),
+                                                  Alert.state != "resolved").with_for_update())
+
+    # -- views ------------------------------------------------------------------------------------
+    def topic_names(self, post_id):
+        return sorted(self.db.scalars(select(WatchRule.name).join(PostTopic, PostTopic.rule_id == WatchRule.id)
+                                      .where(PostTopic.post_id == post_id)))
+
+    def with_topics(self, rows):
+        """Posts with ``topic_rules`` loaded, as PostSchema shows them."""
+        ids = [post.id for post in rows]
+        names = {}
+        for post_id, rule in self.db.execute(select(PostTopic.post_id, WatchRule).join(
+                WatchRule, WatchRule.id == PostTopic.rule_id).where(PostTopic.post_id.in_(ids))):
+            names.setdefault(post_id, []).append(rule)
+        for post in rows:
+            post.topic_rules = names.get(post.id, [])
+        return rows
+
+    def post_facts(self, post, cluster):
+        return dict({column.key: getattr(post, column.key) for column in Post.__table__.columns},
+                    post_id=post.id, topics=sorted(rule.name for rule in post.topic_rules),
+                    language=post.detected_language, score=post.sentiment_score, cluster_size=cluster.size)
+
+    def alert_facts(self, alert):
+        lead = self.db.get(Post, alert.post_id) if alert.post_id else None
+        return dict(self.alert_view(alert), alert_id=alert.id, post=lead)

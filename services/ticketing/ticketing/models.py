@@ -241,6 +241,7 @@ class Suggestion(Base):
 
 
 from ticketing import webhook_models  # noqa: E402,F401  (its tables belong to this database)
+from ticketing import opinion_alerts  # noqa: E402,F401  (its table belongs to this database)
 
 
 class Agent(Base):

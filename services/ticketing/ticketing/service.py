@@ -23,6 +23,7 @@ from ticketing.agents import AgentRegistry
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
 from ticketing.models import Agent, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
+from ticketing.opinion_alerts import OpinionAlertTickets
 from ticketing.schemas import (
     AssignmentSchema, EscalationSchema, HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema,
     MessageListQuerySchema, MessageListSchema, MessageSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema,
@@ -34,7 +35,8 @@ from ticketing.webhook_delivery import WebhookDeliveries
 log = logging.getLogger(__name__)
 
 
-class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries):
+class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, KnowledgeBase, WebhookDeliveries,
+                       OpinionAlertTickets):
     name = "ticketing"
 
     events = Outbox(models.outbox)
