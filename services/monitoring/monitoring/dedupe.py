@@ -42,7 +42,7 @@ def shingles(text: str) -> set[bytes]:
 def signature(text: str) -> np.ndarray:
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=PERMUTATIONS, scheme=SCHEME)
     minhash.update_batch(list(shingles(text)) or [b""])
-    return minhash.hashvalues
+    return minhash.hashvalues.astype(np.uint64)  # the stored form, so keys computed before and after storing agree
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
@@ -61,7 +61,7 @@ def similarity(first: np.ndarray, second: np.ndarray) -> float:
 
 
 def pack(sig: np.ndarray) -> bytes:
-    return sig.astype(np.uint64).tobytes()
+    return sig.tobytes()
 
 
 def unpack(data: bytes) -> np.ndarray:

@@ -110,7 +110,7 @@ def primary(language_tag):
 # Crisis terms: what turns a complaint into a matter for the press office or
 # the legal team, whatever the sentiment model says. Grouped by what they are.
 CRISIS_TERMS = {
-    "regulator_complaint": ("12315", "12345", "315", "消协", "消费者协会", "市场监管", "工商局", "投诉到", "举报",
+    "regulator_complaint": ("12315", "12345热线", "315晚会", "消协", "消费者协会", "市场监管", "工商局", "投诉到", "举报",
                             "银保监", "regulator", "ftc", "trading standards", "ombudsman", "report to the"),
     "legal_action": ("起诉", "律师函", "法院", "诉讼", "维权", "lawsuit", "sue ", "suing", "legal action", "lawyer",
                      "class action"),

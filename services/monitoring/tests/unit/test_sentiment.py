@@ -1,0 +1,49 @@
+import pytest
+
+from monitoring import sentiment
+from monitoring.sentiment import SentimentModel
+
+
+@pytest.fixture(scope="module")
+def model():
+    return SentimentModel.load()
+
+
+def test_the_shipped_model_reads_plain_complaints_and_praise(model):
+    texts = ["等了三个小时外卖还没到，客服电话也打不通", "服务很好，五分钟就解决了问题",
+             "Still waiting for my refund after two weeks", "Great service, my issue was fixed in five minutes"]
+    verdicts = model.analyse(texts)
+    assert [v.sentiment for v in verdicts] == ["negative", "positive", "negative", "positive"]
+    assert [v.language for v in verdicts] == ["zh", "zh", "en", "en"]
+    assert all(-1 <= v.score <= 1 for v in verdicts)
+    assert verdicts[0].score < 0 < verdicts[1].score
+
+
+def test_a_given_language_tag_wins_over_detection(model):
+    [verdict] = model.analyse(["好"], ["zh-Hans"])
+    assert verdict.language == "zh"
+    assert model.analyse([]) == []
+
+
+def test_the_neutral_band():
+    model = SentimentModel(None, None, 0.0, neutral_band=0.2)
+    assert [model.label(s) for s in (-0.5, -0.2, -0.1, 0.1, 0.2, 0.9)] == [
+        "negative", "negative", "neutral", "neutral", "positive", "positive"]
+
+
+@pytest.mark.parametrize("text, language", [
+    ("外卖太慢了", "zh"), ("The app crashed", "en"), ("iPhone 15 屏幕碎了", "zh"), ("12345 !!!", "und"),
+    ("Acme 外卖 delivery was slow and the food was cold", "en"),
+])
+def test_language_detection(text, language):
+    assert sentiment.detect_language(text) == language
+
+
+def test_crisis_terms_whatever_the_sentiment():
+    assert sentiment.crisis_terms("已经打了12315投诉，准备起诉") == ["12315", "起诉"]
+    assert sentiment.crisis_terms("This is a SCAM, I'm calling my lawyer") == ["lawyer", "scam"]  # list order
+    assert sentiment.crisis_terms("味道不错，下次还来") == []
+
+
+def test_links_and_mentions_are_no_sentiment():
+    assert sentiment.clean("@差评君 看 https://t.cn/bad") == "  看  "
