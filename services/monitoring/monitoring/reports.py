@@ -64,7 +64,8 @@ def build(criteria, rows, topics, clusters, raised):
         "period": period, "since": criteria["since"], "until": criteria["until"], "trend": points,
         "top_topics": [{"topic": name, "posts": count} for name, count in
                        sorted(topics, key=lambda pair: (-pair[1], pair[0]))[:top]],
-        "top_terms": [{"term": term, "negative_posts": count} for term, count in negative_terms.most_common(top)],
+        "top_terms": [{"term": term, "negative_posts": count} for term, count in
+                      sorted(negative_terms.items(), key=lambda pair: (-pair[1], pair[0]))[:top]],
         "top_negative_clusters": [{"cluster_id": c.id, "size": c.size, "negative": c.negative,
                                    "severity": c.severity, "level": c.level} for c in worst],
         "alerts": {"raised": len(raised), "by_level": dict(by_level), "by_state": dict(by_state),
