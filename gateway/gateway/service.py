@@ -3,6 +3,8 @@
 Roles per route are the access table of X1 (tests and OpenAPI read it from
 here). Validation, auth, errors and request ids happen in ``api.py``.
 """
+import base64
+
 import eventlet
 import eventlet.tpool
 from nameko.dependency_providers import Config
@@ -21,7 +23,12 @@ from gateway.schemas import (
     AccountCreateSchema, AccountListSchema, AccountSchema, AccountUpdateSchema, DutySchema, HealthSchema,
     TokenRequestSchema, TokenSchema,
 )
-from monitoring.schemas import PostCreateSchema, PostListQuerySchema, PostPageSchema, PostSchema
+from monitoring.schemas import (
+    AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
+    AnalyseSchema, AnalysisResultSchema, CorrectionSchema, PostBatchResultSchema, PostBatchSchema, PostCreateSchema,
+    PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema, WatchRuleCreateSchema,
+    WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
+)
 from plumbing.db import Database
 from plumbing.outbox import Outbox
 from plumbing.paging import shared
@@ -62,6 +69,8 @@ TRAINERS = ("trainer", "admin")
 EXAM_TAKERS = ("agent",)
 POST_WRITERS = ("integration", "admin")
 POST_READERS = ("agent", "supervisor", "admin")
+OPINION_ANALYSTS = ("integration", "agent", "supervisor", "admin")
+OPINION_HANDLERS = ("agent", "supervisor", "admin")
 BACKENDS = ("ticketing", "training", "appraisal", "monitoring")
 HEALTH_TIMEOUT_SECONDS = 2
 UNKNOWN_USER_HASH = auth.hash_password("no such user")
@@ -531,3 +540,82 @@ class GatewayService:
          summary="List posts")
     def list_posts(self, call: ApiCall):
         return self.monitoring.list_posts(shared(PostListQuerySchema).dump(call.query))
+
+    @api("POST", "/api/v1/monitoring/posts/batch", roles=POST_WRITERS, body=PostBatchSchema,
+         response=PostBatchResultSchema, max_body=IMPORT_MAX_BYTES, summary=(
+             "Push up to 1,000 posts at once, analysed in one transaction (all or nothing; 400 names "
+             "posts.<index>.<field>)"))
+    def ingest_posts(self, call: ApiCall):
+        return self.monitoring.ingest_posts(shared(PostBatchSchema).dump(call.body))
+
+    @api("GET", "/api/v1/monitoring/posts/<int:post_id>", roles=POST_READERS, response=PostSchema,
+         summary="One post with its topics, sentiment, cluster and severity")
+    def get_post(self, call: ApiCall, post_id):
+        return self.monitoring.get_post(post_id)
+
+    @api("POST", "/api/v1/monitoring/posts/<int:post_id>/sentiment", roles=OPINION_HANDLERS, body=CorrectionSchema,
+         response=PostSchema, summary="Correct a post's sentiment (kept; the next retraining learns from it)")
+    def correct_sentiment(self, call: ApiCall, post_id):
+        return self.monitoring.correct_sentiment(post_id, call.body)
+
+    @api("POST", "/api/v1/monitoring/analyse", roles=OPINION_ANALYSTS, body=AnalyseSchema,
+         response=AnalysisResultSchema, summary="Sentiment and crisis terms of up to 1,000 texts, in order; stores nothing")
+    def analyse_texts(self, call: ApiCall):
+        return self.monitoring.analyse(call.body)
+
+    @api("GET", "/api/v1/monitoring/rules", roles=POST_READERS, response=WatchRuleListSchema,
+         summary="Watch rules (topics)")
+    def list_watch_rules(self, call: ApiCall):
+        return self.monitoring.list_rules()
+
+    @api("POST", "/api/v1/monitoring/rules", roles=SUPERVISORS, body=WatchRuleCreateSchema, response=WatchRuleSchema,
+         status=201, summary="Add a topic: a boolean query (AND, OR, NOT, \"phrases\", parentheses) and filters")
+    def create_watch_rule(self, call: ApiCall):
+        return self.monitoring.create_rule(call.body)
+
+    @api("PATCH", "/api/v1/monitoring/rules/<int:rule_id>", roles=SUPERVISORS, body=WatchRuleUpdateSchema,
+         response=WatchRuleSchema, summary="Change a topic (applies to posts ingested from now on)")
+    def update_watch_rule(self, call: ApiCall, rule_id):
+        return self.monitoring.update_rule(rule_id, call.body)
+
+    @api("GET", "/api/v1/monitoring/alerts", roles=POST_READERS, query=AlertListQuerySchema, response=AlertPageSchema,
+         summary="Opinion alerts, newest first")
+    def list_opinion_alerts(self, call: ApiCall):
+        return self.monitoring.list_alerts(shared(AlertListQuerySchema).dump(call.query))
+
+    @api("GET", "/api/v1/monitoring/alerts/<int:alert_id>", roles=POST_READERS, response=AlertDetailSchema,
+         summary="An alert with everything done about it")
+    def get_opinion_alert(self, call: ApiCall, alert_id):
+        return self.monitoring.get_alert(alert_id)
+
+    @api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/state", roles=OPINION_HANDLERS, body=AlertStateSchema,
+         response=AlertDetailSchema, summary="Acknowledge, respond to or resolve an alert (409 names the allowed states)")
+    def change_opinion_alert_state(self, call: ApiCall, alert_id):
+        return self.monitoring.change_alert_state(alert_id, call.body)
+
+    @api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/actions", roles=OPINION_HANDLERS, body=AlertActionSchema,
+         response=AlertDetailSchema, summary="Record an action taken (reply/clarify, positive information, departments)")
+    def add_opinion_alert_action(self, call: ApiCall, alert_id):
+        return self.monitoring.add_alert_action(alert_id, call.body)
+
+    @api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/notes", roles=OPINION_HANDLERS, body=AlertNoteSchema,
+         response=AlertDetailSchema, summary="Add a note to an alert")
+    def add_opinion_alert_note(self, call: ApiCall, alert_id):
+        return self.monitoring.add_alert_note(alert_id, call.body)
+
+    @api("GET", "/api/v1/monitoring/reports/trend", roles=SUPERVISORS, query=ReportQuerySchema, response=ReportSchema,
+         summary="Opinion by day or week: volume by sentiment and platform, topics, terms, clusters, alert handling")
+    def opinion_report(self, call: ApiCall):
+        return self.monitoring.report(shared(ReportQuerySchema).dump(call.query))
+
+    @api("GET", "/api/v1/monitoring/reports/trend.csv", roles=SUPERVISORS, query=ReportQuerySchema, raw=True,
+         summary="The opinion trend as CSV")
+    def opinion_report_csv(self, call: ApiCall):
+        return Response(self.monitoring.report_file(shared(ReportQuerySchema).dump(call.query), "csv"),
+                        mimetype="text/csv")
+
+    @api("GET", "/api/v1/monitoring/reports/trend.png", roles=SUPERVISORS, query=ReportQuerySchema, raw=True,
+         summary="The opinion trend as a chart (PNG)")
+    def opinion_report_png(self, call: ApiCall):
+        chart = self.monitoring.report_file(shared(ReportQuerySchema).dump(call.query), "png")
+        return Response(base64.b64decode(chart), mimetype="image/png")

@@ -65,8 +65,8 @@ class PostSchema(Schema):
     on_topic = fields.Boolean(metadata={"description": "matched a watch rule; off-topic posts are not analysed"})
     topics = fields.Method("dump_topics", metadata={"description": "names of the watch rules it matched"})
     detected_language = fields.String(allow_none=True)
-    sentiment = fields.String(allow_none=True, validate=validate.OneOf(SENTIMENTS),
-                              metadata={"description": "an agent's correction where there is one, else the model's"})
+    sentiment = fields.Method("dump_sentiment", metadata={
+        "description": "negative, neutral or positive: an agent's correction where there is one, else the model's"})
     sentiment_score = fields.Float(allow_none=True, metadata={"description": "the model's, -1 .. 1"})
     corrected = fields.Method("dump_corrected")
     crisis = fields.Method("dump_crisis")
@@ -77,6 +77,9 @@ class PostSchema(Schema):
 
     def dump_topics(self, post):
         return sorted(rule.name for rule in getattr(post, "topic_rules", ()))
+
+    def dump_sentiment(self, post):
+        return post.corrected_sentiment or post.sentiment
 
     def dump_corrected(self, post):
         return post.corrected_sentiment is not None
