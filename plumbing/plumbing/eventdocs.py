@@ -37,7 +37,6 @@ def schema_file(event_type) -> str:
 
 
 def event_schema(service, event_type) -> dict:
-    aggregate = event_type.name.split(".", 1)[0]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:csops:events:{event_type.name}:v{event_type.version}",
@@ -48,7 +47,7 @@ def event_schema(service, event_type) -> dict:
         "properties": {
             "type": {"const": event_type.name},
             "source": {"const": SOURCE_PREFIX + service},
-            "subject": {"type": "string", "pattern": f"^{aggregate}/.+$"},
+            "subject": {"type": "string", "pattern": f"^{event_type.subject_type}/.+$"},
             "dataversion": {"const": event_type.version},
             "data": data_json_schema(event_type.data_schema),
         },

@@ -37,6 +37,11 @@ class EventType:
     data_schema: type
     summary: str
     version: int = 1
+    aggregate: str | None = None  # what the subject names (``<aggregate>/<id>``); the name's prefix by default
+
+    @property
+    def subject_type(self) -> str:
+        return self.aggregate or self.name.split(".", 1)[0]
 
 
 def exchange_name(service: str) -> str:

@@ -67,6 +67,8 @@ class EventRecorder:
         """Write ``event_type`` (an EventType) about one aggregate; ``data`` is
         ``subject_object`` dumped through the type's data schema; ``time``
         is when it happened (now unless replaying history)."""
+        if aggregate_type != event_type.subject_type:  # the documented subject pattern would not match
+            raise ValueError(f"{event_type.name} is about {event_type.subject_type!r}, not {aggregate_type!r}")
         data = shared(event_type.data_schema).dump(subject_object)
         aggregate_id = str(aggregate_id)
         table = self.outbox

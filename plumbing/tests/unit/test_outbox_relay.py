@@ -28,7 +28,7 @@ def store(tmp_path):
 def record(session_factory, outbox, count, aggregate_id="1"):
     recorder = EventRecorder("ticketing", outbox, request_id="req-9")
     with session_factory() as session, session.begin():
-        return [recorder.record(session, THING_HAPPENED, "ticket", aggregate_id, {"n": n}) for n in range(count)]
+        return [recorder.record(session, THING_HAPPENED, "thing", aggregate_id, {"n": n}) for n in range(count)]
 
 
 def test_sequence_counts_per_aggregate(store):

@@ -3,9 +3,11 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.schemas import (
-    CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SuggestionDataSchema,
-    TicketMergedDataSchema, TicketRatedDataSchema, SearchMissedDataSchema, SlaClockDataSchema, TicketAssignedDataSchema, TicketEscalatedDataSchema, TicketCreatedDataSchema, TicketFactsSchema, TicketRepliedDataSchema,
-    TicketReopenedDataSchema, TicketResolvedDataSchema, TicketStatusChangedDataSchema,
+    CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SearchMissedDataSchema,
+    SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema, TicketAssignedDataSchema,
+    TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema, TicketMergedDataSchema,
+    TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema, TicketResolvedDataSchema,
+    TicketStatusChangedDataSchema,
 )
 
 AGGREGATE = "ticket"
@@ -28,26 +30,38 @@ TICKET_MERGED = EventType(
 TICKET_ESCALATED = EventType(
     "ticket.escalated", TicketEscalatedDataSchema, "A ticket was escalated to a supervisor (by hand or on breach).")
 SLA_WARNING = EventType(
-    "sla.warning", SlaClockDataSchema, "An SLA clock reached its warning share of the target; breach is near.")
-SLA_BREACHED = EventType("sla.breached", SlaClockDataSchema, "An SLA clock passed its due time.")
+    "sla.warning", SlaClockDataSchema, "An SLA clock reached its warning share of the target; breach is near.",
+    aggregate=AGGREGATE)
+SLA_BREACHED = EventType("sla.breached", SlaClockDataSchema, "An SLA clock passed its due time.", aggregate=AGGREGATE)
+SLA_CLOCK_STOPPED = EventType(
+    "sla.clock_stopped", SlaClockStoppedDataSchema,
+    "An SLA clock stopped (a reply the customer saw, or a resolution): business time taken and whether it met "
+    "its target. A reopened ticket's resolution clock stops again at its next resolution.", aggregate=AGGREGATE)
 COMPLAINT_RECORDED = EventType(
-    "complaint.recorded", ComplaintRecordedDataSchema, "A complaint's issue, demand and time were recorded (T5).")
+    "complaint.recorded", ComplaintRecordedDataSchema, "A complaint's issue, demand and time were recorded (T5).",
+    aggregate=AGGREGATE)
 COMPLAINT_VERDICT = EventType(
     "complaint.verdict_given", ComplaintVerdictDataSchema,
-    "The customer judged the result of a complaint: satisfied settles it, unsatisfied reopens it.")
+    "The customer judged the result of a complaint: satisfied settles it, unsatisfied reopens it.",
+    aggregate=AGGREGATE)
 TICKET_RATED = EventType("ticket.rated", TicketRatedDataSchema, "The customer rated a resolution (CSAT 1-5, T6).")
-CALLBACK_SCHEDULED = EventType("callback.scheduled", CallbackDataSchema, "A follow-up call was scheduled.")
-CALLBACK_COMPLETED = EventType("callback.completed", CallbackDataSchema, "A follow-up call's outcome was recorded.")
+CALLBACK_SCHEDULED = EventType("callback.scheduled", CallbackDataSchema, "A follow-up call was scheduled.",
+    aggregate=AGGREGATE)
+CALLBACK_COMPLETED = EventType("callback.completed", CallbackDataSchema, "A follow-up call's outcome was recorded.",
+    aggregate=AGGREGATE)
 SUGGESTION_FORWARDED = EventType(
-    "suggestion.forwarded", SuggestionDataSchema, "A suggestion went to the department that owns it (T7).")
+    "suggestion.forwarded", SuggestionDataSchema, "A suggestion went to the department that owns it (T7).",
+    aggregate=AGGREGATE)
 SUGGESTION_DECIDED = EventType(
-    "suggestion.decided", SuggestionDataSchema, "The department decided on a suggestion; the customer was told.")
+    "suggestion.decided", SuggestionDataSchema, "The department decided on a suggestion; the customer was told.",
+    aggregate=AGGREGATE)
 KB_SEARCH_MISSED = EventType(
-    "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).")
+    "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).",
+    aggregate="kb_search")
 
 PUBLISHED = (
-    TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED,
-    TICKET_REOPENED, TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
-    SLA_BREACHED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED, CALLBACK_COMPLETED,
-    SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
+    TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED, TICKET_REOPENED,
+    TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
+    SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
+    CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
 )

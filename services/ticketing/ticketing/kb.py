@@ -68,7 +68,7 @@ class KnowledgeBase:
                                  searched_at=datetime.now(timezone.utc)))
             gap = knowledge.is_gap(ranked)
             if gap:
-                self.record_event(events.KB_SEARCH_MISSED, "kb_search", "gap",
+                self.record_event(events.KB_SEARCH_MISSED, events.KB_SEARCH_MISSED.subject_type, "gap",
                                   {"query": text, "actor": self.context.actor})
         items = [{"id": article_id, "title": found[article_id].title, "category": found[article_id].category,
                   "score": score, "snippet": knowledge.snippet(found[article_id].body, text)}

@@ -493,6 +493,16 @@ class SlaClockDataSchema(TicketFactsSchema):
     target_seconds = required(fields.Integer())
 
 
+class SlaClockStoppedDataSchema(TicketFactsSchema):
+    clock = required(fields.String(validate=validate.OneOf(CLOCKS)))
+    target_seconds = required(fields.Integer(metadata={"description": "the policy's target, business seconds"}))
+    business_seconds = required(fields.Float(metadata={
+        "description": "business time the clock ran on the policy's calendar, waiting on the customer excluded"}))
+    met = required(fields.Boolean(metadata={"description": "stopped by its due time"}))
+    started_at = required(fields.DateTime())
+    stopped_at = required(fields.DateTime())
+
+
 class TicketEscalatedDataSchema(TicketFactsSchema):
     reason = required(fields.String())
     escalation_level = required(fields.Integer())

@@ -154,7 +154,7 @@ class SlaClocks:
         statement = select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.name.in_(names))
         if not stopped_too:
             statement = statement.where(SlaClock.stopped_at.is_(None))
-        for record in self.db.scalars(statement):
+        for record in self.db.scalars(statement.order_by(SlaClock.id)):  # one event order on every database
             version = policies.get(self.db, record.policy_id)
             self.keep(ticket, record, change(as_clock(record), version.rule.calendar), version)
 
@@ -167,10 +167,14 @@ class SlaClocks:
         record.warn_at = clock.warn_at(calendar, version.rule.warn_share)
         if clock.stopped_at and clock.stopped_at > record.due_at and record.breached_at is None:
             record.breached_at = clock.stopped_at  # met late: a breach even if the sweep never saw it
-        if newly_stopped and self.replay_at is None:
+        if newly_stopped:
             outcome = clock.status(calendar, clock.stopped_at)
-            self.on_success(metrics.clock_completed, ticket, record.name, outcome,
-                            clock.elapsed(calendar, clock.stopped_at).total_seconds())
+            business_seconds = clock.elapsed(calendar, clock.stopped_at).total_seconds()
+            self.publish(events.SLA_CLOCK_STOPPED, ticket, clock=record.name, target_seconds=record.target_seconds,
+                         business_seconds=business_seconds, met=outcome == sla.MET,
+                         started_at=record.started_at, stopped_at=clock.stopped_at)
+            if self.replay_at is None:
+                self.on_success(metrics.clock_completed, ticket, record.name, outcome, business_seconds)
 
     def clock_views(self, ticket_id, now):
         """The latest clock of each kind, as the ticket shows them."""

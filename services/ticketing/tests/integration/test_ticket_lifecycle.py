@@ -10,7 +10,7 @@ TICKET = {"subject": "Invoice missing", "channel": "email", "kind": "inquiry", "
 
 @pytest.fixture
 def tap(service_config):
-    return EventTap(service_config["AMQP_URI"], "ticketing", "ticket.#")
+    return EventTap(service_config["AMQP_URI"], "ticketing", "#")
 
 
 def act(container, actor, method, *args):
@@ -34,22 +34,26 @@ def test_a_ticket_goes_through_its_whole_life_with_a_trail_and_an_event_for_each
     closed = act(ticketing, "alice", "change_state", tid, {"state": "closed"})
     assert closed["first_contact_resolution"] is False and closed["first_responded_at"]
 
-    envelopes = tap.take(16)
+    envelopes = tap.take(20)
     assert tap.rest() == []
     for envelope in envelopes:
         event_schemas.validate(envelope)
     assert [e["type"] for e in envelopes] == [
         "ticket.created",
         "ticket.assigned", "ticket.status_changed",                                  # new -> assigned
-        "ticket.replied", "ticket.first_responded", "ticket.status_changed",        # -> in_progress
+        "ticket.replied", "ticket.first_responded", "sla.clock_stopped",            # first response met
+        "ticket.status_changed",                                                     # -> in_progress
         "ticket.status_changed",                                                     # -> waiting_customer
         "ticket.status_changed",                                                     # customer: -> in_progress
-        "ticket.status_changed", "ticket.resolved",
-        "ticket.status_changed", "ticket.reopened",
-        "ticket.status_changed", "ticket.resolved",
+        "ticket.status_changed", "sla.clock_stopped", "sla.clock_stopped",          # resolution, update stop
+        "ticket.resolved",
+        "ticket.status_changed", "ticket.reopened",                                  # ... and runs again
+        "ticket.status_changed", "sla.clock_stopped", "ticket.resolved",
         "ticket.status_changed", "ticket.closed",
     ]
-    assert [e["sequence"] for e in envelopes] == list(range(1, 17))
+    assert [e["data"]["clock"] for e in envelopes if e["type"] == "sla.clock_stopped"] == [
+        "first_response", "resolution", "update", "resolution"]
+    assert [e["sequence"] for e in envelopes] == list(range(1, 21))
     assert {e["data"]["ticket_id"] for e in envelopes} == {tid}
     assert envelopes[1]["data"]["actor"] == "sue"
     resolved_events = [e["data"] for e in envelopes if e["type"] == "ticket.resolved"]
@@ -97,8 +101,8 @@ def test_internal_notes_are_not_replies_and_can_be_left_out(ticketing, tap):
     ticket = act(ticketing, "sue", "create_ticket", dict(TICKET, assignee="alice"))
     act(ticketing, "alice", "add_message", ticket["id"], {"kind": "note", "body": "VIP, be quick"})
     act(ticketing, "alice", "add_message", ticket["id"], {"kind": "reply", "body": "Done"})
-    assert [e["type"] for e in tap.take(4)] == [
-        "ticket.created", "ticket.replied", "ticket.first_responded", "ticket.status_changed"]
+    assert [e["type"] for e in tap.take(5)] == [
+        "ticket.created", "ticket.replied", "ticket.first_responded", "sla.clock_stopped", "ticket.status_changed"]
     everything = act(ticketing, "alice", "list_messages", ticket["id"])["items"]
     public = act(ticketing, "alice", "list_messages", ticket["id"], {"include_notes": False})["items"]
     assert [m["kind"] for m in everything] == ["note", "reply"]
