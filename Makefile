@@ -7,7 +7,7 @@ SERVICE_CLASSES := gateway.service:GatewayService ticketing.service:TicketingSer
 	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up test bench compose-check event-docs clean
+.PHONY: install migrate topology up test bench compose-check event-docs eval-sentiment train-sentiment clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +34,15 @@ bench: install
 
 event-docs: install
 	$(PY) -m plumbing.eventdocs gateway $(SERVICES)
+
+# accuracy and negative-class P/R/F1 per labelled set, and texts/s (monitoring's sentiment model)
+SENTIMENT_DATA ?= ../shared/data/sentiment
+eval-sentiment: install
+	$(PY) -m monitoring.evaluate $(SENTIMENT_DATA)
+
+# retrain the shipped model from its base data plus the agents' corrections in the monitoring database
+train-sentiment: install
+	$(PY) -m monitoring.train
 
 compose-check:
 	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \

@@ -80,13 +80,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = SentimentModel.load()
     results = {}
-    print(f"{'set':<44}{'lang':<6}{'rows':>7}{'acc':>7}{'neg P':>7}{'neg R':>7}{'neg F1':>8}{'neutral':>9}"
+    print(f"{'set':<46}{'lang':<6}{'rows':>7}{'acc':>7}{'neg P':>7}{'neg R':>7}{'neg F1':>8}{'neutral':>9}"
           f"{'texts/s':>9}")
     for name, language, rows in labelled_sets(args.data_dir):
         if not rows:
             continue
         figures = results[name] = dict(measure(model, rows), language=language)
-        print(f"{name:<44}{language:<6}{figures['rows']:>7}{figures['accuracy']:>7.3f}"
+        print(f"{name:<46}{language:<6}{figures['rows']:>7}{figures['accuracy']:>7.3f}"
               f"{figures['negative_precision']:>7.3f}{figures['negative_recall']:>7.3f}{figures['negative_f1']:>8.3f}"
               f"{figures['neutral_share']:>9.3f}{figures['texts_per_second']:>9.0f}", flush=True)
     if not results:
