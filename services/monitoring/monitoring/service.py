@@ -5,6 +5,7 @@
 A batch of posts is stored, matched, analysed, clustered and scored in one
 transaction that also records its events and raises or escalates alerts.
 """
+import os
 from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
@@ -421,7 +422,7 @@ class MonitoringService(PlatformService):
             from_state=from_state))
 
     def detect_spikes(self, fresh, now):
-        sensitivity_name = self.config.get(SENSITIVITY_SETTING) or "medium"
+        sensitivity_name = self.config.get(SENSITIVITY_SETTING) or os.environ.get(SENSITIVITY_SETTING, "medium")
         sensitivity = spikes.PRESETS[sensitivity_name]
         touched = sorted({(rule.id, spikes.bucket_start(post.posted_at)) for post in fresh
                           for rule in post.topic_rules})
