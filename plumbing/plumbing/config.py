@@ -48,3 +48,9 @@ def service_config() -> dict:
         "max_workers": int(os.environ.get("MAX_WORKERS", "10")),
         "serializer": "json",
     }
+
+
+def setting(config, service, name, default):
+    """A service's setting: its nameko config key ``name``, else the
+    environment's ``<SERVICE>_<name>``, else ``default``."""
+    return config.get(name) or os.environ.get(f"{service.upper()}_{name}", default)

@@ -1,8 +1,11 @@
-from datetime import date
+"""Appraisal's own tables: the facts it received, what it derives from them,
+and the templates, cycles, ratings, results, appeals and audit trail."""
+from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from plumbing.db import UTCDateTime
 from plumbing.outbox import messaging_tables
 
 
@@ -10,13 +13,159 @@ class Base(DeclarativeBase):
     pass
 
 
-class DailyTicketCount(Base):
-    """Tickets created per agent per UTC day, from ticket.created events."""
-    __tablename__ = "daily_ticket_counts"
+class Fact(Base):
+    """Every event appraisal consumed, as it came: the source every figure is
+    recomputed from (replay). The event id as key makes handling idempotent."""
+    __tablename__ = "facts"
 
-    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    tickets: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(128))
+    sequence: Mapped[int]
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(index=True)
+    agent: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_facts_type_time", "type", "time"),)
+
+
+class TicketRecord(Base):
+    """A ticket as appraisal sees it (facts.TicketRecord), rebuilt from its facts."""
+    __tablename__ = "ticket_records"
+
+    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_on: Mapped[date | None] = mapped_column(Date, index=True)  # the UTC day, for counts per day
+    agent: Mapped[str | None] = mapped_column(String(64), index=True)
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    first_response_seconds: Mapped[float | None]
+    resolution_seconds: Mapped[float | None]
+    resolved: Mapped[bool]
+    ever_resolved: Mapped[bool]
+    first_contact_resolution: Mapped[bool]
+    reopens: Mapped[int]
+    transfers: Mapped[int]
+    sla_subject: Mapped[bool]
+    sla_met: Mapped[bool]
+    csat_score: Mapped[int | None]
+    last_sequence: Mapped[int]
+
+
+class KpiDefinition(Base):
+    __tablename__ = "kpi_definitions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    measure: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))
+    target: Mapped[float] = mapped_column(Float)
+    floor: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    period_type: Mapped[str] = mapped_column(String(16))
+    items: Mapped[list] = mapped_column(JSON)
+    reviewer_weights: Mapped[dict] = mapped_column(JSON)
+    bands: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id", name="fk_cycles_template"))
+    period_type: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    appeal_days: Mapped[int]
+    decision_days: Mapped[int]
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appeal_deadline: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("template_id", "period_start", name="uq_cycles_template_period"),)
+
+
+class Rating(Base):
+    """One reviewer's scores (0-100) of one agent's rated items in one cycle (A2)."""
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", name="fk_ratings_cycle"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    reviewer_role: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Result(Base):
+    __tablename__ = "results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", name="fk_results_cycle"))
+    agent: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(32))
+    kpis: Mapped[dict] = mapped_column(JSON)
+    breakdown: Mapped[dict] = mapped_column(JSON)
+    outcome: Mapped[dict] = mapped_column(JSON)
+    adjusted: Mapped[bool]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("cycle_id", "agent", name="uq_results_cycle_agent"),)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", name="fk_appeals_cycle"), index=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id", name="fk_appeals_result"))
+    agent: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decision_due: Mapped[date] = mapped_column(Date)
+    investigator: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    score_before: Mapped[float | None] = mapped_column(Float)
+    score_after: Mapped[float | None] = mapped_column(Float)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who did what to a cycle, its results and appeals, in order (A5)."""
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(index=True)
+    appeal_id: Mapped[int | None]
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 outbox, inbox = messaging_tables(Base.metadata)

@@ -1,23 +1,62 @@
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+"""The appraisal API's shapes, the event data it reads (tolerantly) and the
+event data it publishes. The gateway imports these for validation and OpenAPI."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from appraisal import cycles, kpis, scoring
+from plumbing.paging import StrictSchema, required
+
+AGENT = validate.Length(1, 64)
+SCORE = validate.Range(0, 100)
+ROLES = ("agent", "supervisor", "manager", "director")
 
 
-class TicketCountQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
+def date_range_errors(data, start="date_from", end="date_to") -> dict:
+    if start in data and end in data and data[start] > data[end]:
+        return {end: [f"must not be before {start}"]}
+    return {}
 
-    agent = fields.String(validate=validate.Length(1, 64))
-    date_from = fields.Date(metadata={"description": "first UTC day, inclusive"})
-    date_to = fields.Date(metadata={"description": "last UTC day, inclusive"})
+
+# -- KPIs -------------------------------------------------------------------
+class KpiQuerySchema(StrictSchema):
+    agent = fields.String(validate=AGENT)
+    team = fields.String(validate=validate.Length(1, 64))
+    date_from = fields.Date(required=True, metadata={"description": "first day (UTC) of ticket creation, inclusive"})
+    date_to = fields.Date(required=True, metadata={"description": "last day (UTC), inclusive"})
 
     @validates_schema
     def check_range(self, data, **kwargs):
-        if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
-            raise ValidationError("must not be before date_from", "date_to")
+        errors = date_range_errors(data)
+        if "agent" in data and "team" in data:
+            errors["team"] = ["give agent or team, not both"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class KpiValuesSchema(Schema):
+    agent = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    date_from = fields.Date()
+    date_to = fields.Date()
+    kpis = fields.Dict(keys=fields.String(validate=validate.OneOf(kpis.KPI_KEYS)), values=fields.Float(allow_none=True),
+                       metadata={"description": "each KPI of docs/appraisal.md; null: not applicable (no data)"})
+
+
+class TicketCountQuerySchema(StrictSchema):
+    agent = fields.String(validate=AGENT)
+    date_from = fields.Date(metadata={"description": "first UTC day, inclusive"})
+    date_to = fields.Date(metadata={"description": "last UTC day, inclusive"})
+    by = fields.String(load_default="day", validate=validate.OneOf(("day", "month")))
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        errors = date_range_errors(data)
+        if errors:
+            raise ValidationError(errors)
 
 
 class TicketCountSchema(Schema):
-    agent = fields.String(allow_none=True, metadata={"description": "null for tickets not yet assigned"})
-    day = fields.Date()
+    agent = fields.String(allow_none=True, metadata={"description": "null for tickets nobody owns"})
+    day = fields.Date(metadata={"description": "the day, or the first day of the month"})
     tickets = fields.Integer()
 
 
@@ -25,12 +64,292 @@ class TicketCountListSchema(Schema):
     items = fields.List(fields.Nested(TicketCountSchema))
 
 
-class TicketCreatedDataSchema(Schema):
-    """What appraisal reads of ticket.created v1 (a tolerant reader: other fields are ignored)."""
+class ReplayResultSchema(Schema):
+    tickets = fields.Integer(metadata={"description": "ticket records rebuilt from the stored facts"})
+    facts = fields.Integer()
 
+
+# -- definitions and templates ----------------------------------------------
+class KpiDefinitionCreateSchema(StrictSchema):
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$"))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    category = fields.String(required=True, validate=validate.OneOf(scoring.CATEGORIES))
+    source = fields.String(required=True, validate=validate.OneOf(scoring.SOURCES))
+    measure = fields.String(required=True, validate=validate.Length(1, 64), metadata={
+        "description": "measured: one of the KPI keys of GET /appraisal/kpis; rated: the rating item, e.g. courtesy"})
+    direction = fields.String(required=True, validate=validate.OneOf(scoring.DIRECTIONS))
+    target = fields.Float(required=True, metadata={"description": "the value that earns full points"})
+    floor = fields.Float(required=True, metadata={"description": "the value that earns no points"})
+
+    @validates_schema
+    def check_definition(self, data, **kwargs):
+        errors = scoring.definition_errors(data["direction"], data["target"], data["floor"])
+        if data["source"] == scoring.MEASURED and data["measure"] not in kpis.KPI_KEYS:
+            errors["measure"] = [f"a measured KPI is one of {', '.join(kpis.KPI_KEYS)}"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class KpiDefinitionSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    description = fields.String()
+    category = fields.String()
+    source = fields.String()
+    measure = fields.String()
+    direction = fields.String()
+    target = fields.Float()
+    floor = fields.Float()
+
+
+class KpiDefinitionListSchema(Schema):
+    items = fields.List(fields.Nested(KpiDefinitionSchema))
+
+
+class TemplateItemSchema(StrictSchema):
+    kpi = fields.String(required=True, validate=validate.Length(1, 64))
+    weight = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    instant_fail_threshold = fields.Float(load_default=None, allow_none=True, metadata={
+        "description": "a value worse than this makes the whole score 0"})
+
+
+class BandSchema(StrictSchema):
+    grade = fields.String(required=True, validate=validate.Length(1, 32))
+    min_score = fields.Float(required=True, validate=SCORE)
+    bonus_tier = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    promotion_eligible = fields.Boolean(load_default=False)
+    warning = fields.Boolean(load_default=False)
+    retraining_course_id = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "training course an agent in this band is enrolled in (appraisal.retraining_requested)"})
+
+
+class TemplateCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    period_type = fields.String(required=True, validate=validate.OneOf(cycles.PERIOD_TYPES))
+    items = fields.List(fields.Nested(TemplateItemSchema), required=True, validate=validate.Length(1, 50))
+    reviewer_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(scoring.REVIEWER_ROLES)),
+                                   values=fields.Float(validate=validate.Range(min=0)), load_default=dict,
+                                   metadata={"description": "how rated items combine reviewer roles; sum 100"})
+    bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(1, 20))
+
+
+class TemplateSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    period_type = fields.String()
+    items = fields.List(fields.Nested(TemplateItemSchema))
+    reviewer_weights = fields.Dict(keys=fields.String(), values=fields.Float())
+    bands = fields.List(fields.Nested(BandSchema))
+    created_at = fields.DateTime()
+
+
+class TemplateListSchema(Schema):
+    items = fields.List(fields.Nested(TemplateSchema))
+
+
+# -- cycles, ratings, results, appeals ----------------------------------------
+class CycleCreateSchema(StrictSchema):
+    template_id = fields.Integer(required=True, strict=True)
+    period_start = fields.Date(required=True, metadata={"description": "first day of the month, quarter or year"})
+    appeal_days = fields.Integer(strict=True, load_default=5, validate=validate.Range(1, 60),
+                                 metadata={"description": "working days after publication to appeal"})
+    decision_days = fields.Integer(strict=True, load_default=10, validate=validate.Range(1, 60),
+                                   metadata={"description": "working days after filing for the committee to decide"})
+
+
+class CycleTransitionSchema(StrictSchema):
+    action = fields.String(required=True, validate=validate.OneOf(cycles.ACTIONS))
+
+
+class CycleSchema(Schema):
+    id = fields.Integer()
+    template_id = fields.Integer()
+    period_type = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    state = fields.String(validate=validate.OneOf(cycles.STATES))
+    appeal_days = fields.Integer()
+    decision_days = fields.Integer()
+    computed_at = fields.DateTime(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
+    closed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CycleListSchema(Schema):
+    items = fields.List(fields.Nested(CycleSchema))
+
+
+class RatingCreateSchema(StrictSchema):
+    cycle_id = fields.Integer(required=True, strict=True)
+    agent = fields.String(required=True, validate=AGENT)
+    reviewer_role = fields.String(required=True, validate=validate.OneOf(scoring.REVIEWER_ROLES))
+    scores = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)), values=fields.Float(validate=SCORE),
+                         required=True, validate=validate.Length(min=1), metadata={
+                             "description": "rating item -> 0-100, e.g. a quality scorecard: courtesy, "
+                                            "listening, proactive, accuracy"})
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class RatingSchema(Schema):
+    id = fields.Integer()
+    cycle_id = fields.Integer()
+    agent = fields.String()
+    reviewer = fields.String()
+    reviewer_role = fields.String()
+    scores = fields.Dict(keys=fields.String(), values=fields.Float())
+    comment = fields.String()
+    created_at = fields.DateTime()
+
+
+class ResultSchema(Schema):
+    id = fields.Integer()
+    cycle_id = fields.Integer()
+    agent = fields.String()
+    team = fields.String(allow_none=True)
+    score = fields.Float(allow_none=True, metadata={"description": "null: no item of the template applied"})
+    grade = fields.String(allow_none=True)
+    kpis = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    breakdown = fields.Dict(metadata={"description": "every item: value, points, weights, contribution, inputs"})
+    outcome = fields.Dict(metadata={"description": "bonus tier, promotion eligibility, warning, retraining"})
+    adjusted = fields.Boolean(metadata={"description": "changed by an appeal decision"})
+    computed_at = fields.DateTime()
+
+
+class ResultQuerySchema(StrictSchema):
+    agent = fields.String(validate=AGENT)
+
+
+class ResultListSchema(Schema):
+    items = fields.List(fields.Nested(ResultSchema))
+
+
+class AppealCreateSchema(StrictSchema):
+    items = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                        validate=validate.Length(1, 50), metadata={"description": "the KPI keys appealed"})
+    reason = fields.String(required=True, validate=validate.Length(1, 5000))
+
+
+class AppealInvestigationSchema(StrictSchema):
+    note = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class AppealDecisionSchema(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(cycles.DECISIONS), metadata={
+        "description": "upheld: the appealed items are left out of the score; adjusted: the committee sets "
+                       "new_score; rejected: the score stands"})
+    new_score = fields.Float(load_default=None, allow_none=True, validate=SCORE)
+    reason = fields.String(required=True, validate=validate.Length(1, 5000))
+
+    @validates_schema
+    def check_new_score(self, data, **kwargs):
+        if (data["decision"] == cycles.ADJUSTED) != (data.get("new_score") is not None):
+            raise ValidationError("required for an adjusted decision, and only then", "new_score")
+
+
+class AppealSchema(Schema):
+    id = fields.Integer()
+    cycle_id = fields.Integer()
+    result_id = fields.Integer()
+    agent = fields.String()
+    items = fields.List(fields.String())
+    reason = fields.String()
+    state = fields.String(validate=validate.OneOf(cycles.APPEAL_STATES))
+    filed_at = fields.DateTime()
+    decision_due = fields.Date()
+    overdue = fields.Boolean(metadata={"description": "undecided after its decision_due day"})
+    investigator = fields.String(allow_none=True)
+    decision = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    score_before = fields.Float(allow_none=True)
+    score_after = fields.Float(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class AppealListSchema(Schema):
+    items = fields.List(fields.Nested(AppealSchema))
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    cycle_id = fields.Integer(allow_none=True)
+    appeal_id = fields.Integer(allow_none=True)
+    actor = fields.String(allow_none=True)
+    action = fields.String()
+    details = fields.Dict()
+    at = fields.DateTime()
+
+
+class AuditListSchema(Schema):
+    items = fields.List(fields.Nested(AuditEntrySchema))
+
+
+# -- events read (tolerant readers: other fields are ignored) -----------------
+class TicketEventDataSchema(Schema):
     class Meta:
-        unknown = "exclude"
+        unknown = EXCLUDE
 
     ticket_id = fields.Integer(required=True)
     assignee = fields.String(allow_none=True, load_default=None)
-    created_at = fields.String(required=True)
+
+
+class TicketCreatedDataSchema(TicketEventDataSchema):
+    created_at = fields.DateTime(required=True)
+
+
+class TicketRatedDataSchema(TicketEventDataSchema):
+    score = fields.Integer(required=True)
+
+
+class SlaClockStoppedDataSchema(TicketEventDataSchema):
+    clock = fields.String(required=True)
+    business_seconds = fields.Float(required=True)
+    met = fields.Boolean(required=True)
+
+
+class ExamResultDataSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    agent = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+# -- events published ----------------------------------------------------------
+class AppraisalPublishedDataSchema(Schema):
+    cycle_id = required(fields.Integer())
+    agent = required(fields.String())
+    period_start = required(fields.Date())
+    period_end = required(fields.Date())
+    score = required(fields.Float(allow_none=True))
+    grade = required(fields.String(allow_none=True))
+    appeal_deadline = required(fields.Date())
+
+
+class AppealFiledDataSchema(Schema):
+    appeal_id = required(fields.Integer(attribute="id"))
+    cycle_id = required(fields.Integer())
+    agent = required(fields.String())
+    items = required(fields.List(fields.String()))
+    decision_due = required(fields.Date())
+
+
+class AppealDecidedDataSchema(Schema):
+    appeal_id = required(fields.Integer(attribute="id"))
+    cycle_id = required(fields.Integer())
+    agent = required(fields.String())
+    decision = required(fields.String(validate=validate.OneOf(cycles.DECISIONS)))
+    score_before = required(fields.Float(allow_none=True))
+    score_after = required(fields.Float(allow_none=True))
+
+
+class RetrainingRequestedDataSchema(Schema):
+    agent = required(fields.String())
+    course_id = required(fields.Integer())
+    reason = required(fields.String())
+    cycle_id = required(fields.Integer())

@@ -1,48 +1,243 @@
-"""Appraisal: what it answers (RPC) and what it listens to (events)."""
-from nameko.rpc import rpc
-from sqlalchemy import select
+"""Appraisal: the facts it keeps of ticketing and training events, the KPIs
+computed from them (A1), KPI definitions and templates (A2, A3). Cycles,
+ratings, results and appeals are in ``reviews.py``; the rules in
+``facts.py``, ``kpis.py``, ``scoring.py`` and ``cycles.py``.
+"""
+import logging
+from dataclasses import asdict
+from datetime import datetime, time, timedelta, timezone
 
-from appraisal import models, volume
-from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema, TicketCreatedDataSchema
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from sqlalchemy import func, select
+
+from appraisal import facts, kpis, models
+from appraisal.models import Fact, TicketRecord
+from appraisal.reviews import Reviews
+from appraisal.schemas import (
+    ExamResultDataSchema, KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema,
+    KpiValuesSchema, ReplayResultSchema, SlaClockStoppedDataSchema, TemplateCreateSchema, TemplateListSchema,
+    TemplateSchema, TicketCountListSchema, TicketCountQuerySchema, TicketCreatedDataSchema, TicketEventDataSchema,
+    TicketRatedDataSchema,
+)
+from appraisal import scoring
+from plumbing.config import setting
 from plumbing.consumer import event_handler
 from plumbing.db import upsert_insert
-from plumbing.errors import load_event_data, load_or_invalid
-from plumbing.outbox import Inbox, Outbox
-from plumbing.service import PlatformService
+from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_invalid as load
+from plumbing.outbox import Outbox
 from plumbing.paging import shared
+from plumbing.service import PlatformService
+
+log = logging.getLogger(__name__)
+
+EXAM_EVENTS = ("training.exam_passed", "training.exam_failed")
+REPLAY_BATCH = 500
+RECORD_COLUMNS = [column.key for column in TicketRecord.__table__.columns]
 
 
-class AppraisalService(PlatformService):
+def day_range(first, last):
+    """UTC instants [first day 00:00, day after last 00:00)."""
+    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    return start, datetime.combine(last, time.min, tzinfo=timezone.utc) + timedelta(days=1)
+
+
+class AppraisalService(PlatformService, Reviews):
     name = "appraisal"
 
     events = Outbox(models.outbox)
-    inbox = Inbox(models.inbox)
+    config = Config()
 
+    # -- facts from events: stored as they came, each ticket's record rebuilt ---------
     @event_handler("ticketing", "ticket.created")
     def on_ticket_created(self, event):
-        ticket = load_event_data(TicketCreatedDataSchema, event)
-        with self.db.begin():
-            if self.inbox.first_time(self.db, event):
-                self.count_ticket(volume.agent_key(ticket["assignee"]), volume.day_of(ticket["created_at"]))
+        self.take_ticket_fact(event, TicketCreatedDataSchema)
 
-    def count_ticket(self, agent, day):
-        table = models.DailyTicketCount.__table__
-        insert = upsert_insert(self.db)
-        self.db.execute(
-            insert(table).values(agent=agent, day=day, tickets=1)
-            .on_conflict_do_update(index_elements=["agent", "day"], set_={"tickets": table.c.tickets + 1}))
+    @event_handler("ticketing", "ticket.assigned")
+    def on_ticket_assigned(self, event):
+        self.take_ticket_fact(event)
+
+    @event_handler("ticketing", "ticket.transferred")
+    def on_ticket_transferred(self, event):
+        self.take_ticket_fact(event)
+
+    @event_handler("ticketing", "ticket.resolved")
+    def on_ticket_resolved(self, event):
+        self.take_ticket_fact(event)
+
+    @event_handler("ticketing", "ticket.reopened")
+    def on_ticket_reopened(self, event):
+        self.take_ticket_fact(event)
+
+    @event_handler("ticketing", "ticket.rated")
+    def on_ticket_rated(self, event):
+        self.take_ticket_fact(event, TicketRatedDataSchema)
+
+    @event_handler("ticketing", "sla.clock_stopped")
+    def on_sla_clock_stopped(self, event):
+        self.take_ticket_fact(event, SlaClockStoppedDataSchema)
+
+    @event_handler("ticketing", "sla.breached")
+    def on_sla_breached(self, event):
+        self.take_ticket_fact(event)
+
+    @event_handler("training", "training.exam_passed")
+    def on_exam_passed(self, event):
+        self.take_exam_fact(event)
+
+    @event_handler("training", "training.exam_failed")
+    def on_exam_failed(self, event):
+        self.take_exam_fact(event)
+
+    def take_ticket_fact(self, event, schema=TicketEventDataSchema):
+        """Keep the event (its data checked by ``schema``: what the record needs of
+        that type) and rebuild its ticket's record."""
+        data = load_event_data(schema, event)
+        with self.db.begin():
+            if self.store_fact(event, data["ticket_id"], data["assignee"]):
+                self.rebuild_ticket(data["ticket_id"])
+
+    def take_exam_fact(self, event):
+        data = load_event_data(ExamResultDataSchema, event)
+        with self.db.begin():
+            self.store_fact(event, None, data["agent"])
+
+    def store_fact(self, event, ticket_id, agent) -> bool:
+        """Keep the event; False when it was kept before (a redelivery)."""
+        if self.db.get(Fact, event["id"]) is not None:
+            return False
+        self.db.add(Fact(event_id=event["id"], type=event["type"], sequence=event["sequence"],
+                         time=datetime.fromisoformat(event["time"]), ticket_id=ticket_id, agent=agent,
+                         data=event["data"]))
+        self.db.flush()
+        return True
+
+    def rebuild_ticket(self, ticket_id):
+        """The ticket's record from all its facts. The record's row is locked
+        first, so two facts of one ticket handled at once each see the other."""
+        empty = self.record_row(facts.TicketRecord(ticket_id))
+        self.db.execute(upsert_insert(self.db)(TicketRecord).values(**empty).on_conflict_do_nothing())
+        row = self.db.get(TicketRecord, ticket_id, with_for_update=True, populate_existing=True)
+        stored = self.db.scalars(select(Fact).where(Fact.ticket_id == ticket_id)).all()
+        record = facts.project(ticket_id, [facts.Fact(f.type, f.sequence, f.time, f.data) for f in stored],
+                               self.recontact_days)
+        for name, value in self.record_row(record).items():
+            setattr(row, name, value)
+
+    @staticmethod
+    def record_row(record: facts.TicketRecord) -> dict:
+        values = asdict(record)
+        values["first_contact_resolution"] = record.first_contact_resolution
+        values["created_on"] = record.created_at and record.created_at.astimezone(timezone.utc).date()
+        return {name: values[name] for name in RECORD_COLUMNS}
+
+    @property
+    def recontact_days(self):
+        return int(setting(self.config, "appraisal", "RECONTACT_DAYS", facts.DEFAULT_RECONTACT_DAYS))
+
+    @rpc
+    def replay(self):
+        """Rebuild every ticket record from the stored facts (after a change of
+        rules, or to prove the figures come from the facts alone)."""
+        ticket_ids = self.db.scalars(select(Fact.ticket_id).where(Fact.ticket_id.is_not(None))
+                                     .group_by(Fact.ticket_id).order_by(Fact.ticket_id)).all()
+        self.db.rollback()
+        for start in range(0, len(ticket_ids), REPLAY_BATCH):
+            with self.db.begin():
+                for ticket_id in ticket_ids[start:start + REPLAY_BATCH]:
+                    self.rebuild_ticket(ticket_id)
+            log.info("replay: %s of %s tickets rebuilt", min(start + REPLAY_BATCH, len(ticket_ids)), len(ticket_ids))
+        fact_count = self.db.scalar(select(func.count()).select_from(Fact))
+        return shared(ReplayResultSchema).dump({"tickets": len(ticket_ids), "facts": fact_count})
+
+    # -- KPIs ---------------------------------------------------------------------
+    @rpc
+    def kpis(self, query):
+        criteria = load(KpiQuerySchema, query)
+        conditions = self.period_conditions(criteria["date_from"], criteria["date_to"])
+        if "agent" in criteria:
+            conditions.append(TicketRecord.agent == criteria["agent"])
+        if "team" in criteria:
+            conditions.append(TicketRecord.team == criteria["team"])
+        records = self.db.scalars(select(TicketRecord).where(*conditions)).all()
+        agents = [criteria["agent"]] if "agent" in criteria else sorted({r.agent for r in records if r.agent})
+        scores = self.exam_scores(agents, criteria["date_from"], criteria["date_to"])
+        values = kpis.compute(records, [score for agent in agents for score in scores.get(agent, [])])
+        return shared(KpiValuesSchema).dump(dict(criteria, agent=criteria.get("agent"), team=criteria.get("team"),
+                                                 kpis=values))
+
+    @staticmethod
+    def period_conditions(first, last):
+        start, end = day_range(first, last)
+        return [TicketRecord.created_at >= start, TicketRecord.created_at < end]
+
+    def exam_scores(self, agents, first, last) -> dict:
+        """Exam grades finalised in the period, by agent (of ``agents``, or everyone's when None)."""
+        start, end = day_range(first, last)
+        statement = select(Fact).where(Fact.type.in_(EXAM_EVENTS), Fact.time >= start, Fact.time < end)
+        if agents is not None:
+            statement = statement.where(Fact.agent.in_(agents))
+        rows = self.db.scalars(statement)
+        scores = {}
+        for fact in rows:
+            scores.setdefault(fact.agent, []).append(fact.data["score"])
+        return scores
 
     @rpc
     def ticket_counts(self, query=None):
-        criteria = load_or_invalid(TicketCountQuerySchema(), query or {})
-        row = models.DailyTicketCount
-        filters = []
-        if "agent" in criteria:
-            filters.append(row.agent == criteria["agent"])
+        """Tickets by creation day (or month) and owning agent."""
+        criteria = load(TicketCountQuerySchema, query or {})
+        day = TicketRecord.created_on
+        conditions = [day.is_not(None)]
         if "date_from" in criteria:
-            filters.append(row.day >= criteria["date_from"])
+            conditions.append(day >= criteria["date_from"])
         if "date_to" in criteria:
-            filters.append(row.day <= criteria["date_to"])
-        rows = self.db.scalars(select(row).where(*filters).order_by(row.day, row.agent)).all()
-        items = [{"agent": volume.agent_of(r.agent), "day": r.day, "tickets": r.tickets} for r in rows]
+            conditions.append(day <= criteria["date_to"])
+        if "agent" in criteria:
+            conditions.append(TicketRecord.agent == criteria["agent"])
+        rows = self.db.execute(select(day, TicketRecord.agent, func.count()).where(*conditions)
+                               .group_by(day, TicketRecord.agent).order_by(day, TicketRecord.agent)).all()
+        counts = {}
+        for on, agent, tickets in rows:
+            key = (on.replace(day=1) if criteria["by"] == "month" else on, agent)
+            counts[key] = counts.get(key, 0) + tickets
+        items = [{"day": on, "agent": agent, "tickets": n} for (on, agent), n in counts.items()]
         return shared(TicketCountListSchema).dump({"items": items})
+
+    # -- KPI definitions and templates --------------------------------------------------
+    @rpc
+    def create_kpi_definition(self, data):
+        fields = load(KpiDefinitionCreateSchema, data)
+        with self.db.begin():
+            if self.db.get(models.KpiDefinition, fields["key"]) is not None:
+                raise Conflict(f"KPI definition {fields['key']!r} exists", {"key": ["already taken"]})
+            definition = models.KpiDefinition(**fields, created_at=datetime.now(timezone.utc))
+            self.db.add(definition)
+            self.audit(None, "kpi_definition_created", {"key": definition.key})
+        return shared(KpiDefinitionSchema).dump(definition)
+
+    @rpc
+    def list_kpi_definitions(self):
+        rows = self.db.scalars(select(models.KpiDefinition).order_by(models.KpiDefinition.key)).all()
+        return shared(KpiDefinitionListSchema).dump({"items": rows})
+
+    @rpc
+    def create_template(self, data):
+        fields = load(TemplateCreateSchema, data)
+        with self.db.begin():
+            known = set(self.db.scalars(select(models.KpiDefinition.key)))
+            errors = scoring.template_errors(fields["items"], fields["reviewer_weights"], fields["bands"], known)
+            if errors:
+                raise InvalidInput("the template cannot be used", errors)
+            if self.db.scalar(select(models.Template.id).where(models.Template.name == fields["name"])):
+                raise Conflict(f"template {fields['name']!r} exists", {"name": ["already taken"]})
+            template = models.Template(**fields, created_at=datetime.now(timezone.utc))
+            self.db.add(template)
+            self.db.flush()
+            self.audit(None, "template_created", {"template_id": template.id, "name": template.name})
+        return shared(TemplateSchema).dump(template)
+
+    @rpc
+    def list_templates(self):
+        rows = self.db.scalars(select(models.Template).order_by(models.Template.id)).all()
+        return shared(TemplateListSchema).dump({"items": rows})

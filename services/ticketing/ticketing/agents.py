@@ -9,7 +9,6 @@ Contract expected of training (``training.events``):
 clears_for_duty}``; ``training.certification_revoked`` and
 ``training.certification_expired`` data ``{agent, certification}``.
 """
-import os
 from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, fields
@@ -17,6 +16,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, or_, select
 
+from plumbing.config import setting
 from plumbing.consumer import event_handler
 from plumbing.errors import Conflict, load_event_data
 from plumbing.paging import shared
@@ -57,10 +57,6 @@ class CertificationEnded(Schema):
 
     agent = fields.String(required=True)
     certification = fields.String(required=True)
-
-
-def setting(config, name, default):
-    return config.get(name) or os.environ.get(f"TICKETING_{name}", default)
 
 
 class AgentRegistry:
@@ -171,12 +167,12 @@ class AgentRegistry:
 
     @property
     def require_certification(self):
-        return str(setting(self.config, "REQUIRE_CERTIFICATION", "true")).lower() != "false"
+        return str(setting(self.config, "ticketing", "REQUIRE_CERTIFICATION", "true")).lower() != "false"
 
     def route(self, ticket):
         """Give a waiting ticket to the best eligible agent; False if none can take it."""
         need = routing.Need(ticket.team, frozenset(ticket.required_skills or ()))
-        strategy = setting(self.config, "ROUTING_STRATEGY", routing.ROUND_ROBIN)
+        strategy = setting(self.config, "ticketing", "ROUTING_STRATEGY", routing.ROUND_ROBIN)
         chosen = routing.choose(self.candidates(on_duty_only=True), need, strategy)
         if chosen is None:
             return False
