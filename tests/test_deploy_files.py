@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -86,3 +87,66 @@ def test_dashboards_use_the_provisioned_datasource_and_are_told_apart():
         for panel in board["panels"]:
             assert panel["datasource"]["uid"] == prometheus["uid"], (name, panel["title"])
             assert panel["targets"] and all(target["expr"].strip() for target in panel["targets"]), panel["title"]
+
+
+KUBERNETES_VERSION = "1.30.0"   # the oldest release the manifests are meant for
+K8S = ROOT / "deploy/k8s"
+
+
+def manifests():
+    """Every Kubernetes object under deploy/k8s, the Secret's example included."""
+    return [document for path in sorted(K8S.rglob("*.yaml")) for document in yaml.safe_load_all(path.read_text())
+            if document]
+
+
+def objects(kind):
+    return {document["metadata"]["name"]: document for document in manifests() if document["kind"] == kind}
+
+
+def test_kubernetes_manifests_match_the_api_schemas_offline():
+    # kubernetes-validate ships the JSON schemas of every Kubernetes release: nothing is downloaded
+    documents = manifests()
+    assert {"ConfigMap", "Secret", "Deployment", "Service", "Job"} <= {document["kind"] for document in documents}
+    for document in documents:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_process_is_a_deployment_probed_on_an_endpoint_it_serves():
+    deployments = objects("Deployment")
+    procfile = {line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()}
+    assert set(deployments) == procfile
+    for name, deployment in deployments.items():
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= \
+            deployment["spec"]["template"]["metadata"]["labels"].items(), name
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        # the gateway serves /metrics on its HTTP port, a service on METRICS_PORT
+        expected_port = 8000 if name == "gateway" else int(objects("ConfigMap")["csops-config"]["data"]["METRICS_PORT"])
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            check = container[probe]["httpGet"]
+            assert (check["path"], ports[check["port"]]) == ("/metrics", expected_port), (name, probe)
+        env = {variable["name"]: variable for variable in container["env"]}
+        assert env["SERVICE"]["value"] == name
+        assert f"{name.upper()}_DATABASE_URL" in env, f"{name} has no database of its own"
+
+
+def test_configuration_comes_from_the_config_map_and_the_secret():
+    secret_keys = set(objects("Secret")["csops-secrets"]["stringData"])
+    workloads = [*objects("Deployment").values(), *objects("Job").values()]
+    for workload in workloads:
+        [container] = workload["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == [{"configMapRef": {"name": "csops-config"}}]
+        for variable in container["env"]:
+            if "valueFrom" in variable:
+                reference = variable["valueFrom"]["secretKeyRef"]
+                assert reference["name"] == "csops-secrets" and reference["key"] in secret_keys, variable
+    used = {variable["valueFrom"]["secretKeyRef"]["key"] for workload in workloads
+            for variable in workload["spec"]["template"]["spec"]["containers"][0]["env"] if "valueFrom" in variable}
+    assert used == secret_keys, "the Secret's example lists exactly what the workloads read"
+
+
+def test_the_gateway_service_reaches_the_gateway_pods():
+    service, deployment = objects("Service")["gateway"], objects("Deployment")["gateway"]
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert {port["targetPort"] for port in service["spec"]["ports"]} <= {port["name"] for port in container["ports"]}
