@@ -1,6 +1,7 @@
 """The deployment files are valid for the tools that read them (X5)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -150,3 +151,26 @@ def test_the_gateway_service_reaches_the_gateway_pods():
     assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert {port["targetPort"] for port in service["spec"]["ports"]} <= {port["name"] for port in container["ports"]}
+
+
+SCALABLE = ("ticketing", "training", "appraisal", "monitoring")
+
+
+def test_domain_services_scale_out_with_compose():
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "config", env={**os.environ, **SECRETS})
+    services = yaml.safe_load(result.stdout)["services"]
+    scrape = {job["job_name"]: job for job in
+              yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
+    for name in SCALABLE:
+        # a host port or a container name would make a second replica fail to start
+        assert not {"ports", "container_name"} & set(services[name]), name
+        # and Prometheus must see every replica, not the one a static target resolves to
+        assert scrape[name]["dns_sd_configs"] == [{"names": [name], "type": "A", "port": 9100}]
+
+
+def test_env_example_documents_every_setting_and_holds_no_secret():
+    compose_settings = set(re.findall(r"\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))
+    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert compose_settings == set(example) - {"COMPOSE_PROJECT_NAME"}
+    assert all(example[name] == "" for name in SECRETS)
