@@ -13,7 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from appraisal.schemas import TicketCountListSchema, TicketCountQuerySchema
+from appraisal.schemas import (
+    AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
+    AppealSchema, AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema,
+    KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema, KpiValuesSchema,
+    ReplayResultSchema, ResultListSchema, ResultSchema, ReviewRatingCreateSchema, ReviewRatingSchema,
+    TemplateCreateSchema, TemplateListSchema, TemplateSchema, TicketCountListSchema, TicketCountQuerySchema,
+)
 from gateway import accounts, auth, events, models, openapi, settings
 from gateway.api import ApiCall, api
 from gateway.dependencies import Accounts, GroupCommit, ServiceRpc
@@ -65,6 +71,11 @@ KB_EDITORS = ("supervisor", "trainer", "admin")
 IMPORTERS = INTEGRATORS = ("admin", "integration")
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
+COMMITTEE = ("committee", "admin")
+RATERS = ("agent", "supervisor", "committee", "integration", "admin")
+# which reviewer role (A2) each account role may rate as
+REVIEWER_ROLES_OF = {"agent": {"peer"}, "supervisor": {"supervisor", "quality"}, "committee": {"quality"},
+                     "integration": {"customer"}, "admin": {"customer", "peer", "supervisor", "quality"}}
 TRAINERS = ("trainer", "admin")
 EXAM_TAKERS = ("agent",)
 POST_WRITERS = ("integration", "admin")
@@ -355,13 +366,127 @@ class GatewayService:
 
     # -- appraisal ----------------------------------------------------------
     @api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=TicketCountQuerySchema,
-         response=TicketCountListSchema, summary="Tickets created per agent per UTC day")
+         response=TicketCountListSchema, summary="Tickets by UTC day (or month) of creation and owning agent")
     def ticket_counts(self, call: ApiCall):
         return self.appraisal.ticket_counts(shared(TicketCountQuerySchema).dump(call.query))
 
+    @api("GET", "/api/v1/appraisal/kpis", roles=APPRAISAL_READERS, query=KpiQuerySchema, response=KpiValuesSchema,
+         summary="KPIs of an agent or a team over days of ticket creation (agents: their own; supervisors: "
+                 "their teams')")
+    def kpis(self, call: ApiCall):
+        scope = self.people_in_view(call.principal)
+        if scope is not None:
+            teams = set(accounts.get(self.db, call.principal.username).teams)
+            allowed = (call.query.get("agent") in scope if "agent" in call.query
+                       else "supervisor" in call.principal.roles and call.query.get("team") in teams)
+            if not allowed:
+                raise ApiError(403, "forbidden", "you may see your own KPIs and, as a supervisor, your teams'",
+                               {"agent": ["outside what you may see"]})
+        return self.appraisal.kpis(shared(KpiQuerySchema).dump(call.query))
+
+    @api("POST", "/api/v1/appraisal/kpi-definitions", roles=COMMITTEE, body=KpiDefinitionCreateSchema,
+         response=KpiDefinitionSchema, status=201, summary="Define a KPI: measured or rated, target, floor, direction")
+    def create_kpi_definition(self, call: ApiCall):
+        return self.appraisal.create_kpi_definition(shared(KpiDefinitionCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/kpi-definitions", roles=APPRAISAL_READERS, response=KpiDefinitionListSchema,
+         summary="KPI definitions")
+    def list_kpi_definitions(self, call: ApiCall):
+        return self.appraisal.list_kpi_definitions()
+
+    @api("POST", "/api/v1/appraisal/templates", roles=COMMITTEE, body=TemplateCreateSchema, response=TemplateSchema,
+         status=201, summary="A weighted template (weights sum to 100), reviewer weights and grade bands")
+    def create_template(self, call: ApiCall):
+        return self.appraisal.create_template(shared(TemplateCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/templates", roles=APPRAISAL_READERS, response=TemplateListSchema,
+         summary="Templates")
+    def list_templates(self, call: ApiCall):
+        return self.appraisal.list_templates()
+
+    @api("POST", "/api/v1/appraisal/cycles", roles=COMMITTEE, body=CycleCreateSchema, response=CycleSchema,
+         status=201, summary="Plan a monthly, quarterly or annual cycle of a template")
+    def create_cycle(self, call: ApiCall):
+        return self.appraisal.create_cycle(shared(CycleCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/cycles", roles=APPRAISAL_READERS, response=CycleListSchema,
+         summary="Cycles, latest period first")
+    def list_cycles(self, call: ApiCall):
+        return self.appraisal.list_cycles()
+
+    @api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>", roles=APPRAISAL_READERS, response=CycleSchema,
+         summary="One cycle")
+    def get_cycle(self, call: ApiCall, cycle_id):
+        return self.appraisal.get_cycle(cycle_id)
+
+    @api("POST", "/api/v1/appraisal/cycles/<int:cycle_id>/transitions", roles=COMMITTEE,
+         body=CycleTransitionSchema, response=CycleSchema,
+         summary="start, compute, review, publish (opens the appeal window) or close (applies outcomes)")
+    def advance_cycle(self, call: ApiCall, cycle_id):
+        return self.appraisal.advance_cycle(cycle_id, shared(CycleTransitionSchema).dump(call.body))
+
+    @api("POST", "/api/v1/appraisal/ratings", roles=RATERS, body=ReviewRatingCreateSchema,
+         response=ReviewRatingSchema,
+         status=201, summary="Rate an agent as customer (integration), peer (agent), supervisor or quality "
+                             "inspection (supervisor, committee)")
+    def rate(self, call: ApiCall):
+        allowed = set().union(*(REVIEWER_ROLES_OF.get(role, set()) for role in call.principal.roles))
+        if call.body["reviewer_role"] not in allowed:
+            raise ApiError(403, "forbidden", f"you may rate as {', '.join(sorted(allowed)) or 'nobody'}",
+                           {"reviewer_role": [f"one of {sorted(allowed)}"]})
+        return self.appraisal.rate(shared(ReviewRatingCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/results", roles=("supervisor",) + COMMITTEE,
+         response=ResultListSchema, summary="Results of a cycle (a supervisor sees their teams')")
+    def list_results(self, call: ApiCall, cycle_id):
+        results = self.appraisal.list_results(cycle_id)
+        scope = self.people_in_view(call.principal)
+        if scope is not None:
+            results["items"] = [result for result in results["items"] if result["agent"] in scope]
+        return results
+
+    @api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/results/mine", roles=APPRAISAL_READERS,
+         response=ResultSchema, summary="Your own result, once published")
+    def my_result(self, call: ApiCall, cycle_id):
+        return self.appraisal.my_result(cycle_id)
+
+    @api("POST", "/api/v1/appraisal/cycles/<int:cycle_id>/appeals", roles=APPRAISAL_READERS,
+         body=AppealCreateSchema, response=AppealSchema, status=201,
+         summary="Appeal your own published result within the window, naming items and reasons")
+    def file_appeal(self, call: ApiCall, cycle_id):
+        return self.appraisal.file_appeal(cycle_id, shared(AppealCreateSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/appeals", roles=APPRAISAL_READERS, query=AppealQuerySchema,
+         response=AppealListSchema, summary="Appeals (the committee sees all; anyone else their own)")
+    def list_appeals(self, call: ApiCall):
+        query = shared(AppealQuerySchema).dump(call.query)
+        if not call.principal.has_any(COMMITTEE):
+            query["agent"] = call.principal.username
+        return self.appraisal.list_appeals(query)
+
+    @api("POST", "/api/v1/appraisal/appeals/<int:appeal_id>/investigation", roles=COMMITTEE,
+         body=AppealInvestigationSchema, response=AppealSchema, summary="The committee takes up an appeal")
+    def investigate_appeal(self, call: ApiCall, appeal_id):
+        return self.appraisal.investigate_appeal(appeal_id, shared(AppealInvestigationSchema).dump(call.body))
+
+    @api("POST", "/api/v1/appraisal/appeals/<int:appeal_id>/decision", roles=COMMITTEE, body=AppealDecisionSchema,
+         response=AppealSchema, summary="Decide an appeal: upheld, adjusted (new score) or rejected")
+    def decide_appeal(self, call: ApiCall, appeal_id):
+        return self.appraisal.decide_appeal(appeal_id, shared(AppealDecisionSchema).dump(call.body))
+
+    @api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/audit", roles=COMMITTEE, response=AuditListSchema,
+         summary="Every step of a cycle and its appeals: who, when, what")
+    def audit_trail(self, call: ApiCall, cycle_id):
+        return self.appraisal.audit_trail(cycle_id)
+
+    @api("POST", "/api/v1/appraisal/replay", roles=ADMIN, response=ReplayResultSchema,
+         summary="Rebuild every ticket record from the stored facts")
+    def replay_appraisal(self, call: ApiCall):
+        return self.appraisal.replay()
+
     # -- training -------------------------------------------------------------
-    def training_scope(self, principal):
-        """Whose training the caller may see: everyone's (None) for trainers, the
+    def people_in_view(self, principal):
+        """Whose training and appraisal the caller may see: everyone's (None) for trainers, the
         committee and admins; a supervisor's own and their teams' agents';
         anyone else only their own."""
         roles = set(principal.roles)
@@ -446,12 +571,12 @@ class GatewayService:
          response=EnrolmentPageSchema, summary="Enrolments: an agent sees their own, a supervisor their teams'")
     def list_enrolments(self, call: ApiCall):
         return self.training.list_enrolments(shared(EnrolmentListQuerySchema).dump(call.query),
-                                             self.training_scope(call.principal))
+                                             self.people_in_view(call.principal))
 
     @api("GET", "/api/v1/training/enrolments/<int:enrolment_id>", roles=STAFF, response=EnrolmentDetailSchema,
          summary="An enrolment with each module's progress or attendance")
     def get_enrolment(self, call: ApiCall, enrolment_id):
-        return self.training.get_enrolment(enrolment_id, self.training_scope(call.principal))
+        return self.training.get_enrolment(enrolment_id, self.people_in_view(call.principal))
 
     @api("POST", "/api/v1/training/enrolments/<int:enrolment_id>/attendance", roles=TRAINERS, body=AttendanceSchema,
          response=EnrolmentDetailSchema, summary="Record attendance of a session")
@@ -462,7 +587,7 @@ class GatewayService:
          body=ProgressSchema, response=EnrolmentDetailSchema,
          summary="Progress through an online content module (an agent on their own enrolment)")
     def record_progress(self, call: ApiCall, enrolment_id):
-        return self.training.record_progress(enrolment_id, call.body, self.training_scope(call.principal))
+        return self.training.record_progress(enrolment_id, call.body, self.people_in_view(call.principal))
 
     @api("POST", "/api/v1/training/enrolments/<int:enrolment_id>/overrides", roles=TRAINERS,
          body=OverrideCreateSchema, response=OverrideSchema, status=201,
@@ -474,25 +599,25 @@ class GatewayService:
          body=AttemptStartSchema, response=AttemptSchema, status=201, summary=(
              "Start an exam attempt: questions drawn and frozen; 409 if too early, none left, or already passed"))
     def start_attempt(self, call: ApiCall, enrolment_id):
-        return self.training.start_attempt(enrolment_id, call.body, self.training_scope(call.principal))
+        return self.training.start_attempt(enrolment_id, call.body, self.people_in_view(call.principal))
 
     @api("GET", "/api/v1/training/attempts/<int:attempt_id>", roles=EXAM_TAKERS + TRAINERS, response=AttemptSchema,
          summary="An attempt as the agent saw it (no answer key), with marks once graded")
     def get_attempt(self, call: ApiCall, attempt_id):
-        return self.training.get_attempt(attempt_id, self.training_scope(call.principal))
+        return self.training.get_attempt(attempt_id, self.people_in_view(call.principal))
 
     @api("PUT", "/api/v1/training/attempts/<int:attempt_id>/answers", roles=EXAM_TAKERS, body=AnswersSchema,
          response=AttemptSchema, summary="Save answers as you go (409 once submitted or out of time)")
     def save_answers(self, call: ApiCall, attempt_id):
         return self.training.save_answers(attempt_id, shared(AnswersSchema).dump(call.body),
-                                          self.training_scope(call.principal))
+                                          self.people_in_view(call.principal))
 
     @api("POST", "/api/v1/training/attempts/<int:attempt_id>/submission", roles=EXAM_TAKERS, body=AnswersSchema,
          response=AttemptSchema, summary=(
              "Submit an attempt with any last answers; after the time limit only answers saved in time count"))
     def submit_attempt(self, call: ApiCall, attempt_id):
         return self.training.submit_attempt(attempt_id, shared(AnswersSchema).dump(call.body),
-                                            self.training_scope(call.principal))
+                                            self.people_in_view(call.principal))
 
     @api("POST", "/api/v1/training/attempts/<int:attempt_id>/assessment", roles=TRAINERS, body=AssessmentSchema,
          response=AttemptSchema, summary="Score the practical and customer-evaluation parts and the short answers")
@@ -503,7 +628,7 @@ class GatewayService:
          response=CertificationPageSchema, summary="Certifications: an agent sees their own, a supervisor their teams'")
     def list_certifications(self, call: ApiCall):
         return self.training.list_certifications(shared(CertificationListQuerySchema).dump(call.query),
-                                                 self.training_scope(call.principal))
+                                                 self.people_in_view(call.principal))
 
     @api("POST", "/api/v1/training/certifications/<int:certification_id>/revocation", roles=TRAINERS,
          body=RevocationSchema, response=CertificationSchema,
@@ -524,7 +649,7 @@ class GatewayService:
     @api("GET", "/api/v1/training/agents/<username>/standing", roles=STAFF, response=StandingSchema,
          summary="An agent's certifications, whether they are cleared for duty, the levels they qualify for")
     def agent_standing(self, call: ApiCall, username):
-        scope = self.training_scope(call.principal)
+        scope = self.people_in_view(call.principal)
         if scope is not None and username not in scope:
             raise ApiError(404, "not_found", f"no training standing of {username} for you")
         return self.training.agent_standing(username)

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from appraisal import cycles, events, kpis, scoring
 from appraisal.models import Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord
 from appraisal.schemas import (
-    AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealSchema,
-    AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema, RatingCreateSchema,
-    RatingSchema, ResultListSchema, ResultQuerySchema, ResultSchema,
+    AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
+    AppealSchema, AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema,
+    ReviewRatingCreateSchema, ReviewRatingSchema, ResultListSchema, ResultQuerySchema, ResultSchema,
 )
 from plumbing.config import setting
 from plumbing.db import get_or_not_found
@@ -196,7 +196,7 @@ class Reviews:
     # -- ratings --------------------------------------------------------------------
     @rpc
     def rate(self, data):
-        fields = load(RatingCreateSchema, data)
+        fields = load(ReviewRatingCreateSchema, data)
         reviewer = self.context.actor
         if fields["reviewer_role"] == "peer" and reviewer == fields["agent"]:
             raise InvalidInput("a peer rating of oneself is not a peer rating", {"agent": ["is the reviewer"]})
@@ -210,7 +210,7 @@ class Reviews:
             self.db.flush()
             self.audit(cycle.id, "rating_entered", {"rating_id": rating.id, "agent": rating.agent,
                                                     "reviewer_role": rating.reviewer_role, "scores": rating.scores})
-            return shared(RatingSchema).dump(rating)
+            return shared(ReviewRatingSchema).dump(rating)
 
     # -- results ---------------------------------------------------------------------
     @rpc
@@ -265,12 +265,10 @@ class Reviews:
             return self.appeal_view(appeal)
 
     @rpc
-    def list_appeals(self, cycle_id=None, agent=None):
-        statement = select(Appeal).order_by(Appeal.id)
-        if cycle_id is not None:
-            statement = statement.where(Appeal.cycle_id == cycle_id)
-        if agent is not None:
-            statement = statement.where(Appeal.agent == agent)
+    def list_appeals(self, query=None):
+        criteria = load(AppealQuerySchema, query or {})
+        statement = select(Appeal).where(*(getattr(Appeal, name) == value for name, value in criteria.items()))
+        statement = statement.order_by(Appeal.id)
         return shared(AppealListSchema).dump({"items": [self.appeal_view(a, dump=False)
                                                         for a in self.db.scalars(statement)]})
 

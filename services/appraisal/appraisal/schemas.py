@@ -184,7 +184,7 @@ class CycleListSchema(Schema):
     items = fields.List(fields.Nested(CycleSchema))
 
 
-class RatingCreateSchema(StrictSchema):
+class ReviewRatingCreateSchema(StrictSchema):
     cycle_id = fields.Integer(required=True, strict=True)
     agent = fields.String(required=True, validate=AGENT)
     reviewer_role = fields.String(required=True, validate=validate.OneOf(scoring.REVIEWER_ROLES))
@@ -195,7 +195,7 @@ class RatingCreateSchema(StrictSchema):
     comment = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
-class RatingSchema(Schema):
+class ReviewRatingSchema(Schema):
     id = fields.Integer()
     cycle_id = fields.Integer()
     agent = fields.String()
@@ -269,6 +269,12 @@ class AppealSchema(Schema):
     score_after = fields.Float(allow_none=True)
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+
+
+class AppealQuerySchema(StrictSchema):
+    cycle_id = fields.Integer(strict=True)
+    agent = fields.String(validate=AGENT)
+    state = fields.String(validate=validate.OneOf(cycles.APPEAL_STATES))
 
 
 class AppealListSchema(Schema):

@@ -1,0 +1,105 @@
+"""Appraisal through the gateway with ticketing publishing the facts (A1-A5, X1):
+real tickets become KPIs; the committee runs a cycle; an agent sees only
+their own result, appeals, and sees the adjusted score."""
+from datetime import date
+
+import pytest
+import requests
+
+from plumbing.testing import wait_for
+
+TICKET = {"subject": "Invoice copy", "channel": "email", "kind": "inquiry", "team": "billing",
+          "customer": {"name": "Li Na", "contact": "li@example.com"}}
+
+
+@pytest.fixture
+def platform(start_platform):
+    return start_platform("ticketing", "appraisal")
+
+
+@pytest.fixture
+def people(platform, client, make_account):
+    """Sessions: ann and bob (agents of billing), sue (supervisor of billing), cleo (committee)."""
+    client.login()
+    sessions = {name: make_account(name, roles) for name, roles in (
+        ("ann", ["agent"]), ("bob", ["agent"]), ("sue", ["supervisor"]), ("cleo", ["committee"]))}
+    for name in ("ann", "bob", "sue"):
+        assert client.patch(client.url(f"/api/v1/accounts/{name}"), json={"teams": ["billing"]}).status_code == 200
+    return sessions
+
+
+def ok(response, status=200):
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def this_month():
+    today = date.today()
+    return {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}
+
+
+def test_tickets_worked_in_ticketing_become_an_agents_kpis_which_only_they_and_their_supervisor_see(people, client):
+    ann, bob, sue = people["ann"], people["bob"], people["sue"]
+    for n in range(2):
+        ticket = ok(sue.post(client.url("/api/v1/tickets"), json=dict(TICKET, assignee="ann")), 201)
+        base = client.url(f"/api/v1/tickets/{ticket['id']}")
+        ok(ann.post(base + "/messages", json={"kind": "reply", "body": "Sent"}), 201)
+        if n == 0:
+            ok(ann.post(base + "/state", json={"state": "resolved"}))
+    mine = {"agent": "ann", **this_month()}
+    values = wait_for(lambda: (lambda k: k if k["volume"] == 2 and k["resolution_rate"] == 0.5 else None)(
+        ok(ann.get(client.url("/api/v1/appraisal/kpis"), params=mine))["kpis"]), message="ann's KPIs")
+    assert values["sla_compliance"] == 1.0 and values["first_contact_rate"] == 1.0
+    assert values["first_response_mean"] is not None and values["csat_mean"] is None
+    assert ok(sue.get(client.url("/api/v1/appraisal/kpis"), params=mine))["kpis"] == values
+    assert ok(sue.get(client.url("/api/v1/appraisal/kpis"), params={"team": "billing", **this_month()}))[
+        "kpis"]["volume"] == 2
+    assert bob.get(client.url("/api/v1/appraisal/kpis"), params=mine).status_code == 403
+    assert bob.get(client.url("/api/v1/appraisal/kpis"), params={"team": "billing", **this_month()}).status_code == 403
+
+
+def test_the_committee_runs_a_cycle_and_an_agent_appeals_and_sees_the_adjusted_score(people, client):
+    ann, bob, sue, cleo = people["ann"], people["bob"], people["sue"], people["cleo"]
+    ok(cleo.post(client.url("/api/v1/appraisal/kpi-definitions"), json={
+        "key": "courtesy", "name": "Courtesy", "category": "attitude", "source": "rated", "measure": "courtesy",
+        "direction": "higher_better", "target": 100, "floor": 0}), 201)
+    refused = cleo.post(client.url("/api/v1/appraisal/templates"), json={
+        "name": "t", "role": "agent", "period_type": "monthly", "items": [{"kpi": "courtesy", "weight": 90}],
+        "bands": [{"grade": "A", "min_score": 0}]})
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["items"]
+    template = ok(cleo.post(client.url("/api/v1/appraisal/templates"), json={
+        "name": "Agents monthly", "role": "agent", "period_type": "monthly",
+        "items": [{"kpi": "courtesy", "weight": 100}], "reviewer_weights": {"supervisor": 100},
+        "bands": [{"grade": "A", "min_score": 80}, {"grade": "B", "min_score": 0}]}), 201)
+    assert ann.post(client.url("/api/v1/appraisal/templates"), json={}).status_code == 403
+    cycle = ok(cleo.post(client.url("/api/v1/appraisal/cycles"), json={
+        "template_id": template["id"], "period_start": date.today().replace(day=1).isoformat()}), 201)
+    step = client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/transitions")
+    ok(cleo.post(step, json={"action": "start"}))
+    rating = {"cycle_id": cycle["id"], "agent": "ann", "reviewer_role": "supervisor", "scores": {"courtesy": 70}}
+    assert bob.post(client.url("/api/v1/appraisal/ratings"), json=rating).status_code == 403  # agents rate as peers
+    ok(sue.post(client.url("/api/v1/appraisal/ratings"), json=rating), 201)
+    ok(sue.post(client.url("/api/v1/appraisal/ratings"), json=dict(rating, agent="bob", scores={"courtesy": 90})), 201)
+    for action in ("compute", "review", "publish"):
+        ok(cleo.post(step, json={"action": action}))
+
+    results = client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/results")
+    assert ann.get(results).status_code == 403
+    assert [(r["agent"], r["score"], r["grade"]) for r in ok(sue.get(results))["items"]] == [
+        ("ann", 70.0, "B"), ("bob", 90.0, "A")]
+    assert ok(ann.get(results + "/mine"))["score"] == 70.0
+    appeal = ok(ann.post(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/appeals"),
+                         json={"items": ["courtesy"], "reason": "the call sampled was a fraud attempt"}), 201)
+    assert [a["id"] for a in ok(bob.get(client.url("/api/v1/appraisal/appeals")))["items"]] == []
+    decision = client.url(f"/api/v1/appraisal/appeals/{appeal['id']}/decision")
+    assert ann.post(decision, json={"decision": "rejected", "reason": "mine"}).status_code == 403
+    missing = cleo.post(decision, json={"decision": "adjusted", "reason": "partly right"})
+    assert missing.status_code == 400 and "new_score" in missing.json()["error"]["details"]
+    ok(cleo.post(client.url(f"/api/v1/appraisal/appeals/{appeal['id']}/investigation"), json={}))
+    ok(cleo.post(decision, json={"decision": "adjusted", "new_score": 82, "reason": "partly right"}))
+    mine = ok(ann.get(results + "/mine"))
+    assert (mine["score"], mine["grade"], mine["adjusted"]) == (82.0, "A", True)
+    audit = ok(cleo.get(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/audit")))["items"]
+    assert [(entry["actor"], entry["action"]) for entry in audit][-3:] == [
+        ("ann", "appeal_filed"), ("cleo", "appeal_investigation_started"), ("cleo", "appeal_decided")]
+    assert ann.get(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/audit")).status_code == 403
