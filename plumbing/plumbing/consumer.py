@@ -12,6 +12,7 @@ Only then is the original acked, so a crash in between duplicates a message
 import logging
 from functools import partial
 
+import eventlet
 from nameko.amqp.publish import get_producer
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
@@ -27,6 +28,8 @@ from plumbing.topology import ATTEMPTS_HEADER, REASON_HEADER, HandlerQueues
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1, 5, 30)
+DEFAULT_BATCH_SIZE = 200
+DEFAULT_BATCH_LINGER_SECONDS = 0.02
 ACCEPTED_CONTENT = [SERIALIZER, "json"]
 
 
@@ -114,4 +117,75 @@ class ReliableEventHandler(EventHandler):
                 delivery_mode=PERSISTENT, declare=[queue], retry=True)
 
 
+class BatchQueueConsumer(DeadLetteringQueueConsumer):
+    """A consumer of its own (a channel of its own) that lets the broker send
+    each batch handler's queue two batches ahead, not ``max_workers`` messages."""
+
+    @property
+    def prefetch_count(self):
+        return 2 * int(self.container.config.get("EVENT_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+
+
+class BatchEventHandler(ReliableEventHandler):
+    """Like ``event_handler``, but the method gets a list of envelopes: what
+    arrived within ``EVENT_BATCH_LINGER_SECONDS``, at most ``EVENT_BATCH_SIZE``,
+    so one transaction serves many events. A batch that fails is run again one
+    event at a time, so only the events that fail alone are retried and
+    dead-lettered, as ``event_handler`` does with each."""
+    queue_consumer = BatchQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.batch_size = int(config.get("EVENT_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+        self.linger = float(config.get("EVENT_BATCH_LINGER_SECONDS", DEFAULT_BATCH_LINGER_SECONDS))
+        self.pending = []  # (envelope, message) not yet handed to a worker
+        self.flush_scheduled = False
+
+    def handle_message(self, body, message):
+        problems = envelope_problems(body, self.event_type, self.versions)
+        if problems:
+            self.dead_letter(message, "invalid_envelope", "; ".join(problems))
+            self.queue_consumer.ack_message(message)
+            return
+        self.pending.append((body, message))
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        elif not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.container.spawn_managed_thread(self.flush_after_linger)
+
+    def flush_after_linger(self):
+        eventlet.sleep(self.linger)
+        self.flush_scheduled = False
+        self.flush()
+
+    def flush(self):
+        batch, self.pending = self.pending, []
+        if batch:
+            self.run(batch)
+
+    def run(self, batch):
+        try:
+            self.container.spawn_worker(self, ([body for body, _ in batch],), {},
+                                        handle_result=partial(self.batch_processed, batch))
+        except ContainerBeingKilled:
+            for _, message in batch:
+                self.queue_consumer.requeue_message(message)
+
+    def batch_processed(self, batch, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            for _, message in batch:
+                self.queue_consumer.ack_message(message)
+        elif len(batch) == 1:
+            self.handle_message_processed(batch[0][1], result, exc_info)
+        else:
+            log.warning("a batch of %s from %s failed (%s); handling its events one by one",
+                        len(batch), self.queue.name, exc_info[1])
+            for each in batch:
+                self.run([each])
+        return result, exc_info
+
+
 event_handler = ReliableEventHandler.decorator
+batch_event_handler = BatchEventHandler.decorator

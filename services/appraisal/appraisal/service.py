@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from appraisal import facts, kpis, models
 from appraisal.models import Fact, TicketRecord
@@ -22,7 +22,7 @@ from appraisal.schemas import (
 )
 from appraisal import scoring
 from plumbing.config import setting
-from plumbing.consumer import event_handler
+from plumbing.consumer import batch_event_handler
 from plumbing.db import upsert_insert
 from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_invalid as load
 from plumbing.outbox import Outbox
@@ -49,80 +49,91 @@ class AppraisalService(PlatformService, Reviews):
     config = Config()
 
     # -- facts from events: stored as they came, each ticket's record rebuilt ---------
-    @event_handler("ticketing", "ticket.created")
-    def on_ticket_created(self, event):
-        self.take_ticket_fact(event, TicketCreatedDataSchema)
+    @batch_event_handler("ticketing", "ticket.created")
+    def on_ticket_created(self, batch):
+        self.take_ticket_facts(batch, TicketCreatedDataSchema)
 
-    @event_handler("ticketing", "ticket.assigned")
-    def on_ticket_assigned(self, event):
-        self.take_ticket_fact(event)
+    @batch_event_handler("ticketing", "ticket.assigned")
+    def on_ticket_assigned(self, batch):
+        self.take_ticket_facts(batch)
 
-    @event_handler("ticketing", "ticket.transferred")
-    def on_ticket_transferred(self, event):
-        self.take_ticket_fact(event)
+    @batch_event_handler("ticketing", "ticket.transferred")
+    def on_ticket_transferred(self, batch):
+        self.take_ticket_facts(batch)
 
-    @event_handler("ticketing", "ticket.resolved")
-    def on_ticket_resolved(self, event):
-        self.take_ticket_fact(event)
+    @batch_event_handler("ticketing", "ticket.resolved")
+    def on_ticket_resolved(self, batch):
+        self.take_ticket_facts(batch)
 
-    @event_handler("ticketing", "ticket.reopened")
-    def on_ticket_reopened(self, event):
-        self.take_ticket_fact(event)
+    @batch_event_handler("ticketing", "ticket.reopened")
+    def on_ticket_reopened(self, batch):
+        self.take_ticket_facts(batch)
 
-    @event_handler("ticketing", "ticket.rated")
-    def on_ticket_rated(self, event):
-        self.take_ticket_fact(event, TicketRatedDataSchema)
+    @batch_event_handler("ticketing", "ticket.rated")
+    def on_ticket_rated(self, batch):
+        self.take_ticket_facts(batch, TicketRatedDataSchema)
 
-    @event_handler("ticketing", "sla.clock_stopped")
-    def on_sla_clock_stopped(self, event):
-        self.take_ticket_fact(event, SlaClockStoppedDataSchema)
+    @batch_event_handler("ticketing", "sla.clock_stopped")
+    def on_sla_clock_stopped(self, batch):
+        self.take_ticket_facts(batch, SlaClockStoppedDataSchema)
 
-    @event_handler("ticketing", "sla.breached")
-    def on_sla_breached(self, event):
-        self.take_ticket_fact(event)
+    @batch_event_handler("ticketing", "sla.breached")
+    def on_sla_breached(self, batch):
+        self.take_ticket_facts(batch)
 
-    @event_handler("training", "training.exam_passed")
-    def on_exam_passed(self, event):
-        self.take_exam_fact(event)
+    @batch_event_handler("training", "training.exam_passed")
+    def on_exam_passed(self, batch):
+        self.take_exam_facts(batch)
 
-    @event_handler("training", "training.exam_failed")
-    def on_exam_failed(self, event):
-        self.take_exam_fact(event)
+    @batch_event_handler("training", "training.exam_failed")
+    def on_exam_failed(self, batch):
+        self.take_exam_facts(batch)
 
-    def take_ticket_fact(self, event, schema=TicketEventDataSchema):
-        """Keep the event (its data checked by ``schema``: what the record needs of
-        that type) and rebuild its ticket's record."""
-        data = load_event_data(schema, event)
+    def take_ticket_facts(self, batch, schema=TicketEventDataSchema):
+        """Keep a batch of events (each one's data checked by ``schema``: what the
+        record needs of that type) and rebuild the records of their tickets."""
+        data = [load_event_data(schema, event) for event in batch]
         with self.db.begin():
-            if self.store_fact(event, data["ticket_id"], data["assignee"]):
-                self.rebuild_ticket(data["ticket_id"])
+            kept = self.store_facts(batch, [(each["ticket_id"], each["assignee"]) for each in data])
+            self.rebuild_tickets({fact["ticket_id"] for fact in kept})
 
-    def take_exam_fact(self, event):
-        data = load_event_data(ExamResultDataSchema, event)
+    def take_exam_facts(self, batch):
+        data = [load_event_data(ExamResultDataSchema, event) for event in batch]
         with self.db.begin():
-            self.store_fact(event, None, data["agent"])
+            self.store_facts(batch, [(None, each["agent"]) for each in data])
 
-    def store_fact(self, event, ticket_id, agent) -> bool:
-        """Keep the event; False when it was kept before (a redelivery)."""
-        if self.db.get(Fact, event["id"]) is not None:
-            return False
-        self.db.add(Fact(event_id=event["id"], type=event["type"], sequence=event["sequence"],
-                         time=datetime.fromisoformat(event["time"]), ticket_id=ticket_id, agent=agent,
-                         data=event["data"]))
-        self.db.flush()
-        return True
+    def store_facts(self, batch, subjects) -> list:
+        """Keep the events not kept before (a redelivery is skipped); returns the rows kept."""
+        rows = {}
+        for event, (ticket_id, agent) in zip(batch, subjects):
+            rows[event["id"]] = {"event_id": event["id"], "type": event["type"], "sequence": event["sequence"],
+                                 "time": datetime.fromisoformat(event["time"]), "ticket_id": ticket_id,
+                                 "agent": agent, "data": event["data"]}
+        seen = set(self.db.scalars(select(Fact.event_id).where(Fact.event_id.in_(rows))))
+        kept = [row for event_id, row in rows.items() if event_id not in seen]
+        if kept:
+            self.db.execute(insert(Fact), kept)
+        return kept
 
-    def rebuild_ticket(self, ticket_id):
-        """The ticket's record from all its facts. The record's row is locked
-        first, so two facts of one ticket handled at once each see the other."""
-        empty = self.record_row(facts.TicketRecord(ticket_id))
-        self.db.execute(upsert_insert(self.db)(TicketRecord).values(**empty).on_conflict_do_nothing())
-        row = self.db.get(TicketRecord, ticket_id, with_for_update=True, populate_existing=True)
-        stored = self.db.scalars(select(Fact).where(Fact.ticket_id == ticket_id)).all()
-        record = facts.project(ticket_id, [facts.Fact(f.type, f.sequence, f.time, f.data) for f in stored],
-                               self.recontact_days)
-        for name, value in self.record_row(record).items():
-            setattr(row, name, value)
+    def rebuild_tickets(self, ticket_ids):
+        """Each ticket's record from all its facts. The records' rows are locked
+        first (in one order, so batches never deadlock), so two batches with
+        facts of one ticket each see the other's."""
+        ticket_ids = sorted(ticket_ids)
+        if not ticket_ids:
+            return
+        empty = [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids]
+        self.db.execute(upsert_insert(self.db)(TicketRecord).on_conflict_do_nothing(), empty)
+        rows = {row.ticket_id: row for row in self.db.scalars(
+            select(TicketRecord).where(TicketRecord.ticket_id.in_(ticket_ids)).order_by(TicketRecord.ticket_id)
+            .with_for_update().execution_options(populate_existing=True))}
+        stored = {}
+        for fact in self.db.scalars(select(Fact).where(Fact.ticket_id.in_(ticket_ids))):
+            stored.setdefault(fact.ticket_id, []).append(facts.Fact(fact.type, fact.sequence, fact.time, fact.data))
+        for ticket_id in ticket_ids:
+            record = facts.project(ticket_id, stored.get(ticket_id, []), self.recontact_days)
+            for name, value in self.record_row(record).items():
+                setattr(rows[ticket_id], name, value)
 
     @staticmethod
     def record_row(record: facts.TicketRecord) -> dict:
@@ -144,8 +155,7 @@ class AppraisalService(PlatformService, Reviews):
         self.db.rollback()
         for start in range(0, len(ticket_ids), REPLAY_BATCH):
             with self.db.begin():
-                for ticket_id in ticket_ids[start:start + REPLAY_BATCH]:
-                    self.rebuild_ticket(ticket_id)
+                self.rebuild_tickets(ticket_ids[start:start + REPLAY_BATCH])
             log.info("replay: %s of %s tickets rebuilt", min(start + REPLAY_BATCH, len(ticket_ids)), len(ticket_ids))
         fact_count = self.db.scalar(select(func.count()).select_from(Fact))
         return shared(ReplayResultSchema).dump({"tickets": len(ticket_ids), "facts": fact_count})
