@@ -11,7 +11,9 @@ from nameko.rpc import rpc
 from sqlalchemy import select
 
 from appraisal import cycles, events, kpis, scoring
-from appraisal.models import Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord
+from appraisal.models import (
+    KPI_COLUMNS, Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord,
+)
 from appraisal.schemas import (
     AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
     AppealSchema, AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema,
@@ -112,7 +114,7 @@ class Reviews:
         """Every agent with tickets, exam grades or ratings in the period gets a result."""
         rule, definitions = self.scoring_rule(cycle)
         tickets = {}
-        for record in self.db.scalars(select(TicketRecord).where(
+        for record in self.db.execute(select(*KPI_COLUMNS).where(
                 *self.period_conditions(cycle.period_start, cycle.period_end), TicketRecord.agent.is_not(None))):
             tickets.setdefault(record.agent, []).append(record)
         ratings = self.ratings_by_agent(cycle.id)

@@ -12,7 +12,7 @@ from nameko.rpc import rpc
 from sqlalchemy import func, insert, select
 
 from appraisal import facts, kpis, models
-from appraisal.models import Fact, TicketRecord
+from appraisal.models import KPI_COLUMNS, Fact, TicketRecord
 from appraisal.reviews import Reviews
 from appraisal.schemas import (
     ExamResultDataSchema, KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema,
@@ -169,7 +169,7 @@ class AppraisalService(PlatformService, Reviews):
             conditions.append(TicketRecord.agent == criteria["agent"])
         if "team" in criteria:
             conditions.append(TicketRecord.team == criteria["team"])
-        records = self.db.scalars(select(TicketRecord).where(*conditions)).all()
+        records = self.db.execute(select(*KPI_COLUMNS).where(*conditions)).all()
         agents = [criteria["agent"]] if "agent" in criteria else sorted({r.agent for r in records if r.agent})
         scores = self.exam_scores(agents, criteria["date_from"], criteria["date_to"])
         values = kpis.compute(records, [score for agent in agents for score in scores.get(agent, [])])
