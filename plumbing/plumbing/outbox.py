@@ -63,6 +63,10 @@ class EventRecorder:
         self.recorded = 0
         self.sequences = {}  # aggregate -> last sequence this worker wrote: one query per aggregate
 
+    def new_aggregate(self, aggregate_type, aggregate_id):
+        """The aggregate was created in this transaction: it has no events yet, no need to ask."""
+        self.sequences[(aggregate_type, str(aggregate_id))] = 0
+
     def record(self, session, event_type, aggregate_type, aggregate_id, subject_object, time=None):
         """Write ``event_type`` (an EventType) about one aggregate; ``data`` is
         ``subject_object`` dumped through the type's data schema; ``time``

@@ -242,6 +242,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
                         created_at=created, updated_at=created)
         self.db.add(ticket)
         self.db.flush()
+        self.events.new_aggregate(events.AGGREGATE, ticket.id)
         self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
         self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
         self.publish(events.TICKET_CREATED, ticket)
