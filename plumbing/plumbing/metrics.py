@@ -12,7 +12,7 @@ import eventlet.wsgi
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
-from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +97,32 @@ class OnSuccess(DependencyProvider):
 
     def worker_teardown(self, worker_ctx):
         self.pending.pop(worker_ctx, None)
+
+
+class DatabaseGauges(DependencyProvider):
+    """Registers ``collector_cls(session_factory)``: gauges counted in the
+    service's database at scrape time, so they are right after a restart and
+    the same on every replica."""
+
+    def __init__(self, collector_cls, **kwargs):
+        self.collector_cls = collector_cls
+        self.collector = None
+        super().__init__(**kwargs)
+
+    def start(self):
+        from plumbing.db import Database
+
+        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        collector = self.collector_cls(database.session_factory)
+        try:
+            REGISTRY.register(collector)
+        except ValueError:  # another container of this service in the process already counts them
+            return
+        self.collector = collector
+
+    def stop(self):
+        if self.collector is not None:
+            REGISTRY.unregister(self.collector)
+            self.collector = None
+
+    kill = stop

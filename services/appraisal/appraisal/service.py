@@ -11,7 +11,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from sqlalchemy import func, insert, select
 
-from appraisal import facts, kpis, models
+from appraisal import facts, kpis, metrics, models
 from appraisal.models import KPI_COLUMNS, Fact, TicketRecord
 from appraisal.reviews import Reviews
 from appraisal.schemas import (
@@ -25,6 +25,7 @@ from plumbing.config import setting
 from plumbing.consumer import batch_event_handler
 from plumbing.db import upsert_insert
 from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_invalid as load
+from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
 from plumbing.paging import shared
 from plumbing.service import PlatformService
@@ -47,6 +48,7 @@ class AppraisalService(PlatformService, Reviews):
 
     events = Outbox(models.outbox)
     config = Config()
+    review_gauges = DatabaseGauges(metrics.ReviewGauges)
 
     # -- facts from events: stored as they came, each ticket's record rebuilt ---------
     @batch_event_handler("ticketing", "ticket.created")
@@ -113,6 +115,8 @@ class AppraisalService(PlatformService, Reviews):
         kept = [row for event_id, row in rows.items() if event_id not in seen]
         if kept:
             self.db.execute(insert(Fact), kept)
+            for row in kept:
+                self.on_success(metrics.FACTS_STORED.labels(row["type"]).inc)
         return kept
 
     def rebuild_tickets(self, ticket_ids):

@@ -15,6 +15,7 @@ from sqlalchemy import exists, or_, select
 from plumbing.context import CallContext, bind_request_id
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid as load
+from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Inbox, Outbox
 from plumbing.paging import contains_text, fetch_page, shared
 from plumbing.service import PlatformService
@@ -29,7 +30,7 @@ from ticketing.schemas import (
     MessageListQuerySchema, MessageListSchema, MessageSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema,
     TicketImportSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
 )
-from ticketing.sla_clocks import OpenTicketsGauge, SlaClocks, breached_condition, breaching_condition
+from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
 from ticketing.webhook_delivery import WebhookDeliveries
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     events = Outbox(models.outbox)
     inbox = Inbox(models.inbox)
     config = Config()
-    open_tickets = OpenTicketsGauge()
+    open_tickets = DatabaseGauges(metrics.OpenTickets)
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
     replay_at = None     # while importing history: the original time and author of the step replayed
     replay_actor = None

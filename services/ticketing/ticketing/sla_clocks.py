@@ -9,13 +9,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
-from prometheus_client import REGISTRY
 from sqlalchemy import and_, or_, select
 
-from plumbing.db import Database
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.paging import shared
 from ticketing import events, metrics, sla
@@ -227,26 +224,3 @@ def breaching_condition(due_before):
 
 def breached_condition():
     return select(SlaClock.id).where(SlaClock.ticket_id == Ticket.id, SlaClock.breached_at.is_not(None)).exists()
-
-
-
-class OpenTicketsGauge(DependencyProvider):
-    """Registers the open-tickets gauge, counted from the database at scrape time."""
-
-    collector = None
-
-    def start(self):
-        database = next(d for d in self.container.dependencies if isinstance(d, Database))
-        collector = metrics.OpenTickets(database.session_factory)
-        try:
-            REGISTRY.register(collector)
-        except ValueError:  # another container of this service in the process already counts them
-            return
-        self.collector = collector
-
-    def stop(self):
-        if self.collector is not None:
-            REGISTRY.unregister(self.collector)
-            self.collector = None
-
-    kill = stop

@@ -3,6 +3,7 @@ replay, and a whole cycle with ratings and an appeal (A1-A6, X2)."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from appraisal.models import Cycle
@@ -215,6 +216,10 @@ def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_scor
     appeal = call_as("alice", appraisal, "file_appeal", cycle["id"],
                      {"items": ["speed"], "reason": "ticket 2 was transferred to me late"})
     assert appeal["state"] == "filed" and not appeal["overdue"]
+    gauge = REGISTRY.get_sample_value
+    assert (gauge("csops_appraisal_appeals_open"), gauge("csops_appraisal_appeals_overdue")) == (1, 0)
+    assert (gauge("csops_appraisal_cycles", {"state": "published"}), gauge("csops_appraisal_cycles",
+                                                                          {"state": "closed"})) == (1, 0)
     with pytest.raises(InvalidInput):
         call_as("bob", appraisal, "file_appeal", cycle["id"], {"items": ["attendance"], "reason": "?"})
     with pytest.raises(Conflict):
