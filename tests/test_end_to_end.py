@@ -66,7 +66,7 @@ def test_first_request_flows_through_every_part(platform, rabbit_config, event_s
     session.headers["Authorization"] = f"Bearer {token}"
     ticketing_metrics = f"http://127.0.0.1:{ports['TICKETING']}/metrics"
     created_before = metric(ticketing_metrics,
-                            'csops_rpc_duration_seconds_count{method="create_ticket",outcome="success"}')
+                            'csops_rpc_duration_seconds_count{method="create_tickets",outcome="success"}')
 
     response = session.post(f"{base}/api/v1/tickets", json=TICKET, headers={"X-Request-Id": "e2e-request-1"})
     assert response.status_code == 201, response.text
@@ -89,7 +89,7 @@ def test_first_request_flows_through_every_part(platform, rabbit_config, event_s
     assert envelope["data"]["ticket_id"] == ticket["id"]
 
     assert metric(ticketing_metrics,
-                  'csops_rpc_duration_seconds_count{method="create_ticket",outcome="success"}') == created_before + 1
+                  'csops_rpc_duration_seconds_count{method="create_tickets",outcome="success"}') == created_before + 1
     appraisal_metrics = f"http://127.0.0.1:{ports['APPRAISAL']}/metrics"
     assert metric(appraisal_metrics, 'csops_event_handler_duration_seconds_count{event="ticketing.ticket.created"') == 1
     assert metric(f"{base}/metrics", 'csops_http_request_duration_seconds_count{method="POST",'
