@@ -8,8 +8,9 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from ticketing.models import Ticket
-from ticketing.tickets import OPEN_STATES
+from ticketing.models import SlaClock, Ticket
+from ticketing.sla import CLOCKS
+from ticketing.tickets import OPEN_STATES, PRIORITIES
 
 MINUTE, HOUR = 60, 3600
 SLA_BUCKETS = (5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,
@@ -28,6 +29,9 @@ SLA_WARNINGS = Counter("csops_sla_warnings_total", "SLA warnings published.", ["
 SLA_BREACHES = Counter("csops_sla_breaches_total", "SLA breaches published.", ["clock"])
 CSAT_RATINGS = Counter("csops_csat_ratings_total", "Customer ratings by score (1-5).", ["score", "team"])
 TICKETS_CREATED = Counter("csops_tickets_created_total", "Tickets opened.", ["channel", "kind", "priority"])
+TICKETS_RESOLVED = Counter(
+    "csops_tickets_resolved_total", "Resolutions; first-contact resolution rate = first_contact=\"true\" / all (T9).",
+    ["team", "first_contact"])
 
 
 def clock_completed(ticket, clock_name, outcome, business_seconds):
@@ -40,7 +44,9 @@ def clock_completed(ticket, clock_name, outcome, business_seconds):
 
 
 class OpenTickets:
-    """Open tickets by state and priority, counted in the database at scrape time."""
+    """Counted in the database at scrape time: open tickets by state and
+    priority, and tickets breaching soon (an SLA clock past its warning, not
+    yet breached, running) by clock and priority, zeros included."""
 
     def __init__(self, session_factory):
         self.session_factory = session_factory
@@ -48,9 +54,21 @@ class OpenTickets:
     def collect(self):
         gauge = GaugeMetricFamily("csops_tickets_open", "Open tickets by state and priority.",
                                   labels=["state", "priority"])
+        soon = GaugeMetricFamily("csops_tickets_breaching_soon",
+                                 "Running SLA clocks past their warning and not yet breached.",
+                                 labels=["clock", "priority"])
         with self.session_factory() as session:
             rows = session.execute(select(Ticket.state, Ticket.priority, func.count())
                                    .where(Ticket.state.in_(OPEN_STATES)).group_by(Ticket.state, Ticket.priority))
             for state, priority, count in rows:
                 gauge.add_metric([state, priority], count)
+            warned = dict(((clock, priority), count) for clock, priority, count in session.execute(
+                select(SlaClock.name, Ticket.priority, func.count()).join(Ticket, Ticket.id == SlaClock.ticket_id)
+                .where(SlaClock.warned_at.is_not(None), SlaClock.breached_at.is_(None),
+                       SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None))
+                .group_by(SlaClock.name, Ticket.priority)))
+        for clock in CLOCKS:
+            for priority in PRIORITIES:
+                soon.add_metric([clock, priority], warned.get((clock, priority), 0))
         yield gauge
+        yield soon

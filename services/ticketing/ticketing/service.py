@@ -310,9 +310,11 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
             self.publish(events.TICKET_REOPENED, ticket)
         elif after == "resolved":
             self.rating_token = self.open_rating(ticket, changed)
+            first_contact = tickets.first_contact_resolution(after, ticket.reopen_count, ticket.transfer_count)
             self.publish(events.TICKET_RESOLVED, ticket, rating_token=self.rating_token,
-                         first_contact_resolution=tickets.first_contact_resolution(
-                             after, ticket.reopen_count, ticket.transfer_count))
+                         first_contact_resolution=first_contact)
+            if self.replay_at is None:
+                self.on_success(metrics.TICKETS_RESOLVED.labels(ticket.team or "", str(first_contact).lower()).inc)
         elif after == "closed":
             self.publish(events.TICKET_CLOSED, ticket)
 

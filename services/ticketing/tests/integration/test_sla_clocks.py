@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, update
 
 from plumbing.errors import Conflict, InvalidInput
@@ -79,13 +80,17 @@ def test_the_sweep_warns_then_breaches_once_and_escalates(ticketing, service_con
     with engine.begin() as connection:  # the first-response clock's warning time has passed
         connection.execute(update(SlaClock).where(SlaClock.ticket_id == tid, SlaClock.name == "first_response")
                            .values(warn_at=now - timedelta(minutes=1)))
+    breaching_soon = {"clock": "first_response", "priority": "normal"}
+    assert REGISTRY.get_sample_value("csops_tickets_breaching_soon", breaching_soon) == 0
     assert act(ticketing, "sweep_sla") == 1
     assert act(ticketing, "sweep_sla") == 0          # the warning is not repeated
+    assert REGISTRY.get_sample_value("csops_tickets_breaching_soon", breaching_soon) == 1
     with engine.begin() as connection:  # and now its due time has passed too
         connection.execute(update(SlaClock).where(SlaClock.ticket_id == tid, SlaClock.name == "first_response")
                            .values(due_at=now - timedelta(seconds=1)))
     assert act(ticketing, "sweep_sla") == 1
     assert act(ticketing, "sweep_sla") == 0
+    assert REGISTRY.get_sample_value("csops_tickets_breaching_soon", breaching_soon) == 0  # breached now
     engine.dispose()
 
     kinds = [(e["type"], e["data"].get("clock")) for e in tap.take(4)]

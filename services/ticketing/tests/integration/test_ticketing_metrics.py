@@ -39,8 +39,11 @@ def test_clock_outcomes_durations_and_open_tickets_are_exported(ticketing):
     assert sample("csops_sla_clocks_completed_total", **met) == before[1] + 1
     assert sample("csops_tickets_open", state="in_progress", priority="low") >= 1
 
+    first_contact = dict(team="metrics-team", first_contact="true")
+    resolved_before = sample("csops_tickets_resolved_total", **first_contact)
     resolved = act(ticketing, "change_state", tid, {"state": "resolved"})
     assert sample("csops_ticket_resolution_business_seconds_count", **durations) >= 1
+    assert sample("csops_tickets_resolved_total", **first_contact) == resolved_before + 1
     rated_before = sample("csops_csat_ratings_total", score="5", team="metrics-team")
     act(ticketing, "submit_rating", resolved["rating_token"], {"score": 5})
     assert sample("csops_csat_ratings_total", score="5", team="metrics-team") == rated_before + 1
