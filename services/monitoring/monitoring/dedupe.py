@@ -11,6 +11,11 @@ estimate is above ``threshold``.
 
 The band keys are stable 64-bit integers so the index can live in the
 service's database, shared by its replicas and kept across restarts.
+
+Signatures are datasketch's (SHA-1 of each shingle, its "affine32"
+permutations, seed 1), computed for a whole batch at once with numpy: the
+same values as ``MinHash.update_batch`` gives, several times faster than a
+``MinHash`` object per post, so signatures stored before stay comparable.
 """
 import hashlib
 import re
@@ -28,7 +33,9 @@ DEFAULT_THRESHOLD = 0.5
 SEED = 1  # seed and scheme fixed: signatures stored yesterday must compare with today's
 SCHEME = "affine32"
 NOISE = re.compile(r"https?://\S+|www\.\S+|[@#][\w\u4e00-\u9fff-]+:?|//|转发微博|\brt\b|[^\w]+")
-PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # made once: building them costs more than hashing
+MULTIPLIERS, OFFSETS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+BAND_HASHES = [hashlib.blake2b(digest_size=8, salt=band.to_bytes(2, "big")) for band in range(BANDS)]
+MURMUR3_FINALIZER = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
 
 def shingles(text: str) -> set[bytes]:
@@ -39,19 +46,34 @@ def shingles(text: str) -> set[bytes]:
     return {core[i:i + SHINGLE].encode() for i in range(len(core) - SHINGLE + 1)}
 
 
+def signatures(texts) -> np.ndarray:
+    """One signature per text (rows in order), as ``MinHash.update_batch``
+    of the text's shingles would give it."""
+    shingle_sets = [shingles(text) or {b""} for text in texts]
+    starts = np.cumsum([0] + [len(shingle_set) for shingle_set in shingle_sets[:-1]])
+    hashes = np.frombuffer(b"".join(hashlib.sha1(shingle).digest()[:4] for shingle_set in shingle_sets
+                                    for shingle in shingle_set), dtype="<u4").astype(np.uint32)
+    shift1, multiplier1, shift2, multiplier2, shift3 = MURMUR3_FINALIZER
+    hashes = (hashes ^ (hashes >> shift1)) * multiplier1
+    hashes = (hashes ^ (hashes >> shift2)) * multiplier2
+    hashes ^= hashes >> shift3
+    permuted = hashes[:, None] * MULTIPLIERS + OFFSETS  # uint32 arithmetic: wrapping is the modulo 2^32
+    return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)  # the stored form
+
+
 def signature(text: str) -> np.ndarray:
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=PERMUTATIONS, scheme=SCHEME)
-    minhash.update_batch(list(shingles(text)) or [b""])
-    return minhash.hashvalues.astype(np.uint64)  # the stored form, so keys computed before and after storing agree
+    return signatures([text])[0]
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
     """One signed 64-bit key per band (fits a database BIGINT)."""
+    data = sig.tobytes()
+    width = len(data) // BANDS
     keys = []
-    for band in range(BANDS):
-        digest = hashlib.blake2b(sig[band * ROWS:(band + 1) * ROWS].tobytes(), digest_size=8,
-                                 salt=band.to_bytes(2, "big")).digest()
-        keys.append(int.from_bytes(digest, "big", signed=True))
+    for band, salted in enumerate(BAND_HASHES):
+        digest = salted.copy()
+        digest.update(data[band * width:(band + 1) * width])
+        keys.append(int.from_bytes(digest.digest(), "big", signed=True))
     return keys
 
 
@@ -77,23 +99,28 @@ def best_cluster(sig, candidates, threshold=DEFAULT_THRESHOLD):
 
 
 class ClusterIndex:
-    """The in-memory form of the index, for the benchmark and the tests:
-    the service keeps the same keys in its ``cluster_bands`` table."""
+    """The index in memory: band key -> cluster id, and each cluster's first
+    signature. The service seeds one per batch with the rows of its
+    ``cluster_bands`` and ``clusters`` tables that the batch's band keys
+    hit, numbering the clusters it starts from ``first_new_id`` on."""
 
-    def __init__(self, threshold=DEFAULT_THRESHOLD):
+    def __init__(self, threshold=DEFAULT_THRESHOLD, bands=(), signatures=(), first_new_id=1):
         self.threshold = threshold
-        self.bands = {}       # band key -> cluster id
-        self.signatures = {}  # cluster id -> its first post's signature
-        self.sizes = {}
+        self.bands = dict(bands)            # band key -> cluster id
+        self.signatures = dict(signatures)  # cluster id -> its first post's signature
+        self.sizes = {}                     # cluster id -> posts added here
+        self.next_id = first_new_id
 
     def add(self, text: str) -> int:
         """The cluster id ``text`` joins (a new one if it resembles none)."""
         sig = signature(text)
-        keys = band_keys(sig)
+        return self.join(sig, band_keys(sig))
+
+    def join(self, sig: np.ndarray, keys: list[int]) -> int:
         candidates = {self.bands[key] for key in keys if key in self.bands}
         cluster_id = best_cluster(sig, {c: self.signatures[c] for c in candidates}, self.threshold)
         if cluster_id is None:
-            cluster_id = len(self.signatures) + 1
+            cluster_id, self.next_id = self.next_id, self.next_id + 1
             self.signatures[cluster_id] = sig
         for key in keys:
             self.bands.setdefault(key, cluster_id)

@@ -47,3 +47,24 @@ def test_short_and_empty_texts_have_shingles():
     assert dedupe.shingles("好") == {"好".encode()}
     assert dedupe.shingles("!!! https://x.y") == set()
     dedupe.signature("")  # no shingle at all still gives a signature
+
+
+def test_batch_signatures_are_datasketch_minhashes():
+    """Signatures stored before the batch hashing must compare with new ones."""
+    from datasketch import MinHash
+
+    texts = [STORY, f"转发微博 //@小王: {STORY}", "The delivery was late again", "好", ""]
+    for text, sig in zip(texts, dedupe.signatures(texts)):
+        minhash = MinHash(num_perm=dedupe.NUM_PERM, seed=dedupe.SEED, scheme=dedupe.SCHEME)
+        minhash.update_batch(list(dedupe.shingles(text)) or [b""])
+        assert sig.dtype == dedupe.np.uint64
+        assert (sig == minhash.hashvalues.astype(dedupe.np.uint64)).all()
+
+
+def test_a_seeded_index_joins_known_clusters_and_numbers_new_ones_after_them():
+    sig = dedupe.signature(STORY)
+    index = dedupe.ClusterIndex(bands={key: 7 for key in dedupe.band_keys(sig)}, signatures={7: sig},
+                                first_new_id=8)
+    assert index.add(f"转发微博 //@小王: {STORY}") == 7
+    assert index.add("The delivery was late again") == 8
+    assert index.add("I love the new menu at Acme") == 9
