@@ -4,12 +4,11 @@ ratings, results and appeals are in ``reviews.py``; the rules in
 ``facts.py``, ``kpis.py``, ``scoring.py`` and ``cycles.py``.
 """
 import logging
-from dataclasses import asdict
 from datetime import datetime, time, timedelta, timezone
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from appraisal import facts, kpis, metrics, models
 from appraisal.models import KPI_COLUMNS, Fact, TicketRecord
@@ -105,46 +104,50 @@ class AppraisalService(PlatformService, Reviews):
             self.store_facts(batch, [(None, each["agent"]) for each in data])
 
     def store_facts(self, batch, subjects) -> list:
-        """Keep the events not kept before (a redelivery is skipped); returns the rows kept."""
+        """Keep the events not kept before (a redelivery is skipped); returns the rows kept.
+        One statement: the insert skips the event ids already stored and returns the others."""
         rows = {}
         for event, (ticket_id, agent) in zip(batch, subjects):
             rows[event["id"]] = {"event_id": event["id"], "type": event["type"], "sequence": event["sequence"],
                                  "time": datetime.fromisoformat(event["time"]), "ticket_id": ticket_id,
                                  "agent": agent, "data": event["data"]}
-        seen = set(self.db.scalars(select(Fact.event_id).where(Fact.event_id.in_(rows))))
-        kept = [row for event_id, row in rows.items() if event_id not in seen]
-        if kept:
-            self.db.execute(insert(Fact), kept)
-            for row in kept:
-                self.on_success(metrics.FACTS_STORED.labels(row["type"]).inc)
+        facts_table = Fact.__table__  # Core, not the ORM's bulk insert: one multi-row INSERT per batch
+        inserted = set(self.db.scalars(upsert_insert(self.db)(facts_table).on_conflict_do_nothing()
+                                       .returning(facts_table.c.event_id), list(rows.values())))
+        kept = [row for event_id, row in rows.items() if event_id in inserted]
+        for row in kept:
+            self.on_success(metrics.FACTS_STORED.labels(row["type"]).inc)
         return kept
 
     def rebuild_tickets(self, ticket_ids):
         """Each ticket's record from all its facts. The records' rows are locked
         first (in one order, so batches never deadlock), so two batches with
-        facts of one ticket each see the other's."""
+        facts of one ticket each see the other's. Set-based: one statement
+        each to create the missing records, lock them, read the facts, and
+        write every record back."""
         ticket_ids = sorted(ticket_ids)
         if not ticket_ids:
             return
-        empty = [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids]
-        self.db.execute(upsert_insert(self.db)(TicketRecord).on_conflict_do_nothing(), empty)
-        rows = {row.ticket_id: row for row in self.db.scalars(
-            select(TicketRecord).where(TicketRecord.ticket_id.in_(ticket_ids)).order_by(TicketRecord.ticket_id)
-            .with_for_update().execution_options(populate_existing=True))}
+        insert_record = upsert_insert(self.db)(TicketRecord.__table__)  # Core: multi-row statements
+        self.db.execute(insert_record.on_conflict_do_nothing(),
+                        [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids])
+        self.db.execute(select(TicketRecord.ticket_id).where(TicketRecord.ticket_id.in_(ticket_ids))
+                        .order_by(TicketRecord.ticket_id).with_for_update())
         stored = {}
-        for fact in self.db.scalars(select(Fact).where(Fact.ticket_id.in_(ticket_ids))):
-            stored.setdefault(fact.ticket_id, []).append(facts.Fact(fact.type, fact.sequence, fact.time, fact.data))
-        for ticket_id in ticket_ids:
-            record = facts.project(ticket_id, stored.get(ticket_id, []), self.recontact_days)
-            for name, value in self.record_row(record).items():
-                setattr(rows[ticket_id], name, value)
+        for ticket_id, *fact in self.db.execute(select(Fact.ticket_id, Fact.type, Fact.sequence, Fact.time, Fact.data)
+                                                .where(Fact.ticket_id.in_(ticket_ids))):
+            stored.setdefault(ticket_id, []).append(facts.Fact(*fact))
+        records = [self.record_row(facts.project(ticket_id, stored.get(ticket_id, []), self.recontact_days))
+                   for ticket_id in ticket_ids]
+        self.db.execute(insert_record.on_conflict_do_update(
+            index_elements=[TicketRecord.ticket_id],
+            set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records)
 
     @staticmethod
     def record_row(record: facts.TicketRecord) -> dict:
-        values = asdict(record)
-        values["first_contact_resolution"] = record.first_contact_resolution
-        values["created_on"] = record.created_at and record.created_at.astimezone(timezone.utc).date()
-        return {name: values[name] for name in RECORD_COLUMNS}
+        row = {name: getattr(record, name, None) for name in RECORD_COLUMNS}  # first_contact_resolution: a property
+        row["created_on"] = record.created_at and record.created_at.astimezone(timezone.utc).date()
+        return row
 
     @property
     def recontact_days(self):
