@@ -4,15 +4,15 @@ Relies on the service's ``db``, ``events``, ``context``, ``config`` and its
 KPI steps (``period_conditions``, ``exam_scores``). Every step is written
 to the audit trail in the transaction that makes it.
 """
-from collections import Counter
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 
 from nameko.rpc import rpc
 from sqlalchemy import select
 
 from appraisal import cycles, events, kpis, scoring
 from appraisal.models import (
-    KPI_COLUMNS, Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord,
+    Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord,
 )
 from appraisal.schemas import (
     AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
@@ -20,7 +20,7 @@ from appraisal.schemas import (
     ReviewRatingCreateSchema, ReviewRatingSchema, ResultListSchema, ResultQuerySchema, ResultSchema,
 )
 from plumbing.config import setting
-from plumbing.db import get_or_not_found
+from plumbing.db import get_or_not_found, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import shared
 
@@ -30,6 +30,11 @@ VISIBLE_TO_AGENTS = ("published", "closed")
 
 def conflict(error: cycles.CycleConflict) -> Conflict:
     return Conflict(str(error), {error.field: [str(error)]})
+
+
+def most_tickets(tickets_by_team: dict):
+    """The team with the most tickets (of equals, the first by name); None without any."""
+    return min(tickets_by_team, key=lambda team: (-tickets_by_team[team], team), default=None)
 
 
 def dates(text) -> frozenset:
@@ -111,26 +116,35 @@ class Reviews:
             return shared(CycleSchema).dump(cycle)
 
     def compute_results(self, cycle) -> int:
-        """Every agent with tickets, exam grades or ratings in the period gets a result."""
+        """Every agent with tickets, exam grades or ratings in the period gets a
+        result. The KPIs' counts and sums come from one GROUP BY (agent, team)
+        and the percentiles from one ranking per measure, not from every record."""
         rule, definitions = self.scoring_rule(cycle)
-        tickets = {}
-        for record in self.db.execute(select(*KPI_COLUMNS).where(
-                *self.period_conditions(cycle.period_start, cycle.period_end), TicketRecord.agent.is_not(None))):
-            tickets.setdefault(record.agent, []).append(record)
+        conditions = [*self.period_conditions(cycle.period_start, cycle.period_end), TicketRecord.agent.is_not(None)]
+        tallies, teams = {}, {}
+        for (agent, team), tally in kpis.tallies(self.db, conditions).items():
+            tallies.setdefault(agent, []).append(tally)
+            if team:
+                teams.setdefault(agent, {})[team] = tally["tickets"]
+        percentiles = kpis.percentiles(self.db, conditions)
         ratings = self.ratings_by_agent(cycle.id)
         exam_scores = self.exam_scores(None, cycle.period_start, cycle.period_end)
-        agents = set(tickets) | set(ratings) | set(exam_scores)
-        existing = {result.agent: result for result in self.db.scalars(select(Result).where(
-            Result.cycle_id == cycle.id))}
+        agents = set(tallies) | set(ratings) | set(exam_scores)
+        rows = []
         for agent in sorted(agents):
-            measured = kpis.compute(tickets.get(agent, []), exam_scores.get(agent, []))
+            measured = kpis.values(kpis.merge(tallies.get(agent, [])), percentiles.get(agent, {}),
+                                   exam_scores.get(agent, []))
             scored = scoring.score(rule, definitions, measured, ratings.get(agent, {}))
-            teams = Counter(record.team for record in tickets.get(agent, []) if record.team)
-            result = existing.get(agent) or Result(cycle_id=cycle.id, agent=agent)
-            result.team = teams.most_common(1)[0][0] if teams else None
-            result.kpis, result.adjusted, result.computed_at = measured, False, self.now()
+            result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=most_tickets(teams.get(agent, {})),
+                                     kpis=measured, adjusted=False, computed_at=self.now())
             self.keep_score(result, scored)
-            self.db.add(result)
+            rows.append(vars(result))
+        if rows:  # one multi-row upsert: a result computed again keeps its row (and id)
+            insert_result = upsert_insert(self.db)(Result.__table__)
+            self.db.execute(insert_result.on_conflict_do_update(
+                index_elements=[Result.cycle_id, Result.agent],
+                set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
+                rows)
         cycle.computed_at = self.now()
         return len(agents)
 

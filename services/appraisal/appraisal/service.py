@@ -11,7 +11,7 @@ from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from appraisal import facts, kpis, metrics, models
-from appraisal.models import KPI_COLUMNS, Fact, TicketRecord
+from appraisal.models import Fact, TicketRecord
 from appraisal.reviews import Reviews
 from appraisal.schemas import (
     ExamResultDataSchema, KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema,
@@ -176,10 +176,11 @@ class AppraisalService(PlatformService, Reviews):
             conditions.append(TicketRecord.agent == criteria["agent"])
         if "team" in criteria:
             conditions.append(TicketRecord.team == criteria["team"])
-        records = self.db.execute(select(*KPI_COLUMNS).where(*conditions)).all()
-        agents = [criteria["agent"]] if "agent" in criteria else sorted({r.agent for r in records if r.agent})
+        groups = kpis.tallies(self.db, conditions)
+        agents = [criteria["agent"]] if "agent" in criteria else sorted({agent for agent, _ in groups if agent})
         scores = self.exam_scores(agents, criteria["date_from"], criteria["date_to"])
-        values = kpis.compute(records, [score for agent in agents for score in scores.get(agent, [])])
+        values = kpis.values(kpis.merge(groups.values()), kpis.percentiles(self.db, conditions, by_agent=False).get(
+            None, {}), [score for agent in agents for score in scores.get(agent, [])])
         return shared(KpiValuesSchema).dump(dict(criteria, agent=criteria.get("agent"), team=criteria.get("team"),
                                                  kpis=values))
 
