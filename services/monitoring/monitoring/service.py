@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, tuple_
 
-from monitoring import alerts, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
+from monitoring import alerts, bulk, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
 from monitoring.models import Alert, AlertEntry, Cluster, ClusterBand, Post, PostTopic, TopicBucket, WatchRule
 from monitoring.schemas import (
     AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
@@ -21,7 +21,7 @@ from monitoring.schemas import (
     PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
     WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
 )
-from plumbing.db import get_or_not_found, upsert_insert
+from plumbing.db import get_or_not_found, is_postgres, upsert_insert
 from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page, shared
@@ -29,6 +29,9 @@ from plumbing.service import PlatformService
 
 SENSITIVITY_SETTING = "MONITORING_SPIKE_SENSITIVITY"
 SPIKE_ALERT_LEVEL = "III"
+CLUSTER_INDEX_LOCK = 0x6D6F6E6974  # "monit": the PostgreSQL advisory lock of the cluster index
+POST_CHANGES = ("id", *posts.COUNTS, "updated_at", "on_topic", "detected_language", "sentiment", "sentiment_score",
+                "crisis_terms", "cluster_id", "severity", "level")  # what ingesting may change in a stored post
 
 
 class SentimentAnalyser(DependencyProvider):
@@ -248,104 +251,144 @@ class MonitoringService(PlatformService):
 
     # -- the pipeline: store, match, analyse, cluster, score ------------------------------------------
     def ingest(self, batch):
-        """[(post, created)] in the order of ``batch``, every effect written in the caller's transaction."""
+        """[(post, created)] in the order of ``batch``, every effect written in the caller's transaction
+        by a few set-based statements, however large the batch."""
         now = self.now()
         watch_rules = self.active_rules()
-        stored = [self.store(fields, now) for fields in batch]
+        stored = self.store(batch, now)
+        created_ids = {post.id for post, created in stored if created}
         fresh = []
         for (post, created), fields in zip(stored, batch):
-            matched = rules.matching_rules(watch_rules, fields) if created else []
-            post.topic_rules = matched
-            if matched:
-                fresh.append(post)
-            outcome = "updated" if not created else "off_topic" if not matched else None
+            if created:
+                post.topic_rules = rules.matching_rules(watch_rules, fields)
+                if post.topic_rules:
+                    fresh.append(post)
+            elif post.id not in created_ids:
+                post.topic_rules = []
+            outcome = "updated" if not created else "off_topic" if not post.topic_rules else None
             if outcome:
                 self.on_success(metrics.POSTS_INGESTED.labels(post.platform, outcome).inc)
-        grown = [post for post, created in stored if not created and post.on_topic and post.counts_grew]
-        touched = {}
-        for post, verdict in zip(fresh, self.model.analyse([p.text for p in fresh], [p.language for p in fresh])):
-            self.analyse_post(post, verdict, now, touched)
-        for post in grown:
-            self.rescore(post, now, touched)
-        for cluster, crisis_terms in touched.values():
-            self.alert_on_cluster(cluster, crisis_terms, now)
+        seen_again = {post.id: post for post, _ in stored if post.id not in created_ids}.values()
+        grown = [post for post in seen_again if post.on_topic and post.counts_grew]
+        touched, cluster_sizes = self.analyse_and_cluster(fresh, grown, now)
+        bulk.update_by_id(self.db, Post.__table__, [
+            {name: getattr(post, name) for name in POST_CHANGES}
+            for post in [*fresh, *(post for post in seen_again if post.counts_grew)]])
+        if fresh:
+            self.db.execute(insert(PostTopic), [{"post_id": post.id, "rule_id": rule.id}
+                                                for post in fresh for rule in post.topic_rules])
+        self.count_in_buckets(fresh)
+        for post in fresh:
+            self.on_success(metrics.POSTS_INGESTED.labels(post.platform, post.sentiment).inc)
+            if post.sentiment == "negative":
+                self.events.new_aggregate(events.AGGREGATE, f"post-{post.id}")
+                self.events.record(self.db, events.POST_ANALYSED, events.AGGREGATE, f"post-{post.id}",
+                                   self.post_facts(post, cluster_sizes[post.id]))
+        self.alert_on_clusters(touched, now)
         self.detect_spikes(fresh, now)
-        return [(post, created) for post, created in stored]
+        return stored
 
     def active_rules(self):
         return [rules.WatchRule(rule.id, rule.name, rules.parse(rule.query), tuple(rule.platforms),
                                 tuple(rule.author_kinds), rule.verified_only, rule.min_followers)
                 for rule in self.db.scalars(select(WatchRule).where(WatchRule.active).order_by(WatchRule.id))]
 
-    def store(self, fields, now):
-        """Insert the post, or merge the counts of the one stored before (never a duplicate)."""
-        fields = dict(fields)
-        author = {f"author_{name}": value for name, value in fields.pop("author").items()}
-        # ON CONFLICT rather than select-then-insert: a concurrent ingest of
-        # the same post waits here instead of failing on the unique key.
-        insert = upsert_insert(self.db)
-        created = self.db.execute(
-            insert(Post.__table__).values(**fields, **author, received_at=now, updated_at=now, on_topic=False)
-            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        ).rowcount == 1
-        post = self.db.scalars(
-            select(Post).where(Post.platform == fields["platform"], Post.external_id == fields["external_id"])
-            .with_for_update().execution_options(populate_existing=True)
-        ).one()
-        stored = {name: getattr(post, name) for name in posts.COUNTS}
-        merged = posts.merge_counts(stored, fields)
-        post.counts_grew = merged != stored
-        if post.counts_grew:
-            for name, value in merged.items():
-                setattr(post, name, value)
-            post.updated_at = now
-        return post, created
+    def store(self, batch, now):
+        """Insert the new posts and merge the counts of those stored before (never a duplicate):
+        [(post, created)] in the order of ``batch``; a post sent twice in it is created once."""
+        rows = {}
+        for fields in batch:
+            key = (fields["platform"], fields["external_id"])
+            if key in rows:
+                rows[key].update(posts.merge_counts(rows[key], fields))
+            else:
+                author = {f"author_{name}": value for name, value in fields["author"].items()}
+                rows[key] = dict({name: value for name, value in fields.items() if name != "author"}, **author,
+                                 received_at=now, updated_at=now, on_topic=False)
+        # ON CONFLICT rather than select-then-insert: a concurrent ingest of the same post waits here
+        # instead of failing on the unique key; rows in key order so two batches lock in the same order.
+        created = {(post.platform, post.external_id): post for post in self.db.scalars(
+            upsert_insert(self.db)(Post).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(Post), [rows[key] for key in sorted(rows)])}
+        seen_before = [key for key in rows if key not in created]
+        loaded = dict(created)
+        for post in self.db.scalars(
+                select(Post).where(tuple_(Post.platform, Post.external_id).in_(seen_before)).order_by(Post.id)
+                .with_for_update().execution_options(populate_existing=True)) if seen_before else ():
+            loaded[post.platform, post.external_id] = post
+            stored = {name: getattr(post, name) for name in posts.COUNTS}
+            merged = posts.merge_counts(stored, rows[post.platform, post.external_id])
+            post.counts_grew = merged != stored
+            if post.counts_grew:
+                for name, value in merged.items():
+                    setattr(post, name, value)
+                post.updated_at = now
+        for post in loaded.values():
+            self.db.expunge(post)  # its changes are written for the whole batch at once (bulk.update_by_id)
+        results, firsts = [], set()
+        for fields in batch:
+            key = (fields["platform"], fields["external_id"])
+            results.append((loaded[key], key in created and key not in firsts))
+            firsts.add(key)
+        return results
 
-    def analyse_post(self, post, verdict, now, touched):
-        post.on_topic = True
-        post.detected_language = verdict.language
-        post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
-        post.crisis_terms = sentiment.crisis_terms(post.text)
-        self.db.add_all(PostTopic(post_id=post.id, rule_id=rule.id) for rule in post.topic_rules)
-        cluster = self.join_cluster(post, now)
-        self.score(post, cluster, now)
-        touched[cluster.id] = (cluster, touched.get(cluster.id, (None, []))[1] + post.crisis_terms)
-        self.count_in_buckets(post)
-        self.on_success(metrics.POSTS_INGESTED.labels(post.platform, verdict.sentiment).inc)
-        if post.sentiment == "negative":
-            self.events.record(self.db, events.POST_ANALYSED, events.AGGREGATE, f"post-{post.id}", self.post_facts(post, cluster))
+    def analyse_and_cluster(self, fresh, grown, now):
+        """Sentiment, cluster and severity of the new on-topic posts, in order, and new severity of the
+        re-seen ones whose engagement grew. Returns the clusters touched ({id: (cluster, crisis terms)})
+        and each new post's cluster size when it joined."""
+        if not (fresh or grown):
+            return {}, {}
+        verdicts = self.model.analyse([post.text for post in fresh], [post.language for post in fresh])
+        signatures = dedupe.signatures([post.text for post in fresh]) if fresh else []
+        keys = [dedupe.band_keys(sig) for sig in signatures]
+        if fresh:
+            self.lock_cluster_index()
+        known = dict(self.db.execute(select(ClusterBand.band_key, ClusterBand.cluster_id).where(
+            ClusterBand.band_key.in_(sorted({key for post_keys in keys for key in post_keys})))).all())
+        clusters = {cluster.id: cluster for cluster in self.db.scalars(
+            select(Cluster).where(Cluster.id.in_(set(known.values()) | {post.cluster_id for post in grown}))
+            .order_by(Cluster.id).with_for_update().execution_options(populate_existing=True))}
+        index = dedupe.ClusterIndex(bands=known, first_new_id=max(clusters, default=0) + 1, signatures={
+            cluster_id: dedupe.unpack(cluster.signature) for cluster_id, cluster in clusters.items()})
+        touched, joined = {}, []
+        for post, verdict, sig, post_keys in zip(fresh, verdicts, signatures, keys):
+            post.on_topic = True
+            post.detected_language = verdict.language
+            post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
+            post.crisis_terms = sentiment.crisis_terms(post.text)
+            cluster_id = index.join(sig, post_keys)
+            cluster = clusters.get(cluster_id)
+            if cluster is None:
+                cluster = clusters[cluster_id] = Cluster(
+                    signature=dedupe.pack(sig), lead_post_id=post.id, size=1, negative=0, peak_severity=0.0,
+                    severity=0.0, created_at=now, updated_at=now)
+                self.db.add(cluster)
+            else:
+                cluster.size += 1
+                cluster.updated_at = now
+            if post.sentiment == "negative":
+                cluster.negative += 1
+            self.score(post, cluster, now)
+            touched[cluster_id] = (cluster, touched.get(cluster_id, (None, []))[1] + post.crisis_terms)
+            joined.append((post, cluster, cluster.size))
+        for post in grown:
+            self.score(post, clusters[post.cluster_id], now)
+            touched.setdefault(post.cluster_id, (clusters[post.cluster_id], []))
+        self.db.flush()  # the new clusters get their ids
+        for post, cluster, _ in joined:
+            post.cluster_id = cluster.id
+        new_bands = [{"band_key": key, "cluster_id": clusters[cluster_id].id}
+                     for key, cluster_id in index.bands.items() if key not in known]
+        if new_bands:  # RETURNING makes SQLAlchemy send multi-row VALUES pages, not a statement per row
+            self.db.execute(upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing()
+                            .returning(ClusterBand.band_key), new_bands)
+        return touched, {post.id: size for post, _, size in joined}
 
-    def rescore(self, post, now, touched):
-        """A re-seen post's engagement grew: its severity, and its cluster's, may have."""
-        cluster = self.db.get(Cluster, post.cluster_id, with_for_update=True)
-        self.score(post, cluster, now)
-        touched.setdefault(cluster.id, (cluster, []))
-
-    def join_cluster(self, post, now):
-        sig = dedupe.signature(post.text)
-        keys = dedupe.band_keys(sig)
-        known = dict(self.db.execute(
-            select(ClusterBand.band_key, ClusterBand.cluster_id).where(ClusterBand.band_key.in_(keys))).all())
-        candidates = {cluster_id: dedupe.unpack(signature) for cluster_id, signature in self.db.execute(
-            select(Cluster.id, Cluster.signature).where(Cluster.id.in_(set(known.values())))).all()}
-        cluster_id = dedupe.best_cluster(sig, candidates)
-        if cluster_id is None:
-            cluster = Cluster(signature=dedupe.pack(sig), lead_post_id=post.id, size=1, negative=0,
-                              peak_severity=0.0, severity=0.0, created_at=now, updated_at=now)
-            self.db.add(cluster)
-            self.db.flush()
-        else:
-            cluster = self.db.get(Cluster, cluster_id, with_for_update=True, populate_existing=True)
-            cluster.size += 1
-            cluster.updated_at = now
-        new_keys = [key for key in keys if key not in known]
-        if new_keys:
-            self.db.execute(upsert_insert(self.db)(ClusterBand.__table__).values(
-                [{"band_key": key, "cluster_id": cluster.id} for key in new_keys]).on_conflict_do_nothing())
-        post.cluster_id = cluster.id
-        if post.sentiment == "negative":
-            cluster.negative += 1
-        return cluster
+    def lock_cluster_index(self):
+        """Batches cluster one at a time: two concurrent ones would each start a cluster for the same
+        story. SQLite writers are serialised already; PostgreSQL takes a lock held until commit."""
+        if is_postgres(self.db):
+            self.db.execute(select(func.pg_advisory_xact_lock(CLUSTER_INDEX_LOCK)))
 
     def score(self, post, cluster, now):
         """The post's severity with its cluster's spread; the cluster's from its gravest member."""
@@ -368,22 +411,33 @@ class MonitoringService(PlatformService):
         cluster.severity = severity.with_spread(cluster.peak_severity, cluster.size)
         cluster.level = severity.level(cluster.severity, thresholds)
 
-    def count_in_buckets(self, post):
-        start = spikes.bucket_start(post.posted_at)
-        negative = int(post.sentiment == "negative")
-        for rule in post.topic_rules:
-            bucket = self.db.get(TopicBucket, (rule.id, start), with_for_update=True)
-            if bucket is None:
-                self.db.add(TopicBucket(rule_id=rule.id, bucket_start=start, total=1, negative=negative))
-                self.db.flush()
-            else:
-                bucket.total += 1
-                bucket.negative += negative
+    def count_in_buckets(self, fresh):
+        """Mentions per topic and bucket, added to the stored counts by one upsert."""
+        counts = {}
+        for post in fresh:
+            start = spikes.bucket_start(post.posted_at)
+            for rule in post.topic_rules:
+                total, negative = counts.get((rule.id, start), (0, 0))
+                counts[rule.id, start] = (total + 1, negative + (post.sentiment == "negative"))
+        if counts:
+            table = TopicBucket.__table__
+            add = upsert_insert(self.db)(table)
+            self.db.execute(add.on_conflict_do_update(
+                index_elements=["rule_id", "bucket_start"],
+                set_={"total": table.c.total + add.excluded.total, "negative": table.c.negative + add.excluded.negative}),
+                [{"rule_id": rule_id, "bucket_start": start, "total": total, "negative": negative}
+                 for (rule_id, start), (total, negative) in counts.items()])
 
     # -- alerts and spikes ----------------------------------------------------------------------------
-    def alert_on_cluster(self, cluster, crisis_terms, now):
-        key = alerts.cluster_key(cluster.id)
-        alert = self.db.scalar(select(Alert).where(Alert.key == key).with_for_update())
+    def alert_on_clusters(self, touched, now):
+        """Raise or escalate the alert of each touched cluster ({id: (cluster, crisis terms)}), in order."""
+        keyed = {alerts.cluster_key(cluster.id): (cluster, crisis_terms) for cluster, crisis_terms in touched.values()}
+        raised = {alert.key: alert for alert in self.db.scalars(
+            select(Alert).where(Alert.key.in_(list(keyed))).order_by(Alert.id).with_for_update())}
+        for key, (cluster, crisis_terms) in keyed.items():
+            self.alert_on_cluster(key, raised.get(key), cluster, crisis_terms, now)
+
+    def alert_on_cluster(self, key, alert, cluster, crisis_terms, now):
         if alert is None:
             if cluster.peak_severity and alerts.deserves_alert(cluster.level, bool(crisis_terms)):
                 lead = self.db.get(Post, cluster.lead_post_id)
@@ -411,6 +465,7 @@ class MonitoringService(PlatformService):
                       state="open", raised_at=now, updated_at=now)
         self.db.add(alert)
         self.db.flush()
+        self.events.new_aggregate(events.AGGREGATE, f"alert-{alert.id}")
         self.journal(alert, "raised", changes={"level": [None, level]})
         self.events.record(self.db, events.ALERT_RAISED, events.AGGREGATE, f"alert-{alert.id}", self.alert_facts(alert))
         self.on_success(metrics.ALERTS_RAISED.labels(kind, level).inc)
@@ -426,11 +481,19 @@ class MonitoringService(PlatformService):
         sensitivity = spikes.PRESETS[sensitivity_name]
         touched = sorted({(rule.id, spikes.bucket_start(post.posted_at)) for post in fresh
                           for rule in post.topic_rules})
+        if not touched:
+            return
+        starts = [start for _, start in touched]
+        counts = {(row.rule_id, row.bucket_start): row for row in self.db.execute(
+            select(TopicBucket.rule_id, TopicBucket.bucket_start, TopicBucket.total, TopicBucket.negative)
+            .where(TopicBucket.rule_id.in_({rule_id for rule_id, _ in touched}),
+                   TopicBucket.bucket_start >= spikes.history_window(min(starts)),
+                   TopicBucket.bucket_start <= max(starts)))}
         for rule_id, start in touched:
-            bucket = self.db.get(TopicBucket, (rule_id, start))
-            history = [spikes.Bucket(row.bucket_start, row.total, row.negative) for row in self.db.scalars(
-                select(TopicBucket).where(TopicBucket.rule_id == rule_id, TopicBucket.bucket_start < start,
-                                          TopicBucket.bucket_start >= spikes.history_window(start)))]
+            bucket = counts[rule_id, start]
+            history = [spikes.Bucket(row.bucket_start, row.total, row.negative)
+                       for (other_rule_id, other_start), row in counts.items()
+                       if other_rule_id == rule_id and spikes.history_window(start) <= other_start < start]
             history_start = min((b.start for b in history), default=start)
             expected = spikes.baseline(history, start, history_start)
             for spike in spikes.detect(spikes.Bucket(start, bucket.total, bucket.negative), expected, sensitivity):
@@ -490,10 +553,10 @@ class MonitoringService(PlatformService):
             post.topic_rules = names.get(post.id, [])
         return rows
 
-    def post_facts(self, post, cluster):
+    def post_facts(self, post, cluster_size):
         return dict({column.key: getattr(post, column.key) for column in Post.__table__.columns},
                     post_id=post.id, topics=sorted(rule.name for rule in post.topic_rules),
-                    language=post.detected_language, score=post.sentiment_score, cluster_size=cluster.size)
+                    language=post.detected_language, score=post.sentiment_score, cluster_size=cluster_size)
 
     def alert_facts(self, alert):
         lead = self.db.get(Post, alert.post_id) if alert.post_id else None
