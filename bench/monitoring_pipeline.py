@@ -89,8 +89,9 @@ def in_process(model, posts, batch_size):
     def run():
         for start in range(0, len(loaded), batch_size):
             batch = [post for post in loaded[start:start + batch_size] if rules.matching_rules(watch, post)]
-            for post, verdict in zip(batch, model.analyse([post["text"] for post in batch])):
-                cluster = index.add(post["text"])
+            texts = [post["text"] for post in batch]
+            for post, verdict, sig in zip(batch, model.analyse(texts), dedupe.signatures(texts)):
+                cluster = index.join(sig, dedupe.band_keys(sig))
                 author = post["author"]
                 severity.level(severity.score(severity.Signals(
                     negativity=max(0.0, -verdict.score), followers=author["followers"],
