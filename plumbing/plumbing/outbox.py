@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column, Index, Integer, String, Table, Text, UniqueConstraint, func, insert, select,
     update,
 )
+from sqlalchemy import event as sqlalchemy_event
 
 from plumbing import failpoints, metrics
 from plumbing.db import Database, UTCDateTime
@@ -54,7 +55,9 @@ def messaging_tables(metadata):
 
 
 class EventRecorder:
-    """Writes events into the outbox inside the caller's transaction."""
+    """Writes events into the outbox inside the caller's transaction: the rows
+    of a transaction go in one INSERT just before it commits (a rollback
+    forgets them), so a change with many events costs one statement."""
 
     def __init__(self, service, outbox, request_id=None):
         self.service = service
@@ -62,6 +65,8 @@ class EventRecorder:
         self.request_id = request_id
         self.recorded = 0
         self.sequences = {}  # aggregate -> last sequence this worker wrote: one query per aggregate
+        self.pending = []    # rows of the open transaction
+        self.session = None  # the session whose commits write them
 
     def new_aggregate(self, aggregate_type, aggregate_id):
         """The aggregate was created in this transaction: it has no events yet, no need to ask."""
@@ -87,13 +92,26 @@ class EventRecorder:
             service=self.service, event_type=event_type.name, subject=f"{aggregate_type}/{aggregate_id}",
             data=data, sequence=sequence, request_id=self.request_id, data_version=event_type.version, time=time,
         )
-        session.execute(insert(table).values(
+        self.pending.append(dict(
             id=envelope["id"], aggregate_type=aggregate_type, aggregate_id=aggregate_id,
             sequence=sequence, event_type=event_type.name, envelope=json.dumps(envelope),
             created_at=datetime.now(timezone.utc),
         ))
+        if self.session is not session:
+            sqlalchemy_event.listen(session, "before_commit", self.write_pending)
+            sqlalchemy_event.listen(session, "after_rollback", self.forget_pending)
+            self.session = session
         self.recorded += 1
         return envelope
+
+    def write_pending(self, session):
+        if self.pending:
+            rows, self.pending = self.pending, []
+            session.execute(insert(self.outbox), rows)
+
+    def forget_pending(self, session):
+        self.pending.clear()
+        self.sequences.clear()  # the numbers handed out were rolled back too
 
 
 class OutboxRelay:

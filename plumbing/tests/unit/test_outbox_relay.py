@@ -3,6 +3,7 @@ import json
 
 import pytest
 from sqlalchemy import MetaData, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import sessionmaker
 
 from marshmallow import Schema, fields
@@ -38,6 +39,37 @@ def test_sequence_counts_per_aggregate(store):
     assert [e["sequence"] for e in first] == [1, 2]
     assert other[0]["sequence"] == 1
     assert first[0]["requestid"] == "req-9"
+
+
+def test_a_transactions_events_are_written_in_one_statement_at_commit(store):
+    session_factory, outbox = store
+    inserts = []
+    engine = session_factory.kw["bind"]
+    listen = (engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: inserts.append(statement)
+              if statement.startswith("INSERT INTO outbox") else None)
+    sqlalchemy_event.listen(*listen)
+    try:
+        record(session_factory, outbox, 3)
+    finally:
+        sqlalchemy_event.remove(*listen)
+    assert len(inserts) == 1
+    with session_factory() as session:
+        assert session.execute(select(outbox.c.sequence).order_by(outbox.c.sequence)).scalars().all() == [1, 2, 3]
+
+
+def test_events_of_a_rolled_back_transaction_are_not_written_and_their_numbers_are_reused(store):
+    session_factory, outbox = store
+    recorder = EventRecorder("ticketing", outbox)
+    with session_factory() as session:
+        with pytest.raises(RuntimeError):
+            with session.begin():
+                recorder.record(session, THING_HAPPENED, "thing", "1", {"n": 1})
+                raise RuntimeError("the change failed")
+        with session.begin():
+            again = recorder.record(session, THING_HAPPENED, "thing", "1", {"n": 2})
+    assert again["sequence"] == 1
+    with session_factory() as session:
+        assert session.execute(select(outbox.c.sequence)).scalars().all() == [1]
 
 
 def test_relay_publishes_in_order_and_marks_rows_published(store):
