@@ -3,7 +3,7 @@ consumed by the appraisal service, then the month's cycle computed; each set
 against a baseline measured in the same run on the same database.
 
     .venv/bin/python bench/appraisal_cycle.py                    # 500 agents, 1,000,000 tickets (~4.4 M events)
-    .venv/bin/python bench/appraisal_cycle.py --quick            # 20,000 tickets, about a minute
+    .venv/bin/python bench/appraisal_cycle.py --quick            # 20,000 tickets, a few minutes
     .venv/bin/python bench/appraisal_cycle.py --tickets 100000 --agents 500
 
 What it does, on resources of its own that it removes afterwards (also on
@@ -582,7 +582,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Appraisal at scale: ingest a month of events, compute the cycle.")
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--quick", action="store_true", help="20,000 tickets (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="20,000 tickets (a few minutes)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--batch", type=int, default=200, help="rows per INSERT in the ingest baseline "
                         "(appraisal's EVENT_BATCH_SIZE default)")
