@@ -54,12 +54,6 @@ class TicketRecord(Base):
     last_sequence: Mapped[int]
 
 
-# what kpis.compute and a cycle read of each record: plain rows, not ORM objects, for months of tickets
-KPI_COLUMNS = [getattr(TicketRecord, name) for name in (
-    "agent", "team", "kind", "first_response_seconds", "resolution_seconds", "resolved", "ever_resolved",
-    "first_contact_resolution", "reopens", "transfers", "sla_subject", "sla_met", "csat_score")]
-
-
 class KpiDefinition(Base):
     __tablename__ = "kpi_definitions"
 
