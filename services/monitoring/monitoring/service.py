@@ -23,6 +23,7 @@ from monitoring.schemas import (
 )
 from plumbing.db import get_or_not_found, is_postgres, upsert_insert
 from plumbing.errors import Conflict, load_or_invalid as load
+from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page, shared
 from plumbing.service import PlatformService
@@ -50,6 +51,7 @@ class MonitoringService(PlatformService):
     events = Outbox(models.outbox)
     config = Config()
     model = SentimentAnalyser()
+    open_alerts = DatabaseGauges(metrics.OpenAlerts)
 
     def now(self):
         return datetime.now(timezone.utc)

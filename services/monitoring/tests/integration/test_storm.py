@@ -4,6 +4,8 @@ one ticket in ticketing; a steady trickle of mixed posts raises none."""
 import time
 from datetime import datetime, timedelta, timezone
 
+from prometheus_client import REGISTRY
+
 from plumbing.testing import call, wait_for
 
 MEDIA = {"id": "m-1", "name": "都市快报", "followers": 3_000_000, "verified": True, "kind": "media"}
@@ -53,6 +55,7 @@ def test_a_storm_raises_one_level_two_alert_and_one_ticket(monitoring, ticketing
     detail = call(monitoring, "get_alert", alert["id"])
     assert [entry["kind"] for entry in detail["entries"]][:2] == ["raised", "escalated"]
     assert "spike" in [entry["kind"] for entry in detail["entries"]]  # the spike joined the alert: no second one
+    assert REGISTRY.get_sample_value("csops_opinion_alerts_open", {"level": "II", "state": "open"}) == 1
 
     [ticket] = wait_for(lambda: tickets(ticketing), message="a ticket for the alert")
     assert (ticket["channel"], ticket["kind"], ticket["priority"]) == ("social", "complaint", "high")
@@ -68,5 +71,7 @@ def test_a_steady_trickle_of_mixed_posts_raises_nothing(monitoring, ticketing, t
     trickle(monitoring, now)
     assert call(monitoring, "list_posts", {"on_topic": True})["total"] == 3 * 24 - 1 + 6
     assert call(monitoring, "list_alerts")["total"] == 0
+    assert sum(REGISTRY.get_sample_value("csops_opinion_alerts_open", {"level": level, "state": "open"})
+               for level in ("IV", "III", "II", "I")) == 0
     time.sleep(1.5)
     assert tickets(ticketing) == []
