@@ -41,10 +41,24 @@ def platform(process_env, tmp_path):
             return requests.get(f"{base}/health", timeout=3).status_code == 200
         except requests.ConnectionError:
             return False
-    wait_for(healthy, timeout=120, interval=0.5, message="make up to report healthy")
-    yield base, ports, process, tmp_path / "make-up.log"
-    if process.poll() is None:
+    try:
+        wait_for(healthy, timeout=120, interval=0.5, message="make up to report healthy")
+        yield base, ports, process, tmp_path / "make-up.log"
+    finally:
+        stop_the_platform(process)
+
+
+def stop_the_platform(process):
+    """Ctrl-C, so honcho stops the services it started (each runs in a session
+    of its own: killing honcho alone would leave them running)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def metric(url, line_start):
