@@ -74,10 +74,14 @@ def replay(dead_letter_queue: str, limit=None, uri=None, progress=None) -> int:
     return moved
 
 
-def dead_letter_queues(management_url="http://guest:guest@127.0.0.1:15672"):
-    """Names and depths of every DLQ, from the RabbitMQ management API."""
+def dead_letter_queues(management_url="http://guest:guest@127.0.0.1:15672", uri=None):
+    """Names and depths of the DLQs of the vhost ``AMQP_URI`` names (from the
+    RabbitMQ management API): another platform on the same broker is not ours."""
+    with Connection(uri or amqp_uri()) as connection:
+        vhost = connection.virtual_host
     parts = urllib.parse.urlsplit(management_url)
-    request = urllib.request.Request(f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}/api/queues")
+    request = urllib.request.Request(f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
+                                     f"/api/queues/{urllib.parse.quote(vhost, safe='')}")
     credentials = f"{parts.username or 'guest'}:{parts.password or 'guest'}".encode()
     request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -88,7 +92,7 @@ def dead_letter_queues(management_url="http://guest:guest@127.0.0.1:15672"):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="List and replay dead-lettered events.")
     sub = parser.add_subparsers(dest="command", required=True)
-    queues_cmd = sub.add_parser("queues", help="every dead-letter queue and its depth")
+    queues_cmd = sub.add_parser("queues", help="every dead-letter queue of AMQP_URI's vhost and its depth")
     queues_cmd.add_argument("--management-url", default="http://guest:guest@127.0.0.1:15672")
     list_cmd = sub.add_parser("list", help="show dead letters without removing them")
     list_cmd.add_argument("queue")

@@ -1,5 +1,6 @@
 """Retries, dead letters and replay on a real broker (X2)."""
 import pytest
+from kombu import Connection, Queue
 
 from plumbing import deadletter
 from plumbing.consumer import event_handler
@@ -57,6 +58,12 @@ def test_what_keeps_failing_is_dead_lettered_after_the_last_try_with_its_reason(
     assert letter["attempts"] == 3
     assert "failed 3 times" in letter["reason"] and "still broken" in letter["reason"]
     assert event["id"] in letter["body"]
+    # the operator's list names this vhost's dead-letter queues only, not another platform's on the broker
+    # (depths come from the management API's statistics, a few seconds behind)
+    with Connection(flaky.rsplit("/", 1)[0] + "/%2F") as other_vhost:
+        elsewhere = Queue("another-platform.dlq", exclusive=True)(other_vhost.default_channel)  # goes with it
+        elsewhere.declare()
+        assert [name for name, _ in deadletter.dead_letter_queues(uri=flaky)] == [DLQ]
 
 
 def test_an_operator_replays_dead_letters_once_the_fault_is_fixed(flaky):
