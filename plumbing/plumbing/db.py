@@ -103,9 +103,10 @@ class Database(DependencyProvider):
         self.engine.dispose()
 
 
-def get_or_not_found(session, model, ident):
-    """The row of ``model`` with primary key ``ident``, or NotFound naming it."""
-    row = session.get(model, ident)
+def get_or_not_found(session, model, ident, lock=False):
+    """The row of ``model`` with primary key ``ident``, or NotFound naming it;
+    ``lock``: locked until commit (SELECT ... FOR UPDATE), so concurrent changes queue."""
+    row = session.get(model, ident, with_for_update=lock or None)
     if row is None:
         raise NotFound(f"{model.__name__.lower()} {ident} does not exist")
     return row

@@ -111,12 +111,3 @@ def check_appeal_allowed(cycle_state: str, deadline: date | None, today: date):
 
 def decision_due(filed_on: date, rules: AppealRules, calendar: WorkingDays) -> date:
     return calendar.add(filed_on, rules.decision_days)
-
-
-def check_decision(appeal_state: str, decision: str, new_score):
-    if appeal_state == "decided":
-        raise CycleConflict("this appeal is already decided")
-    if decision == ADJUSTED and new_score is None:
-        raise CycleConflict("an adjusted decision needs the new score", "new_score")
-    if decision != ADJUSTED and new_score is not None:
-        raise CycleConflict(f"a decision of {decision} takes no new score", "new_score")

@@ -98,7 +98,7 @@ class Reviews:
         """start, compute, review, publish or close, each allowed only from its states."""
         action = load(CycleTransitionSchema, data)["action"]
         with self.db.begin():
-            cycle = self.db.get(Cycle, cycle_id, with_for_update=True) or get_or_not_found(self.db, Cycle, cycle_id)
+            cycle = get_or_not_found(self.db, Cycle, cycle_id, lock=True)
             try:
                 target = cycles.next_state(cycle.state, action)
             except cycles.CycleConflict as exc:
@@ -324,7 +324,7 @@ class Reviews:
             return self.appeal_view(appeal)
 
     def locked_appeal(self, appeal_id):
-        return self.db.get(Appeal, appeal_id, with_for_update=True) or get_or_not_found(self.db, Appeal, appeal_id)
+        return get_or_not_found(self.db, Appeal, appeal_id, lock=True)
 
     def rescore_without(self, result, voided_items):
         """An upheld appeal: the appealed items leave the score, the others share their weight."""

@@ -93,7 +93,7 @@ class MonitoringService(PlatformService):
         """An agent's verdict: shown from now on, and learnt by the next ``monitoring.train``."""
         wanted = load(CorrectionSchema, data)["sentiment"]
         with self.db.begin():
-            post = self.db.get(Post, post_id, with_for_update=True) or get_or_not_found(self.db, Post, post_id)
+            post = get_or_not_found(self.db, Post, post_id, lock=True)
             self.db.add(models.SentimentCorrection(post_id=post.id, text=post.text, sentiment=wanted,
                                                    model_sentiment=post.sentiment, agent=self.context.actor,
                                                    corrected_at=self.now()))
@@ -191,7 +191,7 @@ class MonitoringService(PlatformService):
         return self.get_alert(alert_id)
 
     def locked_alert(self, alert_id):
-        return self.db.get(Alert, alert_id, with_for_update=True) or get_or_not_found(self.db, Alert, alert_id)
+        return get_or_not_found(self.db, Alert, alert_id, lock=True)
 
     def move_alert(self, alert, after, note=None, publish=True):
         before = alert.state

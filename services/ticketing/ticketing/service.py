@@ -276,10 +276,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     def locked(self, ticket_id):
         """The ticket, locked until commit so concurrent changes queue."""
-        ticket = self.db.get(Ticket, ticket_id, with_for_update=True)
-        if ticket is None:
-            get_or_not_found(self.db, Ticket, ticket_id)
-        return ticket
+        return get_or_not_found(self.db, Ticket, ticket_id, lock=True)
 
     def next_state(self, ticket, target):
         try:

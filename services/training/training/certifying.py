@@ -34,8 +34,7 @@ class Certifying:
     def revoke_certification(self, certification_id, data):
         reason = load(RevocationSchema, data)["reason"]
         with self.db.begin():
-            held = (self.db.get(Certification, certification_id, with_for_update=True)
-                    or get_or_not_found(self.db, Certification, certification_id))
+            held = get_or_not_found(self.db, Certification, certification_id, lock=True)
             if not certifications.is_valid(held.valid_until, held.revoked_at, self.now()):
                 raise Conflict("the certification is no longer valid", {"valid": [False]})
             held.revoked_at, held.revoked_reason = self.now(), reason
