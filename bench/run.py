@@ -36,7 +36,6 @@ import platform
 import re
 import resource
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -57,6 +56,8 @@ try:
     import psycopg2
     import requests
     from kombu import Connection, Exchange, Queue
+
+    from plumbing.testing import procfile_commands
 except ImportError as exc:  # pragma: no cover - run outside the venv
     sys.exit(f"bench/run.py needs the project's venv ({exc}): run `make install` then `.venv/bin/python bench/run.py`")
 
@@ -564,23 +565,9 @@ class Bench:
         return env
 
     def procfile(self):
-        """[(name, extra env, argv)] from the Procfile, ${VAR:-default} expanded like a shell would."""
-        env = self.env()
-        expand = lambda text: re.sub(  # noqa: E731
-            r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
-        entries = []
-        for line in (ROOT / "Procfile").read_text().splitlines():
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            name, _, command = line.partition(":")
-            words = shlex.split(command)
-            extra = {}
-            while words and re.match(r"^\w+=", words[0]):
-                key, _, value = words.pop(0).partition("=")
-                extra[key] = expand(value)
-            argv = [PYTHON if words[0] in ("python", "python3") else words[0]] + [expand(w) for w in words[1:]]
-            entries.append((name.strip(), extra, argv))
-        return entries
+        """[(name, extra env, argv)] from the Procfile, run by the venv's python."""
+        return [(name, extra, [PYTHON if argv[0] in ("python", "python3") else argv[0], *argv[1:]])
+                for name, extra, argv in procfile_commands(ROOT / "Procfile", self.env())]
 
     def run_step(self, title, argv):
         say(title)

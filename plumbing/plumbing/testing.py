@@ -1,5 +1,7 @@
 """Helpers for tests of services built on plumbing."""
 import json
+import re
+import shlex
 import socket
 import time
 
@@ -63,6 +65,25 @@ def wait_until_answering(service, config, timeout=30):
         except Exception:
             return False
     wait_for(answers, timeout=timeout, interval=0.3, message=f"{service} to answer")
+
+
+def procfile_commands(procfile, env):
+    """[(name, extra env, argv)] of a Procfile's lines, each to run as a process of
+    its own; ``${VAR:-default}`` expanded from ``env`` as a shell would."""
+    expand = lambda text: re.sub(  # noqa: E731
+        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
+    commands = []
+    for line in procfile.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        words = shlex.split(command)
+        extra = {}
+        while words and re.match(r"^\w+=", words[0]):
+            key, _, value = words.pop(0).partition("=")
+            extra[key] = expand(value)
+        commands.append((name.strip(), extra, [expand(word) for word in words]))
+    return commands
 
 
 def free_port() -> int:
