@@ -25,14 +25,16 @@ def amqp_uri() -> str:
 
 
 def log_setup(level=None) -> None:
-    """Log lines carry the request id of the worker that wrote them."""
+    """Log lines carry the request id of the worker that wrote them, and no
+    customer's phone number or email address (X6)."""
     import logging
 
     from plumbing.context import RequestIdLogFilter
+    from plumbing.privacy import MaskingFormatter
 
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     logging.basicConfig(level=level or os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler], force=True)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up migration check is not news
 
