@@ -76,6 +76,8 @@ class ApiWsgiApp:
         except HTTPException as exc:
             response = error_response(exc.code, "not_found" if exc.code == 404 else "method_not_allowed",
                                       exc.description or exc.name)
+            if exc.code == 405:  # RFC 9110: a 405 says which methods the path has
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
             HTTP_DURATION.labels("unmatched", request.method, str(exc.code)).observe(0)
             return response(environ, start_response)
         request.path_values = values
