@@ -76,6 +76,14 @@ def upsert_insert(session):
     return postgresql.insert if is_postgres(session) else sqlite.insert
 
 
+def insert_rows(session, statement, rows, key) -> list:
+    """Run an INSERT (``ON CONFLICT`` or not) for many rows as multi-row VALUES
+    statements; returns ``key`` of each row written. SQLAlchemy sends an
+    ``ON CONFLICT`` INSERT without RETURNING to the database one row at a time
+    (sqlalchemy#13130), hence the RETURNING."""
+    return session.scalars(statement.returning(key), rows).all()
+
+
 class Database(DependencyProvider):
     """Gives each worker its own Session; the entrypoint opens transactions.
 

@@ -20,7 +20,7 @@ from appraisal.schemas import (
     ReviewRatingCreateSchema, ReviewRatingSchema, ResultListSchema, ResultQuerySchema, ResultSchema,
 )
 from plumbing.config import setting
-from plumbing.db import get_or_not_found, upsert_insert
+from plumbing.db import get_or_not_found, insert_rows, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import shared
 
@@ -141,10 +141,10 @@ class Reviews:
             rows.append(vars(result))
         if rows:  # one multi-row upsert: a result computed again keeps its row (and id)
             insert_result = upsert_insert(self.db)(Result.__table__)
-            self.db.execute(insert_result.on_conflict_do_update(
+            insert_rows(self.db, insert_result.on_conflict_do_update(
                 index_elements=[Result.cycle_id, Result.agent],
                 set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
-                rows)
+                rows, Result.__table__.c.id)
         cycle.computed_at = self.now()
         return len(agents)
 

@@ -22,7 +22,7 @@ from appraisal.schemas import (
 from appraisal import scoring
 from plumbing.config import setting
 from plumbing.consumer import batch_event_handler
-from plumbing.db import upsert_insert
+from plumbing.db import insert_rows, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
@@ -129,8 +129,9 @@ class AppraisalService(PlatformService, Reviews):
         if not ticket_ids:
             return
         insert_record = upsert_insert(self.db)(TicketRecord.__table__)  # Core: multi-row statements
-        self.db.execute(insert_record.on_conflict_do_nothing(),
-                        [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids])
+        key = TicketRecord.__table__.c.ticket_id
+        insert_rows(self.db, insert_record.on_conflict_do_nothing(),
+                    [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids], key)
         self.db.execute(select(TicketRecord.ticket_id).where(TicketRecord.ticket_id.in_(ticket_ids))
                         .order_by(TicketRecord.ticket_id).with_for_update())
         stored = {}
@@ -139,9 +140,9 @@ class AppraisalService(PlatformService, Reviews):
             stored.setdefault(ticket_id, []).append(facts.Fact(*fact))
         records = [self.record_row(facts.project(ticket_id, stored.get(ticket_id, []), self.recontact_days))
                    for ticket_id in ticket_ids]
-        self.db.execute(insert_record.on_conflict_do_update(
-            index_elements=[TicketRecord.ticket_id],
-            set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records)
+        insert_rows(self.db, insert_record.on_conflict_do_update(
+            index_elements=[key],
+            set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records, key)
 
     @staticmethod
     def record_row(record: facts.TicketRecord) -> dict:

@@ -21,7 +21,7 @@ from monitoring.schemas import (
     PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
     WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
 )
-from plumbing.db import get_or_not_found, is_postgres, upsert_insert
+from plumbing.db import get_or_not_found, insert_rows, is_postgres, upsert_insert
 from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
@@ -381,9 +381,9 @@ class MonitoringService(PlatformService):
             post.cluster_id = cluster.id
         new_bands = [{"band_key": key, "cluster_id": clusters[cluster_id].id}
                      for key, cluster_id in index.bands.items() if key not in known]
-        if new_bands:  # RETURNING makes SQLAlchemy send multi-row VALUES pages, not a statement per row
-            self.db.execute(upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing()
-                            .returning(ClusterBand.band_key), new_bands)
+        if new_bands:
+            insert_rows(self.db, upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing(), new_bands,
+                        ClusterBand.__table__.c.band_key)
         return touched, {post.id: size for post, _, size in joined}
 
     def lock_cluster_index(self):
@@ -424,11 +424,11 @@ class MonitoringService(PlatformService):
         if counts:
             table = TopicBucket.__table__
             add = upsert_insert(self.db)(table)
-            self.db.execute(add.on_conflict_do_update(
+            insert_rows(self.db, add.on_conflict_do_update(
                 index_elements=["rule_id", "bucket_start"],
                 set_={"total": table.c.total + add.excluded.total, "negative": table.c.negative + add.excluded.negative}),
                 [{"rule_id": rule_id, "bucket_start": start, "total": total, "negative": negative}
-                 for (rule_id, start), (total, negative) in counts.items()])
+                 for (rule_id, start), (total, negative) in counts.items()], table.c.rule_id)
 
     # -- alerts and spikes ----------------------------------------------------------------------------
     def alert_on_clusters(self, touched, now):
