@@ -52,6 +52,7 @@ class ApiCall:
     body: dict | None
     query: dict
     request_id: str
+    client_address: str | None = None
 
 
 def error_response(status, code, message, details=None) -> Response:
@@ -93,7 +94,7 @@ class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
-                 summary="", raw=False, max_body=MAX_BODY_BYTES, **kwargs):
+                 summary="", raw=False, max_body=MAX_BODY_BYTES, errors=(), **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -102,6 +103,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.summary = summary
         self.raw = raw
         self.max_body = max_body
+        self.errors = errors  # statuses the route itself answers with, for the OpenAPI document
         super().__init__(method, url, **kwargs)
 
     def setup(self):
@@ -121,7 +123,8 @@ class ApiEntrypoint(HttpRequestHandler):
         try:
             principal = self.authorise(request)
             self.check_path_values(request.path_values)
-            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id)
+            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id,
+                           request.remote_addr)
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
                 context_data[ACTOR_KEY] = principal.username
@@ -199,7 +202,9 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def response_from_exception(self, exc):
         if isinstance(exc, ApiError):
-            return error_response(exc.status, exc.code, exc.message, exc.details)
+            response = error_response(exc.status, exc.code, exc.message, exc.details)
+            response.headers.extend(exc.headers)
+            return response
         if isinstance(exc, DomainError):
             return error_response(STATUS_OF.get(exc.code, 400), exc.code, exc.message, exc.details)
         if isinstance(exc, (UnknownService, RpcTimeout)):

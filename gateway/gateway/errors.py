@@ -2,9 +2,10 @@
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, details=None):
+    def __init__(self, status, code, message, details=None, headers=None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or {}
+        self.headers = headers or {}
 
 
 class ServiceUnavailable(ApiError):

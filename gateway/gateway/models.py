@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from plumbing.db import UTCDateTime
@@ -27,6 +27,19 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # tokens issued before this instant stop working (deactivation, password change)
     tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A refused sign-in, counted against its username and its client address
+    while it is in the rate limit's window; in the database so that every
+    gateway replica counts the same attempts."""
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # "username:<username>" or "address:<client IP address>"
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
 
 
 outbox, inbox = messaging_tables(Base.metadata)

@@ -16,6 +16,7 @@ ERROR_DESCRIPTIONS = {
     403: "The token's roles may not use this route",
     404: "No such resource",
     413: "Body larger than the route accepts (1 MiB; 20 MiB for imports)",
+    429: "Too many failed attempts: try again after Retry-After seconds",
     503: "A backing service did not answer",
 }
 
@@ -30,6 +31,7 @@ def path_and_parameters(url):
 
 def error_statuses(entrypoint, path_parameters):
     statuses = {400} if (entrypoint.body_schema or entrypoint.query_schema) else set()
+    statuses |= set(entrypoint.errors)
     if entrypoint.roles is not None:
         statuses |= {401, 403}
     if path_parameters:

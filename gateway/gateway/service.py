@@ -20,7 +20,7 @@ from appraisal.schemas import (
     ReplayResultSchema, ResultListSchema, ResultSchema, ReviewRatingCreateSchema, ReviewRatingSchema,
     TemplateCreateSchema, TemplateListSchema, TemplateSchema, TicketCountListSchema, TicketCountQuerySchema,
 )
-from gateway import accounts, auth, events, models, openapi, settings
+from gateway import accounts, auth, events, logins, models, openapi, settings
 from gateway.api import ApiCall, api
 from gateway.dependencies import Accounts, GroupCommit, ServiceRpc
 from gateway.errors import ApiError
@@ -125,14 +125,29 @@ class GatewayService:
         return openapi.document(type(self))
 
     # -- authentication and accounts --------------------------------------
-    @api("POST", "/api/v1/auth/token", body=TokenRequestSchema, response=TokenSchema,
-         summary="Exchange a username and password for a bearer token")
+    @api("POST", "/api/v1/auth/token", body=TokenRequestSchema, response=TokenSchema, errors=(401, 429),
+         summary="Exchange a username and password for a bearer token (failed attempts are rate-limited)")
     def issue_token(self, call: ApiCall):
-        account = accounts.find(self.db, call.body["username"])
+        username, address = call.body["username"], call.client_address
+        limits, now = settings.login_limits(self.config), accounts.now()
+        with self.db.begin():
+            wait = logins.retry_after(self.db, limits, username, address, now)
+            account = accounts.find(self.db, username)
+        if wait:  # refused unchecked: a guess answered 401 or 200 would still tell
+            logins.LOGINS_REFUSED.labels("rate_limited").inc()
+            raise ApiError(429, "too_many_attempts", f"too many failed sign-ins: try again in {wait} s",
+                           {"retry_after": wait}, headers={"Retry-After": str(wait)})
         # the same argon2 work for unknown users, so timing does not tell who exists
         password_hash = account.password_hash if account else UNKNOWN_USER_HASH
         verified = eventlet.tpool.execute(auth.verify_password, password_hash, call.body["password"])
-        if not (verified and account and account.active):
+        signed_in = verified and account and account.active
+        with self.db.begin():
+            if signed_in:
+                logins.forget_failures(self.db, username)
+            else:
+                logins.record_failure(self.db, limits, username, address, now)
+        if not signed_in:
+            logins.LOGINS_REFUSED.labels("wrong_credentials").inc()
             raise ApiError(401, "unauthorized", "wrong username or password")
         ttl = settings.token_ttl_seconds(self.config)
         token = auth.issue_token(settings.jwt_secret(self.config), account.username, account.roles, ttl)
