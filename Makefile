@@ -32,6 +32,11 @@ test: install
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# every benchmark in sequence, one table: bench/results/summary.md (bench/README.md says how long)
+.PHONY: bench-all
+bench-all: install
+	$(PY) bench/all.py $(BENCH_ARGS)
+
 event-docs: install
 	$(PY) -m plumbing.eventdocs gateway $(SERVICES)
 
