@@ -23,6 +23,7 @@ from plumbing import metrics
 from plumbing.context import REQUEST_ID_KEY
 from plumbing.errors import UnprocessableEvent
 from plumbing.events import CONTENT_TYPE, SERIALIZER, envelope_problems
+from plumbing.rpc import BROKER_AWAY
 from plumbing.topology import ATTEMPTS_HEADER, REASON_HEADER, HandlerQueues
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,13 @@ class ReliableEventHandler(EventHandler):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is not None:
-            self.retry_or_dead_letter(message, exc_info[1])
+            try:
+                self.retry_or_dead_letter(message, exc_info[1])
+            except BROKER_AWAY as exc:  # raised here, it would kill the container: the process would exit
+                log.warning("%s: a failed message can be neither retried nor dead-lettered while the broker "
+                            "is away (%s); it goes back to the queue", self.queue.name, exc)
+                self.queue_consumer.requeue_message(message)
+                return
         self.queue_consumer.ack_message(message)
 
     def retry_or_dead_letter(self, message, exc):

@@ -7,7 +7,6 @@ to the audit trail in the transaction that makes it.
 from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from appraisal import cycles, events, kpis, scoring
@@ -23,6 +22,7 @@ from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 
 RATING_STATES = ("collecting", "computed")
 VISIBLE_TO_AGENTS = ("published", "closed")

@@ -7,7 +7,6 @@ import logging
 from datetime import datetime, time, timedelta, timezone
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from appraisal import facts, kpis, metrics, models
@@ -27,6 +26,7 @@ from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_inv
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 
 log = logging.getLogger(__name__)

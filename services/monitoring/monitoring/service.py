@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from sqlalchemy import func, insert, select, tuple_
 
 from monitoring import alerts, bulk, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
@@ -26,6 +25,7 @@ from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
 from plumbing.paging import fetch_page, shared
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 
 SENSITIVITY_SETTING = "MONITORING_SPIKE_SENSITIVITY"

@@ -12,7 +12,6 @@ clears_for_duty}``; ``training.certification_revoked`` and
 from datetime import datetime
 
 from marshmallow import EXCLUDE, Schema, fields
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import func, or_, select
 
@@ -20,6 +19,7 @@ from plumbing.config import setting
 from plumbing.consumer import event_handler
 from plumbing.errors import Conflict, load_event_data
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from ticketing import routing, tickets
 from ticketing.models import Agent, AgentCertification, Ticket
 from ticketing.schemas import AgentListSchema

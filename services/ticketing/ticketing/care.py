@@ -1,11 +1,11 @@
 """Complaints, ratings, callbacks and suggestions: the ticketing service's
 after-care entrypoints (T5, T6, T7). Rules live in ``aftercare.py``."""
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
 from plumbing.paging import fetch_page, shared
+from plumbing.rpc import rpc
 from ticketing import aftercare, events, metrics, tickets
 from ticketing.models import Callback, Complaint, ComplaintStep, Rating, Suggestion, Ticket
 from ticketing.schemas import (

@@ -6,12 +6,12 @@ gap (``kb.search_missed``) so the base can be improved.
 """
 from datetime import datetime, timezone
 
-from nameko.rpc import rpc
 from sqlalchemy import delete, distinct, func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from ticketing import events, knowledge, tickets
 from ticketing.models import KbArticle, KbSearch, KbTerm
 from ticketing.schemas import (

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import serialize
-from nameko.rpc import rpc
 from sqlalchemy import exists, or_, select
 
 from plumbing.context import CallContext, bind_request_id
@@ -18,6 +17,7 @@ from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Inbox, Outbox
 from plumbing.paging import contains_text, fetch_page, shared
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from ticketing import events, metrics, models, tickets
 from ticketing.agents import AgentRegistry

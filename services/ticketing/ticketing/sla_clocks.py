@@ -9,12 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import and_, or_, select
 
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from ticketing import events, metrics, sla
 from ticketing.calendar import BusinessCalendar
 from ticketing.models import SlaClock, SlaPolicy, Ticket

@@ -39,7 +39,6 @@ from datetime import datetime, timedelta, timezone
 
 import eventlet
 import requests
-from nameko.rpc import rpc
 from nameko.timer import timer
 from prometheus_client import Counter
 from sqlalchemy import insert, select, update
@@ -47,6 +46,7 @@ from sqlalchemy import insert, select, update
 from plumbing.errors import NotFound, load_or_invalid as load
 from plumbing.events import CONTENT_TYPE
 from plumbing.paging import fetch_page, shared
+from plumbing.rpc import rpc
 from ticketing import webhooks
 from ticketing.webhook_models import DELIVERED, FAILED, PENDING, WebhookDelivery, WebhookSubscription
 from ticketing.webhook_schemas import (

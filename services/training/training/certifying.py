@@ -5,12 +5,12 @@ The expiry sweep claims expired certifications with ``FOR UPDATE SKIP
 LOCKED`` and marks each in the same transaction as its event, so replicas
 running the same timer publish each expiry once.
 """
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from training import certifications, events, metrics
 from training.models import CareerLevel, Certification
 from training.schemas import (

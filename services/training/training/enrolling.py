@@ -5,7 +5,6 @@ Enrolling someone already enrolled changes nothing. Enrolling someone who
 completed the course or failed its exam for good starts a new cycle: a
 retake keeps the modules done but the exams, anything else starts over.
 """
-from nameko.rpc import rpc
 from sqlalchemy import delete, select
 
 from plumbing.consumer import event_handler
@@ -13,6 +12,7 @@ from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, NotFound, UnprocessableEvent, load_event_data
 from plumbing.errors import load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from training import courses, events, exams
 from training.models import AttemptOverride, Course, CourseModule, Enrolment, ModuleProgress
 from training.schemas import (

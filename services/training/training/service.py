@@ -9,13 +9,13 @@ contract is described in ``events.py``.
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.outbox import Inbox, Outbox
 from plumbing.paging import fetch_page, shared
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from training import events, models
 from training.certifying import Certifying

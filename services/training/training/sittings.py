@@ -7,11 +7,11 @@ replicas running the same timer never close one twice.
 """
 import random
 
-from nameko.rpc import rpc
 from sqlalchemy import func, select
 
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import shared
+from plumbing.rpc import rpc
 from training import courses, events, exams, metrics, questions
 from training.models import Attempt, AttemptOverride, AttemptQuestion, CourseModule, Enrolment, Question
 from training.schemas import AnswersSchema, AssessmentSchema, AttemptSchema, AttemptStartSchema
