@@ -20,16 +20,28 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://
 
 
 @pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database, dropped after the test."""
-    name = f"csops_test_{uuid.uuid4().hex[:12]}"
+def new_postgres_database():
+    """``new_postgres_database()`` makes a fresh, empty PostgreSQL database and
+    returns its URL; every one made is dropped after the test."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    names = []
+
+    def make():
+        names.append(f"csops_test_{uuid.uuid4().hex[:12]}")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{names[-1]}"'))
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{names[-1]}"
+    yield make
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(new_postgres_database):
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    return new_postgres_database()
 
 
 @pytest.fixture

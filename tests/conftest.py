@@ -38,6 +38,11 @@ class ServiceProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
+    def kill(self):
+        """kill -9, as a crash would: nothing gets to clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def log(self) -> str:
         return Path(self.log_path).read_text(errors="replace")
 
