@@ -1,5 +1,7 @@
-"""Benchmark: durable ticket creation through the gateway, against the raw
-INSERT+COMMIT rate of the same database measured in the same run.
+"""Benchmark: durable ticket creation and ticket reads through the gateway, and
+ticket.created's propagation to appraisal, each against a raw baseline measured
+in the same run (single-row INSERT+COMMIT, single-row SELECT by primary key,
+a persistent message's publish with confirm -> a bare consumer).
 
     .venv/bin/python bench/run.py                  # PostgreSQL, 8/32/128 connections, 10 s each
     .venv/bin/python bench/run.py --profile        # plus a py-spy pass at 32 connections
@@ -16,13 +18,20 @@ What it does, on resources of its own that it removes afterwards:
    password of its own; waits for ``/health``; gets a token;
 3. baseline: ``--baseline-connections`` connections each doing single-row
    INSERT+COMMIT into a table of the ticketing database for a fixed time;
-4. load: wrk (Lua script ``bench/ticket_create.lua``; a Python keep-alive
+4. load: wrk (Lua script ``bench/tickets.lua``; a Python keep-alive
    load generator if wrk is missing) POSTing tickets at each connection count
    for a fixed time; after each level it waits (bounded) for the outbox to be
    relayed and appraisal's queue to empty, so levels do not overlap;
-5. durability: no outbox row left unpublished, and the ticket.created events
+5. reads: a baseline of single-row SELECTs by primary key of the tickets, then
+   GET /api/v1/tickets/<id> over those tickets at each connection count, and
+   one level of the list endpoint;
+6. propagation: tickets created at a modest fixed rate, each timed from its
+   201 answer until appraisal's database has its record (polled); baseline:
+   persistent messages at the same rate, kombu publish with confirm -> a bare
+   kombu consumer on the same broker;
+7. durability: no outbox row left unpublished, and the ticket.created events
    on the test queue match the tickets in the database one for one;
-6. writes ``bench/results/ticket_create.md`` and ``.json``; with
+8. writes ``bench/results/ticket_create.md`` and ``.json``; with
    ``--profile`` also ``bench/results/profile.md`` and py-spy raw stacks.
 
 Figures are reported as ratios to the baseline; nothing here is a test.
@@ -46,7 +55,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
@@ -57,13 +66,14 @@ try:
     import requests
     from kombu import Connection, Exchange, Queue
 
+    from plumbing.events import CONTENT_TYPE, make_envelope
     from plumbing.testing import procfile_commands
 except ImportError as exc:  # pragma: no cover - run outside the venv
     sys.exit(f"bench/run.py needs the project's venv ({exc}): run `make install` then `.venv/bin/python bench/run.py`")
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-LUA_SCRIPT = BENCH / "ticket_create.lua"
+LUA_SCRIPT = BENCH / "tickets.lua"
 VENV_BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
 PYTHON = str(VENV_BIN / "python")
 
@@ -75,6 +85,7 @@ SERVICES = ("gateway", "ticketing", "training", "appraisal", "monitoring")
 APPRAISAL_QUEUE = "evt-ticketing-ticket.created--appraisal.on_ticket_created"
 EVENT_EXCHANGE = "ticketing.events"
 TEST_QUEUE = "bench.ticket-created"
+ROUND_TRIP_QUEUE = "bench.round-trip"
 TARGET_DURABLE_PER_SECOND = 400
 TARGET_P99_MS = 150
 TARGET_CONNECTIONS = 32
@@ -105,30 +116,42 @@ def percentile(sorted_values, share):
 # ---------------------------------------------------------------------------------------------------------------
 # load generators running in worker processes (module level so "spawn" can import them)
 
-def _insert_worker(backend, target, threads, start_at, stop_at, hold_until):
-    """``threads`` connections doing INSERT+COMMIT of one row until ``stop_at``; the
-    connections stay open until ``hold_until`` so their server processes' CPU can be read."""
+# the raw database baselines: one row per statement
+BASELINE_SQL = {"insert": "INSERT INTO bench_baseline (payload) VALUES (%s)",
+                "select": "SELECT * FROM tickets WHERE id = %s"}
+
+
+def _statement_worker(backend, target, threads, start_at, stop_at, hold_until, kind, ids):
+    """``threads`` connections each doing, until ``stop_at``, a single-row INSERT+COMMIT (``kind`` "insert") or a
+    single-row SELECT by primary key of ``ids`` in turn ("select", autocommit); the connections stay open until
+    ``hold_until`` so their server processes' CPU can be read."""
     latencies, errors = [], []
     lock = threading.Lock()
 
     def connect():
         if backend == "postgres":
-            return psycopg2.connect(target)
+            connection = psycopg2.connect(target)
+            connection.autocommit = kind == "select"  # a read is one round trip, no BEGIN/COMMIT
+            return connection
         connection = sqlite3.connect(target, timeout=30, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=30000")
         return connection
 
-    def loop(connection):
-        mine, failed = [], 0
+    def loop(connection, offset):
+        mine, failed, count = [], 0, offset
         cursor = connection.cursor()
-        sql = ("INSERT INTO bench_baseline (payload) VALUES (%s)" if backend == "postgres"
-               else "INSERT INTO bench_baseline (payload) VALUES (?)")
+        sql = BASELINE_SQL[kind] if backend == "postgres" else BASELINE_SQL[kind].replace("%s", "?")
         time.sleep(max(0.0, start_at - time.time()))
         while time.time() < stop_at:
+            count += 1
             began = time.perf_counter()
             try:
-                cursor.execute(sql, (BASELINE_PAYLOAD,))
-                connection.commit()
+                if kind == "insert":
+                    cursor.execute(sql, (BASELINE_PAYLOAD,))
+                    connection.commit()
+                else:
+                    cursor.execute(sql, (ids[count % len(ids)],))
+                    cursor.fetchall()
                 mine.append(time.perf_counter() - began)
             except Exception:
                 failed += 1
@@ -140,7 +163,7 @@ def _insert_worker(backend, target, threads, start_at, stop_at, hold_until):
             errors.append(failed)
 
     connections = [connect() for _ in range(threads)]
-    workers = [threading.Thread(target=loop, args=(c,)) for c in connections]
+    workers = [threading.Thread(target=loop, args=(c, 7919 * i)) for i, c in enumerate(connections)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -148,8 +171,9 @@ def _insert_worker(backend, target, threads, start_at, stop_at, hold_until):
     return latencies, sum(errors)
 
 
-def _http_worker(port, token, threads, start_at, stop_at, worker_id):
-    """Python fallback for wrk: keep-alive http.client POSTs until ``stop_at``."""
+def _http_worker(port, token, threads, start_at, stop_at, worker_id, mode="create", ids=None):
+    """Python fallback for wrk: keep-alive http.client requests until ``stop_at``, as tickets.lua's ``mode``
+    (POST a ticket; GET one of ``ids``; GET the newest page)."""
     import http.client
 
     results = []
@@ -164,11 +188,17 @@ def _http_worker(port, token, threads, start_at, stop_at, worker_id):
         count = 0
         while time.time() < stop_at:
             count += 1
-            body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Bench ticket {worker_id}-{thread_id}-{count}",
-                        priority=priorities[count % 3])
+            if mode == "create":
+                body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Bench ticket {worker_id}-{thread_id}-{count}",
+                            priority=priorities[count % 3])
+                method, path, body = "POST", "/api/v1/tickets", json.dumps(body)
+            elif mode == "read":
+                method, path, body = "GET", f"/api/v1/tickets/{ids[(7919 * thread_id + count) % len(ids)]}", None
+            else:
+                method, path, body = "GET", "/api/v1/tickets?per_page=20", None
             began = time.perf_counter()
             try:
-                connection.request("POST", "/api/v1/tickets", json.dumps(body), headers)
+                connection.request(method, path, body, headers)
                 response = connection.getresponse()
                 response.read()
                 mine.append(time.perf_counter() - began)
@@ -192,6 +222,78 @@ def _http_worker(port, token, threads, start_at, stop_at, worker_id):
         statuses.update(counted)
         failures += failed
     return latencies, dict(statuses), failures
+
+
+def paced(count, rate, act, workers):
+    """``act(i)`` for i < ``count``, each started i / ``rate`` seconds from now on one of ``workers`` threads: an
+    open loop, so a slow call does not delay the next (while a worker is free)."""
+    with ThreadPoolExecutor(workers) as pool:
+        start = time.monotonic()
+        futures = []
+        for i in range(count):
+            time.sleep(max(0.0, start + i / rate - time.monotonic()))
+            futures.append(pool.submit(act, i))
+        return [future.result() for future in futures]
+
+
+def latency_summary(seconds):
+    ordered = sorted(seconds)
+    summary = {"count": len(ordered)}
+    for share in (0.5, 0.9, 0.99):
+        summary[f"p{round(100 * share)}_ms"] = round(1000 * percentile(ordered, share), 2) if ordered else None
+    summary["max_ms"] = round(1000 * ordered[-1], 2) if ordered else None
+    return summary
+
+
+def raw_round_trip(amqp_uri, count, rate, timeout=30.0):
+    """The raw broker's part of an event's trip, on the same broker: ``count`` persistent messages the size of an
+    event, at ``rate``/s, each published by kombu with a publisher confirm to a durable queue and consumed (and
+    acked) by a bare kombu consumer. Latencies from before the publish to the confirm and to the consumer."""
+    exchange = Exchange(ROUND_TRIP_QUEUE, type="direct", durable=True)
+    queue = Queue(ROUND_TRIP_QUEUE, exchange=exchange, routing_key=ROUND_TRIP_QUEUE, durable=True)
+    sent, confirmed, received = {}, {}, {}
+    ready, done = threading.Event(), threading.Event()
+
+    def on_message(message):
+        received[json.loads(message.body)["sequence"]] = time.monotonic()
+        message.ack()
+
+    with Connection(amqp_uri) as consuming, \
+            Connection(amqp_uri, transport_options={"confirm_publish": True}) as publishing:
+        queue(consuming.default_channel).declare()
+
+        def consume():
+            with consuming.Consumer([queue], on_message=on_message, prefetch_count=10):
+                ready.set()
+                while not done.is_set():
+                    try:
+                        consuming.drain_events(timeout=0.1)
+                    except socket.timeout:
+                        pass
+
+        consumer = threading.Thread(target=consume, daemon=True)
+        consumer.start()
+        ready.wait(10)
+        producer = publishing.Producer()
+        payload = json.loads(BASELINE_PAYLOAD)
+
+        def publish(i):
+            body = json.dumps(make_envelope(service="bench", event_type="bench.round_trip", subject=f"ticket/{i}",
+                                            data=dict(payload, ticket_id=i), sequence=i))
+            sent[i] = time.monotonic()
+            producer.publish(body, exchange=exchange, routing_key=ROUND_TRIP_QUEUE, delivery_mode=2,
+                             content_type=CONTENT_TYPE, content_encoding="utf-8")
+            confirmed[i] = time.monotonic()
+
+        paced(count, rate, publish, workers=1)  # one channel: publishes in turn
+        deadline = time.monotonic() + timeout
+        while len(received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done.set()
+        consumer.join(5)
+    return {"messages": count, "rate": rate, "lost": count - len(received),
+            "confirm": latency_summary([confirmed[i] - sent[i] for i in confirmed]),
+            "consumed": latency_summary([received[i] - sent[i] for i in received])}
 
 
 def spread(connections, processes):
@@ -638,23 +740,30 @@ class Bench:
                 process.wait()
 
     # -- measuring helpers ----------------------------------------------------------------------------------------
-    def query(self, service, sql):
+    def connect(self, service):
+        """A DB-API connection to ``service``'s database that sees every commit at once (autocommit)."""
         if self.backend == "postgres":
             connection = psycopg2.connect(self.dsn(service))
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute(sql)
-                    return cursor.fetchone()[0]
-            finally:
-                connection.close()
-        connection = sqlite3.connect(self.databases[service], timeout=30)
+            connection.autocommit = True
+            return connection
+        return sqlite3.connect(self.databases[service], timeout=30, isolation_level=None)
+
+    def query(self, service, sql):
+        connection = self.connect(service)
         try:
-            return connection.execute(sql).fetchone()[0]
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
         finally:
             connection.close()
 
     def tickets(self):
         return self.query("ticketing", "SELECT count(*) FROM tickets")
+
+    def ticket_id_range(self):
+        """(first id, last id + 1) of the tickets created so far."""
+        return (self.query("ticketing", "SELECT coalesce(min(id), 1) FROM tickets"),
+                self.query("ticketing", "SELECT coalesce(max(id), 0) FROM tickets") + 1)
 
     def pending_outbox(self):
         return self.query("ticketing", "SELECT count(*) FROM outbox WHERE published_at IS NULL")
@@ -713,26 +822,19 @@ class Bench:
         return relayed_at, appraised_at
 
     # -- 1. baseline ----------------------------------------------------------------------------------------------
-    def baseline(self):
+    def baseline(self, kind="insert"):
+        """Single-row INSERT+COMMITs into a table of the ticketing database (``kind`` "insert", what a creation
+        is measured against) or single-row SELECTs by primary key of its tickets ("select", for reads)."""
         connections, seconds = self.args.baseline_connections, self.args.baseline_duration
-        if self.backend == "postgres":
-            target = self.dsn("ticketing")
-            ddl = ("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload text NOT NULL, "
-                   "created_at timestamptz NOT NULL DEFAULT now())")
-            connection = psycopg2.connect(target)
-            with connection, connection.cursor() as cursor:
-                cursor.execute(ddl)
-            connection.close()
-        else:
-            target = self.databases["ticketing"]
-            connection = sqlite3.connect(target)
-            connection.execute("CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, "
-                               "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-            connection.commit()
-            connection.close()
+        target = self.dsn("ticketing") if self.backend == "postgres" else self.databases["ticketing"]
+        ids = list(range(*self.ticket_id_range())) if kind == "select" else None
+        if kind == "insert":
+            self.create_baseline_table(target)
+        what = {"insert": "single-row INSERT+COMMIT into a table of",
+                "select": f"single-row SELECT by primary key of the {len(ids or ())} tickets in"}[kind]
         split = spread(connections, self.args.generator_processes)
-        say(f"baseline: {connections} connections x single-row INSERT+COMMIT into the ticketing database "
-            f"for {seconds:g} s ({len(split)} processes)")
+        say(f"baseline: {connections} connections x {what} the ticketing database for {seconds:g} s "
+            f"({len(split)} processes)")
         meter, cpu = self.cpu_meter(), {}
         with ProcessPoolExecutor(len(split), mp_context=get_context("spawn")) as pool:
             start_at = time.time() + 2.0  # every process connected and waiting
@@ -740,23 +842,38 @@ class Bench:
             threading.Timer(max(0.0, start_at - time.time()), meter.start).start()
             # read CPU while the server processes of the baseline connections still exist
             threading.Timer(max(0.0, stop_at + 0.3 - time.time()), lambda: cpu.update(meter.stop())).start()
-            futures = [pool.submit(_insert_worker, self.backend, target, n, start_at, stop_at, stop_at + 1.0)
-                       for n in split]
+            futures = [pool.submit(_statement_worker, self.backend, target, n, start_at, stop_at, stop_at + 1.0,
+                                   kind, ids) for n in split]
             meter.service_pids.update({pid: "load generator" for pid in pool._processes})
             self.progress(start_at, seconds, "baseline")
             outcomes = [f.result() for f in futures]
         latencies = sorted(x for lats, _ in outcomes for x in lats)
         errors = sum(e for _, e in outcomes)
         result = {
-            "connections": connections, "seconds": seconds, "rows": len(latencies), "errors": errors,
-            "rows_per_second": round(len(latencies) / seconds, 1),
+            "statement": kind, "connections": connections, "seconds": seconds, "rows": len(latencies),
+            "errors": errors, "rows_per_second": round(len(latencies) / seconds, 1),
             "p50_ms": round(1000 * percentile(latencies, 0.5), 2), "p99_ms": round(1000 * percentile(latencies, 0.99), 2),
             "cpu": cpu,
         }
         say(f"baseline: {result['rows_per_second']:.0f} rows/s, p50 {result['p50_ms']} ms, "
             f"p99 {result['p99_ms']} ms, {errors} errors")
-        self.results["baseline"] = result
+        self.results["baseline" if kind == "insert" else "read_baseline"] = result
         return result
+
+    def create_baseline_table(self, target):
+        if self.backend == "postgres":
+            ddl = ("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                   "created_at timestamptz NOT NULL DEFAULT now())")
+            connection = psycopg2.connect(target)
+            with connection, connection.cursor() as cursor:
+                cursor.execute(ddl)
+            connection.close()
+        else:
+            connection = sqlite3.connect(target)
+            connection.execute("CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, "
+                               "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            connection.commit()
+            connection.close()
 
     def progress(self, start_at, seconds, what):
         """Print a line every few seconds while a fixed-duration run is going."""
@@ -825,12 +942,117 @@ class Bench:
             level["profiles"] = self.summarise_profiles(spies, seconds)
         return level
 
-    def run_wrk(self, connections, seconds):
+    # -- 3. reads ----------------------------------------------------------------------------------------------------
+    READS = {  # mode: (what, the gateway's route label, ticketing's RPC method)
+        "read": ("GET /api/v1/tickets/<id>", "/api/v1/tickets/<int:ticket_id>", "get_ticket"),
+        "list": ("GET /api/v1/tickets?per_page=20", "/api/v1/tickets", "list_tickets"),
+    }
+
+    def read_level(self, connections, seconds, mode):
+        """Reads of the tickets created so far at ``connections``: req/s, latency, CPU per request."""
+        what, route, method = self.READS[mode]
+        ids = list(range(*self.ticket_id_range()))
+        metrics_before, meter = self.metrics(), self.cpu_meter()
+        say(f"reads: {what} at {connections} connections for {seconds:g} s ({len(ids)} tickets)")
+        meter.start()
+        started = time.monotonic()
+        outcome = (self.run_wrk if self.use_wrk else self.run_python_load)(connections, seconds, mode, ids)
+        window_seconds = time.monotonic() - started
+        cpu = meter.stop()
+        metrics_after = self.metrics()
+        answered = max(1, outcome["requests"] - outcome["errors"])
+        level = dict(
+            outcome, label=what, mode=mode, connections=connections, cpu=cpu,
+            other_cpu_share=round(cpu["cpu_seconds"].get("other", 0.0) / (window_seconds * (os.cpu_count() or 1)), 3),
+            cpu_ms_per_request={k: round(1000 * v / answered, 2) for k, v in cpu["cpu_seconds"].items()},
+            gateway_http=histogram_delta(metrics_before["gateway"], metrics_after["gateway"],
+                                         "csops_http_request_duration_seconds", route=route, method="GET",
+                                         status="200"),
+            ticketing_rpc=histogram_delta(metrics_before["ticketing"], metrics_after["ticketing"],
+                                          "csops_rpc_duration_seconds", method=method, outcome="success"),
+        )
+        say(f"  {what} at {connections}: {outcome['rps']:.0f} req/s, p50 {outcome['p50_ms']} ms, "
+            f"p99 {outcome['p99_ms']} ms, {outcome['errors']} errors")
+        return level
+
+    def reads(self):
+        self.baseline("select")
+        self.results["read_levels"] = [self.read_level(c, self.args.duration, "read") for c in self.args.read_connections]
+        if self.args.list_connections:
+            self.results["read_levels"].append(self.read_level(self.args.list_connections, self.args.duration, "list"))
+
+    # -- 4. event propagation ------------------------------------------------------------------------------------------
+    def propagation(self):
+        """Tickets created at a modest fixed rate; for each, seconds from its 201 answer until appraisal's
+        database has its record (polled); then the raw broker's round trip at the same rate."""
+        count, rate, poll = self.args.propagation_tickets, self.args.propagation_rate, self.args.poll_ms / 1000
+        first_new = self.ticket_id_range()[1]
+        answered, seen, refused = {}, {}, []
+        created_in = []
+        stop = threading.Event()
+        local = threading.local()
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+        def create(i):
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Propagation ticket {i}")
+            began = time.monotonic()
+            response = local.session.post(f"{self.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
+            at = time.monotonic()
+            if response.status_code == 201:
+                answered[response.json()["id"]] = at
+                created_in.append(at - began)
+            else:
+                refused.append(response.status_code)
+
+        def watch():  # appraisal's records of the new tickets, each stamped when first seen
+            connection = self.connect("appraisal")
+            cursor = connection.cursor()
+            while not stop.is_set():
+                polled_at = time.monotonic()  # a row this query sees was committed before it started
+                cursor.execute(f"SELECT ticket_id FROM ticket_records WHERE ticket_id >= {int(first_new)}")
+                for (ticket_id,) in cursor.fetchall():
+                    seen.setdefault(ticket_id, polled_at)
+                time.sleep(poll)
+            connection.close()
+
+        say(f"propagation: {count} tickets at {rate:g}/s through the gateway; appraisal's database polled every "
+            f"{self.args.poll_ms:g} ms for their records")
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            paced(count, rate, create, workers=8)
+            deadline = time.monotonic() + self.args.drain_timeout
+            while not set(answered) <= set(seen) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            watcher.join(5)
+        delays = [seen[t] - answered[t] for t in answered if t in seen]
+        result = {
+            "tickets": count, "rate": rate, "poll_ms": self.args.poll_ms, "refused": len(refused),
+            "missing": len(set(answered) - set(seen)), "seen_before_the_answer": sum(d < 0 for d in delays),
+            "created": latency_summary(created_in), "propagated": latency_summary(delays),
+        }
+        say(f"  ticket.created -> appraisal record: p50 {result['propagated']['p50_ms']} ms, "
+            f"p99 {result['propagated']['p99_ms']} ms ({result['missing']} missing, {len(refused)} refused)")
+        say(f"propagation baseline: {count} persistent messages at {rate:g}/s, kombu publish with confirm -> "
+            "a bare kombu consumer")
+        round_trip = raw_round_trip(self.amqp_uri, count, rate)
+        say(f"  raw round trip: p50 {round_trip['consumed']['p50_ms']} ms, p99 {round_trip['consumed']['p99_ms']} ms "
+            f"(confirm alone p50 {round_trip['confirm']['p50_ms']} ms), {round_trip['lost']} lost")
+        self.results["propagation"], self.results["round_trip"] = result, round_trip
+
+    def run_wrk(self, connections, seconds, mode="create", ids=None):
+        """wrk with tickets.lua in ``mode`` (create, read of ``ids``, list)."""
         threads = max(1, min(connections, os.cpu_count() or 1))
         argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
                 "-s", str(LUA_SCRIPT), self.base]
-        process = subprocess.Popen(argv, env=dict(os.environ, BENCH_TOKEN=self.token), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        env = dict(os.environ, BENCH_TOKEN=self.token, BENCH_MODE=mode)
+        if ids:
+            env.update(BENCH_FIRST_ID=str(ids[0]), BENCH_LAST_ID=str(ids[-1]))
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.progress(time.time(), seconds, f"{connections} connections")
         output, _ = process.communicate(timeout=seconds + 60)
         line = next((l for l in output.splitlines() if l.startswith("BENCH_JSON ")), None)
@@ -848,14 +1070,14 @@ class Bench:
             "errors": data["non2xx"] + socket_errors, "wrk": data,
         }
 
-    def run_python_load(self, connections, seconds):
+    def run_python_load(self, connections, seconds, mode="create", ids=None):
         split = spread(connections, self.args.generator_processes)
         entered = time.time()
         with ProcessPoolExecutor(len(split), mp_context=get_context("spawn")) as pool:
             start_at = time.time() + 2.0
             lead = start_at - entered  # worker start-up before the first request: not load time
-            futures = [pool.submit(_http_worker, self.ports["GATEWAY"], self.token, n, start_at, start_at + seconds, i)
-                       for i, n in enumerate(split)]
+            futures = [pool.submit(_http_worker, self.ports["GATEWAY"], self.token, n, start_at, start_at + seconds, i,
+                                   mode, ids) for i, n in enumerate(split)]
             self.progress(start_at, seconds, f"{connections} connections")
             outcomes = [f.result() for f in futures]
         latencies = sorted(x for lats, _, _ in outcomes for x in lats)
@@ -906,7 +1128,7 @@ class Bench:
                 summaries[spy["name"]] = {"error": (self.tmp / f"py-spy-{spy['name']}.log").read_text(errors="replace")}
         return summaries
 
-    # -- 3. durability ------------------------------------------------------------------------------------------------
+    # -- 5. durability ------------------------------------------------------------------------------------------------
     def durability(self):
         say("durability: waiting for every outbox row to be published")
         deadline = time.monotonic() + self.args.drain_timeout
@@ -1013,6 +1235,10 @@ class Bench:
                 self.results["profile_pass"] = self.load_level(
                     TARGET_CONNECTIONS, self.args.duration, label=f"{TARGET_CONNECTIONS} connections, profiled",
                     profile=True)
+            if self.args.read_connections or self.args.list_connections:
+                self.reads()
+            if self.args.propagation_tickets:
+                self.propagation()
             self.durability()
             self.results["rabbitmq_message_stats"] = self.rabbit_totals()
             self.write_report()
@@ -1059,7 +1285,7 @@ def render_markdown(results):
     rate = base["rows_per_second"]
     facts = results.get("facts", {})
     lines = [
-        "# Ticket creation through the gateway", "",
+        "# Tickets through the gateway: creation, reads, propagation to appraisal", "",
         f"Run {facts.get('date', '?')} on {facts.get('nproc')} CPUs ({facts.get('cpu')}), Python {facts.get('python')}, "
         f"{facts.get('backend')} {facts.get('postgresql', '')}, RabbitMQ {facts.get('rabbitmq', '?')}, "
         f"{facts.get('load_tool')}, commit {facts.get('git_commit')}"
@@ -1129,6 +1355,7 @@ def render_markdown(results):
                          f"{values['inserted']} rows inserted, {values['updated']} updated, {values['sessions']} new sessions")
         if parts:
             lines.append(f"- {level['connections']} connections - " + "; ".join(parts))
+    lines += render_reads(results) + render_propagation(results)
     durability = results.get("durability", {})
     lines += [
         "", "## Durability check (after all the load)", "",
@@ -1150,11 +1377,68 @@ def render_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def render_reads(results):
+    if not results.get("read_levels"):
+        return []
+    base = results["read_baseline"]
+    rate = base["rows_per_second"]
+    lines = [
+        "", "## Reads through the gateway (after the creations)", "",
+        "| run | connections | req/s | p50 ms | p99 ms | errors | ratio to baseline (req/s / rows/s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| baseline: single-row SELECT by primary key of tickets (ticketing DB, autocommit) | {base['connections']} | "
+        f"{fmt(rate)} | {fmt(base['p50_ms'], 2)} | {fmt(base['p99_ms'], 2)} | {base['errors']} | 1.000 |",
+    ]
+    lines += [f"| {level['label']} | {level['connections']} | {fmt(level['rps'])} | {fmt(level['p50_ms'], 1)} | "
+              f"{fmt(level['p99_ms'], 1)} | {level['errors']} | {level['rps'] / rate:.3f} |"
+              for level in results["read_levels"]]
+    lines += [
+        "", "The baseline is the raw database's part of a read: one row by its key, one round trip. A read through "
+        "the gateway also checks the token, makes an AMQP RPC to ticketing, loads the ticket with its SLA clocks and "
+        "serialises it twice; the list page also counts its total.", "",
+        "| run | connections | gateway handler mean ms | ticketing RPC mean ms | machine CPU busy (other processes) "
+        "| CPU ms per request |", "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for level in results["read_levels"]:
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in level["cpu_ms_per_request"].items() if v >= 0.05)
+        lines.append(f"| {level['label']} | {level['connections']} | {fmt(level['gateway_http']['mean_ms'], 1)} | "
+                     f"{fmt(level['ticketing_rpc']['mean_ms'], 1)} | {100 * level['cpu']['machine_busy_share']:.0f}% "
+                     f"({100 * level['other_cpu_share']:.0f}%) | {cpu} |")
+    return lines
+
+
+def render_propagation(results):
+    if "propagation" not in results:
+        return []
+    mine, raw = results["propagation"], results["round_trip"]
+
+    def row(what, summary, extra):
+        return (f"| {what} | {summary['count']} | {fmt(summary['p50_ms'], 1)} | {fmt(summary['p90_ms'], 1)} | "
+                f"{fmt(summary['p99_ms'], 1)} | {fmt(summary['max_ms'], 1)} | {extra} |")
+
+    return [
+        "", f"## Event propagation: ticket.created -> appraisal ({mine['tickets']} tickets at {mine['rate']:g}/s)", "",
+        "| path | count | p50 ms | p90 ms | p99 ms | max ms | notes |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        row("POST /api/v1/tickets (the 201 answer)", mine["created"], f"{mine['refused']} refused"),
+        row("201 answer -> appraisal's record of the ticket", mine["propagated"],
+            f"appraisal's database polled every {mine['poll_ms']:g} ms; {mine['missing']} never seen, "
+            f"{mine['seen_before_the_answer']} seen before the answer"),
+        row("baseline: kombu publish with confirm -> a bare kombu consumer", raw["consumed"],
+            f"persistent, durable queue, same broker and rate; {raw['lost']} lost"),
+        row("(the same messages: publish -> its confirm)", raw["confirm"],
+            "a persistent message is confirmed once written to disk, which may come after its delivery"),
+        "", "The platform's path: ticketing's commit, the outbox relay's publish with its confirm, RabbitMQ, "
+        "appraisal's batch consumer (it waits up to EVENT_BATCH_LINGER_SECONDS for a batch to fill), its "
+        "transaction storing the fact and rebuilding the record.",
+    ]
+
+
 def contamination(results):
-    worst = max((level.get("other_cpu_share", 0.0) for level in results["levels"]), default=0.0)
+    levels = results["levels"] + results.get("read_levels", [])
+    worst = max((level.get("other_cpu_share", 0.0) for level in levels), default=0.0)
     if worst < 0.05:
         return []
-    names = sorted({name.split(" ", 1)[-1] for level in results["levels"] for name, _ in level["cpu"]["other_processes"]})
+    names = sorted({name.split(" ", 1)[-1] for level in levels for name, _ in level["cpu"]["other_processes"]})
     return [f"**Warning**: processes outside the benchmark used up to {100 * worst:.0f}% of the machine during the "
             f"load ({'; '.join(names)[:300]}); the figures are lower than on a quiet machine "
             "(CPU ms per ticket is much less affected).", ""]
@@ -1223,10 +1507,20 @@ def git(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Benchmark durable ticket creation through the gateway.")
+    parser = argparse.ArgumentParser(description="Benchmark ticket creation and reads through the gateway, and "
+                                                 "ticket.created's propagation to appraisal.")
     parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 128],
                         help="load levels, comma-separated (default 8,32,128)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load level (default 10)")
+    parser.add_argument("--read-connections", type=lambda s: [int(x) for x in s.split(",") if x], default=[8, 32, 128],
+                        help="GET /api/v1/tickets/<id> levels after the creations, comma-separated (default "
+                             "8,32,128; empty for none)")
+    parser.add_argument("--list-connections", type=int, default=32,
+                        help="one level of GET /api/v1/tickets?per_page=20 at this many connections (0: none)")
+    parser.add_argument("--propagation-tickets", type=int, default=300,
+                        help="tickets timed from their 201 to appraisal's record, and raw messages timed (0: none)")
+    parser.add_argument("--propagation-rate", type=float, default=10, help="tickets (and messages) per second")
+    parser.add_argument("--poll-ms", type=float, default=5, help="how often appraisal's database is polled")
     parser.add_argument("--baseline-connections", type=int, default=32)
     parser.add_argument("--baseline-duration", type=float, default=10)
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL databases")

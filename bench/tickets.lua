@@ -1,18 +1,26 @@
--- wrk script for bench/run.py: POST /api/v1/tickets with a bearer token.
+-- wrk script for bench/run.py: tickets through the gateway with a bearer token.
 --
--- The token comes from the environment (BENCH_TOKEN), each request gets its
--- own subject, priorities rotate over the three seeded SLA policies, no
--- assignee (a ticket from a channel: ticketing routes it itself), every
--- status that is not 2xx is counted, and done() prints one line
+-- BENCH_MODE (environment) picks the request:
+--   create (default)  POST /api/v1/tickets, each request its own subject, priorities rotating over the three
+--                     seeded SLA policies, no assignee (a ticket from a channel: ticketing routes it itself);
+--   read              GET /api/v1/tickets/<id>, ids BENCH_FIRST_ID..BENCH_LAST_ID in turn, each thread from
+--                     its own offset;
+--   list              GET /api/v1/tickets?per_page=20 (the newest page, with its total).
+-- The token comes from BENCH_TOKEN. Every status that is not 2xx is counted, and done() prints one line
 -- "BENCH_JSON {...}" that run.py parses (latencies in microseconds).
 
 local token = os.getenv("BENCH_TOKEN") or ""
+local mode = os.getenv("BENCH_MODE") or "create"
+local first_id = tonumber(os.getenv("BENCH_FIRST_ID") or "1")
+local id_count = tonumber(os.getenv("BENCH_LAST_ID") or "1") - first_id + 1
 local priorities = { "normal", "high", "urgent" }
 local threads = {}
 
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
+if mode == "create" then
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
 
 function setup(thread)
   thread:set("thread_id", #threads + 1)
@@ -24,6 +32,11 @@ non2xx = 0
 
 function request()
   counter = counter + 1
+  if mode == "read" then
+    return wrk.format("GET", string.format("/api/v1/tickets/%d", first_id + (thread_id * 7919 + counter) % id_count))
+  elseif mode == "list" then
+    return wrk.format("GET", "/api/v1/tickets?per_page=20")
+  end
   local body = string.format(
     '{"subject":"Bench ticket %d-%d","description":"Two debits for order %d","channel":"web_form",' ..
     '"kind":"complaint","priority":"%s","tags":["bench","billing"],' ..
