@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
-from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, bind_request_id, new_request_id
+from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError
 from plumbing.metrics import LATENCY_BUCKETS
 from plumbing.paging import shared
@@ -127,7 +127,7 @@ class ApiEntrypoint(HttpRequestHandler):
                            request.remote_addr)
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
-                context_data[ACTOR_KEY] = principal.username
+                context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles)})
             finished = Event()
             self.container.spawn_worker(self, (call,), request.path_values, context_data=context_data,
                                         handle_result=partial(self.handle_result, finished))

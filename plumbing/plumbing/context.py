@@ -1,9 +1,9 @@
 """Who asked, and under which request id, as carried through RPC and events.
 
-The gateway puts ``request_id`` and ``actor`` into nameko's context data;
-nameko passes context data on with every RPC call, and the outbox writes the
-request id into each event's envelope (``requestid``). The id also tags every
-log line a worker writes.
+The gateway puts ``request_id``, ``actor`` and the actor's ``roles`` into
+nameko's context data; nameko passes context data on with every RPC call, and
+the outbox writes the request id into each event's envelope (``requestid``).
+The id also tags every log line a worker writes.
 """
 import logging
 import threading
@@ -13,6 +13,7 @@ from nameko.extensions import DependencyProvider
 
 REQUEST_ID_KEY = "request_id"
 ACTOR_KEY = "actor"
+ROLES_KEY = "roles"
 
 # a green-thread local once eventlet has monkey-patched threading
 _current = threading.local()
@@ -37,16 +38,18 @@ class RequestIdLogFilter(logging.Filter):
 
 
 class CallContext:
-    def __init__(self, request_id, actor):
+    def __init__(self, request_id, actor, roles=None):
         self.request_id = request_id
         self.actor = actor
+        self.roles = roles  # None: not a person through the gateway, but a service or an operator's tool
 
 
 class RequestContext(DependencyProvider):
-    """``self.context.request_id`` and ``self.context.actor`` in a worker."""
+    """``self.context.request_id``, ``.actor`` and ``.roles`` in a worker."""
 
     def worker_setup(self, worker_ctx):
         bind_request_id(worker_ctx.data.get(REQUEST_ID_KEY))
 
     def get_dependency(self, worker_ctx):
-        return CallContext(worker_ctx.data.get(REQUEST_ID_KEY), worker_ctx.data.get(ACTOR_KEY))
+        return CallContext(worker_ctx.data.get(REQUEST_ID_KEY), worker_ctx.data.get(ACTOR_KEY),
+                           worker_ctx.data.get(ROLES_KEY))

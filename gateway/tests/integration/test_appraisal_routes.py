@@ -88,6 +88,7 @@ def test_the_committee_runs_a_cycle_and_an_agent_appeals_and_sees_the_adjusted_s
     assert [(r["agent"], r["score"], r["grade"]) for r in ok(sue.get(results))["items"]] == [
         ("ann", 70.0, "B"), ("bob", 90.0, "A")]
     assert ok(ann.get(results + "/mine"))["score"] == 70.0
+    assert ok(bob.get(results + "/mine"))["score"] == 90.0   # each agent gets their own, never another's
     appeal = ok(ann.post(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/appeals"),
                          json={"items": ["courtesy"], "reason": "the call sampled was a fraud attempt"}), 201)
     assert [a["id"] for a in ok(bob.get(client.url("/api/v1/appraisal/appeals")))["items"]] == []

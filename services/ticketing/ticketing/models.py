@@ -88,6 +88,19 @@ class TicketHistory(Base):
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class CustomerDataAccess(Base):
+    """Append-only audit of customer data (X6): who stored a ticket's customer
+    details or was shown them in full, and when (the real time, also for imports)."""
+    __tablename__ = "customer_data_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+
+
 outbox, inbox = messaging_tables(Base.metadata)
 
 

@@ -3,10 +3,12 @@ service, and the source of the OpenAPI document."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.privacy import MaskedString
 from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
 from ticketing.sla import CLOCKS, CONDITION_FIELDS
 from ticketing.tickets import (
-    CHANNELS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, first_contact_resolution,
+    CHANNELS, CUSTOMER_ACCESS_ACTIONS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, customer,
+    first_contact_resolution,
 )
 
 
@@ -176,7 +178,16 @@ class TicketSchema(Schema):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
 
     def dump_customer(self, ticket):
-        return {"name": ticket.customer_name, "contact": ticket.customer_contact}
+        return customer(ticket.customer_name, ticket.customer_contact)
+
+
+class TicketSummarySchema(TicketSchema):
+    """A ticket in a list: its customer masked (X6); the ticket itself shows them."""
+    customer = fields.Method("dump_customer", metadata={
+        "description": "masked, e.g. +86 138****5678: open the ticket for the full details"})
+
+    def dump_customer(self, ticket):
+        return customer(ticket.customer_name, ticket.customer_contact, masked=True)
 
 
 class TicketListQuerySchema(PageQuerySchema):
@@ -193,7 +204,25 @@ class TicketListQuerySchema(PageQuerySchema):
         "description": "a running SLA clock falls due before this time: the tickets breaching soon"})
 
 
-TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
+TicketPageSchema = page_schema(TicketSummarySchema, "TicketPageSchema")
+
+
+class CustomerAccessQuerySchema(PageQuerySchema):
+    ticket_id = fields.Integer(validate=validate.Range(min=1))
+    actor = fields.String(validate=validate.Length(1, 64))
+    action = fields.String(validate=validate.OneOf(CUSTOMER_ACCESS_ACTIONS))
+
+
+class CustomerAccessSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True, metadata={"description": "a username, or null for the platform itself"})
+    ticket_id = fields.Integer()
+    action = fields.String(metadata={
+        "description": "created: the customer's details were stored; read: they were shown in full"})
+    request_id = fields.String(allow_none=True, metadata={"description": "the request, as in the log lines"})
+
+
+CustomerAccessPageSchema = page_schema(CustomerAccessSchema, "CustomerAccessPageSchema")
 
 
 # -- SLA (T4) ----------------------------------------------------------------------
@@ -451,7 +480,7 @@ class TicketFactsSchema(Schema):
 
 
 class TicketCreatedDataSchema(TicketFactsSchema):
-    subject = required(fields.String())
+    subject = required(MaskedString(metadata={"description": "phone numbers and email addresses in it are masked"}))
     tags = required(fields.List(fields.String()))
     created_at = required(fields.DateTime())
 
@@ -483,7 +512,7 @@ class TicketRepliedDataSchema(TicketFactsSchema):
 
 
 class SearchMissedDataSchema(Schema):
-    query = required(fields.String())
+    query = required(MaskedString(metadata={"description": "phone numbers and email addresses in it are masked"}))
     actor = required(fields.String(allow_none=True))
 
 
@@ -504,7 +533,7 @@ class SlaClockStoppedDataSchema(TicketFactsSchema):
 
 
 class TicketEscalatedDataSchema(TicketFactsSchema):
-    reason = required(fields.String())
+    reason = required(MaskedString(metadata={"description": "phone numbers and email addresses in it are masked"}))
     escalation_level = required(fields.Integer())
     supervisors = required(fields.List(fields.String(), metadata={
         "description": "whom it is escalated to: the team's supervisors, or all when the ticket has no team"}))

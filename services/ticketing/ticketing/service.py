@@ -23,12 +23,15 @@ from ticketing import events, metrics, models, tickets
 from ticketing.agents import AgentRegistry
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
-from ticketing.models import Agent, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag
+from ticketing.models import (
+    Agent, CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag,
+)
 from ticketing.opinion_alerts import OpinionAlertTickets
 from ticketing.schemas import (
-    AssignmentSchema, EscalationSchema, HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema,
-    MessageListQuerySchema, MessageListSchema, MessageSchema, SlaClockSchema, StateChangeSchema, TicketCreateSchema,
-    TicketImportSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema,
+    AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema, HistorySchema,
+    ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    SlaClockSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,
+    TicketPageSchema, TicketSchema,
 )
 from ticketing.sla_clocks import SlaClocks, breached_condition, breaching_condition
 from ticketing.webhook_delivery import WebhookDeliveries
@@ -45,6 +48,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     config = Config()
     open_tickets = DatabaseGauges(metrics.OpenTickets)
     rating_token = None  # set when this call resolved the ticket: shown once, only its hash is kept
+    customers_accessed = frozenset()  # tickets whose customer access this call has recorded
     replay_at = None     # while importing history: the original time and author of the step replayed
     replay_actor = None
 
@@ -133,7 +137,8 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
 
     @rpc
     def get_ticket(self, ticket_id):
-        return self.detail(get_or_not_found(self.db, Ticket, ticket_id))
+        with self.db.begin():  # showing the customer is recorded
+            return self.detail(get_or_not_found(self.db, Ticket, ticket_id))
 
     @rpc
     def list_tickets(self, query=None):
@@ -205,6 +210,13 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         return shared(MessageListSchema).dump({"items": messages})
 
     @rpc
+    def customer_data_access(self, query=None):
+        """The audit of customer data, newest first (X6)."""
+        criteria = load(CustomerAccessQuerySchema, query or {})
+        page = fetch_page(self.db, CustomerDataAccess, criteria, [CustomerDataAccess.id.desc()])
+        return shared(CustomerAccessPageSchema).dump(page)
+
+    @rpc
     def ticket_history(self, ticket_id):
         get_or_not_found(self.db, Ticket, ticket_id)
         entries = self.db.scalars(
@@ -224,7 +236,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         """Work for a caller other than this worker's (a batched request):
         their actor and request id in history, events and log lines."""
         worker = self.context
-        self.context = CallContext(request["request_id"], request["actor"])
+        self.context = CallContext(request["request_id"], request["actor"], request.get("roles"))
         self.events.request_id = request["request_id"]
         bind_request_id(request["request_id"])
         try:
@@ -246,6 +258,7 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         self.events.new_aggregate(events.AGGREGATE, ticket.id)
         self.db.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
         self.journal(ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
+        self.record_customer_access(ticket, "created")
         self.publish(events.TICKET_CREATED, ticket)
         self.start_clocks(ticket, created)
         if self.replay_at is None:
@@ -364,7 +377,24 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
     def detail(self, ticket):
         """The ticket with its SLA clocks (TicketDetailSchema)."""
         clocks = SlaClockSchema(many=True).dump(self.clock_views(ticket.id, self.now()))
-        return dict(shared(TicketSchema).dump(ticket), sla=clocks, rating_token=self.rating_token)
+        return dict(shared(TicketSchema).dump(ticket), customer=self.customer_for_caller(ticket), sla=clocks,
+                    rating_token=self.rating_token)
+
+    def customer_for_caller(self, ticket):
+        """The customer in full where the caller may see them (recorded), else masked (X6)."""
+        if not tickets.sees_customer(self.context.roles, self.context.actor, ticket.assignee):
+            return tickets.customer(ticket.customer_name, ticket.customer_contact, masked=True)
+        self.record_customer_access(ticket, "read")
+        return tickets.customer(ticket.customer_name, ticket.customer_contact)
+
+    def record_customer_access(self, ticket, action):
+        """Audit who stored or was shown a ticket's customer details: once per
+        ticket and call, by the caller (not an imported step's author), at the real time."""
+        if ticket.id in self.customers_accessed:
+            return
+        self.customers_accessed |= {ticket.id}
+        self.db.add(CustomerDataAccess(ticket_id=ticket.id, at=datetime.now(timezone.utc), actor=self.context.actor,
+                                       action=action, request_id=self.context.request_id))
 
     def journal(self, ticket, action, changes):
         self.db.add(TicketHistory(ticket_id=ticket.id, at=self.now(), actor=self.actor, action=action,

@@ -10,7 +10,13 @@ where the policies are silent:
   ticket waiting on the customer resumes it (in_progress);
 - an agent's public reply moves an assigned ticket to in_progress; on a new
   ticket the replying agent also becomes its owner.
+
+Customer details (X6): a list shows every customer masked; one ticket shows
+its customer in full to supervisors, admins, integrations and services, and
+to an agent only on a ticket the agent owns.
 """
+from plumbing.privacy import mask_contact, mask_name
+
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
 KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -27,6 +33,9 @@ TRANSITIONS = {
     "closed": (),
 }
 REOPENABLE = ("resolved", "closed")
+
+CUSTOMER_READERS = ("supervisor", "admin", "integration")
+CUSTOMER_ACCESS_ACTIONS = ("created", "read")
 
 # who wrote a message, and whether the customer sees it
 REPLY, NOTE, CUSTOMER = "reply", "note", "customer"
@@ -98,3 +107,15 @@ def first_contact_resolution(state, reopen_count, transfer_count):
     if state not in ("resolved", "closed"):
         return None
     return reopen_count == 0 and transfer_count == 0
+
+
+def sees_customer(roles, actor, assignee) -> bool:
+    """Whether a caller sees a ticket's customer in full; ``roles`` None is a
+    service or an operator's tool, not a person through the gateway."""
+    return roles is None or bool(set(roles) & set(CUSTOMER_READERS)) or (actor is not None and actor == assignee)
+
+
+def customer(name, contact, masked=False) -> dict:
+    if masked:
+        return {"name": mask_name(name), "contact": mask_contact(contact)}
+    return {"name": name, "contact": contact}

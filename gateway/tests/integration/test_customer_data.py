@@ -1,0 +1,33 @@
+"""Customer data through the gateway (X6): an agent sees the customers of
+their own tickets only; an admin reads who stored or saw them."""
+import pytest
+
+TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
+          "customer": {"name": "Wang Fang", "contact": "wang.fang@example.com"}}
+MASKED = {"name": "W*", "contact": "w***@example.com"}
+
+
+@pytest.fixture
+def people(start_platform, client, make_account):
+    start_platform("ticketing")
+    client.login()
+    return {name: make_account(name, roles) for name, roles in (
+        ("ann", ["agent"]), ("bob", ["agent"]), ("sue", ["supervisor"]))}
+
+
+def test_agents_see_only_their_own_tickets_customers_and_admins_read_the_audit(people, client):
+    ann, bob, sue = people["ann"], people["bob"], people["sue"]
+    created = sue.post(client.url("/api/v1/tickets"), json=dict(TICKET, assignee="ann"))
+    assert created.status_code == 201, created.text
+    ticket = client.url(f"/api/v1/tickets/{created.json()['id']}")
+
+    read = ann.get(ticket, headers={"X-Request-Id": "ann-opens-her-ticket"})
+    assert read.json()["customer"] == TICKET["customer"]
+    assert bob.get(ticket).json()["customer"] == MASKED
+    assert [item["customer"] for item in bob.get(client.url("/api/v1/tickets")).json()["items"]] == [MASKED]
+
+    audit = client.url("/api/v1/audit/customer-data")
+    entries = client.get(audit, params={"ticket_id": created.json()["id"]}).json()["items"]
+    assert [(e["actor"], e["action"], e["request_id"]) for e in entries] == [
+        ("ann", "read", "ann-opens-her-ticket"), ("sue", "created", created.headers["X-Request-Id"])]
+    assert sue.get(audit).status_code == 403
