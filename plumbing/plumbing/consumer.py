@@ -7,7 +7,9 @@ last retry, or at once for a message that can never succeed (not JSON, not
 a CloudEvents envelope, an unsupported ``dataversion``), it goes to the
 handler's dead-letter queue ``<queue>.dlq`` with the reason in its headers.
 Only then is the original acked, so a crash in between duplicates a message
-(handled by the inbox) but never loses one.
+(handled by the inbox) but never loses one. A message over ``EVENT_MAX_BYTES``
+(1 MiB) is dead-lettered unread: no event of ours comes near it, and a
+consumer must not store or work through whatever a hostile publisher sends.
 """
 import logging
 from functools import partial
@@ -29,6 +31,7 @@ from plumbing.topology import ATTEMPTS_HEADER, REASON_HEADER, HandlerQueues
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1, 5, 30)
+DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_BATCH_SIZE = 200
 DEFAULT_BATCH_LINGER_SECONDS = 0.02
 ACCEPTED_CONTENT = [SERIALIZER, "json"]
@@ -65,12 +68,22 @@ class ReliableEventHandler(EventHandler):
         delays = self.container.config.get("EVENT_RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
         self.queues = HandlerQueues(self.queue, delays)
         self.amqp_uri = self.container.config["AMQP_URI"]
+        self.max_bytes = int(self.container.config.get("EVENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+    def refused(self, body, message) -> bool:
+        """Dead-letter (and ack) a message that can never be handled; True if it was."""
+        size = len(message.body)
+        if size > self.max_bytes:
+            self.dead_letter(message, "too_large", f"{size} bytes, over the {self.max_bytes}-byte limit of an event")
+        elif problems := envelope_problems(body, self.event_type, self.versions):
+            self.dead_letter(message, "invalid_envelope", "; ".join(problems))
+        else:
+            return False
+        self.queue_consumer.ack_message(message)
+        return True
 
     def handle_message(self, body, message):
-        problems = envelope_problems(body, self.event_type, self.versions)
-        if problems:
-            self.dead_letter(message, "invalid_envelope", "; ".join(problems))
-            self.queue_consumer.ack_message(message)
+        if self.refused(body, message):
             return
         context_data = {REQUEST_ID_KEY: body.get("requestid")}
         try:
@@ -150,10 +163,7 @@ class BatchEventHandler(ReliableEventHandler):
         self.flush_scheduled = False
 
     def handle_message(self, body, message):
-        problems = envelope_problems(body, self.event_type, self.versions)
-        if problems:
-            self.dead_letter(message, "invalid_envelope", "; ".join(problems))
-            self.queue_consumer.ack_message(message)
+        if self.refused(body, message):
             return
         self.pending.append((body, message))
         if len(self.pending) >= self.batch_size:

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 from kombu.serialization import register
 
+from plumbing.text import first_text_problem
+
 CONTENT_TYPE = "application/cloudevents+json"
 SERIALIZER = "cloudevents"
 SPEC_VERSION = "1.0"
@@ -86,4 +88,7 @@ def envelope_problems(envelope, event_type=None, versions=None) -> list[str]:
         problems.append(f"type {envelope['type']!r} is not {event_type!r}")
     if versions is not None and envelope["dataversion"] not in versions:
         problems.append(f"dataversion {envelope['dataversion']} not in supported {sorted(versions)}")
+    unstorable = first_text_problem(envelope)
+    if unstorable:
+        problems.append(f"text no database stores: {unstorable}")
     return problems
