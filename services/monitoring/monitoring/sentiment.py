@@ -7,8 +7,13 @@ It ships in the repository as ``sentiment_model.npz`` (plain arrays, no
 pickle) and is trained by ``python -m monitoring.train``.
 
 Its probability that a text is positive becomes a score in [-1, 1]; a score
-inside the neutral band is neutral. A crisis-keyword layer flags posts for
-review whatever the model says.
+inside the neutral band is neutral. English texts also get VADER's rule-based
+score (negation, intensifiers, emoticons: made for social posts), averaged
+with the model's: the model alone, with little English base data, called
+English right 0.55-0.64 of the time on the evaluation sets, the average
+0.66-0.90 (with a neutral band half as wide, as two scores that disagree
+meet near 0); the model keeps the factual complaints VADER misses. A
+crisis-keyword layer flags posts for review whatever the model says.
 """
 import re
 import unicodedata
@@ -18,10 +23,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 MODEL_PATH = Path(__file__).with_name("sentiment_model.npz")
 SENTIMENTS = ("negative", "neutral", "positive")
 DEFAULT_NEUTRAL_BAND = 0.2
+ENGLISH_RULES_WEIGHT = 0.5  # VADER's share of an English text's score
 N_FEATURES = 2 ** 20
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -73,6 +80,7 @@ class SentimentModel:
         self.coef = coef
         self.intercept = float(intercept)
         self.neutral_band = neutral_band
+        self.english_rules = SentimentIntensityAnalyzer()
 
     @classmethod
     def load(cls, path=MODEL_PATH, neutral_band=DEFAULT_NEUTRAL_BAND):
@@ -87,19 +95,28 @@ class SentimentModel:
         margins = features(texts, self.idf) @ self.coef + self.intercept
         return 1 / (1 + np.exp(-margins))
 
-    def label(self, score: float) -> str:
-        if score <= -self.neutral_band:
+    def label(self, score: float, band: float | None = None) -> str:
+        band = self.neutral_band if band is None else band
+        if score <= -band:
             return "negative"
-        return "positive" if score >= self.neutral_band else "neutral"
+        return "positive" if score >= band else "neutral"
 
     def analyse(self, texts, languages=None) -> list[Verdict]:
         """One verdict per text, in order; ``languages`` are the posts' own tags where known."""
         if not texts:
             return []
         scores = 2 * self.positive_probability(texts) - 1
-        languages = languages or [None] * len(texts)
-        return [Verdict(self.label(score), round(float(score), 4), primary(given) or detect_language(text))
-                for text, score, given in zip(texts, scores, languages)]
+        languages = [primary(given) or detect_language(text)
+                     for text, given in zip(texts, languages or [None] * len(texts))]
+        verdicts = []
+        for text, score, language in zip(texts, scores, languages):
+            band = self.neutral_band
+            if language == "en":
+                rules = self.english_rules.polarity_scores(text)["compound"]
+                score = (1 - ENGLISH_RULES_WEIGHT) * score + ENGLISH_RULES_WEIGHT * rules
+                band = self.neutral_band / 2  # two scores that disagree average towards 0: a narrower band
+            verdicts.append(Verdict(self.label(score, band), round(float(score), 4), language))
+        return verdicts
 
 
 def primary(language_tag):

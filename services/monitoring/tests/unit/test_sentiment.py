@@ -47,3 +47,10 @@ def test_crisis_terms_whatever_the_sentiment():
 
 def test_links_and_mentions_are_no_sentiment():
     assert sentiment.clean("@差评君 看 https://t.cn/bad") == "  看  "
+
+
+def test_english_negation_is_read_by_the_rules_the_n_grams_lack(model):
+    texts = ["I am not happy with this delivery", "Not bad at all, they sorted it quickly :)"]
+    n_grams_alone = [model.label(score) for score in 2 * model.positive_probability(texts) - 1]
+    assert n_grams_alone == ["neutral", "negative"]  # what the model alone made of them
+    assert [verdict.sentiment for verdict in model.analyse(texts)] == ["negative", "neutral"]
