@@ -230,6 +230,8 @@ def publish_month(amqp_uri, args):
                 done = PUBLISHED.value
                 say(f"  published {done:,} events ({done / (time.perf_counter() - started):,.0f}/s)")
         answers = pending.get()
+        pool.close()  # let the workers end: leaving the block terminates them with SIGTERM (our KeyboardInterrupt)
+        pool.join()
     seconds = time.perf_counter() - started
     counts = {}
     for part_counts, _ in answers:
@@ -660,7 +662,7 @@ def main(argv=None):
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="20,000 tickets (a few minutes)")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=200, help="rows per INSERT in the ingest baseline "
+    parser.add_argument("--batch", type=int, default=500, help="rows per INSERT in the ingest baseline "
                         "(appraisal's EVENT_BATCH_SIZE default)")
     parser.add_argument("--publishers", type=int, default=os.cpu_count() or 2, help="publishing processes")
     parser.add_argument("--repeat", type=int, default=3, help="compute and aggregate runs (median reported)")
