@@ -362,33 +362,44 @@ def load_records(database_url, args):
 
 # -- the service ---------------------------------------------------------------------------------------------------
 class Appraisal:
-    """``python -m plumbing.serve appraisal.service:AppraisalService``, as the Procfile runs it."""
+    """``python -m plumbing.serve appraisal.service:AppraisalService``, as the Procfile runs it, in
+    ``replicas`` processes (competing consumers of the same queues, as a scaled deployment runs them)."""
 
-    def __init__(self, database_url, amqp_uri, log_level, workdir):
+    def __init__(self, database_url, amqp_uri, log_level, workdir, replicas=1):
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
         env.update(AMQP_URI=amqp_uri, APPRAISAL_DATABASE_URL=database_url, METRICS_PORT="0",
                    PYTHONUNBUFFERED="1", LOG_LEVEL=log_level)
-        self.log = Path(workdir) / "appraisal.log"
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen([PYTHON, "-m", "plumbing.serve", "appraisal.service:AppraisalService"],
-                                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        say(f"started appraisal (pid {self.process.pid})")
+        self.logs, self.processes = [], []
+        for replica in range(replicas):
+            self.logs.append(Path(workdir) / f"appraisal-{replica}.log")
+            with open(self.logs[-1], "wb") as out:
+                self.processes.append(subprocess.Popen(
+                    [PYTHON, "-m", "plumbing.serve", "appraisal.service:AppraisalService"], cwd=ROOT, env=env,
+                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        say(f"started appraisal (pids {', '.join(str(process.pid) for process in self.processes)})")
+
+    @property
+    def pids(self):
+        return {process.pid: "appraisal" for process in self.processes}
 
     def alive(self):
-        return self.process.poll() is None
+        return all(process.poll() is None for process in self.processes)
 
     def tail(self, lines=30):
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(f"appraisal-{replica} (exit {process.poll()}):\n" +
+                         "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+                         for replica, (process, log) in enumerate(zip(self.processes, self.logs)))
 
     def stop(self):
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGINT)
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for process in self.processes:
             try:
-                self.process.wait(30)
+                process.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         say("appraisal stopped")
 
 
@@ -404,12 +415,12 @@ def ingest(database_url, service, expected, args):
     deadline = time.monotonic() + args.start_timeout
     while not scalar(connection, "SELECT EXISTS (SELECT 1 FROM facts)"):
         if not service.alive():
-            raise RuntimeError(f"appraisal exited with {service.process.returncode}:\n{service.tail()}")
+            raise RuntimeError(f"appraisal exited:\n{service.tail()}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"no fact stored {args.start_timeout}s after the start:\n{service.tail()}")
         time.sleep(0.02)
     first = time.perf_counter()
-    meter = CpuMeter({service.process.pid: "appraisal"})
+    meter = CpuMeter(service.pids)
     meter.start()
     say(f"first fact stored; consuming {expected:,} events")
     last_report, progress, progressed_at, stored = time.monotonic(), 0, time.monotonic(), 0
@@ -417,7 +428,7 @@ def ingest(database_url, service, expected, args):
     while True:
         time.sleep(0.2)
         if not service.alive():
-            raise RuntimeError(f"appraisal exited with {service.process.returncode}:\n{service.tail()}")
+            raise RuntimeError(f"appraisal exited:\n{service.tail()}")
         stored = inserted_so_far(connection)
         if stored >= 0.99 * expected or time.monotonic() - progressed_at > 10:
             stored = scalar(connection, "SELECT count(*) FROM facts")
@@ -537,7 +548,7 @@ def cycle(database_url, amqp_uri, service, args):
             seconds, expected = aggregate(connection, start, end)
             aggregate_seconds.append(seconds)
             say(f"  aggregate: {seconds:.2f}s ({len(expected)} agents)")
-            meter = CpuMeter({service.process.pid: "appraisal"})
+            meter = CpuMeter(service.pids)
             meter.start()
             began = time.perf_counter()
             computed = rpc.advance_cycle(planned["id"], {"action": "compute"})
@@ -606,7 +617,7 @@ def render(results):
     lines = [
         "# Appraisal at scale: a month of events, then the cycle", "",
         f"{results['at']}, commit {results['commit']}; {sizes['agents']} agents, {sizes['tickets']:,} tickets, "
-        f"{events:,} events; command: `{results['command']}`.",
+        f"{events:,} events, {sizes.get('replicas', 1)} appraisal process(es); command: `{results['command']}`.",
         f"Machine: {results['machine']['cpu']} x {results['machine']['cpus']}, {results['machine']['memory_gb']} GB; "
         f"PostgreSQL {results['machine']['postgres']}, RabbitMQ {results['machine']['rabbitmq']}; busy before the "
         f"run: {100 * results['machine']['busy_before'][0]:.0f}% ({100 * results['machine']['busy_before'][1]:.0f}% "
@@ -671,6 +682,7 @@ def main(argv=None):
     parser.add_argument("--stall-seconds", type=float, default=120, help="give up when no fact is stored this long")
     parser.add_argument("--ingest-timeout", type=float, default=3 * 3600)
     parser.add_argument("--rpc-timeout", type=float, default=1800)
+    parser.add_argument("--replicas", type=int, default=1, help="appraisal processes consuming (default 1)")
     parser.add_argument("--records-only", action="store_true", help="skip publishing and ingest: write the facts "
                         "and ticket records directly, then time the cycle (written to appraisal_cycle_records.md)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -681,7 +693,7 @@ def main(argv=None):
     busy = machine_busy()
     say(f"machine busy before the run: {100 * busy[0]:.0f}% of {os.cpu_count()} CPUs ({100 * busy[1]:.0f}% other)")
     results = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git(["rev-parse", "--short", "HEAD"])
-               .strip(), "sizes": {"agents": args.agents, "tickets": args.tickets},
+               .strip(), "sizes": {"agents": args.agents, "tickets": args.tickets, "replicas": args.replicas},
                "command": "python bench/appraisal_cycle.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     workdir = Path(tempfile.mkdtemp(prefix="csops-bench-appraisal-"))
     with scratch("appraisal") as (database_url, amqp_uri):
@@ -696,7 +708,7 @@ def main(argv=None):
         else:
             results["published"] = publish_month(amqp_uri, args)
             results["ingest_baseline"] = ingest_baseline(database_url, args)
-        service = Appraisal(database_url, amqp_uri, args.log_level, workdir)
+        service = Appraisal(database_url, amqp_uri, args.log_level, workdir, args.replicas)
         try:
             if not args.records_only:
                 results["ingest"] = ingest(database_url, service, results["published"]["events"], args)
