@@ -1,0 +1,115 @@
+"""Every route against every role (X1, X6), generated from the route table:
+``@api(..., roles=...)`` in gateway/service.py and ``auth.ROLES``.
+
+A role a route does not allow gets 403 naming the roles it does. A role it
+allows is never refused (no 401 or 403) and causes no 5xx: with a request
+from ``EXAMPLES`` it succeeds (2xx); without one it gets an empty body, so
+validation (400), a missing resource (404) or a conflict (409) answers.
+"""
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from gateway.api import routes
+from gateway.auth import ROLES
+from gateway.service import GatewayService
+
+NOW = datetime.now(timezone.utc)
+TODAY = date.today().isoformat()
+# path values, 1 for other ids: the resources seeded below are the first of their kind
+PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link"}
+TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
+          "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
+
+# A request every allowed role succeeds with, by route: "query" or "json", formatted with the caller's
+# username as {me} (each role's request is its own, so none gets in another's way).
+EXAMPLES = {
+    "me": {}, "list_tickets": {}, "get_ticket": {}, "list_ticket_messages": {}, "ticket_history": {},
+    "list_callbacks": {}, "list_agents": {}, "list_accounts": {}, "list_sla_policies": {}, "get_article": {},
+    "knowledge_gaps": {}, "list_webhooks": {}, "list_deliveries": {}, "customer_data_access": {},
+    "list_courses": {}, "get_course": {}, "list_enrolments": {}, "list_certifications": {},
+    "list_career_levels": {}, "agent_standing": {}, "list_question_categories": {}, "list_questions": {},
+    "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {},
+    "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
+    "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
+    "search_articles": {"query": {"q": "refund"}},
+    "kpis": {"query": {"agent": "{me}", "date_from": TODAY, "date_to": TODAY}},
+    "opinion_report": {"query": {"since": (NOW - timedelta(days=7)).isoformat(), "until": NOW.isoformat()}},
+    "create_ticket": {"json": dict(TICKET, subject="opened by {me}")},
+    "add_ticket_message": {"json": {"kind": "note", "body": "a note by {me}"}},
+    "escalate_ticket": {"json": {"reason": "{me} asks for help"}},
+    "schedule_callback": {"json": {"scheduled_for": (NOW + timedelta(days=1)).isoformat()}},
+    "create_account": {"json": {"username": "new-{me}", "password": "password-123", "roles": ["agent"]}},
+    "update_account": {"json": {"skills": ["en"]}},
+    "set_duty": {"json": {"on_duty": False}},
+    "create_article": {"json": {"title": "Refunds by {me}", "body": "How refunds work.", "category": "billing"}},
+    "update_article": {"json": {"title": "Refunds", "body": "How refunds work, by {me}.", "category": "billing"}},
+    "create_webhook": {"json": {"url": "http://127.0.0.1:9/{me}", "event_types": ["ticket.created"]}},
+    "create_course": {"json": {"title": "Onboarding by {me}", "kind": "onboarding", "mode": "online",
+                               "duration_hours": 8, "target_role": "agent"}},
+    "create_question_category": {"json": {"name": "Products of {me}"}},
+    "create_watch_rule": {"json": {"name": "brand of {me}", "query": "acme AND refund"}},
+    "analyse_texts": {"json": {"texts": ["The parcel arrived broken"]}},
+    "ingest_post": {"json": {"platform": "weibo", "external_id": "post-of-{me}", "text": "Acme refund is slow",
+                             "posted_at": NOW.isoformat(), "author": {"id": "a-1", "name": "someone"}}},
+    "create_kpi_definition": {"json": {"key": "courtesy_{me}", "name": "Courtesy", "category": "attitude",
+                                       "source": "rated", "measure": "courtesy", "direction": "higher_better",
+                                       "target": 100, "floor": 0}},
+}
+
+
+def seed(admin, url):
+    """The first ticket (owned by the agent), article, webhook and course."""
+    for path, body in (("/api/v1/tickets", dict(TICKET, assignee="agent")),
+                       ("/api/v1/kb/articles", {"title": "Refunds", "body": "How refunds work.", "category": "billing"}),
+                       ("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.created"]}),
+                       ("/api/v1/training/courses", {"title": "Onboarding", "kind": "onboarding", "mode": "online",
+                                                     "duration_hours": 8, "target_role": "agent"})):
+        response = admin.post(url(path), json=body)
+        assert response.status_code == 201, (path, response.text)
+
+
+def formatted(value, me):
+    if isinstance(value, str):
+        return value.format(me=me)
+    if isinstance(value, dict):
+        return {key: formatted(item, me) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(formatted(item, me) for item in value)
+    return value
+
+
+def request_of(name, entrypoint, me):
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(PATH_VALUES.get(match.group(1), 1)), entrypoint.url)
+    example = EXAMPLES.get(name, {"json": {}} if entrypoint.body_schema else {})
+    path, example = formatted((path, example), me)
+    return entrypoint.method, path, example.get("query"), example.get("json")
+
+
+def outcome(entrypoint, name, role, response):
+    """What is wrong with the answer, or None."""
+    if entrypoint.roles is not None and role not in entrypoint.roles:
+        error = response.json().get("error", {}) if response.status_code == 403 else {}
+        return None if error.get("details") == {"roles": list(entrypoint.roles)} else "expected 403 naming the roles"
+    if name in EXAMPLES:
+        return None if 200 <= response.status_code < 300 else "expected 2xx"
+    return None if response.status_code in (400, 404, 409) else "expected 400, 404 or 409 past the role check"
+
+
+def test_every_route_answers_every_role_as_its_roles_say(start_platform, client, make_account):
+    start_platform()
+    sessions = {role: make_account(role, [role]) for role in ROLES if role != "admin"}
+    sessions["admin"] = client.login()
+    seed(sessions["admin"], client.url)
+    usernames = {role: role for role in ROLES}
+
+    wrong, asked = [], 0
+    for name, entrypoint in routes(GatewayService):
+        for role in ROLES:
+            method, path, query, body = request_of(name, entrypoint, usernames[role])
+            response = sessions[role].request(method, client.url(path), params=query, json=body)
+            asked += 1
+            problem = outcome(entrypoint, name, role, response)
+            if problem:
+                wrong.append(f"{method} {path} as {role}: {response.status_code} {response.text[:160]} ({problem})")
+    assert not wrong, "\n".join(wrong)
+    assert asked == len(list(routes(GatewayService))) * len(ROLES)
