@@ -38,6 +38,7 @@ PUBLIC = None
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 
 HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
@@ -53,6 +54,7 @@ class ApiCall:
     query: dict
     request_id: str
     client_address: str | None = None
+    idempotency_key: str | None = None
 
 
 def error_response(status, code, message, details=None) -> Response:
@@ -94,7 +96,7 @@ class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
-                 summary="", raw=False, max_body=MAX_BODY_BYTES, errors=(), **kwargs):
+                 summary="", raw=False, max_body=MAX_BODY_BYTES, errors=(), idempotent=False, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -104,6 +106,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.raw = raw
         self.max_body = max_body
         self.errors = errors  # statuses the route itself answers with, for the OpenAPI document
+        self.idempotent = idempotent  # honours an Idempotency-Key header
         super().__init__(method, url, **kwargs)
 
     def setup(self):
@@ -124,7 +127,7 @@ class ApiEntrypoint(HttpRequestHandler):
             principal = self.authorise(request)
             self.check_path_values(request.path_values)
             call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id,
-                           request.remote_addr)
+                           request.remote_addr, self.parse_idempotency_key(request))
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
                 context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles)})
@@ -162,6 +165,13 @@ class ApiEntrypoint(HttpRequestHandler):
         for name, value in values.items():
             if isinstance(value, int) and not 0 < value <= MAX_ID:
                 raise ApiError(404, "not_found", f"no resource with {name} {value}")
+
+    def parse_idempotency_key(self, request):
+        key = request.headers.get("Idempotency-Key") if self.idempotent else None
+        if key is not None and not IDEMPOTENCY_KEY_PATTERN.match(key):
+            raise ApiError(400, "invalid_input", "request failed validation",
+                           {"Idempotency-Key": ["1 to 255 visible ASCII characters"]})
+        return key
 
     def parse_body(self, request):
         if self.body_schema is None:

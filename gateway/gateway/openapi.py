@@ -20,6 +20,13 @@ ERROR_DESCRIPTIONS = {
     503: "A backing service did not answer",
 }
 
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"},
+    "description": "Your id for this request (a UUID, say). Sent again by the same account, as a retry after "
+                   "a timeout or a dropped connection, it answers with what the first request made instead of "
+                   "making it again; sent with a different body, 409"}
+
 
 def path_and_parameters(url):
     parameters = [
@@ -47,6 +54,8 @@ def operation(name, entrypoint):
     path, parameters = path_and_parameters(entrypoint.url)
     if entrypoint.query_schema:
         parameters.append({"in": "query", "schema": entrypoint.query_schema})
+    if entrypoint.idempotent:
+        parameters.append(IDEMPOTENCY_KEY)
     content = ({"text/plain": {"schema": {"type": "string"}}} if entrypoint.raw and name == "metrics"
                else {"application/json": {"schema": entrypoint.response_schema or {"type": "object"}}})
     responses = {str(entrypoint.status): {"description": "Success", "content": content}}

@@ -4,6 +4,7 @@ Roles per route are the access table of X1 (tests and OpenAPI read it from
 here). Validation, auth, errors and request ids happen in ``api.py``.
 """
 import base64
+import uuid
 
 import eventlet
 import eventlet.tpool
@@ -199,11 +200,13 @@ class GatewayService:
 
     # -- ticketing ----------------------------------------------------------
     @api("POST", "/api/v1/tickets", roles=TICKET_WRITERS, body=TicketCreateSchema, response=TicketDetailSchema,
-         status=201, summary="Open a ticket (publishes ticket.created)")
+         status=201, idempotent=True, summary="Open a ticket (publishes ticket.created)")
     def create_ticket(self, call: ApiCall):
-        # concurrent creations share one RPC and one transaction (group commit), each keeping its actor and id
+        # concurrent creations share one RPC and one transaction (group commit), each keeping its actor and id;
+        # a key of our own when the client sent none: the RPC delivered again after a crash opens no second ticket
         request = {"ticket": shared(TicketCreateSchema).dump(call.body), "actor": call.principal.username,
-                   "roles": list(call.principal.roles), "request_id": call.request_id}
+                   "roles": list(call.principal.roles), "request_id": call.request_id,
+                   "idempotency_key": call.idempotency_key or uuid.uuid4().hex}
         answer = self.ticket_creations.submit(request, self.ticketing.create_tickets)
         if "error" in answer:
             raise deserialize(answer["error"])

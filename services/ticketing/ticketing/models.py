@@ -56,6 +56,18 @@ class TicketImport(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
 
 
+class TicketRequest(Base):
+    """The Idempotency-Key of a ticket creation: the same caller sending the same
+    key again gets the ticket it opened, whether or not the first answer reached them."""
+    __tablename__ = "ticket_requests"
+
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the ticket asked for: a key reused for another is refused
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", name="fk_ticket_requests_ticket_id_tickets"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TicketTag(Base):
     """Tags again, one row each, so a list can filter on a tag with an index."""
     __tablename__ = "ticket_tags"

@@ -3,16 +3,18 @@
 Every change happens in one transaction that also appends the history and
 records its events, so a change is never seen without its trail.
 """
+import hashlib
+import json
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
 from nameko.exceptions import serialize
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
 
 from plumbing.context import CallContext, bind_request_id
-from plumbing.db import get_or_not_found
+from plumbing.db import get_or_not_found, upsert_insert
 from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Inbox, Outbox
@@ -24,7 +26,7 @@ from ticketing.agents import AgentRegistry
 from ticketing.care import Aftercare
 from ticketing.kb import KnowledgeBase
 from ticketing.models import (
-    Agent, CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketTag,
+    Agent, CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
 )
 from ticketing.opinion_alerts import OpinionAlertTickets
 from ticketing.schemas import (
@@ -71,21 +73,28 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         """Tickets asked for by concurrent callers, opened in one transaction
         (the gateway's group commit: one RPC and one commit for many).
 
-        Each request is ``{"ticket": data, "actor", "request_id"}`` and keeps
-        its own actor and request id in history, events and logs. Answers
-        come in order: ``{"ticket": detail}``, or ``{"error": exception}``
-        (nameko's serialised form) for a request refused on its own, which
-        leaves the others untouched."""
+        Each request is ``{"ticket": data, "actor", "request_id",
+        "idempotency_key"}`` and keeps its own actor and request id in
+        history, events and logs. A key the same actor sent before answers
+        with the ticket opened then (a retry, or a request delivered again
+        after a crash), never a second one. Answers come in order:
+        ``{"ticket": detail}``, or ``{"error": exception}`` (nameko's
+        serialised form) for a request refused on its own, which leaves the
+        others untouched."""
         answers = []
         with self.db.begin():
             for request in requests:
                 with self.acting_for(request):
                     try:
                         fields = self.accepted_ticket(request["ticket"])  # reads only: a refusal writes nothing
+                        earlier = self.opened_for_key(request)  # nor here: a refused key was not taken
                     except DomainError as exc:
                         answers.append({"error": serialize(exc)})
                         continue
-                    answers.append({"ticket": self.detail(self.open_ticket(fields))})
+                    ticket = earlier or self.open_ticket(fields)
+                    if earlier is None:
+                        self.keep_key(request, ticket)
+                    answers.append({"ticket": self.detail(ticket)})
         return answers
 
     @rpc
@@ -230,6 +239,31 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         if fields["assignee"]:
             self.check_assignable(fields["assignee"])
         return fields
+
+    def opened_for_key(self, request):
+        """The ticket an earlier request with this one's idempotency key opened;
+        None once this request has taken the key (a concurrent request with the
+        same key waits here until this one's transaction ends). The same key
+        for a different ticket is a Conflict."""
+        if request.get("idempotency_key") is None:
+            return None
+        table = TicketRequest.__table__
+        key = dict(actor=self.context.actor or "", idempotency_key=request["idempotency_key"])
+        fingerprint = hashlib.sha256(json.dumps(request["ticket"], sort_keys=True).encode()).hexdigest()
+        taken = self.db.execute(upsert_insert(self.db)(table).on_conflict_do_nothing().returning(table.c.actor),
+                                dict(key, fingerprint=fingerprint, created_at=self.now())).first()
+        if taken:
+            return None
+        earlier = self.db.execute(select(table.c.fingerprint, table.c.ticket_id).filter_by(**key)).one()
+        if earlier.fingerprint != fingerprint:
+            raise Conflict(f"Idempotency-Key {key['idempotency_key']!r} was sent before with another ticket",
+                           {"idempotency_key": ["already used for another ticket"]})
+        return self.db.get(Ticket, earlier.ticket_id)
+
+    def keep_key(self, request, ticket):
+        if request.get("idempotency_key") is not None:
+            self.db.execute(update(TicketRequest).filter_by(
+                actor=self.context.actor or "", idempotency_key=request["idempotency_key"]).values(ticket_id=ticket.id))
 
     @contextmanager
     def acting_for(self, request):
