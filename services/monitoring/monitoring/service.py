@@ -507,15 +507,18 @@ class MonitoringService(PlatformService):
         if exists:
             return
         rule = self.db.get(WatchRule, rule_id)
-        alert = self.alert_covering(rule_id, start)
-        if alert is not None:  # a wave already alerted on: the spike is news about that alert, not a second one
+        key = alerts.spike_key(rule_id, start.isoformat())
+        # a wave already alerted on, or a bucket that spiked before for another reason: the
+        # spike is news about that alert, not a second one
+        alert = self.alert_covering(rule_id, start) or self.db.scalar(
+            select(Alert).where(Alert.key == key).with_for_update())
+        if alert is not None:
             self.journal(alert, "spike", changes={"reason": spike.reason, "observed": spike.observed,
                                                   "expected": spike.expected})
             alert.updated_at = now
             self.publish_update(alert, "spike")
         else:
-            alert = self.raise_alert(alerts.spike_key(rule_id, start.isoformat()), "spike", SPIKE_ALERT_LEVEL,
-                                     0.0, None, None, [rule.name], [], now)
+            alert = self.raise_alert(key, "spike", SPIKE_ALERT_LEVEL, 0.0, None, None, [rule.name], [], now)
         row = models.Spike(rule_id=rule_id, bucket_start=start, reason=spike.reason, observed=spike.observed,
                            expected=spike.expected, p_value=spike.p_value, alert_id=alert.id, detected_at=now)
         self.db.add(row)
