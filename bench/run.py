@@ -1019,6 +1019,8 @@ class Bench:
 
         say(f"propagation: {count} tickets at {rate:g}/s through the gateway; appraisal's database polled every "
             f"{self.args.poll_ms:g} ms for their records")
+        meter, began = self.cpu_meter(), time.monotonic()
+        meter.start()
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
@@ -1040,6 +1042,10 @@ class Bench:
         say(f"propagation baseline: {count} persistent messages at {rate:g}/s, kombu publish with confirm -> "
             "a bare kombu consumer")
         round_trip = raw_round_trip(self.amqp_uri, count, rate)
+        cpu = meter.stop()
+        result["machine_busy_share"] = cpu["machine_busy_share"]  # both parts
+        result["other_cpu_share"] = round(cpu["cpu_seconds"].get("other", 0.0)
+                                          / ((time.monotonic() - began) * (os.cpu_count() or 1)), 3)
         say(f"  raw round trip: p50 {round_trip['consumed']['p50_ms']} ms, p99 {round_trip['consumed']['p99_ms']} ms "
             f"(confirm alone p50 {round_trip['confirm']['p50_ms']} ms), {round_trip['lost']} lost")
         self.results["propagation"], self.results["round_trip"] = result, round_trip
@@ -1417,7 +1423,9 @@ def render_propagation(results):
                 f"{fmt(summary['p99_ms'], 1)} | {fmt(summary['max_ms'], 1)} | {extra} |")
 
     return [
-        "", f"## Event propagation: ticket.created -> appraisal ({mine['tickets']} tickets at {mine['rate']:g}/s)", "",
+        "", f"## Event propagation: ticket.created -> appraisal ({mine['tickets']} tickets at {mine['rate']:g}/s; "
+        f"machine {100 * mine['machine_busy_share']:.0f}% busy, {100 * mine['other_cpu_share']:.0f}% other processes)",
+        "",
         "| path | count | p50 ms | p90 ms | p99 ms | max ms | notes |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
         row("POST /api/v1/tickets (the 201 answer)", mine["created"], f"{mine['refused']} refused"),
         row("201 answer -> appraisal's record of the ticket", mine["propagated"],
