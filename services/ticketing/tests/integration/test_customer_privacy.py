@@ -2,6 +2,8 @@
 every full view and every write audited, and kept out of events."""
 import json
 
+import pytest
+
 from plumbing.testing import EventTap, call_as
 
 CONTACT = "+86 138 0000 5678"
@@ -10,6 +12,12 @@ TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "comp
 MASKED = {"name": "L*", "contact": "+86 138****5678"}
 FULL = TICKET["customer"]
 SUPERVISOR, AGENT, ADMIN = ["supervisor"], ["agent"], ["admin"]
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """SQLite only: nothing here depends on the database (the audit is plain inserts and a paged query)."""
+    return sqlite_url
 
 
 def as_(actor, roles, container, method, *args):
