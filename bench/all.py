@@ -104,7 +104,7 @@ def run_step(step, out):
 
 
 def stop(child, grace=180):
-    child.send_signal(signal.SIGINT)
+    os.killpg(child.pid, signal.SIGINT)  # as a Ctrl-C reaches a script run alone: it and its load generators
     try:
         child.wait(grace)
     except subprocess.TimeoutExpired:

@@ -990,12 +990,13 @@ class Bench:
         answered, seen, refused = {}, {}, []
         created_in = []
         stop = threading.Event()
-        local = threading.local()
+        local, sessions = threading.local(), []
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
 
         def create(i):
             if not hasattr(local, "session"):
                 local.session = requests.Session()
+                sessions.append(local.session)
             body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Propagation ticket {i}")
             began = time.monotonic()
             response = local.session.post(f"{self.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
@@ -1031,6 +1032,8 @@ class Bench:
         finally:
             stop.set()
             watcher.join(5)
+            for session in sessions:  # no keep-alive connection left to hold the gateway up when it stops
+                session.close()
         delays = [seen[t] - answered[t] for t in answered if t in seen]
         result = {
             "tickets": count, "rate": rate, "poll_ms": self.args.poll_ms, "refused": len(refused),
