@@ -1,4 +1,4 @@
-# Two commands do all set-up: `make up` runs the platform, `make test` the tests.
+# Two commands do all set-up: `make up` runs the platform, `make test` the tests (`make test-faults` the fault runs).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SERVICES := ticketing training appraisal monitoring
@@ -7,7 +7,7 @@ SERVICE_CLASSES := gateway.service:GatewayService ticketing.service:TicketingSer
 	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up test bench compose-check event-docs eval-sentiment train-sentiment clean
+.PHONY: install migrate topology up test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ up: migrate topology
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the platform under load while its processes crash, RabbitMQ restarts and PostgreSQL refuses connections
+test-faults: install
+	$(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
