@@ -83,3 +83,22 @@ def test_reopen_is_leaving_resolved_or_closed_for_an_open_state():
     assert tickets.is_reopen("closed", "new")
     assert not tickets.is_reopen("resolved", "closed")
     assert not tickets.is_reopen("waiting_customer", "in_progress")
+
+
+@pytest.mark.parametrize("roles, actor, assignee, sees", [
+    (None, None, "alice", True),                 # a service, not a person through the gateway
+    (["supervisor"], "sue", "alice", True),
+    (["admin"], "mei", None, True),
+    (["integration"], "crm", None, True),        # it created the ticket
+    (["agent"], "alice", "alice", True),         # her own ticket
+    (["agent"], "bob", "alice", False),
+    (["agent"], "bob", None, False),
+    (["agent", "trainer"], "bob", "alice", False),
+])
+def test_an_agent_sees_the_customer_of_their_own_tickets_only(roles, actor, assignee, sees):
+    assert tickets.sees_customer(roles, actor, assignee) is sees
+
+
+def test_a_masked_customer_keeps_a_first_letter_and_enough_of_the_contact_to_confirm_it():
+    assert tickets.customer("Li Lei", "+86 138 0000 5678", masked=True) == {"name": "L*", "contact": "+86 138****5678"}
+    assert tickets.customer("Li Lei", "li@example.com") == {"name": "Li Lei", "contact": "li@example.com"}
