@@ -12,14 +12,14 @@ from sqlalchemy import create_engine, text
 from plumbing.testing import free_port, procfile_commands, wait_for
 from tests.conftest import ROOT, ServiceProcess
 
-DATABASES = ("gateway", "ticketing", "training", "appraisal", "monitoring")
+SERVICES = ("ticketing", "training", "appraisal", "monitoring")
+DATABASES = ("gateway", *SERVICES)
 ADMIN_PASSWORD = "faults-admin-password"
 REPORTS = pytest.StashKey[list]()
 
 
 class Platform:
     def __init__(self, env, tmp_path):
-        self.env = env
         self.base = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
         commands = procfile_commands(ROOT / "Procfile", env)
         self.service_classes = [argv[-1] for _, _, argv in commands]  # python -m plumbing.serve <class>
@@ -97,9 +97,10 @@ def platform_on_postgres(process_env, new_postgres_database, tmp_path):
     env = dict(process_env, GATEWAY_PORT=str(free_port()), ADMIN_PASSWORD=ADMIN_PASSWORD,
                JWT_SECRET="faults-secret-of-at-least-32-bytes-long",
                **{f"{service.upper()}_DATABASE_URL": new_postgres_database() for service in DATABASES},
-               **{f"{service.upper()}_METRICS_PORT": str(free_port()) for service in DATABASES[1:]})
-    subprocess.run(["make", "--no-print-directory", "migrate", "topology"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+               **{f"{service.upper()}_METRICS_PORT": str(free_port()) for service in SERVICES})
+    done = subprocess.run(["make", "--no-print-directory", "migrate", "topology"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
     platform = Platform(env, tmp_path)
     try:
         for name in platform.processes:
@@ -118,7 +119,6 @@ def fault_report(request, tmp_path):
         path = tmp_path / "faults-report.md"
         path.write_text(markdown)
         request.config.stash.setdefault(REPORTS, []).append((request.node.nodeid, path, markdown))
-        return path
     return write
 
 

@@ -273,17 +273,17 @@ def tickets_against_clients(load, state):
     stored = {}
     for row in state["tickets"]:
         stored.setdefault(row.subject, []).append(row)
-    requests_ = load.of("ticket")
-    acknowledged = [r for r in requests_ if r.acknowledged]
-    unanswered = [r for r in requests_ if r.status is None]
+    sent = load.of("ticket")
+    acknowledged = [r for r in sent if r.acknowledged]
+    unanswered = [r for r in sent if r.status is None]
     ids = {name: [row.id for row in rows] for name, rows in stored.items()}
     problems = [f"acknowledged ticket {r.answer['id']} ({r.name!r}) is stored as {ids.get(r.name, [])}"
                 for r in acknowledged if ids.get(r.name, []) != [r.answer["id"]]]
     problems += [f"unanswered {r.name!r} was opened {len(stored[r.name])} times"
                  for r in unanswered if len(stored.get(r.name, [])) > 1]
     problems += [f"ticket {r.name!r} was refused: {r.status} {r.answer}"
-                 for r in requests_ if r.status is not None and not r.acknowledged]
-    asked = {r.name for r in requests_}
+                 for r in sent if r.status is not None and not r.acknowledged]
+    asked = {r.name for r in sent}
     strays = [row.id for row in state["tickets"]
               if row.subject not in asked and "opinion_alert_key" not in row.custom_fields]
     problems += [f"tickets nobody asked for: {strays}"] * bool(strays)
@@ -291,7 +291,7 @@ def tickets_against_clients(load, state):
     found_again = [r for r in acknowledged
                    if r.attempts > 1 and r.name in stored and stored[r.name][0].created_at < r.last_try_at]
     return {
-        "ticket requests": len(requests_), "tickets acknowledged (2xx with an id)": len(acknowledged),
+        "ticket requests": len(sent), "tickets acknowledged (2xx with an id)": len(acknowledged),
         "tickets acknowledged after retrying": sum(r.attempts > 1 for r in acknowledged),
         "of those, answered with the ticket an earlier try opened": len(found_again),
         "ticket requests given up unanswered": len(unanswered),
@@ -351,14 +351,14 @@ def events_against_consumers(load, state):
 
 
 def posts_against_clients(load, state):
-    requests_ = load.of("post")
-    missing = [r.name for r in requests_ if r.acknowledged and r.name not in state["posts"]]
+    sent = load.of("post")
+    missing = [r.name for r in sent if r.acknowledged and r.name not in state["posts"]]
     problems = [f"acknowledged posts not stored: {missing}"] * bool(missing)
     problems += [f"post {r.name!r} was refused: {r.status} {r.answer}"
-                 for r in requests_ if r.status is not None and not r.acknowledged]
-    return {"post requests": len(requests_), "posts acknowledged": sum(r.acknowledged for r in requests_),
-            "posts acknowledged after retrying": sum(r.acknowledged and r.attempts > 1 for r in requests_),
-            "post requests given up unanswered": sum(r.status is None for r in requests_),
+                 for r in sent if r.status is not None and not r.acknowledged]
+    return {"post requests": len(sent), "posts acknowledged": sum(r.acknowledged for r in sent),
+            "posts acknowledged after retrying": sum(r.acknowledged and r.attempts > 1 for r in sent),
+            "post requests given up unanswered": sum(r.status is None for r in sent),
             "posts stored": len(state["posts"])}, problems
 
 
