@@ -31,15 +31,19 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PYTHON, ROOT, cpu_model, git, machine_busy, memory_gb, say  # noqa: E402
+from run import AMQP_HOST, PYTHON, ROOT, cpu_model, git, machine_busy, memory_gb, say  # noqa: E402
+
+from kombu import Connection  # noqa: E402
 
 BENCH = ROOT / "bench"
 
@@ -78,7 +82,38 @@ def steps(args):
 # ---------------------------------------------------------------------------------------------------------------
 # running the steps
 
-def run_step(step, out):
+class BrokerWatch(threading.Thread):
+    """Holds a connection to RabbitMQ and notes each time the broker drops it: on a shared machine other work
+    may restart the broker (fault tests do), and figures measured across a restart do not compare."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.drops, self.stopped = [], threading.Event()
+
+    def run(self):
+        connected = False
+        while not self.stopped.is_set():
+            try:
+                with Connection(f"amqp://guest:guest@{AMQP_HOST}//", heartbeat=10, connect_timeout=2) as connection:
+                    connection.connect()
+                    connected = True
+                    while not self.stopped.is_set():
+                        try:
+                            connection.drain_events(timeout=1)
+                        except socket.timeout:
+                            connection.heartbeat_check()
+            except Exception:
+                if connected:
+                    self.drops.append(time.monotonic())
+                    say("RabbitMQ dropped its connections (restarted by other work?): this step's figures are marked")
+                connected = False
+                self.stopped.wait(1)
+
+    def between(self, began, ended):
+        return sum(began <= at <= ended for at in self.drops)
+
+
+def run_step(step, out, watch):
     """The step's script as a child in a session of its own, so that a Ctrl-C reaches it once, from here."""
     for report in step.reports:  # never summarise an earlier run's figures
         (out / report).unlink(missing_ok=True)
@@ -100,7 +135,8 @@ def run_step(step, out):
         raise
     seconds = time.monotonic() - began
     say(f"{step.name}: {outcome} after {seconds / 60:.1f} min")
-    return {"outcome": outcome, "seconds": round(seconds, 1), "command": " ".join(["bench/" + step.script, *step.args])}
+    return {"outcome": outcome, "seconds": round(seconds, 1), "command": " ".join(["bench/" + step.script, *step.args]),
+            "broker_restarts": watch.between(began, time.monotonic())}
 
 
 def stop(child, grace=180):
@@ -230,8 +266,9 @@ def render(summary):
     ]
     for r in summary["rows"]:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+        restarted = "; RabbitMQ restarted during the step" if r["broker_restarts"] else ""
         lines.append(f"| {r['measure']} | {r['value']} | {r['baseline']} | {r['ratio']} | {r['target']} | {met} | "
-                     f"{share(r['machine_busy_share'])} ({share(r['other_cpu_share'])}) |")
+                     f"{share(r['machine_busy_share'])} ({share(r['other_cpu_share'])}){restarted} |")
     for name, step in summary["steps"].items():
         if step["outcome"] != "done":
             lines.append(f"| {name} | {step['outcome']} | | | | | |")
@@ -239,11 +276,13 @@ def render(summary):
         "", "*ratio*: value / baseline. For rates (req/s, events/s, posts/s) it is the share of the raw rate the "
         "platform reaches; for latencies and times it is how many times longer the platform takes. *machine busy*: "
         "share of all CPUs busy during that measure, and in brackets the share taken by processes outside the "
-        "benchmark (other work on the machine: the absolute figures are low by about that much).", "",
-        "| step | outcome | minutes | command |", "| --- | --- | ---: | --- |",
+        "benchmark (other work on the machine: the absolute figures are low by about that much). *RabbitMQ "
+        "restarted*: the broker dropped every connection during that step (other work restarting it); its figures "
+        "include the services reconnecting.", "",
+        "| step | outcome | minutes | RabbitMQ restarts seen | command |", "| --- | --- | ---: | ---: | --- |",
     ]
-    lines += [f"| {name} | {step['outcome']} | {step['seconds'] / 60:.1f} | `{step['command']}` |"
-              for name, step in summary["steps"].items()]
+    lines += [f"| {name} | {step['outcome']} | {step['seconds'] / 60:.1f} | {step['broker_restarts']} | "
+              f"`{step['command']}` |" for name, step in summary["steps"].items()]
     lines += ["", "Full reports of this run: `all/` (`ticket_create.md`, `appraisal_cycle.md`, "
               "`monitoring_pipeline.md`, `appraisal_cycle_records.md`)."]
     return "\n".join(lines) + "\n"
@@ -278,19 +317,24 @@ def main(argv=None):
         "steps": {}, "rows": [],
     }
     todo = [step for step in steps(args) if step.name not in args.skip]
+    watch = BrokerWatch()
+    watch.start()
     try:
         for number, step in enumerate(todo, start=1):
             say(f"step {number}/{len(todo)}")
-            summary["steps"][step.name] = run_step(step, details)
+            summary["steps"][step.name] = run_step(step, details, watch)
     except KeyboardInterrupt:
         say("interrupted: no summary written")
         return 130
+    finally:
+        watch.stopped.set()
     for step in todo:
+        restarts = summary["steps"][step.name]["broker_restarts"]
         name, rows_of = ROWS[step.name]
         result = load(details, name)
         if result is None:
             continue
-        summary["rows"] += rows_of(result)
+        summary["rows"] += [dict(r, broker_restarts=restarts) for r in rows_of(result)]
         facts = result.get("facts") or result.get("machine") or {}
         for key, value in (("postgresql", facts.get("postgresql") or facts.get("postgres")),
                            ("rabbitmq", facts.get("rabbitmq"))):
