@@ -24,13 +24,14 @@ from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, settings
+from gateway import auth, inputs, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, bind_request_id, new_request_id
-from plumbing.errors import DomainError
+from plumbing.errors import DomainError, string_keys
 from plumbing.metrics import LATENCY_BUCKETS
 from plumbing.paging import shared
+from plumbing.text import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class ApiWsgiApp:
             response = error_response(exc.code, "not_found" if exc.code == 404 else "method_not_allowed",
                                       exc.description or exc.name)
             if exc.code == 405:  # RFC 9110: a 405 says which methods the path has
-                response.headers["Allow"] = ", ".join(exc.valid_methods)
+                response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
             HTTP_DURATION.labels("unmatched", request.method, str(exc.code)).observe(0)
             return response(environ, start_response)
         request.path_values = values
@@ -96,17 +97,19 @@ class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
-                 summary="", raw=False, max_body=MAX_BODY_BYTES, errors=(), idempotent=False, **kwargs):
+                 summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
+                 alternatives=None, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
         self.response_schema = response
         self.status = status
         self.summary = summary
-        self.raw = raw
+        self.media_type = media_type  # of the success response, for the OpenAPI document
         self.max_body = max_body
         self.errors = errors  # statuses the route itself answers with, for the OpenAPI document
         self.idempotent = idempotent  # honours an Idempotency-Key header
+        self.alternatives = alternatives or {}  # other statuses with the success body: {status: when}
         super().__init__(method, url, **kwargs)
 
     def setup(self):
@@ -161,10 +164,12 @@ class ApiEntrypoint(HttpRequestHandler):
 
     @staticmethod
     def check_path_values(values):
-        """Ids beyond a database integer cannot exist: 404 rather than an overflow."""
+        """Ids beyond a database integer and names no database can hold (NUL)
+        cannot exist: 404 rather than an overflow or a driver's error."""
         for name, value in values.items():
-            if isinstance(value, int) and not 0 < value <= MAX_ID:
-                raise ApiError(404, "not_found", f"no resource with {name} {value}")
+            impossible = (not 0 < value <= MAX_ID) if isinstance(value, int) else text_problem(value)
+            if impossible:
+                raise ApiError(404, "not_found", f"no resource with {name} {value!r}")
 
     def parse_idempotency_key(self, request):
         key = request.headers.get("Idempotency-Key") if self.idempotent else None
@@ -176,31 +181,49 @@ class ApiEntrypoint(HttpRequestHandler):
     def parse_body(self, request):
         if self.body_schema is None:
             return None
-        too_large = ApiError(413, "payload_too_large", f"body exceeds {self.max_body} bytes")
+        too_large = ApiError(413, "payload_too_large", f"body larger than this route's limit of {self.max_body} bytes "
+                             f"({self.max_body / 2**20:g} MiB)", {"limit_bytes": self.max_body})
         if (request.content_length or 0) > self.max_body:
             raise too_large
-        raw = request.stream.read(self.max_body + 1)
+        chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        # werkzeug hides a chunked body (no Content-Length) behind an empty stream; eventlet's input decodes it
+        raw = (request.environ["wsgi.input"] if chunked else request.stream).read(self.max_body + 1)
         if len(raw) > self.max_body:
             raise too_large
         try:
-            data = json.loads(raw or b"null")
+            data = json.loads(raw or b"null", parse_constant=inputs.not_json)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "malformed_json", f"body is not valid JSON: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_input", "body must be a JSON object", {"_schema": ["expected an object"]})
-        return self.validate(self.body_schema, data)
+        schema = shared(self.body_schema)
+        self.refuse(inputs.hostile(data))
+        loaded, errors = self.validate(schema, data)
+        self.refuse(inputs.merged(inputs.type_errors(data, schema), errors))
+        return loaded
 
     def parse_query(self, request):
         if self.query_schema is None:
             return {}
-        return self.validate(self.query_schema, request.args.to_dict())
+        args = request.args.to_dict()
+        self.refuse(inputs.hostile(args))
+        schema = shared(self.query_schema)
+        loaded, errors = self.validate(schema, args)
+        self.refuse(errors or inputs.query_integer_errors(loaded, schema))
+        return loaded
 
     @staticmethod
-    def validate(schema_cls, data):
+    def validate(schema, data):
+        """(what ``schema`` loads, {}) or (None, the errors naming each field)."""
         try:
-            return shared(schema_cls).load(data)
+            return schema.load(data), {}
         except ValidationError as error:
-            raise ApiError(400, "invalid_input", "request failed validation", error.normalized_messages()) from None
+            return None, string_keys(error.normalized_messages())
+
+    @staticmethod
+    def refuse(errors):
+        if errors:
+            raise ApiError(400, "invalid_input", "request failed validation", errors)
 
     def response_from_result(self, payload):
         if isinstance(payload, Response):

@@ -4,7 +4,9 @@ from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields, validate
 
+from gateway import inputs
 from gateway.api import routes
 from gateway.schemas import ErrorSchema
 
@@ -14,8 +16,10 @@ ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, or fields that are missing, unknown or of the wrong type (details name them)",
     401: "Missing, invalid, expired or revoked bearer token",
     403: "The token's roles may not use this route",
-    404: "No such resource",
+    404: "No such resource, in the path or named in the body",
+    409: "The request conflicts with the resource's current state (details say how)",
     413: "Body larger than the route accepts (1 MiB; 20 MiB for imports)",
+    414: "Request line longer than the HTTP server's 8 KiB: its own answer, with no body",
     429: "Too many failed attempts: try again after Retry-After seconds",
     503: "A backing service did not answer",
 }
@@ -43,10 +47,14 @@ def error_statuses(entrypoint, path_parameters):
         statuses |= {401, 403}
     if path_parameters:
         statuses.add(404)
+    if path_parameters or entrypoint.query_schema:
+        statuses.add(414)
     if entrypoint.body_schema:
         statuses.add(413)
-    if entrypoint.url.startswith("/api/v1/") and entrypoint.roles is not None:
-        statuses.add(503)
+    if entrypoint.url.startswith("/api/v1/") and (entrypoint.roles is not None or path_parameters):
+        # the data behind the route: a service may refuse the input, not find what it names,
+        # find it in a state that forbids the change, or not answer
+        statuses |= {400, 404, 409, 503}
     return sorted(statuses)
 
 
@@ -56,14 +64,16 @@ def operation(name, entrypoint):
         parameters.append({"in": "query", "schema": entrypoint.query_schema})
     if entrypoint.idempotent:
         parameters.append(IDEMPOTENCY_KEY)
-    content = ({"text/plain": {"schema": {"type": "string"}}} if entrypoint.raw and name == "metrics"
-               else {"application/json": {"schema": entrypoint.response_schema or {"type": "object"}}})
-    responses = {str(entrypoint.status): {"description": "Success", "content": content}}
-    if name == "health":
-        responses["503"] = {"description": "Some service did not answer", "content": content}
+    body = ({"type": "string", "format": "binary"} if entrypoint.media_type.startswith("image/")
+            else {"type": "string"} if entrypoint.media_type.startswith("text/")
+            else entrypoint.response_schema or {"type": "object"})
+    content = {entrypoint.media_type: {"schema": body}}
+    responses = {str(status): {"description": description, "content": content}
+                 for status, description in {entrypoint.status: "Success", **entrypoint.alternatives}.items()}
     for status in error_statuses(entrypoint, parameters):
-        responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": {
-            "application/json": {"schema": "Error"}}}
+        responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status]}
+        if status != 414:
+            responses[str(status)]["content"] = {"application/json": {"schema": "Error"}}
     op = {"operationId": name, "summary": entrypoint.summary, "parameters": parameters,
           "responses": responses, "tags": [entrypoint.url.split("/")[3] if "/api/v1/" in entrypoint.url else "platform"]}
     if entrypoint.body_schema:
@@ -74,13 +84,32 @@ def operation(name, entrypoint):
     return path, op
 
 
+def int32_unless_bounded(converter, field, **kwargs) -> dict:
+    return {"format": "int32"} if isinstance(field, fields.Integer) and not inputs.bounded(field) else {}
+
+
+def exclusive_bounds(converter, field, **kwargs) -> dict:
+    """apispec leaves out that a Range excludes its ends; OpenAPI 3.0 says so with booleans."""
+    bounds = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Range):
+            if validator.min is not None and not validator.min_inclusive:
+                bounds["exclusiveMinimum"] = True
+            if validator.max is not None and not validator.max_inclusive:
+                bounds["exclusiveMaximum"] = True
+    return bounds
+
+
 @lru_cache(maxsize=None)
 def document(service_cls) -> dict:
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(
-        title="CS Ops Platform API", version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+        title="CS Ops Platform API", version="1.0.0", openapi_version="3.0.3", plugins=[marshmallow],
         info={"description": "Ticketing, training, appraisal and public-opinion monitoring behind one gateway. "
                              "Every /api/v1 route except /api/v1/auth/token needs `Authorization: Bearer <token>`."},
     )
+    for attributes in (exclusive_bounds, int32_unless_bounded):
+        marshmallow.converter.add_attribute_function(attributes)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=ErrorSchema)
     for name, entrypoint in routes(service_cls):

@@ -103,7 +103,8 @@ class GatewayService:
     ticket_creations = GroupCommit()
 
     # -- platform ---------------------------------------------------------
-    @api("GET", "/health", response=HealthSchema, summary="Whether every service answers an RPC ping")
+    @api("GET", "/health", response=HealthSchema, alternatives={503: "Some service did not answer"},
+         summary="Whether every service answers an RPC ping")
     def health(self, call: ApiCall):
         pings = {name: eventlet.spawn(self.ping_backend, name) for name in BACKENDS}
         services = {name: ping.wait() for name, ping in pings.items()}
@@ -118,11 +119,11 @@ class GatewayService:
             return f"unavailable: {exc}"
         return "ok"
 
-    @api("GET", "/metrics", raw=True, summary="Prometheus metrics of the gateway")
+    @api("GET", "/metrics", media_type="text/plain", summary="Prometheus metrics of the gateway")
     def metrics(self, call: ApiCall):
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
-    @api("GET", "/api/v1/openapi.json", raw=True, summary="This API as an OpenAPI 3 document")
+    @api("GET", "/api/v1/openapi.json", summary="This API as an OpenAPI 3 document")
     def openapi_document(self, call: ApiCall):
         return openapi.document(type(self))
 
@@ -681,7 +682,8 @@ class GatewayService:
 
     # -- monitoring -----------------------------------------------------------
     @api("POST", "/api/v1/monitoring/posts", roles=POST_WRITERS, body=PostCreateSchema, response=PostSchema,
-         status=201, summary="Push a social-media post or comment (same external id updates its counts)")
+         status=201, alternatives={200: "A post already stored (same platform and external id): counts updated"},
+         summary="Push a social-media post or comment (same external id updates its counts)")
     def ingest_post(self, call: ApiCall):
         result = self.monitoring.ingest_post(shared(PostCreateSchema).dump(call.body))
         return (201 if result["created"] else 200), result["post"]
@@ -758,14 +760,14 @@ class GatewayService:
     def opinion_report(self, call: ApiCall):
         return self.monitoring.report(shared(ReportQuerySchema).dump(call.query))
 
-    @api("GET", "/api/v1/monitoring/reports/trend.csv", roles=SUPERVISORS, query=ReportQuerySchema, raw=True,
-         summary="The opinion trend as CSV")
+    @api("GET", "/api/v1/monitoring/reports/trend.csv", roles=SUPERVISORS, query=ReportQuerySchema,
+         media_type="text/csv", summary="The opinion trend as CSV")
     def opinion_report_csv(self, call: ApiCall):
         return Response(self.monitoring.report_file(shared(ReportQuerySchema).dump(call.query), "csv"),
                         mimetype="text/csv")
 
-    @api("GET", "/api/v1/monitoring/reports/trend.png", roles=SUPERVISORS, query=ReportQuerySchema, raw=True,
-         summary="The opinion trend as a chart (PNG)")
+    @api("GET", "/api/v1/monitoring/reports/trend.png", roles=SUPERVISORS, query=ReportQuerySchema,
+         media_type="image/png", summary="The opinion trend as a chart (PNG)")
     def opinion_report_png(self, call: ApiCall):
         chart = self.monitoring.report_file(shared(ReportQuerySchema).dump(call.query), "png")
         return Response(base64.b64decode(chart), mimetype="image/png")

@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, post_load, validate
 from sqlalchemy import func, select
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 2**31 - 1  # keeps the row offset within a database integer
 
 
 class StrictSchema(Schema):
@@ -22,7 +23,7 @@ class StrictSchema(Schema):
 
 
 class PageQuerySchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
 
 

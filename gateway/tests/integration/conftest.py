@@ -17,11 +17,26 @@ ADMIN_PASSWORD = "admin-test-password"
 
 
 @pytest.fixture
-def gateway_config(service_config, web_config, tmp_path, monkeypatch):
-    """Every service gets its own SQLite file under tmp_path, migrated."""
+def platform_databases():
+    """Database URLs by service; a service not named gets an SQLite file under tmp_path.
+    Override it in a test module to run the platform on PostgreSQL, as deployed
+    (``postgres_platform_databases``)."""
+    return {}
+
+
+@pytest.fixture
+def postgres_platform_databases(new_postgres_database):
+    return {service: new_postgres_database() for service in ["gateway", *BACKENDS]}
+
+
+@pytest.fixture
+def gateway_config(service_config, web_config, tmp_path, monkeypatch, platform_databases):
+    """Every service gets its own database (SQLite under tmp_path unless told), migrated."""
     monkeypatch.setenv("CSOPS_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     for service in ["gateway", *BACKENDS]:
+        if service in platform_databases:
+            monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", platform_databases[service])
         migrate.upgrade(service)
     return dict(service_config, **web_config, JWT_SECRET="test-secret-of-at-least-32-bytes-long", RPC_TIMEOUT_SECONDS=5)
 
@@ -29,12 +44,16 @@ def gateway_config(service_config, web_config, tmp_path, monkeypatch):
 @pytest.fixture
 def start_platform(runner_factory, gateway_config):
     """Start the gateway and the named backends (all of them by default)."""
+    runners = []
+
     def start(*backends):
         classes = [BACKENDS[name] for name in (backends or BACKENDS)]
-        runner = runner_factory(gateway_config, GatewayService, *classes)
-        runner.start()
-        return runner
-    return start
+        runners.append(runner_factory(gateway_config, GatewayService, *classes))
+        runners[-1].start()
+        return runners[-1]
+    yield start
+    for runner in runners:  # before their databases are dropped (runner_factory's own kill comes after that)
+        runner.kill()
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ class PostCreateSchema(StrictSchema):
     author = fields.Nested(AuthorSchema, required=True)
     text = fields.String(required=True, validate=validate.Length(1, 10000))
     language = fields.String(load_default=None, allow_none=True,
-                             validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
+                             validate=[validate.Length(max=16), validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")],
                              metadata={"description": "BCP 47 tag, e.g. zh, en, zh-Hans"})
     posted_at = fields.AwareDateTime(required=True)
     reposts = count()

@@ -20,7 +20,7 @@ Tokenising (``terms``)
   letters is dropped ("customer's" -> "customers"). Stop words
   (``STOP_WORDS``) are dropped, words with digits are kept as they are
   (order numbers "10023", model numbers "X200" -> "x200"), alphabetic words
-  go through ``stem``.
+  go through ``stem``. A word is cut to ``MAX_TERM_LENGTH`` characters.
 * Everything else (punctuation of either script, spaces, symbols) separates.
 
 Ranking (``rank``)
@@ -54,6 +54,7 @@ TITLE_WEIGHT = 3.0
 TAG_BOOST = 1.5
 MIN_MATCH_SHARE = 0.5
 FIELDS = ("title", "body", "tag")
+MAX_TERM_LENGTH = 100  # the index column's width: a longer word is cut, in queries the same way
 
 STOP_WORDS = frozenset("""
 a an the of to is are was were be been being am and or but if so as at by for from in into on onto
@@ -159,7 +160,7 @@ def _term_spans(text: str) -> Iterator[tuple[str, int, int]]:
         if kind == "word":
             if run in STOP_WORDS:
                 continue
-            yield (stem(run) if run.isalpha() else run), start, end
+            yield (stem(run) if run.isalpha() else run)[:MAX_TERM_LENGTH], start, end
             continue
         # NFKC keeps CJK characters one-to-one, except rare compatibility
         # characters (㍻ -> 平成); their terms point at the whole run.

@@ -102,6 +102,13 @@ def test_numbers_and_model_numbers_are_kept_whole_and_not_stemmed():
     assert terms("Order #10023 for X200s, model x200") == ["order", "10023", "x200s", "model", "x200"]
 
 
+def test_a_word_longer_than_the_index_column_is_cut_the_same_way_in_articles_and_queries():
+    word = "0" * 250
+    assert terms(f"{word} x") == ["0" * knowledge.MAX_TERM_LENGTH, "x"]
+    [(found, _)] = rank(word, [index_article(1, word, "body", [])], 1, {"0" * knowledge.MAX_TERM_LENGTH: 1})
+    assert found == 1
+
+
 def test_apostrophes_inside_words_are_dropped():
     assert terms("customer's order didn’t ship") == ["customer", "order", "didnt", "ship"]
 
