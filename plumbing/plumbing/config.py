@@ -30,10 +30,12 @@ def log_setup(level=None) -> None:
     import logging
 
     from plumbing.context import RequestIdLogFilter
+    from plumbing.errors import ClientErrorLogFilter
     from plumbing.privacy import MaskingFormatter
 
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdLogFilter())
+    handler.addFilter(ClientErrorLogFilter())
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     logging.basicConfig(level=level or os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler], force=True)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up migration check is not news

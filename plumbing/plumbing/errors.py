@@ -3,6 +3,8 @@
 They are registered with nameko so an RPC caller (the gateway) gets the same
 type back instead of a ``RemoteError``, and maps each to its HTTP status.
 """
+import logging
+
 from nameko.exceptions import deserialize_to_instance
 
 
@@ -30,6 +32,25 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     """The request is valid but not in the current state of the resource."""
     code = "conflict"
+
+
+def is_client_error(exc) -> bool:
+    """An answer to a bad request (a 4xx), not a fault of ours."""
+    return isinstance(exc, DomainError) or 400 <= getattr(exc, "status", 500) < 500
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """nameko logs every exception a worker raises at ERROR with its
+    traceback; a refused request (404, 409, a failed sign-in) is routine, so
+    its line becomes one INFO line without the traceback."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name == "nameko.containers" and exc is not None and is_client_error(exc):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a request: %s: %s", (type(exc).__name__, exc)
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def invalid_from_marshmallow(error) -> InvalidInput:
