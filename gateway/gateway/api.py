@@ -29,6 +29,7 @@ from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
+from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
 from plumbing.metrics import LATENCY_BUCKETS
 from plumbing.paging import shared
 from plumbing.text import text_problem
@@ -44,9 +45,6 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
     ["route", "method", "status"], buckets=LATENCY_BUCKETS)
-
-STATUS_OF = {"invalid_input": 400, "not_found": 404, "conflict": 409}
-
 
 @dataclass(frozen=True)
 class ApiCall:
@@ -239,9 +237,15 @@ class ApiEntrypoint(HttpRequestHandler):
             response.headers.extend(exc.headers)
             return response
         if isinstance(exc, DomainError):
-            return error_response(STATUS_OF.get(exc.code, 400), exc.code, exc.message, exc.details)
+            return error_response(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, (UnknownService, RpcTimeout)):
             return error_response(503, "service_unavailable", str(exc))
+        if isinstance(exc, BROKER_AWAY):
+            log.error("the message broker is unreachable answering %s: %r", self.url, exc)
+            return error_response(503, "service_unavailable", "the message broker is unreachable; try again shortly")
+        if isinstance(exc, DATABASE_AWAY):
+            log.error("the gateway's database is unreachable answering %s: %r", self.url, exc)
+            return error_response(503, "service_unavailable", "the gateway's database is unreachable; try again shortly")
         log.error("unexpected error answering %s: %r", self.url, exc, exc_info=exc)
         return error_response(500, "internal_error", "internal error; quote the X-Request-Id when reporting it")
 

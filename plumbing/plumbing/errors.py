@@ -10,6 +10,7 @@ from nameko.exceptions import deserialize_to_instance
 
 class DomainError(Exception):
     code = "error"
+    status = 400  # the HTTP status the gateway answers it with
 
     def __init__(self, message, details=None):
         super().__init__(message, details or {})
@@ -26,17 +27,26 @@ class InvalidInput(DomainError):
 @deserialize_to_instance
 class NotFound(DomainError):
     code = "not_found"
+    status = 404
 
 
 @deserialize_to_instance
 class Conflict(DomainError):
     """The request is valid but not in the current state of the resource."""
     code = "conflict"
+    status = 409
+
+
+@deserialize_to_instance
+class Unavailable(DomainError):
+    """A server the service needs (its database) does not answer: ask again shortly."""
+    code = "unavailable"
+    status = 503
 
 
 def is_client_error(exc) -> bool:
     """An answer to a bad request (a 4xx), not a fault of ours."""
-    return isinstance(exc, DomainError) or 400 <= getattr(exc, "status", 500) < 500
+    return 400 <= getattr(exc, "status", 500) < 500
 
 
 class ClientErrorLogFilter(logging.Filter):

@@ -1,12 +1,16 @@
 """A service outlives a broker that goes away while a worker is finishing
-(found by tests/faults: a RabbitMQ restart made services exit)."""
+(found by tests/faults: a RabbitMQ restart made services exit), and answers
+"unavailable" when its database does not."""
 from unittest.mock import patch
 
+import pytest
 from kombu.exceptions import OperationalError
 from nameko.rpc import Responder
 from nameko.standalone.rpc import ServiceRpcProxy
+from sqlalchemy import create_engine, text
 
 from plumbing.consumer import ReliableEventHandler, event_handler
+from plumbing.errors import Unavailable
 from plumbing.rpc import rpc
 from plumbing.testing import publish_event, wait_for
 
@@ -58,3 +62,21 @@ def test_a_failed_event_that_cannot_be_sent_to_retry_goes_back_to_its_queue(cont
         wait_for(lambda: len(FailingOnce.tries) == 2, message="the event delivered again")
     assert FailingOnce.tries == [event["id"]] * 2
     assert not container._died.ready()
+
+
+class Stored:
+    name = "stored"
+
+    @rpc
+    def count(self):
+        # a database that refuses the connection, as PostgreSQL does while it is down
+        engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:1/nothing")
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT 1"))
+
+
+def test_a_request_whose_database_does_not_answer_is_refused_as_unavailable(container_factory, rabbit_config):
+    container_factory(Stored, rabbit_config).start()
+    with ServiceRpcProxy("stored", rabbit_config, timeout=10) as stored:
+        with pytest.raises(Unavailable, match="stored's database does not answer"):
+            stored.count()
