@@ -100,6 +100,14 @@ def exclusive_bounds(converter, field, **kwargs) -> dict:
     return bounds
 
 
+def object_sizes(converter, field, ret, **kwargs) -> dict:
+    """apispec gives a Dict's Length as minLength/maxLength, which bind strings only."""
+    if not isinstance(field, fields.Dict):
+        return {}
+    sizes = {"minLength": "minProperties", "maxLength": "maxProperties"}
+    return {sizes[name]: ret.pop(name) for name in list(ret) if name in sizes}
+
+
 @lru_cache(maxsize=None)
 def document(service_cls) -> dict:
     marshmallow = MarshmallowPlugin()
@@ -108,7 +116,7 @@ def document(service_cls) -> dict:
         info={"description": "Ticketing, training, appraisal and public-opinion monitoring behind one gateway. "
                              "Every /api/v1 route except /api/v1/auth/token needs `Authorization: Bearer <token>`."},
     )
-    for attributes in (exclusive_bounds, int32_unless_bounded):
+    for attributes in (exclusive_bounds, int32_unless_bounded, object_sizes):
         marshmallow.converter.add_attribute_function(attributes)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=ErrorSchema)

@@ -272,7 +272,7 @@ class AppealSchema(Schema):
 
 
 class AppealQuerySchema(StrictSchema):
-    cycle_id = fields.Integer(strict=True)
+    cycle_id = fields.Integer()  # from a query string: digits in text
     agent = fields.String(validate=AGENT)
     state = fields.String(validate=validate.OneOf(cycles.APPEAL_STATES))
 

@@ -1,0 +1,30 @@
+"""The OpenAPI document says what the gateway does (schemathesis found where it did not)."""
+from gateway.openapi import document
+from gateway.service import GatewayService
+
+
+def schema_of(name):
+    return document(GatewayService)["components"]["schemas"][name]["properties"]
+
+
+def responses_of(path, method):
+    return document(GatewayService)["paths"][path][method]["responses"]
+
+
+def test_field_bounds_are_the_ones_enforced():
+    assert schema_of("CourseCreate")["duration_hours"]["exclusiveMinimum"] is True  # more than 0
+    assert schema_of("TicketCreate")["custom_fields"]["maxProperties"] == 50  # an object's size, not a string's
+    assert "maxLength" not in schema_of("TicketCreate")["custom_fields"]
+    assert "format" not in schema_of("AccountCreate")["capacity"]  # bounded: 0 to 1000
+    assert schema_of("Merge")["into"]["format"] == "int32"  # no bound of its own: an INTEGER column's
+
+
+def test_media_types_and_statuses_are_the_ones_answered():
+    assert list(responses_of("/api/v1/monitoring/reports/trend.png", "get")["200"]["content"]) == ["image/png"]
+    assert list(responses_of("/api/v1/monitoring/reports/trend.csv", "get")["200"]["content"]) == ["text/csv"]
+    assert list(responses_of("/metrics", "get")["200"]["content"]) == ["text/plain"]
+    assert {"200", "201"} <= set(responses_of("/api/v1/monitoring/posts", "post"))  # updated or created
+    assert set(responses_of("/health", "get")) == {"200", "503"}
+    assert {"404", "409", "503"} <= set(responses_of("/api/v1/appraisal/cycles", "post"))  # the template it names
+    assert "content" not in responses_of("/api/v1/tickets", "get")["414"]  # the HTTP server's own, empty
+    assert set(responses_of("/api/v1/auth/token", "post")) == {"200", "400", "401", "413", "429"}
