@@ -50,8 +50,9 @@ def service_config() -> dict:
         "WEB_SERVER_ADDRESS": f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}",
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         "max_workers": int(os.environ.get("MAX_WORKERS", "10")),
-        # batch event handlers' settings, when set (plumbing.consumer has the defaults)
-        **{name: os.environ[name] for name in ("EVENT_BATCH_SIZE", "EVENT_BATCH_LINGER_SECONDS") if name in os.environ},
+        # event handlers' settings, when set (plumbing.consumer has the defaults)
+        **{name: os.environ[name] for name in ("EVENT_BATCH_SIZE", "EVENT_BATCH_LINGER_SECONDS", "EVENT_MAX_BYTES")
+           if name in os.environ},
         "serializer": "json",
     }
 
