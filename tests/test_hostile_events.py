@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from appraisal.service import AppraisalService
+from gateway.service import GatewayService
+from monitoring.service import MonitoringService
 from plumbing import deadletter
 from plumbing.consumer import DEFAULT_MAX_BYTES
 from plumbing.events import CONTENT_TYPE, make_envelope
@@ -38,6 +40,12 @@ VALID_DATA = {
     "opinion.alert_raised": ALERT, "opinion.alert_updated": ALERT,
     "appraisal.retraining_requested": {"agent": "alice", "course_id": 1, "reason": "CSAT below target"},
 }
+
+
+def test_every_service_that_consumes_events_is_covered():
+    consumers = {cls for cls in [GatewayService, *CONSUMERS, MonitoringService] if list(subscriptions(cls))}
+    assert consumers == set(CONSUMERS)
+    assert {event_type for cls in CONSUMERS for _, event_type, _ in subscriptions(cls)} == set(VALID_DATA)
 
 
 @pytest.fixture
