@@ -31,6 +31,7 @@ UNICODE = [
     "e\u0301 \u1100\u1161 combining, \ufeffBOM, \u200bzero width, \u2028line\u2029paragraph",
     "退货退款 ＶＩＰ１５ 𠀋𪚲 astral CJK",
     "\t tabs, \r\nnew lines, trailing spaces   ",
+    "0" * 100_000,  # one word, as long as each field allows
 ]
 # free-text fields of these routes are filled; (route, body, how to read it back); ids come from the answer
 CREATES = [
