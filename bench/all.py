@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import AMQP_HOST, PYTHON, ROOT, cpu_model, git, machine_busy, memory_gb, say  # noqa: E402
+from run import AMQP_HOST, PYTHON, ROOT, cpu_model, git, machine_busy, memory_gb, say, stop_on_signals  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 
@@ -117,7 +117,7 @@ def run_step(step, out, watch):
     """The step's script as a child in a session of its own, so that a Ctrl-C reaches it once, from here."""
     for report in step.reports:  # never summarise an earlier run's figures
         (out / report).unlink(missing_ok=True)
-    argv = [PYTHON, str(BENCH / step.script), *step.args, "--out", str(out)]
+    argv = [PYTHON, str(BENCH / step.script), *step.args, "--out", os.path.relpath(out, ROOT)]  # reports quote it
     say(f"{step.name}: {step.what} (stopped after {step.bound_seconds / 60:.0f} min at most)")
     say(f"  $ {' '.join(['python', f'bench/{step.script}', *step.args])}")
     began = time.monotonic()
@@ -301,7 +301,7 @@ def main(argv=None):
     unknown = set(args.skip) - set(ROWS)
     if unknown:
         parser.error(f"unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(ROWS)}")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stop_on_signals()
     details = args.out / "all"
     details.mkdir(parents=True, exist_ok=True)
     busy = machine_busy()

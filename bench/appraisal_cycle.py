@@ -51,7 +51,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import MGMT, MGMT_AUTH, PYTHON, ROOT, CpuMeter, cpu_model, git, machine_busy, memory_gb, say  # noqa: E402
+from run import (MGMT, MGMT_AUTH, PYTHON, ROOT, CpuMeter, cpu_model, git, machine_busy, memory_gb, say,  # noqa: E402
+                 stop_on_signals)
 from scratch import scratch  # noqa: E402
 
 import amqp  # noqa: E402
@@ -689,7 +690,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.tickets = 20_000
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stop_on_signals()
     busy = machine_busy()
     say(f"machine busy before the run: {100 * busy[0]:.0f}% of {os.cpu_count()} CPUs ({100 * busy[1]:.0f}% other)")
     results = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git(["rev-parse", "--short", "HEAD"])

@@ -101,6 +101,18 @@ def say(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
 
 
+def interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def stop_on_signals():
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, so that a script's clean-up runs. Catching SIGINT matters
+    for the children too: a process started in the background has SIGINT ignored, exec keeps an ignored
+    signal ignored (only caught ones are reset), and the platform's processes would never stop on SIGINT."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -392,12 +404,16 @@ class CpuMeter:
         }
 
 
+ABSOLUTE_DIRECTORIES = re.compile(r"(?<![\w.~-])/(?:[^\s/]+/)+")
+
+
 def command_line(pid, comm):
+    """The process's command line without the directories of absolute paths (reports name no machine path)."""
     try:
         line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         line = ""
-    return line[:120] or f"[{comm}]"
+    return ABSOLUTE_DIRECTORIES.sub("", line)[:120] or f"[{comm}]"
 
 
 def machine_busy(seconds=2.0):
@@ -977,7 +993,8 @@ class Bench:
 
     def reads(self):
         self.baseline("select")
-        self.results["read_levels"] = [self.read_level(c, self.args.duration, "read") for c in self.args.read_connections]
+        self.results["read_levels"] = [self.read_level(connections, self.args.duration, "read")
+                                       for connections in self.args.read_connections]
         if self.args.list_connections:
             self.results["read_levels"].append(self.read_level(self.args.list_connections, self.args.duration, "list"))
 
@@ -1429,7 +1446,8 @@ def render_propagation(results):
         "", f"## Event propagation: ticket.created -> appraisal ({mine['tickets']} tickets at {mine['rate']:g}/s; "
         f"machine {100 * mine['machine_busy_share']:.0f}% busy, {100 * mine['other_cpu_share']:.0f}% other processes)",
         "",
-        "| path | count | p50 ms | p90 ms | p99 ms | max ms | notes |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| path | count | p50 ms | p90 ms | p99 ms | max ms | notes |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
         row("POST /api/v1/tickets (the 201 answer)", mine["created"], f"{mine['refused']} refused"),
         row("201 answer -> appraisal's record of the ticket", mine["propagated"],
             f"appraisal's database polled every {mine['poll_ms']:g} ms; {mine['missing']} never seen, "
@@ -1438,7 +1456,7 @@ def render_propagation(results):
             f"persistent, durable queue, same broker and rate; {raw['lost']} lost"),
         row("(the same messages: publish -> its confirm)", raw["confirm"],
             "a persistent message is confirmed once written to disk, which may come after its delivery"),
-        "", "The platform's path: ticketing's commit, the outbox relay's publish with its confirm, RabbitMQ, "
+        "", "The platform's path after the commit: the outbox relay's publish with its confirm, RabbitMQ, "
         "appraisal's batch consumer (it waits up to EVENT_BATCH_LINGER_SECONDS for a batch to fill), its "
         "transaction storing the fact and rebuilding the record.",
     ]
@@ -1550,6 +1568,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=BENCH / "results", help="where the report goes")
     parser.add_argument("--keep-logs", action="store_true", help="keep the service logs (printed path)")
     args = parser.parse_args(argv)
+    stop_on_signals()
     Bench(args).run()
 
 
