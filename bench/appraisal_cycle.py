@@ -559,7 +559,8 @@ def cycle(database_url, amqp_uri, service, args):
         results = rpc.list_results(planned["id"])["items"]
         connection.close()
     mismatches = []
-    by_agent = {result["agent"]: result for result in results}
+    # an agent with an exam grade and no ticket in the month has a result but no row in the aggregate
+    by_agent = {result["agent"]: result for result in results if result["kpis"].get("volume")}
     if set(by_agent) != set(expected):
         mismatches.append(f"agents differ: {len(by_agent)} results, {len(expected)} in the aggregate; only in "
                           f"results: {sorted(set(by_agent) - set(expected))[:5]}, only in the aggregate: "
