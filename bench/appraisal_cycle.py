@@ -355,7 +355,7 @@ def load_records(database_url, args):
         close_ticket()
         flush(fact_rows)
         facts_written += len(fact_rows)
-    written = scalar(connect(database_url), "SELECT count(*) FROM ticket_records")
+    written = scalar(connection, "SELECT count(*) FROM ticket_records")
     connection.close()
     say(f"wrote {facts_written:,} facts and {written:,} ticket records in {time.monotonic() - started:.0f}s")
     return {"events": facts_written, "ticket_records": written}

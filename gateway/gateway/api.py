@@ -41,6 +41,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
+OUTAGES = ((BROKER_AWAY, "the message broker"), (DATABASE_AWAY, "the gateway's database"))  # each a 503
 
 HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
@@ -240,12 +241,10 @@ class ApiEntrypoint(HttpRequestHandler):
             return error_response(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, (UnknownService, RpcTimeout)):
             return error_response(503, "service_unavailable", str(exc))
-        if isinstance(exc, BROKER_AWAY):
-            log.error("the message broker is unreachable answering %s: %r", self.url, exc)
-            return error_response(503, "service_unavailable", "the message broker is unreachable; try again shortly")
-        if isinstance(exc, DATABASE_AWAY):
-            log.error("the gateway's database is unreachable answering %s: %r", self.url, exc)
-            return error_response(503, "service_unavailable", "the gateway's database is unreachable; try again shortly")
+        for kinds, server in OUTAGES:
+            if isinstance(exc, kinds):
+                log.error("%s is unreachable answering %s: %r", server, self.url, exc)
+                return error_response(503, "service_unavailable", f"{server} is unreachable; try again shortly")
         log.error("unexpected error answering %s: %r", self.url, exc, exc_info=exc)
         return error_response(500, "internal_error", "internal error; quote the X-Request-Id when reporting it")
 

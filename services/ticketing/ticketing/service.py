@@ -245,10 +245,10 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         None once this request has taken the key (a concurrent request with the
         same key waits here until this one's transaction ends). The same key
         for a different ticket is a Conflict."""
-        if request.get("idempotency_key") is None:
+        key = self.request_key(request)
+        if key is None:
             return None
         table = TicketRequest.__table__
-        key = dict(actor=self.context.actor or "", idempotency_key=request["idempotency_key"])
         fingerprint = hashlib.sha256(json.dumps(request["ticket"], sort_keys=True).encode()).hexdigest()
         taken = self.db.execute(upsert_insert(self.db)(table).on_conflict_do_nothing().returning(table.c.actor),
                                 dict(key, fingerprint=fingerprint, created_at=self.now())).first()
@@ -261,9 +261,15 @@ class TicketingService(PlatformService, AgentRegistry, SlaClocks, Aftercare, Kno
         return self.db.get(Ticket, earlier.ticket_id)
 
     def keep_key(self, request, ticket):
-        if request.get("idempotency_key") is not None:
-            self.db.execute(update(TicketRequest).filter_by(
-                actor=self.context.actor or "", idempotency_key=request["idempotency_key"]).values(ticket_id=ticket.id))
+        key = self.request_key(request)
+        if key is not None:
+            self.db.execute(update(TicketRequest).filter_by(**key).values(ticket_id=ticket.id))
+
+    def request_key(self, request):
+        """The caller's idempotency key as the key of its ``ticket_requests`` row; None without one."""
+        if request.get("idempotency_key") is None:
+            return None
+        return dict(actor=self.context.actor or "", idempotency_key=request["idempotency_key"])
 
     @contextmanager
     def acting_for(self, request):
