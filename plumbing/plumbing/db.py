@@ -8,7 +8,7 @@ blocking the whole process. SQLite runs in WAL mode so readers do not wait for a
 from datetime import timezone
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Float, TypeDecorator, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -66,6 +66,11 @@ def check_reachable(engine: Engine) -> None:
         ) from None
 
 
+# Python annotations -> column types in every service's models, as their migrations made them:
+# SQLAlchemy 2.1 maps float to Double, which SQLite spells differently from the FLOAT created.
+TYPE_ANNOTATIONS = {float: Float}
+
+
 def is_postgres(engine_or_session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
@@ -74,6 +79,14 @@ def is_postgres(engine_or_session) -> bool:
 def upsert_insert(session):
     """The INSERT with ``on_conflict_do_*`` for the session's database."""
     return postgresql.insert if is_postgres(session) else sqlite.insert
+
+
+def one_of(session, column, values):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter however many
+    values, where an IN of thousands would be compiled with a parameter each."""
+    if is_postgres(session):
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_rows(session, statement, rows, key) -> list:

@@ -5,12 +5,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from plumbing.db import UTCDateTime
+from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
 from plumbing.outbox import messaging_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = TYPE_ANNOTATIONS
 
 
 class Post(Base):

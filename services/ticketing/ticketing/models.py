@@ -3,12 +3,12 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from plumbing.db import UTCDateTime
+from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
 from plumbing.outbox import messaging_tables
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = TYPE_ANNOTATIONS
 
 
 class Ticket(Base):
