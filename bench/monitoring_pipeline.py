@@ -1,17 +1,21 @@
 """Posts/s through monitoring's pipeline, set against the bare sentiment model.
 
-    .venv/bin/python bench/monitoring_pipeline.py    # ~1-2 min; writes bench/results/monitoring_pipeline.md and .json
-    .venv/bin/python bench/monitoring_pipeline.py --out DIR
+    .venv/bin/python bench/monitoring_pipeline.py    # ~2 min; writes bench/results/monitoring_pipeline.md and .json
+    .venv/bin/python bench/monitoring_pipeline.py --out DIR --posts N --replicas N
 
 Three figures from the same run, on the same synthetic posts (Chinese and
 English, a third of them reposts of a few stories, the rest distinct):
 1. the bare model: texts/s of ``SentimentModel.analyse`` in batches of 1,000;
 2. the pipeline in process: rule match -> sentiment -> near-duplicate
    clustering -> severity, with plain modules, batches of 1 and 1,000;
-3. the service: ``ingest_posts`` over RPC into MonitoringService on a fresh
-   PostgreSQL database and RabbitMQ vhost (removed afterwards), batches of 1
-   and 1,000: storing, matching, analysing, clustering, scoring, buckets,
-   alerts and events in one transaction per batch.
+3. the service: ``ingest_posts`` over RPC into MonitoringService, run as the
+   Procfile runs it (``python -m plumbing.serve``), on a fresh PostgreSQL
+   database and RabbitMQ vhost (removed afterwards): storing, matching,
+   analysing, clustering, scoring, buckets, alerts and events in one
+   transaction per batch. Batches of 1 into one process; batches of 1,000
+   into one process from one client, then into ``--replicas`` processes
+   from as many concurrent clients (a scaled deployment), each with the CPU
+   per post of the service, PostgreSQL, RabbitMQ and this script.
 Not a test: nothing is asserted.
 """
 import eventlet
@@ -22,55 +26,33 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import random  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
+from urllib.parse import quote, unquote  # noqa: E402
 
-from nameko.containers import ServiceContainer  # noqa: E402
+import requests  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
 from monitoring import dedupe, rules, severity  # noqa: E402
 from monitoring.schemas import PostCreateSchema  # noqa: E402
 from monitoring.sentiment import SentimentModel, crisis_terms  # noqa: E402
-from monitoring.service import MonitoringService  # noqa: E402
 from plumbing import migrate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from run import CpuMeter  # noqa: E402
-from scratch import scratch  # noqa: E402
+from scratch import MGMT, MGMT_AUTH, scratch  # noqa: E402
+from synthetic_posts import RULE, synthetic_posts  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
-POSTS = 4000
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+POSTS = 16_000
+IN_PROCESS_POSTS = 4000
 SERVICE_POSTS_ONE_BY_ONE = 300
-STORIES = ["某某外卖后厨卫生太差，操作台上有老鼠，顾客吃完身体不适，商家至今没有回应",
-           "Acme delivery lost my parcel again and support closed the ticket without a reply",
-           "某某外卖新推出的套餐很划算，送餐也很快"]
-PHRASES = ["外卖送得太慢了", "客服态度很好", "退款一直没到账", "味道不错下次还点", "骑手很辛苦",
-           "the delivery was late", "great food and quick service", "still waiting for a refund", "app keeps crashing"]
-
-
-def synthetic_posts(count, seed=7):
-    randomness = random.Random(seed)
-    now = datetime.now(timezone.utc)
-    posts = []
-    for index in range(count):
-        if index % 3 == 0:
-            text = f"转发微博 //@u{index}: {randomness.choice(STORIES)}"
-        else:
-            text = f"{randomness.choice(['某某外卖', 'Acme delivery'])} " + "，".join(randomness.sample(PHRASES, 3))
-            text += f" #{index}"
-        posts.append({"platform": randomness.choice(["weibo", "douyin", "twitter"]), "external_id": f"b{index}",
-                      "author": {"id": f"a{index % 500}", "name": f"user{index % 500}",
-                                 "followers": randomness.randint(10, 2_000_000), "verified": index % 10 == 0,
-                                 "kind": randomness.choice(["person", "person", "kol", "media"])},
-                      "text": text, "posted_at": (now - timedelta(seconds=index)).isoformat(),
-                      "reposts": randomness.randint(0, 50), "comments": randomness.randint(0, 20),
-                      "likes": randomness.randint(0, 200)})
-    return posts
-
-
 def progress(line):
     print(line, flush=True)
 
@@ -85,7 +67,7 @@ def timed(label, count, work):
 
 def in_process(model, posts, batch_size):
     """The pipeline's own work, as the service does it, without the database."""
-    watch = [rules.WatchRule(1, "delivery", rules.parse('外卖 OR delivery OR "acme"'))]
+    watch = [rules.WatchRule(1, RULE["name"], rules.parse(RULE["query"]))]
     loaded = [PostCreateSchema().load(post) for post in posts]
     index = dedupe.ClusterIndex()
     now = datetime.now(timezone.utc)
@@ -106,58 +88,139 @@ def in_process(model, posts, batch_size):
     return run
 
 
-def through_service(posts, batch_size):
-    with scratch("monitoring") as (database_url, amqp_uri):
+class Monitoring:
+    """``python -m plumbing.serve monitoring.service:MonitoringService``, as the Procfile runs it, in
+    ``replicas`` processes (competing consumers of its RPC queue, as a scaled deployment runs them)."""
+
+    def __init__(self, database_url, amqp_uri, workdir, replicas):
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env.update(AMQP_URI=amqp_uri, MONITORING_DATABASE_URL=database_url, METRICS_PORT="0", PYTHONUNBUFFERED="1",
+                   LOG_LEVEL="WARNING")
+        self.logs = [Path(workdir) / f"monitoring-{replica}.log" for replica in range(replicas)]
+        self.processes = []
+        for log in self.logs:
+            with open(log, "wb") as out:
+                self.processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "plumbing.serve", "monitoring.service:MonitoringService"], cwd=ROOT,
+                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+
+    @property
+    def pids(self):
+        return {process.pid: "monitoring" for process in self.processes}
+
+    def wait_until_consuming(self, vhost, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in self.processes):
+                raise RuntimeError("monitoring exited:\n" + "\n".join(log.read_text()[-2000:] for log in self.logs))
+            reply = requests.get(f"{MGMT}/api/queues/{quote(vhost, safe='')}/rpc-monitoring", auth=MGMT_AUTH,
+                                 timeout=10)
+            if reply.ok and reply.json().get("consumers", 0) >= len(self.processes):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"monitoring did not start consuming within {timeout}s")
+
+    def stop(self):
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def through_service(posts, batch_size, replicas=1, clients=1):
+    """Posts/s of ``ingest_posts`` from ``clients`` concurrent callers into ``replicas`` service processes,
+    with the CPU each part of the machine spent meanwhile."""
+    with scratch("monitoring") as (database_url, amqp_uri), tempfile.TemporaryDirectory() as workdir:
         migrate.upgrade("monitoring", database_url)
-        config = {"AMQP_URI": amqp_uri, "DATABASE_URL": database_url, "serializer": "json",
-                  "OUTBOX_POLL_SECONDS": 1, "max_workers": 4}
-        container = ServiceContainer(MonitoringService, config)
-        container.start()
+        service = Monitoring(database_url, amqp_uri, workdir, replicas)
         try:
+            service.wait_until_consuming(unquote(amqp_uri.rsplit("/", 1)[1]))
+            config = {"AMQP_URI": amqp_uri, "serializer": "json"}
             with ServiceRpcProxy("monitoring", config) as proxy:
-                proxy.create_rule({"name": "delivery", "query": '外卖 OR delivery OR "acme"'})
-                batches = [posts[start:start + batch_size] for start in range(0, len(posts), batch_size)]
-                return timed(f"service, batch {batch_size}", len(posts),
-                             lambda: [proxy.ingest_posts({"posts": batch}) for batch in batches])
+                proxy.create_rule(RULE)
+            batches = [posts[start:start + batch_size] for start in range(0, len(posts), batch_size)]
+
+            def send(own_batches):
+                with ServiceRpcProxy("monitoring", config) as proxy:
+                    for batch in own_batches:
+                        proxy.ingest_posts({"posts": batch})
+
+            def run():
+                pool = eventlet.GreenPool(clients)
+                for client in range(clients):
+                    pool.spawn(send, batches[client::clients])
+                pool.waitall()
+
+            meter = CpuMeter(service.pids)
+            meter.start()
+            rate = timed(f"service, batch {batch_size}, {replicas} process(es), {clients} client(s)", len(posts), run)
+            cpu = meter.stop()
+            return {"posts_per_second": rate, "batch": batch_size, "replicas": replicas, "clients": clients,
+                    "machine_busy_share": cpu["machine_busy_share"],
+                    "cpu_ms_per_post": {name: round(1000 * seconds / len(posts), 3)
+                                        for name, seconds in cpu["cpu_seconds"].items()}}
         finally:
-            container.stop()
+            service.stop()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Posts/s through monitoring's pipeline against the bare model.")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report goes")
+    parser.add_argument("--posts", type=int, default=POSTS, help=f"posts per batched service run (default {POSTS})")
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="monitoring processes of the scaled run, each sent to by its own client (default 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     meter, began = CpuMeter({}), time.monotonic()  # how much of the machine others took meanwhile
     meter.start()
     model = SentimentModel.load()
-    posts = synthetic_posts(POSTS)
-    results = {"posts": POSTS, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    posts = synthetic_posts(args.posts)
+    sample = posts[:IN_PROCESS_POSTS]
+    results = {"posts": args.posts, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     progress("bare model, batches of 1,000:")
-    texts = [post["text"] for post in posts]
+    texts = [post["text"] for post in sample]
     results["model_texts_per_second"] = timed(
         "model", len(texts), lambda: [model.analyse(texts[i:i + 1000]) for i in range(0, len(texts), 1000)])
     progress("pipeline in process (match -> sentiment -> dedupe -> severity):")
-    results["in_process_batch_1"] = timed("batch 1", POSTS, in_process(model, posts, 1))
-    results["in_process_batch_1000"] = timed("batch 1000", POSTS, in_process(model, posts, 1000))
+    results["in_process_batch_1"] = timed("batch 1", len(sample), in_process(model, sample, 1))
+    results["in_process_batch_1000"] = timed("batch 1000", len(sample), in_process(model, sample, 1000))
     progress("through MonitoringService over RPC, PostgreSQL:")
-    results["service_batch_1"] = through_service(posts[:SERVICE_POSTS_ONE_BY_ONE], 1)
-    results["service_batch_1000"] = through_service(posts, 1000)
+    results["service"] = [through_service(posts[:SERVICE_POSTS_ONE_BY_ONE], 1),
+                          through_service(posts, 1000),
+                          through_service(posts, 1000, replicas=args.replicas, clients=args.replicas)]
     cpu = meter.stop()
     results["machine_busy_share"] = cpu["machine_busy_share"]
     results["other_cpu_share"] = round(cpu["cpu_seconds"].get("other", 0.0) / ((time.monotonic() - began)
                                                                                 * (os.cpu_count() or 1)), 3)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "monitoring_pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["# Monitoring pipeline", "", f"{POSTS} synthetic posts, {results['at']}; posts/s (texts/s for the model). "
-             f"Machine busy during the run: {100 * results['machine_busy_share']:.0f}% "
-             f"({100 * results['other_cpu_share']:.0f}% other processes).",
-             "", "| what | per second | share of the bare model |", "|---|---:|---:|"]
-    for key in ("model_texts_per_second", "in_process_batch_1", "in_process_batch_1000", "service_batch_1",
-                "service_batch_1000"):
-        lines.append(f"| {key} | {results[key]:,.0f} | {results[key] / results['model_texts_per_second']:.2f} |")
-    (args.out / "monitoring_pipeline.md").write_text("\n".join(lines) + "\n")
+    (args.out / "monitoring_pipeline.md").write_text(report(results))
     progress(f"written to {args.out / 'monitoring_pipeline.md'}")
+
+
+def report(results):
+    model = results["model_texts_per_second"]
+    lines = ["# Monitoring pipeline", "",
+             f"{results['at']}; posts/s (texts/s for the model) on the same synthetic posts. Machine busy during "
+             f"the whole run: {100 * results['machine_busy_share']:.0f}% "
+             f"({100 * results['other_cpu_share']:.0f}% other processes).", "",
+             "| what | per second | share of the bare model |", "|---|---:|---:|"]
+    for key in ("model_texts_per_second", "in_process_batch_1", "in_process_batch_1000"):
+        lines.append(f"| {key} | {results[key]:,.0f} | {results[key] / model:.2f} |")
+    lines += ["", "Through the service (`ingest_posts` over RPC, PostgreSQL), with the CPU each part of the machine "
+              "spent per post while it ran:", "",
+              "| batch | processes | clients | posts/s | share of the bare model | machine busy | CPU ms per post |",
+              "|---:|---:|---:|---:|---:|---:|---|"]
+    for run in results["service"]:
+        cpu = ", ".join(f"{name} {ms}" for name, ms in run["cpu_ms_per_post"].items() if ms >= 0.005)
+        lines.append(f"| {run['batch']:,} | {run['replicas']} | {run['clients']} | {run['posts_per_second']:,.0f} | "
+                     f"{run['posts_per_second'] / model:.2f} | {100 * run['machine_busy_share']:.0f}% | {cpu} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -5,10 +5,15 @@ first by ``plumbing.serve`` and the tests) gives a green wait callback: a
 query waiting on the server yields to other green threads instead of
 blocking the whole process. SQLite runs in WAL mode so readers do not wait for a writer.
 """
-from datetime import timezone
+import json
+from datetime import date, time, timezone
+from decimal import Decimal
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Float, TypeDecorator, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    JSON, DateTime, Float, Text, TypeDecorator, any_, bindparam, cast, column, create_engine, event, func, select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -89,12 +94,62 @@ def one_of(session, column, values):
     return column.in_(values)
 
 
-def insert_rows(session, statement, rows, key) -> list:
-    """Run an INSERT (``ON CONFLICT`` or not) for many rows as multi-row VALUES
-    statements; returns ``key`` of each row written. SQLAlchemy sends an
-    ``ON CONFLICT`` INSERT without RETURNING to the database one row at a time
-    (sqlalchemy#13130), hence the RETURNING."""
-    return session.scalars(statement.returning(key), rows).all()
+def insert_rows(session, statement, rows, *returning) -> list:
+    """Run an INSERT (``ON CONFLICT`` or not) of many rows (dicts with the same keys) as one
+    statement; returns the ``returning`` columns of each row written. On PostgreSQL the rows go
+    as one JSON document (``given_rows``); elsewhere as a multi-row VALUES, which SQLAlchemy builds
+    only for a statement with RETURNING: an ``ON CONFLICT`` INSERT without goes one row at a time
+    (sqlalchemy#13130)."""
+    if not rows:
+        return []
+    if is_postgres(session):
+        names = list(rows[0])
+        given = given_rows(statement.table, names)
+        statement = statement.from_select(names, select(*(given.c[name] for name in names)))
+        result = session.execute(statement.returning(*returning) if returning else statement,
+                                 {"rows": rows_as_json(rows)})
+    else:
+        result = session.execute(statement.returning(*(returning or statement.table.primary_key)), rows)
+    return result.all() if returning else []
+
+
+def update_by_id(session, table, rows):
+    """UPDATE ``table`` SET each row's other columns WHERE id = its ``id``, in one statement
+    (rows: dicts with the same keys)."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if is_postgres(session):
+        given = given_rows(table, ["id", *names])
+        session.execute(update(table).where(table.c.id == given.c.id).values({name: given.c[name] for name in names}),
+                        {"rows": rows_as_json(rows)})
+    else:  # an executemany runs in process
+        session.execute(update(table).where(table.c.id == bindparam("row_id")),
+                        [dict({name: row[name] for name in names}, row_id=row["id"]) for row in rows])
+
+
+def given_rows(table, names):
+    """The rows of the ``rows`` parameter (a JSON array of objects) as a table typed like ``table``'s
+    columns ``names``. Thousands of rows as one parameter: psycopg2 would send an executemany one
+    statement per row, and a multi-row VALUES costs far more to build and to parse."""
+    return func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON)).table_valued(
+        *(column(name, table.c[name].type) for name in names)).render_derived("given", with_types=True)
+
+
+def rows_as_json(rows) -> str:
+    return json.dumps(rows, default=json_scalar)
+
+
+def json_scalar(value):
+    """Dates and times in ISO 8601 (aware datetimes keep their offset), decimals exact, bytes in
+    PostgreSQL's hex form of bytea."""
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot go in a JSON row")
 
 
 class Database(DependencyProvider):

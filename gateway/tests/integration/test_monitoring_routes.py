@@ -31,7 +31,7 @@ def test_posts_rules_alert_handling_correction_and_reports(platform, client, mak
     batch = [dict(post("s0", STORY, media), reposts=120, comments=40, likes=300)] + [post(f"s{i}", f"转发微博 //@网友{i}: {STORY}") for i in range(1, 12)]
     result = ok(admin.post(client.url("/api/v1/monitoring/posts/batch"), json={"posts": batch + [post("x", "今天天气好")]}))
     assert (result["created"], result["updated"]) == (13, 0)
-    first, off_topic = result["items"][0]["post"], result["items"][-1]["post"]
+    first, off_topic = result["items"][0], result["items"][-1]
     assert (first["on_topic"], first["topics"], first["sentiment"]) == (True, ["外卖"], "negative")
     assert (off_topic["on_topic"], off_topic["sentiment"], off_topic["cluster_id"]) == (False, None, None)
 

@@ -144,7 +144,7 @@ class Reviews:
             insert_rows(self.db, insert_result.on_conflict_do_update(
                 index_elements=[Result.cycle_id, Result.agent],
                 set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
-                rows, Result.__table__.c.id)
+                rows)
         cycle.computed_at = self.now()
         return len(agents)
 

@@ -131,7 +131,7 @@ class AppraisalService(PlatformService, Reviews):
         insert_record = upsert_insert(self.db)(TicketRecord.__table__)  # Core: multi-row statements
         key = TicketRecord.__table__.c.ticket_id
         insert_rows(self.db, insert_record.on_conflict_do_nothing(),
-                    [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids], key)
+                    [self.record_row(facts.TicketRecord(ticket_id)) for ticket_id in ticket_ids])
         self.db.execute(select(TicketRecord.ticket_id).where(TicketRecord.ticket_id.in_(ticket_ids))
                         .order_by(TicketRecord.ticket_id).with_for_update())
         stored = {}
@@ -142,7 +142,7 @@ class AppraisalService(PlatformService, Reviews):
                    for ticket_id in ticket_ids]
         insert_rows(self.db, insert_record.on_conflict_do_update(
             index_elements=[key],
-            set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records, key)
+            set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records)
 
     @staticmethod
     def record_row(record: facts.TicketRecord) -> dict:

@@ -48,17 +48,21 @@ def shingles(text: str) -> set[bytes]:
 
 def signatures(texts) -> np.ndarray:
     """One signature per text (rows in order), as ``MinHash.update_batch``
-    of the text's shingles would give it."""
+    of the text's shingles would give it. Each distinct shingle of the batch
+    is hashed and permuted once: reposts share most of theirs."""
     shingle_sets = [shingles(text) or {b""} for text in texts]
-    starts = np.cumsum([0] + [len(shingle_set) for shingle_set in shingle_sets[:-1]])
-    hashes = np.frombuffer(b"".join(hashlib.sha1(shingle).digest()[:4] for shingle_set in shingle_sets
-                                    for shingle in shingle_set), dtype="<u4").astype(np.uint32)
+    index = {}
+    positions = np.fromiter((index.setdefault(shingle, len(index)) for shingle_set in shingle_sets
+                             for shingle in shingle_set), dtype=np.intp)
+    hashes = np.frombuffer(b"".join(hashlib.sha1(shingle).digest()[:4] for shingle in index),
+                           dtype="<u4").astype(np.uint32)
     shift1, multiplier1, shift2, multiplier2, shift3 = MURMUR3_FINALIZER
     hashes = (hashes ^ (hashes >> shift1)) * multiplier1
     hashes = (hashes ^ (hashes >> shift2)) * multiplier2
     hashes ^= hashes >> shift3
     permuted = hashes[:, None] * MULTIPLIERS + OFFSETS  # uint32 arithmetic: wrapping is the modulo 2^32
-    return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)  # the stored form
+    starts = np.cumsum([0] + [len(shingle_set) for shingle_set in shingle_sets[:-1]])
+    return np.minimum.reduceat(permuted[positions], starts, axis=0).astype(np.uint64)  # the stored form
 
 
 def signature(text: str) -> np.ndarray:

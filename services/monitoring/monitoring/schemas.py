@@ -101,10 +101,20 @@ class PostBatchSchema(StrictSchema):
     posts = fields.List(fields.Nested(PostCreateSchema), required=True, validate=validate.Length(1, MAX_BATCH))
 
 
+class PostOutcomeSchema(PostSchema):
+    """What became of one post of a batch: its identity and analysis, not an echo of what was sent."""
+
+    class Meta:
+        fields = ("id", "platform", "external_id", "created", "on_topic", "topics", "sentiment", "sentiment_score",
+                  "crisis", "cluster_id", "severity", "level")
+
+    created = fields.Boolean(metadata={"description": "false when the post was seen before (counts merged)"})
+
+
 class PostBatchResultSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer(metadata={"description": "posts seen before: counts merged"})
-    items = fields.List(fields.Nested(PostIngestResultSchema), metadata={"description": "in the order sent"})
+    items = fields.List(fields.Nested(PostOutcomeSchema), metadata={"description": "in the order sent"})
 
 
 class PostListQuerySchema(PageQuerySchema):

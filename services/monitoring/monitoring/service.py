@@ -12,7 +12,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import func, insert, select, tuple_
 
-from monitoring import alerts, bulk, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
+from monitoring import alerts, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
 from monitoring.models import Alert, AlertEntry, Cluster, ClusterBand, Post, PostTopic, TopicBucket, WatchRule
 from monitoring.schemas import (
     AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
@@ -20,7 +20,7 @@ from monitoring.schemas import (
     PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
     WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
 )
-from plumbing.db import get_or_not_found, insert_rows, is_postgres, upsert_insert
+from plumbing.db import get_or_not_found, insert_rows, is_postgres, one_of, update_by_id, upsert_insert
 from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
@@ -33,6 +33,20 @@ SPIKE_ALERT_LEVEL = "III"
 CLUSTER_INDEX_LOCK = 0x6D6F6E6974  # "monit": the PostgreSQL advisory lock of the cluster index
 POST_CHANGES = ("id", *posts.COUNTS, "updated_at", "on_topic", "detected_language", "sentiment", "sentiment_score",
                 "crisis_terms", "cluster_id", "severity", "level")  # what ingesting may change in a stored post
+CLUSTER_CHANGES = ("id", "lead_post_id", "size", "negative", "peak_severity", "severity", "level", "updated_at")
+
+
+class Record:
+    """A post or cluster while a batch is ingested: its columns as plain attributes, changed in
+    memory and written for the whole batch by one statement (``insert_rows``, ``update_by_id``);
+    mapped objects would cost more per attribute than the pipeline's own work on them."""
+
+    def __init__(self, columns, **more):
+        self.__dict__.update(columns, **more)
+
+
+def as_post_record(columns):
+    return Record(columns, topic_rules=[], counts_grew=False)
 
 
 class SentimentAnalyser(DependencyProvider):
@@ -69,9 +83,9 @@ class MonitoringService(PlatformService):
         with self.db.begin():
             results = self.ingest(batch)
         created = sum(was_created for _, was_created in results)
-        return shared(PostBatchResultSchema).dump({
-            "created": created, "updated": len(results) - created,
-            "items": [{"post": post, "created": was_created} for post, was_created in results]})
+        items = [Record(vars(post), created=was_created) for post, was_created in results]
+        return shared(PostBatchResultSchema).dump({"created": created, "updated": len(results) - created,
+                                                   "items": items})
 
     @rpc
     def get_post(self, post_id):
@@ -265,15 +279,14 @@ class MonitoringService(PlatformService):
                 post.topic_rules = rules.matching_rules(watch_rules, fields)
                 if post.topic_rules:
                     fresh.append(post)
-            elif post.id not in created_ids:
-                post.topic_rules = []
             outcome = "updated" if not created else "off_topic" if not post.topic_rules else None
             if outcome:
                 self.on_success(metrics.POSTS_INGESTED.labels(post.platform, outcome).inc)
         seen_again = {post.id: post for post, _ in stored if post.id not in created_ids}.values()
+        self.with_topics(seen_again)
         grown = [post for post in seen_again if post.on_topic and post.counts_grew]
         touched, cluster_sizes = self.analyse_and_cluster(fresh, grown, now)
-        bulk.update_by_id(self.db, Post.__table__, [
+        update_by_id(self.db, Post.__table__, [
             {name: getattr(post, name) for name in POST_CHANGES}
             for post in [*fresh, *(post for post in seen_again if post.counts_grew)]])
         if fresh:
@@ -309,14 +322,15 @@ class MonitoringService(PlatformService):
                                  received_at=now, updated_at=now, on_topic=False)
         # ON CONFLICT rather than select-then-insert: a concurrent ingest of the same post waits here
         # instead of failing on the unique key; rows in key order so two batches lock in the same order.
-        created = {(post.platform, post.external_id): post for post in self.db.scalars(
-            upsert_insert(self.db)(Post).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(Post), [rows[key] for key in sorted(rows)])}
+        posts_table = Post.__table__
+        created = {(post.platform, post.external_id): post for post in map(as_post_record, self.db.execute(
+            upsert_insert(self.db)(posts_table).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(*posts_table.c), [rows[key] for key in sorted(rows)]).mappings())}
         seen_before = [key for key in rows if key not in created]
         loaded = dict(created)
-        for post in self.db.scalars(
-                select(Post).where(tuple_(Post.platform, Post.external_id).in_(seen_before)).order_by(Post.id)
-                .with_for_update().execution_options(populate_existing=True)) if seen_before else ():
+        for post in map(as_post_record, self.db.execute(
+                select(posts_table).where(tuple_(posts_table.c.platform, posts_table.c.external_id).in_(seen_before))
+                .order_by(posts_table.c.id).with_for_update()).mappings() if seen_before else ()):
             loaded[post.platform, post.external_id] = post
             stored = {name: getattr(post, name) for name in posts.COUNTS}
             merged = posts.merge_counts(stored, rows[post.platform, post.external_id])
@@ -325,8 +339,6 @@ class MonitoringService(PlatformService):
                 for name, value in merged.items():
                     setattr(post, name, value)
                 post.updated_at = now
-        for post in loaded.values():
-            self.db.expunge(post)  # its changes are written for the whole batch at once (bulk.update_by_id)
         results, firsts = [], set()
         for fields in batch:
             key = (fields["platform"], fields["external_id"])
@@ -346,13 +358,14 @@ class MonitoringService(PlatformService):
         if fresh:
             self.lock_cluster_index()
         known = dict(self.db.execute(select(ClusterBand.band_key, ClusterBand.cluster_id).where(
-            ClusterBand.band_key.in_(sorted({key for post_keys in keys for key in post_keys})))).all())
-        clusters = {cluster.id: cluster for cluster in self.db.scalars(
-            select(Cluster).where(Cluster.id.in_(set(known.values()) | {post.cluster_id for post in grown}))
-            .order_by(Cluster.id).with_for_update().execution_options(populate_existing=True))}
+            one_of(self.db, ClusterBand.band_key, sorted({key for post_keys in keys for key in post_keys})))).all())
+        table = Cluster.__table__
+        wanted = sorted(set(known.values()) | {post.cluster_id for post in grown})
+        clusters = {row["id"]: Record(row) for row in self.db.execute(
+            select(table).where(one_of(self.db, table.c.id, wanted)).order_by(table.c.id).with_for_update()).mappings()}
         index = dedupe.ClusterIndex(bands=known, first_new_id=max(clusters, default=0) + 1, signatures={
             cluster_id: dedupe.unpack(cluster.signature) for cluster_id, cluster in clusters.items()})
-        touched, joined = {}, []
+        touched, joined, started = {}, [], {}
         for post, verdict, sig, post_keys in zip(fresh, verdicts, signatures, keys):
             post.on_topic = True
             post.detected_language = verdict.language
@@ -361,10 +374,9 @@ class MonitoringService(PlatformService):
             cluster_id = index.join(sig, post_keys)
             cluster = clusters.get(cluster_id)
             if cluster is None:
-                cluster = clusters[cluster_id] = Cluster(
+                cluster = clusters[cluster_id] = started[cluster_id] = Record(dict(
                     signature=dedupe.pack(sig), lead_post_id=post.id, size=1, negative=0, peak_severity=0.0,
-                    severity=0.0, created_at=now, updated_at=now)
-                self.db.add(cluster)
+                    severity=0.0, level=None, created_at=now, updated_at=now))
             else:
                 cluster.size += 1
                 cluster.updated_at = now
@@ -376,15 +388,25 @@ class MonitoringService(PlatformService):
         for post in grown:
             self.score(post, clusters[post.cluster_id], now)
             touched.setdefault(post.cluster_id, (clusters[post.cluster_id], []))
-        self.db.flush()  # the new clusters get their ids
+        self.store_clusters(started.values(), [cluster for cluster_id, (cluster, _) in touched.items()
+                                               if cluster_id not in started])
         for post, cluster, _ in joined:
             post.cluster_id = cluster.id
         new_bands = [{"band_key": key, "cluster_id": clusters[cluster_id].id}
                      for key, cluster_id in index.bands.items() if key not in known]
-        if new_bands:
-            insert_rows(self.db, upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing(), new_bands,
-                        ClusterBand.__table__.c.band_key)
+        insert_rows(self.db, upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing(), new_bands)
         return touched, {post.id: size for post, _, size in joined}
+
+    def store_clusters(self, started, changed):
+        """Insert the clusters this batch started (each gets its id) and write the changes of the others."""
+        table = Cluster.__table__
+        # a started cluster's lead is one of its own posts: a key to match the new ids with
+        ids = dict(insert_rows(self.db, insert(table), [vars(cluster) for cluster in started],
+                               table.c.lead_post_id, table.c.id))
+        for cluster in started:
+            cluster.id = ids[cluster.lead_post_id]
+        update_by_id(self.db, table, [{name: getattr(cluster, name) for name in CLUSTER_CHANGES}
+                                      for cluster in changed])
 
     def lock_cluster_index(self):
         """Batches cluster one at a time: two concurrent ones would each start a cluster for the same
@@ -428,7 +450,7 @@ class MonitoringService(PlatformService):
                 index_elements=["rule_id", "bucket_start"],
                 set_={"total": table.c.total + add.excluded.total, "negative": table.c.negative + add.excluded.negative}),
                 [{"rule_id": rule_id, "bucket_start": start, "total": total, "negative": negative}
-                 for (rule_id, start), (total, negative) in counts.items()], table.c.rule_id)
+                 for (rule_id, start), (total, negative) in counts.items()])
 
     # -- alerts and spikes ----------------------------------------------------------------------------
     def alert_on_clusters(self, touched, now):
@@ -551,8 +573,9 @@ class MonitoringService(PlatformService):
         """Posts with ``topic_rules`` loaded, as PostSchema shows them."""
         ids = [post.id for post in rows]
         names = {}
-        for post_id, rule in self.db.execute(select(PostTopic.post_id, WatchRule).join(
-                WatchRule, WatchRule.id == PostTopic.rule_id).where(PostTopic.post_id.in_(ids))):
+        found = self.db.execute(select(PostTopic.post_id, WatchRule).join(
+            WatchRule, WatchRule.id == PostTopic.rule_id).where(one_of(self.db, PostTopic.post_id, ids))) if ids else ()
+        for post_id, rule in found:
             names.setdefault(post_id, []).append(rule)
         for post in rows:
             post.topic_rules = names.get(post.id, [])
