@@ -8,6 +8,7 @@ blocking the whole process. SQLite runs in WAL mode so readers do not wait for a
 import json
 from datetime import date, time, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
@@ -104,7 +105,7 @@ def insert_rows(session, statement, rows, *returning) -> list:
         return []
     if is_postgres(session):
         names = list(rows[0])
-        given = given_rows(statement.table, names)
+        given = given_rows(statement.table, tuple(names))
         statement = statement.from_select(names, select(*(given.c[name] for name in names)))
         result = session.execute(statement.returning(*returning) if returning else statement,
                                  {"rows": rows_as_json(rows)})
@@ -120,7 +121,7 @@ def update_by_id(session, table, rows):
         return
     names = [name for name in rows[0] if name != "id"]
     if is_postgres(session):
-        given = given_rows(table, ["id", *names])
+        given = given_rows(table, ("id", *names))
         session.execute(update(table).where(table.c.id == given.c.id).values({name: given.c[name] for name in names}),
                         {"rows": rows_as_json(rows)})
     else:  # an executemany runs in process
@@ -128,6 +129,7 @@ def update_by_id(session, table, rows):
                         [dict({name: row[name] for name in names}, row_id=row["id"]) for row in rows])
 
 
+@lru_cache(maxsize=256)
 def given_rows(table, names):
     """The rows of the ``rows`` parameter (a JSON array of objects) as a table typed like ``table``'s
     columns ``names``. Thousands of rows as one parameter: psycopg2 would send an executemany one

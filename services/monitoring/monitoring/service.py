@@ -323,9 +323,10 @@ class MonitoringService(PlatformService):
         # ON CONFLICT rather than select-then-insert: a concurrent ingest of the same post waits here
         # instead of failing on the unique key; rows in key order so two batches lock in the same order.
         posts_table = Post.__table__
-        created = {(post.platform, post.external_id): post for post in map(as_post_record, self.db.execute(
-            upsert_insert(self.db)(posts_table).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(*posts_table.c), [rows[key] for key in sorted(rows)]).mappings())}
+        inserted = insert_rows(self.db, upsert_insert(self.db)(posts_table).on_conflict_do_nothing(
+            index_elements=["platform", "external_id"]), [rows[key] for key in sorted(rows)], *posts_table.c)
+        created = {(post.platform, post.external_id): post for post in (as_post_record(row._mapping)
+                                                                        for row in inserted)}
         seen_before = [key for key in rows if key not in created]
         loaded = dict(created)
         for post in map(as_post_record, self.db.execute(
@@ -394,7 +395,7 @@ class MonitoringService(PlatformService):
             post.cluster_id = cluster.id
         new_bands = [{"band_key": key, "cluster_id": clusters[cluster_id].id}
                      for key, cluster_id in index.bands.items() if key not in known]
-        insert_rows(self.db, upsert_insert(self.db)(ClusterBand.__table__).on_conflict_do_nothing(), new_bands)
+        insert_rows(self.db, insert(ClusterBand.__table__), new_bands)  # new keys: none was known under the lock
         return touched, {post.id: size for post, _, size in joined}
 
     def store_clusters(self, started, changed):
@@ -457,7 +458,7 @@ class MonitoringService(PlatformService):
         """Raise or escalate the alert of each touched cluster ({id: (cluster, crisis terms)}), in order."""
         keyed = {alerts.cluster_key(cluster.id): (cluster, crisis_terms) for cluster, crisis_terms in touched.values()}
         raised = {alert.key: alert for alert in self.db.scalars(
-            select(Alert).where(Alert.key.in_(list(keyed))).order_by(Alert.id).with_for_update())}
+            select(Alert).where(one_of(self.db, Alert.key, list(keyed))).order_by(Alert.id).with_for_update())}
         for key, (cluster, crisis_terms) in keyed.items():
             self.alert_on_cluster(key, raised.get(key), cluster, crisis_terms, now)
 
