@@ -139,7 +139,7 @@ def given_rows(table, names):
 
 
 def rows_as_json(rows) -> str:
-    return json.dumps(rows, default=json_scalar)
+    return json.dumps(rows, default=json_scalar, ensure_ascii=False)  # UTF-8 text, not \u escapes
 
 
 def json_scalar(value):

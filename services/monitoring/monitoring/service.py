@@ -231,8 +231,10 @@ class MonitoringService(PlatformService):
         if publish:
             self.publish_update(alert, "state", from_state=before)
 
-    def alert_view(self, alert):
-        size = self.db.get(Cluster, alert.cluster_id).size if alert.cluster_id else None
+    def alert_view(self, alert, cluster_size=None):
+        size = cluster_size
+        if size is None and alert.cluster_id:
+            size = self.db.get(Cluster, alert.cluster_id).size
         return {column.key: getattr(alert, column.key) for column in Alert.__table__.columns} | {"cluster_size": size}
 
     def journal(self, alert, kind, action=None, note=None, changes=None):
@@ -299,7 +301,7 @@ class MonitoringService(PlatformService):
                 self.events.new_aggregate(events.AGGREGATE, f"post-{post.id}")
                 self.events.record(self.db, events.POST_ANALYSED, events.AGGREGATE, f"post-{post.id}",
                                    self.post_facts(post, cluster_sizes[post.id]))
-        self.alert_on_clusters(touched, now)
+        self.alert_on_clusters(touched, {post.id: post for post in [*fresh, *grown]}, now)
         self.detect_spikes(fresh, now)
         return stored
 
@@ -454,21 +456,28 @@ class MonitoringService(PlatformService):
                  for (rule_id, start), (total, negative) in counts.items()])
 
     # -- alerts and spikes ----------------------------------------------------------------------------
-    def alert_on_clusters(self, touched, now):
-        """Raise or escalate the alert of each touched cluster ({id: (cluster, crisis terms)}), in order."""
+    def alert_on_clusters(self, touched, batch_posts, now):
+        """Raise or escalate the alert of each touched cluster ({id: (cluster, crisis terms)}), in order;
+        ``batch_posts`` ({id: post}) spares reading a lead post of this batch back."""
         keyed = {alerts.cluster_key(cluster.id): (cluster, crisis_terms) for cluster, crisis_terms in touched.values()}
         raised = {alert.key: alert for alert in self.db.scalars(
             select(Alert).where(one_of(self.db, Alert.key, list(keyed))).order_by(Alert.id).with_for_update())}
+        started = []
         for key, (cluster, crisis_terms) in keyed.items():
-            self.alert_on_cluster(key, raised.get(key), cluster, crisis_terms, now)
+            alert = raised.get(key)
+            if alert is not None:
+                self.escalate(alert, cluster, crisis_terms, now)
+            elif cluster.peak_severity and alerts.deserves_alert(cluster.level, bool(crisis_terms)):
+                lead = batch_posts.get(cluster.lead_post_id) or self.with_topics(
+                    [self.db.get(Post, cluster.lead_post_id)])[0]
+                started.append((self.new_alert(
+                    key, "cluster", cluster.level or "IV", cluster.severity, lead, cluster,
+                    sorted(rule.name for rule in lead.topic_rules), sorted(set(crisis_terms)), now), lead, cluster))
+        self.db.flush()  # the new alerts get their ids
+        for alert, lead, cluster in started:
+            self.announce(alert, lead, cluster.size)
 
-    def alert_on_cluster(self, key, alert, cluster, crisis_terms, now):
-        if alert is None:
-            if cluster.peak_severity and alerts.deserves_alert(cluster.level, bool(crisis_terms)):
-                lead = self.db.get(Post, cluster.lead_post_id)
-                self.raise_alert(key, "cluster", cluster.level or "IV", cluster.severity, lead, cluster,
-                                 self.topic_names(lead.id), sorted(set(crisis_terms)), now)
-            return
+    def escalate(self, alert, cluster, crisis_terms, now):
         alert.severity = max(alert.severity, cluster.severity)
         new_terms = sorted(set(crisis_terms) - set(alert.crisis_terms))
         escalated = severity.graver(cluster.level, alert.level) != alert.level
@@ -482,19 +491,23 @@ class MonitoringService(PlatformService):
         self.journal(alert, "escalated", changes={"level": [before, alert.level], "crisis_terms": new_terms})
         self.publish_update(alert, "escalated", from_level=before)
 
-    def raise_alert(self, key, kind, level, score, lead, cluster, topics, crisis_terms, now):
+    def new_alert(self, key, kind, level, score, lead, cluster, topics, crisis_terms, now):
+        """An alert added to the session; ``announce`` it once flushed."""
         summary = (lead.text if lead is not None else f"spike of negative posts on {', '.join(topics)}")[:500]
         alert = Alert(key=key, kind=kind, level=level, severity=score, summary=summary, topics=topics,
                       cluster_id=cluster.id if cluster else None, post_id=lead.id if lead else None,
                       crisis_terms=crisis_terms, opens_ticket=alerts.opens_ticket(level, bool(crisis_terms)),
                       state="open", raised_at=now, updated_at=now)
         self.db.add(alert)
-        self.db.flush()
-        self.events.new_aggregate(events.AGGREGATE, f"alert-{alert.id}")
-        self.journal(alert, "raised", changes={"level": [None, level]})
-        self.events.record(self.db, events.ALERT_RAISED, events.AGGREGATE, f"alert-{alert.id}", self.alert_facts(alert))
-        self.on_success(metrics.ALERTS_RAISED.labels(kind, level).inc)
         return alert
+
+    def announce(self, alert, lead, cluster_size):
+        """Journal and publish a new alert (flushed: it has its id)."""
+        self.events.new_aggregate(events.AGGREGATE, f"alert-{alert.id}")
+        self.journal(alert, "raised", changes={"level": [None, alert.level]})
+        self.events.record(self.db, events.ALERT_RAISED, events.AGGREGATE, f"alert-{alert.id}",
+                           self.alert_facts(alert, lead, cluster_size))
+        self.on_success(metrics.ALERTS_RAISED.labels(alert.kind, alert.level).inc)
 
     def publish_update(self, alert, change, from_level=None, from_state=None):
         self.events.record(self.db, events.ALERT_UPDATED, events.AGGREGATE, f"alert-{alert.id}", dict(
@@ -541,7 +554,9 @@ class MonitoringService(PlatformService):
             alert.updated_at = now
             self.publish_update(alert, "spike")
         else:
-            alert = self.raise_alert(key, "spike", SPIKE_ALERT_LEVEL, 0.0, None, None, [rule.name], [], now)
+            alert = self.new_alert(key, "spike", SPIKE_ALERT_LEVEL, 0.0, None, None, [rule.name], [], now)
+            self.db.flush()
+            self.announce(alert, None, None)
         row = models.Spike(rule_id=rule_id, bucket_start=start, reason=spike.reason, observed=spike.observed,
                            expected=spike.expected, p_value=spike.p_value, alert_id=alert.id, detected_at=now)
         self.db.add(row)
@@ -566,10 +581,6 @@ class MonitoringService(PlatformService):
                                                   Alert.state != "resolved").with_for_update())
 
     # -- views ------------------------------------------------------------------------------------
-    def topic_names(self, post_id):
-        return sorted(self.db.scalars(select(WatchRule.name).join(PostTopic, PostTopic.rule_id == WatchRule.id)
-                                      .where(PostTopic.post_id == post_id)))
-
     def with_topics(self, rows):
         """Posts with ``topic_rules`` loaded, as PostSchema shows them."""
         ids = [post.id for post in rows]
@@ -587,6 +598,8 @@ class MonitoringService(PlatformService):
                     post_id=post.id, topics=sorted(rule.name for rule in post.topic_rules),
                     language=post.detected_language, score=post.sentiment_score, cluster_size=cluster_size)
 
-    def alert_facts(self, alert):
-        lead = self.db.get(Post, alert.post_id) if alert.post_id else None
-        return dict(self.alert_view(alert), alert_id=alert.id, post=lead)
+    def alert_facts(self, alert, lead=None, cluster_size=None):
+        """What alert events carry; ``lead`` and ``cluster_size`` where the caller has them at hand."""
+        if lead is None and alert.post_id:
+            lead = self.db.get(Post, alert.post_id)
+        return dict(self.alert_view(alert, cluster_size), alert_id=alert.id, post=lead)
