@@ -32,12 +32,17 @@ ENGLISH_RULES_WEIGHT = 0.5  # VADER's share of an English text's score
 N_FEATURES = 2 ** 20
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN = re.compile(r"[A-Za-z]")
-LINK_OR_MENTION = re.compile(r"https?://\S+|www\.\S+|@[\w\u4e00-\u9fff-]+")
+LINK_OR_MENTION = re.compile(r"https?://\S+|www\.\S+|@[\w\u4e00-\u9fff-]+", re.IGNORECASE)
+
+
+def without_names(text: str) -> str:
+    """NFKC, without links or @mentions (names are no sentiment); case kept, which VADER reads."""
+    return LINK_OR_MENTION.sub(" ", unicodedata.normalize("NFKC", text))
 
 
 def clean(text: str) -> str:
-    """What the model reads: NFKC, lower case, no links or @mentions (names are no sentiment)."""
-    return LINK_OR_MENTION.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    """What the model reads: ``without_names`` in lower case."""
+    return without_names(text).lower()
 
 
 def detect_language(text: str) -> str:
@@ -102,18 +107,23 @@ class SentimentModel:
         return "positive" if score >= band else "neutral"
 
     def analyse(self, texts, languages=None) -> list[Verdict]:
-        """One verdict per text, in order; ``languages`` are the posts' own tags where known."""
+        """One verdict per text, in order; ``languages`` are the posts' own tags where known.
+        Texts equal but for links and @mentions (reposts of one story, mostly) are scored once."""
         if not texts:
             return []
-        scores = 2 * self.positive_probability(texts) - 1
+        read = [without_names(text) for text in texts]
+        distinct = dict.fromkeys(read)
+        model_scores = dict(zip(distinct, 2 * self.positive_probability(list(distinct)) - 1))
+        rule_scores = {}
         languages = [primary(given) or detect_language(text)
                      for text, given in zip(texts, languages or [None] * len(texts))]
         verdicts = []
-        for text, score, language in zip(texts, scores, languages):
-            band = self.neutral_band
+        for text, language in zip(read, languages):
+            score, band = model_scores[text], self.neutral_band
             if language == "en":
-                rules = self.english_rules.polarity_scores(text)["compound"]
-                score = (1 - ENGLISH_RULES_WEIGHT) * score + ENGLISH_RULES_WEIGHT * rules
+                if text not in rule_scores:
+                    rule_scores[text] = self.english_rules.polarity_scores(text)["compound"]
+                score = (1 - ENGLISH_RULES_WEIGHT) * score + ENGLISH_RULES_WEIGHT * rule_scores[text]
                 band = self.neutral_band / 2  # two scores that disagree average towards 0: a narrower band
             verdicts.append(Verdict(self.label(score, band), round(float(score), 4), language))
         return verdicts

@@ -54,3 +54,17 @@ def test_english_negation_is_read_by_the_rules_the_n_grams_lack(model):
     n_grams_alone = [model.label(score) for score in 2 * model.positive_probability(texts) - 1]
     assert n_grams_alone == ["neutral", "negative"]  # what the model alone made of them
     assert [verdict.sentiment for verdict in model.analyse(texts)] == ["negative", "neutral"]
+
+
+def test_reposts_equal_but_for_names_and_links_are_scored_once_and_alike(model, monkeypatch):
+    scored = []
+    score_texts = model.positive_probability
+    monkeypatch.setattr(model, "positive_probability", lambda texts: scored.append(list(texts)) or score_texts(texts))
+    story = "Acme lost my parcel AGAIN and nobody answers :("
+    texts = [f"RT @user{i}: {story} https://t.co/x{i}" for i in range(5)] + ["@小王 外卖送得太慢了", "@小李 外卖送得太慢了"]
+
+    verdicts = model.analyse(texts)
+
+    assert [len(batch) for batch in scored] == [2]  # the English story once, the Chinese text once
+    assert len({(v.sentiment, v.score) for v in verdicts[:5]}) == 1 and verdicts[5] == verdicts[6]
+    assert model.analyse([texts[0]]) == verdicts[:1]  # scored alone, the same verdict
