@@ -45,8 +45,8 @@ class Record:
         self.__dict__.update(columns, **more)
 
 
-def as_post_record(columns):
-    return Record(columns, topic_rules=[], counts_grew=False)
+def as_post_record(columns, **more):
+    return Record(columns, topic_rules=[], counts_grew=False, **more)
 
 
 class SentimentAnalyser(DependencyProvider):
@@ -326,9 +326,11 @@ class MonitoringService(PlatformService):
         # instead of failing on the unique key; rows in key order so two batches lock in the same order.
         posts_table = Post.__table__
         inserted = insert_rows(self.db, upsert_insert(self.db)(posts_table).on_conflict_do_nothing(
-            index_elements=["platform", "external_id"]), [rows[key] for key in sorted(rows)], *posts_table.c)
-        created = {(post.platform, post.external_id): post for post in (as_post_record(row._mapping)
-                                                                        for row in inserted)}
+            index_elements=["platform", "external_id"]), [rows[key] for key in sorted(rows)],
+            posts_table.c.platform, posts_table.c.external_id, posts_table.c.id)
+        unset = dict.fromkeys(posts_table.c.keys())  # as stored: what was not sent is NULL
+        created = {(platform, external_id): as_post_record(unset | rows[platform, external_id], id=post_id)
+                   for platform, external_id, post_id in inserted}
         seen_before = [key for key in rows if key not in created]
         loaded = dict(created)
         for post in map(as_post_record, self.db.execute(
