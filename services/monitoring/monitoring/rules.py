@@ -15,6 +15,7 @@ not match inside ``scare`` while ``外卖`` matches inside ``美团外卖太慢`
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 OPERATORS = ("AND", "OR", "NOT")
 MAX_QUERY_LENGTH = 2000
@@ -190,8 +191,9 @@ class Parser:
         return Term(text, prefix)
 
 
+@lru_cache(maxsize=1024)  # every batch matches against every active rule: parse each query once
 def parse(query: str):
-    """The query's tree (``.matches(normalised_text)``, ``.terms()``), or RuleSyntaxError."""
+    """The query's tree (``.matches(normalised_text)``, ``.terms()``; immutable), or RuleSyntaxError."""
     if len(query) > MAX_QUERY_LENGTH:
         raise RuleSyntaxError(f"query longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
     return Parser(query).parse()

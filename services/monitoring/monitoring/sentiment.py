@@ -18,6 +18,7 @@ crisis-keyword layer flags posts for review whatever the model says.
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ def detect_language(text: str) -> str:
     return "en" if latin else "und"
 
 
+@cache  # stateless: one pair serves every call
 def vectorizers():
     common = dict(n_features=N_FEATURES, alternate_sign=False, norm=None, lowercase=False, dtype=np.float32)
     return (HashingVectorizer(analyzer="char", ngram_range=(1, 3), **common),

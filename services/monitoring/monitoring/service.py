@@ -294,7 +294,7 @@ class MonitoringService(PlatformService):
         if fresh:
             self.db.execute(insert(PostTopic), [{"post_id": post.id, "rule_id": rule.id}
                                                 for post in fresh for rule in post.topic_rules])
-        self.count_in_buckets(fresh)
+        buckets = self.count_in_buckets(fresh)
         for post in fresh:
             self.on_success(metrics.POSTS_INGESTED.labels(post.platform, post.sentiment).inc)
             if post.sentiment == "negative":
@@ -302,7 +302,7 @@ class MonitoringService(PlatformService):
                 self.events.record(self.db, events.POST_ANALYSED, events.AGGREGATE, f"post-{post.id}",
                                    self.post_facts(post, cluster_sizes[post.id]))
         self.alert_on_clusters(touched, {post.id: post for post in [*fresh, *grown]}, now)
-        self.detect_spikes(fresh, now)
+        self.detect_spikes(buckets, now)
         return stored
 
     def active_rules(self):
@@ -441,21 +441,23 @@ class MonitoringService(PlatformService):
         cluster.level = severity.level(cluster.severity, thresholds)
 
     def count_in_buckets(self, fresh):
-        """Mentions per topic and bucket, added to the stored counts by one upsert."""
+        """Mentions per topic and bucket, added to the stored counts by one upsert; returns the
+        touched buckets as they are after it ({(rule id, bucket start): (total, negative)})."""
         counts = {}
         for post in fresh:
             start = spikes.bucket_start(post.posted_at)
             for rule in post.topic_rules:
                 total, negative = counts.get((rule.id, start), (0, 0))
                 counts[rule.id, start] = (total + 1, negative + (post.sentiment == "negative"))
-        if counts:
-            table = TopicBucket.__table__
-            add = upsert_insert(self.db)(table)
-            insert_rows(self.db, add.on_conflict_do_update(
+        table = TopicBucket.__table__
+        add = upsert_insert(self.db)(table)
+        return {(rule_id, start): (total, negative) for rule_id, start, total, negative in insert_rows(
+            self.db, add.on_conflict_do_update(
                 index_elements=["rule_id", "bucket_start"],
                 set_={"total": table.c.total + add.excluded.total, "negative": table.c.negative + add.excluded.negative}),
-                [{"rule_id": rule_id, "bucket_start": start, "total": total, "negative": negative}
-                 for (rule_id, start), (total, negative) in counts.items()])
+            [{"rule_id": rule_id, "bucket_start": start, "total": total, "negative": negative}
+             for (rule_id, start), (total, negative) in counts.items()],
+            table.c.rule_id, table.c.bucket_start, table.c.total, table.c.negative)}
 
     # -- alerts and spikes ----------------------------------------------------------------------------
     def alert_on_clusters(self, touched, batch_posts, now):
@@ -516,34 +518,35 @@ class MonitoringService(PlatformService):
             self.alert_facts(alert), change=change, actor=self.context.actor, from_level=from_level,
             from_state=from_state))
 
-    def detect_spikes(self, fresh, now):
+    def detect_spikes(self, buckets, now):
+        """Test the buckets this batch counted in ({(rule id, start): (total, negative)}) against
+        their history; a bucket below both floors of the sensitivity is not looked at."""
         sensitivity_name = self.config.get(SENSITIVITY_SETTING) or os.environ.get(SENSITIVITY_SETTING, "medium")
         sensitivity = spikes.PRESETS[sensitivity_name]
-        touched = sorted({(rule.id, spikes.bucket_start(post.posted_at)) for post in fresh
-                          for rule in post.topic_rules})
+        touched = sorted(key for key, counts in buckets.items()
+                         if spikes.could_spike(spikes.Bucket(key[1], *counts), sensitivity))
         if not touched:
             return
         starts = [start for _, start in touched]
+        rule_ids = {rule_id for rule_id, _ in touched}
         counts = {(row.rule_id, row.bucket_start): row for row in self.db.execute(
             select(TopicBucket.rule_id, TopicBucket.bucket_start, TopicBucket.total, TopicBucket.negative)
-            .where(TopicBucket.rule_id.in_({rule_id for rule_id, _ in touched}),
-                   TopicBucket.bucket_start >= spikes.history_window(min(starts)),
-                   TopicBucket.bucket_start <= max(starts)))}
+            .where(TopicBucket.rule_id.in_(rule_ids), TopicBucket.bucket_start >= spikes.history_window(min(starts)),
+                   TopicBucket.bucket_start < max(starts)))}
+        recorded = set(self.db.execute(select(models.Spike.rule_id, models.Spike.bucket_start, models.Spike.reason)
+                                       .where(models.Spike.rule_id.in_(rule_ids),
+                                              models.Spike.bucket_start.in_(set(starts)))).tuples())
         for rule_id, start in touched:
-            bucket = counts[rule_id, start]
             history = [spikes.Bucket(row.bucket_start, row.total, row.negative)
                        for (other_rule_id, other_start), row in counts.items()
                        if other_rule_id == rule_id and spikes.history_window(start) <= other_start < start]
             history_start = min((b.start for b in history), default=start)
             expected = spikes.baseline(history, start, history_start)
-            for spike in spikes.detect(spikes.Bucket(start, bucket.total, bucket.negative), expected, sensitivity):
-                self.record_spike(rule_id, start, spike, sensitivity_name, now)
+            for spike in spikes.detect(spikes.Bucket(start, *buckets[rule_id, start]), expected, sensitivity):
+                if (rule_id, start, spike.reason) not in recorded:
+                    self.record_spike(rule_id, start, spike, sensitivity_name, now)
 
     def record_spike(self, rule_id, start, spike, sensitivity_name, now):
-        exists = self.db.scalar(select(models.Spike.id).where(
-            models.Spike.rule_id == rule_id, models.Spike.bucket_start == start, models.Spike.reason == spike.reason))
-        if exists:
-            return
         rule = self.db.get(WatchRule, rule_id)
         key = alerts.spike_key(rule_id, start.isoformat())
         # a wave already alerted on, or a bucket that spiked before for another reason: the

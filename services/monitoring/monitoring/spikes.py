@@ -97,7 +97,15 @@ class Spike:
     p_value: float | None
 
 
+def could_spike(bucket: Bucket, sensitivity: Sensitivity) -> bool:
+    """Whether ``detect`` could find anything in the bucket, whatever its history: below both
+    floors of the sensitivity it cannot."""
+    return bucket.negative >= sensitivity.min_count or bucket.total >= sensitivity.min_share_total
+
+
 def detect(bucket: Bucket, expected: Baseline, sensitivity: Sensitivity, method="poisson") -> list[Spike]:
+    if not could_spike(bucket, sensitivity):
+        return []
     spikes = []
     if bucket.negative >= sensitivity.min_count:
         if method == "sigma":

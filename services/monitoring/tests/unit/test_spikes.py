@@ -77,3 +77,12 @@ def test_a_jump_of_the_negative_share():
 def test_no_history_expects_nothing():
     expected = spikes.baseline([], MONDAY_NINE, MONDAY_NINE)
     assert expected == Baseline(0.0, 0.0)
+
+
+def test_a_bucket_below_both_floors_could_not_spike_whatever_its_history():
+    medium = PRESETS["medium"]  # floors: 10 negative, or 20 posts for the share
+    nothing_expected = Baseline(negative=0.0, share=0.0)
+    quiet = Bucket(MONDAY_NINE, total=19, negative=9)
+    assert not spikes.could_spike(quiet, medium) and spikes.detect(quiet, nothing_expected, medium) == []
+    assert spikes.could_spike(Bucket(MONDAY_NINE, total=19, negative=10), medium)
+    assert spikes.could_spike(Bucket(MONDAY_NINE, total=20, negative=0), medium)
