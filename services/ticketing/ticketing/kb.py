@@ -98,7 +98,7 @@ class KnowledgeBase:
         query_terms = sorted(set(knowledge.terms(text)))
         if not query_terms:
             return []
-        candidates = select(distinct(KbTerm.article_id)).where(KbTerm.term.in_(query_terms))
+        candidates = select(KbTerm.article_id).distinct().where(KbTerm.term.in_(query_terms))
         if category:
             candidates = candidates.join(KbArticle, KbArticle.id == KbTerm.article_id).where(
                 KbArticle.category == category)
