@@ -39,9 +39,7 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,8 +49,9 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (MGMT, MGMT_AUTH, PYTHON, ROOT, CpuMeter, cpu_model, git, machine_busy, memory_gb, say,  # noqa: E402
+from run import (MGMT, MGMT_AUTH, ROOT, CpuMeter, cpu_model, git, machine_busy, memory_gb, say,  # noqa: E402
                  stop_on_signals)
+from replicas import ServiceReplicas  # noqa: E402
 from scratch import scratch  # noqa: E402
 
 import amqp  # noqa: E402
@@ -362,45 +361,17 @@ def load_records(database_url, args):
 
 
 # -- the service ---------------------------------------------------------------------------------------------------
-class Appraisal:
-    """``python -m plumbing.serve appraisal.service:AppraisalService``, as the Procfile runs it, in
-    ``replicas`` processes (competing consumers of the same queues, as a scaled deployment runs them)."""
+class Appraisal(ServiceReplicas):
+    """``appraisal.service:AppraisalService`` in ``replicas`` processes (competing consumers of the same queues)."""
 
     def __init__(self, database_url, amqp_uri, log_level, workdir, replicas=1):
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-        env.update(AMQP_URI=amqp_uri, APPRAISAL_DATABASE_URL=database_url, METRICS_PORT="0",
-                   PYTHONUNBUFFERED="1", LOG_LEVEL=log_level)
-        self.logs, self.processes = [], []
-        for replica in range(replicas):
-            self.logs.append(Path(workdir) / f"appraisal-{replica}.log")
-            with open(self.logs[-1], "wb") as out:
-                self.processes.append(subprocess.Popen(
-                    [PYTHON, "-m", "plumbing.serve", "appraisal.service:AppraisalService"], cwd=ROOT, env=env,
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        super().__init__("appraisal", "appraisal.service:AppraisalService", dict(
+            AMQP_URI=amqp_uri, APPRAISAL_DATABASE_URL=database_url, METRICS_PORT="0", LOG_LEVEL=log_level),
+            workdir, replicas)
         say(f"started appraisal (pids {', '.join(str(process.pid) for process in self.processes)})")
 
-    @property
-    def pids(self):
-        return {process.pid: "appraisal" for process in self.processes}
-
-    def alive(self):
-        return all(process.poll() is None for process in self.processes)
-
-    def tail(self, lines=30):
-        return "\n".join(f"appraisal-{replica} (exit {process.poll()}):\n" +
-                         "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-                         for replica, (process, log) in enumerate(zip(self.processes, self.logs)))
-
     def stop(self):
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        super().stop()
         say("appraisal stopped")
 
 

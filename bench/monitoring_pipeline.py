@@ -26,8 +26,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -45,6 +43,7 @@ from plumbing import migrate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from run import CpuMeter  # noqa: E402
+from replicas import ServiceReplicas  # noqa: E402
 from scratch import MGMT, MGMT_AUTH, scratch  # noqa: E402
 from synthetic_posts import RULE, synthetic_posts  # noqa: E402
 
@@ -88,48 +87,25 @@ def in_process(model, posts, batch_size):
     return run
 
 
-class Monitoring:
-    """``python -m plumbing.serve monitoring.service:MonitoringService``, as the Procfile runs it, in
-    ``replicas`` processes (competing consumers of its RPC queue, as a scaled deployment runs them)."""
+class Monitoring(ServiceReplicas):
+    """``monitoring.service:MonitoringService`` in ``replicas`` processes (competing for its RPC queue)."""
 
     def __init__(self, database_url, amqp_uri, workdir, replicas):
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-        env.update(AMQP_URI=amqp_uri, MONITORING_DATABASE_URL=database_url, METRICS_PORT="0", PYTHONUNBUFFERED="1",
-                   LOG_LEVEL="WARNING")
-        self.logs = [Path(workdir) / f"monitoring-{replica}.log" for replica in range(replicas)]
-        self.processes = []
-        for log in self.logs:
-            with open(log, "wb") as out:
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "plumbing.serve", "monitoring.service:MonitoringService"], cwd=ROOT,
-                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-
-    @property
-    def pids(self):
-        return {process.pid: "monitoring" for process in self.processes}
+        super().__init__("monitoring", "monitoring.service:MonitoringService", dict(
+            AMQP_URI=amqp_uri, MONITORING_DATABASE_URL=database_url, METRICS_PORT="0", LOG_LEVEL="WARNING"),
+            workdir, replicas)
 
     def wait_until_consuming(self, vhost, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(process.poll() is not None for process in self.processes):
-                raise RuntimeError("monitoring exited:\n" + "\n".join(log.read_text()[-2000:] for log in self.logs))
+            if not self.alive():
+                raise RuntimeError(f"monitoring exited:\n{self.tail()}")
             reply = requests.get(f"{MGMT}/api/queues/{quote(vhost, safe='')}/rpc-monitoring", auth=MGMT_AUTH,
                                  timeout=10)
             if reply.ok and reply.json().get("consumers", 0) >= len(self.processes):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"monitoring did not start consuming within {timeout}s")
-
-    def stop(self):
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-        for process in self.processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def through_service(posts, batch_size, replicas=1, clients=1):
