@@ -97,6 +97,24 @@ def cumulative(stats, suffix, name):
     return total, calls
 
 
+def top_self(stats, per, limit=25):
+    """The functions with the most CPU of their own (callees not counted), builtins left out:
+    [(function, self CPU ms per unit, calls per unit)]."""
+    own = sorted(((tt, nc, f"{Path(path).name}:{function}") for (path, _, function), (_, nc, tt, _, _)
+                  in stats.stats.items() if not path.startswith("~")), key=lambda entry: -entry[0])[:limit]
+    return [(name, 1000 * tt / per, nc / per) for tt, nc, name in own]
+
+
+def save_profile(name, profiler, result, lines):
+    """bench/results/<name>.pstats (raw, not committed), .json and .md; the report is printed too."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(str(out / f"{name}.pstats"))
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=300)
@@ -150,9 +168,6 @@ def main():
               "(under the profiler)", flush=True)
         engine.dispose()
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(str(out / "profile_create.pstats"))
     stats = pstats.Stats(profiler)
     total_create, _ = cumulative(stats, "ticketing/service.py", "create_ticket")
     rows = []
@@ -163,14 +178,11 @@ def main():
                      "calls_per_ticket": round(calls / per, 2),
                      "share_of_create": round(100 * seconds / total_create, 1) if total_create and not
                      label.startswith("relay") else None})
-    top = sorted(((ct, tt, nc, f"{Path(p).name}:{fn}") for (p, _, fn), (_, nc, tt, ct, _) in stats.stats.items()
-                  if not p.startswith("~")), key=lambda r: -r[1])[:25]
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "tickets": n,
               "create_cpu_ms_unprofiled": round(1000 * cpu_plain, 2), "create_wall_ms_unprofiled": round(1000 * wall_plain, 2),
               "relay_wall_ms_per_event_profiled": round(1000 * relay_wall, 2), "parts": rows,
-              "top_self": [{"function": name, "self_ms_per_ticket": round(1000 * tt / n, 3),
-                            "calls_per_ticket": round(nc / n, 1)} for ct, tt, nc, name in top]}
-    (out / "profile_create.json").write_text(json.dumps(result, indent=2) + "\n")
+              "top_self": [{"function": name, "self_ms_per_ticket": round(ms, 3), "calls_per_ticket": round(calls, 1)}
+                           for name, ms, calls in top_self(stats, n)]}
     lines = [
         "# CPU of one create_ticket, deterministic (bench/profile_create.py)", "",
         f"{result['date']}: {n} tickets one after another in one thread, cProfile with a CPU clock "
@@ -188,8 +200,7 @@ def main():
               "| function | self CPU ms per ticket | calls per ticket |", "| --- | ---: | ---: |"]
     lines += [f"| `{t['function']}` | {t['self_ms_per_ticket']:.3f} | {t['calls_per_ticket']} |"
               for t in result["top_self"]]
-    (out / "profile_create.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    save_profile("profile_create", profiler, result, lines)
 
 
 if __name__ == "__main__":

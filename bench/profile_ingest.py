@@ -17,7 +17,6 @@ sys.modules.setdefault("librabbitmq", None)  # as in profile_create.py: keep kom
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
-import json  # noqa: E402
 import pstats  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
@@ -37,10 +36,9 @@ from plumbing.outbox import EventRecorder  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_posts import RULE, synthetic_posts  # noqa: E402
-from profile_create import cumulative  # noqa: E402
+from profile_create import cumulative, save_profile, top_self  # noqa: E402
 from scratch import scratch  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 
 # (label, file suffix, function name): cumulative CPU inside ingest_posts
 PARTS = [
@@ -112,9 +110,6 @@ def main():
         profiler.disable()
         engine.dispose()
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(str(out / "profile_ingest.pstats"))
     stats = pstats.Stats(profiler)
     total, _ = cumulative(stats, "monitoring/service.py", "ingest_posts")
     rows = []
@@ -123,14 +118,11 @@ def main():
         rows.append({"part": label, "cpu_ms_per_post": round(1000 * seconds / n, 4),
                      "calls_per_batch": round(calls * args.batch / n, 2),
                      "share": round(100 * seconds / total, 1) if total else None})
-    top = sorted(((tt, nc, f"{Path(p).name}:{fn}") for (p, _, fn), (_, nc, tt, _, _) in stats.stats.items()),
-                 key=lambda r: -r[0])[:25]
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "posts": n, "batch": args.batch,
               "cpu_ms_per_post_unprofiled": round(1000 * cpu_plain, 3),
               "wall_ms_per_post_unprofiled": round(1000 * wall_plain, 3), "parts": rows,
-              "top_self": [{"function": name, "self_ms_per_post": round(1000 * tt / n, 4),
-                            "calls_per_post": round(nc / n, 2)} for tt, nc, name in top]}
-    (out / "profile_ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+              "top_self": [{"function": name, "self_ms_per_post": round(ms, 4), "calls_per_post": round(calls, 2)}
+                           for name, ms, calls in top_self(stats, n)]}
     lines = [
         "# CPU of monitoring's ingest_posts, deterministic (bench/profile_ingest.py)", "",
         f"{result['date']}: {n} posts in batches of {args.batch}, one thread, cProfile with a CPU clock "
@@ -144,8 +136,7 @@ def main():
               "| --- | ---: | ---: |"]
     lines += [f"| `{t['function']}` | {t['self_ms_per_post']:.4f} | {t['calls_per_post']} |"
               for t in result["top_self"]]
-    (out / "profile_ingest.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    save_profile("profile_ingest", profiler, result, lines)
 
 
 if __name__ == "__main__":
