@@ -9,10 +9,12 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402
 
 import os  # noqa: E402
+import sqlite3  # noqa: E402
 import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from plumbing import migrate  # noqa: E402
 
@@ -49,13 +51,66 @@ def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'service.db'}"
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory):
+    """``migrated_templates(service, backend)``: a database of the service at its head revision, made
+    by its migrations once per test session (a PostgreSQL database's name, or an SQLite file)."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    made = {}
+
+    def template(service, backend):
+        if (service, backend) not in made:
+            if backend == "postgresql":
+                name = f"csops_template_{service}_{uuid.uuid4().hex[:8]}"
+                with admin.connect() as connection:
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+                migrate.upgrade(service, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+            else:
+                name = tmp_path_factory.mktemp("migrated") / f"{service}.db"
+                migrate.upgrade(service, f"sqlite:///{name}")
+            made[service, backend] = name
+        return made[service, backend]
+    yield template
+    with admin.connect() as connection:
+        for (_, backend), name in made.items():
+            if backend == "postgresql":
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def migrated():
-    """``migrated(service, url)`` brings that database to the service's head revision."""
+def migrated(migrated_templates):
+    """``migrated(service, url)`` brings that database to the service's head revision. An empty one
+    becomes a copy of the session's migrated template (a tenth of the time the migrations take on
+    PostgreSQL); one with tables already is migrated in place."""
     def upgrade(service, url):
-        migrate.upgrade(service, url)
+        database = make_url(url)
+        if database.get_backend_name() == "postgresql" and is_empty_postgres(url):
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE "{database.database}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{database.database}" '
+                                        f'TEMPLATE "{migrated_templates(service, "postgresql")}"'))
+            admin.dispose()
+        elif database.get_backend_name() == "sqlite" and not Path(database.database).exists():
+            with sqlite3.connect(migrated_templates(service, "sqlite")) as source, \
+                    sqlite3.connect(database.database) as copy:
+                source.backup(copy)  # the online backup: WAL contents included
+            source.close()
+            copy.close()
+        else:
+            migrate.upgrade(service, url)
         return url
     return upgrade
+
+
+def is_empty_postgres(url):
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        tables = connection.execute(text(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar_one()
+    engine.dispose()
+    return tables == 0
 
 
 @pytest.fixture

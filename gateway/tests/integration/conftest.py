@@ -4,7 +4,7 @@ import requests
 from appraisal.service import AppraisalService
 from gateway.service import GatewayService
 from monitoring.service import MonitoringService
-from plumbing import migrate
+from plumbing.config import database_url
 from plumbing.testing import publish_event, wait_for
 from ticketing.service import TicketingService
 from training.service import TrainingService
@@ -30,14 +30,14 @@ def postgres_platform_databases(new_postgres_database):
 
 
 @pytest.fixture
-def gateway_config(service_config, web_config, tmp_path, monkeypatch, platform_databases):
+def gateway_config(service_config, web_config, tmp_path, monkeypatch, platform_databases, migrated):
     """Every service gets its own database (SQLite under tmp_path unless told), migrated."""
     monkeypatch.setenv("CSOPS_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     for service in ["gateway", *BACKENDS]:
         if service in platform_databases:
             monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", platform_databases[service])
-        migrate.upgrade(service)
+        migrated(service, database_url(service))
     return dict(service_config, **web_config, JWT_SECRET="test-secret-of-at-least-32-bytes-long", RPC_TIMEOUT_SECONDS=5)
 
 
