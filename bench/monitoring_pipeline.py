@@ -75,8 +75,9 @@ def in_process(model, posts, batch_size):
         for start in range(0, len(loaded), batch_size):
             batch = [post for post in loaded[start:start + batch_size] if rules.matching_rules(watch, post)]
             texts = [post["text"] for post in batch]
-            for post, verdict, sig in zip(batch, model.analyse(texts), dedupe.signatures(texts)):
-                cluster = index.join(sig, dedupe.band_keys(sig))
+            signatures = dedupe.signatures(texts)
+            for post, verdict, sig, keys in zip(batch, model.analyse(texts), signatures, dedupe.band_keys(signatures)):
+                cluster = index.join(sig, keys)
                 author = post["author"]
                 severity.level(severity.score(severity.Signals(
                     negativity=max(0.0, -verdict.score), followers=author["followers"],

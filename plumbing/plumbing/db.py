@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
-    JSON, DateTime, Float, Text, TypeDecorator, any_, bindparam, cast, column, create_engine, event, func, select,
-    update,
+    JSON, DateTime, Float, Text, TypeDecorator, any_, bindparam, cast, column, create_engine, event, func, insert,
+    select, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
@@ -112,6 +112,24 @@ def insert_rows(session, statement, rows, *returning) -> list:
     else:
         result = session.execute(statement.returning(*(returning or statement.table.primary_key)), rows)
     return result.all() if returning else []
+
+
+def insert_integer_columns(session, table, columns):
+    """INSERT rows given column by column ({name: [integers]}, lists of one length) in one statement.
+    On PostgreSQL each column goes as one array literal, unnested: for integer rows a fifth of the
+    client's cost of ``insert_rows``'s JSON objects (which repeat every key in every row)."""
+    columns = {name: list(map(int, values)) for name, values in columns.items()}  # nothing else in a literal
+    names = list(columns)
+    rows = list(zip(*columns.values()))
+    if not rows:
+        return
+    if is_postgres(session):
+        session.execute(
+            insert(table).from_select(names, select(*(
+                func.unnest(cast(bindparam(name, type_=Text), postgresql.ARRAY(table.c[name].type))) for name in names))),
+            {name: "{" + ",".join(map(str, values)) + "}" for name, values in columns.items()})
+    else:
+        session.execute(insert(table), [dict(zip(names, row)) for row in rows])
 
 
 def update_by_id(session, table, rows):

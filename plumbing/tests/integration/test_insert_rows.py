@@ -1,11 +1,11 @@
-"""plumbing.db.insert_rows and update_by_id: many rows, one statement, on both databases."""
+"""plumbing.db.insert_rows, insert_integer_columns and update_by_id: many rows, one statement, on both databases."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, create_engine, event, select
 from sqlalchemy.orm import Session
 
-from plumbing.db import UTCDateTime, insert_rows, update_by_id, upsert_insert
+from plumbing.db import UTCDateTime, insert_integer_columns, insert_rows, update_by_id, upsert_insert
 
 metadata = MetaData()
 counters = Table("counters", metadata, Column("name", Integer, primary_key=True), Column("total", Integer),
@@ -78,3 +78,19 @@ def test_update_by_id_sets_each_rows_own_values_in_one_statement(session):
         assert len(sent) == 1
     rows = {row.id: (row.total, row.seen_at, row.labels) for row in session.execute(select(table))}
     assert rows == {1: (5, AT + timedelta(hours=1), ["a"]), 2: (0, AT, []), 3: (7, AT + timedelta(hours=3), ["c", {"d": 1}])}
+
+
+def test_insert_integer_columns_writes_each_row_in_one_statement(session):
+    table = Table("band_keys", MetaData(), Column("key", BigInteger, primary_key=True), Column("cluster", Integer))
+    table.create(session.connection())
+    keys = [-2**63, 2**63 - 1, 0, *range(1, 298)]
+
+    sent = statements_sent(session, lambda: insert_integer_columns(
+        session, table, {"key": keys, "cluster": [key % 7 for key in keys]}))
+
+    if session.get_bind().dialect.name == "postgresql":
+        assert len(sent) == 1
+    assert dict(session.execute(select(table.c.key, table.c.cluster)).all()) == {key: key % 7 for key in keys}
+    insert_integer_columns(session, table, {"key": [], "cluster": []})  # nothing to write: no statement
+    with pytest.raises((TypeError, ValueError)):  # only integers go into the array literal
+        insert_integer_columns(session, table, {"key": ["1}; DROP TABLE band_keys; --"], "cluster": [1]})

@@ -32,53 +32,109 @@ SHINGLE = 3
 DEFAULT_THRESHOLD = 0.5
 SEED = 1  # seed and scheme fixed: signatures stored yesterday must compare with today's
 SCHEME = "affine32"
-NOISE = re.compile(r"https?://\S+|www\.\S+|[@#][\w\u4e00-\u9fff-]+:?|//|转发微博|\brt\b|[^\w]+")
+MARKS = re.compile(r"https?://\S+|www\.\S+|[@#][\w\u4e00-\u9fff-]+:?|转发微博|\brt\b")  # links, mentions, tags, reposts
+NOT_WORD = re.compile(r"\W+")
 MULTIPLIERS, OFFSETS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 BAND_HASHES = [hashlib.blake2b(digest_size=8, salt=band.to_bytes(2, "big")) for band in range(BANDS)]
 MURMUR3_FINALIZER = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+NO_CHARACTER = 0x1FFFFF  # 21 bits, above every code point: pads a shingle shorter than three characters
+CODE_POINT_MASK = 0x1FFFFF
+CACHED_SHINGLES = 2_000_000  # 24 MB of codes and hashes per process
 
 
-def shingles(text: str) -> set[bytes]:
-    """Character 3-grams of the text without links, mentions, repost markers and punctuation."""
-    core = NOISE.sub("", normalise(text))
-    if len(core) <= SHINGLE:
-        return {core.encode()} if core else set()
-    return {core[i:i + SHINGLE].encode() for i in range(len(core) - SHINGLE + 1)}
+def core(text: str) -> str:
+    """The text shingled: without links, mentions, hashtags, repost markers, spaces and punctuation."""
+    return NOT_WORD.sub("", MARKS.sub(" ", normalise(text)))
+
+
+class ShingleHashes:
+    """Shingle code -> its hash as MinHash permutes it (SHA-1's first four bytes, mixed by the
+    MurmurHash3 finalizer), kept across batches in two sorted arrays so a batch looks all its
+    shingles up at once; only shingles never seen before are hashed one by one. Emptied when full."""
+
+    def __init__(self, capacity=CACHED_SHINGLES):
+        self.capacity = capacity
+        self.codes = np.empty(0, dtype=np.int64)
+        self.hashes = np.empty(0, dtype=np.uint32)
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        where, known = self.find(codes)
+        if not known.all():
+            self.remember(np.unique(codes[~known]))
+            where, _ = self.find(codes)
+        return self.hashes[where]
+
+    def find(self, codes):
+        where = np.searchsorted(self.codes, codes)
+        known = where < len(self.codes)
+        known[known] = self.codes[where[known]] == codes[known]
+        return where, known
+
+    def remember(self, new_codes):
+        if len(self.codes) + len(new_codes) > self.capacity:
+            self.codes, self.hashes = self.codes[:0], self.hashes[:0]
+        digests = b"".join(hashlib.sha1(shingle_bytes(code)).digest()[:4] for code in new_codes.tolist())
+        hashes = np.frombuffer(digests, dtype="<u4").astype(np.uint32)
+        shift1, multiplier1, shift2, multiplier2, shift3 = MURMUR3_FINALIZER
+        hashes = (hashes ^ (hashes >> shift1)) * multiplier1
+        hashes = (hashes ^ (hashes >> shift2)) * multiplier2
+        hashes ^= hashes >> shift3
+        at = np.searchsorted(self.codes, new_codes)
+        self.codes, self.hashes = np.insert(self.codes, at, new_codes), np.insert(self.hashes, at, hashes)
+
+
+def shingle_bytes(code: int) -> bytes:
+    """The UTF-8 shingle a code stands for (``shingle_codes``)."""
+    points = (code >> 42, (code >> 21) & CODE_POINT_MASK, code & CODE_POINT_MASK)
+    return "".join(chr(point) for point in points if point != NO_CHARACTER).encode()
+
+
+def shingle_codes(cores) -> tuple[np.ndarray, np.ndarray]:
+    """Every character 3-gram of every core as one int64 (three 21-bit code points), and where each
+    core's codes start. A core shorter than three characters is one shingle, padded with
+    ``NO_CHARACTER`` (the empty core: the empty shingle)."""
+    lengths = np.fromiter(map(len, cores), dtype=np.intp, count=len(cores))
+    total = int(lengths.sum())
+    points = np.full(total + SHINGLE, NO_CHARACTER, dtype=np.int64)  # padded: an empty last core reads past
+    points[:total] = np.frombuffer("".join(cores).encode("utf-32-le"), dtype="<u4")
+    counts = np.maximum(lengths - (SHINGLE - 1), 1)
+    starts = np.cumsum(counts) - counts
+    position = np.arange(int(counts.sum())) - np.repeat(starts, counts)  # of each shingle in its core
+    first = np.repeat(np.cumsum(lengths) - lengths, counts) + position
+    room = np.repeat(lengths, counts) - position  # characters left in the core from there
+    codes = np.zeros(len(first), dtype=np.int64)
+    for offset in range(SHINGLE):
+        point = np.where(room > offset, points[first + offset], NO_CHARACTER)
+        codes |= point << (21 * (SHINGLE - 1 - offset))
+    return codes, starts
 
 
 def signatures(texts) -> np.ndarray:
-    """One signature per text (rows in order), as ``MinHash.update_batch``
-    of the text's shingles would give it. Each distinct shingle of the batch
-    is hashed and permuted once: reposts share most of theirs."""
-    shingle_sets = [shingles(text) or {b""} for text in texts]
-    index = {}
-    positions = np.fromiter((index.setdefault(shingle, len(index)) for shingle_set in shingle_sets
-                             for shingle in shingle_set), dtype=np.intp)
-    hashes = np.frombuffer(b"".join(hashlib.sha1(shingle).digest()[:4] for shingle in index),
-                           dtype="<u4").astype(np.uint32)
-    shift1, multiplier1, shift2, multiplier2, shift3 = MURMUR3_FINALIZER
-    hashes = (hashes ^ (hashes >> shift1)) * multiplier1
-    hashes = (hashes ^ (hashes >> shift2)) * multiplier2
-    hashes ^= hashes >> shift3
-    permuted = hashes[:, None] * MULTIPLIERS + OFFSETS  # uint32 arithmetic: wrapping is the modulo 2^32
-    starts = np.cumsum([0] + [len(shingle_set) for shingle_set in shingle_sets[:-1]])
-    return np.minimum.reduceat(permuted[positions], starts, axis=0).astype(np.uint64)  # the stored form
+    """One signature per text (rows in order), as ``MinHash.update_batch`` of the text's distinct
+    shingles (the UTF-8 3-grams of its ``core``; the whole core if shorter, b"" if empty) gives it.
+    Shingles are cut and looked up for the whole batch with numpy (``ShingleHashes``)."""
+    if not texts:
+        return np.empty((0, NUM_PERM), dtype=np.uint64)
+    codes, starts = shingle_codes([core(text) for text in texts])
+    # a row per permutation, so each reduces along contiguous memory; uint32: wrapping is the modulo 2^32
+    permuted = shingle_hashes(codes)[None, :] * MULTIPLIERS[:, None] + OFFSETS[:, None]
+    return np.minimum.reduceat(permuted, starts, axis=1).T.astype(np.uint64)  # the stored form
 
 
 def signature(text: str) -> np.ndarray:
     return signatures([text])[0]
 
 
-def band_keys(sig: np.ndarray) -> list[int]:
-    """One signed 64-bit key per band (fits a database BIGINT)."""
-    data = sig.tobytes()
-    width = len(data) // BANDS
-    keys = []
-    for band, salted in enumerate(BAND_HASHES):
+def band_keys(signatures: np.ndarray) -> list[list[int]]:
+    """For each signature (a row), one signed 64-bit key per band (fits a database BIGINT)."""
+    data = memoryview(np.ascontiguousarray(signatures, dtype=np.uint64).tobytes())
+    width = signatures.shape[1] * 8 // BANDS
+    digests = []
+    for start, salted in zip(range(0, len(data), width), BAND_HASHES * len(signatures)):
         digest = salted.copy()
-        digest.update(data[band * width:(band + 1) * width])
-        keys.append(int.from_bytes(digest.digest(), "big", signed=True))
-    return keys
+        digest.update(data[start:start + width])
+        digests.append(digest.digest())
+    return np.frombuffer(b"".join(digests), dtype=">i8").reshape(len(signatures), BANDS).tolist()
 
 
 def similarity(first: np.ndarray, second: np.ndarray) -> float:
@@ -102,6 +158,9 @@ def best_cluster(sig, candidates, threshold=DEFAULT_THRESHOLD):
     return best[1] if best[0] >= threshold else None
 
 
+shingle_hashes = ShingleHashes()  # per process: posts share most shingles with earlier batches
+
+
 class ClusterIndex:
     """The index in memory: band key -> cluster id, and each cluster's first
     signature. The service seeds one per batch with the rows of its
@@ -118,7 +177,7 @@ class ClusterIndex:
     def add(self, text: str) -> int:
         """The cluster id ``text`` joins (a new one if it resembles none)."""
         sig = signature(text)
-        return self.join(sig, band_keys(sig))
+        return self.join(sig, band_keys(sig[None])[0])
 
     def join(self, sig: np.ndarray, keys: list[int]) -> int:
         candidates = {self.bands[key] for key in keys if key in self.bands}

@@ -20,7 +20,6 @@ from functools import lru_cache
 OPERATORS = ("AND", "OR", "NOT")
 MAX_QUERY_LENGTH = 2000
 MAX_DEPTH = 20
-WHITESPACE = re.compile(r"\s+")
 TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)"|(?P<quote>")|(?P<word>[^\s()"]+))')
 
 
@@ -34,7 +33,7 @@ class RuleSyntaxError(ValueError):
 
 def normalise(text: str) -> str:
     """The form both queries and posts are compared in."""
-    return WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def is_word_char(char: str) -> bool:
