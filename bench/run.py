@@ -1482,7 +1482,7 @@ def render_profile(level):
         "count, so waits in the eventlet hub (epoll) and on sockets are left out. Shares are of those samples; "
         "busy share = samples / (rate x seconds), about how much of one core the process used. "
         "Inclusive rows overlap (a sample counts for every watched function on its stack).", "",
-        f"CPU per ticket in this pass (from /proc): "
+        "CPU per ticket in this pass (from /proc): "
         + ", ".join(f"{k} {v:.1f} ms" for k, v in level["cpu_ms_per_ticket"].items() if v >= 0.05) + ".", "",
     ]
     for name, summary in level.get("profiles", {}).items():
