@@ -287,13 +287,13 @@ class MonitoringService(PlatformService):
         seen_again = {post.id: post for post, _ in stored if post.id not in created_ids}.values()
         self.with_topics(seen_again)
         grown = [post for post in seen_again if post.on_topic and post.counts_grew]
+        insert_integer_columns(self.db, PostTopic.__table__, {
+            "post_id": [post.id for post in fresh for _ in post.topic_rules],
+            "rule_id": [rule.id for post in fresh for rule in post.topic_rules]})
         touched, cluster_sizes = self.analyse_and_cluster(fresh, grown, now)
         update_by_id(self.db, Post.__table__, [
             {name: getattr(post, name) for name in POST_CHANGES}
             for post in [*fresh, *(post for post in seen_again if post.counts_grew)]])
-        if fresh:
-            self.db.execute(insert(PostTopic), [{"post_id": post.id, "rule_id": rule.id}
-                                                for post in fresh for rule in post.topic_rules])
         buckets = self.count_in_buckets(fresh)
         for post in fresh:
             self.on_success(metrics.POSTS_INGESTED.labels(post.platform, post.sentiment).inc)
@@ -357,10 +357,16 @@ class MonitoringService(PlatformService):
         and each new post's cluster size when it joined."""
         if not (fresh or grown):
             return {}, {}
-        verdicts = self.model.analyse([post.text for post in fresh], [post.language for post in fresh])
+        for post, verdict in zip(fresh, self.model.analyse([post.text for post in fresh],
+                                                           [post.language for post in fresh])):
+            post.on_topic = True
+            post.detected_language = verdict.language
+            post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
+            post.crisis_terms = sentiment.crisis_terms(post.text)
+        alone = {post.id: self.score_alone(post, now) for post in [*fresh, *grown]}
         signatures = dedupe.signatures([post.text for post in fresh])
         keys = dedupe.band_keys(signatures)
-        if fresh:
+        if fresh:  # all that needs no other batch's clusters is done: the lock is held until commit
             self.lock_cluster_index()
         known = dict(self.db.execute(select(ClusterBand.band_key, ClusterBand.cluster_id).where(
             one_of(self.db, ClusterBand.band_key, sorted({key for post_keys in keys for key in post_keys})))).all())
@@ -371,11 +377,7 @@ class MonitoringService(PlatformService):
         index = dedupe.ClusterIndex(bands=known, first_new_id=max(clusters, default=0) + 1, signatures={
             cluster_id: dedupe.unpack(cluster.signature) for cluster_id, cluster in clusters.items()})
         touched, joined, started = {}, [], {}
-        for post, verdict, sig, post_keys in zip(fresh, verdicts, signatures, keys):
-            post.on_topic = True
-            post.detected_language = verdict.language
-            post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
-            post.crisis_terms = sentiment.crisis_terms(post.text)
+        for post, sig, post_keys in zip(fresh, signatures, keys):
             cluster_id = index.join(sig, post_keys)
             cluster = clusters.get(cluster_id)
             if cluster is None:
@@ -387,11 +389,11 @@ class MonitoringService(PlatformService):
                 cluster.updated_at = now
             if post.sentiment == "negative":
                 cluster.negative += 1
-            self.score(post, cluster, now)
+            self.score(post, alone[post.id], cluster)
             touched[cluster_id] = (cluster, touched.get(cluster_id, (None, []))[1] + post.crisis_terms)
             joined.append((post, cluster, cluster.size))
         for post in grown:
-            self.score(post, clusters[post.cluster_id], now)
+            self.score(post, alone[post.id], clusters[post.cluster_id])
             touched.setdefault(post.cluster_id, (clusters[post.cluster_id], []))
         self.store_clusters(started.values(), [cluster for cluster_id, (cluster, _) in touched.items()
                                                if cluster_id not in started])
@@ -419,19 +421,23 @@ class MonitoringService(PlatformService):
         if is_postgres(self.db):
             self.db.execute(select(func.pg_advisory_xact_lock(CLUSTER_INDEX_LOCK)))
 
-    def score(self, post, cluster, now):
-        """The post's severity with its cluster's spread; the cluster's from its gravest member."""
+    def score_alone(self, post, now):
+        """The post's severity before its cluster's spread (None when it is neither negative nor a crisis)."""
         label = post.corrected_sentiment or post.sentiment
         if label != "negative" and not post.crisis_terms:
-            post.severity, post.level = 0.0, None
-            return
-        signals = severity.Signals(
+            return None
+        return severity.score(severity.Signals(
             negativity=max(0.0, -post.sentiment_score), followers=post.author_followers,
             engagement=post.reposts + post.comments + post.likes,
             hours_since_posted=max((now - post.posted_at).total_seconds() / 3600, 0.0),
             author_kind=post.author_kind, verified=post.author_verified, cluster_size=1,
-            crisis=bool(post.crisis_terms))
-        alone = severity.score(signals)
+            crisis=bool(post.crisis_terms)))
+
+    def score(self, post, alone, cluster):
+        """The post's severity with its cluster's spread; the cluster's from its gravest member."""
+        if alone is None:
+            post.severity, post.level = 0.0, None
+            return
         thresholds = severity.thresholds_from(self.config)
         post.severity = severity.with_spread(alone, cluster.size)
         post.level = severity.level(post.severity, thresholds)
