@@ -60,7 +60,11 @@ class ShingleHashes:
     def __call__(self, codes: np.ndarray) -> np.ndarray:
         where, known = self.find(codes)
         if not known.all():
-            self.remember(np.unique(codes[~known]))
+            missing = np.unique(codes[~known])
+            if len(self.codes) + len(missing) > self.capacity:  # emptied: every shingle of the batch is new
+                self.codes, self.hashes = self.codes[:0], self.hashes[:0]
+                missing = np.unique(codes)
+            self.remember(missing)
             where, _ = self.find(codes)
         return self.hashes[where]
 
@@ -71,8 +75,6 @@ class ShingleHashes:
         return where, known
 
     def remember(self, new_codes):
-        if len(self.codes) + len(new_codes) > self.capacity:
-            self.codes, self.hashes = self.codes[:0], self.hashes[:0]
         digests = b"".join(hashlib.sha1(shingle_bytes(code)).digest()[:4] for code in new_codes.tolist())
         hashes = np.frombuffer(digests, dtype="<u4").astype(np.uint32)
         shift1, multiplier1, shift2, multiplier2, shift3 = MURMUR3_FINALIZER

@@ -92,6 +92,17 @@ def test_batch_signatures_are_datasketch_minhashes(monkeypatch, cache_capacity):
             assert (sig == minhash.hashvalues.astype(np.uint64)).all(), text
 
 
+def test_a_cache_that_fills_up_mid_batch_still_gives_every_shingle_its_own_hash(monkeypatch):
+    """Part of the batch known, the rest overflowing the cache: it starts again from the whole batch."""
+    codes, _ = dedupe.shingle_codes([dedupe.core(STORY)])
+    monkeypatch.setattr(dedupe, "shingle_hashes", dedupe.ShingleHashes(capacity=len(np.unique(codes)) + 1))
+    dedupe.signatures([STORY])
+    batch = ["The delivery was late again", STORY, "好"]
+    filled = dedupe.signatures(batch)
+    monkeypatch.setattr(dedupe, "shingle_hashes", dedupe.ShingleHashes())
+    assert (filled == dedupe.signatures(batch)).all()
+
+
 def test_shingle_codes_stand_for_the_shingles():
     codes, starts = dedupe.shingle_codes(["abcd", "", "好", "xy"])
     assert [dedupe.shingle_bytes(code) for code in codes.tolist()] == [b"abc", b"bcd", b"", "好".encode(), b"xy"]
