@@ -119,17 +119,15 @@ def insert_integer_columns(session, table, columns):
     On PostgreSQL each column goes as one array literal, unnested: for integer rows a fifth of the
     client's cost of ``insert_rows``'s JSON objects (which repeat every key in every row)."""
     columns = {name: list(map(int, values)) for name, values in columns.items()}  # nothing else in a literal
-    names = list(columns)
-    rows = list(zip(*columns.values()))
-    if not rows:
+    if not any(columns.values()):
         return
     if is_postgres(session):
         session.execute(
-            insert(table).from_select(names, select(*(
-                func.unnest(cast(bindparam(name, type_=Text), postgresql.ARRAY(table.c[name].type))) for name in names))),
+            insert(table).from_select(list(columns), select(*(
+                func.unnest(cast(bindparam(name, type_=Text), postgresql.ARRAY(table.c[name].type))) for name in columns))),
             {name: "{" + ",".join(map(str, values)) + "}" for name, values in columns.items()})
     else:
-        session.execute(insert(table), [dict(zip(names, row)) for row in rows])
+        session.execute(insert(table), [dict(zip(columns, row)) for row in zip(*columns.values())])
 
 
 def update_by_id(session, table, rows):

@@ -37,8 +37,8 @@ NOT_WORD = re.compile(r"\W+")
 MULTIPLIERS, OFFSETS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 BAND_HASHES = [hashlib.blake2b(digest_size=8, salt=band.to_bytes(2, "big")) for band in range(BANDS)]
 MURMUR3_FINALIZER = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-NO_CHARACTER = 0x1FFFFF  # 21 bits, above every code point: pads a shingle shorter than three characters
-CODE_POINT_MASK = 0x1FFFFF
+CODE_POINT_BITS = 21  # every code point fits
+NO_CHARACTER = (1 << CODE_POINT_BITS) - 1  # above every code point: pads a shingle shorter than three characters
 CACHED_SHINGLES = 2_000_000  # 24 MB of codes and hashes per process
 
 
@@ -87,7 +87,7 @@ class ShingleHashes:
 
 def shingle_bytes(code: int) -> bytes:
     """The UTF-8 shingle a code stands for (``shingle_codes``)."""
-    points = (code >> 42, (code >> 21) & CODE_POINT_MASK, code & CODE_POINT_MASK)
+    points = ((code >> (CODE_POINT_BITS * (SHINGLE - 1 - offset))) & NO_CHARACTER for offset in range(SHINGLE))
     return "".join(chr(point) for point in points if point != NO_CHARACTER).encode()
 
 
@@ -107,7 +107,7 @@ def shingle_codes(cores) -> tuple[np.ndarray, np.ndarray]:
     codes = np.zeros(len(first), dtype=np.int64)
     for offset in range(SHINGLE):
         point = np.where(room > offset, points[first + offset], NO_CHARACTER)
-        codes |= point << (21 * (SHINGLE - 1 - offset))
+        codes |= point << (CODE_POINT_BITS * (SHINGLE - 1 - offset))
     return codes, starts
 
 
@@ -121,10 +121,6 @@ def signatures(texts) -> np.ndarray:
     # a row per permutation, so each reduces along contiguous memory; uint32: wrapping is the modulo 2^32
     permuted = shingle_hashes(codes)[None, :] * MULTIPLIERS[:, None] + OFFSETS[:, None]
     return np.minimum.reduceat(permuted, starts, axis=1).T.astype(np.uint64)  # the stored form
-
-
-def signature(text: str) -> np.ndarray:
-    return signatures([text])[0]
 
 
 def band_keys(signatures: np.ndarray) -> list[list[int]]:
@@ -178,8 +174,8 @@ class ClusterIndex:
 
     def add(self, text: str) -> int:
         """The cluster id ``text`` joins (a new one if it resembles none)."""
-        sig = signature(text)
-        return self.join(sig, band_keys(sig[None])[0])
+        sigs = signatures([text])
+        return self.join(sigs[0], band_keys(sigs)[0])
 
     def join(self, sig: np.ndarray, keys: list[int]) -> int:
         candidates = {self.bands[key] for key in keys if key in self.bands}

@@ -20,7 +20,9 @@ from monitoring.schemas import (
     PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
     WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema,
 )
-from plumbing.db import get_or_not_found, insert_integer_columns, insert_rows, is_postgres, one_of, update_by_id, upsert_insert
+from plumbing.db import (
+    get_or_not_found, insert_integer_columns, insert_rows, is_postgres, one_of, update_by_id, upsert_insert,
+)
 from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
@@ -399,9 +401,9 @@ class MonitoringService(PlatformService):
                                                if cluster_id not in started])
         for post, cluster, _ in joined:
             post.cluster_id = cluster.id
-        new_bands = [(key, clusters[cluster_id].id) for key, cluster_id in index.bands.items() if key not in known]
+        new_bands = {key: clusters[cluster_id].id for key, cluster_id in index.bands.items() if key not in known}
         insert_integer_columns(self.db, ClusterBand.__table__, {  # new keys: none was known under the lock
-            "band_key": [key for key, _ in new_bands], "cluster_id": [cluster_id for _, cluster_id in new_bands]})
+            "band_key": list(new_bands), "cluster_id": list(new_bands.values())})
         return touched, {post.id: size for post, _, size in joined}
 
     def store_clusters(self, started, changed):
