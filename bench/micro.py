@@ -38,7 +38,7 @@ from plumbing.db import make_engine  # noqa: E402
 from plumbing.events import CONTENT_TYPE, make_envelope  # noqa: E402
 from ticketing import events, sla  # noqa: E402
 from ticketing.calendar import BusinessCalendar  # noqa: E402
-from ticketing.schemas import SlaClockSchema, TicketCreateSchema, TicketSchema  # noqa: E402
+from ticketing.contract import SlaClockSchema, TicketCreateSchema, TicketSchema  # noqa: E402
 from scratch import scratch  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parents[1]

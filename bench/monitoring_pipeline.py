@@ -37,7 +37,7 @@ import requests  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
 from monitoring import dedupe, rules, severity  # noqa: E402
-from monitoring.schemas import PostCreateSchema  # noqa: E402
+from monitoring.contract import PostCreateSchema  # noqa: E402
 from monitoring.sentiment import SentimentModel, crisis_terms  # noqa: E402
 from plumbing import migrate  # noqa: E402
 

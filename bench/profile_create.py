@@ -43,7 +43,7 @@ from plumbing.context import CallContext  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
 from plumbing.outbox import ConfirmedPublisher, EventRecorder, OutboxRelay  # noqa: E402
 from ticketing import models  # noqa: E402
-from ticketing.schemas import TicketCreateSchema  # noqa: E402
+from ticketing.contract import TicketCreateSchema  # noqa: E402
 from ticketing.service import TicketingService  # noqa: E402
 from scratch import scratch  # noqa: E402  (bench/ is the script folder)
 

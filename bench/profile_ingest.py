@@ -26,7 +26,7 @@ from nameko.testing.services import worker_factory  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from monitoring import models  # noqa: E402
-from monitoring.schemas import PostCreateSchema  # noqa: E402
+from monitoring.contract import PostCreateSchema  # noqa: E402
 from monitoring.sentiment import SentimentModel  # noqa: E402
 from monitoring.service import MonitoringService  # noqa: E402
 from plumbing import migrate  # noqa: E402

@@ -31,7 +31,7 @@ from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, bind_request_
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
 from plumbing.metrics import LATENCY_BUCKETS
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.text import text_problem
 
 log = logging.getLogger(__name__)

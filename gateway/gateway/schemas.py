@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.auth import ROLES
-from plumbing.paging import StrictSchema, required
+from plumbing.schemas import StrictSchema, required
 
 
 class TokenRequestSchema(StrictSchema):

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from appraisal.schemas import (
+from appraisal.contract import (
     AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
     AppealSchema, AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema,
     KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema, KpiValuesSchema,
@@ -30,7 +30,7 @@ from gateway.schemas import (
     AccountCreateSchema, AccountListSchema, AccountSchema, AccountUpdateSchema, DutySchema, HealthSchema,
     TokenRequestSchema, TokenSchema,
 )
-from monitoring.schemas import (
+from monitoring.contract import (
     AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
     AnalyseSchema, AnalysisResultSchema, CorrectionSchema, PostBatchResultSchema, PostBatchSchema, PostCreateSchema,
     PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema, WatchRuleCreateSchema,
@@ -38,8 +38,8 @@ from monitoring.schemas import (
 )
 from plumbing.db import Database
 from plumbing.outbox import Outbox
-from plumbing.paging import shared
-from ticketing.schemas import (
+from plumbing.schemas import shared
+from ticketing.contract import (
     CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
     ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, CustomerAccessPageSchema,
     CustomerAccessQuerySchema, DecisionSchema,
@@ -53,7 +53,7 @@ from ticketing.webhook_schemas import (
     DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookListSchema,
     WebhookSchema,
 )
-from training.schemas import (
+from training.contract import (
     AnswersSchema, AssessmentSchema, AttemptSchema, AttemptStartSchema, AttendanceSchema, CareerLevelListSchema,
     CareerLevelSchema, CareerLevelUpdateSchema, CategoryCreateSchema, CategoryListSchema, CategorySchema,
     CertificationListQuerySchema, CertificationPageSchema, CertificationSchema, CourseCreateSchema,

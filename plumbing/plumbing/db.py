@@ -197,6 +197,15 @@ class Database(DependencyProvider):
         self.engine.dispose()
 
 
+def database_of(container) -> Database:
+    """The service's Database: a dependency of its own, or its unit of work's."""
+    for dependency in container.dependencies:
+        database = dependency if isinstance(dependency, Database) else getattr(dependency, "database", None)
+        if isinstance(database, Database):
+            return database
+    raise LookupError(f"{container.service_name} declares no database")
+
+
 def get_or_not_found(session, model, ident, lock=False):
     """The row of ``model`` with primary key ``ident``, or NotFound naming it;
     ``lock``: locked until commit (SELECT ... FOR UPDATE), so concurrent changes queue."""

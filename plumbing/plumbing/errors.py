@@ -79,7 +79,7 @@ def load_or_invalid(schema, data):
     """``schema.load(data)`` (a schema class or instance), raising InvalidInput (a 400 at the gateway)."""
     from marshmallow import ValidationError
 
-    from plumbing.paging import shared
+    from plumbing.schemas import shared
 
     try:
         return (shared(schema) if isinstance(schema, type) else schema).load(data)
@@ -96,7 +96,7 @@ def load_event_data(schema, event):
     """Read an event's ``data`` with ``schema``, or raise UnprocessableEvent."""
     from marshmallow import ValidationError
 
-    from plumbing.paging import shared
+    from plumbing.schemas import shared
 
     try:
         return (shared(schema) if isinstance(schema, type) else schema).load(event["data"])

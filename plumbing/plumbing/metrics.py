@@ -110,9 +110,9 @@ class DatabaseGauges(DependencyProvider):
         super().__init__(**kwargs)
 
     def start(self):
-        from plumbing.db import Database
+        from plumbing.db import database_of
 
-        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        database = database_of(self.container)
         collector = self.collector_cls(database.session_factory)
         try:
             REGISTRY.register(collector)

@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy import event as sqlalchemy_event
 
 from plumbing import failpoints, metrics
-from plumbing.db import Database, UTCDateTime
+from plumbing.db import UTCDateTime, database_of
 from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
-from plumbing.paging import shared
+from plumbing.schemas import shared
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +225,9 @@ class Outbox(DependencyProvider):
     crash or a broker outage left behind.
     """
 
-    def __init__(self, outbox_table, **kwargs):
+    def __init__(self, outbox_table, database=None):
         self.outbox_table = outbox_table
-        super().__init__(**kwargs)
+        self.database = database  # the service's Database, when not a dependency of its own (a UnitOfWork's)
 
     def setup(self):
         config = self.container.config
@@ -239,7 +239,7 @@ class Outbox(DependencyProvider):
         self.wake = threading.Event()
 
     def start(self):
-        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        database = self.database or database_of(self.container)
         self.publisher = ConfirmedPublisher(self.amqp_uri, self.exchange)
         self.relay = OutboxRelay(database.session_factory, self.outbox_table, self.publisher.publish_batch)
         with get_connection(self.amqp_uri) as connection:

@@ -1,10 +1,10 @@
-"""plumbing.paging.StrictSchema: unknown fields refused, date-times kept in UTC."""
+"""plumbing.schemas.StrictSchema: unknown fields refused, date-times kept in UTC."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from marshmallow import ValidationError, fields
 
-from plumbing.paging import StrictSchema
+from plumbing.schemas import StrictSchema
 
 
 class Window(StrictSchema):

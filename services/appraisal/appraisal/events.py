@@ -1,6 +1,6 @@
 """Events appraisal publishes to the ``appraisal.events`` exchange
 (docs/events is generated from ``PUBLISHED``: ``make event-docs``)."""
-from appraisal.schemas import (
+from appraisal.contract import (
     AppealDecidedDataSchema, AppealFiledDataSchema, AppraisalPublishedDataSchema, RetrainingRequestedDataSchema,
 )
 from plumbing.events import EventType

@@ -13,7 +13,7 @@ from appraisal import cycles, events, kpis, scoring
 from appraisal.models import (
     Appeal, AuditEntry, Cycle, KpiDefinition, Rating, Result, Template, TicketRecord,
 )
-from appraisal.schemas import (
+from appraisal.contract import (
     AppealCreateSchema, AppealDecisionSchema, AppealInvestigationSchema, AppealListSchema, AppealQuerySchema,
     AppealSchema, AuditListSchema, CycleCreateSchema, CycleListSchema, CycleSchema, CycleTransitionSchema,
     ReviewRatingCreateSchema, ReviewRatingSchema, ResultListSchema, ResultQuerySchema, ResultSchema,
@@ -21,7 +21,7 @@ from appraisal.schemas import (
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 
 RATING_STATES = ("collecting", "computed")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from appraisal import facts, kpis, metrics, models
 from appraisal.models import Fact, TicketRecord
 from appraisal.reviews import Reviews
-from appraisal.schemas import (
+from appraisal.contract import (
     ExamResultDataSchema, KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, KpiQuerySchema,
     KpiValuesSchema, ReplayResultSchema, SlaClockStoppedDataSchema, TemplateCreateSchema, TemplateListSchema,
     TemplateSchema, TicketCountListSchema, TicketCountQuerySchema, TicketCreatedDataSchema, TicketEventDataSchema,
@@ -25,7 +25,7 @@ from plumbing.db import insert_rows, upsert_insert
 from plumbing.errors import Conflict, InvalidInput, load_event_data, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 

@@ -1,7 +1,7 @@
 """Events monitoring publishes to the ``monitoring.events`` exchange.
 
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
-from monitoring.schemas import AlertDataSchema, AlertUpdatedDataSchema, PostAnalysedDataSchema, SpikeDataSchema
+from monitoring.contract import AlertDataSchema, AlertUpdatedDataSchema, PostAnalysedDataSchema, SpikeDataSchema
 from plumbing.events import EventType
 
 # Every type is about "opinion/<what>-<id>": post-12, alert-3, topic-5 (one sequence per post, alert, topic).

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, tuple_
 
 from monitoring import alerts, dedupe, events, metrics, models, posts, reports, rules, sentiment, severity, spikes
 from monitoring.models import Alert, AlertEntry, Cluster, ClusterBand, Post, PostTopic, TopicBucket, WatchRule
-from monitoring.schemas import (
+from monitoring.contract import (
     AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
     AnalyseSchema, AnalysisResultSchema, CorrectionSchema, PostBatchResultSchema, PostBatchSchema, PostCreateSchema,
     PostIngestResultSchema, PostListQuerySchema, PostPageSchema, PostSchema, ReportQuerySchema, ReportSchema,
@@ -26,7 +26,8 @@ from plumbing.db import (
 from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Outbox
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 

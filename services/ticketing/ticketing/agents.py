@@ -18,11 +18,11 @@ from sqlalchemy import func, or_, select
 from plumbing.config import setting
 from plumbing.consumer import event_handler
 from plumbing.errors import Conflict, load_event_data
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from ticketing import routing, tickets
 from ticketing.models import Agent, AgentCertification, Ticket
-from ticketing.schemas import AgentListSchema
+from ticketing.contract import AgentListSchema
 
 ROUTE_SECONDS = 10
 ROUTE_BATCH = 100

@@ -4,11 +4,12 @@ from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from ticketing import aftercare, events, metrics, tickets
 from ticketing.models import Callback, Complaint, ComplaintStep, Rating, Suggestion, Ticket
-from ticketing.schemas import (
+from ticketing.contract import (
     CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
     ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, DecisionSchema,
     ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,

@@ -2,7 +2,7 @@
 
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
-from ticketing.schemas import (
+from ticketing.contract import (
     CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SearchMissedDataSchema,
     SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema, TicketAssignedDataSchema,
     TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema, TicketMergedDataSchema,

@@ -10,11 +10,11 @@ from sqlalchemy import delete, distinct, func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from ticketing import events, knowledge, tickets
 from ticketing.models import KbArticle, KbSearch, KbTerm
-from ticketing.schemas import (
+from ticketing.contract import (
     ArticleCreateSchema, ArticleSchema, ArticleSearchQuerySchema, ArticleSearchResultSchema, GapListSchema,
     GapQuerySchema,
 )

@@ -18,7 +18,7 @@ from plumbing.consumer import event_handler
 from plumbing.db import UTCDateTime
 from plumbing.errors import load_event_data, load_or_invalid as load
 from ticketing.models import Base
-from ticketing.schemas import TicketCreateSchema
+from ticketing.contract import TicketCreateSchema
 
 PRIORITY_OF_LEVEL = {"I": "urgent", "II": "high", "III": "normal", "IV": "low"}
 CRISIS_PRIORITY = "high"  # a crisis post at a low level still needs a quick look

@@ -18,7 +18,8 @@ from plumbing.db import get_or_not_found, upsert_insert
 from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid as load
 from plumbing.metrics import DatabaseGauges
 from plumbing.outbox import Inbox, Outbox
-from plumbing.paging import contains_text, fetch_page, shared
+from plumbing.paging import contains_text, fetch_page
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from ticketing import events, metrics, models, tickets
@@ -29,7 +30,7 @@ from ticketing.models import (
     Agent, CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
 )
 from ticketing.opinion_alerts import OpinionAlertTickets
-from ticketing.schemas import (
+from ticketing.contract import (
     AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema, HistorySchema,
     ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     SlaClockSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,

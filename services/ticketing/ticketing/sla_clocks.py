@@ -13,12 +13,12 @@ from nameko.timer import timer
 from sqlalchemy import and_, or_, select
 
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from ticketing import events, metrics, sla
 from ticketing.calendar import BusinessCalendar
 from ticketing.models import SlaClock, SlaPolicy, Ticket
-from ticketing.schemas import SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema
+from ticketing.contract import SlaPolicyCreateSchema, SlaPolicyListSchema, SlaPolicySchema
 
 SWEEP_SECONDS = 10
 SWEEP_BATCH = 200

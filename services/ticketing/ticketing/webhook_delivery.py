@@ -45,7 +45,8 @@ from sqlalchemy import insert, select, update
 
 from plumbing.errors import NotFound, load_or_invalid as load
 from plumbing.events import CONTENT_TYPE
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from ticketing import webhooks
 from ticketing.webhook_models import DELIVERED, FAILED, PENDING, WebhookDelivery, WebhookSubscription

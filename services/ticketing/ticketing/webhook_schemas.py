@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema
+from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema
 from ticketing.events import PUBLISHED
 from ticketing.webhook_models import DELIVERY_STATUSES
 from ticketing.webhooks import is_valid_pattern, matches

@@ -9,15 +9,15 @@ from sqlalchemy import select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, NotFound, load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from training import certifications, events, metrics
 from training.models import CareerLevel, Certification
-from training.schemas import (
+from training.contract import (
     CareerLevelListSchema, CareerLevelSchema, CareerLevelUpdateSchema, CertificationListQuerySchema,
     CertificationPageSchema, CertificationSchema, RevocationSchema, StandingSchema,
 )
-from training.timing import timer
+from plumbing.timing import timer
 
 EXPIRY_SWEEP_SECONDS = 60
 SWEEP_BATCH = 200

@@ -11,11 +11,11 @@ from plumbing.consumer import event_handler
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, NotFound, UnprocessableEvent, load_event_data
 from plumbing.errors import load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from training import courses, events, exams
 from training.models import AttemptOverride, Course, CourseModule, Enrolment, ModuleProgress
-from training.schemas import (
+from training.contract import (
     AttendanceSchema, EnrolmentCreateSchema, EnrolmentDetailSchema, EnrolmentListQuerySchema, EnrolmentListSchema,
     EnrolmentPageSchema, OverrideCreateSchema, OverrideSchema, ProgressSchema, RetrainingRequestedSchema,
 )

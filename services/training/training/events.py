@@ -13,7 +13,7 @@ score appraisal counts (R5). What training consumes is in the package's
 docstring (``training/__init__.py``).
 """
 from plumbing.events import EventType
-from training.schemas import (
+from training.contract import (
     CertificationEndedDataSchema, CertifiedDataSchema, CompletedDataSchema, EnrolledDataSchema,
     ExamFailedDataSchema, ExamResultDataSchema,
 )

@@ -14,14 +14,15 @@ from sqlalchemy import func, select
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.outbox import Inbox, Outbox
-from plumbing.paging import fetch_page, shared
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from training import events, models
 from training.certifying import Certifying
 from training.enrolling import Enrolments
 from training.models import Course, CourseModule, Question, QuestionCategory
-from training.schemas import (
+from training.contract import (
     CategoryCreateSchema, CategoryListSchema, CategorySchema, CourseCreateSchema, CourseDetailSchema,
     CourseListQuerySchema, CoursePageSchema, CourseSchema, ModuleCreateSchema, ModuleSchema,
     QuestionCreateSchema, QuestionListQuerySchema, QuestionPageSchema, QuestionRetireSchema, QuestionSchema,

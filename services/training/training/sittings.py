@@ -10,12 +10,12 @@ import random
 from sqlalchemy import func, select
 
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
-from plumbing.paging import shared
+from plumbing.schemas import shared
 from plumbing.rpc import rpc
 from training import courses, events, exams, metrics, questions
 from training.models import Attempt, AttemptOverride, AttemptQuestion, CourseModule, Enrolment, Question
-from training.schemas import AnswersSchema, AssessmentSchema, AttemptSchema, AttemptStartSchema
-from training.timing import timer
+from training.contract import AnswersSchema, AssessmentSchema, AttemptSchema, AttemptStartSchema
+from plumbing.timing import timer
 
 DEADLINE_SWEEP_SECONDS = 5
 SWEEP_BATCH = 100

@@ -1,7 +1,7 @@
 import pytest
 
 from ticketing.opinion_alerts import priority, ticket_request
-from ticketing.schemas import TicketCreateSchema
+from ticketing.contract import TicketCreateSchema
 
 ALERT = {"alert_id": 7, "key": "cluster/3", "level": "II", "summary": "某某外卖后厨有老鼠" * 30, "topics": ["外卖"],
          "crisis_terms": [], "cluster_size": 41, "opens_ticket": True,

@@ -2,7 +2,7 @@ import pytest
 from marshmallow import ValidationError
 
 from training import courses
-from training.schemas import CourseCreateSchema
+from training.contract import CourseCreateSchema
 
 COURSE = {"title": "Product basics", "kind": "onboarding", "mode": "online",
           "duration_hours": 4, "target_role": "agent"}

@@ -5,7 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from training import exams
-from training.schemas import ExamSettingsSchema
+from training.contract import ExamSettingsSchema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 EXAM = {"grade_method": "highest", "pass_mark": 60, "max_attempts": 3, "minutes_between_attempts": 30}

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
 from training import certifications, courses, exams, questions
 from training.courses import KINDS, MODES, schedule_errors
 

@@ -3,7 +3,7 @@ event data it publishes. The gateway imports these for validation and OpenAPI.""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from appraisal import cycles, kpis, scoring
-from plumbing.paging import StrictSchema, required
+from plumbing.schemas import StrictSchema, required
 
 AGENT = validate.Length(1, 64)
 SCORE = validate.Range(0, 100)

@@ -2,7 +2,7 @@
 service, and the source of the OpenAPI document."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
 from plumbing.privacy import MaskedString
 from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
 from ticketing.sla import CLOCKS, CONDITION_FIELDS

@@ -9,7 +9,7 @@ from monitoring.alerts import ACTIONS, KINDS as ALERT_KINDS, STATES as ALERT_STA
 from monitoring.posts import AUTHOR_KINDS, PLATFORMS
 from monitoring.sentiment import SENTIMENTS
 from monitoring.severity import LEVELS
-from plumbing.paging import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
 
 MAX_BATCH = 1000
 MAX_REPORT_SPAN = timedelta(days=366)

@@ -1,0 +1,68 @@
+"""The marshmallow helpers every contract uses: strict input, tolerant reading of
+other services' events, one shared instance per schema, paged lists."""
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 2**31 - 1  # keeps the row offset within a database integer
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, so a typo never passes silently; times
+    given with any zone are kept in UTC, as everything is stored."""
+
+    class Meta:
+        unknown = RAISE
+
+    @post_load
+    def times_in_utc(self, data, **kwargs):
+        for name in time_fields(type(self)):  # only these: a batch of posts loads thousands of schemas
+            value = data.get(name)
+            if isinstance(value, datetime) and value.tzinfo:
+                data[name] = value.astimezone(timezone.utc)
+        return data
+
+
+class TolerantSchema(Schema):
+    """The data of another service's event, read as a tolerant reader: fields this
+    consumer does not use are ignored, so the publisher may add fields in the same version."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+@lru_cache(maxsize=None)
+def time_fields(schema_cls) -> tuple[str, ...]:
+    """Where a schema's loaded data holds its date-times."""
+    return tuple(field.attribute or name for name, field in schema_cls._declared_fields.items()
+                 if isinstance(field, fields.DateTime))
+
+
+class PageQuerySchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
+
+
+@lru_cache(maxsize=None)
+def shared(schema_cls):
+    """One instance per schema class: building a marshmallow schema deep-copies
+    its fields, which costs more than using it; instances are reusable."""
+    return schema_cls()
+
+
+def required(field):
+    """Mark an output field as always present, so the generated JSON Schema says so."""
+    field.required = True
+    return field
+
+
+def page_schema(item_schema, name):
+    """The schema of one page of ``item_schema`` items, with the total."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(metadata={"description": "items matching the filters, on all pages"}),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+    }, name=name)
