@@ -1,13 +1,13 @@
 # Two commands do all set-up: `make up` runs the platform, `make test` the tests (`make test-faults` the fault runs).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SERVICES := ticketing training appraisal monitoring
+# the one list of the platform's processes (stdlib only: readable before the venv exists)
+SERVICES_LIST := plumbing/plumbing/services.py
+SERVICES := $(shell python3 $(SERVICES_LIST) backends)
 PACKAGES := plumbing gateway $(addprefix services/,$(SERVICES))
-SERVICE_CLASSES := gateway.service:GatewayService ticketing.service:TicketingService training.service:TrainingService \
-	appraisal.service:AppraisalService monitoring.service:MonitoringService
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
+.PHONY: install migrate topology up preflight test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -17,16 +17,26 @@ $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PA
 
 install: $(STAMP)
 
+# plumbing.migrate, plumbing.topology and plumbing.eventdocs default to every process of the list
 migrate: install
-	$(PY) -m plumbing.migrate gateway $(SERVICES)
+	$(PY) -m plumbing.migrate
 
 topology: install
-	$(PY) -m plumbing.topology $(SERVICE_CLASSES)
+	$(PY) -m plumbing.topology
 
-up: migrate topology
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+# honcho's Procfile, one line per process of the list
+var/Procfile: $(SERVICES_LIST)
+	@mkdir -p var
+	python3 $(SERVICES_LIST) procfile > $@.$$$$ && mv $@.$$$$ $@
 
-test: install
+up: migrate topology var/Procfile
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -f var/Procfile
+
+# what the tests need besides the venv: one line per missing server, plugin or tool, with what provides it
+preflight:
+	python3 tests/preflight.py
+
+test: preflight install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # the platform under load while its processes crash, RabbitMQ restarts and PostgreSQL refuses connections
@@ -42,7 +52,7 @@ bench-all: install
 	$(PY) bench/all.py $(BENCH_ARGS)
 
 event-docs: install
-	$(PY) -m plumbing.eventdocs gateway $(SERVICES)
+	$(PY) -m plumbing.eventdocs
 
 # accuracy and negative-class P/R/F1 per labelled set, and texts/s (monitoring's sentiment model)
 SENTIMENT_DATA ?= ../shared/data/sentiment

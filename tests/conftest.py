@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from plumbing.services import PROCESSES, procfile_line
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_procfile(directory: Path) -> Path:
+    """The Procfile `make up` generates (one line per process of plumbing.services), in ``directory``."""
+    path = directory / "Procfile"
+    path.write_text("".join(f"{procfile_line(process)}\n" for process in PROCESSES))
+    return path
 
 
 class ServiceProcess:

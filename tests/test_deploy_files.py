@@ -4,11 +4,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import kubernetes_validate
 import pytest
 import yaml
 
+from plumbing.services import BACKEND_NAMES, NAMES, PROCESSES
 from tests.conftest import ROOT
 
 SECRETS = {name: "check" for name in
@@ -42,15 +44,71 @@ def test_compose_refuses_to_start_without_the_secrets():
     assert result.returncode != 0 and "set RABBITMQ_PASSWORD" in result.stderr
 
 
-def test_compose_runs_every_service_and_scrapes_each_one():
-    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "config", "--services",
-                 env={**os.environ, **SECRETS})
-    services = set(result.stdout.split())
-    assert {"gateway", "ticketing", "training", "appraisal", "monitoring", "rabbitmq", "postgres",
-            "prometheus", "grafana"} <= services
-    scrape = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
-    for service in ("gateway", "ticketing", "training", "appraisal", "monitoring"):
-        assert f"job_name: {service}" in scrape
+# what the deployment files run besides the processes of plumbing.services
+COMPOSE_EXTRAS = {"rabbitmq", "postgres", "prometheus", "grafana", "topology"}
+SCRAPE_EXTRAS = {"rabbitmq", "prometheus"}
+
+
+def compose_services():
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "config", env={**os.environ, **SECRETS})
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def scrape_jobs():
+    return {job["job_name"]: job for job in
+            yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
+
+
+def up_job_regexes():
+    """(where, the alternatives of each `up{job=~"a|b"}`) in the alert rules and the dashboards."""
+    texts = {str(path.relative_to(ROOT)): path.read_text() for path in
+             [*sorted((ROOT / "deploy/prometheus/rules").glob("*.yml")),
+              *sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))]}
+    return [(where, set(alternatives.split("|"))) for where, text in texts.items()
+            for alternatives in re.findall(r'up\{job=~\\?"([^"\\]+)\\?"\}', text)]
+
+
+def init_databases():
+    script = (ROOT / "deploy/postgres/init-databases.sh").read_text()
+    return re.search(r'CSOPS_DATABASES:-([^}"]+)\}', script).group(1).split()
+
+
+def test_compose_runs_every_process_of_the_list_and_what_they_need():
+    assert set(compose_services()) == set(NAMES) | COMPOSE_EXTRAS
+
+
+def test_every_other_list_of_processes_is_the_one_in_plumbing_services():
+    """plumbing/plumbing/services.py is the one list; the files that cannot read it must say the same."""
+    names = set(NAMES)
+    assert set(objects("Deployment")) == names, "deploy/k8s: one Deployment per process"
+    assert {key.removesuffix("_DATABASE_URL").lower() for key in objects("Secret")["csops-secrets"]["stringData"]
+            if key.endswith("_DATABASE_URL")} == names, "deploy/k8s/secret: one database URL per process"
+    assert set(scrape_jobs()) - SCRAPE_EXTRAS == names, "deploy/prometheus/prometheus.yml scrape jobs"
+    regexes = up_job_regexes()
+    assert len(regexes) >= 2, "the service-down alert and the service-health dashboard query up{job=~...}"
+    for where, jobs in regexes:
+        assert jobs - SCRAPE_EXTRAS == names, where
+    assert init_databases() == list(NAMES), "deploy/postgres/init-databases.sh (the postgres image has no python)"
+
+
+def test_the_container_entrypoint_runs_each_process_of_the_list(tmp_path):
+    """deploy/entrypoint.sh looks SERVICE up in plumbing.services: migrate, then serve its class."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    # python -m plumbing.migrate / plumbing.serve only say what they were asked; anything else runs
+    (fake / "python").write_text(f"""#!/bin/sh
+case "$2" in plumbing.migrate|plumbing.serve) echo "$*" ;; *) exec {sys.executable} "$@" ;; esac
+""")
+    (fake / "python").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}")
+    for process in PROCESSES:
+        result = run("deploy/entrypoint.sh", env=dict(env, SERVICE=process.name))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [f"-m plumbing.migrate {process.name}",
+                                              f"-m plumbing.serve {process.service_class}"]
+    refused = run("deploy/entrypoint.sh", env=dict(env, SERVICE="billing"))
+    assert refused.returncode == 64 and " ".join(NAMES) in refused.stderr
 
 
 def test_prometheus_config_is_valid():
@@ -114,8 +172,7 @@ def test_kubernetes_manifests_match_the_api_schemas_offline():
 
 def test_every_process_is_a_deployment_probed_on_an_endpoint_it_serves():
     deployments = objects("Deployment")
-    procfile = {line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()}
-    assert set(deployments) == procfile
+    assert set(deployments) == set(NAMES)
     for name, deployment in deployments.items():
         assert deployment["spec"]["selector"]["matchLabels"].items() <= \
             deployment["spec"]["template"]["metadata"]["labels"].items(), name
@@ -153,15 +210,9 @@ def test_the_gateway_service_reaches_the_gateway_pods():
     assert {port["targetPort"] for port in service["spec"]["ports"]} <= {port["name"] for port in container["ports"]}
 
 
-SCALABLE = ("ticketing", "training", "appraisal", "monitoring")
-
-
 def test_domain_services_scale_out_with_compose():
-    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "config", env={**os.environ, **SECRETS})
-    services = yaml.safe_load(result.stdout)["services"]
-    scrape = {job["job_name"]: job for job in
-              yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
-    for name in SCALABLE:
+    services, scrape = compose_services(), scrape_jobs()
+    for name in BACKEND_NAMES:
         # a host port or a container name would make a second replica fail to start
         assert not {"ports", "container_name"} & set(services[name]), name
         # and Prometheus must see every replica, not the one a static target resolves to

@@ -8,8 +8,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from plumbing import eventdocs
 from plumbing.events import make_envelope
-
-SERVICES = ["gateway", "ticketing", "training", "appraisal", "monitoring"]
+from plumbing.services import NAMES as SERVICES
 ASYNCAPI = Path(__file__).resolve().parents[1] / "docs" / "events" / "asyncapi.yaml"
 
 

@@ -8,8 +8,7 @@ from alembic.migration import MigrationContext
 
 from plumbing.db import make_engine
 from plumbing.migrate import alembic_config
-
-DATABASES = ["gateway", "ticketing", "training", "appraisal", "monitoring"]
+from plumbing.services import NAMES as DATABASES
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -20,6 +20,7 @@ import pytest
 import requests
 import yaml
 
+from plumbing.services import NAMES
 from plumbing.testing import free_port, publish_raw, wait_for
 from tests.conftest import ROOT
 from tests.test_deploy_files import dashboards
@@ -28,7 +29,7 @@ from tests.test_end_to_end import platform  # noqa: F401 (the `make up` fixture)
 pytestmark = pytest.mark.e2e
 
 RABBITMQ_PROMETHEUS = "127.0.0.1:15692"
-SCRAPED_PROCESSES = ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")
+SCRAPED_PROCESSES = tuple(name.upper() for name in NAMES)
 # Grafana's own variables, as a dashboard over the last hour would set them
 # (with a 1 s scrape interval: every window below holds many samples).
 GRAFANA_BUILTINS = {"$__rate_interval": "1m", "$__range": "1h", "$__interval": "15s"}

@@ -20,8 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from plumbing.config import database_url
-
-DATABASES = ("gateway", "ticketing", "training", "appraisal", "monitoring")
+from plumbing.services import NAMES as DATABASES  # each process owns one database
 
 
 def save(service: str, directory: Path) -> Path:

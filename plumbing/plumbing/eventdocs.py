@@ -1,7 +1,7 @@
 """Generate docs/events from the services' ``events.PUBLISHED`` registries.
 
-    python -m plumbing.eventdocs ticketing training appraisal monitoring          # write
-    python -m plumbing.eventdocs --check ticketing training appraisal monitoring  # fail if stale
+    python -m plumbing.eventdocs            # write, for every process of plumbing.services
+    python -m plumbing.eventdocs --check    # fail if stale
 
 Writes one JSON Schema per event type and version
 (``schemas/<type>.v<version>.json``, built on the envelope schema), the
@@ -20,6 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from plumbing.events import SOURCE_PREFIX, exchange_name
+from plumbing.services import NAMES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
 ENVELOPE_ID = "urn:csops:events:cloudevent-envelope:v1"
@@ -144,7 +145,7 @@ def render(registries) -> dict[Path, str]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate docs/events from the services' event registries.")
-    parser.add_argument("services", nargs="+")
+    parser.add_argument("services", nargs="*", default=NAMES, help="default: every process")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     args = parser.parse_args(argv)
     registries = {service: importlib.import_module(f"{service}.events").PUBLISHED for service in args.services}

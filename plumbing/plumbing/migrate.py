@@ -1,6 +1,7 @@
 """Run a service's alembic migrations against its own database.
 
-    python -m plumbing.migrate ticketing            # upgrade to head
+    python -m plumbing.migrate                      # every database of plumbing.services, to head
+    python -m plumbing.migrate ticketing            # one of them
     python -m plumbing.migrate ticketing --revision "add tags"   # autogenerate
 
 Each service keeps its revisions in ``<package>/migrations/``; the alembic
@@ -21,6 +22,7 @@ from sqlalchemy import text
 
 from plumbing.config import database_url
 from plumbing.db import DatabaseUnavailable, check_reachable, make_engine
+from plumbing.services import NAMES
 
 ENV_DIR = Path(__file__).parent / "migration_env"
 
@@ -62,11 +64,13 @@ def revision(service: str, message: str, url: str | None = None) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Migrate a service's database.")
-    parser.add_argument("services", nargs="+")
+    parser.add_argument("services", nargs="*", help=f"default: all of them ({' '.join(NAMES)})")
     parser.add_argument("--revision", metavar="MESSAGE", help="autogenerate a new revision instead")
     args = parser.parse_args(argv)
+    if args.revision and len(args.services) != 1:
+        parser.error("--revision needs the one service whose models changed")
     try:
-        for service in args.services:
+        for service in args.services or NAMES:
             if args.revision:
                 revision(service, args.revision)
             else:

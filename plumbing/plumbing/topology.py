@@ -7,7 +7,8 @@ operator replays it (``python -m plumbing.deadletter``).
 
 Run ``python -m plumbing.topology`` before the services start so that every
 handler queue exists and binds before the first event is published (RabbitMQ
-drops a message that no queue is bound to).
+drops a message that no queue is bound to). Without arguments it declares
+those of every process in ``plumbing.services``.
 """
 import argparse
 import importlib
@@ -17,6 +18,7 @@ from kombu import Connection, Exchange, Queue
 
 from plumbing.config import amqp_uri
 from plumbing.events import exchange_name
+from plumbing.services import PROCESSES
 
 ATTEMPTS_HEADER = "x-csops-attempts"
 REASON_HEADER = "x-csops-dead-letter-reason"
@@ -82,7 +84,8 @@ def main(argv=None):
     from plumbing.serve import broker_problem
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("services", nargs="+", help="service classes, e.g. appraisal.service:AppraisalService")
+    parser.add_argument("services", nargs="*", default=[process.service_class for process in PROCESSES],
+                        help="service classes, e.g. appraisal.service:AppraisalService (default: every process)")
     args = parser.parse_args(argv)
     problem = broker_problem(amqp_uri())
     if problem:

@@ -1,4 +1,4 @@
-"""The platform as `make up` runs it, but each Procfile command a process of
+"""The platform as `make up` runs it, but each command of its Procfile a process of
 its own (honcho would not let a test kill and restart one), every service on
 a fresh PostgreSQL database, on a fresh RabbitMQ vhost; and the faults that
 the tests inflict on it."""
@@ -9,11 +9,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from plumbing.services import BACKEND_NAMES as SERVICES
+from plumbing.services import NAMES as DATABASES
 from plumbing.testing import free_port, procfile_commands, wait_for
-from tests.conftest import ROOT, ServiceProcess
-
-SERVICES = ("ticketing", "training", "appraisal", "monitoring")
-DATABASES = ("gateway", *SERVICES)
+from tests.conftest import ROOT, ServiceProcess, write_procfile
 ADMIN_PASSWORD = "faults-admin-password"
 REPORTS = pytest.StashKey[list]()
 
@@ -21,7 +20,7 @@ REPORTS = pytest.StashKey[list]()
 class Platform:
     def __init__(self, env, tmp_path):
         self.base = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
-        commands = procfile_commands(ROOT / "Procfile", env)
+        commands = procfile_commands(write_procfile(tmp_path), env)
         self.service_classes = [argv[-1] for _, _, argv in commands]  # python -m plumbing.serve <class>
         self.processes = {name: (ServiceProcess(argv[-1], env, tmp_path / f"{name}.log"), extra)
                           for name, extra, argv in commands}
