@@ -3,10 +3,12 @@
 Runs the real Procfile processes against a fresh RabbitMQ vhost and SQLite
 files in a temporary folder: get a token, create a ticket, see it listed,
 see appraisal's count change through the event, see histograms move, and
-stop everything with Ctrl-C.
+stop everything with Ctrl-C. And the README's first request, run as written.
 """
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -14,6 +16,7 @@ import pytest
 import requests
 from kombu import Connection
 
+from plumbing.services import NAMES
 from plumbing.testing import free_port, wait_for
 from plumbing.topology import handler_queue
 from tests.conftest import ROOT
@@ -25,11 +28,14 @@ TICKET = {"subject": "Charged twice", "description": "Two debits for order 8812"
           "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
 
 
-@pytest.fixture
-def platform(process_env, tmp_path):
-    ports = {name: free_port() for name in ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")}
-    env = dict(process_env, GATEWAY_PORT=str(ports["GATEWAY"]), ADMIN_PASSWORD="e2e-admin-password",
-               JWT_SECRET="e2e-secret-of-at-least-32-bytes-long", **{f"{name}_METRICS_PORT": str(port) for name, port in ports.items()})
+@contextlib.contextmanager
+def make_up(process_env, tmp_path, **settings):
+    """`make up` on free ports with ``settings`` added to the environment, once it answers /health:
+    yields (base URL, {NAME: port}, the make process, its log's path); Ctrl-C afterwards."""
+    ports = {name.upper(): free_port() for name in NAMES}
+    env = {key: value for key, value in process_env.items() if key != "ADMIN_PASSWORD"}
+    env.update(GATEWAY_PORT=str(ports["GATEWAY"]), JWT_SECRET="e2e-secret-of-at-least-32-bytes-long",
+               **{f"{name}_METRICS_PORT": str(port) for name, port in ports.items()}, **settings)
     log = open(tmp_path / "make-up.log", "wb")
     process = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
@@ -46,6 +52,19 @@ def platform(process_env, tmp_path):
         yield base, ports, process, tmp_path / "make-up.log"
     finally:
         stop_the_platform(process)
+
+
+@pytest.fixture
+def platform(process_env, tmp_path):
+    with make_up(process_env, tmp_path, ADMIN_PASSWORD="e2e-admin-password") as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_platform(process_env, tmp_path):
+    """As on a fresh clone: no ADMIN_PASSWORD, so the first start creates admin/admin."""
+    with make_up(process_env, tmp_path) as running:
+        yield running
 
 
 def stop_the_platform(process):
@@ -112,8 +131,35 @@ def test_first_request_flows_through_every_part(platform, rabbit_config, event_s
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
     process.wait(timeout=60)
     log = log_path.read_text()
-    for name in ("gateway", "ticketing", "training", "appraisal", "monitoring"):
+    for name in NAMES:
         assert f"stopping services: {name}" in log
     assert "Traceback" not in log
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/health", timeout=3)
+
+
+def readme_first_request():
+    """The shell block under README's "A first request"."""
+    return re.search(r"^## A first request\n.*?```sh\n(.*?)```", (ROOT / "README.md").read_text(),
+                     re.MULTILINE | re.DOTALL).group(1)
+
+
+# Every command must succeed: curl fails on an HTTP error status (showing the body), and the
+# first command that fails stops the script and is named.
+STRICT = """set -euo pipefail
+trap 'echo "failed: $BASH_COMMAND" >&2' ERR
+curl() { command curl --fail-with-body "$@" || { status=$?; echo "failed: curl $*" >&2; exit $status; }; }
+"""
+
+
+def test_the_readme_first_request_succeeds_as_written(fresh_platform):
+    _, ports, _, _ = fresh_platform
+    block = readme_first_request()
+    # the README's addresses are make up's defaults; this platform runs on free ports
+    assert "localhost:8000" in block and "localhost:9101" in block
+    script = (block.replace("localhost:8000", f"localhost:{ports['GATEWAY']}")
+              .replace("localhost:9101", f"localhost:{ports['TICKETING']}"))
+    done = subprocess.run(["bash", "-c", STRICT + script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"total": 1' in done.stdout and "Parcel arrived damaged" in done.stdout
+    assert 'csops_rpc_duration_seconds_count{method="create_tickets",outcome="success"} 1.0' in done.stdout
