@@ -44,7 +44,7 @@ test-faults: install
 	$(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 bench: install
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/gateway_tickets.py $(BENCH_ARGS)
 
 # every benchmark in sequence, one table: bench/results/summary.md (bench/README.md says how long)
 .PHONY: bench-all

@@ -10,7 +10,7 @@ own (it removes what it created, also when stopped: Ctrl-C here is passed on
 to it and waited for) within a time bound, each writing its full report into
 ``bench/results/all/``:
 
-- ``gateway``: ``run.py``: ticket creation at 8/32/128 connections against
+- ``gateway``: ``gateway_tickets.py``: ticket creation at 8/32/128 connections against
   single-row INSERT+COMMIT; reads against single-row SELECT by primary key;
   ticket.created -> appraisal's record against a raw persistent message's
   publish with confirm -> a bare kombu consumer;
@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import AMQP_HOST, PYTHON, ROOT, cpu_model, git, machine_busy, memory_gb, say, stop_on_signals  # noqa: E402
+from kit import BENCH, PYTHON, RESULTS, ROOT, report  # first: outside the venv it says how to get one
+from kit.console import say, stop_on_signals
+from kit.machine import commit, cpu_model, machine_busy, memory_gb, modified_files
+from kit.scratch import AMQP_HOST
 
-from kombu import Connection  # noqa: E402
-
-BENCH = ROOT / "bench"
+from kombu import Connection
 
 
 @dataclass
@@ -65,7 +65,8 @@ def steps(args):
     cycle_tickets = args.cycle_tickets or (100_000 if quick else 1_000_000)
     # each script's own limits stop it first; the bound is the last resort
     return [
-        Step("gateway", "ticket creation and reads through the gateway, ticket.created -> appraisal", "run.py",
+        Step("gateway", "ticket creation and reads through the gateway, ticket.created -> appraisal",
+             "gateway_tickets.py",
              ["ticket_create.json"], gateway, bound_seconds=900),
         Step("ingest", f"appraisal's ingest of a month of {ingest_tickets:,} tickets' events", "appraisal_cycle.py",
              ["appraisal_cycle.json"], ["--tickets", str(ingest_tickets), "--stall-seconds", "60",
@@ -115,8 +116,8 @@ class BrokerWatch(threading.Thread):
 
 def run_step(step, out, watch):
     """The step's script as a child in a session of its own, so that a Ctrl-C reaches it once, from here."""
-    for report in step.reports:  # never summarise an earlier run's figures
-        (out / report).unlink(missing_ok=True)
+    for name in step.reports:  # never summarise an earlier run's figures
+        (out / name).unlink(missing_ok=True)
     argv = [PYTHON, str(BENCH / step.script), *step.args, "--out", os.path.relpath(out, ROOT)]  # reports quote it
     say(f"{step.name}: {step.what} (stopped after {step.bound_seconds / 60:.0f} min at most)")
     say(f"  $ {' '.join(['python', f'bench/{step.script}', *step.args])}")
@@ -302,7 +303,7 @@ def main(argv=None):
                         help=f"steps to leave out, comma-separated: {', '.join(ROWS)}")
     parser.add_argument("--ingest-tickets", type=int, help="tickets of the ingested month (default 20,000)")
     parser.add_argument("--cycle-tickets", type=int, help="tickets of the month the cycle computes (default 1,000,000)")
-    parser.add_argument("--out", type=Path, default=BENCH / "results", help="summary.md here, full reports in all/")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="summary.md here, full reports in all/")
     args = parser.parse_args(argv)
     unknown = set(args.skip) - set(ROWS)
     if unknown:
@@ -315,8 +316,7 @@ def main(argv=None):
     began = time.monotonic()
     summary = {
         "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": git(["rev-parse", "--short", "HEAD"]).strip(),
-        "modified": bool(git(["status", "--porcelain", "--untracked-files=no"]).strip()),
+        "commit": commit(), "modified": bool(modified_files()),
         "command": " ".join(["python bench/all.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "memory_gb": memory_gb(),
                     "busy_before": busy[0], "other_before": busy[1]},
@@ -346,8 +346,7 @@ def main(argv=None):
                            ("rabbitmq", facts.get("rabbitmq"))):
             summary["machine"][key] = summary["machine"].get(key) or value
     summary["minutes"] = round((time.monotonic() - began) / 60, 1)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    (args.out / "summary.md").write_text(render(summary))
+    report.write(args.out, "summary", summary, render(summary))
     say(f"wrote {args.out / 'summary.md'} and summary.json ({summary['minutes']:.0f} min in all)")
     print()
     print(render(summary), flush=True)

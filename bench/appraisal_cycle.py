@@ -7,7 +7,7 @@ against a baseline measured in the same run on the same database.
     .venv/bin/python bench/appraisal_cycle.py --tickets 100000 --agents 500
 
 What it does, on resources of its own that it removes afterwards (also on
-Ctrl-C): a RabbitMQ vhost and a PostgreSQL database (``bench/scratch.py``).
+Ctrl-C): a RabbitMQ vhost and a PostgreSQL database (``bench/kit/scratch.py``).
 
 1. migrates the database and declares appraisal's exchanges and queues;
 2. publishes the month (ticket.created, ticket.assigned, sla.clock_stopped,
@@ -48,28 +48,27 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (MGMT, MGMT_AUTH, ROOT, CpuMeter, cpu_model, git, machine_busy, memory_gb, say,  # noqa: E402
-                 stop_on_signals)
-from replicas import ServiceReplicas  # noqa: E402
-from scratch import scratch  # noqa: E402
+from kit import RESULTS, report  # first: outside the venv it says how to get one
+from kit.console import say, stop_on_signals
+from kit.machine import CpuMeter, commit, cpu_model, machine_busy, memory_gb
+from kit.platform import ServiceReplicas
+from kit.scratch import MGMT, MGMT_AUTH, scratch
 
-import amqp  # noqa: E402
-import psycopg2  # noqa: E402
-import requests  # noqa: E402
-from kombu import Connection  # noqa: E402
-from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
-from psycopg2.extras import execute_values  # noqa: E402
+import amqp
+import psycopg2
+import requests
+from kombu import Connection
+from nameko.standalone.rpc import ServiceRpcProxy
+from psycopg2.extras import execute_values
 
-from appraisal import facts  # noqa: E402
-from appraisal.kpis import KPI_KEYS  # noqa: E402
-from appraisal.service import AppraisalService  # noqa: E402
-from plumbing import migrate  # noqa: E402
-from plumbing.testing import wait_until_answering  # noqa: E402
-from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope  # noqa: E402
-from plumbing.topology import declare  # noqa: E402
+from appraisal import facts
+from appraisal.kpis import KPI_KEYS
+from appraisal.service import AppraisalService
+from plumbing import migrate
+from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
+from plumbing.testing import wait_until_answering
+from plumbing.topology import declare
 
-RESULTS = ROOT / "bench" / "results"
 MONTH_START, MONTH_DAYS = date(2026, 3, 1), 31
 TARGET_EVENTS_PER_SECOND = 5000
 TARGET_CYCLE_RATIO = 2.0
@@ -665,8 +664,7 @@ def main(argv=None):
     stop_on_signals()
     busy = machine_busy()
     say(f"machine busy before the run: {100 * busy[0]:.0f}% of {os.cpu_count()} CPUs ({100 * busy[1]:.0f}% other)")
-    results = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git(["rev-parse", "--short", "HEAD"])
-               .strip(), "sizes": {"agents": args.agents, "tickets": args.tickets, "replicas": args.replicas},
+    results = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(), "sizes": {"agents": args.agents, "tickets": args.tickets, "replicas": args.replicas},
                "command": "python bench/appraisal_cycle.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     workdir = Path(tempfile.mkdtemp(prefix="csops-bench-appraisal-"))
     with scratch("appraisal") as (database_url, amqp_uri):
@@ -700,9 +698,7 @@ def main(argv=None):
         say(f"ingest {results['ingest']['per_second']:,}/s vs baseline {results['ingest_baseline']['per_second']:,}/s")
     results["cycle_ratio"] = round(results["cycle"]["compute_median"] / results["cycle"]["aggregate_median"], 3)
     name = "appraisal_cycle_records" if args.records_only else "appraisal_cycle"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    (args.out / f"{name}.md").write_text(render(results))
+    report.write(args.out, name, results, render(results))
     say(f"cycle {results['cycle']['compute_median']:.2f}s vs aggregate {results['cycle']['aggregate_median']:.2f}s "
         f"({results['cycle_ratio']:.2f}x); written to {args.out / name}.md")
     if results["cycle"]["mismatches"]:

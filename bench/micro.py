@@ -7,12 +7,13 @@ PostgreSQL database and RabbitMQ vhost of its own (removed afterwards), so
 the figures are the ones a gateway or ticketing worker pays. It imports the
 project's own code and calls it as the services do; it changes nothing.
 These are the numbers behind the expected gains in bench/README.md; the
-end-to-end figures come from bench/run.py.
+end-to-end figures come from bench/gateway_tickets.py.
 """
 import eventlet
 
 eventlet.monkey_patch()  # noqa: E402  (as plumbing.serve does, before sockets)
 
+import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -22,6 +23,9 @@ import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
+
+from kit import RESULTS, report  # noqa: E402
+from kit.scratch import scratch  # noqa: E402
 
 from kombu import Connection, Exchange  # noqa: E402
 from nameko.amqp.publish import get_producer  # noqa: E402
@@ -39,9 +43,7 @@ from plumbing.events import CONTENT_TYPE, make_envelope  # noqa: E402
 from ticketing import events, sla  # noqa: E402
 from ticketing.calendar import BusinessCalendar  # noqa: E402
 from ticketing.contract import SlaClockSchema, TicketCreateSchema, TicketSchema  # noqa: E402
-from scratch import scratch  # noqa: E402  (bench/ is the script folder)
 
-ROOT = Path(__file__).resolve().parents[1]
 BODY = {"subject": "Bench ticket 1-1", "description": "Two debits for order 1", "channel": "web_form",
         "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
         "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
@@ -66,7 +68,10 @@ def per_call(fn, seconds=0.6, repeat=3):
     return round(best, 1)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the report goes")
+    args = parser.parse_args(argv)
     rows = []
 
     def row(group, what, micros, note=""):
@@ -204,16 +209,13 @@ def main():
             round(per_batch / batch, 1))
         connection.release()
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "micro.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["# Micro-costs of one ticket creation (bench/micro.py)", "",
              f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, {os.cpu_count()} CPUs, Python "
              f"{sys.version.split()[0]}, under eventlet.monkey_patch() like the services; best of 3.", "",
              "| area | what | us per call |", "| --- | --- | ---: |"]
     lines += [f"| {r['group']} | {r['what']} | {r['us']:,.1f} |" for r in rows]
-    (out / "micro.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out / 'micro.md'}")
+    markdown = "\n".join(lines) + "\n"
+    print(f"wrote {report.write(args.out, 'micro', rows, markdown)}")
 
 
 if __name__ == "__main__":

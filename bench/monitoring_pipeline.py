@@ -23,15 +23,19 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402  (as plumbing.serve does, before sockets)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import quote, unquote  # noqa: E402
+
+from kit import RESULTS, report  # noqa: E402
+from kit.machine import CpuMeter  # noqa: E402
+from kit.platform import ServiceReplicas  # noqa: E402
+from kit.posts import RULE, synthetic_posts  # noqa: E402
+from kit.scratch import MGMT, MGMT_AUTH, scratch  # noqa: E402
 
 import requests  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
@@ -41,17 +45,11 @@ from monitoring.contract import PostCreateSchema  # noqa: E402
 from monitoring.sentiment import SentimentModel, crisis_terms  # noqa: E402
 from plumbing import migrate  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
-from run import CpuMeter  # noqa: E402
-from replicas import ServiceReplicas  # noqa: E402
-from scratch import MGMT, MGMT_AUTH, scratch  # noqa: E402
-from synthetic_posts import RULE, synthetic_posts  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 POSTS = 16_000
 IN_PROCESS_POSTS = 4000
 SERVICE_POSTS_ONE_BY_ONE = 300
+
+
 def progress(line):
     print(line, flush=True)
 
@@ -182,13 +180,10 @@ def main(argv=None):
     results["machine_busy_share"] = cpu["machine_busy_share"]
     results["other_cpu_share"] = round(cpu["cpu_seconds"].get("other", 0.0) / ((time.monotonic() - began)
                                                                                 * (os.cpu_count() or 1)), 3)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "monitoring_pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "monitoring_pipeline.md").write_text(report(results))
-    progress(f"written to {args.out / 'monitoring_pipeline.md'}")
+    progress(f"written to {report.write(args.out, 'monitoring_pipeline', results, render(results))}")
 
 
-def report(results):
+def render(results):
     model = results["model_texts_per_second"]
     lines = ["# Monitoring pipeline", "",
              f"{results['at']}; posts/s (texts/s for the model) on the same synthetic posts. Machine busy during "

@@ -28,11 +28,14 @@ sys.modules.setdefault("librabbitmq", None)
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
-import json  # noqa: E402
 import pstats  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from kit import ROOT  # noqa: E402
+from kit.profiles import cumulative, save_profile, top_self  # noqa: E402
+from kit.scratch import scratch  # noqa: E402
 
 from kombu import Exchange  # noqa: E402
 from nameko.testing.services import worker_factory  # noqa: E402
@@ -45,15 +48,14 @@ from plumbing.outbox import ConfirmedPublisher, EventRecorder, OutboxRelay  # no
 from ticketing import models  # noqa: E402
 from ticketing.contract import TicketCreateSchema  # noqa: E402
 from ticketing.service import TicketingService  # noqa: E402
-from scratch import scratch  # noqa: E402  (bench/ is the script folder)
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def code_under_test() -> str:
     """Which ticketing was profiled: this checkout's, or another one named without its machine path."""
     package = Path(sys.modules["ticketing"].__file__).resolve().parent.parent
     return "this checkout's" if package.is_relative_to(ROOT) else f"another checkout's (`.../{package.parent.name}`)"
+
+
 BODY = {"subject": "Bench ticket", "description": "Two debits for order 8812", "channel": "web_form",
         "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
         "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
@@ -86,33 +88,6 @@ PARTS = [
     ("relay:   publish, per event", "kombu/messaging.py", "publish"),
     ("relay:   waiting for the batch's confirms", "kombu/connection.py", "drain_events"),
 ]
-
-
-def cumulative(stats, suffix, name):
-    total = calls = 0.0
-    for (path, _, function), (_, ncalls, _, ct, _) in stats.stats.items():
-        if path.endswith(suffix) and function == name:
-            total += ct
-            calls += ncalls
-    return total, calls
-
-
-def top_self(stats, per, limit=25):
-    """The functions with the most CPU of their own (callees not counted), builtins left out:
-    [(function, self CPU ms per unit, calls per unit)]."""
-    own = sorted(((tt, nc, f"{Path(path).name}:{function}") for (path, _, function), (_, nc, tt, _, _)
-                  in stats.stats.items() if not path.startswith("~")), key=lambda entry: -entry[0])[:limit]
-    return [(name, 1000 * tt / per, nc / per) for tt, nc, name in own]
-
-
-def save_profile(name, profiler, result, lines):
-    """bench/results/<name>.pstats (raw, not committed), .json and .md; the report is printed too."""
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(str(out / f"{name}.pstats"))
-    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 def main():

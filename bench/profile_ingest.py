@@ -6,8 +6,7 @@ As bench/profile_create.py does for ticketing: the RPC method runs in one
 plain thread (no eventlet, no AMQP), exactly as the entrypoint runs it,
 with a real Session on a fresh PostgreSQL database, under cProfile with a
 CPU clock, so every microsecond lands on the function that spent it. The
-posts are bench/synthetic_posts.py's, dumped as the
-gateway sends them.
+posts are bench/kit/posts.py's, dumped as the gateway sends them.
 
 Writes bench/results/profile_ingest.md (+ .json, + the raw pstats file).
 """
@@ -20,7 +19,10 @@ import cProfile  # noqa: E402
 import pstats  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
+
+from kit.posts import RULE, synthetic_posts  # noqa: E402
+from kit.profiles import cumulative, save_profile, top_self  # noqa: E402
+from kit.scratch import scratch  # noqa: E402
 
 from nameko.testing.services import worker_factory  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
@@ -33,11 +35,6 @@ from plumbing import migrate  # noqa: E402
 from plumbing.context import CallContext  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
 from plumbing.outbox import EventRecorder  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_posts import RULE, synthetic_posts  # noqa: E402
-from profile_create import cumulative, save_profile, top_self  # noqa: E402
-from scratch import scratch  # noqa: E402
 
 
 # (label, file suffix, function name): cumulative CPU inside ingest_posts

@@ -3,9 +3,10 @@ ticket.created's propagation to appraisal, each against a raw baseline measured
 in the same run (single-row INSERT+COMMIT, single-row SELECT by primary key,
 a persistent message's publish with confirm -> a bare consumer).
 
-    .venv/bin/python bench/run.py                  # PostgreSQL, 8/32/128 connections, 10 s each
-    .venv/bin/python bench/run.py --profile        # plus a py-spy pass at 32 connections
-    .venv/bin/python bench/run.py --sqlite         # every service on SQLite files instead
+    make bench                                          # = .venv/bin/python bench/gateway_tickets.py
+    .venv/bin/python bench/gateway_tickets.py           # PostgreSQL, 8/32/128 connections, 10 s each
+    .venv/bin/python bench/gateway_tickets.py --profile # plus a py-spy pass at 32 connections
+    .venv/bin/python bench/gateway_tickets.py --sqlite  # every service on SQLite files instead
 
 What it does, on resources of its own that it removes afterwards:
 
@@ -13,9 +14,10 @@ What it does, on resources of its own that it removes afterwards:
    PostgreSQL database per service (or SQLite files with ``--sqlite``);
    migrates them, declares the topology, binds a test queue to
    ``ticketing.events``/``ticket.created``;
-2. starts the Procfile's processes (the same ``python -m plumbing.serve``
-   commands) with the gateway on a free port and a JWT secret and admin
-   password of its own; waits for ``/health``; gets a token;
+2. starts every process of ``plumbing.services`` with the commands of
+   `make up`'s Procfile (``python -m plumbing.serve``), the gateway on a free
+   port, a JWT secret and an admin password of its own; waits for
+   ``/health``; gets a token;
 3. baseline: ``--baseline-connections`` connections each doing single-row
    INSERT+COMMIT into a table of the ticketing database for a fixed time;
 4. load: wrk (Lua script ``bench/tickets.lua``; a Python keep-alive
@@ -42,50 +44,41 @@ import argparse
 import json
 import os
 import platform
-import re
-import resource
 import secrets
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import quote
 
-try:
-    import psycopg2
-    import requests
-    from kombu import Connection, Exchange, Queue
+from kit import BENCH, VENV_BIN, report, scratch  # first: outside the venv it says how to get one
+from kit.console import say, stop_on_signals
+from kit.load import paced, raw_round_trip, spread
+from kit.machine import CpuMeter, commit, cpu_model, machine_busy, memory_gb, modified_files
+from kit.metrics import histogram_delta, scrape
+from kit.platform import Platform
+from kit.profiles import summarise_stacks
+from kit.report import fmt, latency_summary, percentile
 
-    from plumbing.events import CONTENT_TYPE, make_envelope
-    from plumbing.testing import procfile_commands
-except ImportError as exc:  # pragma: no cover - run outside the venv
-    sys.exit(f"bench/run.py needs the project's venv ({exc}): run `make install` then `.venv/bin/python bench/run.py`")
+import psycopg2
+import requests
+from kombu import Connection, Exchange, Queue
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "bench"
+from plumbing.services import NAMES
+
 LUA_SCRIPT = BENCH / "tickets.lua"
-VENV_BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "python").exists() else Path(sys.executable).parent
-PYTHON = str(VENV_BIN / "python")
 
-MGMT = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
-MGMT_AUTH = ("guest", "guest")
-AMQP_HOST = os.environ.get("BENCH_AMQP_HOST", "127.0.0.1:5672")
-PG_ADMIN = dict(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-SERVICES = ("gateway", "ticketing", "training", "appraisal", "monitoring")
 APPRAISAL_QUEUE = "evt-ticketing-ticket.created--appraisal.on_ticket_created"
 EVENT_EXCHANGE = "ticketing.events"
 TEST_QUEUE = "bench.ticket-created"
-ROUND_TRIP_QUEUE = "bench.round-trip"
 TARGET_DURABLE_PER_SECOND = 400
 TARGET_P99_MS = 150
 TARGET_CONNECTIONS = 32
@@ -93,36 +86,6 @@ BASELINE_PAYLOAD = json.dumps({
     "subject": "Bench ticket", "description": "Two debits for order 8812", "channel": "web_form",
     "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
     "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}})
-
-STARTED = time.monotonic()
-
-
-def say(message: str) -> None:
-    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
-
-
-def interrupt(*_):
-    raise KeyboardInterrupt
-
-
-def stop_on_signals():
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt, so that a script's clean-up runs. Catching SIGINT matters
-    for the children too: a process started in the background has SIGINT ignored, exec keeps an ignored
-    signal ignored (only caught ones are reset), and the platform's processes would never stop on SIGINT."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(sorted_values, share):
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -236,250 +199,9 @@ def _http_worker(port, token, threads, start_at, stop_at, worker_id, mode="creat
     return latencies, dict(statuses), failures
 
 
-def paced(count, rate, act, workers):
-    """``act(i)`` for i < ``count``, each started i / ``rate`` seconds from now on one of ``workers`` threads: an
-    open loop, so a slow call does not delay the next (while a worker is free)."""
-    with ThreadPoolExecutor(workers) as pool:
-        start = time.monotonic()
-        futures = []
-        for i in range(count):
-            time.sleep(max(0.0, start + i / rate - time.monotonic()))
-            futures.append(pool.submit(act, i))
-        return [future.result() for future in futures]
-
-
-def latency_summary(seconds):
-    ordered = sorted(seconds)
-    summary = {"count": len(ordered)}
-    for share in (0.5, 0.9, 0.99):
-        summary[f"p{round(100 * share)}_ms"] = round(1000 * percentile(ordered, share), 2) if ordered else None
-    summary["max_ms"] = round(1000 * ordered[-1], 2) if ordered else None
-    return summary
-
-
-def raw_round_trip(amqp_uri, count, rate, timeout=30.0):
-    """The raw broker's part of an event's trip, on the same broker: ``count`` persistent messages the size of an
-    event, at ``rate``/s, each published by kombu with a publisher confirm to a durable queue and consumed (and
-    acked) by a bare kombu consumer. Latencies from before the publish to the confirm and to the consumer."""
-    exchange = Exchange(ROUND_TRIP_QUEUE, type="direct", durable=True)
-    queue = Queue(ROUND_TRIP_QUEUE, exchange=exchange, routing_key=ROUND_TRIP_QUEUE, durable=True)
-    sent, confirmed, received = {}, {}, {}
-    ready, done = threading.Event(), threading.Event()
-
-    def on_message(message):
-        received[json.loads(message.body)["sequence"]] = time.monotonic()
-        message.ack()
-
-    with Connection(amqp_uri) as consuming, \
-            Connection(amqp_uri, transport_options={"confirm_publish": True}) as publishing:
-        queue(consuming.default_channel).declare()
-
-        def consume():
-            with consuming.Consumer([queue], on_message=on_message, prefetch_count=10):
-                ready.set()
-                while not done.is_set():
-                    try:
-                        consuming.drain_events(timeout=0.1)
-                    except socket.timeout:
-                        pass
-
-        consumer = threading.Thread(target=consume, daemon=True)
-        consumer.start()
-        ready.wait(10)
-        producer = publishing.Producer()
-        payload = json.loads(BASELINE_PAYLOAD)
-
-        def publish(i):
-            body = json.dumps(make_envelope(service="bench", event_type="bench.round_trip", subject=f"ticket/{i}",
-                                            data=dict(payload, ticket_id=i), sequence=i))
-            sent[i] = time.monotonic()
-            producer.publish(body, exchange=exchange, routing_key=ROUND_TRIP_QUEUE, delivery_mode=2,
-                             content_type=CONTENT_TYPE, content_encoding="utf-8")
-            confirmed[i] = time.monotonic()
-
-        paced(count, rate, publish, workers=1)  # one channel: publishes in turn
-        deadline = time.monotonic() + timeout
-        while len(received) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        done.set()
-        consumer.join(5)
-    return {"messages": count, "rate": rate, "lost": count - len(received),
-            "confirm": latency_summary([confirmed[i] - sent[i] for i in confirmed]),
-            "consumed": latency_summary([received[i] - sent[i] for i in received])}
-
-
-def spread(connections, processes):
-    """Split ``connections`` threads over ``processes`` worker processes."""
-    processes = max(1, min(processes, connections))
-    return [connections // processes + (1 if i < connections % processes else 0) for i in range(processes)]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CPU accounting from /proc
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-RABBIT_COMMS = {"beam.smp", "erl_child_setup", "inet_gethost", "epmd", "1_scheduler", "2_scheduler"}
-
-
-def process_cpu():
-    """{pid: (comm, cpu seconds)} of every process."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        close = stat.rfind(")")
-        fields = stat[close + 2:].split()
-        found[int(entry)] = (stat[stat.find("(") + 1:close], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return found
-
-
-def machine_cpu():
-    with open("/proc/stat") as handle:
-        values = [int(v) for v in handle.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values[:8]) / CLOCK_TICKS, (sum(values[:8]) - idle) / CLOCK_TICKS
-
-
-class CpuMeter:
-    """CPU seconds per component between ``start()`` and ``stop()``."""
-
-    def __init__(self, service_pids):
-        self.service_pids = service_pids  # {pid: name}
-
-    def group(self, pid, comm):
-        if pid in self.service_pids:
-            return self.service_pids[pid]
-        if comm == "postgres":
-            return "postgres"
-        if comm in RABBIT_COMMS or comm.startswith("erts_") or comm.startswith("beam"):
-            return "rabbitmq"
-        if pid == os.getpid():
-            return "bench (this script)"
-        return "other"
-
-    def start(self):
-        self.before = process_cpu()
-        self.children_before = self.children()
-        self.machine_before = machine_cpu()
-
-    @staticmethod
-    def children():
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    def stop(self):
-        after = process_cpu()
-        total, busy = machine_cpu()
-        groups, others = defaultdict(float), Counter()
-        for pid, (comm, seconds) in after.items():
-            previous = self.before.get(pid)
-            used = seconds - previous[1] if previous and previous[0] == comm else seconds
-            if used > 0:
-                group = self.group(pid, comm)
-                if group == "other":
-                    line = command_line(pid, comm)
-                    if line.startswith("["):  # no command line: a kernel thread (writeback of WAL, ext4, ...)
-                        group = "kernel threads"
-                    elif comm == "py-spy":
-                        group = "profiler"
-                    elif used >= 0.05:
-                        others[f"{pid} {line}"] += used
-                groups[group] += used
-        groups["load generator"] += self.children() - self.children_before
-        total_before, busy_before = self.machine_before
-        # CPU of processes that ended inside the window shows only in the machine's total
-        unattributed = (busy - busy_before) - sum(groups.values())
-        if unattributed > 0.02 * (busy - busy_before):
-            groups["other"] += unattributed
-            others["exited (processes that ended during the window)"] += unattributed
-        return {
-            "machine_busy_share": round((busy - busy_before) / max(1e-9, total - total_before), 3),
-            "cpu_seconds": {name: round(value, 3) for name, value in sorted(groups.items(), key=lambda i: -i[1])},
-            "other_processes": [(name, round(value, 2)) for name, value in others.most_common(4)],
-        }
-
-
-ABSOLUTE_DIRECTORIES = re.compile(r"(?<![\w.~-])/(?:[^\s/]+/)+")
-
-
-def command_line(pid, comm):
-    """The process's command line without the directories of absolute paths (reports name no machine path)."""
-    try:
-        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        line = ""
-    return ABSOLUTE_DIRECTORIES.sub("", line)[:120] or f"[{comm}]"
-
-
-def machine_busy(seconds=2.0):
-    """Share of all CPUs busy over ``seconds`` (before the run: is the machine quiet?)."""
-    total0, busy0 = machine_cpu()
-    meter = CpuMeter({})
-    meter.start()
-    time.sleep(seconds)
-    total1, busy1 = machine_cpu()
-    cpu = meter.stop()
-    other = cpu["cpu_seconds"].get("other", 0.0) / (seconds * (os.cpu_count() or 1))
-    return round((busy1 - busy0) / max(1e-9, total1 - total0), 3), round(other, 3), cpu["other_processes"]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Prometheus text scraping
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+([-+0-9.eEinfNa]+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def scrape(url):
-    samples = []
-    try:
-        text = requests.get(url, timeout=5).text
-    except requests.RequestException:
-        return samples
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match:
-            samples.append((match.group(1), dict(LABEL.findall(match.group(2) or "")), float(match.group(3))))
-    return samples
-
-
-def histogram(samples, name, **labels):
-    """(count, sum, {le: cumulative count}) of one labelled histogram series."""
-    count = total = 0.0
-    buckets = {}
-    for metric, metric_labels, value in samples:
-        if any(metric_labels.get(k) != v for k, v in labels.items()):
-            continue
-        if metric == f"{name}_count":
-            count = value
-        elif metric == f"{name}_sum":
-            total = value
-        elif metric == f"{name}_bucket":
-            buckets[float(metric_labels["le"])] = value
-    return count, total, buckets
-
-
-def histogram_delta(before, after, name, **labels):
-    c0, s0, b0 = histogram(before, name, **labels)
-    c1, s1, b1 = histogram(after, name, **labels)
-    count, total = c1 - c0, s1 - s0
-    result = {"count": int(count), "mean_ms": round(1000 * total / count, 2) if count else None}
-    buckets = sorted((le, b1[le] - b0.get(le, 0.0)) for le in b1)
-    for share, key in ((0.5, "p50_le_ms"), (0.99, "p99_le_ms")):
-        bound = next((le for le, cumulative in buckets if count and cumulative >= share * count), None)
-        result[key] = None if bound is None else (bound * 1000 if bound != float("inf") else "inf")
-    return result
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # py-spy raw (collapsed) stacks
 
-FRAME = re.compile(r"^(.*) \((.*)\)$")
 # functions whose inclusive share is worth naming, whatever the process: (label, function, file part)
 WATCHED = [
     ("HTTP: eventlet.wsgi request handling", "handle_one_request", "eventlet/wsgi.py"),
@@ -533,66 +255,8 @@ WATCHED = [
 ]
 
 
-PROJECT_PACKAGES = {"gateway", "plumbing", "ticketing", "training", "appraisal", "monitoring"}
-
-
-def package_of(path: str) -> str:
-    """py-spy names files relative to sys.path: 'sqlalchemy/orm/session.py', 'copy.py'."""
-    path = short_path(path)
-    if path.startswith("<"):
-        return path
-    top = path.split("/", 1)[0].removesuffix(".py")
-    if top in PROJECT_PACKAGES:
-        return f"project: {path.rsplit('/', 1)[0]}" if "/" in path else f"project: {top}"
-    return top or "?"
-
-
-def frame_is(function, path, name, part):
-    return part in path and (not name or function == name or function.endswith("." + name))
-
-
-def summarise_profile(raw: Path, rate: int, seconds: float, top=25):
-    """Top self-time functions, self time per package and watched inclusive shares."""
-    self_time, packages, watched = Counter(), Counter(), Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        count = int(count)
-        frames = []
-        for frame in stack.split(";"):
-            match = FRAME.match(frame)
-            if match:
-                frames.append((match.group(1), match.group(2)))
-        if not frames:
-            continue
-        total += count
-        function, path = frames[-1]
-        self_time[f"{function} ({short_path(path)})"] += count
-        packages[package_of(path)] += count
-        for label, name, part in WATCHED:
-            if any(frame_is(f, p, name, part) for f, p in frames):
-                watched[label] += count
-    share = lambda n: round(100.0 * n / total, 1) if total else 0.0  # noqa: E731
-    return {
-        "samples": total,
-        "busy_share_of_one_core": round(total / (rate * seconds), 2) if seconds else None,
-        "top_self": [(name, share(n)) for name, n in self_time.most_common(top)],
-        "self_by_package": [(name, share(n)) for name, n in packages.most_common(15)],
-        "watched_inclusive": [(label, share(watched[label])) for label, _, _ in WATCHED if watched[label]],
-    }
-
-
-def short_path(path):
-    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3.11/"):
-        if marker in path:
-            return path.split(marker, 1)[1]
-    return path
-
-
 # ---------------------------------------------------------------------------------------------------------------
-# the platform
+# the run
 
 class Bench:
     def __init__(self, args):
@@ -601,159 +265,63 @@ class Bench:
         self.backend = "sqlite" if args.sqlite else "postgres"
         self.tmp = Path(tempfile.mkdtemp(prefix="csops-bench-"))
         self.vhost = f"csops-bench-{self.run_id}"
-        self.amqp_uri = f"amqp://guest:guest@{AMQP_HOST}/{quote(self.vhost, safe='')}"
+        self.amqp_uri = scratch.amqp_uri(self.vhost)
         self.databases = {}  # service -> database name (postgres) or file (sqlite)
-        self.processes = {}  # name -> Popen
+        self.platform = None
         self.cleanups = []
         self.results = {"levels": [], "notes": []}
-        self.ports = {name: free_port() for name in ("GATEWAY", "TICKETING", "TRAINING", "APPRAISAL", "MONITORING")}
-        self.base = f"http://127.0.0.1:{self.ports['GATEWAY']}"
-        self.admin_password = secrets.token_urlsafe(18)
-        self.jwt_secret = secrets.token_urlsafe(48)
         self.failed = False
 
     # -- set-up ------------------------------------------------------------------------------------------------
     def create_vhost(self):
         say(f"RabbitMQ: creating vhost {self.vhost}")
-        try:
-            response = requests.put(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH, timeout=10)
-        except requests.ConnectionError:
-            sys.exit(f"RabbitMQ management API at {MGMT} is unreachable: rabbitmq-plugins enable rabbitmq_management")
-        response.raise_for_status()
         self.cleanups.append(self.delete_vhost)
-        requests.put(f"{MGMT}/api/permissions/{quote(self.vhost, safe='')}/guest", auth=MGMT_AUTH, timeout=10,
-                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        scratch.create_vhost(self.vhost)
 
     def delete_vhost(self):
         say(f"RabbitMQ: deleting vhost {self.vhost}")
-        requests.delete(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH, timeout=30)
-
-    def pg_admin(self):
-        connection = psycopg2.connect(**PG_ADMIN)
-        connection.autocommit = True
-        return connection
+        scratch.delete_vhost(self.vhost)
 
     def create_databases(self):
         if self.backend == "sqlite":
             (self.tmp / "var").mkdir()
-            for service in SERVICES:
-                self.databases[service] = str(self.tmp / "var" / f"{service}.db")
+            self.databases = {service: str(self.tmp / "var" / f"{service}.db") for service in NAMES}
             say(f"SQLite: databases under {self.tmp / 'var'}")
             return
         say("PostgreSQL: creating a database per service")
-        try:
-            admin = self.pg_admin()
-        except psycopg2.OperationalError as exc:
-            sys.exit(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({exc}): start it or use --sqlite")
+        self.databases = {service: f"csops_bench_{self.run_id}_{service}" for service in NAMES}
         self.cleanups.append(self.drop_databases)
-        with admin.cursor() as cursor:
-            for service in SERVICES:
-                name = f"csops_bench_{self.run_id}_{service}"
-                cursor.execute(f'CREATE DATABASE "{name}"')
-                self.databases[service] = name
-        admin.close()
+        scratch.create_databases(self.databases.values())
 
     def drop_databases(self):
         say("PostgreSQL: dropping the bench databases")
-        admin = self.pg_admin()
-        with admin.cursor() as cursor:
-            for name in self.databases.values():
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        scratch.drop_databases(self.databases.values())
 
     def dsn(self, service):
         return f"host=127.0.0.1 port=5432 user=postgres dbname={self.databases[service]}"
 
-    def env(self):
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-        env.update(
-            AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1", PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
-            GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(self.ports["GATEWAY"]),
-            JWT_SECRET=self.jwt_secret, ADMIN_USERNAME="admin", ADMIN_PASSWORD=self.admin_password,
-            CSOPS_VAR_DIR=str(self.tmp / "var"),
-            **{f"{name}_METRICS_PORT": str(port) for name, port in self.ports.items() if name != "GATEWAY"})
-        if self.backend == "postgres":
-            for service in SERVICES:
-                env[f"{service.upper()}_DATABASE_URL"] = (
-                    f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.databases[service]}")
-        for key in ("MAX_WORKERS", "LOG_LEVEL", "OUTBOX_POLL_SECONDS"):
-            value = getattr(self.args, key.lower())
-            if value is not None:
-                env[key] = str(value)
-        return env
-
-    def procfile(self):
-        """[(name, extra env, argv)] from the Procfile, run by the venv's python."""
-        return [(name, extra, [PYTHON if argv[0] in ("python", "python3") else argv[0], *argv[1:]])
-                for name, extra, argv in procfile_commands(ROOT / "Procfile", self.env())]
-
-    def run_step(self, title, argv):
-        say(title)
-        done = subprocess.run(argv, cwd=ROOT, env=self.env(), capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}")
-
-    def migrate_and_declare(self):
-        self.run_step("migrating every database", [PYTHON, "-m", "plumbing.migrate", *SERVICES])
-        classes = [argv[-1] for _, _, argv in self.procfile()]  # every class, as `make topology` has them
-        self.run_step("declaring exchanges and handler queues", [PYTHON, "-m", "plumbing.topology", *classes])
+    def start_platform(self):
+        """Every process, on the run's vhost and databases (SQLite files under the run's folder with --sqlite),
+        migrated and declared as `make up` does; a test queue bound to ticket.created before any load."""
+        urls = None if self.backend == "sqlite" else {
+            service: scratch.database_url(name) for service, name in self.databases.items()}
+        self.platform = Platform(self.amqp_uri, self.tmp, urls, MAX_WORKERS=self.args.max_workers,
+                                 LOG_LEVEL=self.args.log_level, OUTBOX_POLL_SECONDS=self.args.outbox_poll_seconds)
+        self.platform.prepare()
         with Connection(self.amqp_uri) as connection:
             exchange = Exchange(EVENT_EXCHANGE, type="topic", durable=True)
             Queue(TEST_QUEUE, exchange=exchange, routing_key="ticket.created", durable=True)(
                 connection.default_channel).declare()
         say(f"bound test queue {TEST_QUEUE} to {EVENT_EXCHANGE} / ticket.created")
-
-    def start_platform(self):
-        env = self.env()
-        for name, extra, argv in self.procfile():
-            log = open(self.tmp / f"{name}.log", "wb")
-            self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env={**env, **extra}, stdout=log,
-                                                    stderr=subprocess.STDOUT, start_new_session=True)
-        self.cleanups.append(self.stop_platform)
-        say(f"started {', '.join(f'{n} (pid {p.pid})' for n, p in self.processes.items())}; waiting for /health")
-        deadline = time.monotonic() + self.args.start_timeout
-        while True:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
-            try:
-                if requests.get(f"{self.base}/health", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"/health not 200 after {self.args.start_timeout}s:\n"
-                                   + "\n".join(self.log_tail(n) for n in self.processes))
-            time.sleep(0.5)
-        say("platform healthy")
-        response = requests.post(f"{self.base}/api/v1/auth/token", timeout=30,
-                                 json={"username": "admin", "password": self.admin_password})
-        response.raise_for_status()
-        self.token = response.json()["access_token"]
+        self.cleanups.append(self.platform.stop)
+        self.platform.start(self.args.start_timeout)
+        self.token = self.platform.token()
         say("got an admin token")
-        probe = requests.post(f"{self.base}/api/v1/tickets", timeout=30, data=BASELINE_PAYLOAD,
+        probe = requests.post(f"{self.platform.base}/api/v1/tickets", timeout=30, data=BASELINE_PAYLOAD,
                               headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         if probe.status_code != 201:
             raise RuntimeError(f"a first ticket was refused ({probe.status_code}): {probe.text[:500]}")
         say(f"a first ticket was created (id {probe.json().get('id')}, state {probe.json().get('state')})")
-
-    def log_tail(self, name, lines=30):
-        path = self.tmp / f"{name}.log"
-        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
-        return f"--- {name} ---\n" + "\n".join(text)
-
-    def stop_platform(self):
-        say("stopping the platform (SIGINT, like Ctrl-C)")
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-        for name, process in self.processes.items():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                say(f"{name} did not stop in 20 s: SIGKILL")
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
     # -- measuring helpers ----------------------------------------------------------------------------------------
     def connect(self, service):
@@ -791,7 +359,7 @@ class Bench:
     def pg_stats(self):
         if self.backend != "postgres":
             return {}
-        admin = self.pg_admin()
+        admin = scratch.pg_admin()
         with admin.cursor() as cursor:
             cursor.execute("SELECT datname, xact_commit, xact_rollback, sessions, tup_inserted, tup_updated, "
                            "tup_fetched FROM pg_stat_database WHERE datname = ANY(%s)", (list(self.databases.values()),))
@@ -802,12 +370,10 @@ class Bench:
         return stats
 
     def metrics(self):
-        return {"gateway": scrape(f"{self.base}/metrics"),
-                "ticketing": scrape(f"http://127.0.0.1:{self.ports['TICKETING']}/metrics"),
-                "appraisal": scrape(f"http://127.0.0.1:{self.ports['APPRAISAL']}/metrics")}
+        return {name: scrape(self.platform.metrics_url(name)) for name in ("gateway", "ticketing", "appraisal")}
 
     def cpu_meter(self):
-        return CpuMeter({p.pid: name for name, p in self.processes.items()})
+        return CpuMeter(self.platform.pids)
 
     def wait_drained(self, timeout):
         """Seconds after the load until every accepted request became a relayed ticket (RPC queue
@@ -1016,7 +582,7 @@ class Bench:
                 sessions.append(local.session)
             body = dict(json.loads(BASELINE_PAYLOAD), subject=f"Propagation ticket {i}")
             began = time.monotonic()
-            response = local.session.post(f"{self.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
+            response = local.session.post(f"{self.platform.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
             at = time.monotonic()
             if response.status_code == 201:
                 answered[response.json()["id"]] = at
@@ -1061,7 +627,7 @@ class Bench:
             f"p99 {result['propagated']['p99_ms']} ms ({result['missing']} missing, {len(refused)} refused)")
         say(f"propagation baseline: {count} persistent messages at {rate:g}/s, kombu publish with confirm -> "
             "a bare kombu consumer")
-        round_trip = raw_round_trip(self.amqp_uri, count, rate)
+        round_trip = raw_round_trip(self.amqp_uri, count, rate, json.loads(BASELINE_PAYLOAD))
         cpu = meter.stop()
         result["machine_busy_share"] = cpu["machine_busy_share"]  # both parts
         result["other_cpu_share"] = round(cpu["cpu_seconds"].get("other", 0.0)
@@ -1074,7 +640,7 @@ class Bench:
         """wrk with tickets.lua in ``mode`` (create, read of ``ids``, list)."""
         threads = max(1, min(connections, os.cpu_count() or 1))
         argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
-                "-s", str(LUA_SCRIPT), self.base]
+                "-s", str(LUA_SCRIPT), self.platform.base]
         env = dict(os.environ, BENCH_TOKEN=self.token, BENCH_MODE=mode)
         if ids:
             env.update(BENCH_FIRST_ID=str(ids[0]), BENCH_LAST_ID=str(ids[-1]))
@@ -1102,7 +668,7 @@ class Bench:
         with ProcessPoolExecutor(len(split), mp_context=get_context("spawn")) as pool:
             start_at = time.time() + 2.0
             lead = start_at - entered  # worker start-up before the first request: not load time
-            futures = [pool.submit(_http_worker, self.ports["GATEWAY"], self.token, n, start_at, start_at + seconds, i,
+            futures = [pool.submit(_http_worker, self.platform.ports["gateway"], self.token, n, start_at, start_at + seconds, i,
                                    mode, ids) for i, n in enumerate(split)]
             self.progress(start_at, seconds, f"{connections} connections")
             outcomes = [f.result() for f in futures]
@@ -1136,7 +702,7 @@ class Bench:
         record_seconds = max(1, int(seconds) - 1)  # attached 1 s before the load, so stop inside it
         for name in self.args.profile_processes:
             raw = out / f"{name}.txt"
-            argv = [spy, "record", "-p", str(self.processes[name].pid), "-d", str(record_seconds), "-r",
+            argv = [spy, "record", "-p", str(self.platform.processes[name].pid), "-d", str(record_seconds), "-r",
                     str(self.args.profile_rate), "--nonblocking", "--gil", "--nolineno", "--format", "raw",
                     "-o", str(raw)]
             process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.tmp / f"py-spy-{name}.log", "wb"))
@@ -1149,7 +715,7 @@ class Bench:
         summaries = {}
         for spy in spies:
             if spy["raw"].exists():
-                summaries[spy["name"]] = summarise_profile(spy["raw"], self.args.profile_rate, spy["seconds"])
+                summaries[spy["name"]] = summarise_stacks(spy["raw"], self.args.profile_rate, spy["seconds"], WATCHED)
             else:
                 summaries[spy["name"]] = {"error": (self.tmp / f"py-spy-{spy['name']}.log").read_text(errors="replace")}
         return summaries
@@ -1211,17 +777,16 @@ class Bench:
             "python": platform.python_version(), "kernel": platform.release(),
             "backend": self.backend, "load_tool": "wrk " + wrk_version() if self.use_wrk else "python http.client",
             "MAX_WORKERS": self.args.max_workers or "10 (default)", "LOG_LEVEL": self.args.log_level or "INFO (default)",
-            "git_commit": git(["rev-parse", "--short", "HEAD"]).strip(),
-            "git_modified": [l[3:] for l in git(["status", "--porcelain", "--untracked-files=no"]).splitlines()],
+            "git_commit": commit(), "git_modified": modified_files(),
             "machine_busy_before_run": self.quiet[0], "other_processes_busy_before_run": self.quiet[1],
         }
         try:
-            overview = requests.get(f"{MGMT}/api/overview", auth=MGMT_AUTH, timeout=5).json()
+            overview = requests.get(f"{scratch.MGMT}/api/overview", auth=scratch.MGMT_AUTH, timeout=5).json()
             facts["rabbitmq"] = overview.get("rabbitmq_version")
         except Exception:
             pass
         if self.backend == "postgres":
-            admin = self.pg_admin()
+            admin = scratch.pg_admin()
             with admin.cursor() as cursor:
                 cursor.execute("SHOW server_version")
                 facts["postgresql"] = cursor.fetchone()[0]
@@ -1233,7 +798,7 @@ class Bench:
 
     def rabbit_totals(self):
         try:
-            stats = requests.get(f"{MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=MGMT_AUTH,
+            stats = requests.get(f"{scratch.MGMT}/api/vhosts/{quote(self.vhost, safe='')}", auth=scratch.MGMT_AUTH,
                                  timeout=5).json().get("message_stats", {})
         except Exception:
             return {}
@@ -1251,7 +816,6 @@ class Bench:
         try:
             self.create_vhost()
             self.create_databases()
-            self.migrate_and_declare()
             self.start_platform()
             self.results["facts"] = self.facts()
             self.baseline()
@@ -1284,10 +848,8 @@ class Bench:
 
     def write_report(self):
         out = self.args.out
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "ticket_create.json").write_text(json.dumps(self.results, indent=2, default=str) + "\n")
-        (out / "ticket_create.md").write_text(render_markdown(self.results))
-        say(f"wrote {out / 'ticket_create.md'} and ticket_create.json")
+        say(f"wrote {report.write(out, 'ticket_create', self.results, render_markdown(self.results))} "
+            "and ticket_create.json")
         if "profile_pass" in self.results:
             (out / "profile.md").write_text(render_profile(self.results["profile_pass"]))
             say(f"wrote {out / 'profile.md'} (raw py-spy stacks in {out / 'profile'})")
@@ -1297,14 +859,6 @@ class Bench:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Markdown
-
-def fmt(value, digits=0):
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    return f"{value:,.{digits}f}"
-
 
 def render_markdown(results):
     base = results["baseline"]
@@ -1361,7 +915,7 @@ def render_markdown(results):
         own = {k: v for k, v in target["cpu_ms_per_ticket"].items()
                if k not in ("other", "profiler", "kernel threads")}
         total = sum(own.values())
-        service, busiest = max(((k, v) for k, v in own.items() if k in SERVICES), key=lambda kv: kv[1])
+        service, busiest = max(((k, v) for k, v in own.items() if k in NAMES), key=lambda kv: kv[1])
         nproc = facts.get("nproc") or 1
         lines += ["", f"Ceilings implied at {TARGET_CONNECTIONS} connections: the platform spends {total:.1f} ms of CPU "
                   f"per ticket (its five processes, PostgreSQL, RabbitMQ, the load generator; kernel threads "
@@ -1502,37 +1056,12 @@ def render_profile(level):
     return "\n".join(lines) + "\n"
 
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
-def memory_gb():
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        return round(kb / 1024 / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def wrk_version():
     try:
         output = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
         return output.split()[1] if output else "?"
     except OSError:
         return "?"
-
-
-def git(args):
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-    except OSError:
-        return ""
 
 
 def main(argv=None):

@@ -14,7 +14,9 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-DATA = Path(os.environ.get("SENTIMENT_DATA") or Path(__file__).resolve().parents[2] / "shared/data/sentiment")
+from kit import ROOT
+
+DATA = Path(os.environ.get("SENTIMENT_DATA") or ROOT.parent / "shared/data/sentiment")
 STORIES = 20
 RULE = {"name": "brand", "query": '某某外卖 OR "acme delivery" OR acmedelivery'}
 
