@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from pathlib import Path
 from kit import BENCH, PYTHON, RESULTS, ROOT, report  # first: outside the venv it says how to get one
 from kit.console import say, stop_on_signals
 from kit.machine import commit, cpu_model, machine_busy, memory_gb, modified_files
+from kit.platform import stop_processes
 from kit.scratch import AMQP_HOST
 
 from kombu import Connection
@@ -140,14 +140,9 @@ def run_step(step, out, watch):
             "broker_restarts": watch.between(began, time.monotonic())}
 
 
-def stop(child, grace=180):
-    os.killpg(child.pid, signal.SIGINT)  # as a Ctrl-C reaches a script run alone: it and its load generators
-    try:
-        child.wait(grace)
-    except subprocess.TimeoutExpired:
-        say(f"pid {child.pid} still running {grace} s after Ctrl-C: SIGKILL (its resources may be left behind)")
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+def stop(child):
+    """Ctrl-C to the script's process group, as it reaches a script run alone: it and its load generators."""
+    stop_processes({f"pid {child.pid}": child}, grace=180)
 
 
 def load(out, name):

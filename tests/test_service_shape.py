@@ -71,6 +71,12 @@ def within(module, prefix):
     return module == prefix or module.startswith(prefix + ".")
 
 
+def stray_imports(path, package, stray, rule):
+    """One line naming what ``path`` imports that ``stray(module)`` refuses, and the rule."""
+    strays = [module for module in sorted(imported(path, package)) if stray(module)]
+    return [f"{shown(path)}: imports {', '.join(strays)}; {rule}"] if strays else []
+
+
 def no_strays(problems):
     assert not problems, "\n".join(["strays from the shape of docs/adding-a-service.md:", *problems])
 
@@ -160,11 +166,9 @@ def test_rules_are_pure(service):
     problems = []
     for path in sorted(package_dir(service).rglob("rules.py")):
         package = ".".join((service, *path.parent.relative_to(package_dir(service)).parts))
-        strays = [module for module in sorted(imported(path, package))
-                  if any(within(module, prefix) for prefix in forbidden) or "handlers" in module.split(".")]
-        if strays:
-            problems.append(f"{shown(path)}: imports {', '.join(strays)}; the rules import no nameko, no SQLAlchemy, "
-                            "not the models nor the handlers")
+        problems += stray_imports(
+            path, package, lambda module: any(within(module, prefix) for prefix in forbidden)
+            or "handlers" in module.split("."), "the rules import no nameko, no SQLAlchemy, not the models nor the handlers")
     no_strays(problems)
 
 
@@ -172,8 +176,7 @@ def test_rules_are_pure(service):
 def test_the_contract_imports_only_the_standard_library_marshmallow_and_plumbing_schemas(service):
     path = package_dir(service) / "contract.py"
     assert path.exists(), f"{shown(path)}: missing"
-    strays = [module for module in sorted(imported(path, service))
-              if not (module.split(".")[0] in sys.stdlib_module_names
-                      or any(within(module, allowed) for allowed in CONTRACT_MAY_IMPORT))]
-    no_strays([f"{shown(path)}: imports {', '.join(strays)}; a contract imports only the standard library, "
-               f"{', '.join(CONTRACT_MAY_IMPORT)}"] if strays else [])
+    no_strays(stray_imports(
+        path, service, lambda module: not (module.split(".")[0] in sys.stdlib_module_names
+                                           or any(within(module, allowed) for allowed in CONTRACT_MAY_IMPORT)),
+        f"a contract imports only the standard library, {', '.join(CONTRACT_MAY_IMPORT)}"))

@@ -24,7 +24,7 @@ def stop_processes(processes, grace):
         try:
             process.wait(grace)
         except subprocess.TimeoutExpired:
-            say(f"{name} did not stop in {grace} s: SIGKILL")
+            say(f"{name} still running {grace} s after Ctrl-C: SIGKILL (what it created may be left behind)")
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 

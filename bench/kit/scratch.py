@@ -49,18 +49,18 @@ def pg_admin():
 
 
 def create_databases(names):
-    admin = pg_admin()
-    with admin.cursor() as cursor:
-        for name in names:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    for_each_database('CREATE DATABASE "{}"', names)
 
 
 def drop_databases(names):
+    for_each_database('DROP DATABASE IF EXISTS "{}" WITH (FORCE)', names)
+
+
+def for_each_database(statement, names):
     admin = pg_admin()
     with admin.cursor() as cursor:
         for name in names:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(statement.format(name))
     admin.close()
 
 
