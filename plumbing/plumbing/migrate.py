@@ -67,8 +67,8 @@ def main(argv=None):
     parser.add_argument("services", nargs="*", help=f"default: all of them ({' '.join(NAMES)})")
     parser.add_argument("--revision", metavar="MESSAGE", help="autogenerate a new revision instead")
     args = parser.parse_args(argv)
-    if args.revision and len(args.services) != 1:
-        parser.error("--revision needs the one service whose models changed")
+    if args.revision and not args.services:
+        parser.error("--revision needs the service whose models changed")
     try:
         for service in args.services or NAMES:
             if args.revision:
