@@ -28,8 +28,6 @@ leaves it out and shares its weight among the items that apply.
 import math
 from datetime import datetime, time, timedelta, timezone
 
-from appraisal.contract import KPI_KEYS
-
 TOP_BOX = 4
 SHARES = (50, 90)  # the percentiles, in percent
 # what a tally of ticket records counts and sums (kpis.queries has the database count the same)
@@ -62,7 +60,7 @@ def mean(values) -> float | None:
 
 
 def values(tally: dict, percentiles: dict, exam_scores=()) -> dict:
-    """Every KPI of ``KPI_KEYS`` from a tally (counts and sums, ``TALLY``) of
+    """Every KPI of ``contract.KPI_KEYS`` from a tally (counts and sums, ``TALLY``) of
     ticket records, their percentiles (``{"first_response_p50": ...}``) and exam grades."""
     return {
         "first_response_mean": ratio(tally["first_sum"], tally["first_count"]),
@@ -83,7 +81,7 @@ def values(tally: dict, percentiles: dict, exam_scores=()) -> dict:
 
 
 def compute(records, exam_scores=()) -> dict:
-    """Every KPI of ``KPI_KEYS`` over ticket records (facts.rules.TicketRecord) and exam grades, in memory."""
+    """Every KPI of ``contract.KPI_KEYS`` over ticket records (facts.rules.TicketRecord) and exam grades, in memory."""
     records = list(records)
     first = [r.first_response_seconds for r in records if r.first_response_seconds is not None]
     resolution = [r.resolution_seconds for r in records if r.resolved and r.resolution_seconds is not None]

@@ -26,11 +26,6 @@ def create_kpi_definition(uow, data):
     return shared(KpiDefinitionSchema).dump(definition)
 
 
-def list_kpi_definitions(uow):
-    rows = uow.session.scalars(select(KpiDefinition).order_by(KpiDefinition.key)).all()
-    return shared(KpiDefinitionListSchema).dump({"items": rows})
-
-
 def create_template(uow, data):
     fields = load(TemplateCreateSchema, data)
     with uow.transaction():
@@ -45,6 +40,11 @@ def create_template(uow, data):
         uow.session.flush()
         audit(uow, None, "template_created", {"template_id": template.id, "name": template.name})
     return shared(TemplateSchema).dump(template)
+
+
+def list_kpi_definitions(uow):
+    rows = uow.session.scalars(select(KpiDefinition).order_by(KpiDefinition.key)).all()
+    return shared(KpiDefinitionListSchema).dump({"items": rows})
 
 
 def list_templates(uow):
