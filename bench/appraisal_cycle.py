@@ -61,8 +61,8 @@ from kombu import Connection  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from psycopg2.extras import execute_values  # noqa: E402
 
-from appraisal import facts  # noqa: E402
-from appraisal.kpis import KPI_KEYS  # noqa: E402
+from appraisal.contract import KPI_KEYS  # noqa: E402
+from appraisal.facts import rules as facts  # noqa: E402
 from appraisal.service import AppraisalService  # noqa: E402
 from plumbing import migrate  # noqa: E402
 from plumbing.testing import wait_until_answering  # noqa: E402

@@ -1,8 +1,9 @@
 """Weighted templates and the score they give (A2, A3, A6), with no framework.
 
 A KPI definition turns a value into points (0-100): full points at ``target``
-or better, none at ``floor`` or worse, a straight line between. A measured
-KPI takes its value from the KPIs of ``kpis.py``; a rated one from ratings:
+or better, none at ``floor`` or worse, a straight line between (the contract's
+``definition_errors`` refuses a target no better than its floor). A measured
+KPI takes its value from the KPIs of ``kpis/rules.py``; a rated one from ratings:
 the mean score each reviewer role gave, combined with the template's weights
 per role (over the roles that rated). Template item weights sum to 100; an
 item with no value (no data, or voided by an upheld appeal) is left out and
@@ -13,11 +14,10 @@ breakdown, so each can be traced to its inputs.
 """
 from dataclasses import dataclass, field
 
-CATEGORIES = ("attitude", "efficiency", "quality", "problem_solving", "volume")
-SOURCES = MEASURED, RATED = ("measured", "rated")
-DIRECTIONS = HIGHER, LOWER = ("higher_better", "lower_better")
-REVIEWER_ROLES = ("customer", "peer", "supervisor", "quality")
+from appraisal.contract import HIGHER, MEASURED
+
 WEIGHT_TOTAL = 100
+RATING_STATES = ("collecting", "computed")  # the cycle states in which ratings are taken
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class KpiDefinition:
     key: str
     category: str
     source: str
-    measure: str       # a kpis.KPI_KEYS key (measured) or a rating item such as "courtesy" (rated)
+    measure: str       # a contract.KPI_KEYS key (measured) or a rating item such as "courtesy" (rated)
     direction: str
     target: float
     floor: float
@@ -36,15 +36,6 @@ class KpiDefinition:
 
     def worse_than(self, value: float, threshold: float) -> bool:
         return value < threshold if self.direction == HIGHER else value > threshold
-
-
-def definition_errors(direction, target, floor) -> dict:
-    """A definition must point the right way: the target better than the floor."""
-    if target == floor:
-        return {"floor": ["must differ from target"]}
-    if (direction == HIGHER) != (target > floor):
-        return {"floor": [f"must be {'below' if direction == HIGHER else 'above'} target for {direction}"]}
-    return {}
 
 
 @dataclass(frozen=True)

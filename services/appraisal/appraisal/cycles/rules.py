@@ -16,18 +16,19 @@ from datetime import date, timedelta
 
 import holidays as holidays_lib
 
-PERIOD_TYPES = ("monthly", "quarterly", "annual")
-STATES = ("planned", "collecting", "computed", "review", "published", "closed")
-TRANSITIONS = {
+TRANSITIONS = {  # action (contract.CYCLE_ACTIONS): (the states it is allowed from, the state it leads to)
     "start": ({"planned"}, "collecting"),
     "compute": ({"collecting", "computed"}, "computed"),
     "review": ({"computed"}, "review"),
     "publish": ({"review"}, "published"),
     "close": ({"published"}, "closed"),
 }
-ACTIONS = tuple(TRANSITIONS)
-DECISIONS = UPHELD, ADJUSTED, REJECTED = ("upheld", "adjusted", "rejected")
-APPEAL_STATES = ("filed", "investigating", "decided")
+VISIBLE_TO_AGENTS = ("published", "closed")  # the cycle states in which an agent sees their own result
+
+
+def most_tickets(tickets_by_team: dict):
+    """A result's team: the one with the most tickets (of equals, the first by name); None without any."""
+    return min(tickets_by_team, key=lambda team: (-tickets_by_team[team], team), default=None)
 
 
 class CycleConflict(Exception):

@@ -26,20 +26,21 @@ A KPI whose denominator is empty is ``None`` ("not applicable"): a template
 leaves it out and shares its weight among the items that apply.
 """
 import math
+from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, null, or_, select
-
-from appraisal.models import TicketRecord
-from plumbing.db import is_postgres
-
-KPI_KEYS = (
-    "first_response_mean", "first_response_p50", "first_response_p90",
-    "resolution_mean", "resolution_p50", "resolution_p90",
-    "sla_compliance", "first_contact_rate", "resolution_rate", "reopen_rate", "transfer_rate",
-    "complaint_rate", "csat_mean", "csat_top2", "volume", "exam_score",
-)
 TOP_BOX = 4
 SHARES = (50, 90)  # the percentiles, in percent
+# what a tally of ticket records counts and sums (kpis.queries has the database count the same)
+TALLY = ("tickets", "first_count", "first_sum", "resolution_count", "resolution_sum", "sla_subject", "sla_met",
+         "ever_resolved", "first_contact", "resolved", "reopened", "transferred", "complaints", "rated", "csat_sum",
+         "top2")
+EMPTY = dict.fromkeys(TALLY, 0)
+
+
+def day_range(first, last):
+    """UTC instants [first day 00:00, day after last 00:00)."""
+    start = datetime.combine(first, time.min, tzinfo=timezone.utc)
+    return start, datetime.combine(last, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 
 def percentile(values, share) -> float | None:
@@ -59,7 +60,7 @@ def mean(values) -> float | None:
 
 
 def values(tally: dict, percentiles: dict, exam_scores=()) -> dict:
-    """Every KPI of ``KPI_KEYS`` from a tally (counts and sums, ``TALLY``) of
+    """Every KPI of ``contract.KPI_KEYS`` from a tally (counts and sums, ``TALLY``) of
     ticket records, their percentiles (``{"first_response_p50": ...}``) and exam grades."""
     return {
         "first_response_mean": ratio(tally["first_sum"], tally["first_count"]),
@@ -80,7 +81,7 @@ def values(tally: dict, percentiles: dict, exam_scores=()) -> dict:
 
 
 def compute(records, exam_scores=()) -> dict:
-    """Every KPI of ``KPI_KEYS`` over ticket records (facts.TicketRecord) and exam grades, in memory."""
+    """Every KPI of ``contract.KPI_KEYS`` over ticket records (facts.rules.TicketRecord) and exam grades, in memory."""
     records = list(records)
     first = [r.first_response_seconds for r in records if r.first_response_seconds is not None]
     resolution = [r.resolution_seconds for r in records if r.resolved and r.resolution_seconds is not None]
@@ -100,29 +101,6 @@ def compute(records, exam_scores=()) -> dict:
     return values(tally, percentiles, exam_scores)
 
 
-# -- the same, computed by the database (a cycle reads a whole month of tickets) -------------------------------------
-def _tally_columns():
-    r = TicketRecord
-    resolution = case((r.resolved, r.resolution_seconds))
-    counted = lambda condition: func.count(case((condition, 1)))  # noqa: E731  (COUNT of the rows where it holds)
-    return {
-        "tickets": func.count(), "first_count": func.count(r.first_response_seconds),
-        "first_sum": func.sum(r.first_response_seconds),
-        "resolution_count": func.count(resolution), "resolution_sum": func.sum(resolution),
-        "sla_subject": counted(r.sla_subject), "sla_met": counted(and_(r.sla_subject, r.sla_met)),
-        "ever_resolved": counted(r.ever_resolved),
-        "first_contact": counted(and_(r.ever_resolved, r.first_contact_resolution)),
-        "resolved": counted(r.resolved), "reopened": counted(and_(r.ever_resolved, r.reopens > 0)),
-        "transferred": counted(r.transfers > 0), "complaints": counted(r.kind == "complaint"),
-        "rated": func.count(r.csat_score), "csat_sum": func.sum(r.csat_score),
-        "top2": counted(r.csat_score >= TOP_BOX),
-    }
-
-
-TALLY = tuple(_tally_columns())
-EMPTY = dict.fromkeys(TALLY, 0)
-
-
 def merge(tallies) -> dict:
     """One tally of several (sums of counts and of sums)."""
     total = dict(EMPTY)
@@ -130,47 +108,3 @@ def merge(tallies) -> dict:
         for key in TALLY:
             total[key] += tally[key] or 0
     return total
-
-
-def tallies(session, conditions) -> dict:
-    """``{(agent, team): tally}`` of the ticket records meeting ``conditions``:
-    one GROUP BY over the records, the same on SQLite and PostgreSQL. Means
-    are sums over counts (the database's sum, not ``math.fsum``: the last
-    bits of a mean may differ from ``compute``'s)."""
-    columns = _tally_columns()
-    statement = select(TicketRecord.agent, TicketRecord.team, *columns.values()).where(*conditions).group_by(
-        TicketRecord.agent, TicketRecord.team)
-    return {(agent, team): dict(zip(columns, figures)) for agent, team, *figures in session.execute(statement)}
-
-
-MEASURES = (("first_response", TicketRecord.first_response_seconds, ()),
-            ("resolution", TicketRecord.resolution_seconds, (TicketRecord.resolved,)))
-
-
-def percentiles(session, conditions, by_agent=True) -> dict:
-    """``{agent: {"first_response_p50": ..., ...}}`` (``{None: {...}}`` over all
-    records when not ``by_agent``), nearest-rank: PostgreSQL's percentile_disc
-    in one GROUP BY; elsewhere (SQLite) each the value at rank ceil(n * share)
-    by ``row_number()`` over the sorted values, in integer arithmetic."""
-    r, found = TicketRecord, {}
-    group = [r.agent] if by_agent else []
-    if is_postgres(session):
-        columns = {f"{name}_p{share}": func.percentile_disc(share / 100).within_group(column).filter(
-            and_(column.is_not(None), *only)) for name, column, only in MEASURES for share in SHARES}
-        for agent, *figures in session.execute(select((r.agent if by_agent else null()).label("agent"),
-                                                      *columns.values()).where(*conditions).group_by(*group)):
-            found[agent] = dict(zip(columns, figures))
-        return found
-    for name, column, only in MEASURES:
-        ranked = select((r.agent if by_agent else null()).label("agent"), column.label("value"),
-                        func.row_number().over(partition_by=group or None, order_by=column).label("position"),
-                        func.count().over(partition_by=group or None).label("n")).where(
-            *conditions, column.is_not(None), *only).subquery()
-        rank = {share: (ranked.c.n * share + 99) // 100 for share in SHARES}  # ceil(n * share / 100)
-        for agent, value, position, n in session.execute(
-                select(ranked.c.agent, ranked.c.value, ranked.c.position, ranked.c.n)
-                .where(or_(*(ranked.c.position == at for at in rank.values())))):
-            for share in SHARES:
-                if position == (n * share + 99) // 100:
-                    found.setdefault(agent, {})[f"{name}_p{share}"] = value
-    return found
