@@ -1,37 +1,19 @@
 """Exam rules with no framework: parts and weights, random draws frozen per
 attempt, time limits, attempt limits and delays, grading across attempts and
 when the outcome is settled (R3). Every time is passed in, so tests need no
-clock."""
+clock. What a well-formed exam is, the schemas say
+(``training.contract.exam_errors``)."""
 import random
 from datetime import datetime, timedelta
 from statistics import mean
 
-THEORY, PRACTICAL, CUSTOMER_EVALUATION = "theory", "practical", "customer_evaluation"
-PART_KINDS = (THEORY, PRACTICAL, CUSTOMER_EVALUATION)
-ASSESSED_PARTS = (PRACTICAL, CUSTOMER_EVALUATION)
-GRADE_METHODS = ("highest", "last", "average", "first")
-RETAKE, RETRAIN = "retake", "retrain"
-AFTER_FINAL_FAILURE = (RETAKE, RETRAIN)
-IN_PROGRESS, AWAITING_ASSESSMENT, GRADED = "in_progress", "awaiting_assessment", "graded"
+from training.contract import GRADED
+
 PASSED, FAILED, OPEN = "passed", "failed", "open"
 
 
 class AttemptRefused(Exception):
     """A new attempt may not start now; the message says why."""
-
-
-def exam_errors(exam) -> dict[str, list[str]]:
-    """Each part once; only theory draws questions, and it must."""
-    kinds = [part["kind"] for part in exam["parts"]]
-    if len(set(kinds)) != len(kinds):
-        return {"parts": ["Each part kind at most once."]}
-    for part in exam["parts"]:
-        if (part["kind"] == THEORY) != bool(part.get("draws")):
-            return {"parts": ["The theory part draws questions (draws); the assessed parts do not."]}
-        categories = [draw["category_id"] for draw in part.get("draws") or ()]
-        if len(set(categories)) != len(categories):
-            return {"parts": ["Draw from each category once."]}
-    return {}
 
 
 def draw_questions(bank: dict[int, list], draws: list[dict], rng: random.Random) -> list:
