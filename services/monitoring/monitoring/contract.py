@@ -1,5 +1,7 @@
-"""The monitoring API's shapes: validated at the gateway and again by the
-service, and the source of the OpenAPI document."""
+"""Monitoring's contract: its enumerations, the API's shapes (validated at the gateway
+and again by the service, and the source of the OpenAPI document) and the data of the
+events it publishes. It imports nothing of the service, so the gateway reads it without
+loading the models or the sentiment model."""
 from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema

@@ -1,11 +1,15 @@
 """Ingest: a batch of posts is stored, matched, analysed, clustered and scored in one transaction
 that also records its events and raises or escalates alerts; and posts are read back.
 
-``ingest`` runs the pipeline's steps in this order: ``store``, ``match_watch_rules`` (and
-``store_topics``), ``analyse_sentiment``, ``find_crisis_terms``, severity (``severity.score_alone``), clusters
-(``clusters.handlers.join_clusters``, which scores each post with its cluster's size as it joins),
-``write_posts``, spikes' counts (``spikes.handlers.count_in_buckets``), ``announce_posts``,
-alerts (``alert_on_clusters``) and spikes (``spikes.handlers.detect_spikes``).
+``ingest`` runs the pipeline's steps in this order:
+1. ``store``: new posts inserted, the counts of re-seen ones merged;
+2. ``match_watch_rules`` and ``store_topics``: the new posts' topics;
+3. ``analyse_sentiment`` and 4. ``find_crisis_terms`` of the new on-topic posts;
+5. severity before spread (``severity.score_alone``);
+6. clusters (``clusters.handlers.join_clusters``), under the cluster-index lock from here to the
+   commit; each post is scored with its cluster's size as it joins;
+7. ``write_posts``; 8. spikes' counts (``spikes.handlers.count_in_buckets``);
+9. ``announce_posts``; 10. alerts (``alert_on_clusters``); 11. spikes (``spikes.handlers.detect_spikes``).
 """
 from sqlalchemy import func, select, tuple_
 
