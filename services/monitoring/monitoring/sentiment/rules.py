@@ -4,7 +4,7 @@ The model is a linear classifier over hashed character 1-3-grams and word
 1-2-grams, TF-IDF weighted: it needs no word segmentation for Chinese, reads
 English words as words, and scores thousands of texts a second on one core.
 It ships in the repository as ``sentiment_model.npz`` (plain arrays, no
-pickle) and is trained by ``python -m monitoring.train``.
+pickle) and is trained by ``python -m monitoring.sentiment.train``.
 
 Its probability that a text is positive becomes a score in [-1, 1]; a score
 inside the neutral band is neutral. English texts also get VADER's rule-based
@@ -27,7 +27,6 @@ from sklearn.preprocessing import normalize
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 MODEL_PATH = Path(__file__).with_name("sentiment_model.npz")
-SENTIMENTS = ("negative", "neutral", "positive")
 DEFAULT_NEUTRAL_BAND = 0.2
 ENGLISH_RULES_WEIGHT = 0.5  # VADER's share of an English text's score
 N_FEATURES = 2 ** 20

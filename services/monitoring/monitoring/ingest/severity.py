@@ -17,10 +17,11 @@ import math
 import os
 from dataclasses import dataclass
 
+from monitoring.contract import LEVELS
+
 WEIGHTS = {"negativity": 25, "reach": 20, "engagement": 10, "growth": 5, "source": 10, "spread": 15, "crisis": 15}
 SOURCE = {"media": 1.0, "kol": 0.8, "person": 0.3}
 UNVERIFIED_SOURCE_FACTOR = 0.6
-LEVELS = ("IV", "III", "II", "I")           # from least to most grave
 DEFAULT_THRESHOLDS = (35.0, 50.0, 60.0, 80.0)  # minimum score of IV, III, II, I
 THRESHOLDS_SETTING = "MONITORING_SEVERITY_THRESHOLDS"
 
@@ -91,3 +92,30 @@ def thresholds_from(config) -> tuple:
 def with_spread(peak: float, cluster_size: int, weights=WEIGHTS) -> float:
     """A cluster's severity: its gravest member's score before spread, plus the spread of all of it."""
     return round(peak + weights["spread"] * scaled_log(cluster_size - 1, 1_000), 2)
+
+
+def score_alone(post, now) -> float | None:
+    """The post's severity before its cluster's spread (None when it is neither negative nor a crisis)."""
+    label = post.corrected_sentiment or post.sentiment
+    if label != "negative" and not post.crisis_terms:
+        return None
+    return score(Signals(
+        negativity=max(0.0, -post.sentiment_score), followers=post.author_followers,
+        engagement=post.reposts + post.comments + post.likes,
+        hours_since_posted=max((now - post.posted_at).total_seconds() / 3600, 0.0),
+        author_kind=post.author_kind, verified=post.author_verified, cluster_size=1,
+        crisis=bool(post.crisis_terms)))
+
+
+def score_in_cluster(config, post, alone, cluster):
+    """The post's severity with its cluster's spread; the cluster's from its gravest member."""
+    if alone is None:
+        post.severity, post.level = 0.0, None
+        return
+    thresholds = thresholds_from(config)
+    post.severity = with_spread(alone, cluster.size)
+    post.level = level(post.severity, thresholds)
+    if alone > cluster.peak_severity:
+        cluster.peak_severity, cluster.lead_post_id = alone, post.id
+    cluster.severity = with_spread(cluster.peak_severity, cluster.size)
+    cluster.level = level(cluster.severity, thresholds)

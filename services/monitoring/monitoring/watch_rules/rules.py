@@ -17,8 +17,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from monitoring.contract import MAX_QUERY_LENGTH
+
 OPERATORS = ("AND", "OR", "NOT")
-MAX_QUERY_LENGTH = 2000
 MAX_DEPTH = 20
 TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<phrase>[^"]*)"|(?P<quote>")|(?P<word>[^\s()"]+))')
 

@@ -1,4 +1,4 @@
-"""Bulk import of a JSON-lines file of posts: ``python -m monitoring.import_posts FILE``.
+"""Bulk import of a JSON-lines file of posts: ``python -m monitoring.ingest.import_posts FILE``.
 
 One post per line, in the shape of ``POST /api/v1/monitoring/posts``. Lines
 go to the running service in batches of up to 1,000 (``ingest_posts``, one

@@ -1,4 +1,4 @@
-"""Measure the sentiment model: ``python -m monitoring.evaluate [DATA_DIR]``
+"""Measure the sentiment model: ``python -m monitoring.sentiment.evaluate [DATA_DIR]``
 (``make eval-sentiment``).
 
 For each labelled set in DATA_DIR (default ../shared/data/sentiment, whose
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from monitoring.sentiment import SentimentModel
+from monitoring.sentiment.rules import SentimentModel
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data" / "sentiment"
 WEIBO_EMOTICON = re.compile(r"\[[^\[\]]{1,8}\]")

@@ -23,7 +23,7 @@ import re
 import numpy as np
 from datasketch import MinHash
 
-from monitoring.rules import normalise
+from monitoring.watch_rules.rules import normalise
 
 NUM_PERM = 64
 BANDS = 16

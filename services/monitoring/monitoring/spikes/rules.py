@@ -19,6 +19,8 @@ from scipy.stats import poisson
 BUCKET_MINUTES = 10
 HOURS_IN_WEEK = 168
 PRIOR_WEEKS = 1.0  # how much history, in weeks, before the seasonal baseline is trusted fully
+SENSITIVITY_SETTING = "MONITORING_SPIKE_SENSITIVITY"  # one of PRESETS; medium unless set
+ALERT_LEVEL = "III"  # of the alert a spike raises
 
 
 @dataclass(frozen=True)

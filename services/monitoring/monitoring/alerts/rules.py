@@ -5,17 +5,14 @@ An alert is keyed by what it is about, so a wave of reposts raises one:
 ``ALERT_MIN_LEVEL`` (or that holds a crisis post), ``spike/<topic>/<bucket>``
 for a spike no open cluster alert of that topic already covers.
 """
-from monitoring.severity import at_least
+from monitoring.ingest.severity import at_least
 
-STATES = ("open", "acknowledged", "responding", "resolved")
 NEXT_STATES = {
     "open": ("acknowledged", "responding", "resolved"),
     "acknowledged": ("responding", "resolved"),
     "responding": ("resolved",),
     "resolved": (),
 }
-ACTIONS = ("reply_clarify", "publish_positive", "coordinate_departments")
-KINDS = ("cluster", "spike")
 ALERT_MIN_LEVEL = "III"
 TICKET_MIN_LEVEL = "II"
 
