@@ -137,10 +137,19 @@ class CorrectionSchema(StrictSchema):
     sentiment = fields.String(required=True, validate=validate.OneOf(SENTIMENTS))
 
 
+def valid_query(query):
+    # imported here, not at the top: the query language (a pure module) reads this module's limit
+    from monitoring.watch_rules import rules
+
+    try:
+        rules.parse(query)
+    except rules.RuleSyntaxError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class WatchRuleCreateSchema(StrictSchema):
-    # whether the query can be read is the query language's to say: watch_rules.handlers checks it
     name = fields.String(required=True, validate=validate.Length(1, 100))
-    query = fields.String(required=True, validate=validate.Length(1, MAX_QUERY_LENGTH),
+    query = fields.String(required=True, validate=[validate.Length(1, MAX_QUERY_LENGTH), valid_query],
                           metadata={"description": 'AND, OR, NOT, "phrases", parentheses, prefix*; e.g. '
                                                    '(外卖 OR "food delivery") AND (退款 OR refund*) NOT 招聘'})
     platforms = fields.List(fields.String(validate=validate.OneOf(PLATFORMS)), load_default=list,

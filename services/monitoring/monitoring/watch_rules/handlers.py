@@ -1,18 +1,17 @@
 """Watch rules: supervisors create, change and list them; the pipeline (``ingest``) reads the
 active ones."""
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from monitoring.contract import WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema
 from monitoring.models import WatchRule
 from monitoring.watch_rules import rules
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, invalid_from_marshmallow, load_or_invalid as load
+from plumbing.errors import Conflict, load_or_invalid as load
 from plumbing.schemas import shared
 
 
 def create_rule(uow, data):
-    fields = load_rule(WatchRuleCreateSchema, data)
+    fields = load(WatchRuleCreateSchema, data)
     with uow.transaction():
         check_rule_name(uow, fields["name"])
         rule = WatchRule(**fields, created_at=uow.now(), updated_at=uow.now())
@@ -21,7 +20,7 @@ def create_rule(uow, data):
 
 
 def update_rule(uow, rule_id, data):
-    fields = load_rule(WatchRuleUpdateSchema, data)
+    fields = load(WatchRuleUpdateSchema, data)
     with uow.transaction():
         rule = get_or_not_found(uow.session, WatchRule, rule_id)
         if fields.get("name", rule.name) != rule.name:
@@ -34,18 +33,6 @@ def update_rule(uow, rule_id, data):
 
 def list_rules(uow):
     return shared(WatchRuleListSchema).dump({"items": uow.session.scalars(select(WatchRule).order_by(WatchRule.id))})
-
-
-def load_rule(schema, data):
-    """The rule's fields; a query that cannot be read is refused as a field the schema refused
-    (the contract cannot check it: the query language is this feature's)."""
-    fields = load(schema, data)
-    if "query" in fields:
-        try:
-            rules.parse(fields["query"])
-        except rules.RuleSyntaxError as exc:
-            raise invalid_from_marshmallow(ValidationError({"query": [str(exc)]})) from None
-    return fields
 
 
 def check_rule_name(uow, name):
