@@ -82,8 +82,7 @@ def set_question_active(service, call: ApiCall, question_id):
             response=contract.EnrolmentPageSchema,
             summary="Enrolments: an agent sees their own, a supervisor their teams'")
 def list_enrolments(service, call: ApiCall):
-    return service.training.list_enrolments(call.query,
-                                         people_in_view(service.db, call.principal))
+    return service.training.list_enrolments(call.query, people_in_view(service.db, call.principal))
 
 
 @router.api("GET", "/api/v1/training/enrolments/<int:enrolment_id>", roles=STAFF,
@@ -129,16 +128,14 @@ def get_attempt(service, call: ApiCall, attempt_id):
 @router.api("PUT", "/api/v1/training/attempts/<int:attempt_id>/answers", roles=EXAM_TAKERS, body=contract.AnswersSchema,
             response=contract.AttemptSchema, summary="Save answers as you go (409 once submitted or out of time)")
 def save_answers(service, call: ApiCall, attempt_id):
-    return service.training.save_answers(attempt_id, call.body,
-                                      people_in_view(service.db, call.principal))
+    return service.training.save_answers(attempt_id, call.body, people_in_view(service.db, call.principal))
 
 
 @router.api("POST", "/api/v1/training/attempts/<int:attempt_id>/submission", roles=EXAM_TAKERS,
             body=contract.AnswersSchema, response=contract.AttemptSchema,
             summary="Submit an attempt with any last answers; after the time limit only answers saved in time count")
 def submit_attempt(service, call: ApiCall, attempt_id):
-    return service.training.submit_attempt(attempt_id, call.body,
-                                        people_in_view(service.db, call.principal))
+    return service.training.submit_attempt(attempt_id, call.body, people_in_view(service.db, call.principal))
 
 
 @router.api("POST", "/api/v1/training/attempts/<int:attempt_id>/assessment", roles=TRAINERS,
@@ -152,8 +149,7 @@ def assess_attempt(service, call: ApiCall, attempt_id):
             response=contract.CertificationPageSchema,
             summary="Certifications: an agent sees their own, a supervisor their teams'")
 def list_certifications(service, call: ApiCall):
-    return service.training.list_certifications(call.query,
-                                             people_in_view(service.db, call.principal))
+    return service.training.list_certifications(call.query, people_in_view(service.db, call.principal))
 
 
 @router.api("POST", "/api/v1/training/certifications/<int:certification_id>/revocation", roles=TRAINERS,
