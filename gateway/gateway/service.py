@@ -49,7 +49,7 @@ from ticketing.contract import (
     AgentListSchema, TicketDetailSchema, ImportResultSchema, MergeSchema, TicketImportSchema, HistorySchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
     StateChangeSchema, TicketCreateSchema, TicketListQuerySchema, TicketPageSchema,
 )
-from ticketing.webhook_schemas import (
+from ticketing.contract import (
     DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookListSchema,
     WebhookSchema,
 )
