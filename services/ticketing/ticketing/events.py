@@ -3,11 +3,11 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.contract import (
-    PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SearchMissedDataSchema,
-    SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema, TicketAssignedDataSchema,
-    TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema, TicketMergedDataSchema,
-    TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema, TicketResolvedDataSchema,
-    TicketStatusChangedDataSchema,
+    PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
+    SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema,
+    TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
+    TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
 AGGREGATE = "ticket"

@@ -17,7 +17,7 @@ from ticketing.contract import (
 from ticketing.knowledge import rules
 from ticketing.models import KbArticle, KbSearch, KbTerm
 from ticketing.tickets.rules import normalise_tags
-from ticketing.webhooks.handlers import record_event
+from ticketing.webhooks import handlers as webhooks
 
 
 def create_article(uow, data):
@@ -63,8 +63,8 @@ def search_articles(uow, query):
         uow.session.add(KbSearch(query=text, results=len(ranked), actor=uow.actor, searched_at=uow.now()))
         gap = rules.is_gap(ranked)
         if gap:
-            record_event(uow, events.KB_SEARCH_MISSED, events.KB_SEARCH_MISSED.subject_type, "gap",
-                         {"query": text, "actor": uow.actor})
+            webhooks.record_event(uow, events.KB_SEARCH_MISSED, events.KB_SEARCH_MISSED.subject_type, "gap",
+                                  {"query": text, "actor": uow.actor})
     items = [{"id": article_id, "title": found[article_id].title, "category": found[article_id].category,
               "score": score, "snippet": rules.snippet(found[article_id].body, text)}
              for article_id, score in ranked]

@@ -77,8 +77,8 @@ def move(uow, ticket, after):
     if reopened:
         publish(uow, events.TICKET_REOPENED, ticket)
     elif after == "resolved":
-        # shown once, in this call's answer; only its hash is kept
-        token = uow.results.setdefault("rating_tokens", {})[ticket.id] = aftercare.open_rating(uow, ticket, changed)
+        token = aftercare.open_rating(uow, ticket, changed)
+        uow.results.setdefault("rating_tokens", {})[ticket.id] = token  # shown once, in this call's answer
         first_contact = first_contact_resolution(after, ticket.reopen_count, ticket.transfer_count)
         publish(uow, events.TICKET_RESOLVED, ticket, rating_token=token, first_contact_resolution=first_contact)
         if not uow.replaying:
