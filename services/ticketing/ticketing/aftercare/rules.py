@@ -15,10 +15,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-SEVERITIES = ("normal", "serious", "major")
 ESCALATING_SEVERITIES = ("major",)
-CALLBACK_OUTCOMES = ("reached", "no_answer", "wrong_number", "declined")
-RATING_SCALE = (1, 2, 3, 4, 5)
 RATING_LINK_VALID = timedelta(days=14)
 TOP_BOX = (4, 5)
 

@@ -13,16 +13,14 @@ where the policies are silent:
 
 Customer details (X6): a list shows every customer masked; one ticket shows
 its customer in full to supervisors, admins, integrations and services, and
-to an agent only on a ticket the agent owns.
+to an agent only on a ticket the agent owns. The masking itself
+(``contract.customer``) and first-contact resolution
+(``contract.first_contact_resolution``) are in the contract, whose ticket
+schemas apply them.
 """
-from plumbing.privacy import mask_contact, mask_name
+from ticketing.contract import CUSTOMER, REPLY
 
-CHANNELS = ("phone", "chat", "email", "web_form", "social")
-KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
-PRIORITIES = ("low", "normal", "high", "urgent")
-STATES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
 OPEN_STATES = ("new", "assigned", "in_progress", "waiting_customer")
-MAX_TAGS = 20
 
 TRANSITIONS = {
     "new": ("assigned", "resolved", "closed"),
@@ -35,11 +33,6 @@ TRANSITIONS = {
 REOPENABLE = ("resolved", "closed")
 
 CUSTOMER_READERS = ("supervisor", "admin", "integration")
-CUSTOMER_ACCESS_ACTIONS = ("created", "read")
-
-# who wrote a message, and whether the customer sees it
-REPLY, NOTE, CUSTOMER = "reply", "note", "customer"
-MESSAGE_KINDS = (REPLY, NOTE, CUSTOMER)
 
 
 class InvalidTransition(Exception):
@@ -102,20 +95,8 @@ def is_reopen(before, after) -> bool:
     return before in REOPENABLE and after in OPEN_STATES
 
 
-def first_contact_resolution(state, reopen_count, transfer_count):
-    """T9: resolved with no reopen and no transfer; None while not resolved."""
-    if state not in ("resolved", "closed"):
-        return None
-    return reopen_count == 0 and transfer_count == 0
-
-
 def sees_customer(roles, actor, assignee) -> bool:
     """Whether a caller sees a ticket's customer in full; ``roles`` None is a
     service or an operator's tool, not a person through the gateway."""
     return roles is None or bool(set(roles) & set(CUSTOMER_READERS)) or (actor is not None and actor == assignee)
 
-
-def customer(name, contact, masked=False) -> dict:
-    if masked:
-        return {"name": mask_name(name), "contact": mask_contact(contact)}
-    return {"name": name, "contact": contact}

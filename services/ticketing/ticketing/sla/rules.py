@@ -15,12 +15,9 @@ resumes the resolution clock, the resolved period counting as a pause.
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ticketing.calendar import BusinessCalendar
+from ticketing.sla.calendar import BusinessCalendar
 
-FIRST_RESPONSE, UPDATE, RESOLUTION = "first_response", "update", "resolution"
-CLOCKS = (FIRST_RESPONSE, UPDATE, RESOLUTION)
 RUNNING, PAUSED, MET, BREACHED = "running", "paused", "met", "breached"
-CONDITION_FIELDS = ("priority", "kind", "channel", "customer_tier")
 DEFAULT_WARN_SHARE = 0.8
 
 

@@ -1,6 +1,6 @@
 """Webhooks for outside systems (X2): signatures, back-off and event matching.
 
-Plain Python, no nameko or database: ``webhook_delivery.py`` does the I/O.
+Plain Python, no nameko or database: ``webhooks/handlers.py`` does the I/O.
 
 Signature (the scheme Stripe uses)
     Each attempt is signed at the time it is sent::
@@ -26,7 +26,8 @@ Event types
     A subscription lists exact types (``ticket.created``) or patterns: a
     ``*`` segment stands for exactly one segment (``ticket.*`` matches
     ``ticket.created`` but not ``sla.breached``), and ``*`` alone matches
-    every type.
+    every type. The matching is in the contract (``contract.matches``), which
+    validates subscriptions with it.
 """
 import hashlib
 import hmac
@@ -44,8 +45,6 @@ DEFAULT_RETRY_BASE_SECONDS = 10
 # multiples of the base: 10 s, 30 s, 2 min, 10 min, 30 min, then 1 h (the cap)
 RETRY_SCHEDULE = (1, 3, 12, 60, 180, 360)
 
-ANY = "*"
-PATTERN = re.compile(r"^(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*$")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
@@ -117,20 +116,3 @@ def retry_delay(attempt: int, base_seconds: float = DEFAULT_RETRY_BASE_SECONDS) 
 def gives_up(attempts: int) -> bool:
     """True once ``attempts`` failed attempts mean no further one is made."""
     return attempts >= MAX_ATTEMPTS
-
-
-# -- event types ------------------------------------------------------------------
-def is_valid_pattern(pattern: str) -> bool:
-    return isinstance(pattern, str) and bool(PATTERN.match(pattern))
-
-
-def pattern_matches(pattern: str, event_type: str) -> bool:
-    if pattern == ANY:
-        return True
-    wanted, actual = pattern.split("."), event_type.split(".")
-    return len(wanted) == len(actual) and all(w in (ANY, a) for w, a in zip(wanted, actual))
-
-
-def matches(subscription_event_types, event_type: str) -> bool:
-    """Whether a subscription to ``subscription_event_types`` wants ``event_type``."""
-    return any(pattern_matches(pattern, event_type) for pattern in subscription_event_types)
