@@ -11,7 +11,6 @@ from gateway.access import (
 )
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from ticketing import contract
-from ticketing import webhook_schemas  # until the webhook schemas join ticketing.contract
 
 router = Router()
 
@@ -197,27 +196,27 @@ def decide_suggestion(service, call: ApiCall, ticket_id):
     return service.ticketing.decide_suggestion(ticket_id, call.body)
 
 
-@router.api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=webhook_schemas.WebhookCreateSchema,
-            response=webhook_schemas.WebhookCreatedSchema, status=201,
+@router.api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=contract.WebhookCreateSchema,
+            response=contract.WebhookCreatedSchema, status=201,
             summary="Subscribe a URL to ticketing events; the signing secret is shown only in this answer")
 def create_webhook(service, call: ApiCall):
     return service.ticketing.create_webhook(call.body)
 
 
-@router.api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=webhook_schemas.WebhookListSchema,
+@router.api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=contract.WebhookListSchema,
             summary="Webhook subscriptions")
 def list_webhooks(service, call: ApiCall):
     return service.ticketing.list_webhooks()
 
 
-@router.api("DELETE", "/api/v1/webhooks/<int:webhook_id>", roles=INTEGRATORS, response=webhook_schemas.WebhookSchema,
+@router.api("DELETE", "/api/v1/webhooks/<int:webhook_id>", roles=INTEGRATORS, response=contract.WebhookSchema,
             summary="Deactivate a webhook: no new deliveries, pending ones given up")
 def deactivate_webhook(service, call: ApiCall, webhook_id):
     return service.ticketing.deactivate_webhook(webhook_id)
 
 
 @router.api("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries", roles=INTEGRATORS,
-            query=webhook_schemas.DeliveryListQuerySchema, response=webhook_schemas.DeliveryPageSchema,
+            query=contract.DeliveryListQuerySchema, response=contract.DeliveryPageSchema,
             summary="A webhook's delivery log: attempts, status codes, errors")
 def list_deliveries(service, call: ApiCall, webhook_id):
     return service.ticketing.list_deliveries(webhook_id, call.query)

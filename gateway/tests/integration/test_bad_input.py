@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 from gateway.api import IMPORT_MAX_BYTES, MAX_BODY_BYTES, routes
 from gateway.inputs import MAX_DEPTH
 from gateway.service import GatewayService
-from ticketing.tickets import normalise_tags
+from ticketing.tickets.rules import normalise_tags
 
 INJECTIONS = [
     "'; DROP TABLE tickets; --",
