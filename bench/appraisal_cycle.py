@@ -61,8 +61,9 @@ from kombu import Connection
 from nameko.standalone.rpc import ServiceRpcProxy
 from psycopg2.extras import execute_values
 
-from appraisal import facts
-from appraisal.kpis import KPI_KEYS
+from appraisal.contract import KPI_KEYS
+from appraisal.facts import rules as facts
+from appraisal.facts.handlers import record_row
 from appraisal.service import AppraisalService
 from plumbing import migrate
 from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
@@ -329,7 +330,7 @@ def load_records(database_url, args):
             if current is not None:
                 record = facts.project(current, [facts.Fact(t, q, datetime.fromisoformat(at), d)
                                                  for t, q, at, d in ticket_facts])
-                records.append(AppraisalService.record_row(record))
+                records.append(record_row(record))
                 ticket_facts.clear()
 
         fact_rows = []
@@ -455,7 +456,7 @@ TEMPLATE = {
               {"grade": "C", "min_score": 0, "warning": True, "retraining_course_id": 42}],
 }
 
-# The hand-written baseline: kpis.py's definitions as one statement (ratios over counts, nearest-rank percentiles).
+# The hand-written baseline: kpis/rules.py's definitions as one statement (ratios over counts, nearest-rank percentiles).
 AGGREGATE = """
 SELECT agent,
        count(*) AS volume,

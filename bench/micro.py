@@ -40,8 +40,10 @@ from plumbing import migrate  # noqa: E402
 from plumbing.context import RequestIdLogFilter  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
 from plumbing.events import CONTENT_TYPE, make_envelope  # noqa: E402
-from ticketing import events, sla  # noqa: E402
-from ticketing.calendar import BusinessCalendar  # noqa: E402
+from ticketing import events  # noqa: E402
+from ticketing.contract import FIRST_RESPONSE, RESOLUTION  # noqa: E402
+from ticketing.sla import rules as sla  # noqa: E402
+from ticketing.sla.calendar import BusinessCalendar  # noqa: E402
 from ticketing.contract import SlaClockSchema, TicketCreateSchema, TicketSchema  # noqa: E402
 
 BODY = {"subject": "Bench ticket 1-1", "description": "Two debits for order 1", "channel": "web_form",
@@ -105,13 +107,13 @@ def main(argv=None):
     policy = sla.Policy("high", calendar, {"first_response": 60, "update": 120, "resolution": 480}, {}, 0.8)
 
     def clocks():
-        for name in (sla.FIRST_RESPONSE, sla.RESOLUTION):
+        for name in (FIRST_RESPONSE, RESOLUTION):
             clock = sla.start(policy, name, now)
             clock.due(calendar)
             clock.warn_at(calendar, 0.8)
             clock.view(calendar, now)
     row("sla", "two clocks: start + due + warn_at + view (warm calendar)", per_call(clocks))
-    views = [sla.start(policy, n, now).view(calendar, now) for n in (sla.FIRST_RESPONSE, sla.RESOLUTION)]
+    views = [sla.start(policy, n, now).view(calendar, now) for n in (FIRST_RESPONSE, RESOLUTION)]
     row("schema", "SlaClockSchema(many=True).dump(two clock views)",
         per_call(lambda: SlaClockSchema(many=True).dump(views)))
 

@@ -40,9 +40,11 @@ from kit.scratch import MGMT, MGMT_AUTH, scratch  # noqa: E402
 import requests  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 
-from monitoring import dedupe, rules, severity  # noqa: E402
+from monitoring.clusters import rules as dedupe  # noqa: E402
 from monitoring.contract import PostCreateSchema  # noqa: E402
-from monitoring.sentiment import SentimentModel, crisis_terms  # noqa: E402
+from monitoring.ingest import severity  # noqa: E402
+from monitoring.sentiment.rules import SentimentModel, crisis_terms  # noqa: E402
+from monitoring.watch_rules import rules  # noqa: E402
 from plumbing import migrate  # noqa: E402
 
 POSTS = 16_000

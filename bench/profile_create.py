@@ -38,16 +38,15 @@ from kit.profiles import cumulative, save_profile, top_self  # noqa: E402
 from kit.scratch import scratch  # noqa: E402
 
 from kombu import Exchange  # noqa: E402
-from nameko.testing.services import worker_factory  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from plumbing import migrate  # noqa: E402
-from plumbing.context import CallContext  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
-from plumbing.outbox import ConfirmedPublisher, EventRecorder, OutboxRelay  # noqa: E402
+from plumbing.outbox import ConfirmedPublisher, OutboxRelay  # noqa: E402
+from plumbing.unit_of_work import Unit  # noqa: E402
 from ticketing import models  # noqa: E402
 from ticketing.contract import TicketCreateSchema  # noqa: E402
-from ticketing.service import TicketingService  # noqa: E402
+from ticketing.tickets import handlers as tickets  # noqa: E402
 
 
 def code_under_test() -> str:
@@ -62,21 +61,21 @@ BODY = {"subject": "Bench ticket", "description": "Two debits for order 8812", "
 
 # (label, file suffix, function name): cumulative CPU inside create_ticket / the relay
 PARTS = [
-    ("create_ticket, whole worker", "ticketing/service.py", "create_ticket"),
+    ("create_ticket, whole handler", "ticketing/tickets/handlers.py", "create_ticket"),
     ("  load_or_invalid(TicketCreateSchema(), data)", "plumbing/errors.py", "load_or_invalid"),
-    ("  open_ticket (everything inside the transaction)", "ticketing/service.py", "open_ticket"),
+    ("  open_ticket (everything inside the transaction)", "ticketing/tickets/steps.py", "open_ticket"),
     ("    Session.flush (ticket INSERT, then the rest at commit)", "sqlalchemy/orm/session.py", "flush"),
-    ("    journal (history row)", "ticketing/service.py", "journal"),
-    ("    publish (facts + outbox record)", "ticketing/service.py", "publish"),
+    ("    journal (history row)", "ticketing/tickets/steps.py", "journal"),
+    ("    publish (facts + outbox record)", "ticketing/tickets/steps.py", "publish"),
     ("      EventRecorder.record", "plumbing/outbox.py", "record"),
     ("        data_schema().dump(facts)", "marshmallow/schema.py", "dump"),
-    ("    route (no assignee: candidate agents queried, one chosen)", "ticketing/agents.py", "route"),
-    ("    start_clocks (policies SELECT, choose, 2 clocks)", "ticketing/sla_clocks.py", "start_clocks"),
-    ("      keep (due/warn in business time)", "ticketing/sla_clocks.py", "keep"),
-    ("  end of `with db.begin()`: flush of tags, history, outbox, clocks + COMMIT", "sqlalchemy/engine/util.py",
+    ("    route (no assignee: candidate agents queried, one chosen)", "ticketing/routing/handlers.py", "route"),
+    ("    start_clocks (policies SELECT, choose, 2 clocks)", "ticketing/sla/handlers.py", "start_clocks"),
+    ("      keep (due/warn in business time)", "ticketing/sla/handlers.py", "keep"),
+    ("  end of `with uow.transaction()`: flush of tags, history, outbox, clocks + COMMIT", "sqlalchemy/engine/util.py",
      "__exit__"),
-    ("  detail (clock_views SELECTs + TicketSchema/SlaClockSchema dump)", "ticketing/service.py", "detail"),
-    ("    clock_views", "ticketing/sla_clocks.py", "clock_views"),
+    ("  detail (clock_views SELECTs + TicketSchema/SlaClockSchema dump)", "ticketing/tickets/steps.py", "detail"),
+    ("    clock_views", "ticketing/sla/handlers.py", "clock_views"),
     ("all marshmallow Schema() constructions", "marshmallow/schema.py", "__init__"),
     ("all SQLAlchemy statement executions (Connection._execute_context)", "sqlalchemy/engine/base.py",
      "_execute_context"),
@@ -100,18 +99,13 @@ def main():
         factory = sessionmaker(engine, expire_on_commit=False)
         data = TicketCreateSchema().dump(TicketCreateSchema().load(BODY))  # what the gateway sends
 
-        # one service instance, its dependencies replaced per call as nameko injects them per worker
-        service = worker_factory(TicketingService, on_success=lambda fn, *a: None, config={})
-
         def create_one(i):
-            session = factory()  # Database.get_dependency: a Session per worker
-            request_id = f"bench-{i}"
-            service.db, service.context = session, CallContext(request_id, "admin")
-            service.events = EventRecorder("ticketing", models.outbox, request_id)
+            session = factory()  # UnitOfWork.get_dependency: a Session per worker
+            uow = Unit.on_session(session, "ticketing", outbox=models.outbox, actor="admin", request_id=f"bench-{i}")
             try:
-                return service.create_ticket(dict(data, subject=f"Bench ticket {i}"))
+                return tickets.create_ticket(uow, dict(data, subject=f"Bench ticket {i}"), {})
             finally:
-                session.close()  # Database.worker_teardown
+                session.close()  # UnitOfWork.worker_teardown
 
         for i in range(30):  # warm caches: compiled statements, calendars, pool
             create_one(i)
@@ -144,7 +138,7 @@ def main():
         engine.dispose()
 
     stats = pstats.Stats(profiler)
-    total_create, _ = cumulative(stats, "ticketing/service.py", "create_ticket")
+    total_create, _ = cumulative(stats, "ticketing/tickets/handlers.py", "create_ticket")
     rows = []
     for label, suffix, name in PARTS:
         seconds, calls = cumulative(stats, suffix, name)

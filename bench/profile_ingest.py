@@ -29,35 +29,34 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from monitoring import models  # noqa: E402
 from monitoring.contract import PostCreateSchema  # noqa: E402
-from monitoring.sentiment import SentimentModel  # noqa: E402
+from monitoring.sentiment.rules import SentimentModel  # noqa: E402
 from monitoring.service import MonitoringService  # noqa: E402
 from plumbing import migrate  # noqa: E402
-from plumbing.context import CallContext  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
-from plumbing.outbox import EventRecorder  # noqa: E402
+from plumbing.unit_of_work import Unit  # noqa: E402
 
 
 # (label, file suffix, function name): cumulative CPU inside ingest_posts
 PARTS = [
     ("ingest_posts, whole worker", "monitoring/service.py", "ingest_posts"),
     ("  load_or_invalid(PostBatchSchema)", "plumbing/errors.py", "load_or_invalid"),
-    ("  ingest (everything inside the transaction)", "monitoring/service.py", "ingest"),
-    ("    store (upsert posts, re-read the seen ones)", "monitoring/service.py", "store"),
-    ("    rules.matching_rules", "monitoring/rules.py", "matching_rules"),
-    ("    analyse_and_cluster", "monitoring/service.py", "analyse_and_cluster"),
-    ("      SentimentModel.analyse", "monitoring/sentiment.py", "analyse"),
-    ("      dedupe.signatures", "monitoring/dedupe.py", "signatures"),
-    ("      dedupe.band_keys", "monitoring/dedupe.py", "band_keys"),
-    ("      ClusterIndex.join", "monitoring/dedupe.py", "join"),
-    ("      sentiment.crisis_terms", "monitoring/sentiment.py", "crisis_terms"),
-    ("      score (severity)", "monitoring/service.py", "score"),
+    ("  ingest (everything inside the transaction)", "monitoring/ingest/handlers.py", "ingest"),
+    ("    store (upsert posts, re-read the seen ones)", "monitoring/ingest/handlers.py", "store"),
+    ("    rules.matching_rules", "monitoring/watch_rules/rules.py", "matching_rules"),
+    ("    analyse_and_cluster", "monitoring/ingest/handlers.py", "analyse_and_cluster"),
+    ("      SentimentModel.analyse", "monitoring/sentiment/rules.py", "analyse"),
+    ("      dedupe.signatures", "monitoring/clusters/rules.py", "signatures"),
+    ("      dedupe.band_keys", "monitoring/clusters/rules.py", "band_keys"),
+    ("      ClusterIndex.join", "monitoring/clusters/rules.py", "join"),
+    ("      sentiment.crisis_terms", "monitoring/sentiment/rules.py", "crisis_terms"),
+    ("      score (severity)", "monitoring/ingest/severity.py", "score_in_cluster"),
     ("    update_by_id (posts' analysis)", "plumbing/db.py", "update_by_id"),
-    ("    count_in_buckets", "monitoring/service.py", "count_in_buckets"),
+    ("    count_in_buckets", "monitoring/spikes/handlers.py", "count_in_buckets"),
     ("    EventRecorder.record (post_analysed)", "plumbing/outbox.py", "record"),
-    ("    post_facts", "monitoring/service.py", "post_facts"),
-    ("    alert_on_clusters", "monitoring/service.py", "alert_on_clusters"),
-    ("    detect_spikes", "monitoring/service.py", "detect_spikes"),
-    ("  end of `with db.begin()`: flush + COMMIT", "sqlalchemy/engine/util.py", "__exit__"),
+    ("    post_facts", "monitoring/ingest/handlers.py", "post_facts"),
+    ("    alert_on_clusters", "monitoring/ingest/handlers.py", "alert_on_clusters"),
+    ("    detect_spikes", "monitoring/spikes/handlers.py", "detect_spikes"),
+    ("  end of `with uow.transaction()`: flush + COMMIT", "sqlalchemy/engine/util.py", "__exit__"),
     ("all marshmallow Schema.dump (result, events)", "marshmallow/schema.py", "dump"),
     ("all marshmallow Schema.load", "marshmallow/schema.py", "load"),
     ("all ORM Session.flush", "sqlalchemy/orm/session.py", "flush"),
@@ -77,13 +76,12 @@ def main():
         migrate.upgrade("monitoring", url)
         engine = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
-        service = worker_factory(MonitoringService, on_success=lambda fn, *a: None, config={},
-                                 model=SentimentModel.load())
+        service = worker_factory(MonitoringService, config={}, model=SentimentModel.load())
 
         def call(method, *call_args):
-            session = factory()  # Database.get_dependency: a Session per worker
-            service.db, service.context = session, CallContext("bench", "integration")
-            service.events = EventRecorder("monitoring", models.outbox, "bench")
+            session = factory()  # UnitOfWork.get_dependency: a Session per worker
+            service.uow = Unit.on_session(session, "monitoring", outbox=models.outbox, actor="integration",
+                                          request_id="bench")
             try:
                 return getattr(service, method)(*call_args)
             finally:

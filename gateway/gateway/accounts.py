@@ -30,6 +30,16 @@ def get(session, username) -> Account:
     return account
 
 
+def ordered(session) -> list[Account]:
+    """Every account, by username."""
+    return list(session.scalars(select(Account).order_by(Account.username)))
+
+
+def active_agents(session) -> list[Account]:
+    return [account for account in session.scalars(select(Account).where(Account.active.is_(True)))
+            if "agent" in account.roles]
+
+
 def create(session, username, password_hash, roles, teams=(), skills=(), capacity=10) -> Account:
     if find(session, username) is not None:
         raise Conflict(f"account {username!r} already exists", {"username": ["already taken"]})

@@ -5,8 +5,9 @@ authenticates the bearer token, checks the role, parses and validates the
 JSON body and the query string, gives the request an id, and turns every
 outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
 never a traceback. The worker gets an ``ApiCall`` and the path values.
-Decorated methods also form the route table the OpenAPI document and the
-role tests are generated from.
+A ``Router`` gathers the routes of one area (``@router.api(...)``) and
+mounts them on the service class; its methods form the route table the
+OpenAPI document and the role tests are generated from.
 """
 import json
 import logging
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC = None
 MAX_BODY_BYTES = 1024 * 1024
+IMPORT_MAX_BYTES = 20 * 1024 * 1024  # the max_body of the routes that take a batch (imports)
 MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
@@ -50,8 +52,8 @@ HTTP_DURATION = Histogram(
 @dataclass(frozen=True)
 class ApiCall:
     principal: auth.Principal | None
-    body: dict | None
-    query: dict
+    body: dict | None  # validated, in wire form: what the route's body schema loads, dumped back (see wire)
+    query: dict  # the same for the query string
     request_id: str
     client_address: str | None = None
     idempotency_key: str | None = None
@@ -199,7 +201,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.refuse(inputs.hostile(data))
         loaded, errors = self.validate(schema, data)
         self.refuse(inputs.merged(inputs.type_errors(data, schema), errors))
-        return loaded
+        return wire(schema, loaded)
 
     def parse_query(self, request):
         if self.query_schema is None:
@@ -209,7 +211,7 @@ class ApiEntrypoint(HttpRequestHandler):
         schema = shared(self.query_schema)
         loaded, errors = self.validate(schema, args)
         self.refuse(errors or inputs.query_integer_errors(loaded, schema))
-        return loaded
+        return wire(schema, loaded)
 
     @staticmethod
     def validate(schema, data):
@@ -250,6 +252,47 @@ class ApiEntrypoint(HttpRequestHandler):
 
 
 api = ApiEntrypoint.decorator
+
+
+def wire(schema, loaded) -> dict:
+    """Validated input as a backend's RPC takes it: ``loaded`` dumped back to JSON
+    types (date-times in UTC as ISO text, defaults filled in). Load-only fields
+    (passwords), which a dump leaves out, are kept for the route itself."""
+    kept = {name: loaded[name] for name, field in schema.load_fields.items() if field.load_only and name in loaded}
+    return {**schema.dump(loaded), **kept}
+
+
+class Router:
+    """The routes of one area, as fastapi's ``APIRouter``: ``@router.api(...)``
+    takes ``api``'s arguments, ``include_router`` gathers other routers, and
+    ``mount`` makes every route a method of the nameko service class, so each
+    is called with the worker's service (its dependencies), the ``ApiCall``
+    and the path values. A route's function name is its operation id."""
+
+    def __init__(self):
+        self.routes = {}
+
+    def api(self, method, url, **options):
+        def declare(fn):
+            self.add(fn.__name__, api(method, url, **options)(fn))
+            return fn
+        return declare
+
+    def include_router(self, router):
+        for name, fn in router.routes.items():
+            self.add(name, fn)
+
+    def add(self, name, fn):
+        if name in self.routes:
+            raise ValueError(f"two routes named {name!r}: operation ids must be unique")
+        self.routes[name] = fn
+
+    def mount(self, service_cls):
+        for name, fn in self.routes.items():
+            if hasattr(service_cls, name):
+                raise ValueError(f"route {name!r} would hide {service_cls.__name__}.{name}")
+            setattr(service_cls, name, fn)
+        return service_cls
 
 
 def routes(service_cls):

@@ -9,8 +9,6 @@ import logging
 import threading
 import uuid
 
-from nameko.extensions import DependencyProvider
-
 REQUEST_ID_KEY = "request_id"
 ACTOR_KEY = "actor"
 ROLES_KEY = "roles"
@@ -42,14 +40,3 @@ class CallContext:
         self.request_id = request_id
         self.actor = actor
         self.roles = roles  # None: not a person through the gateway, but a service or an operator's tool
-
-
-class RequestContext(DependencyProvider):
-    """``self.context.request_id``, ``.actor`` and ``.roles`` in a worker."""
-
-    def worker_setup(self, worker_ctx):
-        bind_request_id(worker_ctx.data.get(REQUEST_ID_KEY))
-
-    def get_dependency(self, worker_ctx):
-        return CallContext(worker_ctx.data.get(REQUEST_ID_KEY), worker_ctx.data.get(ACTOR_KEY),
-                           worker_ctx.data.get(ROLES_KEY))

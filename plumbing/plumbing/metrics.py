@@ -78,27 +78,6 @@ class Metrics(DependencyProvider):
                 outcome_of(exc_info)).observe(elapsed)
 
 
-class OnSuccess(DependencyProvider):
-    """``self.on_success(fn, *args)``: run ``fn`` when the worker ends without
-    an error (its transaction committed), e.g. to count what really happened."""
-
-    def setup(self):
-        self.pending = {}
-
-    def get_dependency(self, worker_ctx):
-        calls = self.pending.setdefault(worker_ctx, [])
-        return lambda fn, *args: calls.append((fn, args))
-
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
-        calls = self.pending.pop(worker_ctx, [])
-        if exc_info is None:
-            for fn, args in calls:
-                fn(*args)
-
-    def worker_teardown(self, worker_ctx):
-        self.pending.pop(worker_ctx, None)
-
-
 class DatabaseGauges(DependencyProvider):
     """Registers ``collector_cls(session_factory)``: gauges counted in the
     service's database at scrape time, so they are right after a restart and

@@ -4,7 +4,6 @@ their own result, appeals, and sees the adjusted score."""
 from datetime import date
 
 import pytest
-import requests
 
 from plumbing.testing import wait_for
 

@@ -10,10 +10,10 @@ from functools import reduce
 import pytest
 from marshmallow import fields, validate
 
-from gateway.api import MAX_BODY_BYTES, routes
+from gateway.api import IMPORT_MAX_BYTES, MAX_BODY_BYTES, routes
 from gateway.inputs import MAX_DEPTH
-from gateway.service import IMPORT_MAX_BYTES, GatewayService
-from ticketing.tickets import normalise_tags
+from gateway.service import GatewayService
+from ticketing.tickets.rules import normalise_tags
 
 INJECTIONS = [
     "'; DROP TABLE tickets; --",

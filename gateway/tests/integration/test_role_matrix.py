@@ -1,5 +1,5 @@
 """Every route against every role (X1, X6), generated from the route table:
-``@api(..., roles=...)`` in gateway/service.py and ``auth.ROLES``.
+``@router.api(..., roles=...)`` in gateway/routes and ``auth.ROLES``.
 
 A role a route does not allow gets 403 naming the roles it does. A role it
 allows is never refused (no 401 or 403) and causes no 5xx: with a request

@@ -1,13 +1,40 @@
-"""The appraisal API's shapes, the event data it reads (tolerantly) and the
-event data it publishes. The gateway imports these for validation and OpenAPI."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+"""Appraisal's contract: its enumerations, the API's shapes and the data of the
+events it publishes. The gateway imports these for validation and OpenAPI; the
+domain takes its constants from here."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from appraisal import cycles, kpis, scoring
 from plumbing.schemas import StrictSchema, required
+
+# -- enumerations -------------------------------------------------------------
+KPI_KEYS = (  # the measured KPIs, each defined in appraisal/kpis/rules.py
+    "first_response_mean", "first_response_p50", "first_response_p90",
+    "resolution_mean", "resolution_p50", "resolution_p90",
+    "sla_compliance", "first_contact_rate", "resolution_rate", "reopen_rate", "transfer_rate",
+    "complaint_rate", "csat_mean", "csat_top2", "volume", "exam_score",
+)
+CATEGORIES = ("attitude", "efficiency", "quality", "problem_solving", "volume")
+SOURCES = MEASURED, RATED = ("measured", "rated")
+DIRECTIONS = HIGHER, LOWER = ("higher_better", "lower_better")
+REVIEWER_ROLES = ("customer", "peer", "supervisor", "quality")
+ROLES = ("agent", "supervisor", "manager", "director")
+PERIOD_TYPES = ("monthly", "quarterly", "annual")
+CYCLE_STATES = ("planned", "collecting", "computed", "review", "published", "closed")
+CYCLE_ACTIONS = ("start", "compute", "review", "publish", "close")  # in the order a cycle takes them
+DECISIONS = UPHELD, ADJUSTED, REJECTED = ("upheld", "adjusted", "rejected")
+APPEAL_STATES = ("filed", "investigating", "decided")
 
 AGENT = validate.Length(1, 64)
 SCORE = validate.Range(0, 100)
-ROLES = ("agent", "supervisor", "manager", "director")
+
+
+def definition_errors(direction, target, floor) -> dict:
+    """A KPI definition must point the right way: the target better than the floor
+    (here, not in the rules: the gateway checks a definition with this schema too)."""
+    if target == floor:
+        return {"floor": ["must differ from target"]}
+    if (direction == HIGHER) != (target > floor):
+        return {"floor": [f"must be {'below' if direction == HIGHER else 'above'} target for {direction}"]}
+    return {}
 
 
 def date_range_errors(data, start="date_from", end="date_to") -> dict:
@@ -37,7 +64,7 @@ class KpiValuesSchema(Schema):
     team = fields.String(allow_none=True)
     date_from = fields.Date()
     date_to = fields.Date()
-    kpis = fields.Dict(keys=fields.String(validate=validate.OneOf(kpis.KPI_KEYS)), values=fields.Float(allow_none=True),
+    kpis = fields.Dict(keys=fields.String(validate=validate.OneOf(KPI_KEYS)), values=fields.Float(allow_none=True),
                        metadata={"description": "each KPI of docs/appraisal.md; null: not applicable (no data)"})
 
 
@@ -74,19 +101,19 @@ class KpiDefinitionCreateSchema(StrictSchema):
     key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$"))
     name = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    category = fields.String(required=True, validate=validate.OneOf(scoring.CATEGORIES))
-    source = fields.String(required=True, validate=validate.OneOf(scoring.SOURCES))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    source = fields.String(required=True, validate=validate.OneOf(SOURCES))
     measure = fields.String(required=True, validate=validate.Length(1, 64), metadata={
         "description": "measured: one of the KPI keys of GET /appraisal/kpis; rated: the rating item, e.g. courtesy"})
-    direction = fields.String(required=True, validate=validate.OneOf(scoring.DIRECTIONS))
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
     target = fields.Float(required=True, metadata={"description": "the value that earns full points"})
     floor = fields.Float(required=True, metadata={"description": "the value that earns no points"})
 
     @validates_schema
     def check_definition(self, data, **kwargs):
-        errors = scoring.definition_errors(data["direction"], data["target"], data["floor"])
-        if data["source"] == scoring.MEASURED and data["measure"] not in kpis.KPI_KEYS:
-            errors["measure"] = [f"a measured KPI is one of {', '.join(kpis.KPI_KEYS)}"]
+        errors = definition_errors(data["direction"], data["target"], data["floor"])
+        if data["source"] == MEASURED and data["measure"] not in KPI_KEYS:
+            errors["measure"] = [f"a measured KPI is one of {', '.join(KPI_KEYS)}"]
         if errors:
             raise ValidationError(errors)
 
@@ -127,9 +154,9 @@ class BandSchema(StrictSchema):
 class TemplateCreateSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    period_type = fields.String(required=True, validate=validate.OneOf(cycles.PERIOD_TYPES))
+    period_type = fields.String(required=True, validate=validate.OneOf(PERIOD_TYPES))
     items = fields.List(fields.Nested(TemplateItemSchema), required=True, validate=validate.Length(1, 50))
-    reviewer_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(scoring.REVIEWER_ROLES)),
+    reviewer_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(REVIEWER_ROLES)),
                                    values=fields.Float(validate=validate.Range(min=0)), load_default=dict,
                                    metadata={"description": "how rated items combine reviewer roles; sum 100"})
     bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(1, 20))
@@ -161,7 +188,7 @@ class CycleCreateSchema(StrictSchema):
 
 
 class CycleTransitionSchema(StrictSchema):
-    action = fields.String(required=True, validate=validate.OneOf(cycles.ACTIONS))
+    action = fields.String(required=True, validate=validate.OneOf(CYCLE_ACTIONS))
 
 
 class CycleSchema(Schema):
@@ -170,7 +197,7 @@ class CycleSchema(Schema):
     period_type = fields.String()
     period_start = fields.Date()
     period_end = fields.Date()
-    state = fields.String(validate=validate.OneOf(cycles.STATES))
+    state = fields.String(validate=validate.OneOf(CYCLE_STATES))
     appeal_days = fields.Integer()
     decision_days = fields.Integer()
     computed_at = fields.DateTime(allow_none=True)
@@ -187,7 +214,7 @@ class CycleListSchema(Schema):
 class ReviewRatingCreateSchema(StrictSchema):
     cycle_id = fields.Integer(required=True, strict=True)
     agent = fields.String(required=True, validate=AGENT)
-    reviewer_role = fields.String(required=True, validate=validate.OneOf(scoring.REVIEWER_ROLES))
+    reviewer_role = fields.String(required=True, validate=validate.OneOf(REVIEWER_ROLES))
     scores = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)), values=fields.Float(validate=SCORE),
                          required=True, validate=validate.Length(min=1), metadata={
                              "description": "rating item -> 0-100, e.g. a quality scorecard: courtesy, "
@@ -239,7 +266,7 @@ class AppealInvestigationSchema(StrictSchema):
 
 
 class AppealDecisionSchema(StrictSchema):
-    decision = fields.String(required=True, validate=validate.OneOf(cycles.DECISIONS), metadata={
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={
         "description": "upheld: the appealed items are left out of the score; adjusted: the committee sets "
                        "new_score; rejected: the score stands"})
     new_score = fields.Float(load_default=None, allow_none=True, validate=SCORE)
@@ -247,7 +274,7 @@ class AppealDecisionSchema(StrictSchema):
 
     @validates_schema
     def check_new_score(self, data, **kwargs):
-        if (data["decision"] == cycles.ADJUSTED) != (data.get("new_score") is not None):
+        if (data["decision"] == ADJUSTED) != (data.get("new_score") is not None):
             raise ValidationError("required for an adjusted decision, and only then", "new_score")
 
 
@@ -258,7 +285,7 @@ class AppealSchema(Schema):
     agent = fields.String()
     items = fields.List(fields.String())
     reason = fields.String()
-    state = fields.String(validate=validate.OneOf(cycles.APPEAL_STATES))
+    state = fields.String(validate=validate.OneOf(APPEAL_STATES))
     filed_at = fields.DateTime()
     decision_due = fields.Date()
     overdue = fields.Boolean(metadata={"description": "undecided after its decision_due day"})
@@ -274,7 +301,7 @@ class AppealSchema(Schema):
 class AppealQuerySchema(StrictSchema):
     cycle_id = fields.Integer()  # from a query string: digits in text
     agent = fields.String(validate=AGENT)
-    state = fields.String(validate=validate.OneOf(cycles.APPEAL_STATES))
+    state = fields.String(validate=validate.OneOf(APPEAL_STATES))
 
 
 class AppealListSchema(Schema):
@@ -293,37 +320,6 @@ class AuditEntrySchema(Schema):
 
 class AuditListSchema(Schema):
     items = fields.List(fields.Nested(AuditEntrySchema))
-
-
-# -- events read (tolerant readers: other fields are ignored) -----------------
-class TicketEventDataSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    ticket_id = fields.Integer(required=True)
-    assignee = fields.String(allow_none=True, load_default=None)
-
-
-class TicketCreatedDataSchema(TicketEventDataSchema):
-    created_at = fields.DateTime(required=True)
-
-
-class TicketRatedDataSchema(TicketEventDataSchema):
-    score = fields.Integer(required=True)
-
-
-class SlaClockStoppedDataSchema(TicketEventDataSchema):
-    clock = fields.String(required=True)
-    business_seconds = fields.Float(required=True)
-    met = fields.Boolean(required=True)
-
-
-class ExamResultDataSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    agent = fields.String(required=True)
-    score = fields.Float(required=True)
 
 
 # -- events published ----------------------------------------------------------
@@ -349,7 +345,7 @@ class AppealDecidedDataSchema(Schema):
     appeal_id = required(fields.Integer(attribute="id"))
     cycle_id = required(fields.Integer())
     agent = required(fields.String())
-    decision = required(fields.String(validate=validate.OneOf(cycles.DECISIONS)))
+    decision = required(fields.String(validate=validate.OneOf(DECISIONS)))
     score_before = required(fields.Float(allow_none=True))
     score_after = required(fields.Float(allow_none=True))
 

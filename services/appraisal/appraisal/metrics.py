@@ -7,7 +7,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from appraisal.cycles import STATES
+from appraisal.contract import CYCLE_STATES
 from appraisal.models import Appeal, Cycle
 
 FACTS_STORED = Counter("csops_appraisal_facts_stored_total", "Events kept as facts (redeliveries not counted).",
@@ -29,6 +29,6 @@ class ReviewGauges:
             undecided = Appeal.state != "decided"
             appeals.add_metric([], session.scalar(select(func.count()).where(undecided)))
             overdue.add_metric([], session.scalar(select(func.count()).where(undecided, Appeal.decision_due < today)))
-        for state in STATES:  # every state, zero included, so a panel of cycle progress is never empty
+        for state in CYCLE_STATES:  # every state, zero included, so a panel of cycle progress is never empty
             cycles.add_metric([state], by_state.get(state, 0))
         yield from (cycles, appeals, overdue)

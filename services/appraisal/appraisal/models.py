@@ -30,7 +30,7 @@ class Fact(Base):
 
 
 class TicketRecord(Base):
-    """A ticket as appraisal sees it (facts.TicketRecord), rebuilt from its facts."""
+    """A ticket as appraisal sees it (facts.rules.TicketRecord), rebuilt from its facts."""
     __tablename__ = "ticket_records"
 
     ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

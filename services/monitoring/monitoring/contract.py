@@ -1,17 +1,25 @@
-"""The monitoring API's shapes: validated at the gateway and again by the
-service, and the source of the OpenAPI document."""
+"""Monitoring's contract: its enumerations, the API's shapes (validated at the gateway
+and again by the service, and the source of the OpenAPI document) and the data of the
+events it publishes. It imports nothing of the service, so the gateway reads it without
+loading the models or the sentiment model."""
 from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from monitoring import rules
-from monitoring.alerts import ACTIONS, KINDS as ALERT_KINDS, STATES as ALERT_STATES
-from monitoring.posts import AUTHOR_KINDS, PLATFORMS
-from monitoring.sentiment import SENTIMENTS
-from monitoring.severity import LEVELS
 from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
 
+# The enumerations: the values the API and the events allow; the features read them from here.
+PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
+AUTHOR_KINDS = ("person", "media", "kol")
+SENTIMENTS = ("negative", "neutral", "positive")
+LEVELS = ("IV", "III", "II", "I")  # from least to most grave
+ALERT_STATES = ("open", "acknowledged", "responding", "resolved")
+ALERT_ACTIONS = ("reply_clarify", "publish_positive", "coordinate_departments")
+ALERT_KINDS = ("cluster", "spike")
+SENSITIVITIES = ("low", "medium", "high")  # of spike detection
+
 MAX_BATCH = 1000
+MAX_QUERY_LENGTH = 2000  # of a watch rule's query
 MAX_REPORT_SPAN = timedelta(days=366)
 
 
@@ -130,6 +138,9 @@ class CorrectionSchema(StrictSchema):
 
 
 def valid_query(query):
+    # imported here, not at the top: the query language (a pure module) reads this module's limit
+    from monitoring.watch_rules import rules
+
     try:
         rules.parse(query)
     except rules.RuleSyntaxError as exc:
@@ -138,7 +149,7 @@ def valid_query(query):
 
 class WatchRuleCreateSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
-    query = fields.String(required=True, validate=[validate.Length(1, rules.MAX_QUERY_LENGTH), valid_query],
+    query = fields.String(required=True, validate=[validate.Length(1, MAX_QUERY_LENGTH), valid_query],
                           metadata={"description": 'AND, OR, NOT, "phrases", parentheses, prefix*; e.g. '
                                                    '(外卖 OR "food delivery") AND (退款 OR refund*) NOT 招聘'})
     platforms = fields.List(fields.String(validate=validate.OneOf(PLATFORMS)), load_default=list,
@@ -192,7 +203,7 @@ class AlertEntrySchema(Schema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
     kind = fields.String(metadata={"description": "raised, escalated, state, action, note, spike"})
-    action = fields.String(allow_none=True, validate=validate.OneOf(ACTIONS))
+    action = fields.String(allow_none=True, validate=validate.OneOf(ALERT_ACTIONS))
     note = fields.String(allow_none=True)
     changes = fields.Dict()
 
@@ -240,7 +251,7 @@ class AlertStateSchema(StrictSchema):
 
 
 class AlertActionSchema(StrictSchema):
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS), metadata={
+    action = fields.String(required=True, validate=validate.OneOf(ALERT_ACTIONS), metadata={
         "description": "reply_clarify, publish_positive (information), coordinate_departments"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 5000))
 
@@ -351,5 +362,5 @@ class SpikeDataSchema(Schema):
     observed = required(fields.Float())
     expected = required(fields.Float())
     p_value = fields.Float(allow_none=True)
-    sensitivity = required(fields.String(validate=validate.OneOf(("low", "medium", "high"))))
+    sensitivity = required(fields.String(validate=validate.OneOf(SENSITIVITIES)))
     alert_id = fields.Integer(allow_none=True, metadata={"description": "the alert it raised or was added to"})

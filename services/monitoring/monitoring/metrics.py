@@ -4,9 +4,8 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from monitoring.alerts import STATES
+from monitoring.contract import ALERT_STATES, LEVELS
 from monitoring.models import Alert
-from monitoring.severity import LEVELS
 
 MINUTE, HOUR = 60, 3600
 RESOLVED = "resolved"
@@ -36,6 +35,6 @@ class OpenAlerts:
                 select(Alert.level, Alert.state, func.count()).where(Alert.state != RESOLVED)
                 .group_by(Alert.level, Alert.state))}
         for level in LEVELS:
-            for state in (state for state in STATES if state != RESOLVED):
+            for state in (state for state in ALERT_STATES if state != RESOLVED):
                 gauge.add_metric([level, state], counts.get((level, state), 0))
         yield gauge

@@ -1,15 +1,88 @@
 """The ticketing API's shapes: validated at the gateway and again by the
-service, and the source of the OpenAPI document."""
+service, and the source of the OpenAPI document; with the enumerations they
+allow and the data schemas of the events ticketing publishes.
+
+Only the standard library, marshmallow and plumbing's schema helpers here:
+the gateway imports this module, and the domain takes its constants from it.
+"""
+import re
+from urllib.parse import urlsplit
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from plumbing.privacy import MaskedString, mask_contact, mask_name
 from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
-from plumbing.privacy import MaskedString
-from ticketing.aftercare import CALLBACK_OUTCOMES, RATING_SCALE, SEVERITIES
-from ticketing.sla import CLOCKS, CONDITION_FIELDS
-from ticketing.tickets import (
-    CHANNELS, CUSTOMER_ACCESS_ACTIONS, KINDS, MAX_TAGS, MESSAGE_KINDS, PRIORITIES, STATES, customer,
-    first_contact_resolution,
+
+# -- enumerations ---------------------------------------------------------------------
+CHANNELS = ("phone", "chat", "email", "web_form", "social")
+KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
+PRIORITIES = ("low", "normal", "high", "urgent")
+STATES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
+MAX_TAGS = 20
+CUSTOMER_ACCESS_ACTIONS = ("created", "read")
+
+# who wrote a message, and whether the customer sees it
+REPLY, NOTE, CUSTOMER = "reply", "note", "customer"
+MESSAGE_KINDS = (REPLY, NOTE, CUSTOMER)
+
+FIRST_RESPONSE, UPDATE, RESOLUTION = "first_response", "update", "resolution"
+CLOCKS = (FIRST_RESPONSE, UPDATE, RESOLUTION)
+CONDITION_FIELDS = ("priority", "kind", "channel", "customer_tier")
+
+SEVERITIES = ("normal", "serious", "major")
+CALLBACK_OUTCOMES = ("reached", "no_answer", "wrong_number", "declined")
+RATING_SCALE = (1, 2, 3, 4, 5)
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED)
+
+# every type in events.PUBLISHED, in its order (events.py checks that they agree):
+# webhook subscriptions are validated against them where the registry cannot be imported
+PUBLISHED_TYPES = (
+    "ticket.created", "ticket.assigned", "ticket.transferred", "ticket.status_changed", "ticket.resolved",
+    "ticket.reopened", "ticket.closed", "ticket.replied", "ticket.first_responded", "ticket.merged",
+    "ticket.escalated", "sla.warning", "sla.breached", "sla.clock_stopped", "complaint.recorded",
+    "complaint.verdict_given", "ticket.rated", "callback.scheduled", "callback.completed", "suggestion.forwarded",
+    "suggestion.decided", "kb.search_missed",
 )
+
+
+# -- the small rules the shapes themselves apply ------------------------------------------
+def customer(name, contact, masked=False) -> dict:
+    """A ticket's customer, in full or masked (X6)."""
+    if masked:
+        return {"name": mask_name(name), "contact": mask_contact(contact)}
+    return {"name": name, "contact": contact}
+
+
+def first_contact_resolution(state, reopen_count, transfer_count):
+    """T9: resolved with no reopen and no transfer; None while not resolved."""
+    if state not in ("resolved", "closed"):
+        return None
+    return reopen_count == 0 and transfer_count == 0
+
+
+ANY = "*"
+EVENT_TYPE_PATTERN = re.compile(r"^(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*$")
+
+
+def is_valid_pattern(pattern: str) -> bool:
+    """An event type a webhook may subscribe to: exact (``ticket.created``), a
+    pattern where a ``*`` segment stands for exactly one segment (``ticket.*``),
+    or ``*`` alone for every type."""
+    return isinstance(pattern, str) and bool(EVENT_TYPE_PATTERN.match(pattern))
+
+
+def pattern_matches(pattern: str, event_type: str) -> bool:
+    if pattern == ANY:
+        return True
+    wanted, actual = pattern.split("."), event_type.split(".")
+    return len(wanted) == len(actual) and all(w in (ANY, a) for w, a in zip(wanted, actual))
+
+
+def matches(subscription_event_types, event_type: str) -> bool:
+    """Whether a subscription to ``subscription_event_types`` wants ``event_type``."""
+    return any(pattern_matches(pattern, event_type) for pattern in subscription_event_types)
 
 
 class CustomerSchema(StrictSchema):
@@ -463,6 +536,85 @@ class GapSchema(Schema):
 
 class GapListSchema(Schema):
     items = fields.List(fields.Nested(GapSchema))
+
+
+# -- webhooks (X2) -------------------------------------------------------------------
+MAX_EVENT_TYPES = 50
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_url(url):
+    parts = urlsplit(url)
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValidationError("must be https; plain http is allowed only for localhost and 127.0.0.1")
+
+
+def check_event_type(pattern):
+    if not is_valid_pattern(pattern):
+        raise ValidationError(
+            "must be an event type such as ticket.created, a pattern such as ticket.*, or * for every type")
+    if not any(pattern_matches(pattern, name) for name in PUBLISHED_TYPES):
+        raise ValidationError(f"{pattern!r} matches no event type ticketing publishes")
+
+
+def check_no_duplicates(values):
+    if len(set(values)) != len(values):
+        raise ValidationError("lists a type twice")
+
+
+class WebhookCreateSchema(StrictSchema):
+    """A new subscription; the server makes its secret and shows it once."""
+    url = fields.String(required=True, validate=[
+        validate.Length(1, 2000), validate.URL(schemes={"http", "https"}, require_tld=False), check_url],
+        metadata={"description": "where events are POSTed; https (http only for localhost)"})
+    event_types = fields.List(
+        fields.String(validate=[validate.Length(1, 128), check_event_type]), required=True,
+        validate=[validate.Length(1, MAX_EVENT_TYPES), check_no_duplicates], metadata={"description": (
+            "event types (ticket.created), patterns where * stands for one segment (ticket.*), "
+            "or * for every type")})
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class WebhookSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    active = fields.Boolean()
+    description = fields.String()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class WebhookCreatedSchema(WebhookSchema):
+    secret = fields.String(metadata={"description": (
+        "signs every request (X-CSOPS-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">); "
+        "shown only now, keep it")})
+
+
+class WebhookListSchema(Schema):
+    items = fields.List(fields.Nested(WebhookSchema))
+
+
+class DeliverySchema(Schema):
+    id = fields.String(metadata={"description": "the X-CSOPS-Delivery header, the same on every attempt"})
+    webhook_id = fields.Integer(attribute="subscription_id")
+    event_id = fields.String()
+    event_type = fields.String()
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True, metadata={"description": "null once delivered or failed"})
+    last_attempt_at = fields.DateTime(allow_none=True)
+    last_status_code = fields.Integer(allow_none=True, metadata={"description": "HTTP status of the last attempt"})
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPageSchema")
+
+
+class DeliveryListQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
 
 
 # -- event data (docs/events is generated from these) ---------------------------

@@ -3,11 +3,11 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.contract import (
-    CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema, SearchMissedDataSchema,
-    SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema, TicketAssignedDataSchema,
-    TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema, TicketMergedDataSchema,
-    TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema, TicketResolvedDataSchema,
-    TicketStatusChangedDataSchema,
+    PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
+    SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema,
+    TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
+    TicketResolvedDataSchema, TicketStatusChangedDataSchema,
 )
 
 AGGREGATE = "ticket"
@@ -65,3 +65,6 @@ PUBLISHED = (
     SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
     CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
 )
+
+if tuple(event_type.name for event_type in PUBLISHED) != PUBLISHED_TYPES:  # webhooks validate against the names
+    raise RuntimeError("contract.PUBLISHED_TYPES must name the types of events.PUBLISHED, in order")

@@ -8,9 +8,9 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from ticketing.contract import CLOCKS, PRIORITIES
 from ticketing.models import SlaClock, Ticket
-from ticketing.sla import CLOCKS
-from ticketing.tickets import OPEN_STATES, PRIORITIES
+from ticketing.tickets.rules import OPEN_STATES
 
 MINUTE, HOUR = 60, 3600
 SLA_BUCKETS = (5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,

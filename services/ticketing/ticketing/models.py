@@ -1,6 +1,7 @@
+"""Ticketing's tables, all in its one database (migrations/ builds them)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
@@ -265,10 +266,6 @@ class Suggestion(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-from ticketing import webhook_models  # noqa: E402,F401  (its tables belong to this database)
-from ticketing import opinion_alerts  # noqa: E402,F401  (its table belongs to this database)
-
-
 class Agent(Base):
     """Who may be given tickets, learned from the gateway's staff.* events (T3)."""
     __tablename__ = "agents"
@@ -293,3 +290,58 @@ class AgentCertification(Base):
     clears_for_duty: Mapped[bool] = mapped_column(default=True)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OpinionAlertTicket(Base):
+    """The ticket opened for a public-opinion alert's key (M6): one per key, so a wave
+    of reposts, the alert's later updates and a redelivered event all find it."""
+    __tablename__ = "opinion_alert_tickets"
+
+    alert_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(Integer)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", name="fk_opinion_alert_tickets_ticket_id_tickets"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookSubscription(Base):
+    """An outside system's URL and the event types it wants, signed with ``secret`` (X2)."""
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))   # needed in clear to sign; never shown after creation
+    event_types: Mapped[list] = mapped_column(JSON)    # exact types or patterns (contract.matches)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription, and how its attempts went: created once (unique
+    subscription and event id, so an event RabbitMQ redelivers adds nothing), attempted
+    until it is ``delivered`` or, after ``webhooks.rules.MAX_ATTEMPTS``, ``failed``. Its id
+    is the ``X-CSOPS-Delivery`` header, the same on every attempt; ``body`` holds the exact
+    bytes that are signed and sent."""
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)   # uuid4, the delivery id
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)                 # the CloudEvents envelope exactly as sent
+    status: Mapped[str] = mapped_column(String(16))         # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # when the next attempt is due; while one is in flight, when its lease ends;
+    # null once delivered or failed
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # also the index of a subscription's delivery log
+        UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
+    )

@@ -1,15 +1,105 @@
 """The training API's shapes: validated at the gateway and again by the
-service, and the source of the OpenAPI document and the event schemas."""
+service, and the source of the OpenAPI document and the event schemas.
+
+Also the service's enumerations, which the rules import from here, and the
+few rules of well-formed input the schemas apply (a periodic course says how
+often it runs, a question's key fits its options...): the gateway applies
+them too, so they live with the schemas rather than in a feature's rules."""
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
-from training import certifications, courses, exams, questions
-from training.courses import KINDS, MODES, schedule_errors
+
+# -- enumerations ---------------------------------------------------------------------
+COURSE_KINDS = ("onboarding", "periodic", "special")
+COURSE_MODES = ("in_person", "online", "external")
+CONTENT, SESSION, EXAM = "content", "session", "exam"
+MODULE_KINDS = (CONTENT, SESSION, EXAM)
+
+SINGLE, MULTIPLE, TRUE_FALSE, SHORT = "single_choice", "multiple_choice", "true_false", "short_answer"
+QUESTION_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE, SHORT)
+CHOICE_KINDS = (SINGLE, MULTIPLE)
+
+THEORY, PRACTICAL, CUSTOMER_EVALUATION = "theory", "practical", "customer_evaluation"
+PART_KINDS = (THEORY, PRACTICAL, CUSTOMER_EVALUATION)
+ASSESSED_PARTS = (PRACTICAL, CUSTOMER_EVALUATION)
+GRADE_METHODS = ("highest", "last", "average", "first")
+RETAKE, RETRAIN = "retake", "retrain"
+AFTER_FINAL_FAILURE = (RETAKE, RETRAIN)
+IN_PROGRESS, AWAITING_ASSESSMENT, GRADED = "in_progress", "awaiting_assessment", "graded"  # an attempt's status
+
+ENROLLED, COMPLETED = "enrolled", "completed"
+ENROLMENT_STATUSES = (ENROLLED, COMPLETED, RETAKE, RETRAIN)
+
+CAREER_LEVELS = ("specialist", "supervisor", "manager", "director")
 
 NAME = validate.Length(1, 128)
 REASON = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# -- well-formed input --------------------------------------------------------------------
+def schedule_errors(kind, sessions_per_month) -> dict[str, list[str]]:
+    """Only a periodic course runs N times a month, and it must say N (R1)."""
+    if kind == "periodic" and sessions_per_month is None:
+        return {"sessions_per_month": ["Required for a periodic course."]}
+    if kind != "periodic" and sessions_per_month is not None:
+        return {"sessions_per_month": ["Only a periodic course has sessions per month."]}
+    return {}
+
+
+def module_errors(kind, exam, scheduled_at) -> dict[str, list[str]]:
+    """An exam module carries its exam; only a session has a date."""
+    errors = {}
+    if (kind == EXAM) != (exam is not None):
+        errors["exam"] = ["Required for an exam module." if kind == EXAM else "Only an exam module has an exam."]
+    if kind != SESSION and scheduled_at is not None:
+        errors["scheduled_at"] = ["Only a session is scheduled."]
+    return errors
+
+
+def exam_errors(exam) -> dict[str, list[str]]:
+    """Each part once; only theory draws questions, and it must (R3)."""
+    kinds = [part["kind"] for part in exam["parts"]]
+    if len(set(kinds)) != len(kinds):
+        return {"parts": ["Each part kind at most once."]}
+    for part in exam["parts"]:
+        if (part["kind"] == THEORY) != bool(part.get("draws")):
+            return {"parts": ["The theory part draws questions (draws); the assessed parts do not."]}
+        categories = [draw["category_id"] for draw in part.get("draws") or ()]
+        if len(set(categories)) != len(categories):
+            return {"parts": ["Draw from each category once."]}
+    return {}
+
+
+def question_errors(kind, options, correct) -> dict[str, list[str]]:
+    """Choices need two options and a key naming them; true/false a boolean
+    key; a short answer neither (R3: short answers are marked by an assessor)."""
+    errors = {}
+    if kind in CHOICE_KINDS:
+        if len(options) < 2:
+            errors["options"] = ["A choice question needs at least two options."]
+        if not isinstance(correct, list) or not correct or any(
+                isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(options) for i in correct):
+            errors["correct"] = ["List the positions of the right options (from 0)."]
+        elif len(set(correct)) != len(correct):
+            errors["correct"] = ["An option is listed twice."]
+        elif kind == SINGLE and len(correct) != 1:
+            errors["correct"] = ["A single-choice question has exactly one right option."]
+    else:
+        if options:
+            errors["options"] = [f"A {kind} question has no options."]
+        if kind == TRUE_FALSE and not isinstance(correct, bool):
+            errors["correct"] = ["true or false."]
+        if kind == SHORT and correct is not None:
+            errors["correct"] = ["A short answer is marked by an assessor: no key."]
+    return errors
+
+
+def is_valid(valid_until_at, revoked_at, now: datetime) -> bool:
+    """A certification is valid from issue until ``valid_until`` (none: no
+    expiry) unless revoked (R4); every certification the API shows says so."""
+    return revoked_at is None and (valid_until_at is None or valid_until_at > now)
 
 
 def check(errors):
@@ -21,8 +111,8 @@ def check(errors):
 class CourseCreateSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(load_default="", validate=validate.Length(max=20000))
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    mode = fields.String(required=True, validate=validate.OneOf(MODES),
+    kind = fields.String(required=True, validate=validate.OneOf(COURSE_KINDS))
+    mode = fields.String(required=True, validate=validate.OneOf(COURSE_MODES),
                          metadata={"description": "in_person, online (self-paced) or external"})
     duration_hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     target_role = fields.String(required=True, validate=validate.Length(1, 64),
@@ -48,7 +138,7 @@ class DrawSchema(StrictSchema):
 
 
 class ExamPartSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(exams.PART_KINDS),
+    kind = fields.String(required=True, validate=validate.OneOf(PART_KINDS),
                          metadata={"description": "theory is graded automatically; the others by an assessor"})
     weight = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
     draws = fields.List(fields.Nested(DrawSchema), load_default=None, allow_none=True, metadata={
@@ -64,20 +154,20 @@ class ExamSettingsSchema(StrictSchema):
                                         metadata={"description": "an attempt is submitted by itself when it runs out"})
     max_attempts = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 100))
     minutes_between_attempts = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 365 * 24 * 60))
-    grade_method = fields.String(load_default="highest", validate=validate.OneOf(exams.GRADE_METHODS),
+    grade_method = fields.String(load_default="highest", validate=validate.OneOf(GRADE_METHODS),
                                  metadata={"description": "how graded attempts make the exam grade"})
     after_final_failure = fields.String(
-        load_default=exams.RETAKE, validate=validate.OneOf(exams.AFTER_FINAL_FAILURE), metadata={
+        load_default=RETAKE, validate=validate.OneOf(AFTER_FINAL_FAILURE), metadata={
             "description": "retake: enrolling again keeps the other modules done; retrain: the course starts over"})
 
     @validates_schema
     def check_parts(self, data, **kwargs):
-        check(exams.exam_errors(data))
+        check(exam_errors(data))
 
 
 class ModuleCreateSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
-    kind = fields.String(required=True, validate=validate.OneOf(courses.MODULE_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(MODULE_KINDS))
     description = fields.String(load_default="", validate=validate.Length(max=20000))
     scheduled_at = fields.AwareDateTime(load_default=None, allow_none=True,
                                         metadata={"description": "sessions only: when it takes place"})
@@ -86,7 +176,7 @@ class ModuleCreateSchema(StrictSchema):
 
     @validates_schema
     def check_kind(self, data, **kwargs):
-        check(courses.module_errors(data["kind"], data.get("exam"), data.get("scheduled_at")))
+        check(module_errors(data["kind"], data.get("exam"), data.get("scheduled_at")))
 
 
 class ModuleSchema(Schema):
@@ -104,8 +194,8 @@ class CourseSchema(Schema):
     id = fields.Integer()
     title = fields.String()
     description = fields.String()
-    kind = fields.String(validate=validate.OneOf(KINDS))
-    mode = fields.String(validate=validate.OneOf(MODES))
+    kind = fields.String(validate=validate.OneOf(COURSE_KINDS))
+    mode = fields.String(validate=validate.OneOf(COURSE_MODES))
     duration_hours = fields.Float()
     target_role = fields.String()
     certification = fields.String(allow_none=True)
@@ -119,8 +209,8 @@ class CourseDetailSchema(CourseSchema):
 
 
 class CourseListQuerySchema(PageQuerySchema):
-    kind = fields.String(validate=validate.OneOf(KINDS))
-    mode = fields.String(validate=validate.OneOf(MODES))
+    kind = fields.String(validate=validate.OneOf(COURSE_KINDS))
+    mode = fields.String(validate=validate.OneOf(COURSE_MODES))
 
 
 CoursePageSchema = page_schema(CourseSchema, "CoursePageSchema")
@@ -145,7 +235,7 @@ class CategoryListSchema(Schema):
 
 class QuestionCreateSchema(StrictSchema):
     category_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
-    kind = fields.String(required=True, validate=validate.OneOf(questions.KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
     prompt = fields.String(required=True, validate=validate.Length(1, 5000))
     options = fields.List(fields.String(validate=validate.Length(1, 1000)), load_default=list,
                           validate=validate.Length(max=20))
@@ -156,7 +246,7 @@ class QuestionCreateSchema(StrictSchema):
 
     @validates_schema
     def check_key(self, data, **kwargs):
-        check(questions.question_errors(data["kind"], data["options"], data["correct"]))
+        check(question_errors(data["kind"], data["options"], data["correct"]))
 
 
 class QuestionSchema(Schema):
@@ -173,7 +263,7 @@ class QuestionSchema(Schema):
 
 class QuestionListQuerySchema(PageQuerySchema):
     category_id = fields.Integer(validate=validate.Range(min=1))
-    kind = fields.String(validate=validate.OneOf(questions.KINDS))
+    kind = fields.String(validate=validate.OneOf(QUESTION_KINDS))
 
 
 class QuestionRetireSchema(StrictSchema):
@@ -237,7 +327,7 @@ class EnrolmentListSchema(Schema):
 class EnrolmentListQuerySchema(PageQuerySchema):
     course_id = fields.Integer(validate=validate.Range(min=1))
     agent = fields.String(validate=validate.Length(1, 64))
-    status = fields.String(validate=validate.OneOf(("enrolled", "completed", exams.RETAKE, exams.RETRAIN)))
+    status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
 
 
 EnrolmentPageSchema = page_schema(EnrolmentSchema, "EnrolmentPageSchema")
@@ -283,7 +373,7 @@ class AnswersSchema(StrictSchema):
 
 
 class AssessmentSchema(StrictSchema):
-    parts = fields.Dict(keys=fields.String(validate=validate.OneOf(exams.ASSESSED_PARTS)),
+    parts = fields.Dict(keys=fields.String(validate=validate.OneOf(ASSESSED_PARTS)),
                         values=fields.Float(validate=validate.Range(0, 100)), load_default=dict,
                         metadata={"description": "percent scored in each assessed part of the exam"})
     marks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$")),
@@ -332,7 +422,7 @@ class CertificationSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
     revoked_reason = fields.String(allow_none=True)
     expired_at = fields.DateTime(allow_none=True)
-    valid = fields.Function(lambda c: certifications.is_valid(c.valid_until, c.revoked_at, datetime.now(timezone.utc)),
+    valid = fields.Function(lambda c: is_valid(c.valid_until, c.revoked_at, datetime.now(timezone.utc)),
                             metadata={"description": "not revoked and not past valid_until"})
 
 
@@ -353,7 +443,7 @@ class CareerLevelUpdateSchema(StrictSchema):
 
 
 class CareerLevelSchema(Schema):
-    level = fields.String(validate=validate.OneOf(certifications.LEVELS))
+    level = fields.String(validate=validate.OneOf(CAREER_LEVELS))
     certifications = fields.List(fields.String())
     updated_at = fields.DateTime(allow_none=True)
 
@@ -399,11 +489,11 @@ class ExamResultDataSchema(Schema):
     score = required(fields.Float(metadata={"description": "the exam grade across attempts, percent 0-100"}))
     pass_mark = required(fields.Float())
     attempts_used = required(fields.Integer())
-    grade_method = required(fields.String(validate=validate.OneOf(exams.GRADE_METHODS)))
+    grade_method = required(fields.String(validate=validate.OneOf(GRADE_METHODS)))
 
 
 class ExamFailedDataSchema(ExamResultDataSchema):
-    outcome = required(fields.String(validate=validate.OneOf(exams.AFTER_FINAL_FAILURE), metadata={
+    outcome = required(fields.String(validate=validate.OneOf(AFTER_FINAL_FAILURE), metadata={
         "description": "what the enrolment now needs: retake the exam or retrain on the course"}))
 
 
@@ -418,13 +508,3 @@ class CertifiedDataSchema(Schema):
 class CertificationEndedDataSchema(Schema):
     agent = required(fields.String())
     certification = required(fields.String())
-
-
-class RetrainingRequestedSchema(Schema):
-    """``appraisal.retraining_requested`` data as training reads it."""
-    class Meta:
-        unknown = EXCLUDE
-
-    agent = fields.String(required=True, validate=validate.Length(1, 64))
-    course_id = fields.Integer(required=True)
-    reason = fields.String(load_default="")

@@ -1,138 +1,139 @@
-"""Training: what it answers over RPC and the events it handles (R1-R5).
-
-Rules live in plain modules (``courses.py``, ``questions.py``, ``exams.py``,
-``certifications.py``); the entrypoints are split by subject into mixins
-(``enrolling.py``, ``sittings.py``, ``certifying.py``). Each change happens
-in one transaction that also records its events in the outbox. The event
-contract is described in ``events.py``.
-"""
-from datetime import datetime, timezone
-
-from nameko.dependency_providers import Config
-from sqlalchemy import func, select
-
-from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
-from plumbing.outbox import Inbox, Outbox
-from plumbing.paging import fetch_page
-from plumbing.schemas import shared
+"""Training: everything it answers over RPC, the events it handles and its
+timers (R1-R5), each handed to the use case in its feature package:
+``courses``, ``questions``, ``exams``, ``enrolment``, ``certification``.
+Each change happens in one transaction that also records its events in the
+outbox (``events.py``)."""
+from plumbing.consumer import event_handler
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
-from training import events, models
-from training.certifying import Certifying
-from training.enrolling import Enrolments
-from training.models import Course, CourseModule, Question, QuestionCategory
-from training.contract import (
-    CategoryCreateSchema, CategoryListSchema, CategorySchema, CourseCreateSchema, CourseDetailSchema,
-    CourseListQuerySchema, CoursePageSchema, CourseSchema, ModuleCreateSchema, ModuleSchema,
-    QuestionCreateSchema, QuestionListQuerySchema, QuestionPageSchema, QuestionRetireSchema, QuestionSchema,
-)
-from training.sittings import Sittings
+from plumbing.timing import timer
+from plumbing.unit_of_work import UnitOfWork
+from training import models
+from training.certification import handlers as certification
+from training.courses import handlers as courses
+from training.enrolment import handlers as enrolment
+from training.exams import handlers as exams
+from training.questions import handlers as questions
 
 
-class TrainingService(PlatformService, Enrolments, Sittings, Certifying):
+class TrainingService(PlatformService):
     name = "training"
 
-    events = Outbox(models.outbox)
-    inbox = Inbox(models.inbox)
-    config = Config()
+    uow = UnitOfWork(models.outbox, models.inbox)
 
-    def now(self):
-        return datetime.now(timezone.utc)
-
-    def publish(self, event_type, agent, data):
-        """An event about ``agent`` into the outbox, in the caller's transaction."""
-        self.events.record(self.db, event_type, events.AGGREGATE, agent, data)
-
-    def agents_page(self, model, query_schema, page_schema, query, agents):
-        """A page of ``model`` rows, newest first, only those of ``agents`` unless that is None."""
-        criteria = load(query_schema, query or {})
-        conditions = [] if agents is None else [model.agent.in_(agents)]
-        return shared(page_schema).dump(fetch_page(self.db, model, criteria, [model.id.desc()], conditions))
-
-    # -- courses and their modules ------------------------------------------------------
+    # -- courses and their modules ----------------------------------------------------------
     @rpc
     def create_course(self, data):
-        course = Course(**load(CourseCreateSchema, data), created_at=self.now())
-        with self.db.begin():
-            self.db.add(course)
-        return shared(CourseSchema).dump(course)
+        return courses.create_course(self.uow, data)
 
     @rpc
     def get_course(self, course_id):
-        course = get_or_not_found(self.db, Course, course_id)
-        return shared(CourseDetailSchema).dump(dict(vars(course), modules=self.modules_of(course_id)))
+        return courses.get_course(self.uow, course_id)
 
     @rpc
     def list_courses(self, query=None):
-        criteria = load(CourseListQuerySchema, query or {})
-        return shared(CoursePageSchema).dump(fetch_page(self.db, Course, criteria, [Course.id.desc()]))
+        return courses.list_courses(self.uow, query)
 
     @rpc
     def add_module(self, course_id, data):
-        """Append a module to a course; an exam's draws must name existing categories."""
-        fields = load(ModuleCreateSchema, data)
-        with self.db.begin():
-            get_or_not_found(self.db, Course, course_id)
-            if fields["exam"]:
-                self.check_draw_categories(fields["exam"])
-            last = self.db.scalar(select(func.max(CourseModule.position)).where(CourseModule.course_id == course_id))
-            module = CourseModule(course_id=course_id, position=(last or 0) + 1, **fields)
-            self.db.add(module)
-        return shared(ModuleSchema).dump(module)
+        return courses.add_module(self.uow, course_id, data)
 
-    def check_draw_categories(self, exam):
-        known = set(self.db.scalars(select(QuestionCategory.id)))
-        errors = {}
-        for p, part in enumerate(exam["parts"]):
-            for d, draw in enumerate(part["draws"] or ()):
-                if draw["category_id"] not in known:
-                    errors.setdefault(str(p), {"draws": {}})["draws"][str(d)] = {"category_id": ["does not exist"]}
-        if errors:
-            raise InvalidInput("an exam draws from a category that does not exist", {"exam": {"parts": errors}})
-
-    def modules_of(self, course_id):
-        return self.db.scalars(select(CourseModule).where(CourseModule.course_id == course_id)
-                               .order_by(CourseModule.position)).all()
-
-    # -- the question bank -------------------------------------------------------------------
+    # -- the question bank --------------------------------------------------------------------
     @rpc
     def create_category(self, data):
-        category = QuestionCategory(**load(CategoryCreateSchema, data))
-        with self.db.begin():
-            if self.db.scalar(select(QuestionCategory.id).where(QuestionCategory.name == category.name)):
-                raise Conflict(f"category {category.name!r} exists", {"name": ["already taken"]})
-            self.db.add(category)
-        return shared(CategorySchema).dump(dict(vars(category), active_questions=0))
+        return questions.create_category(self.uow, data)
 
     @rpc
     def list_categories(self):
-        counts = dict(self.db.execute(select(Question.category_id, func.count()).where(Question.active.is_(True))
-                                      .group_by(Question.category_id)).all())
-        categories = self.db.scalars(select(QuestionCategory).order_by(QuestionCategory.name))
-        return shared(CategoryListSchema).dump(
-            {"items": [dict(vars(c), active_questions=counts.get(c.id, 0)) for c in categories]})
+        return questions.list_categories(self.uow)
 
     @rpc
     def create_question(self, data):
-        fields = load(QuestionCreateSchema, data)
-        with self.db.begin():
-            if self.db.get(QuestionCategory, fields["category_id"]) is None:
-                raise InvalidInput("no such category", {"category_id": ["does not exist"]})
-            question = Question(**fields, active=True, created_at=self.now())
-            self.db.add(question)
-        return shared(QuestionSchema).dump(question)
+        return questions.create_question(self.uow, data)
 
     @rpc
     def list_questions(self, query=None):
-        criteria = load(QuestionListQuerySchema, query or {})
-        return shared(QuestionPageSchema).dump(fetch_page(self.db, Question, criteria, [Question.id]))
+        return questions.list_questions(self.uow, query)
 
     @rpc
     def set_question_active(self, question_id, data):
-        """Retire a question from future draws (or bring it back)."""
-        active = load(QuestionRetireSchema, data)["active"]
-        with self.db.begin():
-            question = get_or_not_found(self.db, Question, question_id)
-            question.active = active
-        return shared(QuestionSchema).dump(question)
+        return questions.set_question_active(self.uow, question_id, data)
+
+    # -- enrolment ----------------------------------------------------------------------------
+    @rpc
+    def enrol(self, course_id, data):
+        return enrolment.enrol(self.uow, course_id, data)
+
+    @event_handler("appraisal", "appraisal.retraining_requested")
+    def on_retraining_requested(self, event):
+        enrolment.enrol_for_retraining(self.uow, event)
+
+    @rpc
+    def list_enrolments(self, query=None, agents=None):
+        return enrolment.list_enrolments(self.uow, query, agents)
+
+    @rpc
+    def get_enrolment(self, enrolment_id, agents=None):
+        return enrolment.get_enrolment(self.uow, enrolment_id, agents)
+
+    @rpc
+    def record_attendance(self, enrolment_id, data):
+        return enrolment.record_attendance(self.uow, enrolment_id, data)
+
+    @rpc
+    def record_progress(self, enrolment_id, data, agents=None):
+        return enrolment.record_progress(self.uow, enrolment_id, data, agents)
+
+    @rpc
+    def grant_override(self, enrolment_id, data):
+        return enrolment.grant_override(self.uow, enrolment_id, data)
+
+    # -- exams --------------------------------------------------------------------------------
+    @rpc
+    def start_attempt(self, enrolment_id, data, agents=None):
+        return exams.start_attempt(self.uow, enrolment_id, data, agents)
+
+    @rpc
+    def get_attempt(self, attempt_id, agents=None):
+        return exams.get_attempt(self.uow, attempt_id, agents)
+
+    @rpc
+    def save_answers(self, attempt_id, data, agents=None):
+        return exams.save_answers(self.uow, attempt_id, data, agents)
+
+    @rpc
+    def submit_attempt(self, attempt_id, data, agents=None):
+        return exams.submit_attempt(self.uow, attempt_id, data, agents)
+
+    @rpc
+    def assess_attempt(self, attempt_id, data):
+        return exams.assess_attempt(self.uow, attempt_id, data)
+
+    @timer("TRAINING_DEADLINE_SWEEP_SECONDS", exams.DEADLINE_SWEEP_SECONDS)
+    def sweep_deadlines(self):
+        return exams.sweep_deadlines(self.uow)
+
+    # -- certification and career levels ------------------------------------------------------
+    @rpc
+    def list_certifications(self, query=None, agents=None):
+        return certification.list_certifications(self.uow, query, agents)
+
+    @rpc
+    def revoke_certification(self, certification_id, data):
+        return certification.revoke_certification(self.uow, certification_id, data)
+
+    @rpc
+    def agent_standing(self, agent):
+        return certification.agent_standing(self.uow, agent)
+
+    @rpc
+    def list_career_levels(self):
+        return certification.list_career_levels(self.uow)
+
+    @rpc
+    def set_career_level(self, level, data):
+        return certification.set_career_level(self.uow, level, data)
+
+    @timer("TRAINING_EXPIRY_SWEEP_SECONDS", certification.EXPIRY_SWEEP_SECONDS)
+    def sweep_expiry(self):
+        return certification.sweep_expiry(self.uow)

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from appraisal import kpis
-from appraisal.facts import Fact, project
+from appraisal.contract import KPI_KEYS
+from appraisal.facts.rules import Fact, project
+from appraisal.kpis import queries, rules as kpis
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -98,5 +99,9 @@ def test_percentiles_are_nearest_rank(values, share, expected):
 
 
 def test_the_kpi_table_in_the_module_lists_every_kpi():
-    assert all(key.split("_p")[0].split("_mean")[0] in kpis.__doc__ for key in kpis.KPI_KEYS)
-    assert set(kpis.compute([])) == set(kpis.KPI_KEYS)
+    assert all(key.split("_p")[0].split("_mean")[0] in kpis.__doc__ for key in KPI_KEYS)
+    assert set(kpis.compute([])) == set(KPI_KEYS)
+
+
+def test_the_database_tallies_what_the_rules_tally():
+    assert tuple(queries.tally_columns()) == kpis.TALLY

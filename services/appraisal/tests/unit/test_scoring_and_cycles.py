@@ -3,8 +3,10 @@ from datetime import date
 
 import pytest
 
-from appraisal import cycles, scoring
-from appraisal.scoring import Band, KpiDefinition, Template
+from appraisal.contract import CYCLE_ACTIONS, CYCLE_STATES, definition_errors
+from appraisal.cycles import rules as cycles
+from appraisal.reviews import rules as scoring
+from appraisal.reviews.rules import Band, KpiDefinition, Template
 
 DEFINITIONS = {
     "speed": KpiDefinition("speed", "efficiency", "measured", "first_response_mean", "lower_better", 600, 3600),
@@ -71,9 +73,9 @@ def test_template_weights_must_sum_to_100_and_name_known_kpis():
 
 
 def test_a_definition_must_point_from_its_floor_towards_its_target():
-    assert scoring.definition_errors("lower_better", 600, 3600) == {}
-    assert scoring.definition_errors("lower_better", 3600, 600) == {"floor": ["must be above target for lower_better"]}
-    assert scoring.definition_errors("higher_better", 1, 1) == {"floor": ["must differ from target"]}
+    assert definition_errors("lower_better", 600, 3600) == {}
+    assert definition_errors("lower_better", 3600, 600) == {"floor": ["must be above target for lower_better"]}
+    assert definition_errors("higher_better", 1, 1) == {"floor": ["must differ from target"]}
 
 
 def test_cycle_steps_follow_plan_collect_compute_review_publish_close():
@@ -84,6 +86,8 @@ def test_cycle_steps_follow_plan_collect_compute_review_publish_close():
         assert state == expected
     with pytest.raises(cycles.CycleConflict, match="cannot publish a cycle that is computed; it must be review"):
         cycles.next_state("computed", "publish")
+    assert tuple(cycles.TRANSITIONS) == CYCLE_ACTIONS  # every action the contract accepts has its step
+    assert {target for _, target in cycles.TRANSITIONS.values()} == set(CYCLE_STATES) - {"planned"}
 
 
 @pytest.mark.parametrize("period_type, start, end", [

@@ -2,15 +2,15 @@
 from datetime import datetime, timezone
 
 import eventlet
-from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitoring import models
-from monitoring.sentiment import SentimentModel
-from monitoring.service import MonitoringService
+from monitoring.ingest import handlers as ingest
+from monitoring.sentiment.rules import SentimentModel
+from monitoring.watch_rules import handlers as watch_rules
 from plumbing.db import make_engine
-from plumbing.outbox import EventRecorder
+from plumbing.unit_of_work import Unit
 
 STORY = "某某外卖后厨卫生太差，操作台上有老鼠，顾客吃完身体不适，商家至今没有回应"
 
@@ -26,19 +26,18 @@ def test_concurrent_batches_with_reposts_of_one_new_story_make_one_cluster(postg
     engine = make_engine(migrated("monitoring", postgres_url))
     model = SentimentModel.load()
 
-    def ingesting(session):
-        return worker_factory(MonitoringService, db=session, model=model, config={},
-                              events=EventRecorder("monitoring", models.outbox), on_success=lambda *args: None)
+    def unit(session):
+        return Unit.on_session(session, "monitoring", outbox=models.outbox)
 
     with Session(engine) as session:
-        ingesting(session).create_rule({"name": "外卖", "query": "外卖"})
+        watch_rules.create_rule(unit(session), {"name": "外卖", "query": "外卖"})
     first, second = Session(engine), Session(engine)
     with first.begin():
-        ingesting(first).ingest([post("1", STORY)])
+        ingest.ingest(unit(first), model, {}, [post("1", STORY)])
 
         def ingest_the_repost():
             with second.begin():
-                ingesting(second).ingest([post("2", f"转发微博 //@小王: {STORY}")])
+                ingest.ingest(unit(second), model, {}, [post("2", f"转发微博 //@小王: {STORY}")])
 
         racer = eventlet.spawn(ingest_the_repost)
         eventlet.sleep(1)  # the second batch is clustering while the first has not committed

@@ -1,6 +1,6 @@
 import pytest
 
-from monitoring import alerts
+from monitoring.alerts import rules as alerts
 
 
 def test_lifecycle_goes_forward_only():

@@ -1,6 +1,6 @@
 import json
 
-from monitoring.import_posts import batches, run
+from monitoring.ingest.import_posts import batches, run
 from plumbing.errors import InvalidInput
 
 

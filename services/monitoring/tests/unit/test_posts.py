@@ -1,8 +1,8 @@
 import pytest
 from marshmallow import ValidationError
 
-from monitoring import posts
 from monitoring.contract import PostCreateSchema
+from monitoring.ingest import rules as posts
 
 POST = {"platform": "weibo", "external_id": "4990001", "author": {"id": "u1", "name": "Xiao Wang"},
         "text": "快递又丢件了", "posted_at": "2026-05-01T10:00:00+08:00"}

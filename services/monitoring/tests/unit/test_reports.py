@@ -1,7 +1,7 @@
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace as Row
 
-from monitoring import reports
+from monitoring.reports import rules as reports
 
 SINCE = datetime(2026, 5, 4, tzinfo=timezone.utc)  # a Monday
 CRITERIA = {"period": "day", "since": SINCE, "until": SINCE + timedelta(days=14), "top": 5}

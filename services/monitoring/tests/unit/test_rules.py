@@ -1,7 +1,7 @@
 import pytest
 
-from monitoring import rules
-from monitoring.rules import RuleSyntaxError, WatchRule, matching_rules, normalise, parse
+from monitoring.watch_rules import rules
+from monitoring.watch_rules.rules import RuleSyntaxError, WatchRule, matching_rules, normalise, parse
 
 
 def matches(query, text):

@@ -1,7 +1,7 @@
 import pytest
 
-from monitoring import sentiment
-from monitoring.sentiment import SentimentModel
+from monitoring.sentiment import rules as sentiment
+from monitoring.sentiment.rules import SentimentModel
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import pytest
 
-from monitoring import severity
-from monitoring.severity import Signals
+from monitoring.ingest import severity
+from monitoring.ingest.severity import Signals
 
 MEDIA = dict(negativity=0.9, followers=3_000_000, engagement=200, hours_since_posted=0.1, author_kind="media",
              verified=True, cluster_size=1, crisis=False)

@@ -2,8 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitoring import spikes
-from monitoring.spikes import Baseline, Bucket, PRESETS
+from monitoring.spikes import rules as spikes
+from monitoring.spikes.rules import Baseline, Bucket, PRESETS
 
 MONDAY_NINE = datetime(2026, 5, 4, 9, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ import pytest
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.testing import call_as, free_port, wait_for
-from ticketing.webhooks import MAX_ATTEMPTS, verify
+from ticketing.webhooks.rules import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
           "customer": {"name": "Han Mei", "contact": "han@example.com"}}

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ticketing import aftercare
+from ticketing.aftercare import rules as aftercare
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

@@ -1,4 +1,4 @@
-"""Business-time arithmetic for SLA clocks (ticketing.calendar).
+"""Business-time arithmetic for SLA clocks (ticketing.sla.calendar).
 
 Every expected value is worked out by hand in the comment next to it. The
 office calendar used most is Asia/Shanghai (UTC+8 all year, no DST),
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
-from ticketing import calendar as calendar_module
-from ticketing.calendar import BusinessCalendar
+from ticketing.sla import calendar as calendar_module
+from ticketing.sla.calendar import BusinessCalendar
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")

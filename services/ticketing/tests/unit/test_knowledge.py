@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from ticketing import knowledge
-from ticketing.knowledge import IndexedArticle, index_article, is_gap, rank, snippet, terms
+from ticketing.knowledge import rules as knowledge
+from ticketing.knowledge.rules import IndexedArticle, index_article, is_gap, rank, snippet, terms
 
 
 # A small knowledge base of customer-service articles: (id, title, body, tags).

@@ -1,6 +1,6 @@
 import pytest
 
-from ticketing.opinion_alerts import priority, ticket_request
+from ticketing.opinion_alerts.rules import priority, ticket_request
 from ticketing.contract import TicketCreateSchema
 
 ALERT = {"alert_id": 7, "key": "cluster/3", "level": "II", "summary": "某某外卖后厨有老鼠" * 30, "topics": ["外卖"],

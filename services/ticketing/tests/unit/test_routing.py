@@ -2,8 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ticketing import routing
-from ticketing.routing import Candidate, Need
+from ticketing.routing import rules as routing
+from ticketing.routing.rules import Candidate, Need
 
 
 def at(hour):

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ticketing import sla
-from ticketing.calendar import BusinessCalendar
+from ticketing.sla import rules as sla
+from ticketing.sla.calendar import BusinessCalendar
 
 UTC = timezone.utc
 ALWAYS = BusinessCalendar.always_open()

@@ -1,6 +1,7 @@
 import pytest
 
-from ticketing import tickets
+from ticketing.contract import customer, first_contact_resolution
+from ticketing.tickets import rules as tickets
 
 
 def test_tags_are_trimmed_lowercased_and_unique_in_first_seen_order():
@@ -75,7 +76,7 @@ def test_a_customer_message_on_an_unowned_closed_ticket_reopens_it_as_new():
     ("resolved", 0, 2, False),
 ])
 def test_first_contact_resolution(state, reopens, transfers, expected):
-    assert tickets.first_contact_resolution(state, reopens, transfers) is expected
+    assert first_contact_resolution(state, reopens, transfers) is expected
 
 
 def test_reopen_is_leaving_resolved_or_closed_for_an_open_state():
@@ -100,5 +101,5 @@ def test_an_agent_sees_the_customer_of_their_own_tickets_only(roles, actor, assi
 
 
 def test_a_masked_customer_keeps_a_first_letter_and_enough_of_the_contact_to_confirm_it():
-    assert tickets.customer("Li Lei", "+86 138 0000 5678", masked=True) == {"name": "L*", "contact": "+86 138****5678"}
-    assert tickets.customer("Li Lei", "li@example.com") == {"name": "Li Lei", "contact": "li@example.com"}
+    assert customer("Li Lei", "+86 138 0000 5678", masked=True) == {"name": "L*", "contact": "+86 138****5678"}
+    assert customer("Li Lei", "li@example.com") == {"name": "Li Lei", "contact": "li@example.com"}

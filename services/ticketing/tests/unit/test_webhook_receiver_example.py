@@ -10,7 +10,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from ticketing.webhooks import signature_header
+from ticketing.webhooks.rules import signature_header
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "docs" / "events" / "webhook_receiver_example.py"
 SECRET = "whsec_" + "ab" * 32

@@ -5,9 +5,11 @@ from types import SimpleNamespace
 import pytest
 from marshmallow import ValidationError
 
-from ticketing.webhook_schemas import (
-    DeliveryListQuerySchema, DeliverySchema, WebhookCreatedSchema, WebhookCreateSchema, WebhookSchema,
+from ticketing.contract import (
+    PUBLISHED_TYPES, DeliveryListQuerySchema, DeliverySchema, WebhookCreatedSchema, WebhookCreateSchema,
+    WebhookSchema,
 )
+from ticketing.events import PUBLISHED
 
 
 def load(data):
@@ -88,3 +90,7 @@ def test_the_log_filters_by_status():
     assert DeliveryListQuerySchema().load({"status": "failed"}) == {"status": "failed", "page": 1, "per_page": 20}
     with pytest.raises(ValidationError):
         DeliveryListQuerySchema().load({"status": "lost"})
+
+
+def test_subscriptions_are_checked_against_every_type_ticketing_publishes():
+    assert PUBLISHED_TYPES == tuple(event_type.name for event_type in PUBLISHED)

@@ -3,10 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ticketing import webhooks
-from ticketing.webhooks import (
-    MAX_ATTEMPTS, gives_up, matches, retry_delay, sign, signature_header, verify,
-)
+from ticketing.contract import is_valid_pattern, matches
+from ticketing.webhooks.rules import MAX_ATTEMPTS, gives_up, retry_delay, sign, signature_header, verify
 
 SECRET = "whsec_test"
 TIMESTAMP = 1700000000
@@ -152,4 +150,4 @@ def test_a_subscription_matches_exact_names_and_patterns(subscribed, event_type,
     ("Ticket.Created", False), ("ticket.cre*", False), ("ticket created", False), (None, False),
 ])
 def test_which_patterns_are_valid(pattern, valid):
-    assert webhooks.is_valid_pattern(pattern) is valid
+    assert is_valid_pattern(pattern) is valid

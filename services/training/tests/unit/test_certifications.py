@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from training import certifications as c
+from training.certification import rules as c
+from training.contract import is_valid
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 LEVELS = {"specialist": ["onboarding"], "supervisor": ["onboarding", "coaching"], "manager": []}
@@ -12,10 +13,10 @@ def test_validity_runs_from_issue_or_never_ends():
 
 
 def test_valid_until_revoked_or_past_its_date():
-    assert c.is_valid(None, None, NOW)
-    assert c.is_valid(NOW + timedelta(seconds=1), None, NOW)
-    assert not c.is_valid(NOW, None, NOW)
-    assert not c.is_valid(None, NOW, NOW)
+    assert is_valid(None, None, NOW)
+    assert is_valid(NOW + timedelta(seconds=1), None, NOW)
+    assert not is_valid(NOW, None, NOW)
+    assert not is_valid(None, NOW, NOW)
 
 
 def test_only_what_the_specialist_level_requires_clears_for_duty():

@@ -1,22 +1,23 @@
 import pytest
 from marshmallow import ValidationError
 
-from training import courses
+from training import contract
 from training.contract import CourseCreateSchema
+from training.courses import rules as courses
 
 COURSE = {"title": "Product basics", "kind": "onboarding", "mode": "online",
           "duration_hours": 4, "target_role": "agent"}
 
 
 def test_periodic_course_must_say_how_often_it_runs():
-    assert courses.schedule_errors("periodic", None) == {"sessions_per_month": ["Required for a periodic course."]}
-    assert courses.schedule_errors("periodic", 2) == {}
+    assert contract.schedule_errors("periodic", None) == {"sessions_per_month": ["Required for a periodic course."]}
+    assert contract.schedule_errors("periodic", 2) == {}
 
 
 @pytest.mark.parametrize("kind", ["onboarding", "special"])
 def test_only_periodic_courses_take_sessions_per_month(kind):
-    assert set(courses.schedule_errors(kind, 1)) == {"sessions_per_month"}
-    assert courses.schedule_errors(kind, None) == {}
+    assert set(contract.schedule_errors(kind, 1)) == {"sessions_per_month"}
+    assert contract.schedule_errors(kind, None) == {}
 
 
 def test_create_schema_applies_the_schedule_rule_as_a_field_error():
@@ -45,4 +46,4 @@ def test_completion_is_the_mean_of_the_modules_and_complete_only_when_all_are_do
     ("session", None, "2026-01-01", set()),
 ])
 def test_module_rules(kind, exam, scheduled_at, fields):
-    assert set(courses.module_errors(kind, exam, scheduled_at)) == fields
+    assert set(contract.module_errors(kind, exam, scheduled_at)) == fields

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
-from training import exams
-from training.contract import ExamSettingsSchema
+from training.contract import AWAITING_ASSESSMENT, ExamSettingsSchema
+from training.exams import rules as exams
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 EXAM = {"grade_method": "highest", "pass_mark": 60, "max_attempts": 3, "minutes_between_attempts": 30}
@@ -48,7 +48,7 @@ def test_the_first_attempt_may_start_any_time():
 
 
 @pytest.mark.parametrize("attempts, allowed, now_minutes, reason", [
-    ([(exams.AWAITING_ASSESSMENT, T0, None)], 3, 60, "not graded yet"),
+    ([(AWAITING_ASSESSMENT, T0, None)], 3, 60, "not graded yet"),
     ([graded(0, 90)], 3, 60, "already passed"),
     ([graded(0, 10), graded(40, 10), graded(80, 10)], 3, 200, "no attempts left (3 of 3 used)"),
     ([graded(0, 10)], 3, 29, "may start at 2026-03-02T09:30:00+00:00"),

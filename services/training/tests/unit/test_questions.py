@@ -1,6 +1,7 @@
 import pytest
 
-from training import questions as q
+from training.contract import question_errors
+from training.questions import rules as q
 
 
 @pytest.mark.parametrize("kind, options, correct, field", [
@@ -15,14 +16,14 @@ from training import questions as q
     (q.SHORT, [], "the answer", "correct"),
 ])
 def test_malformed_questions_name_the_field(kind, options, correct, field):
-    assert set(q.question_errors(kind, options, correct)) == {field}
+    assert set(question_errors(kind, options, correct)) == {field}
 
 
 @pytest.mark.parametrize("kind, options, correct", [
     (q.SINGLE, ["a", "b"], [1]), (q.MULTIPLE, ["a", "b", "c"], [0, 2]), (q.TRUE_FALSE, [], False),
     (q.SHORT, [], None)])
 def test_well_formed_questions(kind, options, correct):
-    assert q.question_errors(kind, options, correct) == {}
+    assert question_errors(kind, options, correct) == {}
 
 
 @pytest.mark.parametrize("kind, correct, answer, marks", [

@@ -1,0 +1,55 @@
+"""The access table of X1: which roles may use each route (``@api(roles=...)``)
+and what, within a route, only some of them may do. The OpenAPI document lists
+each route's roles in the order written here; ``gateway.scope`` applies the
+rules about whose data a caller sees."""
+from gateway.errors import ApiError
+
+ADMIN = ("admin",)
+STAFF = ("agent", "supervisor", "trainer", "committee", "admin")
+ACCOUNT_HOLDERS = STAFF + ("integration",)
+SUPERVISORS = ("supervisor", "admin")
+
+TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
+TICKET_READERS = ("agent", "supervisor", "admin")
+TICKET_HANDLERS = ("agent", "supervisor", "admin")
+IMPORTERS = INTEGRATORS = ("admin", "integration")
+KB_EDITORS = ("supervisor", "trainer", "admin")
+GAP_READERS = SUPERVISORS + ("trainer",)
+
+TRAINERS = ("trainer", "admin")
+EXAM_TAKERS = ("agent",)
+ATTEMPT_READERS = EXAM_TAKERS + TRAINERS
+PROGRESS_RECORDERS = ("agent",) + TRAINERS
+
+APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
+COMMITTEE = ("committee", "admin")
+RESULT_READERS = ("supervisor",) + COMMITTEE
+RATERS = ("agent", "supervisor", "committee", "integration", "admin")
+# which reviewer role (A2) each account role may rate as
+REVIEWER_ROLES_OF = {"agent": {"peer"}, "supervisor": {"supervisor", "quality"}, "committee": {"quality"},
+                     "integration": {"customer"}, "admin": {"customer", "peer", "supervisor", "quality"}}
+
+POST_WRITERS = ("integration", "admin")
+POST_READERS = ("agent", "supervisor", "admin")
+OPINION_ANALYSTS = ("integration", "agent", "supervisor", "admin")
+OPINION_HANDLERS = ("agent", "supervisor", "admin")
+
+# an account's roles and activation are changed by admins only (supervisors change the rest)
+ADMIN_ACCOUNT_FIELDS = {"roles", "active"}
+# whose training and appraisal a caller sees: these roles everyone's,
+# a supervisor their own and their teams' agents', anyone else their own
+SEE_EVERYONE = ("trainer", "committee", "admin")
+SEE_THEIR_TEAMS = ("supervisor",)
+
+
+def check_reviewer_role(principal, reviewer_role):
+    """A rating names the reviewer role it is given as; the caller's roles must allow it."""
+    allowed = set().union(*(REVIEWER_ROLES_OF.get(role, set()) for role in principal.roles))
+    if reviewer_role not in allowed:
+        raise ApiError(403, "forbidden", f"you may rate as {', '.join(sorted(allowed)) or 'nobody'}",
+                       {"reviewer_role": [f"one of {sorted(allowed)}"]})
+
+
+def check_account_changes(principal, changes):
+    if ADMIN_ACCOUNT_FIELDS & set(changes) and not principal.has_any(ADMIN):
+        raise ApiError(403, "forbidden", "only an admin changes roles or activation", {"roles": list(ADMIN)})

@@ -1,0 +1,137 @@
+"""Routes of appraisal: ticket counts and KPIs, KPI definitions, templates,
+cycles and their results, review ratings, appeals, the audit trail. An agent
+sees their own KPIs and results, a supervisor their teams' (``gateway.scope``)."""
+from appraisal import contract
+from gateway.access import ADMIN, APPRAISAL_READERS, COMMITTEE, RATERS, RESULT_READERS, check_reviewer_role
+from gateway.api import ApiCall, Router
+from gateway.scope import appeals_in_view, check_kpis, results_in_view
+
+router = Router()
+
+
+@router.api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=contract.TicketCountQuerySchema,
+            response=contract.TicketCountListSchema,
+            summary="Tickets by UTC day (or month) of creation and owning agent")
+def ticket_counts(service, call: ApiCall):
+    return service.appraisal.ticket_counts(call.query)
+
+
+@router.api("GET", "/api/v1/appraisal/kpis", roles=APPRAISAL_READERS, query=contract.KpiQuerySchema,
+            response=contract.KpiValuesSchema, summary=(
+                "KPIs of an agent or a team over days of ticket creation (agents: their own; supervisors: "
+                "their teams')"))
+def kpis(service, call: ApiCall):
+    check_kpis(service.db, call.principal, call.query)
+    return service.appraisal.kpis(call.query)
+
+
+@router.api("POST", "/api/v1/appraisal/kpi-definitions", roles=COMMITTEE, body=contract.KpiDefinitionCreateSchema,
+            response=contract.KpiDefinitionSchema, status=201,
+            summary="Define a KPI: measured or rated, target, floor, direction")
+def create_kpi_definition(service, call: ApiCall):
+    return service.appraisal.create_kpi_definition(call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/kpi-definitions", roles=APPRAISAL_READERS,
+            response=contract.KpiDefinitionListSchema, summary="KPI definitions")
+def list_kpi_definitions(service, call: ApiCall):
+    return service.appraisal.list_kpi_definitions()
+
+
+@router.api("POST", "/api/v1/appraisal/templates", roles=COMMITTEE, body=contract.TemplateCreateSchema,
+            response=contract.TemplateSchema, status=201,
+            summary="A weighted template (weights sum to 100), reviewer weights and grade bands")
+def create_template(service, call: ApiCall):
+    return service.appraisal.create_template(call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/templates", roles=APPRAISAL_READERS, response=contract.TemplateListSchema,
+            summary="Templates")
+def list_templates(service, call: ApiCall):
+    return service.appraisal.list_templates()
+
+
+@router.api("POST", "/api/v1/appraisal/cycles", roles=COMMITTEE, body=contract.CycleCreateSchema,
+            response=contract.CycleSchema, status=201,
+            summary="Plan a monthly, quarterly or annual cycle of a template")
+def create_cycle(service, call: ApiCall):
+    return service.appraisal.create_cycle(call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/cycles", roles=APPRAISAL_READERS, response=contract.CycleListSchema,
+            summary="Cycles, latest period first")
+def list_cycles(service, call: ApiCall):
+    return service.appraisal.list_cycles()
+
+
+@router.api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>", roles=APPRAISAL_READERS, response=contract.CycleSchema,
+            summary="One cycle")
+def get_cycle(service, call: ApiCall, cycle_id):
+    return service.appraisal.get_cycle(cycle_id)
+
+
+@router.api("POST", "/api/v1/appraisal/cycles/<int:cycle_id>/transitions", roles=COMMITTEE,
+            body=contract.CycleTransitionSchema, response=contract.CycleSchema,
+            summary="start, compute, review, publish (opens the appeal window) or close (applies outcomes)")
+def advance_cycle(service, call: ApiCall, cycle_id):
+    return service.appraisal.advance_cycle(cycle_id, call.body)
+
+
+@router.api("POST", "/api/v1/appraisal/ratings", roles=RATERS, body=contract.ReviewRatingCreateSchema,
+            response=contract.ReviewRatingSchema, status=201, summary=(
+                "Rate an agent as customer (integration), peer (agent), supervisor or quality "
+                "inspection (supervisor, committee)"))
+def rate(service, call: ApiCall):
+    check_reviewer_role(call.principal, call.body["reviewer_role"])
+    return service.appraisal.rate(call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/results", roles=RESULT_READERS,
+            response=contract.ResultListSchema, summary="Results of a cycle (a supervisor sees their teams')")
+def list_results(service, call: ApiCall, cycle_id):
+    return results_in_view(service.db, call.principal, service.appraisal.list_results(cycle_id))
+
+
+@router.api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/results/mine", roles=APPRAISAL_READERS,
+            response=contract.ResultSchema, summary="Your own result, once published")
+def my_result(service, call: ApiCall, cycle_id):
+    return service.appraisal.my_result(cycle_id)
+
+
+@router.api("POST", "/api/v1/appraisal/cycles/<int:cycle_id>/appeals", roles=APPRAISAL_READERS,
+            body=contract.AppealCreateSchema, response=contract.AppealSchema, status=201,
+            summary="Appeal your own published result within the window, naming items and reasons")
+def file_appeal(service, call: ApiCall, cycle_id):
+    return service.appraisal.file_appeal(cycle_id, call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/appeals", roles=APPRAISAL_READERS, query=contract.AppealQuerySchema,
+            response=contract.AppealListSchema, summary="Appeals (the committee sees all; anyone else their own)")
+def list_appeals(service, call: ApiCall):
+    return service.appraisal.list_appeals(appeals_in_view(call.principal, call.query))
+
+
+@router.api("POST", "/api/v1/appraisal/appeals/<int:appeal_id>/investigation", roles=COMMITTEE,
+            body=contract.AppealInvestigationSchema, response=contract.AppealSchema,
+            summary="The committee takes up an appeal")
+def investigate_appeal(service, call: ApiCall, appeal_id):
+    return service.appraisal.investigate_appeal(appeal_id, call.body)
+
+
+@router.api("POST", "/api/v1/appraisal/appeals/<int:appeal_id>/decision", roles=COMMITTEE,
+            body=contract.AppealDecisionSchema, response=contract.AppealSchema,
+            summary="Decide an appeal: upheld, adjusted (new score) or rejected")
+def decide_appeal(service, call: ApiCall, appeal_id):
+    return service.appraisal.decide_appeal(appeal_id, call.body)
+
+
+@router.api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/audit", roles=COMMITTEE, response=contract.AuditListSchema,
+            summary="Every step of a cycle and its appeals: who, when, what")
+def audit_trail(service, call: ApiCall, cycle_id):
+    return service.appraisal.audit_trail(cycle_id)
+
+
+@router.api("POST", "/api/v1/appraisal/replay", roles=ADMIN, response=contract.ReplayResultSchema,
+            summary="Rebuild every ticket record from the stored facts")
+def replay_appraisal(service, call: ApiCall):
+    return service.appraisal.replay()

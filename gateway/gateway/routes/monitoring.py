@@ -1,0 +1,125 @@
+"""Routes of public-opinion monitoring: posts and their analysis, watch rules
+(topics), opinion alerts and the trend report."""
+import base64
+
+from werkzeug.wrappers import Response
+
+from gateway.access import OPINION_ANALYSTS, OPINION_HANDLERS, POST_READERS, POST_WRITERS, SUPERVISORS
+from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
+from monitoring import contract
+
+router = Router()
+
+
+@router.api("POST", "/api/v1/monitoring/posts", roles=POST_WRITERS, body=contract.PostCreateSchema,
+            response=contract.PostSchema, status=201,
+            alternatives={200: "A post already stored (same platform and external id): counts updated"},
+            summary="Push a social-media post or comment (same external id updates its counts)")
+def ingest_post(service, call: ApiCall):
+    result = service.monitoring.ingest_post(call.body)
+    return (201 if result["created"] else 200), result["post"]
+
+
+@router.api("GET", "/api/v1/monitoring/posts", roles=POST_READERS, query=contract.PostListQuerySchema,
+            response=contract.PostPageSchema, summary="List posts")
+def list_posts(service, call: ApiCall):
+    return service.monitoring.list_posts(call.query)
+
+
+@router.api("POST", "/api/v1/monitoring/posts/batch", roles=POST_WRITERS, body=contract.PostBatchSchema,
+            response=contract.PostBatchResultSchema, max_body=IMPORT_MAX_BYTES, summary=(
+                "Push up to 1,000 posts at once, analysed in one transaction (all or nothing; 400 names "
+                "posts.<index>.<field>)"))
+def ingest_posts(service, call: ApiCall):
+    return service.monitoring.ingest_posts(call.body)
+
+
+@router.api("GET", "/api/v1/monitoring/posts/<int:post_id>", roles=POST_READERS, response=contract.PostSchema,
+            summary="One post with its topics, sentiment, cluster and severity")
+def get_post(service, call: ApiCall, post_id):
+    return service.monitoring.get_post(post_id)
+
+
+@router.api("POST", "/api/v1/monitoring/posts/<int:post_id>/sentiment", roles=OPINION_HANDLERS,
+            body=contract.CorrectionSchema, response=contract.PostSchema,
+            summary="Correct a post's sentiment (kept; the next retraining learns from it)")
+def correct_sentiment(service, call: ApiCall, post_id):
+    return service.monitoring.correct_sentiment(post_id, call.body)
+
+
+@router.api("POST", "/api/v1/monitoring/analyse", roles=OPINION_ANALYSTS, body=contract.AnalyseSchema,
+            response=contract.AnalysisResultSchema,
+            summary="Sentiment and crisis terms of up to 1,000 texts, in order; stores nothing")
+def analyse_texts(service, call: ApiCall):
+    return service.monitoring.analyse(call.body)
+
+
+@router.api("GET", "/api/v1/monitoring/rules", roles=POST_READERS, response=contract.WatchRuleListSchema,
+            summary="Watch rules (topics)")
+def list_watch_rules(service, call: ApiCall):
+    return service.monitoring.list_rules()
+
+
+@router.api("POST", "/api/v1/monitoring/rules", roles=SUPERVISORS, body=contract.WatchRuleCreateSchema,
+            response=contract.WatchRuleSchema, status=201,
+            summary="Add a topic: a boolean query (AND, OR, NOT, \"phrases\", parentheses) and filters")
+def create_watch_rule(service, call: ApiCall):
+    return service.monitoring.create_rule(call.body)
+
+
+@router.api("PATCH", "/api/v1/monitoring/rules/<int:rule_id>", roles=SUPERVISORS, body=contract.WatchRuleUpdateSchema,
+            response=contract.WatchRuleSchema, summary="Change a topic (applies to posts ingested from now on)")
+def update_watch_rule(service, call: ApiCall, rule_id):
+    return service.monitoring.update_rule(rule_id, call.body)
+
+
+@router.api("GET", "/api/v1/monitoring/alerts", roles=POST_READERS, query=contract.AlertListQuerySchema,
+            response=contract.AlertPageSchema, summary="Opinion alerts, newest first")
+def list_opinion_alerts(service, call: ApiCall):
+    return service.monitoring.list_alerts(call.query)
+
+
+@router.api("GET", "/api/v1/monitoring/alerts/<int:alert_id>", roles=POST_READERS, response=contract.AlertDetailSchema,
+            summary="An alert with everything done about it")
+def get_opinion_alert(service, call: ApiCall, alert_id):
+    return service.monitoring.get_alert(alert_id)
+
+
+@router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/state", roles=OPINION_HANDLERS,
+            body=contract.AlertStateSchema, response=contract.AlertDetailSchema,
+            summary="Acknowledge, respond to or resolve an alert (409 names the allowed states)")
+def change_opinion_alert_state(service, call: ApiCall, alert_id):
+    return service.monitoring.change_alert_state(alert_id, call.body)
+
+
+@router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/actions", roles=OPINION_HANDLERS,
+            body=contract.AlertActionSchema, response=contract.AlertDetailSchema,
+            summary="Record an action taken (reply/clarify, positive information, departments)")
+def add_opinion_alert_action(service, call: ApiCall, alert_id):
+    return service.monitoring.add_alert_action(alert_id, call.body)
+
+
+@router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/notes", roles=OPINION_HANDLERS,
+            body=contract.AlertNoteSchema, response=contract.AlertDetailSchema, summary="Add a note to an alert")
+def add_opinion_alert_note(service, call: ApiCall, alert_id):
+    return service.monitoring.add_alert_note(alert_id, call.body)
+
+
+@router.api("GET", "/api/v1/monitoring/reports/trend", roles=SUPERVISORS, query=contract.ReportQuerySchema,
+            response=contract.ReportSchema,
+            summary="Opinion by day or week: volume by sentiment and platform, topics, terms, clusters, alert handling")
+def opinion_report(service, call: ApiCall):
+    return service.monitoring.report(call.query)
+
+
+@router.api("GET", "/api/v1/monitoring/reports/trend.csv", roles=SUPERVISORS, query=contract.ReportQuerySchema,
+            media_type="text/csv", summary="The opinion trend as CSV")
+def opinion_report_csv(service, call: ApiCall):
+    return Response(service.monitoring.report_file(call.query, "csv"), mimetype="text/csv")
+
+
+@router.api("GET", "/api/v1/monitoring/reports/trend.png", roles=SUPERVISORS, query=contract.ReportQuerySchema,
+            media_type="image/png", summary="The opinion trend as a chart (PNG)")
+def opinion_report_png(service, call: ApiCall):
+    chart = service.monitoring.report_file(call.query, "png")
+    return Response(base64.b64decode(chart), mimetype="image/png")

@@ -1,0 +1,1 @@
+"""Facts: the ticketing and training events appraisal keeps, each ticket's record rebuilt from them, and replay."""

@@ -1,0 +1,133 @@
+"""Facts: every ticketing and training event appraisal consumes, stored as it
+came, and each ticket's record rebuilt from all its facts (A1); replay
+rebuilds every record from the stored facts alone."""
+import logging
+from datetime import datetime, timezone
+
+from marshmallow import fields
+from sqlalchemy import func, select
+
+from appraisal import metrics
+from appraisal.contract import ReplayResultSchema
+from appraisal.facts import rules
+from appraisal.models import Fact, TicketRecord
+from plumbing.config import setting
+from plumbing.db import insert_rows, upsert_insert
+from plumbing.errors import load_event_data
+from plumbing.schemas import TolerantSchema, shared
+
+log = logging.getLogger(__name__)
+
+REPLAY_BATCH = 500
+RECORD_COLUMNS = [column.key for column in TicketRecord.__table__.columns]
+
+
+# -- what a record needs of ticketing's and training's events (other fields are ignored) -------------------------
+class TicketEventDataSchema(TolerantSchema):
+    ticket_id = fields.Integer(required=True)
+    assignee = fields.String(allow_none=True, load_default=None)
+
+
+class TicketCreatedDataSchema(TicketEventDataSchema):
+    created_at = fields.DateTime(required=True)
+
+
+class TicketRatedDataSchema(TicketEventDataSchema):
+    score = fields.Integer(required=True)
+
+
+class SlaClockStoppedDataSchema(TicketEventDataSchema):
+    clock = fields.String(required=True)
+    business_seconds = fields.Float(required=True)
+    met = fields.Boolean(required=True)
+
+
+class ExamResultDataSchema(TolerantSchema):
+    agent = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+def recontact_window(config) -> int:
+    """Days after a resolution in which a reopen means the first contact did not resolve it."""
+    return int(setting(config, "appraisal", "RECONTACT_DAYS", rules.DEFAULT_RECONTACT_DAYS))
+
+
+def take_ticket_facts(uow, batch, recontact_days, schema=TicketEventDataSchema):
+    """Keep a batch of events (each one's data checked by ``schema``: what the
+    record needs of that type) and rebuild the records of their tickets."""
+    data = [load_event_data(schema, event) for event in batch]
+    with uow.transaction():
+        kept = store_facts(uow, batch, [(each["ticket_id"], each["assignee"]) for each in data])
+        rebuild_tickets(uow, {fact["ticket_id"] for fact in kept}, recontact_days)
+
+
+def take_exam_facts(uow, batch):
+    data = [load_event_data(ExamResultDataSchema, event) for event in batch]
+    with uow.transaction():
+        store_facts(uow, batch, [(None, each["agent"]) for each in data])
+
+
+def store_facts(uow, batch, subjects) -> list:
+    """Keep the events not kept before (a redelivery is skipped); returns the rows kept.
+    One statement: the insert skips the event ids already stored and returns the others."""
+    rows = {}
+    for event, (ticket_id, agent) in zip(batch, subjects):
+        rows[event["id"]] = {"event_id": event["id"], "type": event["type"], "sequence": event["sequence"],
+                             "time": datetime.fromisoformat(event["time"]), "ticket_id": ticket_id,
+                             "agent": agent, "data": event["data"]}
+    session = uow.session
+    facts_table = Fact.__table__  # Core, not the ORM's bulk insert: one multi-row INSERT per batch
+    inserted = set(session.scalars(upsert_insert(session)(facts_table).on_conflict_do_nothing()
+                                   .returning(facts_table.c.event_id), list(rows.values())))
+    kept = [row for event_id, row in rows.items() if event_id in inserted]
+    for row in kept:
+        uow.after_commit(metrics.FACTS_STORED.labels(row["type"]).inc)
+    return kept
+
+
+def rebuild_tickets(uow, ticket_ids, recontact_days):
+    """Each ticket's record from all its facts. The records' rows are locked
+    first (in one order, so batches never deadlock), so two batches with
+    facts of one ticket each see the other's. Set-based: one statement
+    each to create the missing records, lock them, read the facts, and
+    write every record back."""
+    ticket_ids = sorted(ticket_ids)
+    if not ticket_ids:
+        return
+    session = uow.session
+    insert_record = upsert_insert(session)(TicketRecord.__table__)  # Core: multi-row statements
+    key = TicketRecord.__table__.c.ticket_id
+    insert_rows(session, insert_record.on_conflict_do_nothing(),
+                [record_row(rules.TicketRecord(ticket_id)) for ticket_id in ticket_ids])
+    session.execute(select(TicketRecord.ticket_id).where(TicketRecord.ticket_id.in_(ticket_ids))
+                    .order_by(TicketRecord.ticket_id).with_for_update())
+    stored = {}
+    for ticket_id, *fact in session.execute(select(Fact.ticket_id, Fact.type, Fact.sequence, Fact.time, Fact.data)
+                                            .where(Fact.ticket_id.in_(ticket_ids))):
+        stored.setdefault(ticket_id, []).append(rules.Fact(*fact))
+    records = [record_row(rules.project(ticket_id, stored.get(ticket_id, []), recontact_days))
+               for ticket_id in ticket_ids]
+    insert_rows(session, insert_record.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: insert_record.excluded[name] for name in RECORD_COLUMNS if name != "ticket_id"}), records)
+
+
+def record_row(record: rules.TicketRecord) -> dict:
+    row = {name: getattr(record, name, None) for name in RECORD_COLUMNS}  # first_contact_resolution: a property
+    row["created_on"] = record.created_at and record.created_at.astimezone(timezone.utc).date()
+    return row
+
+
+def replay(uow, recontact_days):
+    """Rebuild every ticket record from the stored facts (after a change of
+    rules, or to prove the figures come from the facts alone)."""
+    session = uow.session
+    ticket_ids = session.scalars(select(Fact.ticket_id).where(Fact.ticket_id.is_not(None))
+                                 .group_by(Fact.ticket_id).order_by(Fact.ticket_id)).all()
+    session.rollback()
+    for start in range(0, len(ticket_ids), REPLAY_BATCH):
+        with uow.transaction():
+            rebuild_tickets(uow, ticket_ids[start:start + REPLAY_BATCH], recontact_days)
+        log.info("replay: %s of %s tickets rebuilt", min(start + REPLAY_BATCH, len(ticket_ids)), len(ticket_ids))
+    fact_count = session.scalar(select(func.count()).select_from(Fact))
+    return shared(ReplayResultSchema).dump({"tickets": len(ticket_ids), "facts": fact_count})

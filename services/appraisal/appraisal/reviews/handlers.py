@@ -1,0 +1,93 @@
+"""Reviews: KPI definitions and the templates that weigh them, reviewers'
+ratings of an agent in a cycle, and the scoring rule a cycle's results are
+computed with. Every step is written to the audit trail."""
+from sqlalchemy import select
+
+from appraisal.contract import (
+    KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, ReviewRatingCreateSchema,
+    ReviewRatingSchema, TemplateCreateSchema, TemplateListSchema, TemplateSchema,
+)
+from appraisal.cycles.audit import audit
+from appraisal.models import Cycle, KpiDefinition, Rating, Template
+from appraisal.reviews import rules
+from plumbing.db import get_or_not_found
+from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from plumbing.schemas import shared
+
+
+def create_kpi_definition(uow, data):
+    fields = load(KpiDefinitionCreateSchema, data)
+    with uow.transaction():
+        if uow.session.get(KpiDefinition, fields["key"]) is not None:
+            raise Conflict(f"KPI definition {fields['key']!r} exists", {"key": ["already taken"]})
+        definition = KpiDefinition(**fields, created_at=uow.now())
+        uow.session.add(definition)
+        audit(uow, None, "kpi_definition_created", {"key": definition.key})
+    return shared(KpiDefinitionSchema).dump(definition)
+
+
+def create_template(uow, data):
+    fields = load(TemplateCreateSchema, data)
+    with uow.transaction():
+        known = set(uow.session.scalars(select(KpiDefinition.key)))
+        errors = rules.template_errors(fields["items"], fields["reviewer_weights"], fields["bands"], known)
+        if errors:
+            raise InvalidInput("the template cannot be used", errors)
+        if uow.session.scalar(select(Template.id).where(Template.name == fields["name"])):
+            raise Conflict(f"template {fields['name']!r} exists", {"name": ["already taken"]})
+        template = Template(**fields, created_at=uow.now())
+        uow.session.add(template)
+        uow.session.flush()
+        audit(uow, None, "template_created", {"template_id": template.id, "name": template.name})
+    return shared(TemplateSchema).dump(template)
+
+
+def list_kpi_definitions(uow):
+    rows = uow.session.scalars(select(KpiDefinition).order_by(KpiDefinition.key)).all()
+    return shared(KpiDefinitionListSchema).dump({"items": rows})
+
+
+def list_templates(uow):
+    rows = uow.session.scalars(select(Template).order_by(Template.id)).all()
+    return shared(TemplateListSchema).dump({"items": rows})
+
+
+def rate(uow, data):
+    """A reviewer's scores of an agent's rated items, taken while the cycle is collecting or computed."""
+    fields = load(ReviewRatingCreateSchema, data)
+    reviewer = uow.actor
+    if fields["reviewer_role"] == "peer" and reviewer == fields["agent"]:
+        raise InvalidInput("a peer rating of oneself is not a peer rating", {"agent": ["is the reviewer"]})
+    with uow.transaction():
+        cycle = get_or_not_found(uow.session, Cycle, fields["cycle_id"])
+        if cycle.state not in rules.RATING_STATES:
+            raise Conflict(f"ratings are taken while a cycle is collecting or computed; this one is {cycle.state}",
+                           {"cycle_id": [f"cycle is {cycle.state}"]})
+        rating = Rating(**fields, reviewer=reviewer, created_at=uow.now())
+        uow.session.add(rating)
+        uow.session.flush()
+        audit(uow, cycle.id, "rating_entered", {"rating_id": rating.id, "agent": rating.agent,
+                                                "reviewer_role": rating.reviewer_role, "scores": rating.scores})
+        return shared(ReviewRatingSchema).dump(rating)
+
+
+def scoring_rule(uow, template_id):
+    """(rules.Template, {key: rules.KpiDefinition}): the template ``template_id`` as a scoring rule."""
+    template = uow.session.get(Template, template_id)
+    definitions = {row.key: rules.KpiDefinition(row.key, row.category, row.source, row.measure, row.direction,
+                                                row.target, row.floor)
+                   for row in uow.session.scalars(select(KpiDefinition))}
+    rule = rules.Template(
+        items=tuple((item["kpi"], item["weight"], item.get("instant_fail_threshold")) for item in template.items),
+        reviewer_weights=template.reviewer_weights, bands=tuple(rules.Band(**band) for band in template.bands))
+    return rule, definitions
+
+
+def ratings_by_agent(uow, cycle_id) -> dict:
+    """{agent: {rating item: {reviewer role: [scores]}}} of a cycle."""
+    ratings = {}
+    for rating in uow.session.scalars(select(Rating).where(Rating.cycle_id == cycle_id).order_by(Rating.id)):
+        for item, value in rating.scores.items():
+            ratings.setdefault(rating.agent, {}).setdefault(item, {}).setdefault(
+                rating.reviewer_role, []).append(value)
+    return ratings

@@ -1,0 +1,144 @@
+"""Appraisal's handlers on a unit over SQLite, without a container: facts kept
+once and records rebuilt, KPIs and counts from them, and a cycle whose clock
+the test sets (publication, an appeal, the window closing)."""
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from appraisal import models
+from appraisal.cycles import handlers as cycles
+from appraisal.cycles.rules import WorkingDays
+from appraisal.facts import handlers as facts
+from appraisal.kpis import handlers as kpis
+from appraisal.reviews import handlers as reviews
+from plumbing.db import make_engine
+from plumbing.errors import Conflict, NotFound, UnprocessableEvent
+from plumbing.events import make_envelope
+from plumbing.unit_of_work import Unit, utc_now
+
+MARCH_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+NO_HOLIDAYS = WorkingDays(None)  # weekends only: deadlines the test can count
+RECONTACT_DAYS = 7
+
+
+@pytest.fixture
+def run(migrated, sqlite_url):
+    """``run(handler, *args, actor=None, at=None)``: the handler in a unit of its own (a session,
+    the outbox, the caller, the clock), its after-commit actions run as a worker's would be."""
+    engine = make_engine(migrated("appraisal", sqlite_url))
+    sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def run(handler, *args, actor=None, at=None):
+        with sessions() as session:
+            uow = Unit.on_session(session, service="appraisal", outbox=models.outbox, actor=actor,
+                                  clock=(lambda: at) if at else utc_now)
+            answer = handler(uow, *args)
+            uow.run_after_commit()
+            return answer
+    run.sessions = sessions
+    yield run
+    engine.dispose()
+
+
+def ticket_event(ticket_id, event_type, sequence, event_id=None, **data):
+    return make_envelope(service="ticketing", event_type=event_type, subject=f"ticket/{ticket_id}",
+                         data=dict({"ticket_id": ticket_id, "assignee": "alice", "team": "billing"}, **data),
+                         sequence=sequence, event_id=event_id, time=MARCH_2 + timedelta(minutes=sequence))
+
+
+def created(ticket_id, assignee="alice"):
+    return ticket_event(ticket_id, "ticket.created", 1, assignee=assignee, created_at=MARCH_2.isoformat())
+
+
+def stopped(ticket_id, sequence, clock, seconds, assignee="alice"):
+    return ticket_event(ticket_id, "sla.clock_stopped", sequence, assignee=assignee, clock=clock,
+                        business_seconds=seconds, met=True)
+
+
+def stored():
+    return REGISTRY.get_sample_value("csops_appraisal_facts_stored_total", {"type": "ticket.resolved"}) or 0
+
+
+def test_a_batch_of_facts_is_kept_once_and_rebuilds_its_tickets_records(run):
+    run(facts.take_ticket_facts, [created(1), created(2, "bob")], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
+    resolved = ticket_event(1, "ticket.resolved", 2)
+    before = stored()
+    run(facts.take_ticket_facts, [resolved, resolved], RECONTACT_DAYS)
+    run(facts.take_ticket_facts, [resolved], RECONTACT_DAYS)  # a redelivery: skipped, not counted
+    assert stored() == before + 1
+    with run.sessions() as session:
+        records = {r.ticket_id: r for r in session.scalars(select(models.TicketRecord))}
+    assert (records[1].agent, records[1].resolved, records[1].created_on) == ("alice", True, date(2026, 3, 2))
+    assert (records[2].agent, records[2].resolved) == ("bob", False)
+    assert run(facts.replay, RECONTACT_DAYS) == {"tickets": 2, "facts": 3}
+
+
+def test_event_data_a_record_needs_is_checked_and_nothing_of_the_batch_is_kept(run):
+    with pytest.raises(UnprocessableEvent, match="created_at"):
+        run(facts.take_ticket_facts, [created(1), ticket_event(2, "ticket.created", 1)], RECONTACT_DAYS,
+            facts.TicketCreatedDataSchema)
+    assert run(facts.replay, RECONTACT_DAYS) == {"tickets": 0, "facts": 0}
+
+
+def test_kpis_and_counts_come_from_the_records_and_exam_facts(run):
+    run(facts.take_ticket_facts, [created(1), created(2), created(3, "bob")], RECONTACT_DAYS,
+        facts.TicketCreatedDataSchema)
+    run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 100.0), stopped(2, 2, "first_response", 300.0)],
+        RECONTACT_DAYS, facts.SlaClockStoppedDataSchema)
+    run(facts.take_exam_facts, [make_envelope(service="training", event_type="training.exam_passed",
+                                              subject="training/alice", data={"agent": "alice", "score": 80.0},
+                                              sequence=1, time=MARCH_2)])
+    alice = run(kpis.get_kpis, {"agent": "alice", "date_from": "2026-03-01", "date_to": "2026-03-31"})["kpis"]
+    assert (alice["volume"], alice["first_response_mean"], alice["exam_score"]) == (2.0, 200.0, 80.0)
+    assert run(kpis.count_tickets, {"by": "month"})["items"] == [
+        {"agent": "alice", "day": "2026-03-01", "tickets": 2}, {"agent": "bob", "day": "2026-03-01", "tickets": 1}]
+
+
+DEFINITION = {"key": "speed", "name": "First response", "category": "efficiency", "source": "measured",
+              "measure": "first_response_mean", "direction": "lower_better", "target": 60, "floor": 600}
+TEMPLATE = {"name": "Agents monthly", "role": "agent", "period_type": "monthly",
+            "items": [{"kpi": "speed", "weight": 100}],
+            "bands": [{"grade": "A", "min_score": 50}, {"grade": "C", "min_score": 0, "retraining_course_id": 42}]}
+
+
+def outbox_types(run):
+    with run.sessions() as session:
+        return [json.loads(row.envelope)["type"] for row in session.execute(select(models.outbox)
+                                                                            .order_by(models.outbox.c.created_at))]
+
+
+def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_the_window(run):
+    run(facts.take_ticket_facts, [created(1), created(2, "bob")], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
+    run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 60.0), stopped(2, 2, "first_response", 600.0, "bob")],
+        RECONTACT_DAYS, facts.SlaClockStoppedDataSchema)
+    run(reviews.create_kpi_definition, DEFINITION, actor="carla")
+    template = run(reviews.create_template, TEMPLATE, actor="carla")
+    cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
+
+    def advance(action, at):
+        return run(cycles.advance_cycle, cycle["id"], {"action": action}, NO_HOLIDAYS, actor="carla", at=at)
+    friday = datetime(2026, 4, 3, 12, tzinfo=timezone.utc)
+    for action in ("start", "compute", "review"):
+        advance(action, friday)
+    published = advance("publish", friday)
+    assert published["appeal_deadline"] == "2026-04-10"  # five working days after Friday 3 April
+    assert [r["grade"] for r in run(cycles.list_results, cycle["id"])["items"]] == ["A", "C"]
+    appeal = run(cycles.file_appeal, cycle["id"], {"items": ["speed"], "reason": "slow tools"}, NO_HOLIDAYS,
+                 actor="bob", at=friday)
+    assert appeal["decision_due"] == "2026-04-17"
+    with pytest.raises(NotFound):
+        run(cycles.my_result, cycle["id"], actor="dave")
+    run(cycles.decide_appeal, appeal["id"], {"decision": "rejected", "reason": "as measured"}, actor="carla",
+        at=friday)
+    with pytest.raises(Conflict, match="open until the end of 2026-04-10"):
+        advance("close", datetime(2026, 4, 10, 23, tzinfo=timezone.utc))
+    assert advance("close", datetime(2026, 4, 11, tzinfo=timezone.utc))["state"] == "closed"
+    assert outbox_types(run) == ["appraisal.published", "appraisal.published", "appraisal.appeal_filed",
+                                 "appraisal.appeal_decided", "appraisal.retraining_requested"]
+    trail = run(cycles.audit_trail, cycle["id"])["items"]
+    assert [(entry["actor"], entry["action"]) for entry in trail][-3:] == [
+        ("bob", "appeal_filed"), ("carla", "appeal_decided"), ("carla", "cycle_close")]

@@ -1,0 +1,152 @@
+"""Alerts: reading them, agents moving them through their lifecycle, and raising, escalating
+and publishing them for the pipeline (``ingest``) and spike detection (``spikes``)."""
+from sqlalchemy import select
+
+from monitoring import events, metrics
+from monitoring.alerts import rules as alerts
+from monitoring.contract import (
+    AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
+)
+from monitoring.ingest import severity
+from monitoring.models import Alert, AlertEntry, Cluster, Post
+from plumbing.db import get_or_not_found
+from plumbing.errors import Conflict, load_or_invalid as load
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
+
+
+def list_alerts(uow, query=None):
+    criteria = load(AlertListQuerySchema, query or {})
+    page = fetch_page(uow.session, Alert, criteria, [Alert.raised_at.desc(), Alert.id.desc()])
+    page["items"] = [alert_view(uow, alert) for alert in page["items"]]
+    return shared(AlertPageSchema).dump(page)
+
+
+def get_alert(uow, alert_id):
+    alert = get_or_not_found(uow.session, Alert, alert_id)
+    entries = uow.session.scalars(select(AlertEntry).where(AlertEntry.alert_id == alert_id).order_by(AlertEntry.id))
+    return shared(AlertDetailSchema).dump(dict(alert_view(uow, alert), entries=list(entries)))
+
+
+def change_alert_state(uow, alert_id, data):
+    change = load(AlertStateSchema, data)
+    with uow.transaction():
+        alert = locked_alert(uow, alert_id)
+        move_alert(uow, alert, change["state"], note=change["note"])
+        if change["owner"] or (alert.owner is None and change["state"] == "acknowledged"):
+            alert.owner = change["owner"] or uow.actor
+    return get_alert(uow, alert_id)
+
+
+def add_alert_action(uow, alert_id, data):
+    action = load(AlertActionSchema, data)
+    with uow.transaction():
+        alert = locked_alert(uow, alert_id)
+        try:
+            after = alerts.state_after_action(alert.state)
+        except alerts.InvalidTransition as exc:
+            raise Conflict(str(exc), {"state": [alert.state]}) from None
+        if alert.owner is None:
+            alert.owner = uow.actor
+        move_alert(uow, alert, after, publish=False)
+        journal(uow, alert, "action", action=action["action"], note=action["note"])
+        publish_update(uow, alert, "action")
+    return get_alert(uow, alert_id)
+
+
+def add_alert_note(uow, alert_id, data):
+    note = load(AlertNoteSchema, data)["note"]
+    with uow.transaction():
+        alert = locked_alert(uow, alert_id)
+        journal(uow, alert, "note", note=note)
+        alert.updated_at = uow.now()
+        publish_update(uow, alert, "note")
+    return get_alert(uow, alert_id)
+
+
+def locked_alert(uow, alert_id):
+    return get_or_not_found(uow.session, Alert, alert_id, lock=True)
+
+
+def move_alert(uow, alert, after, note=None, publish=True):
+    before = alert.state
+    if after == before:
+        return
+    try:
+        alerts.check_transition(before, after)
+    except alerts.InvalidTransition as exc:
+        raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
+    now = uow.now()
+    alert.state, alert.updated_at = after, now
+    if after in ("acknowledged", "responding", "resolved") and alert.acknowledged_at is None:
+        alert.acknowledged_at = now  # responding or resolving at once acknowledges too
+        uow.after_commit(metrics.TIME_TO_ACKNOWLEDGE.labels(alert.level).observe,
+                         (now - alert.raised_at).total_seconds())
+    if after in ("responding", "resolved") and alert.responding_at is None and after == "responding":
+        alert.responding_at = now
+    if after == "resolved":
+        alert.resolved_at = now
+        uow.after_commit(metrics.TIME_TO_RESOLVE.labels(alert.level).observe,
+                         (now - alert.raised_at).total_seconds())
+    journal(uow, alert, "state", note=note, changes={"state": [before, after]})
+    if publish:
+        publish_update(uow, alert, "state", from_state=before)
+
+
+def alert_view(uow, alert, cluster_size=None):
+    size = cluster_size
+    if size is None and alert.cluster_id:
+        size = uow.session.get(Cluster, alert.cluster_id).size
+    return {column.key: getattr(alert, column.key) for column in Alert.__table__.columns} | {"cluster_size": size}
+
+
+def journal(uow, alert, kind, action=None, note=None, changes=None):
+    uow.session.add(AlertEntry(alert_id=alert.id, at=uow.now(), actor=uow.actor, kind=kind,
+                               action=action, note=note, changes=changes or {}))
+
+
+def escalate(uow, alert, cluster, crisis_terms, now):
+    """The cluster of an alert grew graver or brought new crisis terms: the alert follows."""
+    alert.severity = max(alert.severity, cluster.severity)
+    new_terms = sorted(set(crisis_terms) - set(alert.crisis_terms))
+    escalated = severity.graver(cluster.level, alert.level) != alert.level
+    if not (escalated or new_terms):
+        return
+    before = alert.level
+    alert.level = severity.graver(cluster.level, alert.level)
+    alert.crisis_terms = sorted(set(alert.crisis_terms) | set(new_terms))
+    alert.opens_ticket = alert.opens_ticket or alerts.opens_ticket(alert.level, bool(alert.crisis_terms))
+    alert.updated_at = now
+    journal(uow, alert, "escalated", changes={"level": [before, alert.level], "crisis_terms": new_terms})
+    publish_update(uow, alert, "escalated", from_level=before)
+
+
+def new_alert(uow, key, kind, level, score, lead, cluster, topics, crisis_terms, now):
+    """An alert added to the session; ``announce`` it once flushed."""
+    summary = (lead.text if lead is not None else f"spike of negative posts on {', '.join(topics)}")[:500]
+    alert = Alert(key=key, kind=kind, level=level, severity=score, summary=summary, topics=topics,
+                  cluster_id=cluster.id if cluster else None, post_id=lead.id if lead else None,
+                  crisis_terms=crisis_terms, opens_ticket=alerts.opens_ticket(level, bool(crisis_terms)),
+                  state="open", raised_at=now, updated_at=now)
+    uow.session.add(alert)
+    return alert
+
+
+def announce(uow, alert, lead, cluster_size):
+    """Journal and publish a new alert (flushed: it has its id)."""
+    uow.new_aggregate(events.AGGREGATE, f"alert-{alert.id}")
+    journal(uow, alert, "raised", changes={"level": [None, alert.level]})
+    uow.record(events.ALERT_RAISED, events.AGGREGATE, f"alert-{alert.id}", alert_facts(uow, alert, lead, cluster_size))
+    uow.after_commit(metrics.ALERTS_RAISED.labels(alert.kind, alert.level).inc)
+
+
+def publish_update(uow, alert, change, from_level=None, from_state=None):
+    uow.record(events.ALERT_UPDATED, events.AGGREGATE, f"alert-{alert.id}", dict(
+        alert_facts(uow, alert), change=change, actor=uow.actor, from_level=from_level, from_state=from_state))
+
+
+def alert_facts(uow, alert, lead=None, cluster_size=None):
+    """What alert events carry; ``lead`` and ``cluster_size`` where the caller has them at hand."""
+    if lead is None and alert.post_id:
+        lead = uow.session.get(Post, alert.post_id)
+    return dict(alert_view(uow, alert, cluster_size), alert_id=alert.id, post=lead)

@@ -1,0 +1,1 @@
+"""Clusters: near-duplicate posts (reposts of one story) grouped by MinHash-LSH."""

@@ -1,0 +1,1 @@
+"""Reports: opinion trends, topics, terms, clusters and alert handling over a period."""

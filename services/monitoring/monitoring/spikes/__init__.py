@@ -1,0 +1,1 @@
+"""Spikes: negative mentions of a topic per time bucket, against their seasonal baseline."""

@@ -1,0 +1,1 @@
+"""Watch rules: the topics monitored, as boolean queries over post text."""

@@ -1,0 +1,110 @@
+"""Monitoring's handlers on a unit of work over SQLite: no container, no broker."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from monitoring import models
+from monitoring.alerts import handlers as alerts
+from monitoring.ingest import handlers as ingest
+from monitoring.sentiment import handlers as sentiment
+from monitoring.sentiment.rules import SentimentModel
+from monitoring.watch_rules import handlers as watch_rules
+from plumbing.db import make_engine
+from plumbing.errors import InvalidInput
+from plumbing.unit_of_work import Unit
+
+STORY = "某某外卖后厨卫生太差，操作台上有老鼠，顾客吃完身体不适，商家至今没有回应"
+MEDIA = {"id": "m1", "name": "都市快报", "followers": 3_000_000, "verified": True, "kind": "media"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return SentimentModel.load()
+
+
+@pytest.fixture
+def unit(sqlite_url, migrated):
+    """``unit(actor)``: a unit on a session of its own, as each call gets one in the service."""
+    engine = make_engine(migrated("monitoring", sqlite_url))
+    sessions = []
+
+    def make(actor="admin"):
+        sessions.append(sessionmaker(engine, expire_on_commit=False)())
+        return Unit.on_session(sessions[-1], "monitoring", outbox=models.outbox, actor=actor)
+    yield make
+    for session in sessions:
+        session.close()
+    engine.dispose()
+
+
+def post(external_id, text, author=None, **counts):
+    return dict({"platform": "weibo", "external_id": external_id, "text": text,
+                 "posted_at": (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat(),
+                 "author": author or {"id": f"a-{external_id}", "name": "网友", "followers": 50}}, **counts)
+
+
+def storm(unit, model):
+    """A media outlet's story and eleven reposts of it: one cluster, a level II alert."""
+    watch_rules.create_rule(unit(), {"name": "外卖", "query": "外卖 OR delivery"})
+    batch = [post("s0", STORY, MEDIA, reposts=120, comments=40, likes=300)]
+    batch += [post(f"s{index}", f"转发微博 //@网友{index}: {STORY}") for index in range(1, 12)]
+    return ingest.ingest_posts(unit(), model, {}, {"posts": batch + [post("x", "今天天气好")]})
+
+
+def published(unit):
+    return unit().session.scalars(select(models.outbox.c.event_type).order_by(models.outbox.c.created_at)).all()
+
+
+def test_a_batch_is_stored_analysed_clustered_and_alerted_on_in_one_transaction(unit, model):
+    result = storm(unit, model)
+
+    assert (result["created"], result["updated"]) == (13, 0)
+    first, off_topic = result["items"][0], result["items"][-1]
+    assert (first["on_topic"], first["topics"], first["sentiment"]) == (True, ["外卖"], "negative")
+    assert {item["cluster_id"] for item in result["items"][:-1]} == {first["cluster_id"]}
+    assert (off_topic["on_topic"], off_topic["cluster_id"]) == (False, None)
+    [alert] = alerts.list_alerts(unit())["items"]
+    assert (alert["kind"], alert["level"], alert["cluster_size"], alert["post_id"]) == ("cluster", "II", 12, first["id"])
+    events = published(unit)
+    assert events.count("opinion.post_analysed") == 12 and events.count("opinion.alert_raised") == 1
+
+
+def test_a_re_seen_post_merges_its_counts(unit, model):
+    storm(unit, model)
+    again = ingest.ingest_post(unit(), model, {}, post("s1", "edited", likes=9))
+    assert (again["created"], again["post"]["likes"], again["post"]["text"]) == (False, 9, f"转发微博 //@网友1: {STORY}")
+    assert ingest.list_posts(unit(), {"on_topic": True})["total"] == 12
+
+
+def test_whoever_acknowledges_an_alert_owns_it_and_the_update_is_published(unit, model):
+    storm(unit, model)
+    [alert] = alerts.list_alerts(unit())["items"]
+
+    detail = alerts.change_alert_state(unit(actor="ann"), alert["id"], {"state": "acknowledged"})
+
+    assert (detail["state"], detail["owner"]) == ("acknowledged", "ann")
+    assert [(entry["kind"], entry["actor"]) for entry in detail["entries"]][-1] == ("state", "ann")
+    assert published(unit)[-1] == "opinion.alert_updated"
+
+
+def test_a_correction_is_shown_and_kept_for_training(unit, model):
+    first = storm(unit, model)["items"][0]
+    corrected = sentiment.correct_sentiment(unit(actor="ann"), first["id"], {"sentiment": "neutral"})
+    assert (corrected["sentiment"], corrected["corrected"]) == ("neutral", True)
+    [kept] = unit().session.scalars(select(models.SentimentCorrection)).all()
+    assert (kept.agent, kept.model_sentiment, kept.sentiment) == ("ann", "negative", "neutral")
+
+
+@pytest.mark.parametrize("query", ["(外卖 OR", '"unclosed', "a " * 1000 + ")"],
+                         ids=["unclosed parenthesis", "unclosed quote", "stray parenthesis"])
+def test_a_query_that_cannot_be_read_is_refused_naming_the_field(unit, query):
+    with pytest.raises(InvalidInput) as raised:
+        watch_rules.create_rule(unit(), {"name": "x", "query": query})
+    assert set(raised.value.details) == {"query"}
+    rule = watch_rules.create_rule(unit(), {"name": "x", "query": "外卖"})
+    with pytest.raises(InvalidInput) as raised:
+        watch_rules.update_rule(unit(), rule["id"], {"name": "x", "query": query})
+    assert set(raised.value.details) == {"query"}
+    assert [rule["query"] for rule in watch_rules.list_rules(unit())["items"]] == ["外卖"]

@@ -1,0 +1,100 @@
+"""Ticketing's handlers on a unit of work over SQLite, without a container or
+a broker: what a call produces stays in its own unit, a replayed history
+keeps its times and authors while the audit names the real caller, and a
+batch keeps each request's caller."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from plumbing.db import make_engine
+from plumbing.unit_of_work import Unit, utc_now
+from ticketing import models
+from ticketing.sla import handlers as sla
+from ticketing.tickets import handlers as tickets
+
+CONFIG = {"REQUIRE_CERTIFICATION": "false"}  # nobody is cleared for duty in a bare database
+TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
+          "customer": {"name": "Liu Yang", "contact": "liu@example.com"}}
+
+
+@pytest.fixture
+def database(migrated, sqlite_url):
+    engine = make_engine(migrated("ticketing", sqlite_url))
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def unit(database):
+    """``unit(actor=..., roles=..., clock=...)``: a fresh unit, as each call gets one."""
+    sessions = []
+
+    def make(actor="alice", roles=None, clock=utc_now, request_id=None):
+        sessions.append(database())
+        return Unit.on_session(sessions[-1], service="ticketing", outbox=models.outbox, inbox=models.inbox,
+                               actor=actor, roles=roles, request_id=request_id, clock=clock)
+    yield make
+    for session in sessions:
+        session.close()
+
+
+def outbox(database):
+    with database() as session:
+        return [json.loads(row.envelope) for row in session.execute(
+            select(models.outbox.c.envelope).order_by(models.outbox.c.created_at, models.outbox.c.sequence))]
+
+
+def test_the_rating_link_shows_only_in_the_answer_of_the_call_that_resolved(unit):
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    assert ticket["rating_token"] is None
+    resolved = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})
+    assert resolved["state"] == "resolved" and resolved["rating_token"]
+    assert tickets.get_ticket(unit(), ticket["id"])["rating_token"] is None
+
+
+def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_counts_nothing(unit, database):
+    created = dict(channel="email", kind="complaint", priority="normal")
+    counted = REGISTRY.get_sample_value("csops_tickets_created_total", created) or 0.0
+    importing = unit(actor="crm", roles=["integration"], request_id="import-1")
+    result = tickets.import_tickets(importing, {"source": "old-desk", "tickets": [dict(
+        TICKET, external_id="A-1", created_at="2025-01-02T03:04:05+00:00", created_by="someone", history=[
+            {"at": "2025-01-02T04:00:00+00:00", "type": "message", "kind": "reply", "body": "Sent", "actor": "bob"},
+            {"at": "2025-01-02T05:00:00+00:00", "type": "state", "state": "resolved", "actor": "bob"}])]}, CONFIG)
+    importing.run_after_commit()
+    assert (REGISTRY.get_sample_value("csops_tickets_created_total", created) or 0.0) == counted
+    [imported] = result["imported"]
+
+    history = tickets.ticket_history(unit(), imported["ticket_id"])["items"]
+    assert [(entry["action"], entry["actor"]) for entry in history][:2] == [("created", "someone"),
+                                                                           ("assigned", "bob")]
+    assert history[0]["at"].startswith("2025-01-02T03:04:05") and history[-1]["at"].startswith("2025-01-02T05:00")
+    assert {event["time"][:10] for event in outbox(database)} == {"2025-01-02"}
+    [access] = tickets.customer_data_access(unit(actor="admin", roles=["admin"]), {})["items"]
+    assert (access["actor"], access["action"], access["request_id"]) == ("crm", "created", "import-1")
+    assert access["at"] > "2026"
+
+
+def test_each_request_of_a_batch_is_its_callers_own(unit, database):
+    def creation(actor, request_id):
+        return {"ticket": TICKET, "actor": actor, "request_id": request_id, "idempotency_key": "k-1"}
+
+    answers = tickets.create_tickets(unit(actor=None), [creation("alice", "r-1"), creation("bob", "r-2"),
+                                                        creation("alice", "r-3")], CONFIG)
+    alice, bob, again = (answer["ticket"]["id"] for answer in answers)
+    assert alice == again != bob
+    assert tickets.ticket_history(unit(), bob)["items"][0]["actor"] == "bob"
+    assert [(event["data"]["actor"], event["requestid"]) for event in outbox(database)
+            if event["type"] == "ticket.created"] == [("alice", "r-1"), ("bob", "r-2")]
+
+
+def test_the_sweep_reads_the_units_clock(unit, database):
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    month_later = datetime.now(timezone.utc) + timedelta(days=30)
+    assert sla.sweep_sla(unit(clock=lambda: month_later)) == 4   # a warning and a breach of both clocks
+    assert sla.sweep_sla(unit(clock=lambda: month_later)) == 0
+    assert tickets.get_ticket(unit(), ticket["id"])["escalation_level"] == 2
+    assert [event["type"] for event in outbox(database)].count("sla.breached") == 2

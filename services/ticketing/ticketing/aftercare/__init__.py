@@ -1,0 +1,1 @@
+"""After-care: complaints, ratings, callbacks and suggestions (T5, T6, T7)."""

@@ -1,0 +1,1 @@
+"""The knowledge base agents search while answering, and its gaps (T8)."""

@@ -1,0 +1,1 @@
+"""Tickets for public-opinion alerts that monitoring raises (M6)."""

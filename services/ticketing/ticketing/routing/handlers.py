@@ -1,0 +1,176 @@
+"""The agents ticketing may route to, and routing itself (T3, R4).
+
+The registry follows the gateway's ``staff.*`` events (a full snapshot each;
+an older one arriving late is ignored by its sequence) and training's
+certification events. Rules are in ``rules.py``.
+
+Contract expected of training (``training.events``):
+``training.certified`` data ``{agent, certification, valid_until|null,
+clears_for_duty}``; ``training.certification_revoked`` and
+``training.certification_expired`` data ``{agent, certification}``.
+
+Settings (the service's config, else ``TICKETING_<name>`` in the environment):
+``ROUTING_STRATEGY`` (``round_robin`` or ``least_loaded``) and
+``REQUIRE_CERTIFICATION`` (``false`` lets anyone known be assigned by hand).
+"""
+from datetime import datetime
+
+from marshmallow import fields
+from sqlalchemy import func, or_, select
+
+from plumbing.config import setting
+from plumbing.errors import Conflict, load_event_data
+from plumbing.schemas import TolerantSchema, shared
+from ticketing.contract import AgentListSchema
+from ticketing.models import Agent, AgentCertification, Ticket
+from ticketing.routing import rules
+from ticketing.tickets import rules as tickets
+from ticketing.tickets import steps
+
+ROUTE_SECONDS = 10
+ROUTE_BATCH = 100
+
+
+class StaffSnapshot(TolerantSchema):
+    username = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    teams = fields.List(fields.String(), load_default=list)
+    skills = fields.List(fields.String(), load_default=list)
+    capacity = fields.Integer(load_default=10)
+    on_duty = fields.Boolean(load_default=False)
+    active = fields.Boolean(load_default=True)
+
+
+class Certified(TolerantSchema):
+    agent = fields.String(required=True)
+    certification = fields.String(required=True)
+    valid_until = fields.AwareDateTime(allow_none=True, load_default=None)
+    clears_for_duty = fields.Boolean(load_default=True)
+
+
+class CertificationEnded(TolerantSchema):
+    agent = fields.String(required=True)
+    certification = fields.String(required=True)
+
+
+# -- learning who the agents are ---------------------------------------------------------
+def learn_staff(uow, event):
+    """A staff account's snapshot, unless a newer one was applied already."""
+    staff = load_event_data(shared(StaffSnapshot), event)
+    with uow.transaction():
+        if not uow.first_time(event):
+            return
+        agent = uow.session.get(Agent, staff["username"], with_for_update=True)
+        if agent is None:
+            agent = Agent(username=staff["username"], staff_sequence=0)
+            uow.session.add(agent)
+        if event["sequence"] > agent.staff_sequence:
+            for name, value in staff.items():
+                setattr(agent, name, value)
+            agent.staff_sequence = event["sequence"]
+
+
+def learn_certification(uow, event):
+    certified = load_event_data(shared(Certified), event)
+    with uow.transaction():
+        if uow.first_time(event):
+            key = (certified["agent"], certified["certification"])
+            record = uow.session.get(AgentCertification, key) or AgentCertification(agent=key[0],
+                                                                                   certification=key[1])
+            record.valid_until, record.clears_for_duty = certified["valid_until"], certified["clears_for_duty"]
+            record.revoked_at = None  # renewal by passing again
+            uow.session.add(record)
+
+
+def end_certification(uow, event):
+    """A revoked or expired certification, from the event's time on."""
+    ended = load_event_data(shared(CertificationEnded), event)
+    with uow.transaction():
+        if uow.first_time(event):
+            record = uow.session.get(AgentCertification, (ended["agent"], ended["certification"]))
+            if record is not None:
+                record.revoked_at = datetime.fromisoformat(event["time"])
+
+
+# -- routing -------------------------------------------------------------------------------
+def list_agents(uow):
+    """Who routing can use, and why not, for supervisors."""
+    items = []
+    for candidate in candidates(uow):
+        items.append({"username": candidate.username, "teams": sorted(candidate.teams),
+                      "skills": sorted(candidate.skills), "capacity": candidate.capacity,
+                      "open_tickets": candidate.open_tickets, "on_duty": candidate.on_duty,
+                      "cleared": candidate.cleared, "not_cleared_because": rules.not_cleared_reason(candidate)})
+    return shared(AgentListSchema).dump({"items": items})
+
+
+def candidates(uow, usernames=None, on_duty_only=False):
+    session = uow.session
+    statement = select(Agent).order_by(Agent.username)
+    if usernames is not None:
+        statement = statement.where(Agent.username.in_(usernames))
+    if on_duty_only:
+        statement = statement.where(Agent.on_duty.is_(True), Agent.active.is_(True))
+    agents = session.scalars(statement).all()
+    if not agents:
+        return []
+    names = [agent.username for agent in agents]
+    open_counts = dict(session.execute(
+        select(Ticket.assignee, func.count()).where(Ticket.state.in_(tickets.OPEN_STATES),
+                                                   Ticket.assignee.in_(names)).group_by(Ticket.assignee)).all())
+    cleared = set(session.scalars(select(AgentCertification.agent).where(
+        AgentCertification.agent.in_(names), AgentCertification.clears_for_duty.is_(True),
+        AgentCertification.revoked_at.is_(None),
+        or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > uow.now()))))
+    return [rules.Candidate(
+        username=agent.username, teams=frozenset(agent.teams), skills=frozenset(agent.skills),
+        capacity=agent.capacity, open_tickets=open_counts.get(agent.username, 0), on_duty=agent.on_duty,
+        active=agent.active and "agent" in agent.roles, cleared=agent.username in cleared,
+        last_assigned_at=agent.last_assigned_at) for agent in agents]
+
+
+def supervisors_of(uow, team):
+    """Active supervisors of ``team`` (every active supervisor when ``team`` is None)."""
+    statement = select(Agent).where(Agent.active.is_(True)).order_by(Agent.username)
+    return [agent.username for agent in uow.session.scalars(statement)
+            if "supervisor" in agent.roles and (team is None or team in agent.teams)]
+
+
+def not_assignable_reason(uow, username, config):
+    """Why ``username`` may not be given tickets, or None (R4); imports replay history as it was."""
+    if uow.replaying or not require_certification(config):
+        return None
+    [candidate] = candidates(uow, [username]) or [None]
+    return rules.not_cleared_reason(candidate)
+
+
+def check_assignable(uow, username, config):
+    reason = not_assignable_reason(uow, username, config)
+    if reason:
+        raise Conflict(f"{username} {reason}", {"assignee": [f"{username} {reason}"]})
+
+
+def require_certification(config):
+    return str(setting(config, "ticketing", "REQUIRE_CERTIFICATION", "true")).lower() != "false"
+
+
+def route(uow, ticket, config):
+    """Give a waiting ticket to the best eligible agent; False if none can take it."""
+    need = rules.Need(ticket.team, frozenset(ticket.required_skills or ()))
+    strategy = setting(config, "ticketing", "ROUTING_STRATEGY", rules.ROUND_ROBIN)
+    chosen = rules.choose(candidates(uow, on_duty_only=True), need, strategy)
+    if chosen is None:
+        return False
+    steps.hand_to(uow, ticket, chosen.username, ticket.team)
+    return True
+
+
+def route_waiting(uow, config):
+    """Tickets nobody could take when they came in, oldest first; returns how many were routed."""
+    routed = 0
+    with uow.transaction():
+        waiting = uow.session.scalars(select(Ticket).where(Ticket.state == "new", Ticket.assignee.is_(None))
+                                      .order_by(Ticket.id).limit(ROUTE_BATCH).with_for_update(skip_locked=True))
+        for ticket in waiting:
+            routed += route(uow, ticket, config)
+    return routed

@@ -1,0 +1,262 @@
+"""Ticket use cases (T1, T2, T9, X6): opening (one, or a batch with
+idempotency keys), merging, importing another help desk's history, state,
+assignment, escalation, messages, history and the customer-data audit.
+
+The rules are in ``rules.py``; the steps a change is made of in ``steps.py``.
+"""
+import hashlib
+import json
+import logging
+
+from nameko.exceptions import serialize
+from sqlalchemy import exists, or_, select, update
+
+from plumbing.db import get_or_not_found, upsert_insert
+from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid as load
+from plumbing.paging import contains_text, fetch_page
+from plumbing.schemas import shared
+from ticketing import events
+from ticketing.aftercare import handlers as aftercare
+from ticketing.contract import (
+    NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema, HistorySchema,
+    ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+)
+from ticketing.models import (
+    CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
+)
+from ticketing.routing import handlers as routing
+from ticketing.sla import handlers as sla
+from ticketing.tickets import rules, steps
+
+log = logging.getLogger(__name__)
+
+
+def create_ticket(uow, data, config):
+    with uow.transaction():
+        return steps.detail(uow, steps.open_ticket(uow, accepted_ticket(uow, data, config), config))
+
+
+def create_tickets(uow, requests, config):
+    """Tickets asked for by concurrent callers, opened in one transaction
+    (the gateway's group commit: one RPC and one commit for many).
+
+    Each request is ``{"ticket": data, "actor", "request_id",
+    "idempotency_key"}`` and keeps its own actor and request id in
+    history, events and logs. A key the same actor sent before answers
+    with the ticket opened then (a retry, or a request delivered again
+    after a crash), never a second one. Answers come in order:
+    ``{"ticket": detail}``, or ``{"error": exception}`` (nameko's
+    serialised form) for a request refused on its own, which leaves the
+    others untouched."""
+    answers = []
+    with uow.transaction():
+        for request in requests:
+            with uow.acting_for(request["request_id"], request["actor"], request.get("roles")):
+                try:
+                    fields = accepted_ticket(uow, request["ticket"], config)  # reads only: a refusal writes nothing
+                    earlier = opened_for_key(uow, request)  # nor here: a refused key was not taken
+                except DomainError as exc:
+                    answers.append({"error": serialize(exc)})
+                    continue
+                ticket = earlier or steps.open_ticket(uow, fields, config)
+                if earlier is None:
+                    keep_key(uow, request, ticket)
+                answers.append({"ticket": steps.detail(uow, ticket)})
+    return answers
+
+
+def accepted_ticket(uow, data, config):
+    """A new ticket's fields once valid, with an assignee who may take it."""
+    fields = load(TicketCreateSchema, data)
+    if fields["assignee"]:
+        routing.check_assignable(uow, fields["assignee"], config)
+    return fields
+
+
+def opened_for_key(uow, request):
+    """The ticket an earlier request with this one's idempotency key opened;
+    None once this request has taken the key (a concurrent request with the
+    same key waits here until this one's transaction ends). The same key
+    for a different ticket is a Conflict."""
+    key = request_key(uow, request)
+    if key is None:
+        return None
+    session, table = uow.session, TicketRequest.__table__
+    fingerprint = hashlib.sha256(json.dumps(request["ticket"], sort_keys=True).encode()).hexdigest()
+    taken = session.execute(upsert_insert(session)(table).on_conflict_do_nothing().returning(table.c.actor),
+                            dict(key, fingerprint=fingerprint, created_at=uow.now())).first()
+    if taken:
+        return None
+    earlier = session.execute(select(table.c.fingerprint, table.c.ticket_id).filter_by(**key)).one()
+    if earlier.fingerprint != fingerprint:
+        raise Conflict(f"Idempotency-Key {key['idempotency_key']!r} was sent before with another ticket",
+                       {"idempotency_key": ["already used for another ticket"]})
+    return session.get(Ticket, earlier.ticket_id)
+
+
+def keep_key(uow, request, ticket):
+    key = request_key(uow, request)
+    if key is not None:
+        uow.session.execute(update(TicketRequest).filter_by(**key).values(ticket_id=ticket.id))
+
+
+def request_key(uow, request):
+    """The caller's idempotency key as the key of its ``ticket_requests`` row; None without one."""
+    if request.get("idempotency_key") is None:
+        return None
+    return dict(actor=uow.caller.actor or "", idempotency_key=request["idempotency_key"])
+
+
+def merge_ticket(uow, ticket_id, data):
+    """Merge a duplicate into another ticket: the duplicate closes, its
+    conversation shows on the ticket it was merged into."""
+    into = load(MergeSchema, data)["into"]
+    if into == ticket_id:
+        raise InvalidInput("a ticket cannot be merged into itself", {"into": ["must be another ticket"]})
+    with uow.transaction():
+        locked = {tid: steps.locked(uow, tid) for tid in sorted((ticket_id, into))}  # one lock order: no deadlock
+        source, target = locked[ticket_id], locked[into]
+        if source.merged_into_id is not None:
+            raise Conflict(f"ticket {ticket_id} is already merged into {source.merged_into_id}",
+                           {"into": ["already merged"]})
+        if target.state == "closed" or target.merged_into_id is not None:
+            raise Conflict(f"ticket {into} is closed or merged itself", {"into": ["not an open ticket"]})
+        source.merged_into_id = target.id
+        steps.journal(uow, source, "merged", {"into": target.id})
+        steps.journal(uow, target, "absorbed", {"from": source.id})
+        steps.publish(uow, events.TICKET_MERGED, source, merged_into=target.id)
+        if source.state != "closed":
+            steps.move(uow, source, "closed")
+        return steps.detail(uow, target)
+
+
+def import_tickets(uow, data, config):
+    """Tickets from another help desk with their whole history, replayed
+    at their original times so SLA clocks and events follow them. The
+    batch is all or nothing; tickets imported before are skipped."""
+    batch = load(TicketImportSchema, data)
+    imported, skipped = [], []
+    with uow.transaction():
+        for index, fields in enumerate(batch["tickets"]):
+            external_id = fields.pop("external_id")
+            if uow.session.get(TicketImport, (batch["source"], external_id)):
+                skipped.append(external_id)
+                continue
+            try:
+                ticket = replay(uow, fields, config)
+            except (Conflict, InvalidInput) as exc:
+                raise type(exc)(f"ticket {index} ({external_id}): {exc.message}",
+                                {"tickets": {str(index): [exc.message]}}) from None
+            uow.session.add(TicketImport(source=batch["source"], external_id=external_id, ticket_id=ticket.id))
+            imported.append({"external_id": external_id, "ticket_id": ticket.id})
+            if len(imported) % 100 == 0:
+                log.info("import from %s: %s tickets replayed", batch["source"], len(imported))
+    return shared(ImportResultSchema).dump({"imported": imported, "skipped": skipped})
+
+
+def replay(uow, fields, config):
+    """Open an imported ticket and replay its history, each step at its original time and by its author."""
+    history = fields.pop("history")
+    with uow.as_of(fields.pop("created_at"), fields.pop("created_by")):
+        ticket = steps.open_ticket(uow, fields, config)
+    for step in history:
+        with uow.as_of(step["at"], step.get("actor")):
+            if step["type"] == "message":
+                steps.write_message(uow, ticket, step["kind"], step["body"], config)
+            elif step["type"] == "state":
+                steps.move(uow, ticket, steps.next_state(ticket, step["state"]))
+            elif step["type"] == "assignment":
+                steps.hand_to(uow, ticket, step["assignee"], step.get("team") or ticket.team)
+            else:
+                aftercare.replay_rating(uow, ticket, step["score"], step.get("comment"))
+    return ticket
+
+
+def get_ticket(uow, ticket_id):
+    with uow.transaction():  # showing the customer is recorded
+        return steps.detail(uow, get_or_not_found(uow.session, Ticket, ticket_id))
+
+
+def list_tickets(uow, query):
+    criteria = load(TicketListQuerySchema, query or {})
+    conditions = []
+    if "tag" in criteria:
+        tag = criteria.pop("tag").strip().lower()
+        conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
+    if "text" in criteria:
+        text = criteria.pop("text")
+        conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+    if "breached" in criteria:
+        breached = sla.breached_condition()
+        conditions.append(breached if criteria.pop("breached") else ~breached)
+    if "due_before" in criteria:
+        conditions.append(sla.breaching_condition(criteria.pop("due_before")))
+    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions)
+    return shared(TicketPageSchema).dump(page)
+
+
+def change_state(uow, ticket_id, data):
+    target = load(StateChangeSchema, data)["state"]
+    with uow.transaction():
+        ticket = steps.locked(uow, ticket_id)
+        steps.move(uow, ticket, steps.next_state(ticket, target))
+        return steps.detail(uow, ticket)
+
+
+def assign(uow, ticket_id, data, config):
+    assignment = load(AssignmentSchema, data)
+    with uow.transaction():
+        ticket = steps.locked(uow, ticket_id)
+        if ticket.state in rules.REOPENABLE:
+            raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
+                           {"state": [ticket.state]})
+        assignee, team = assignment["assignee"], assignment["team"] or ticket.team
+        if (assignee, team) != (ticket.assignee, ticket.team):  # the same again stays a no-op
+            routing.check_assignable(uow, assignee, config)
+        steps.hand_to(uow, ticket, assignee, team)
+        return steps.detail(uow, ticket)
+
+
+def escalate_ticket(uow, ticket_id, data):
+    reason = load(EscalationSchema, data)["reason"]
+    with uow.transaction():
+        ticket = steps.locked(uow, ticket_id)
+        if ticket.state in rules.REOPENABLE:
+            raise Conflict(f"a {ticket.state} ticket cannot be escalated", {"state": [ticket.state]})
+        steps.escalate(uow, ticket, reason)
+        return steps.detail(uow, ticket)
+
+
+def add_message(uow, ticket_id, data, config):
+    fields = load(MessageCreateSchema, data)
+    with uow.transaction():
+        message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config)
+    return shared(MessageSchema).dump(message)
+
+
+def list_messages(uow, ticket_id, query):
+    """The conversation, with those of the tickets merged into this one."""
+    include_notes = load(MessageListQuerySchema, query or {})["include_notes"]
+    get_or_not_found(uow.session, Ticket, ticket_id)
+    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
+    statement = select(TicketMessage).where(or_(TicketMessage.ticket_id == ticket_id,
+                                                TicketMessage.ticket_id.in_(merged)))
+    if not include_notes:
+        statement = statement.where(TicketMessage.kind != NOTE)
+    messages = uow.session.scalars(statement.order_by(TicketMessage.id)).all()
+    return shared(MessageListSchema).dump({"items": messages})
+
+
+def customer_data_access(uow, query):
+    """The audit of customer data, newest first (X6)."""
+    criteria = load(CustomerAccessQuerySchema, query or {})
+    page = fetch_page(uow.session, CustomerDataAccess, criteria, [CustomerDataAccess.id.desc()])
+    return shared(CustomerAccessPageSchema).dump(page)
+
+
+def ticket_history(uow, ticket_id):
+    get_or_not_found(uow.session, Ticket, ticket_id)
+    entries = uow.session.scalars(
+        select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)).all()
+    return shared(HistorySchema).dump({"items": entries})

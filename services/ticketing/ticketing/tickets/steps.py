@@ -1,0 +1,173 @@
+"""The steps every change to a ticket is made of, used by the ticket handlers
+and by the other features' (SLA, routing, after-care, opinion alerts).
+
+Each step appends the ticket's history and records its events in the open
+transaction, so a change is never seen without its trail. Times are
+``uow.now()`` and changes are ``uow.actor``'s: while an import replays a
+ticket's history (``uow.as_of``), the original time and author of the step.
+"""
+from plumbing.db import get_or_not_found
+from plumbing.errors import Conflict
+from plumbing.schemas import shared
+from plumbing.unit_of_work import utc_now
+from ticketing import events, metrics
+from ticketing.aftercare import handlers as aftercare
+from ticketing.contract import CUSTOMER, REPLY, SlaClockSchema, TicketSchema, customer, first_contact_resolution
+from ticketing.models import Agent, CustomerDataAccess, Ticket, TicketHistory, TicketMessage, TicketTag
+from ticketing.routing import handlers as routing
+from ticketing.sla import handlers as sla
+from ticketing.tickets import rules
+from ticketing.webhooks import handlers as webhooks
+
+
+def locked(uow, ticket_id):
+    """The ticket, locked until commit so concurrent changes queue."""
+    return get_or_not_found(uow.session, Ticket, ticket_id, lock=True)
+
+
+def next_state(ticket, target):
+    try:
+        return rules.next_state(ticket.state, target, ticket.assignee)
+    except rules.InvalidTransition as exc:
+        raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
+    except rules.NeedsAssignee as exc:
+        raise Conflict(str(exc), {"assignee": [str(exc)]}) from None
+
+
+def open_ticket(uow, fields, config):
+    """A new ticket from valid fields, routed when it has no assignee (not while replaying)."""
+    customer_fields = fields.pop("customer")
+    fields["tags"] = rules.normalise_tags(fields["tags"])
+    created = uow.now()
+    ticket = Ticket(**fields, state=rules.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
+                    escalation_level=0, customer_name=customer_fields["name"],
+                    customer_contact=customer_fields["contact"], created_at=created, updated_at=created)
+    uow.session.add(ticket)
+    uow.session.flush()
+    uow.new_aggregate(events.AGGREGATE, ticket.id)
+    uow.session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
+    journal(uow, ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
+    record_customer_access(uow, ticket, "created")
+    publish(uow, events.TICKET_CREATED, ticket)
+    sla.start_clocks(uow, ticket, created)
+    if not uow.replaying:
+        uow.after_commit(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
+        if ticket.assignee is None:
+            routing.route(uow, ticket, config)
+    return ticket
+
+
+def move(uow, ticket, after):
+    before = ticket.state
+    if after == before:
+        return
+    changed = uow.now()
+    ticket.state, ticket.updated_at = after, changed
+    reopened = rules.is_reopen(before, after)
+    if reopened:
+        ticket.reopen_count += 1
+        ticket.resolved_at = ticket.closed_at = None
+    elif after == "resolved":
+        ticket.resolved_at = changed
+    elif after == "closed":
+        ticket.closed_at = changed
+    journal(uow, ticket, "state_changed", {"state": [before, after]})
+    publish(uow, events.TICKET_STATUS_CHANGED, ticket, from_state=before)
+    sla.clocks_on_state(uow, ticket, before, after, changed)
+    if reopened:
+        publish(uow, events.TICKET_REOPENED, ticket)
+    elif after == "resolved":
+        token = aftercare.open_rating(uow, ticket, changed)
+        uow.results.setdefault("rating_tokens", {})[ticket.id] = token  # shown once, in this call's answer
+        first_contact = first_contact_resolution(after, ticket.reopen_count, ticket.transfer_count)
+        publish(uow, events.TICKET_RESOLVED, ticket, rating_token=token, first_contact_resolution=first_contact)
+        if not uow.replaying:
+            uow.after_commit(metrics.TICKETS_RESOLVED.labels(ticket.team or "", str(first_contact).lower()).inc)
+    elif after == "closed":
+        publish(uow, events.TICKET_CLOSED, ticket)
+
+
+def hand_to(uow, ticket, assignee, team):
+    """Give the ticket to ``assignee``; callers have made sure they may take it."""
+    previous, previous_team = ticket.assignee, ticket.team
+    if (previous, previous_team) == (assignee, team):
+        return
+    agent = uow.session.get(Agent, assignee)
+    if agent is not None:
+        agent.last_assigned_at = uow.now()  # round-robin counts manual assignments too
+    transferred = previous is not None and previous != assignee
+    ticket.assignee, ticket.team, ticket.updated_at = assignee, team, uow.now()
+    if transferred:
+        ticket.transfer_count += 1
+    journal(uow, ticket, "assigned", {"assignee": [previous, assignee], "team": [previous_team, team]})
+    publish(uow, events.TICKET_TRANSFERRED if transferred else events.TICKET_ASSIGNED, ticket,
+            previous_assignee=previous)
+    if ticket.state == "new":
+        move(uow, ticket, "assigned")
+
+
+def write_message(uow, ticket, kind, body, config):
+    author = uow.actor or "system"
+    if kind == REPLY and ticket.assignee is None and routing.not_assignable_reason(uow, author, config) is None:
+        hand_to(uow, ticket, author, ticket.team)  # whoever answers a new ticket owns it, if cleared
+    message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=uow.now())
+    uow.session.add(message)
+    uow.session.flush()
+    journal(uow, ticket, "message_added", {"kind": kind, "message_id": message.id})
+    if kind == REPLY:
+        publish(uow, events.TICKET_REPLIED, ticket, message_id=message.id, author=author)
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = message.created_at
+            publish(uow, events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
+        sla.clocks_on_reply(uow, ticket, message.created_at)
+    elif kind == CUSTOMER:
+        sla.clocks_on_customer_message(uow, ticket, message.created_at)
+    move(uow, ticket, rules.state_after_message(ticket.state, kind, ticket.assignee))
+    return message
+
+
+def escalate(uow, ticket, reason):
+    """Raise the ticket to its team's supervisors (all supervisors when it has no team)."""
+    ticket.escalation_level += 1
+    ticket.escalated_at = ticket.updated_at = uow.now()
+    supervisors = routing.supervisors_of(uow, ticket.team)
+    journal(uow, ticket, "escalated", {"reason": reason, "escalation_level": ticket.escalation_level,
+                                       "supervisors": supervisors})
+    publish(uow, events.TICKET_ESCALATED, ticket, reason=reason, supervisors=supervisors)
+
+
+def detail(uow, ticket):
+    """The ticket with its SLA clocks (TicketDetailSchema), and the rating link if this call resolved it."""
+    clocks = SlaClockSchema(many=True).dump(sla.clock_views(uow, ticket.id, uow.now()))
+    return dict(shared(TicketSchema).dump(ticket), customer=customer_for_caller(uow, ticket), sla=clocks,
+                rating_token=uow.results.get("rating_tokens", {}).get(ticket.id))
+
+
+def customer_for_caller(uow, ticket):
+    """The customer in full where the caller may see them (recorded), else masked (X6)."""
+    if not rules.sees_customer(uow.caller.roles, uow.caller.actor, ticket.assignee):
+        return customer(ticket.customer_name, ticket.customer_contact, masked=True)
+    record_customer_access(uow, ticket, "read")
+    return customer(ticket.customer_name, ticket.customer_contact)
+
+
+def record_customer_access(uow, ticket, action):
+    """Audit who stored or was shown a ticket's customer details: once per
+    ticket and call, by the caller (not an imported step's author), at the real time."""
+    accessed = uow.results.setdefault("customers_accessed", set())
+    if ticket.id in accessed:
+        return
+    accessed.add(ticket.id)
+    uow.session.add(CustomerDataAccess(ticket_id=ticket.id, at=utc_now(), actor=uow.caller.actor, action=action,
+                                       request_id=uow.caller.request_id))
+
+
+def journal(uow, ticket, action, changes):
+    uow.session.add(TicketHistory(ticket_id=ticket.id, at=uow.now(), actor=uow.actor, action=action,
+                                  changes=changes))
+
+
+def publish(uow, event_type, ticket, **extra):
+    """A ticket event: the ticket's routing facts, who acted, and ``extra``."""
+    facts = {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
+    webhooks.record_event(uow, event_type, events.AGGREGATE, ticket.id, dict(facts, actor=uow.actor, **extra))

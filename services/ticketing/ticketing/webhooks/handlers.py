@@ -1,0 +1,284 @@
+"""Webhooks (X2): outside systems that cannot read RabbitMQ register a URL
+and get ticketing's events POSTed to it, signed. Signing and back-off are in
+``rules.py``.
+
+How an event travels
+    1. ``record_event`` records every event ticketing publishes: in the
+       same transaction as the change and its outbox row, it adds a
+       ``pending`` delivery for each active subscription that wants the
+       type, so a delivery exists exactly when its event does. Imported
+       history is not sent. Active subscriptions are cached per process for
+       ``SUBSCRIPTION_CACHE_SECONDS`` (forgotten at once when this process
+       changes one).
+    2. ``deliver_webhooks`` (a timer, every ``DELIVER_SECONDS``; replicas
+       share the work) claims due deliveries in a short transaction: one
+       ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
+       that counts the attempt and leases the row for ``LEASE`` by moving
+       ``next_attempt_at``. No lock is held while it POSTs (concurrently, at
+       most ``CONCURRENCY`` at a time, ``TIMEOUT_SECONDS`` each).
+    3. A second transaction records each outcome: ``delivered`` on a 2xx,
+       else the next attempt after ``rules.retry_delay`` or, after
+       ``rules.MAX_ATTEMPTS``, ``failed``. A process that dies in between
+       leaves the lease to run out, and the delivery is sent again: delivery
+       is at least once, and ``X-CSOPS-Delivery`` (the same on every attempt)
+       lets a receiver drop repeats.
+
+Each request: ``POST <url>`` with the CloudEvents envelope as body
+(``Content-Type: application/cloudevents+json``), ``X-CSOPS-Signature:
+t=<unix time>,v1=<hex>`` (see ``rules.py``), ``X-CSOPS-Delivery`` and
+``X-CSOPS-Event``. Redirects are not followed; they count as failures.
+
+Config: ``WEBHOOK_RETRY_BASE_SECONDS`` (default 10) scales the back-off.
+"""
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import eventlet
+import requests
+from prometheus_client import Counter
+from sqlalchemy import insert, select, update
+
+from plumbing.errors import NotFound, load_or_invalid as load
+from plumbing.events import CONTENT_TYPE
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
+from ticketing.contract import (
+    DELIVERED, FAILED, PENDING, DeliveryListQuerySchema, DeliveryPageSchema, WebhookCreatedSchema,
+    WebhookCreateSchema, WebhookListSchema, WebhookSchema, matches,
+)
+from ticketing.models import WebhookDelivery, WebhookSubscription
+from ticketing.webhooks import rules
+
+log = logging.getLogger(__name__)
+
+DELIVER_SECONDS = 2
+BATCH = 20
+CONCURRENCY = 10
+TIMEOUT_SECONDS = 5
+# longer than a batch can take: BATCH / CONCURRENCY rounds of connect + read timeouts
+LEASE = timedelta(seconds=60)
+USER_AGENT = "csops-webhooks/1"
+SECRET_PREFIX = "whsec_"
+MAX_ERROR_LENGTH = 1000
+
+WEBHOOK_ATTEMPTS = Counter(
+    "csops_webhook_attempts_total", "Webhook requests sent, by what became of the delivery.", ["outcome"])
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased for one attempt, with where and how to sign it."""
+    id: str
+    event_type: str
+    body: str
+    attempts: int
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    status_code: int | None
+    error: str | None
+
+    @property
+    def delivered(self):
+        return self.error is None
+
+
+def post_delivery(claimed: Claimed, timestamp: int | None = None) -> Outcome:
+    """One signed POST of a delivery; any answer but a 2xx is a failure."""
+    body = claimed.body.encode("utf-8")
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "User-Agent": USER_AGENT,
+        rules.SIGNATURE_HEADER: rules.signature_header(claimed.secret, timestamp, body),
+        rules.DELIVERY_HEADER: claimed.id,
+        rules.EVENT_HEADER: claimed.event_type,
+    }
+    try:
+        # stream: the receiver's answer is not read, only its status
+        with requests.post(claimed.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS,
+                           allow_redirects=False, stream=True) as response:
+            status = response.status_code
+            reason = response.reason
+    except requests.RequestException as exc:
+        return Outcome(claimed, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+    if 200 <= status < 300:
+        return Outcome(claimed, status, None)
+    return Outcome(claimed, status, f"HTTP {status} {reason or ''}".strip()[:MAX_ERROR_LENGTH])
+
+
+SUBSCRIPTION_CACHE_SECONDS = 5
+
+
+class ActiveSubscriptions:
+    """(id, event types) of the active subscriptions, per database, briefly cached:
+    every event asks, subscriptions change rarely."""
+
+    def __init__(self):
+        self.loaded = {}  # database -> (subscriptions, loaded at)
+
+    def active(self, session):
+        database = str(session.get_bind().url)
+        found, loaded_at = self.loaded.get(database, (None, 0.0))
+        if found is None or time.monotonic() - loaded_at > SUBSCRIPTION_CACHE_SECONDS:
+            found = session.execute(select(WebhookSubscription.id, WebhookSubscription.event_types)
+                                    .where(WebhookSubscription.active.is_(True))).all()
+            self.loaded[database] = (found, time.monotonic())
+        return found
+
+    def forget(self):
+        self.loaded.clear()
+
+
+subscriptions = ActiveSubscriptions()
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_hex(32)
+
+
+# -- subscriptions -------------------------------------------------------------------------
+def create_webhook(uow, data):
+    """The new subscription with its secret, which is never shown again."""
+    fields = load(WebhookCreateSchema, data)
+    subscription = WebhookSubscription(**fields, secret=new_secret(), active=True, created_by=uow.actor,
+                                       created_at=uow.now())
+    with uow.transaction():
+        uow.session.add(subscription)
+    subscriptions.forget()
+    log.info("webhook %s to %s for %s created", subscription.id, subscription.url, subscription.event_types)
+    return shared(WebhookCreatedSchema).dump(subscription)
+
+
+def list_webhooks(uow):
+    rows = uow.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
+    return shared(WebhookListSchema).dump({"items": rows})
+
+
+def deactivate_webhook(uow, webhook_id):
+    """Stops new deliveries and gives up the pending ones. Idempotent."""
+    with uow.transaction():
+        subscription = webhook(uow, webhook_id, lock=True)
+        subscription.active = False
+        uow.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.status == PENDING)
+            .values(status=FAILED, next_attempt_at=None, last_error="webhook deactivated")
+            .execution_options(synchronize_session=False))
+    subscriptions.forget()
+    return shared(WebhookSchema).dump(subscription)
+
+
+def list_deliveries(uow, webhook_id, query):
+    """The delivery log of one webhook, newest first."""
+    criteria = load(DeliveryListQuerySchema, query or {})
+    webhook(uow, webhook_id)
+    page = fetch_page(uow.session, WebhookDelivery, criteria,
+                      [WebhookDelivery.created_at.desc(), WebhookDelivery.id],
+                      [WebhookDelivery.subscription_id == webhook_id])
+    return shared(DeliveryPageSchema).dump(page)
+
+
+def webhook(uow, webhook_id, lock=False):
+    subscription = uow.session.get(WebhookSubscription, webhook_id, with_for_update=lock)
+    if subscription is None:
+        raise NotFound(f"webhook {webhook_id} does not exist")
+    return subscription
+
+
+# -- from event to delivery --------------------------------------------------------------------
+def record_event(uow, event_type, aggregate_type, aggregate_id, data):
+    """An event into the outbox, and its webhook deliveries, in the change's transaction."""
+    envelope = uow.record(event_type, aggregate_type, aggregate_id, data, time=uow.now())
+    queue_webhooks(uow, envelope)
+
+
+def queue_webhooks(uow, envelope):
+    """A pending delivery of ``envelope`` for each active subscription that wants it; imported history is not sent."""
+    if uow.replaying:
+        return
+    wanted = [subscription_id for subscription_id, event_types in subscriptions.active(uow.session)
+              if matches(event_types, envelope["type"])]
+    if not wanted:
+        return
+    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+    queued = uow.now()
+    uow.session.execute(insert(WebhookDelivery.__table__).values([
+        dict(id=str(uuid.uuid4()), subscription_id=subscription_id, event_id=envelope["id"],
+             event_type=envelope["type"], body=body, status=PENDING, attempts=0, next_attempt_at=queued,
+             created_at=queued)
+        for subscription_id in wanted]))
+
+
+# -- the delivery loop ---------------------------------------------------------------------------
+def deliver_webhooks(uow, config):
+    """Attempt the due deliveries; returns how many were attempted."""
+    claimed = claim_deliveries(uow, uow.now())
+    if not claimed:
+        return 0
+    pool = eventlet.GreenPool(CONCURRENCY)
+    outcomes = list(pool.imap(post_delivery, claimed))
+    base = float(config.get("WEBHOOK_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
+    with uow.transaction():
+        for outcome in outcomes:
+            record_outcome(uow, outcome, uow.now(), base)
+    return len(claimed)
+
+
+def claim_deliveries(uow, at) -> list[Claimed]:
+    """Count an attempt of each due delivery and lease it, in a short transaction."""
+    session, table = uow.session, WebhookDelivery.__table__
+    active = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True))
+    due = (select(table.c.id)
+           .where(table.c.status == PENDING, table.c.next_attempt_at <= at, table.c.subscription_id.in_(active))
+           .order_by(table.c.next_attempt_at).limit(BATCH)
+           .with_for_update(skip_locked=True))
+    with uow.transaction():
+        rows = session.execute(
+            update(table).where(table.c.id.in_(due))
+            .values(attempts=table.c.attempts + 1, next_attempt_at=at + LEASE, last_attempt_at=at)
+            .returning(table.c.id, table.c.subscription_id, table.c.event_type, table.c.body, table.c.attempts)
+        ).all()
+        if not rows:
+            return []
+        targets = {row.id: row for row in session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret)
+            .where(WebhookSubscription.id.in_({row.subscription_id for row in rows})))}
+    return [Claimed(row.id, row.event_type, row.body, row.attempts, targets[row.subscription_id].url,
+                    targets[row.subscription_id].secret) for row in rows]
+
+
+def record_outcome(uow, outcome: Outcome, at, retry_base_seconds):
+    """Only if nobody claimed the delivery since (its lease ran out) or gave it up."""
+    claimed, table = outcome.claimed, WebhookDelivery.__table__
+    mine = [table.c.id == claimed.id, table.c.attempts == claimed.attempts]
+    if outcome.delivered:
+        uow.session.execute(update(table).where(*mine).values(
+            status=DELIVERED, delivered_at=at, next_attempt_at=None, last_status_code=outcome.status_code,
+            last_error=None))
+        WEBHOOK_ATTEMPTS.labels("delivered").inc()
+        log.info("webhook delivery %s of %s to %s delivered (attempt %s, HTTP %s)",
+                 claimed.id, claimed.event_type, claimed.url, claimed.attempts, outcome.status_code)
+        return
+    given_up = rules.gives_up(claimed.attempts)
+    next_attempt = None if given_up else at + rules.retry_delay(claimed.attempts, retry_base_seconds)
+    uow.session.execute(update(table).where(*mine, table.c.status == PENDING).values(
+        status=FAILED if given_up else PENDING, next_attempt_at=next_attempt,
+        last_status_code=outcome.status_code, last_error=outcome.error))
+    WEBHOOK_ATTEMPTS.labels("failed" if given_up else "retrying").inc()
+    if given_up:
+        log.error("webhook delivery %s of %s to %s failed for good after %s attempts: %s",
+                  claimed.id, claimed.event_type, claimed.url, claimed.attempts, outcome.error)
+    else:
+        log.warning("webhook delivery %s of %s to %s failed (attempt %s, next at %s): %s",
+                    claimed.id, claimed.event_type, claimed.url, claimed.attempts,
+                    next_attempt.isoformat(timespec="seconds"), outcome.error)

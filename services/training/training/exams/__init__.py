@@ -1,0 +1,1 @@
+"""Exams: attempts, drawing questions, grading, and the deadline sweep (R3)."""

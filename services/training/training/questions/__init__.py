@@ -1,0 +1,1 @@
+"""The question bank: categories and questions (R3)."""

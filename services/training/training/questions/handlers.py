@@ -1,0 +1,61 @@
+"""The question bank: categories, questions, retiring a question from future draws (R3)."""
+from sqlalchemy import func, select
+
+from plumbing.db import get_or_not_found
+from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from plumbing.paging import fetch_page
+from plumbing.schemas import shared
+from training.contract import (
+    CategoryCreateSchema, CategoryListSchema, CategorySchema, QuestionCreateSchema, QuestionListQuerySchema,
+    QuestionPageSchema, QuestionRetireSchema, QuestionSchema,
+)
+from training.models import Question, QuestionCategory
+
+
+def create_category(uow, data):
+    category = QuestionCategory(**load(CategoryCreateSchema, data))
+    with uow.transaction():
+        if uow.session.scalar(select(QuestionCategory.id).where(QuestionCategory.name == category.name)):
+            raise Conflict(f"category {category.name!r} exists", {"name": ["already taken"]})
+        uow.session.add(category)
+    return shared(CategorySchema).dump(dict(vars(category), active_questions=0))
+
+
+def list_categories(uow):
+    counts = dict(uow.session.execute(select(Question.category_id, func.count()).where(Question.active.is_(True))
+                                      .group_by(Question.category_id)).all())
+    categories = uow.session.scalars(select(QuestionCategory).order_by(QuestionCategory.name))
+    return shared(CategoryListSchema).dump(
+        {"items": [dict(vars(c), active_questions=counts.get(c.id, 0)) for c in categories]})
+
+
+def create_question(uow, data):
+    fields = load(QuestionCreateSchema, data)
+    with uow.transaction():
+        if uow.session.get(QuestionCategory, fields["category_id"]) is None:
+            raise InvalidInput("no such category", {"category_id": ["does not exist"]})
+        question = Question(**fields, active=True, created_at=uow.now())
+        uow.session.add(question)
+    return shared(QuestionSchema).dump(question)
+
+
+def list_questions(uow, query):
+    criteria = load(QuestionListQuerySchema, query or {})
+    return shared(QuestionPageSchema).dump(fetch_page(uow.session, Question, criteria, [Question.id]))
+
+
+def set_question_active(uow, question_id, data):
+    """Retire a question from future draws (or bring it back)."""
+    active = load(QuestionRetireSchema, data)["active"]
+    with uow.transaction():
+        question = get_or_not_found(uow.session, Question, question_id)
+        question.active = active
+    return shared(QuestionSchema).dump(question)
+
+
+def active_bank(uow) -> dict[int, list[Question]]:
+    """Each category's active questions, the bank an exam draws from."""
+    bank = {}
+    for question in uow.session.scalars(select(Question).where(Question.active.is_(True)).order_by(Question.id)):
+        bank.setdefault(question.category_id, []).append(question)
+    return bank
