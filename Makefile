@@ -57,11 +57,11 @@ event-docs: install
 # accuracy and negative-class P/R/F1 per labelled set, and texts/s (monitoring's sentiment model)
 SENTIMENT_DATA ?= ../shared/data/sentiment
 eval-sentiment: install
-	$(PY) -m monitoring.evaluate $(SENTIMENT_DATA)
+	$(PY) -m monitoring.sentiment.evaluate $(SENTIMENT_DATA)
 
 # retrain the shipped model from its base data plus the agents' corrections in the monitoring database
 train-sentiment: install
-	$(PY) -m monitoring.train
+	$(PY) -m monitoring.sentiment.train
 
 compose-check:
 	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \

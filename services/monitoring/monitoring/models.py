@@ -174,7 +174,7 @@ class AlertEntry(Base):
 
 
 class SentimentCorrection(Base):
-    """An agent's verdict on a post's sentiment; ``monitoring.train`` learns from them."""
+    """An agent's verdict on a post's sentiment; ``monitoring.sentiment.train`` learns from them."""
     __tablename__ = "sentiment_corrections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
