@@ -84,20 +84,27 @@ class AccountStore:
 
     def __init__(self, session_factory):
         self.session_factory = session_factory
-        self.checked = {}  # username -> (active, tokens_valid_after, checked at)
+        self.checked = {}  # username -> (active, tokens_valid_after, checked at, teams)
 
     def accepts(self, principal: auth.Principal) -> bool:
         """A token is honoured only while its account is active and it was
         issued after the account's last revocation."""
-        cached = self.checked.get(principal.username)
+        active, valid_after, _, _ = self.checked_account(principal.username)
+        return active and principal.issued_at >= valid_after
+
+    def teams_of(self, username) -> list:
+        """The account's teams as last checked: the scope of what a supervisor or agent may see."""
+        return list(self.checked_account(username)[3])
+
+    def checked_account(self, username):
+        cached = self.checked.get(username)
         if cached is None or time.monotonic() - cached[2] > self.CHECK_TTL_SECONDS:
             with self.session_factory() as session:
-                account = find(session, principal.username)
+                account = find(session, username)
             cached = (bool(account and account.active), account.tokens_valid_after if account else None,
-                      time.monotonic())
-            self.checked[principal.username] = cached
-        active, valid_after, _ = cached
-        return active and principal.issued_at >= valid_after
+                      time.monotonic(), tuple(account.teams or ()) if account else ())
+            self.checked[username] = cached
+        return cached
 
     def forget(self, username):
         self.checked.pop(username, None)

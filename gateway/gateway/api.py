@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth, inputs, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
-from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, bind_request_id, new_request_id
+from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
 from plumbing.metrics import LATENCY_BUCKETS
@@ -134,7 +134,8 @@ class ApiEntrypoint(HttpRequestHandler):
                            request.remote_addr, self.parse_idempotency_key(request))
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
-                context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles)})
+                context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles),
+                                     TEAMS_KEY: self.account_store.teams_of(principal.username)})
             finished = Event()
             self.container.spawn_worker(self, (call,), request.path_values, context_data=context_data,
                                         handle_result=partial(self.handle_result, finished))

@@ -1,6 +1,6 @@
 """Who asked, and under which request id, as carried through RPC and events.
 
-The gateway puts ``request_id``, ``actor`` and the actor's ``roles`` into
+The gateway puts ``request_id``, ``actor``, the actor's ``roles`` and ``teams`` into
 nameko's context data; nameko passes context data on with every RPC call, and
 the outbox writes the request id into each event's envelope (``requestid``).
 The id also tags every log line a worker writes.
@@ -12,6 +12,7 @@ import uuid
 REQUEST_ID_KEY = "request_id"
 ACTOR_KEY = "actor"
 ROLES_KEY = "roles"
+TEAMS_KEY = "teams"
 
 # a green-thread local once eventlet has monkey-patched threading
 _current = threading.local()
@@ -36,7 +37,8 @@ class RequestIdLogFilter(logging.Filter):
 
 
 class CallContext:
-    def __init__(self, request_id, actor, roles=None):
+    def __init__(self, request_id, actor, roles=None, teams=None):
         self.request_id = request_id
         self.actor = actor
         self.roles = roles  # None: not a person through the gateway, but a service or an operator's tool
+        self.teams = tuple(teams or ())  # the teams the account belongs to, as the gateway's account store says now

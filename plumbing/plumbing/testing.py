@@ -45,11 +45,12 @@ def call(container, method, *args, **kwargs):
     return call_as(None, container, method, *args, **kwargs)
 
 
-def call_as(actor, container, method, *args, roles=None, **kwargs):
-    """``call`` on behalf of ``actor`` holding ``roles``, as the gateway passes them in the context data."""
+def call_as(actor, container, method, *args, roles=None, teams=None, **kwargs):
+    """``call`` on behalf of ``actor`` holding ``roles`` in ``teams``, as the gateway passes them in the context data."""
     from nameko.testing.services import entrypoint_hook
 
-    context_data = {key: value for key, value in (("actor", actor), ("roles", roles)) if value is not None}
+    context_data = {key: value for key, value in (("actor", actor), ("roles", roles), ("teams", teams))
+                    if value is not None}
     with entrypoint_hook(container, method, context_data=context_data or None) as hook:
         return hook(*args, **kwargs)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider
 
-from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, CallContext, bind_request_id
+from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, CallContext, bind_request_id
 from plumbing.db import Database
 from plumbing.outbox import EventRecorder, InboxGuard, Outbox
 
@@ -45,15 +45,19 @@ class Unit:
 
     @classmethod
     def on_session(cls, session, service="test", outbox=None, inbox=None, consumer="test.handler",
-                   actor=None, roles=None, request_id=None, clock=utc_now):
+                   actor=None, roles=None, teams=None, request_id=None, clock=utc_now):
         """A unit outside any container (handler tests, scripts): events go into ``outbox`` if given."""
         return cls(session, EventRecorder(service, outbox, request_id) if outbox is not None else None,
                    InboxGuard(inbox, consumer) if inbox is not None else None,
-                   CallContext(request_id, actor, roles), clock)
+                   CallContext(request_id, actor, roles, teams), clock)
 
     @property
     def roles(self):
         return self.caller.roles
+
+    @property
+    def teams(self):
+        return self.caller.teams
 
     @property
     def request_id(self):
@@ -89,11 +93,11 @@ class Unit:
             fn(*args)
 
     @contextmanager
-    def acting_for(self, request_id, actor, roles=None):
+    def acting_for(self, request_id, actor, roles=None, teams=None):
         """Work for a caller other than this worker's (one request of a batch):
         their actor and request id in history, events and log lines."""
         worker, worker_actor = self.caller, self.actor
-        self.caller = CallContext(request_id, actor, roles)
+        self.caller = CallContext(request_id, actor, roles, teams)
         self.actor = actor
         self.set_request_id(request_id)
         try:
@@ -167,7 +171,7 @@ class UnitOfWork(DependencyProvider):
             self.database.get_dependency(worker_ctx),
             self.outbox.get_dependency(worker_ctx) if self.outbox is not None else None,
             InboxGuard(self.inbox_table, consumer) if self.inbox_table is not None else None,
-            CallContext(data.get(REQUEST_ID_KEY), data.get(ACTOR_KEY), data.get(ROLES_KEY)))
+            CallContext(data.get(REQUEST_ID_KEY), data.get(ACTOR_KEY), data.get(ROLES_KEY), data.get(TEAMS_KEY)))
         return unit
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):

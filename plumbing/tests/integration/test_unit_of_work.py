@@ -42,7 +42,7 @@ class Notes:
             self.uow.after_commit(counted.append, text)
             if fail:
                 raise Conflict("refused after writing")
-        return {"id": note_id, "actor": self.uow.actor, "roles": self.uow.roles}
+        return {"id": note_id, "actor": self.uow.actor, "roles": self.uow.roles, "teams": list(self.uow.teams)}
 
     @event_handler("elsewhere", "thing.happened")
     def on_thing(self, event):
@@ -70,8 +70,8 @@ def rows(container, table):
 
 
 def test_a_call_writes_its_change_and_event_together_and_acts_after_commit(container):
-    answer = call_as("lin", container, "write", "hello", roles=["agent"])
-    assert answer["actor"] == "lin" and answer["roles"] == ["agent"]
+    answer = call_as("lin", container, "write", "hello", roles=["agent"], teams=["billing"])
+    assert (answer["actor"], answer["roles"], answer["teams"]) == ("lin", ["agent"], ["billing"])
     [note] = rows(container, notes)
     assert (note.text, note.author) == ("hello", "lin")
     [event] = rows(container, outbox)
