@@ -79,6 +79,7 @@ def test_analyse_answers_in_order_and_stores_nothing(platform, client):
     ("/api/v1/monitoring/analyse", {"texts": ["ok"] * 1001}, {"texts"}),
     ("/api/v1/monitoring/analyse", {"texts": ["", 5]}, {"texts"}),
     ("/api/v1/monitoring/rules", {"name": "x", "query": "(外卖 OR"}, {"query"}),
+    ("/api/v1/monitoring/rules", {"name": "x", "query": " OR ".join(["a"] * 399)}, {"query"}),  # too many terms
     ("/api/v1/monitoring/rules", {"name": "", "query": "a", "platforms": ["myspace"]}, {"name", "platforms"}),
     ("/api/v1/monitoring/posts/batch", {"posts": []}, {"posts"}),
     ("/api/v1/monitoring/posts/batch", {"posts": [post("a", "外卖")] * 1001}, {"posts"}),

@@ -10,9 +10,9 @@ from monitoring.alerts import handlers as alerts
 from monitoring.ingest import handlers as ingest
 from monitoring.sentiment import handlers as sentiment
 from monitoring.sentiment.rules import SentimentModel
-from monitoring.watch_rules import handlers as watch_rules
+from monitoring.watch_rules import handlers as watch_rules, rules
 from plumbing.db import make_engine
-from plumbing.errors import InvalidInput
+from plumbing.errors import Conflict, InvalidInput
 from plumbing.unit_of_work import Unit
 
 STORY = "某某外卖后厨卫生太差，操作台上有老鼠，顾客吃完身体不适，商家至今没有回应"
@@ -108,3 +108,29 @@ def test_a_query_that_cannot_be_read_is_refused_naming_the_field(unit, query):
         watch_rules.update_rule(unit(), rule["id"], {"name": "x", "query": query})
     assert set(raised.value.details) == {"query"}
     assert [rule["query"] for rule in watch_rules.list_rules(unit())["items"]] == ["外卖"]
+
+
+def test_the_active_rules_together_hold_a_bounded_number_of_terms(unit):
+    full = " OR ".join(f"t{n}" for n in range(rules.MAX_TERMS))
+    first, *_ = [watch_rules.create_rule(unit(), {"name": f"r{n}", "query": full})
+                 for n in range(rules.MAX_ACTIVE_TERMS // rules.MAX_TERMS)]
+    with pytest.raises(Conflict) as refused:
+        watch_rules.create_rule(unit(), {"name": "one more", "query": "外卖"})
+    assert set(refused.value.details) == {"query"} and f"{rules.MAX_ACTIVE_TERMS} terms" in refused.value.message
+    paused = watch_rules.create_rule(unit(), {"name": "paused", "query": "外卖", "active": False})  # counts no term
+    with pytest.raises(Conflict) as refused:
+        watch_rules.update_rule(unit(), paused["id"], {"name": "paused", "query": "外卖", "active": True})
+    assert set(refused.value.details) == {"query"}
+    watch_rules.update_rule(unit(), first["id"], {"name": "r0", "query": "外卖", "active": False})
+    assert watch_rules.update_rule(unit(), paused["id"], {"name": "paused", "query": "外卖", "active": True})["active"]
+
+
+def test_a_rule_stored_beyond_the_limits_is_left_out_of_matching(unit, model):
+    watch_rules.create_rule(unit(), {"name": "外卖", "query": "外卖"})
+    writer = unit()
+    with writer.transaction():  # as written before the limits: straight into the table
+        writer.session.add(models.WatchRule(
+            name="huge", query=" OR ".join(["卖"] * 399), platforms=[], author_kinds=[], verified_only=False,
+            min_followers=0, active=True, created_at=datetime.now(timezone.utc), updated_at=datetime.now(timezone.utc)))
+    result = ingest.ingest_post(unit(), model, {}, post("p", STORY))
+    assert result["post"]["topics"] == ["外卖"]
