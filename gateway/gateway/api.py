@@ -25,9 +25,10 @@ from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, inputs, settings
+from gateway import auth, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
+from plumbing import inputs
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
@@ -198,27 +199,24 @@ class ApiEntrypoint(HttpRequestHandler):
             raise ApiError(400, "malformed_json", f"body is not valid JSON: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_input", "body must be a JSON object", {"_schema": ["expected an object"]})
-        schema = shared(self.body_schema)
-        self.refuse(inputs.hostile(data))
+        schema = shared(self.body_schema)  # a StrictSchema: it makes plumbing.inputs' checks
         loaded, errors = self.validate(schema, data)
-        self.refuse(inputs.merged(inputs.type_errors(data, schema), errors))
+        self.refuse(errors)
         return wire(schema, loaded)
 
     def parse_query(self, request):
         if self.query_schema is None:
             return {}
-        args = request.args.to_dict()
-        self.refuse(inputs.hostile(args))
         schema = shared(self.query_schema)
-        loaded, errors = self.validate(schema, args)
-        self.refuse(errors or inputs.query_integer_errors(loaded, schema))
+        loaded, errors = self.validate(schema, request.args.to_dict(), query_string=True)
+        self.refuse(errors)
         return wire(schema, loaded)
 
     @staticmethod
-    def validate(schema, data):
+    def validate(schema, data, **options):
         """(what ``schema`` loads, {}) or (None, the errors naming each field)."""
         try:
-            return schema.load(data), {}
+            return schema.load(data, **options), {}
         except ValidationError as error:
             return None, string_keys(error.normalized_messages())
 

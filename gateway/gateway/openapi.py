@@ -6,9 +6,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields, validate
 
-from gateway import inputs
 from gateway.api import routes
 from gateway.schemas import ErrorSchema
+from plumbing import inputs
 
 PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 PARAMETER_TYPES = {"int": "integer", None: "string", "string": "string"}

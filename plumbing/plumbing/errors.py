@@ -7,6 +7,8 @@ import logging
 
 from nameko.exceptions import deserialize_to_instance
 
+from plumbing.inputs import string_keys
+
 
 class DomainError(Exception):
     code = "error"
@@ -67,12 +69,6 @@ def invalid_from_marshmallow(error) -> InvalidInput:
     """Turn a marshmallow ValidationError into InvalidInput naming the fields
     (list positions as strings, as they read once sent as JSON)."""
     return InvalidInput("request failed validation", string_keys(error.normalized_messages()))
-
-
-def string_keys(messages):
-    if isinstance(messages, dict):
-        return {str(key): string_keys(value) for key, value in messages.items()}
-    return messages
 
 
 def load_or_invalid(schema, data):

@@ -1,20 +1,57 @@
 """The marshmallow helpers every contract uses: strict input, tolerant reading of
 other services' events, one shared instance per schema, paged lists."""
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+
+from plumbing import inputs
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 2**31 - 1  # keeps the row offset within a database integer
 
+checked = ContextVar("checked", default=False)  # inside a load whose input is checked whole
+
 
 class StrictSchema(Schema):
     """Unknown fields are an error, so a typo never passes silently; times
-    given with any zone are kept in UTC, as everything is stored."""
+    given with any zone are kept in UTC, as everything is stored; and the input
+    gets ``plumbing.inputs``' checks (the same at the gateway and by RPC)."""
 
     class Meta:
         unknown = RAISE
+
+    def load(self, data, *, query_string=False, **kwargs):
+        """marshmallow's load, refusing first what no service can store (nesting too deep, NUL,
+        unpaired surrogates, NaN) and then numbers and booleans that are not of their field's JSON
+        type, beside marshmallow's own errors. The outermost strict schema checks the whole input,
+        its nested ones add nothing. ``query_string``: the values are a query string's text, which
+        marshmallow converts; only integers beyond a database's are refused once loaded."""
+        if checked.get():
+            return super().load(data, **kwargs)
+        if refused := inputs.hostile(data):
+            raise ValidationError(refused)
+        entered = checked.set(True)
+        try:
+            loaded = super().load(data, **kwargs)
+        except ValidationError as error:
+            if query_string or not (mistyped := self.type_errors(data, kwargs.get("many"))):
+                raise
+            raise ValidationError(inputs.merged(mistyped, inputs.string_keys(error.normalized_messages()))) from None
+        finally:
+            checked.reset(entered)
+        if mistyped := (inputs.query_integer_errors(loaded, self) if query_string
+                        else self.type_errors(data, kwargs.get("many"))):
+            raise ValidationError(mistyped)
+        return loaded
+
+    def type_errors(self, data, many=None):
+        if not (self.many if many is None else many):
+            return inputs.type_errors(data, self) if isinstance(data, dict) else {}
+        items = enumerate(data) if isinstance(data, list) else ()
+        return {str(index): errors for index, item in items
+                if isinstance(item, dict) and (errors := inputs.type_errors(item, self))}
 
     @post_load
     def times_in_utc(self, data, **kwargs):

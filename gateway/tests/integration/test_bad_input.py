@@ -11,8 +11,8 @@ import pytest
 from marshmallow import fields, validate
 
 from gateway.api import IMPORT_MAX_BYTES, MAX_BODY_BYTES, routes
-from gateway.inputs import MAX_DEPTH
 from gateway.service import GatewayService
+from plumbing.inputs import MAX_DEPTH
 from ticketing.tickets.rules import normalise_tags
 
 INJECTIONS = [

@@ -34,3 +34,11 @@ def test_two_routes_of_one_name_are_refused():
             return {}
     with pytest.raises(ValueError, match="two routes named 'things'"):
         first.include_router(second)
+
+
+def test_every_route_reads_its_input_with_a_strict_schema():
+    """The gateway's input checks (plumbing.inputs) are StrictSchema's: a route without one would skip them."""
+    loose = [(name, schema) for name, entrypoint in routes(GatewayService)
+             for schema in (entrypoint.body_schema, entrypoint.query_schema)
+             if schema is not None and not issubclass(schema, StrictSchema)]
+    assert loose == []

@@ -4,8 +4,9 @@ One post per line, in the shape of ``POST /api/v1/monitoring/posts``. Lines
 go to the running service in batches of up to 1,000 (``ingest_posts``, one
 transaction each), so a post seen before updates its counts and is never
 duplicated, and an import run twice changes nothing. A line that is not
-JSON, or a batch the service refuses, is reported with its line numbers and
-the import goes on; progress is printed after every batch.
+JSON (NaN and Infinity are not), or a batch the service refuses (it checks
+the posts as the gateway does), is reported with its line numbers and the
+import goes on; progress is printed after every batch.
 """
 import argparse
 import json
@@ -13,6 +14,7 @@ import sys
 import time
 
 from plumbing.errors import InvalidInput
+from plumbing.inputs import not_json
 
 BATCH = 1000
 
@@ -24,7 +26,7 @@ def batches(lines, size=BATCH):
         if not line.strip():
             continue
         try:
-            batch.append((number, json.loads(line)))
+            batch.append((number, json.loads(line, parse_constant=not_json)))
         except ValueError as exc:
             problems.append((number, f"not JSON: {exc}"))
         if len(batch) == size:

@@ -1,7 +1,10 @@
 """Monitoring against real RabbitMQ and a real database."""
+import json
+
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from monitoring.ingest.import_posts import run
 from monitoring.service import MonitoringService
 from plumbing.errors import InvalidInput, NotFound
 from plumbing.testing import call
@@ -112,3 +115,39 @@ def test_bad_list_query_names_the_fields(monitoring):
     with pytest.raises(InvalidInput) as raised:
         call(monitoring, "list_posts", {"page": 0, "per_page": 0, "platform": "myspace", "colour": "red"})
     assert set(raised.value.details) == {"page", "per_page", "platform", "colour"}
+
+
+NOT_STORABLE = [  # (what a client sends, what it is told): as the gateway tells it
+    (dict(NEW_POST, text="a\x00b"), {"text": ["must not contain NUL characters"]}),
+    (dict(NEW_POST, author=dict(NEW_POST["author"], name="\ud800")),
+     {"author": {"name": ["must not contain unpaired surrogates (not valid Unicode)"]}}),
+    (dict(NEW_POST, author=dict(NEW_POST["author"], verified="yes")),
+     {"author": {"verified": ["Not a valid boolean."]}}),
+    (dict(NEW_POST, likes=2.5), {"likes": ["Not a valid integer."]}),
+    (dict(NEW_POST, likes=float("nan")), {"likes": ["must be a finite number (NaN and Infinity are not JSON)"]}),
+]
+
+
+def test_input_by_rpc_gets_the_checks_it_gets_through_the_gateway(monitoring, service_config):
+    with ServiceRpcProxy("monitoring", service_config) as proxy:  # over the broker, as JSON
+        for post, details in NOT_STORABLE:
+            with pytest.raises(InvalidInput) as refused:
+                proxy.ingest_post(post)
+            assert refused.value.details == details
+            with pytest.raises(InvalidInput) as refused:
+                proxy.ingest_posts({"posts": [NEW_POST, post]})
+            assert refused.value.details == {"posts": {"1": details}}
+    assert call(monitoring, "list_posts")["total"] == 0
+
+
+def test_the_import_tool_reports_what_the_service_refuses_by_line(monitoring, service_config):
+    with ServiceRpcProxy("monitoring", service_config) as proxy:
+        for refused in (NOT_STORABLE[:2], NOT_STORABLE[2:4]):  # text first, as the gateway names it first
+            said = []
+            lines = [json.dumps(post) + "\n" for post, _ in refused]  # one batch: all or nothing
+            assert run(lines, proxy.ingest_posts, said.append) == (0, 0, [1, 2])
+            assert said[:2] == [f"line {number}: {details}" for number, (_, details) in enumerate(refused, start=1)]
+        said = []
+        assert run([json.dumps(NEW_POST).replace("100", "NaN")], proxy.ingest_posts, said.append) == (0, 0, [1])
+    assert said[0] == "line 1: not JSON: NaN is not a JSON value"
+    assert call(monitoring, "list_posts")["total"] == 0

@@ -154,8 +154,9 @@ def test_a_rule_at_the_limit_is_accepted_and_matches_the_same_posts_as_before():
         with pytest.raises(RuleSyntaxError, match=f"more than {rules.MAX_TERMS} terms"):
             parse(query + " OR a")  # at the limit: one more is too many
         tree = parse(query)
-        texts = [" ".join(randomness.choices(randomness.choice([VOCABULARY + NOISE, NOISE]), k=randomness.randint(1, 4)))
-                 .replace('"', "") for _ in range(100)]
+        words = [randomness.choices(randomness.choice([VOCABULARY + NOISE, NOISE]), k=randomness.randint(1, 4))
+                 for _ in range(100)]
+        texts = [" ".join(some).replace('"', "") for some in words]
         found = [tree.matches(rules.Text(text)) for text in texts]
         assert found == [matches_as_before(tree, normalise(text)) for text in texts]
         outcomes.update(found)

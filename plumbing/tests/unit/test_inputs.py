@@ -1,7 +1,8 @@
-"""The checks the gateway makes of every body and query beyond each route's schema."""
+"""The checks every StrictSchema makes of its input beyond its fields' own (the gateway's bodies and
+queries, every service's RPC)."""
 from marshmallow import Schema, fields, validate
 
-from gateway.inputs import MAX_DEPTH, hostile, merged, query_integer_errors, type_errors
+from plumbing.inputs import MAX_DEPTH, hostile, merged, query_integer_errors, type_errors
 
 
 class Line(Schema):
