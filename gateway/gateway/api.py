@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+from eventlet import tpool
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.exceptions import RpcTimeout, UnknownService
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 PUBLIC = None
 MAX_BODY_BYTES = 1024 * 1024
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # the max_body of the routes that take a batch (imports)
+PARSE_INLINE_BYTES = 16 * 1024  # a larger body is parsed in a thread: on the loop it would take it 10 ms and more
 MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
@@ -193,6 +195,13 @@ class ApiEntrypoint(HttpRequestHandler):
         raw = (request.environ["wsgi.input"] if chunked else request.stream).read(self.max_body + 1)
         if len(raw) > self.max_body:
             raise too_large
+        # CPU work while it lasts: a large body's (an import of MiB takes seconds) goes to a thread,
+        # so the event loop goes on answering every other request meanwhile
+        return tpool.execute(self.parse_json, raw) if len(raw) > PARSE_INLINE_BYTES else self.parse_json(raw)
+
+    def parse_json(self, raw):
+        """The body read as JSON and loaded by the route's schema, in wire form; runs in a thread
+        for a large body, so it touches nothing of eventlet's."""
         try:
             data = json.loads(raw or b"null", parse_constant=inputs.not_json)
         except (ValueError, RecursionError) as exc:
