@@ -11,7 +11,7 @@ from plumbing import inputs
 MAX_PER_PAGE = 100
 MAX_PAGE = 2**31 - 1  # keeps the row offset within a database integer
 
-checked = ContextVar("checked", default=False)  # inside a load whose input is checked whole
+in_checked_load = ContextVar("in_checked_load", default=False)  # its input is checked whole already
 
 
 class StrictSchema(Schema):
@@ -28,11 +28,11 @@ class StrictSchema(Schema):
         type, beside marshmallow's own errors. The outermost strict schema checks the whole input,
         its nested ones add nothing. ``query_string``: the values are a query string's text, which
         marshmallow converts; only integers beyond a database's are refused once loaded."""
-        if checked.get():
+        if in_checked_load.get():
             return super().load(data, **kwargs)
         if refused := inputs.hostile(data):
             raise ValidationError(refused)
-        entered = checked.set(True)
+        entered = in_checked_load.set(True)
         try:
             loaded = super().load(data, **kwargs)
         except ValidationError as error:
@@ -40,7 +40,7 @@ class StrictSchema(Schema):
                 raise
             raise ValidationError(inputs.merged(mistyped, inputs.string_keys(error.normalized_messages()))) from None
         finally:
-            checked.reset(entered)
+            in_checked_load.reset(entered)
         if mistyped := (inputs.query_integer_errors(loaded, self) if query_string
                         else self.type_errors(data, kwargs.get("many"))):
             raise ValidationError(mistyped)
