@@ -81,3 +81,13 @@ def test_events_carry_no_customer_details_and_mask_what_a_customer_wrote(ticketi
     assert data["ticket.created"]["subject"] == "Call me on 139****1111 or l***@example.com"
     assert data["ticket.escalated"]["reason"] == "customer at l***@example.com"
     assert data["kb.search_missed"]["query"] == "refund for 139****1111"
+
+
+def test_an_import_logs_its_source_without_the_credentials_in_it(ticketing, process_log):
+    source = "https://ops:s3cret@old-desk.example.com/api?token=t0k3n"
+    tickets = [dict(TICKET, external_id=f"A-{n}", created_at="2025-01-02T03:04:05+00:00", history=[])
+               for n in range(100)]  # the import logs its progress every 100 tickets
+    as_("crm", ["integration"], ticketing, "import_tickets", {"source": source, "tickets": tickets})
+    [line] = [line for line in process_log() if "import from" in line]
+    assert line.endswith("import from https://***@old-desk.example.com/api?token=***: 100 tickets replayed")
+    assert not any(secret in "\n".join(process_log()) for secret in ("ops:", "s3cret", "t0k3n"))
