@@ -74,8 +74,8 @@ class AppraisalService(PlatformService):
         return kpis.get_kpis(self.uow, query)
 
     @rpc
-    def ticket_counts(self, query=None):
-        return kpis.count_tickets(self.uow, query)
+    def ticket_counts(self, query=None, agents=None):
+        return kpis.count_tickets(self.uow, query, agents)
 
     # -- KPI definitions, templates, ratings --------------------------------------------
     @rpc
