@@ -31,6 +31,14 @@ class NotFound(DomainError):
 
 
 @deserialize_to_instance
+class Forbidden(DomainError):
+    """The caller may see the resource but not do this to it; what she may
+    not see at all is NotFound, as if it did not exist."""
+    code = "forbidden"
+    status = 403
+
+
+@deserialize_to_instance
 class Conflict(DomainError):
     """The request is valid but not in the current state of the resource."""
     code = "conflict"

@@ -342,7 +342,8 @@ class SlaClockSchema(Schema):
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
     rating_token = fields.String(allow_none=True, metadata={
-        "description": "only in the answer that resolved the ticket: the customer's one-time rating link token"})
+        "description": "the customer's one-time rating link token, only in the answer that resolved the ticket and "
+                       "only to an integration (never to staff); null otherwise"})
 
 
 class EscalationSchema(StrictSchema):
@@ -412,6 +413,15 @@ class RatingSchema(Schema):
     score = fields.Integer()
     comment = fields.String(allow_none=True)
     rated_at = fields.DateTime()
+
+
+class RatingLinkSchema(Schema):
+    ticket_id = fields.Integer()
+    resolution = fields.Integer(metadata={"description": "which resolution of the ticket the link rates"})
+    rating_token = fields.String(metadata={
+        "description": "the customer's one-time link token (POST /api/v1/ratings/{token}); one issued before "
+                       "for this resolution stops working"})
+    expires_at = fields.DateTime()
 
 
 class CallbackCreateSchema(StrictSchema):
