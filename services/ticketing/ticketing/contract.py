@@ -657,11 +657,11 @@ class TicketStatusChangedDataSchema(TicketFactsSchema):
 
 
 class TicketResolvedDataSchema(TicketFactsSchema):
+    """Data version 2: version 1 carried the customer's rating link token, which an event must not (X1); the
+    customer's side asks for the link (POST /api/v1/tickets/{id}/rating-link)."""
     first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))
     reopen_count = required(fields.Integer())
     transfer_count = required(fields.Integer())
-    rating_token = required(fields.String(metadata={
-        "description": "the customer's one-time rating link token (POST /api/v1/ratings/{token}), valid 14 days"}))
 
 
 class TicketReopenedDataSchema(TicketFactsSchema):
