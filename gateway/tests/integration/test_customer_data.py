@@ -1,8 +1,8 @@
 """Customer data through the gateway (X6): an agent sees the customers of
-their own tickets only; an admin reads who stored or saw them."""
+her own tickets only (her team's others masked); an admin reads who stored or saw them."""
 import pytest
 
-TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
+TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint", "team": "billing",
           "customer": {"name": "Wang Fang", "contact": "wang.fang@example.com"}}
 MASKED = {"name": "W*", "contact": "w***@example.com"}
 
@@ -11,7 +11,7 @@ MASKED = {"name": "W*", "contact": "w***@example.com"}
 def people(start_platform, client, make_account):
     start_platform("ticketing")
     client.login()
-    return {name: make_account(name, roles) for name, roles in (
+    return {name: make_account(name, roles, teams=["billing"]) for name, roles in (
         ("ann", ["agent"]), ("bob", ["agent"]), ("sue", ["supervisor"]))}
 
 
