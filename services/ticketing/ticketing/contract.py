@@ -342,8 +342,8 @@ class SlaClockSchema(Schema):
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
     rating_token = fields.String(allow_none=True, metadata={
-        "description": "the customer's one-time rating link token, only in the answer that resolved the ticket and "
-                       "only to an integration (never to staff); null otherwise"})
+        "description": "null to staff, always: the customer's side gets the rating link (an integration from "
+                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
 
 
 class EscalationSchema(StrictSchema):
