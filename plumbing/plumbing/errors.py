@@ -32,8 +32,9 @@ class NotFound(DomainError):
 
 @deserialize_to_instance
 class Forbidden(DomainError):
-    """The caller may see the resource but not do this to it; what she may
-    not see at all is NotFound, as if it did not exist."""
+    """The caller sees the object, but a rule forbids them this act on it (separation of
+    duties: nobody assesses their own exam, decides their own appeal, rates themselves...).
+    An object outside the caller's scope is NotFound instead, as if it did not exist."""
     code = "forbidden"
     status = 403
 
