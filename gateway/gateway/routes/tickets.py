@@ -6,8 +6,8 @@ import uuid
 from nameko.exceptions import deserialize
 
 from gateway.access import (
-    ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS, TICKET_READERS,
-    TICKET_WRITERS,
+    ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS,
+    TICKET_READERS, TICKET_WRITERS,
 )
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from ticketing import contract
@@ -164,7 +164,8 @@ def issue_rating_link(service, call: ApiCall, ticket_id):
 
 
 @router.api("POST", "/api/v1/ratings/<token>", body=contract.RatingSubmitSchema, response=contract.RatingSchema,
-            status=201, secret_path=True, summary="The customer rates a resolution through its link (no account: the token is the key)")
+            status=201, secret_path=True,
+            summary="The customer rates a resolution through its link (no account: the token is the key)")
 def submit_rating(service, call: ApiCall, token):
     return service.ticketing.submit_rating(token, call.body)
 

@@ -18,9 +18,9 @@ from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.contract import (
-    CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema, HistorySchema,
-    ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
+    HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema,
+    MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,

@@ -119,12 +119,11 @@ def sees_customer(roles, actor, assignee) -> bool:
     return roles is None or bool(set(roles) & set(CUSTOMER_READERS)) or (actor is not None and actor == assignee)
 
 
-
 @dataclass(frozen=True)
 class Scope:
     """Tickets a caller may reach: every one, or those ``owner`` owns, those
     of ``teams``, and the unassigned ones of ``queues``. The ticket list
-    turns the same fields into SQL (``steps.scope_condition``)."""
+    turns the same fields into SQL (``steps.readable_condition``)."""
     everything: bool = False
     owner: str | None = None
     teams: frozenset = frozenset()
