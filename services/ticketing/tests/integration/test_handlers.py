@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from plumbing.db import make_engine
+from plumbing.errors import Conflict, NotFound
 from plumbing.unit_of_work import Unit, utc_now
 from ticketing import models
+from ticketing.aftercare import handlers as aftercare
 from ticketing.aftercare import rules as aftercare_rules
 from ticketing.sla import handlers as sla
 from ticketing.tickets import handlers as tickets
@@ -72,6 +74,21 @@ def test_the_rating_link_is_kept_only_as_its_hash_and_no_event_or_webhook_body_c
         assert session.scalars(select(models.Rating.token_hash)).all() == [aftercare_rules.token_hash(token)]
     assert stored["webhook_deliveries"] and stored["outbox"]
     assert [name for name, rows in stored.items() if token in repr(rows)] == []
+
+
+def test_a_new_rating_link_replaces_the_one_before_until_the_resolution_is_rated(unit):
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    crm = dict(actor="crm", roles=["integration"])
+    with pytest.raises(Conflict, match="no resolution to rate"):
+        aftercare.issue_rating_link(unit(**crm), ticket["id"])
+    first = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})["rating_token"]
+    link = aftercare.issue_rating_link(unit(**crm), ticket["id"])
+    assert link["resolution"] == 1 and link["rating_token"] != first
+    with pytest.raises(NotFound):
+        aftercare.submit_rating(unit(actor=None), first, {"score": 1})
+    assert aftercare.submit_rating(unit(actor=None), link["rating_token"], {"score": 4})["score"] == 4
+    with pytest.raises(Conflict, match="already rated"):
+        aftercare.issue_rating_link(unit(**crm), ticket["id"])
 
 
 def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_counts_nothing(unit, database):
