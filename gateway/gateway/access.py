@@ -13,6 +13,7 @@ TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
 TICKET_READERS = ("agent", "supervisor", "admin")
 TICKET_HANDLERS = ("agent", "supervisor", "admin")
 IMPORTERS = INTEGRATORS = ("admin", "integration")
+CUSTOMERS_SIDE = ("integration",)  # delivers the rating link to the customer; staff never see it
 KB_EDITORS = ("supervisor", "trainer", "admin")
 GAP_READERS = SUPERVISORS + ("trainer",)
 

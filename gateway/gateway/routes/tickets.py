@@ -6,8 +6,8 @@ import uuid
 from nameko.exceptions import deserialize
 
 from gateway.access import (
-    ADMIN, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS, TICKET_READERS,
-    TICKET_WRITERS,
+    ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS,
+    TICKET_READERS, TICKET_WRITERS,
 )
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from ticketing import contract
@@ -155,8 +155,17 @@ def complaint_verdict(service, call: ApiCall, ticket_id):
     return service.ticketing.complaint_verdict(ticket_id, call.body)
 
 
+@router.api("POST", "/api/v1/tickets/<int:ticket_id>/rating-link", roles=CUSTOMERS_SIDE,
+            response=contract.RatingLinkSchema, status=201, summary=(
+                "A new one-time rating link for the ticket's latest resolution, to deliver to the customer "
+                "(the one issued before stops working)"))
+def issue_rating_link(service, call: ApiCall, ticket_id):
+    return service.ticketing.issue_rating_link(ticket_id)
+
+
 @router.api("POST", "/api/v1/ratings/<token>", body=contract.RatingSubmitSchema, response=contract.RatingSchema,
-            status=201, summary="The customer rates a resolution through its link (no account: the token is the key)")
+            status=201, secret_path=True,
+            summary="The customer rates a resolution through its link (no account: the token is the key)")
 def submit_rating(service, call: ApiCall, token):
     return service.ticketing.submit_rating(token, call.body)
 

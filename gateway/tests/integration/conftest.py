@@ -83,15 +83,16 @@ def client(base_url):
 
 @pytest.fixture
 def make_account(client, gateway_config):
-    """Create an account as admin and return a logged-in session for it;
+    """Create an account (in ``teams``) as admin and return a logged-in session for it;
     agents are also certified by training (an event) and known to routing."""
-    def make(username, roles, password="password-123"):
+    def make(username, roles, password="password-123", teams=()):
         admin = requests.Session()
         token = client.post(client.url("/api/v1/auth/token"),
                             json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
         admin.headers["Authorization"] = f"Bearer {token}"
         response = admin.post(client.url("/api/v1/accounts"),
-                              json={"username": username, "password": password, "roles": roles})
+                              json={"username": username, "password": password, "roles": roles,
+                                    "teams": list(teams)})
         assert response.status_code == 201, response.text
         session = requests.Session()
         session.url = client.url

@@ -1,5 +1,5 @@
 """Customer data through the gateway (X6): an agent sees the customers of
-their own tickets only; an admin reads who stored or saw them; a search for
+her own tickets only (her team's others masked); an admin reads who stored or saw them; a search for
 a customer reaches the access log masked."""
 import re
 
@@ -7,7 +7,7 @@ import pytest
 
 from plumbing.testing import wait_for
 
-TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
+TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint", "team": "billing",
           "customer": {"name": "Wang Fang", "contact": "wang.fang@example.com"}}
 MASKED = {"name": "W*", "contact": "w***@example.com"}
 
@@ -16,7 +16,7 @@ MASKED = {"name": "W*", "contact": "w***@example.com"}
 def people(start_platform, client, make_account):
     start_platform("ticketing")
     client.login()
-    return {name: make_account(name, roles) for name, roles in (
+    return {name: make_account(name, roles, teams=["billing"]) for name, roles in (
         ("ann", ["agent"]), ("bob", ["agent"]), ("sue", ["supervisor"]))}
 
 

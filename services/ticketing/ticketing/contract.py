@@ -342,7 +342,8 @@ class SlaClockSchema(Schema):
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
     rating_token = fields.String(allow_none=True, metadata={
-        "description": "only in the answer that resolved the ticket: the customer's one-time rating link token"})
+        "description": "null to staff, always: the customer's side gets the rating link (an integration from "
+                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
 
 
 class EscalationSchema(StrictSchema):
@@ -412,6 +413,15 @@ class RatingSchema(Schema):
     score = fields.Integer()
     comment = fields.String(allow_none=True)
     rated_at = fields.DateTime()
+
+
+class RatingLinkSchema(Schema):
+    ticket_id = fields.Integer()
+    resolution = fields.Integer(metadata={"description": "which resolution of the ticket the link rates"})
+    rating_token = fields.String(metadata={
+        "description": "the customer's one-time link token (POST /api/v1/ratings/{token}); one issued before "
+                       "for this resolution stops working"})
+    expires_at = fields.DateTime()
 
 
 class CallbackCreateSchema(StrictSchema):
@@ -647,11 +657,11 @@ class TicketStatusChangedDataSchema(TicketFactsSchema):
 
 
 class TicketResolvedDataSchema(TicketFactsSchema):
+    """Data version 2: version 1 carried the customer's rating link token, which an event must not (X1); the
+    customer's side asks for the link (POST /api/v1/tickets/{id}/rating-link)."""
     first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))
     reopen_count = required(fields.Integer())
     transfer_count = required(fields.Integer())
-    rating_token = required(fields.String(metadata={
-        "description": "the customer's one-time rating link token (POST /api/v1/ratings/{token}), valid 14 days"}))
 
 
 class TicketReopenedDataSchema(TicketFactsSchema):
