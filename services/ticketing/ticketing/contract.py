@@ -581,7 +581,8 @@ class WebhookSchema(Schema):
     event_types = fields.List(fields.String())
     active = fields.Boolean()
     description = fields.String()
-    created_by = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True, metadata={
+        "description": "the account that made it: only it and admins see the webhook and its deliveries"})
     created_at = fields.DateTime()
 
 

@@ -313,6 +313,7 @@ class WebhookSubscription(Base):
     event_types: Mapped[list] = mapped_column(JSON)    # exact types or patterns (contract.matches)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str] = mapped_column(String(500), default="")
+    # the account that made it, its owner: only it and admins see it (None: made by a tool, admins only)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -1,6 +1,8 @@
 """Webhooks (X2): outside systems that cannot read RabbitMQ register a URL
 and get ticketing's events POSTed to it, signed. Signing and back-off are in
-``rules.py``.
+``rules.py``. A webhook belongs to the account that made it (``created_by``):
+an integration sees, deactivates and reads the deliveries of its own only,
+admins every one; another's id is not found.
 
 How an event travels
     1. ``record_event`` records every event ticketing publishes: in the
@@ -160,7 +162,7 @@ def create_webhook(uow, data):
 
 
 def list_webhooks(uow):
-    rows = uow.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
+    rows = uow.session.scalars(in_view(uow, select(WebhookSubscription)).order_by(WebhookSubscription.id)).all()
     return shared(WebhookListSchema).dump({"items": rows})
 
 
@@ -189,10 +191,19 @@ def list_deliveries(uow, webhook_id, query):
 
 
 def webhook(uow, webhook_id, lock=False):
-    subscription = uow.session.get(WebhookSubscription, webhook_id, with_for_update=lock)
+    """The caller's webhook; another's is not found, as if it did not exist."""
+    query = in_view(uow, select(WebhookSubscription).where(WebhookSubscription.id == webhook_id))
+    subscription = uow.session.scalar(query.with_for_update() if lock else query)
     if subscription is None:
         raise NotFound(f"webhook {webhook_id} does not exist")
     return subscription
+
+
+def in_view(uow, query):
+    """Only the webhooks the caller made, unless it sees every one."""
+    if rules.sees_every_webhook(uow.roles):
+        return query
+    return query.where(WebhookSubscription.created_by == uow.actor)
 
 
 # -- from event to delivery --------------------------------------------------------------------

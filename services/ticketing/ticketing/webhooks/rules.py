@@ -104,6 +104,16 @@ def verify(secret: str, header, body: bytes, now, tolerance_seconds: int = DEFAU
     return matched
 
 
+# -- whose webhooks ---------------------------------------------------------------
+WEBHOOK_ADMINS = ("admin",)
+
+
+def sees_every_webhook(roles) -> bool:
+    """Admins see every webhook, anyone else those it made; ``roles`` None is a
+    service or an operator's tool, not a person through the gateway."""
+    return roles is None or bool(set(roles) & set(WEBHOOK_ADMINS))
+
+
 # -- retries ----------------------------------------------------------------------
 def retry_delay(attempt: int, base_seconds: float = DEFAULT_RETRY_BASE_SECONDS) -> timedelta:
     """How long to wait after failed attempt number ``attempt`` (1-based)."""
