@@ -545,6 +545,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def check_url(url):
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # the signature authenticates ticketing; a password in a URL ends up in logs and answers
+        raise ValidationError("must not carry a user name or password")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise ValidationError("must be https; plain http is allowed only for localhost and 127.0.0.1")
 
@@ -566,7 +569,10 @@ class WebhookCreateSchema(StrictSchema):
     """A new subscription; the server makes its secret and shows it once."""
     url = fields.String(required=True, validate=[
         validate.Length(1, 2000), validate.URL(schemes={"http", "https"}, require_tld=False), check_url],
-        metadata={"description": "where events are POSTed; https (http only for localhost)"})
+        metadata={"description": (
+            "where events are POSTed; https (http only for localhost), no user name or password; "
+            "not this machine, a private network or a cloud metadata service unless the operator's "
+            "allow-list names it (400 naming url)")})
     event_types = fields.List(
         fields.String(validate=[validate.Length(1, 128), check_event_type]), required=True,
         validate=[validate.Length(1, MAX_EVENT_TYPES), check_no_duplicates], metadata={"description": (

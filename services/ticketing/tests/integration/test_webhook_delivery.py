@@ -2,10 +2,7 @@
 change's events get their deliveries in the change's own transaction."""
 import json
 import time
-from dataclasses import dataclass
 
-import eventlet
-import eventlet.wsgi
 import pytest
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
@@ -14,59 +11,6 @@ from ticketing.webhooks.rules import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
           "customer": {"name": "Han Mei", "contact": "han@example.com"}}
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict
-    body: bytes
-    status: int
-
-
-class Receiver:
-    """An outside system's HTTP endpoint on loopback: records every request
-    and answers 500 to the next ``fail_next(n)`` of them (or to all)."""
-
-    def __init__(self):
-        self.requests = []
-        self.failures = 0
-        self.socket = eventlet.listen(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.thread = eventlet.spawn(eventlet.wsgi.server, self.socket, self.app, log_output=False)
-
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def fail_next(self, count):
-        self.failures = count
-
-    def at(self, path):
-        return [request for request in self.requests if request.path == path]
-
-    def app(self, environ, start_response):
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {name[5:].replace("_", "-").lower(): value
-                   for name, value in environ.items() if name.startswith("HTTP_")}
-        headers["content-type"] = environ.get("CONTENT_TYPE")
-        failing = self.failures > 0
-        if failing:
-            self.failures -= 1
-        status = 500 if failing else 200
-        self.requests.append(Received(environ["PATH_INFO"], headers, body, status))
-        start_response("500 Internal Server Error" if failing else "200 OK", [("Content-Type", "text/plain")])
-        return [b"down" if failing else b"thanks"]
-
-    def close(self):
-        self.thread.kill()
-        self.socket.close()
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
 
 
 def act(container, method, *args, actor="admin"):

@@ -4,7 +4,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ticketing.contract import is_valid_pattern, matches
-from ticketing.webhooks.rules import MAX_ATTEMPTS, gives_up, retry_delay, sign, signature_header, verify
+from ticketing.webhooks.rules import (
+    MAX_ATTEMPTS, fair_share, gives_up, retry_delay, sign, signature_header, verify,
+)
 
 SECRET = "whsec_test"
 TIMESTAMP = 1700000000
@@ -120,6 +122,21 @@ def test_eight_attempts_then_give_up():
     assert [gives_up(attempts) for attempts in range(1, 10)] == [False] * 7 + [True] * 2
     total = sum((retry_delay(attempt) for attempt in range(1, MAX_ATTEMPTS)), timedelta())
     assert total == timedelta(hours=2, minutes=42, seconds=40)   # first attempt to last
+
+
+# -- sharing the requests in flight ---------------------------------------------------
+DUE = [("d1", 1), ("d2", 1), ("d3", 1), ("d4", 2), ("d5", 1), ("d6", 3)]   # oldest first
+
+
+def test_the_oldest_due_deliveries_go_first_up_to_the_room_there_is():
+    assert fair_share(DUE, 2, {}, per_webhook=5) == ["d1", "d2"]
+    assert fair_share(DUE, 10, {}, per_webhook=5) == ["d1", "d2", "d3", "d4", "d5", "d6"]
+
+
+def test_one_webhook_gets_no_more_than_its_share_in_flight_and_the_others_go_ahead():
+    assert fair_share(DUE, 10, {}, per_webhook=2) == ["d1", "d2", "d4", "d6"]
+    assert fair_share(DUE, 10, {1: 2}, per_webhook=2) == ["d4", "d6"]   # a slow webhook's requests still under way
+    assert fair_share(DUE, 0, {}, per_webhook=2) == []
 
 
 # -- event types ------------------------------------------------------------------

@@ -22,6 +22,17 @@ Retries
     After the 8th failure the delivery is ``failed`` for good. The delivery id
     is the same on every attempt, so a receiver can drop duplicates.
 
+Targets (no SSRF)
+    A webhook may not make ticketing call this machine, the private network or
+    a cloud's metadata service: :func:`target_problem` refuses a host that is
+    a metadata name, or resolves to any address that is not public (loopback,
+    private, link-local, multicast, reserved, unspecified, or a metadata
+    address, also inside IPv6: mapped, 6to4, NAT64), unless the operator's
+    :class:`AllowList` names the host or a network holding the address (a
+    metadata address must be named itself). ``webhooks/sending.py`` applies
+    it when a webhook is made and before every delivery, to the addresses it
+    then connects to.
+
 Event types
     A subscription lists exact types (``ticket.created``) or patterns: a
     ``*`` segment stands for exactly one segment (``ticket.*`` matches
@@ -29,10 +40,14 @@ Event types
     every type. The matching is in the contract (``contract.matches``), which
     validates subscriptions with it.
 """
+import collections
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address, ip_network
+from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "X-CSOPS-Signature"
 DELIVERY_HEADER = "X-CSOPS-Delivery"
@@ -104,6 +119,124 @@ def verify(secret: str, header, body: bytes, now, tolerance_seconds: int = DEFAU
     return matched
 
 
+# -- targets ----------------------------------------------------------------------
+ALLOWED_HOSTS_SETTING = "WEBHOOK_ALLOWED_HOSTS"
+# names and addresses of the instance metadata services of the big clouds (AWS, its ECS task
+# endpoint, GCP, Azure, Alibaba, Oracle): they hand out credentials to whoever asks from inside
+METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
+                            "instance-data.ec2.internal"})
+METADATA_ADDRESSES = frozenset(ip_address(address) for address in (
+    "169.254.169.254", "fd00:ec2::254", "169.254.170.2", "168.63.129.16", "100.100.100.200", "192.0.0.192"))
+NAT64 = IPv6Network("64:ff9b::/96")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+
+
+def host_name(host: str) -> str:
+    """A host as compared: lower case, without the root's trailing dot."""
+    return host.lower().rstrip(".")
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """What the operator lets webhooks reach although it is not public: host
+    names (whatever they resolve to) and IP networks (a single address is one)."""
+    hosts: frozenset = frozenset()
+    networks: tuple = ()
+
+    @classmethod
+    def parse(cls, setting: str) -> "AllowList":
+        """From ``WEBHOOK_ALLOWED_HOSTS``: entries separated by commas or spaces, e.g.
+        ``crm.internal, 10.20.0.0/16, 127.0.0.1, [fd00::1]``."""
+        hosts, networks = set(), []
+        for entry in re.split(r"[\s,]+", setting or ""):
+            if not entry:
+                continue
+            try:
+                networks.append(ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                if "/" in entry or not _HOST_NAME.match(host_name(entry)):
+                    raise ValueError(f"{ALLOWED_HOSTS_SETTING}: {entry!r} is neither a host name nor an IP network")
+                hosts.add(host_name(entry))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def names(self, address) -> bool:
+        """The address itself is listed (a /32 or /128), as a metadata address must be."""
+        return any(network.num_addresses == 1 and network.network_address == address for network in self.networks)
+
+    def holds(self, address) -> bool:
+        return any(address.version == network.version and address in network for network in self.networks)
+
+
+def embedded_ipv4(address) -> IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64), if any."""
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address in NAT64:
+            return IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def address_kind(address) -> str | None:
+    """Why an address is off limits ("loopback", "cloud metadata"...), None for a public one."""
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        return address_kind(inner)
+    if address in METADATA_ADDRESSES:
+        return "cloud metadata"
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return kind.replace("_", "-")
+    return None if address.is_global else "non-public"
+
+
+def name_problem(host: str, allowed: AllowList) -> str | None:
+    """Why a webhook may not send to ``host`` whatever it resolves to; None when it may try."""
+    name = host_name(host)
+    if name in METADATA_NAMES and name not in allowed.hosts:
+        return f"{host} is a cloud metadata service"
+    return None
+
+
+def target_problem(host: str, addresses, allowed: AllowList) -> str | None:
+    """Why a webhook may not send to ``host`` resolving to ``addresses``; None when it may."""
+    if host_name(host) in allowed.hosts:
+        return None
+    problem = name_problem(host, allowed)
+    if problem:
+        return problem
+    for address in addresses:
+        kind = address_kind(address)
+        inner = embedded_ipv4(address) or address
+        if kind is None or (allowed.names(address) or allowed.names(inner) if kind == "cloud metadata"
+                            else allowed.holds(address) or allowed.holds(inner)):
+            continue
+        article = "an" if kind[0] in "aeiou" else "a"
+        return (f"{host} is {article} {kind} address" if is_address(host)
+                else f"{host} is {address}, {article} {kind} address")
+    return None
+
+
+def is_address(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def shown_url(url: str) -> str:
+    """A webhook's URL as logged: no user name, password, query or fragment, which may hold secrets."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 # -- whose webhooks ---------------------------------------------------------------
 WEBHOOK_ADMINS = ("admin",)
 
@@ -121,6 +254,19 @@ def retry_delay(attempt: int, base_seconds: float = DEFAULT_RETRY_BASE_SECONDS) 
         raise ValueError(f"attempt numbers start at 1, not {attempt}")
     multiple = RETRY_SCHEDULE[min(attempt, len(RETRY_SCHEDULE)) - 1]
     return timedelta(seconds=multiple * base_seconds)
+
+
+def fair_share(due, room: int, in_flight_by_webhook, per_webhook: int) -> list:
+    """The ids of ``due`` ((id, webhook) pairs, oldest first) to send now: up to ``room``
+    of them, with at most ``per_webhook`` in flight for one webhook."""
+    taken, chosen = collections.Counter(), []
+    for delivery_id, webhook in due:
+        if len(chosen) == room:
+            break
+        if in_flight_by_webhook.get(webhook, 0) + taken[webhook] < per_webhook:
+            taken[webhook] += 1
+            chosen.append(delivery_id)
+    return chosen
 
 
 def gives_up(attempts: int) -> bool:
