@@ -590,12 +590,16 @@ class WebhookSchema(Schema):
     created_by = fields.String(allow_none=True, metadata={
         "description": "the account that made it: only it and admins see the webhook and its deliveries"})
     created_at = fields.DateTime()
+    legacy_signature = fields.Boolean(metadata={"description": (
+        "made before Standard Webhooks signatures: its requests carry the old X-CSOPS-Signature and "
+        "X-CSOPS-Delivery too; make a new webhook to drop them")})
 
 
 class WebhookCreatedSchema(WebhookSchema):
     secret = fields.String(metadata={"description": (
-        "signs every request (X-CSOPS-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">); "
-        "shown only now, keep it")})
+        "whsec_<base64>: signs every request as Standard Webhooks does (webhook-id, webhook-timestamp, "
+        "webhook-signature: v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">, keyed with the "
+        "base64-decoded part after whsec_); shown only now, keep it")})
 
 
 class WebhookListSchema(Schema):
@@ -603,7 +607,7 @@ class WebhookListSchema(Schema):
 
 
 class DeliverySchema(Schema):
-    id = fields.String(metadata={"description": "the X-CSOPS-Delivery header, the same on every attempt"})
+    id = fields.String(metadata={"description": "the webhook-id header, the same on every attempt"})
     webhook_id = fields.Integer(attribute="subscription_id")
     event_id = fields.String()
     event_type = fields.String()

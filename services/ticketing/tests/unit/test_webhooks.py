@@ -2,10 +2,11 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from standardwebhooks import Webhook
 
 from ticketing.contract import is_valid_pattern, matches
 from ticketing.webhooks.rules import (
-    MAX_ATTEMPTS, fair_share, gives_up, retry_delay, sign, signature_header, verify,
+    MAX_ATTEMPTS, fair_share, gives_up, retry_delay, sign, signature_header, signed_headers, standard_signature, verify,
 )
 
 SECRET = "whsec_test"
@@ -16,7 +17,33 @@ BODY = b'{"id":"evt_1","type":"ticket.created"}'
 EXPECTED = "525c42978d3993e94acf235fc6d62e9b8a661347612aabbf1fe360ad0f631c7d"
 
 
-# -- signing ----------------------------------------------------------------------
+# -- Standard Webhooks ------------------------------------------------------------
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"   # the example of the Standard Webhooks specification
+
+
+def test_the_standard_signature_is_what_the_standard_webhooks_library_computes():
+    at = datetime.fromtimestamp(TIMESTAMP, timezone.utc)
+    assert standard_signature(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY) == Webhook(STANDARD_SECRET).sign(
+        "msg_1", at, BODY)
+    older = "whsec_" + "ab" * 32   # the hex secrets made before: base64 too, and read alike
+    assert standard_signature(older, "msg_1", TIMESTAMP, BODY) == Webhook(older).sign("msg_1", at, BODY)
+
+
+def test_the_delivery_id_is_signed():
+    assert standard_signature(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY) != standard_signature(
+        STANDARD_SECRET, "msg_2", TIMESTAMP, BODY)
+
+
+def test_the_old_header_only_for_a_legacy_webhook():
+    new = signed_headers(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY, legacy=False)
+    assert set(new) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert new["webhook-id"] == "msg_1" and new["webhook-timestamp"] == str(TIMESTAMP)
+    old = signed_headers(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY, legacy=True)
+    assert old == dict(new, **{"X-CSOPS-Signature": signature_header(STANDARD_SECRET, TIMESTAMP, BODY),
+                               "X-CSOPS-Delivery": "msg_1"})
+
+
+# -- the legacy signature ---------------------------------------------------------
 def test_the_signature_is_hmac_sha256_over_timestamp_dot_body():
     assert sign(SECRET, TIMESTAMP, BODY) == EXPECTED
 

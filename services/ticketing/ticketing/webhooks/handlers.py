@@ -28,18 +28,20 @@ How an event travels
        ``rules.retry_delay`` or, after ``rules.MAX_ATTEMPTS``, ``failed``.
        A process that dies in between leaves the lease to run out, and the
        delivery is sent again: delivery is at least once, and
-       ``X-CSOPS-Delivery`` (the same on every attempt) lets a receiver
-       drop repeats.
+       ``webhook-id`` (the same on every attempt) lets a receiver drop
+       repeats.
 
 Each request: ``POST <url>`` with the CloudEvents envelope as body
-(``Content-Type: application/cloudevents+json``), ``X-CSOPS-Signature:
-t=<unix time>,v1=<hex>`` (see ``rules.py``), ``X-CSOPS-Delivery`` and
-``X-CSOPS-Event``. Redirects are not followed; they count as failures.
+(``Content-Type: application/cloudevents+json``), signed by Standard
+Webhooks' ``webhook-id`` (the delivery id), ``webhook-timestamp`` and
+``webhook-signature`` (see ``rules.py``; webhooks made before it also get
+``X-CSOPS-Signature`` and ``X-CSOPS-Delivery``), and ``X-CSOPS-Event``. Redirects are not followed; they count as failures.
 Logs show a webhook's URL without credentials or query (``rules.shown_url``).
 
 Config: ``WEBHOOK_RETRY_BASE_SECONDS`` (default 10) scales the back-off;
 the target settings are in ``sending.py``.
 """
+import base64
 import collections
 import json
 import logging
@@ -74,7 +76,7 @@ PER_WEBHOOK = 5    # of which for one webhook, so that slow receivers cannot tak
 # a claimed delivery's lease outlasts its request's deadline and the tick that records it
 LEASE_MARGIN = timedelta(seconds=45)
 USER_AGENT = "csops-webhooks/1"
-SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
 MAX_ERROR_LENGTH = 1000
 
 WEBHOOK_ATTEMPTS = Counter(
@@ -91,6 +93,7 @@ class Claimed:
     attempts: int
     url: str
     secret: str
+    legacy_signature: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,8 @@ def post_delivery(claimed: Claimed, settings: sending.Settings, timestamp: int |
     headers = {
         "Content-Type": CONTENT_TYPE,
         "User-Agent": USER_AGENT,
-        rules.SIGNATURE_HEADER: rules.signature_header(claimed.secret, timestamp, body),
-        rules.DELIVERY_HEADER: claimed.id,
         rules.EVENT_HEADER: claimed.event_type,
+        **rules.signed_headers(claimed.secret, claimed.id, timestamp, body, claimed.legacy_signature),
     }
     try:
         status, reason = sending.post(claimed.url, body, headers, settings)
@@ -195,7 +197,8 @@ subscriptions = ActiveSubscriptions()
 
 
 def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_hex(32)
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return rules.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 # -- subscriptions -------------------------------------------------------------------------
@@ -206,8 +209,8 @@ def create_webhook(uow, data, config):
     problem = sending.target_problem(fields["url"], sending.Settings.of(config))
     if problem:
         raise InvalidInput("the webhook's url is refused", {"url": [problem]})
-    subscription = WebhookSubscription(**fields, secret=new_secret(), active=True, created_by=uow.actor,
-                                       created_at=uow.now())
+    subscription = WebhookSubscription(**fields, secret=new_secret(), active=True, legacy_signature=False,
+                                       created_by=uow.actor, created_at=uow.now())
     with uow.transaction():
         uow.session.add(subscription)
     subscriptions.forget()
@@ -329,10 +332,12 @@ def claim_deliveries(uow, at, room, in_flight_by_webhook, lease) -> list[Claimed
         if not rows:
             return []
         targets = {row.id: row for row in session.execute(
-            select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret)
+            select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret,
+                   WebhookSubscription.legacy_signature)
             .where(WebhookSubscription.id.in_({row.subscription_id for row in rows})))}
     return [Claimed(row.id, row.subscription_id, row.event_type, row.body, row.attempts,
-                    targets[row.subscription_id].url, targets[row.subscription_id].secret) for row in rows]
+                    targets[row.subscription_id].url, targets[row.subscription_id].secret,
+                    targets[row.subscription_id].legacy_signature) for row in rows]
 
 
 def record_outcomes(uow, outcomes, retry_base_seconds):

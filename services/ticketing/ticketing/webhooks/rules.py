@@ -2,17 +2,29 @@
 
 Plain Python, no nameko or database: ``webhooks/handlers.py`` does the I/O.
 
-Signature (the scheme Stripe uses)
+Signature (Standard Webhooks, https://www.standardwebhooks.com)
     Each attempt is signed at the time it is sent::
+
+        webhook-id: <delivery id, the same on every attempt>
+        webhook-timestamp: <unix seconds>
+        webhook-signature: v1,<base64 HMAC-SHA256>
+
+    where the HMAC key is the secret's part after ``whsec_``, base64-decoded,
+    and the message is ``f"{id}.{timestamp}.".encode() + body``, the exact
+    bytes of the request body (:func:`standard_signature`). The delivery id
+    is signed, so a captured request replayed under another id fails, as one
+    replayed later does (receivers refuse a timestamp more than five minutes
+    off). Integrators verify it with a Standard Webhooks library, or as
+    ``docs/events/webhook_receiver_example.py`` does.
+
+    Webhooks made before this scheme (``legacy_signature``) also get the old
+    header, which their receivers verify today, with ``X-CSOPS-Delivery``::
 
         X-CSOPS-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>
 
-    where the HMAC key is the subscription's secret (UTF-8) and the message is
-    ``f"{t}.".encode() + body``, the exact bytes of the request body. A
-    receiver recomputes it with :func:`verify`, which also refuses a
-    timestamp more than ``tolerance_seconds`` away from its own clock, so a
-    captured request cannot be replayed later. Several ``v1=`` entries may
-    appear (e.g. while a secret is rotated); one matching is enough.
+    keyed with the whole secret (UTF-8), over ``f"{t}.".encode() + body``:
+    the delivery id is not in it (:func:`sign`, :func:`verify`). A webhook
+    made anew gets only the standard headers.
 
 Retries
     A delivery is attempted up to ``MAX_ATTEMPTS`` (8) times. After failed
@@ -40,6 +52,7 @@ Event types
     every type. The matching is in the contract (``contract.matches``), which
     validates subscriptions with it.
 """
+import base64
 import collections
 import hashlib
 import hmac
@@ -49,10 +62,12 @@ from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
-SIGNATURE_HEADER = "X-CSOPS-Signature"
-DELIVERY_HEADER = "X-CSOPS-Delivery"
+ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER = "webhook-id", "webhook-timestamp", "webhook-signature"
+LEGACY_SIGNATURE_HEADER = "X-CSOPS-Signature"
+LEGACY_DELIVERY_HEADER = "X-CSOPS-Delivery"
 EVENT_HEADER = "X-CSOPS-Event"
 SIGNATURE_VERSION = "v1"
+SECRET_PREFIX = "whsec_"
 
 DEFAULT_TOLERANCE_SECONDS = 300
 MAX_ATTEMPTS = 8
@@ -65,14 +80,37 @@ _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
 
 # -- signatures -------------------------------------------------------------------
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret, decoded as Standard Webhooks libraries do
+    (the older secrets' hex digits are base64 too)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    return base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def standard_signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>." + body>``."""
+    message = f"{delivery_id}.{int(timestamp)}.".encode() + body
+    return f"{SIGNATURE_VERSION},{base64.b64encode(hmac.new(secret_key(secret), message, hashlib.sha256).digest()).decode()}"
+
+
+def signed_headers(secret: str, delivery_id: str, timestamp: int, body: bytes, legacy: bool) -> dict:
+    """The headers that sign one attempt; with ``legacy`` the old ones too."""
+    headers = {ID_HEADER: delivery_id, TIMESTAMP_HEADER: str(int(timestamp)),
+               SIGNATURE_HEADER: standard_signature(secret, delivery_id, timestamp, body)}
+    if legacy:
+        headers[LEGACY_SIGNATURE_HEADER] = signature_header(secret, timestamp, body)
+        headers[LEGACY_DELIVERY_HEADER] = delivery_id
+    return headers
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Hex HMAC-SHA256 of ``f"{timestamp}.".encode() + body`` keyed with ``secret``."""
+    """The legacy scheme's hex HMAC-SHA256 of ``f"{timestamp}.".encode() + body`` keyed with ``secret``."""
     message = f"{int(timestamp)}.".encode() + body
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-CSOPS-Signature`` value: ``t=<timestamp>,v1=<hex>``."""
+    """The legacy ``X-CSOPS-Signature`` value: ``t=<timestamp>,v1=<hex>``."""
     return f"t={int(timestamp)},{SIGNATURE_VERSION}={sign(secret, timestamp, body)}"
 
 
