@@ -93,7 +93,7 @@ class Claimed:
     attempts: int
     url: str
     secret: str
-    legacy_signature: bool = False
+    legacy_signature: bool
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,9 @@ def post_delivery(claimed: Claimed, settings: sending.Settings, timestamp: int |
     except sending.DeadlinePassed as passed:
         return Outcome(claimed, None, str(passed))
     except requests.RequestException as exc:
+        return Outcome(claimed, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+    except Exception as exc:  # in a thread of its own: an outcome lost here would wait for its lease to run out
+        log.exception("webhook delivery %s to %s", claimed.id, rules.shown_url(claimed.url))
         return Outcome(claimed, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
     if 200 <= status < 300:
         return Outcome(claimed, status, None)
@@ -164,7 +167,10 @@ class InFlightByDatabase:
         self.found = {}
 
     def of(self, session) -> InFlight:
-        return self.found.setdefault(str(session.get_bind().url), InFlight())
+        database = str(session.get_bind().url)
+        if database not in self.found:
+            self.found[database] = InFlight()
+        return self.found[database]
 
 
 in_flight = InFlightByDatabase()

@@ -91,10 +91,15 @@ def checked_address(url, settings: Settings):
 
 def target_problem(url, settings: Settings) -> str | None:
     """Why a new webhook may not send to ``url``, None when it may."""
-    try:
-        checked_address(url, settings)
-    except Refused as refused:
-        return str(refused)
+    with eventlet.Timeout(CONNECT_TIMEOUT_SECONDS) as waited:
+        try:
+            checked_address(url, settings)
+        except Refused as refused:
+            return str(refused)
+        except eventlet.Timeout as passed:
+            if passed is not waited:
+                raise
+            return f"{urlsplit(url).hostname} did not resolve within {CONNECT_TIMEOUT_SECONDS} s"
     return None
 
 
