@@ -247,9 +247,11 @@ def target_problem(host: str, addresses, allowed: AllowList) -> str | None:
         return problem
     for address in addresses:
         kind = address_kind(address)
-        inner = embedded_ipv4(address) or address
-        if kind is None or (allowed.names(address) or allowed.names(inner) if kind == "cloud metadata"
-                            else allowed.holds(address) or allowed.holds(inner)):
+        if kind is None:
+            continue
+        # a metadata address must be named itself; any other may be in a network named
+        let_through = allowed.names if kind == "cloud metadata" else allowed.holds
+        if let_through(address) or let_through(embedded_ipv4(address) or address):
             continue
         article = "an" if kind[0] in "aeiou" else "a"
         return (f"{host} is {article} {kind} address" if is_address(host)
