@@ -207,26 +207,27 @@ def decide_suggestion(service, call: ApiCall, ticket_id):
 
 @router.api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=contract.WebhookCreateSchema,
             response=contract.WebhookCreatedSchema, status=201,
-            summary="Subscribe a URL to ticketing events; the signing secret is shown only in this answer")
+            summary="Subscribe a URL to ticketing events (the caller's webhook); the signing secret is shown "
+                    "only in this answer")
 def create_webhook(service, call: ApiCall):
     return service.ticketing.create_webhook(call.body)
 
 
 @router.api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=contract.WebhookListSchema,
-            summary="Webhook subscriptions")
+            summary="Webhook subscriptions: the caller's own, every one for an admin")
 def list_webhooks(service, call: ApiCall):
     return service.ticketing.list_webhooks()
 
 
 @router.api("DELETE", "/api/v1/webhooks/<int:webhook_id>", roles=INTEGRATORS, response=contract.WebhookSchema,
-            summary="Deactivate a webhook: no new deliveries, pending ones given up")
+            summary="Deactivate a webhook: no new deliveries, pending ones given up (another's is 404)")
 def deactivate_webhook(service, call: ApiCall, webhook_id):
     return service.ticketing.deactivate_webhook(webhook_id)
 
 
 @router.api("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries", roles=INTEGRATORS,
             query=contract.DeliveryListQuerySchema, response=contract.DeliveryPageSchema,
-            summary="A webhook's delivery log: attempts, status codes, errors")
+            summary="A webhook's delivery log: attempts, status codes, errors (another's is 404)")
 def list_deliveries(service, call: ApiCall, webhook_id):
     return service.ticketing.list_deliveries(webhook_id, call.query)
 

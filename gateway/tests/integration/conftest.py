@@ -33,6 +33,7 @@ def postgres_platform_databases(new_postgres_database):
 def gateway_config(service_config, web_config, tmp_path, monkeypatch, platform_databases, migrated):
     """Every service gets its own database (SQLite under tmp_path unless told), migrated."""
     monkeypatch.setenv("CSOPS_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("TICKETING_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # the tests' webhook receivers are on loopback
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     for service in ["gateway", *BACKENDS]:
         if service in platform_databases:

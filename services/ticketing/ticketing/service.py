@@ -194,7 +194,7 @@ class TicketingService(PlatformService):
     # -- webhooks (X2) -------------------------------------------------------------------
     @rpc
     def create_webhook(self, data):
-        return webhooks.create_webhook(self.uow, data)
+        return webhooks.create_webhook(self.uow, data, self.config)
 
     @rpc
     def list_webhooks(self):
