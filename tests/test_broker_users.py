@@ -41,6 +41,14 @@ def users_tool():
     return module
 
 
+def test_the_users_tool_names_every_setting_it_misses():
+    with pytest.raises(SystemExit) as refused:
+        users_tool().main([], environ={"RABBITMQ_TICKETING_PASSWORD": "set"})
+    assert str(refused.value) == ("set RABBITMQ_MANAGEMENT_URL, RABBITMQ_GATEWAY_PASSWORD, RABBITMQ_TRAINING_PASSWORD, "
+                                  "RABBITMQ_APPRAISAL_PASSWORD, RABBITMQ_MONITORING_PASSWORD, "
+                                  "RABBITMQ_TOPOLOGY_PASSWORD")
+
+
 @pytest.fixture
 def broker_uris(rabbit_config, request):
     """The AMQP URI of each user of the definitions, made by the users tool in the test's vhost."""
