@@ -113,7 +113,8 @@ def load_event_data(schema, event):
 
     from plumbing.schemas import shared
 
+    schema = shared(schema) if isinstance(schema, type) else schema
     try:
-        return (shared(schema) if isinstance(schema, type) else schema).load(event["data"])
+        return schema.load(event["data"])
     except ValidationError as error:
         raise UnprocessableEvent(f"data breaks {type(schema).__name__}: {error.normalized_messages()}") from None
