@@ -63,9 +63,9 @@ eval-sentiment: install
 train-sentiment: install
 	$(PY) -m monitoring.sentiment.train
 
+# every setting .env.example leaves empty (the REQUIRED secrets among them) set to a placeholder
 compose-check:
-	RABBITMQ_PASSWORD=check POSTGRES_PASSWORD=check JWT_SECRET=check ADMIN_PASSWORD=check \
-	GRAFANA_ADMIN_PASSWORD=check docker-compose -f docker-compose.yml config -q
+	env $$(sed -n 's/^\([A-Z_]*\)=$$/\1=check/p' .env.example) docker-compose -f docker-compose.yml config -q
 
 clean:
 	rm -rf var

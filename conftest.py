@@ -8,6 +8,8 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402
 
+import io  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import sqlite3  # noqa: E402
 import uuid  # noqa: E402
@@ -134,6 +136,22 @@ def start_service(container_factory, service_config, database_url, migrated):
         container.start()
         return container
     return start
+
+
+@pytest.fixture
+def process_log():
+    """The lines a service process logs, as it writes them: ``log_setup``
+    (which ``plumbing.serve`` runs) with its handler writing to a buffer.
+    ``process_log()`` gives the lines so far."""
+    from plumbing.config import log_setup
+
+    handlers, level = logging.root.handlers[:], logging.root.level
+    log_setup("INFO")
+    written = io.StringIO()
+    logging.root.handlers[0].setStream(written)
+    yield lambda: written.getvalue().splitlines()
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

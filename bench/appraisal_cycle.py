@@ -69,8 +69,10 @@ from plumbing import migrate
 from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
 from plumbing.testing import wait_until_answering
 from plumbing.topology import declare
+from ticketing.events import PUBLISHED as TICKETING_EVENTS
 
 MONTH_START, MONTH_DAYS = date(2026, 3, 1), 31
+DATA_VERSIONS = {event_type.name: event_type.version for event_type in TICKETING_EVENTS}
 TARGET_EVENTS_PER_SECOND = 5000
 TARGET_CYCLE_RATIO = 2.0
 CONFIRM_WINDOW = 20000
@@ -136,13 +138,13 @@ def month_events(tickets, agents, seed, part=0, parts=1):
         if rnd.random() < 0.85:
             resolution_target = 6 * TARGETS[priority]
             emit("ticket.resolved", rnd.uniform(600, 86400), first_contact_resolution=not transfers,
-                 reopen_count=0, transfer_count=transfers, rating_token="t")
+                 reopen_count=0, transfer_count=transfers)
             clock("resolution", round(rnd.expovariate(1 / (0.5 * resolution_target)), 3), resolution_target)
             if rnd.random() < 0.06:
                 emit("ticket.reopened", rnd.uniform(3600, 12 * 86400), reopen_count=1)
                 if rnd.random() < 0.6:
                     emit("ticket.resolved", rnd.uniform(600, 86400), first_contact_resolution=False, reopen_count=1,
-                         transfer_count=transfers, rating_token="t")
+                         transfer_count=transfers)
                     clock("resolution", round(rnd.expovariate(1 / (0.5 * resolution_target)), 3), resolution_target)
             if rnd.random() < 0.3:
                 score = rnd.choice((1, 2, 3, 3, 4, 4, 4, 5, 5, 5))
@@ -152,7 +154,8 @@ def month_events(tickets, agents, seed, part=0, parts=1):
         for sequence, (event_type, at_, data) in enumerate(events, start=1):
             yield "ticketing", event_type, make_envelope(
                 service="ticketing", event_type=event_type, subject=f"ticket/{ticket_id}", data=data,
-                sequence=sequence, event_id=f"t{seed}-{ticket_id}-{sequence}", time=at_)
+                sequence=sequence, event_id=f"t{seed}-{ticket_id}-{sequence}", time=at_,
+                data_version=DATA_VERSIONS[event_type])
 
 
 # -- publishing ----------------------------------------------------------------------------------------------------

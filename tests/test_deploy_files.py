@@ -1,10 +1,13 @@
 """The deployment files are valid for the tools that read them (X5)."""
+import importlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
+import uuid
 
 import kubernetes_validate
 import pytest
@@ -13,8 +16,13 @@ import yaml
 from plumbing.services import BACKEND_NAMES, NAMES, PROCESSES
 from tests.conftest import ROOT
 
-SECRETS = {name: "check" for name in
-           ("RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "JWT_SECRET", "ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD")}
+# the broker's users: one per process, and the topology job's
+BROKER_USERS = (*NAMES, "topology")
+# each secret gets a value of its own, so a test can tell which one ended up where
+SECRETS = {name: f"check-{name.lower().replace('_', '-')}" for name in
+           ("RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "JWT_SECRET", "ADMIN_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+            *(f"RABBITMQ_{user.upper()}_PASSWORD" for user in BROKER_USERS),
+            *(f"POSTGRES_{name.upper()}_PASSWORD" for name in NAMES))}
 
 
 def dashboards():
@@ -45,7 +53,7 @@ def test_compose_refuses_to_start_without_the_secrets():
 
 
 # what the deployment files run besides the processes of plumbing.services
-COMPOSE_EXTRAS = {"rabbitmq", "postgres", "prometheus", "grafana", "topology"}
+COMPOSE_EXTRAS = {"rabbitmq", "postgres", "prometheus", "grafana", "broker-users", "topology"}
 SCRAPE_EXTRAS = {"rabbitmq", "prometheus"}
 
 
@@ -188,18 +196,22 @@ def test_every_process_is_a_deployment_probed_on_an_endpoint_it_serves():
         assert f"{name.upper()}_DATABASE_URL" in env, f"{name} has no database of its own"
 
 
+def pod_containers(workload):
+    spec = workload["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def test_configuration_comes_from_the_config_map_and_the_secret():
     secret_keys = set(objects("Secret")["csops-secrets"]["stringData"])
-    workloads = [*objects("Deployment").values(), *objects("Job").values()]
-    for workload in workloads:
-        [container] = workload["spec"]["template"]["spec"]["containers"]
-        assert container["envFrom"] == [{"configMapRef": {"name": "csops-config"}}]
-        for variable in container["env"]:
-            if "valueFrom" in variable:
-                reference = variable["valueFrom"]["secretKeyRef"]
-                assert reference["name"] == "csops-secrets" and reference["key"] in secret_keys, variable
-    used = {variable["valueFrom"]["secretKeyRef"]["key"] for workload in workloads
-            for variable in workload["spec"]["template"]["spec"]["containers"][0]["env"] if "valueFrom" in variable}
+    used = set()
+    for workload in [*objects("Deployment").values(), *objects("Job").values()]:
+        for container in pod_containers(workload):
+            assert container["envFrom"] == [{"configMapRef": {"name": "csops-config"}}]
+            for variable in container["env"]:
+                if "valueFrom" in variable:
+                    reference = variable["valueFrom"]["secretKeyRef"]
+                    assert reference["name"] == "csops-secrets" and reference["key"] in secret_keys, variable
+                    used.add(reference["key"])
     assert used == secret_keys, "the Secret's example lists exactly what the workloads read"
 
 
@@ -225,3 +237,198 @@ def test_env_example_documents_every_setting_and_holds_no_secret():
                    if line and not line.startswith("#"))
     assert compose_settings == set(example) - {"COMPOSE_PROJECT_NAME"}
     assert all(example[name] == "" for name in SECRETS)
+
+
+# Who may reach what from other machines: the gateway's API only. The RabbitMQ management UI,
+# Prometheus and Grafana listen on the host's loopback (an SSH tunnel or a reverse proxy with TLS
+# reaches them); AMQP, RabbitMQ's metrics port and PostgreSQL are not published at all.
+LOOPBACK_PORTS = {"rabbitmq": {15672}, "prometheus": {9090}, "grafana": {3000}}
+
+
+def published(port):
+    """(host address, container port) of a compose port, long or short syntax; '' is every interface."""
+    if isinstance(port, dict):
+        return port.get("host_ip", ""), int(port["target"])
+    parts = str(port).split("/")[0].split(":")
+    return (parts[0] if len(parts) == 3 else ""), int(parts[-1])
+
+
+def test_only_the_gateway_is_published_beyond_the_host():
+    ports = {name: {published(port) for port in service.get("ports", [])} for name, service in compose_services().items()}
+    assert {target for _, target in ports.pop("gateway")} == {8000}
+    assert {name: {target for _, target in each} for name, each in ports.items() if each} == LOOPBACK_PORTS
+    assert {address for each in ports.values() for address, _ in each} == {"127.0.0.1"}
+
+
+def credentials(url):
+    """(user, password, path without its slash) of a connection URL."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.username, parts.password, parts.path.lstrip("/")
+
+
+def test_each_compose_process_reaches_rabbitmq_and_postgresql_as_itself():
+    services = compose_services()
+    for name in BROKER_USERS:
+        environment = services[name]["environment"]
+        assert credentials(environment["AMQP_URI"])[:2] == (name, SECRETS[f"RABBITMQ_{name.upper()}_PASSWORD"]), name
+        databases = {key: value for key, value in environment.items() if key.endswith("_DATABASE_URL")}
+        if name != "topology":
+            assert databases.keys() == {f"{name.upper()}_DATABASE_URL"}, f"{name} reaches only its own database"
+            assert credentials(databases[f"{name.upper()}_DATABASE_URL"]) == (
+                name, SECRETS[f"POSTGRES_{name.upper()}_PASSWORD"], name)
+    # the users are made by the administrator, who is no process's user
+    users_job = services["broker-users"]["environment"]
+    assert credentials(users_job["RABBITMQ_MANAGEMENT_URL"])[:2] == ("csops", SECRETS["RABBITMQ_PASSWORD"])
+    assert {key for key in users_job if key.endswith("_PASSWORD")} == {
+        f"RABBITMQ_{user.upper()}_PASSWORD" for user in broker_definitions_users()}
+    assert services["topology"]["depends_on"]["broker-users"] == {"condition": "service_completed_successfully"}
+    # and the postgres image's init script makes one role per database, with these passwords
+    assert {key for key in services["postgres"]["environment"] if key.endswith("_PASSWORD")} == {
+        "POSTGRES_PASSWORD", *(f"POSTGRES_{name.upper()}_PASSWORD" for name in NAMES)}
+
+
+def test_each_kubernetes_workload_reaches_rabbitmq_and_postgresql_as_itself():
+    secret = objects("Secret")["csops-secrets"]["stringData"]
+    workloads = {**{name: deployment for name, deployment in objects("Deployment").items()},
+                 "topology": objects("Job")["csops-topology"]}
+    assert set(workloads) == set(BROKER_USERS)
+    for name, workload in workloads.items():
+        [container] = workload["spec"]["template"]["spec"]["containers"]
+        names = [variable["name"] for variable in container["env"]]
+        env = {variable["name"]: variable for variable in container["env"]}
+        # the password is spliced into the URI: k8s expands $(VAR) of variables listed before it
+        assert env["AMQP_URI"]["value"] == f"amqp://{name}:$(RABBITMQ_PASSWORD)@$(RABBITMQ_ADDRESS)", name
+        assert names.index("RABBITMQ_PASSWORD") < names.index("AMQP_URI")
+        assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == f"RABBITMQ_{name.upper()}_PASSWORD"
+        if name != "topology":
+            assert [key for key in env if key.endswith("_DATABASE_URL")] == [f"{name.upper()}_DATABASE_URL"]
+            user, _, database = credentials(secret[f"{name.upper()}_DATABASE_URL"])
+            assert (user, database) == (name, name)
+    assert "RABBITMQ_ADDRESS" in objects("ConfigMap")["csops-config"]["data"]
+    # the topology Job's init container makes the users, as the administrator
+    [users] = workloads["topology"]["spec"]["template"]["spec"]["initContainers"]
+    env = {variable["name"]: variable["valueFrom"]["secretKeyRef"]["key"] for variable in users["env"]}
+    assert env == {"RABBITMQ_MANAGEMENT_URL": "RABBITMQ_MANAGEMENT_URL",
+                   **{f"RABBITMQ_{user.upper()}_PASSWORD": f"RABBITMQ_{user.upper()}_PASSWORD"
+                      for user in broker_definitions_users()}}
+
+
+def test_consumers_bind_to_exchanges_the_topology_job_declared():
+    """A service may read another's events exchange but not declare (so not delete) it: nameko's
+    handlers must not declare their source's exchange where the users are in force."""
+    assert compose_services()["ticketing"]["environment"]["DECLARE_EVENT_EXCHANGES"] == "false"
+    assert objects("ConfigMap")["csops-config"]["data"]["DECLARE_EVENT_EXCHANGES"] == "false"
+
+
+# ---- the broker users' permissions (deploy/rabbitmq/definitions.json) against what the code declares
+
+BROKER_DEFINITIONS = ROOT / "deploy/rabbitmq/definitions.json"
+
+
+def broker_definitions():
+    return json.loads(BROKER_DEFINITIONS.read_text())
+
+
+def broker_definitions_users():
+    return [user["name"] for user in broker_definitions()["users"]]
+
+
+def process_resources(process):
+    """What a process's own code declares, publishes to and consumes from, by kind, by name."""
+    from nameko.rpc import Rpc, RpcProxy
+
+    from plumbing.consumer import DEFAULT_RETRY_DELAYS
+    from plumbing.events import exchange_name
+    from plumbing.topology import HandlerQueues, handler_queue, load, subscriptions
+
+    service_cls = load(process.service_class)
+    members = [getattr(service_cls, attribute) for attribute in dir(service_cls)]
+    handlers = [HandlerQueues(handler_queue(source, event_type, process.name, method), DEFAULT_RETRY_DELAYS,
+                              process.name) for source, event_type, method in subscriptions(service_cls)]
+    serves_rpc = any(isinstance(entrypoint, Rpc) for member in members
+                     for entrypoint in getattr(member, "nameko_entrypoints", ()))
+    calls_rpc = any(isinstance(member, RpcProxy) for member in members)
+    return {
+        "exchanges": {exchange_name(process.name), *({handlers[0].exchange.name} if handlers else ())},
+        "queues": {*(queue.name for each in handlers for queue in each.all()),
+                   *({f"rpc-{process.name}"} if serves_rpc else ()),
+                   *({f"rpc.reply-{process.name}-{uuid.uuid4()}"} if calls_rpc else ())},
+        "handler_queues": {each.queue.name for each in handlers},
+        "sources": {exchange_name(source) for source, _, _ in subscriptions(service_cls)},
+        "subscriptions": {(exchange_name(source), event_type) for source, event_type, _ in subscriptions(service_cls)},
+        "rpc_methods": {f"{process.name}.{attribute}" for attribute in dir(service_cls)
+                        for entrypoint in getattr(getattr(service_cls, attribute), "nameko_entrypoints", ())
+                        if isinstance(entrypoint, Rpc)},
+    }
+
+
+def allows(pattern, name):
+    """RabbitMQ's test: the regular expression found anywhere in the name (the patterns anchor themselves)."""
+    return re.search(pattern, name) is not None
+
+
+def test_broker_users_are_the_processes_and_the_topology_job_with_no_password_in_the_file():
+    definitions = broker_definitions()
+    assert broker_definitions_users() == list(BROKER_USERS)
+    for user in definitions["users"]:
+        assert user["tags"] in ("", []), f"{user['name']} needs no management access"
+        assert not {"password", "password_hash"} & set(user), "passwords come from the environment"
+    assert {entry["user"] for entry in definitions["permissions"]} == set(BROKER_USERS)
+    assert {entry["vhost"] for entry in [*definitions["permissions"], *definitions["topic_permissions"]]} == {"/"}
+
+
+def test_each_broker_user_may_touch_its_own_exchanges_and_queues_and_no_other_process_s():
+    permissions = {entry["user"]: entry for entry in broker_definitions()["permissions"]}
+    resources = {process.name: process_resources(process) for process in PROCESSES}
+    for process in PROCESSES:
+        allowed, own = permissions[process.name], resources[process.name]
+        for name in own["exchanges"] | own["queues"] | {"nameko-rpc"}:
+            assert all(allows(allowed[kind], name) for kind in ("configure", "write")), (process.name, name)
+        for name in own["queues"] | own["sources"] | {"nameko-rpc"}:
+            assert allows(allowed["read"], name), (process.name, "read", name)
+        for other in set(resources) - {process.name}:
+            for name in resources[other]["exchanges"] | resources[other]["queues"]:
+                kinds = {kind for kind in ("configure", "write", "read") if allows(allowed[kind], name)}
+                # an events exchange it consumes from: bind to it, never declare, delete or publish to it
+                assert kinds == ({"read"} if name in own["sources"] else set()), (process.name, name, kinds)
+        # the default exchange would put a message into any queue of the vhost
+        assert not allows(allowed["write"], "amq.default"), process.name
+    topology = permissions["topology"]
+    for own in resources.values():
+        for name in own["exchanges"] | own["handler_queues"] | {f"{queue}.dlq" for queue in own["handler_queues"]}:
+            assert allows(topology["configure"], name), name
+        assert not any(allows(topology["write"], name) for name in own["exchanges"]), "the topology job publishes nothing"
+
+
+def test_rpc_routing_keys_let_the_gateway_call_and_a_service_only_answer():
+    topics = {(entry["user"], entry["exchange"]): entry for entry in broker_definitions()["topic_permissions"]}
+    resources = {process.name: process_resources(process) for process in PROCESSES}
+    reply_key = str(uuid.uuid4())
+    gateway = topics["gateway", "nameko-rpc"]
+    assert all(allows(gateway["write"], method) for name in BACKEND_NAMES for method in resources[name]["rpc_methods"])
+    assert allows(gateway["read"], reply_key) and not allows(gateway["read"], "ticketing.*")
+    for name in BACKEND_NAMES:
+        rpc = topics[name, "nameko-rpc"]
+        assert allows(rpc["write"], reply_key), f"{name} answers on the caller's reply key"
+        assert allows(rpc["read"], f"{name}.*")
+        for other in set(BACKEND_NAMES) - {name}:
+            assert not allows(rpc["read"], f"{other}.*"), f"{name} must not receive {other}'s calls"
+            assert not any(allows(rpc["write"], method) for method in resources[other]["rpc_methods"]), \
+                f"{name} must not call {other}"
+
+
+def test_a_consumer_binds_only_the_event_types_it_handles():
+    topics = {(entry["user"], entry["exchange"]): entry for entry in broker_definitions()["topic_permissions"]}
+    published = {process.name: {event.name for event in importlib.import_module(f"{process.name}.events").PUBLISHED}
+                 for process in PROCESSES}
+    for process in PROCESSES:
+        subscriptions = process_resources(process)["subscriptions"]
+        sources = {exchange for exchange, _ in subscriptions}
+        assert {exchange for user, exchange in topics if user == process.name} - {"nameko-rpc"} == sources, \
+            f"{process.name}: a topic permission for each events exchange it reads"
+        for exchange in sources:
+            handled = {event_type for source, event_type in subscriptions if source == exchange}
+            others = published[exchange.removesuffix(".events")] - handled
+            assert {event for event in handled | others if allows(topics[process.name, exchange]["read"], event)} \
+                == handled, (process.name, exchange)
+            assert not allows(topics[process.name, exchange]["write"], next(iter(handled)))

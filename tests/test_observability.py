@@ -173,6 +173,7 @@ class Traffic:
         self.base, self.amqp_uri = base, amqp_uri
         self.admin = self.session("admin", "e2e-admin-password")
         self.agents = []
+        self.bridge = None  # an integration: it delivers the rating link, which staff never get
 
     def url(self, path):
         return self.base + path
@@ -186,6 +187,9 @@ class Traffic:
 
     def set_up(self):
         admin = self.admin
+        ok(admin.post(self.url("/api/v1/accounts"), json={
+            "username": "mail-bridge", "password": PASSWORD, "roles": ["integration"]}), 201)
+        self.bridge = self.session("mail-bridge", PASSWORD)
         # around the clock, one-minute targets, warned at once: an old ticket is due at the next sweep
         ok(admin.post(self.url("/api/v1/sla/policies"), json={
             "name": "observability test", "position": 0, "conditions": {}, "warn_share": 0.01,
@@ -244,8 +248,9 @@ class Traffic:
         ticket_id = ok(created, 201)["id"]
         ok(agent.post(self.url(f"/api/v1/tickets/{ticket_id}/messages"), json={"kind": "reply", "body": "Refunded."}),
            201)
-        resolved = ok(agent.post(self.url(f"/api/v1/tickets/{ticket_id}/state"), json={"state": "resolved"}))
-        ok(requests.post(self.url(f"/api/v1/ratings/{resolved['rating_token']}"), json={"score": score}), 201)
+        ok(agent.post(self.url(f"/api/v1/tickets/{ticket_id}/state"), json={"state": "resolved"}))
+        link = ok(self.bridge.post(self.url(f"/api/v1/tickets/{ticket_id}/rating-link")), 201)
+        ok(requests.post(self.url(f"/api/v1/ratings/{link['rating_token']}"), json={"score": score}), 201)
 
     def import_overdue_ticket(self, round_number):
         ok(self.admin.post(self.url("/api/v1/tickets/import"), json={"source": "legacy", "tickets": [{

@@ -2,15 +2,25 @@
 
     WEBHOOK_SECRET=whsec_... python docs/events/webhook_receiver_example.py    # listens on 127.0.0.1:8080
 
-Each request carries ``X-CSOPS-Signature: t=<unix time>,v1=<hex>``, the
-HMAC-SHA256 of ``f"{t}." + body`` keyed with the webhook's secret (shown once,
-when it was created). ``verify`` accepts a request only if one ``v1`` matches
-and ``t`` is within five minutes of the receiver's clock, so a captured
-request replayed later is refused; ``X-CSOPS-Delivery`` stays the same across
-retries, so a receiver drops a delivery it has already handled. Copy
-``verify`` into your own receiver; the body is a CloudEvents envelope as on
-RabbitMQ (README.md).
+Requests are signed as Standard Webhooks (https://www.standardwebhooks.com)
+says, so any of its libraries verifies them too::
+
+    webhook-id: <delivery id>          the same on every retry of a delivery
+    webhook-timestamp: <unix seconds>
+    webhook-signature: v1,<base64>     HMAC-SHA256 of f"{id}.{timestamp}." + body,
+                                       keyed with the base64-decoded part of the
+                                       secret after "whsec_" (shown once, when the
+                                       webhook was made); several may be given,
+                                       separated by spaces
+
+``verify`` accepts a request only if one ``v1`` signature matches and the
+timestamp is within five minutes of the receiver's clock: a captured request
+replayed later, or under another delivery id, is refused. A receiver drops a
+delivery id it has already handled. Copy ``verify`` into your own receiver;
+the body is a CloudEvents envelope as on RabbitMQ (README.md).
 """
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -21,29 +31,33 @@ from wsgiref.simple_server import make_server
 TOLERANCE_SECONDS = 300
 
 
-def verify(secret: str, header: str | None, body: bytes, now: float, tolerance: int = TOLERANCE_SECONDS) -> bool:
-    """Whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds of ``now``."""
-    timestamp, signatures = None, []
-    for part in (header or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
-        elif key == "v1":
-            signatures.append(value)
-    if timestamp is None or abs(now - timestamp) > tolerance:
+def verify(secret: str, headers: dict, body: bytes, now: float, tolerance: int = TOLERANCE_SECONDS) -> bool:
+    """Whether ``headers`` (webhook-id, webhook-timestamp, webhook-signature) sign ``body`` with
+    ``secret`` within ``tolerance`` seconds of ``now``."""
+    delivery, timestamp = headers.get("webhook-id"), headers.get("webhook-timestamp", "")
+    if not delivery or not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
         return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return any(hmac.compare_digest(expected, signature) for signature in signatures)
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    except binascii.Error:
+        return False
+    digest = hmac.new(key, f"{delivery}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    expected = "v1," + base64.b64encode(digest).decode()
+    return any(hmac.compare_digest(expected, signature)
+               for signature in headers.get("webhook-signature", "").split(" "))
 
 
 def receiver(secret, handled_deliveries):
     """A WSGI app: 401 for a bad signature, 200 for a delivery (handled once)."""
     def app(environ, start_response):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        if not verify(secret, environ.get("HTTP_X_CSOPS_SIGNATURE"), body, time.time()):
+        headers = {name: environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+                   for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        if not verify(secret, headers, body, time.time()):
             start_response("401 Unauthorized", [("Content-Type", "text/plain")])
             return [b"bad or stale signature"]
-        delivery = environ.get("HTTP_X_CSOPS_DELIVERY")
+        delivery = headers["webhook-id"]
         if delivery not in handled_deliveries:  # a real receiver keeps these in its database
             handled_deliveries.add(delivery)
             event = json.loads(body)

@@ -13,6 +13,7 @@ TICKET_WRITERS = ("agent", "supervisor", "admin", "integration")
 TICKET_READERS = ("agent", "supervisor", "admin")
 TICKET_HANDLERS = ("agent", "supervisor", "admin")
 IMPORTERS = INTEGRATORS = ("admin", "integration")
+CUSTOMERS_SIDE = ("integration",)  # delivers the rating link to the customer; staff never see it
 KB_EDITORS = ("supervisor", "trainer", "admin")
 GAP_READERS = SUPERVISORS + ("trainer",)
 
@@ -25,9 +26,13 @@ APPRAISAL_READERS = ("agent", "supervisor", "committee", "admin")
 COMMITTEE = ("committee", "admin")
 RESULT_READERS = ("supervisor",) + COMMITTEE
 RATERS = ("agent", "supervisor", "committee", "integration", "admin")
-# which reviewer role (A2) each account role may rate as
-REVIEWER_ROLES_OF = {"agent": {"peer"}, "supervisor": {"supervisor", "quality"}, "committee": {"quality"},
-                     "integration": {"customer"}, "admin": {"customer", "peer", "supervisor", "quality"}}
+# which reviewer role (A2) each account role may rate as, and whom: the agents of the rater's own
+# TEAMS or ANYONE. Customers' ratings come only from integrations (each names a ticket of the agent);
+# nobody rates themselves (appraisal refuses it).
+TEAMS, ANYONE = "teams", "anyone"
+REVIEWER_ROLES_OF = {"agent": {"peer": TEAMS}, "supervisor": {"supervisor": TEAMS, "quality": TEAMS},
+                     "committee": {"quality": ANYONE}, "integration": {"customer": ANYONE},
+                     "admin": {"peer": ANYONE, "supervisor": ANYONE, "quality": ANYONE}}
 
 POST_WRITERS = ("integration", "admin")
 POST_READERS = ("agent", "supervisor", "admin")
@@ -42,12 +47,15 @@ SEE_EVERYONE = ("trainer", "committee", "admin")
 SEE_THEIR_TEAMS = ("supervisor",)
 
 
-def check_reviewer_role(principal, reviewer_role):
-    """A rating names the reviewer role it is given as; the caller's roles must allow it."""
-    allowed = set().union(*(REVIEWER_ROLES_OF.get(role, set()) for role in principal.roles))
+def check_reviewer_role(principal, reviewer_role) -> str:
+    """A rating names the reviewer role it is given as; the caller's roles must allow it.
+    Returns whom they may rate as it: ANYONE if one of their roles says so, else their TEAMS."""
+    grants = [REVIEWER_ROLES_OF.get(role, {}) for role in principal.roles]
+    allowed = set().union(*grants)
     if reviewer_role not in allowed:
         raise ApiError(403, "forbidden", f"you may rate as {', '.join(sorted(allowed)) or 'nobody'}",
                        {"reviewer_role": [f"one of {sorted(allowed)}"]})
+    return ANYONE if any(grant.get(reviewer_role) == ANYONE for grant in grants) else TEAMS
 
 
 def check_account_changes(principal, changes):

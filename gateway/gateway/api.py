@@ -96,13 +96,35 @@ class ApiServer(WebServer):
     def get_wsgi_app(self):
         return ApiWsgiApp(self)
 
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.log = AccessLog(server.log, [provider.url for provider in self._providers
+                                            if getattr(provider, "secret_path", False)])
+        return server
+
+
+class AccessLog(logging.LoggerAdapter):
+    """eventlet's access log, where a path that is itself a secret (a rating
+    link's token) is written as its route, ``/api/v1/ratings/<token>``."""
+
+    def __init__(self, logger, secret_routes):
+        super().__init__(logger, {})
+        # each <value> of a route is one path segment; the path follows the method and a space
+        self.routes = [(re.compile("(?<= )" + re.sub(r"<[^>]+>", r"[^/?#\\s]+", re.escape(url))), url)
+                       for url in secret_routes]
+
+    def process(self, msg, kwargs):
+        for pattern, url in self.routes:
+            msg = pattern.sub(lambda _: url, str(msg))
+        return msg, kwargs
+
 
 class ApiEntrypoint(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, **kwargs):
+                 alternatives=None, secret_path=False, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -114,6 +136,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.errors = errors  # statuses the route itself answers with, for the OpenAPI document
         self.idempotent = idempotent  # honours an Idempotency-Key header
         self.alternatives = alternatives or {}  # other statuses with the success body: {status: when}
+        self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
         super().__init__(method, url, **kwargs)
 
     def setup(self):

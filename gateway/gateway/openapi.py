@@ -15,7 +15,8 @@ PARAMETER_TYPES = {"int": "integer", None: "string", "string": "string"}
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON, or fields that are missing, unknown or of the wrong type (details name them)",
     401: "Missing, invalid, expired or revoked bearer token",
-    403: "The token's roles may not use this route",
+    403: "The token's roles may not use this route, or may not do this to what it names (the message says "
+         "which rule: whom you may rate, separation of duties)",
     404: "No such resource, in the path or named in the body",
     409: "The request conflicts with the resource's current state (details say how)",
     413: "Body larger than the route accepts (1 MiB; 20 MiB for imports)",

@@ -3,7 +3,7 @@ trainers, the committee and admins everyone's; a supervisor their own and their
 teams' agents'; anyone else only their own. Checks raise the ``ApiError`` the
 caller gets."""
 from gateway import accounts
-from gateway.access import COMMITTEE, SEE_EVERYONE, SEE_THEIR_TEAMS
+from gateway.access import ANYONE, COMMITTEE, SEE_EVERYONE, SEE_THEIR_TEAMS
 from gateway.errors import ApiError
 
 
@@ -13,9 +13,13 @@ def people_in_view(session, principal) -> list[str] | None:
         return None
     if not principal.has_any(SEE_THEIR_TEAMS):
         return [principal.username]
-    teams = set(accounts.get(session, principal.username).teams)
-    return sorted({principal.username} | {account.username for account in accounts.active_agents(session)
-                                           if teams & set(account.teams)})
+    return sorted({principal.username} | agents_of_teams(session, principal.username))
+
+
+def agents_of_teams(session, username) -> set:
+    """The active agents of the teams ``username`` belongs to, as the account store says now."""
+    teams = set(accounts.get(session, username).teams)
+    return {account.username for account in accounts.active_agents(session) if teams & set(account.teams)}
 
 
 def check_standing(session, principal, username):
@@ -35,6 +39,14 @@ def check_kpis(session, principal, query):
     if not allowed:
         raise ApiError(403, "forbidden", "you may see your own KPIs and, as a supervisor, your teams'",
                        {"agent": ["outside what you may see"]})
+
+
+def check_ratee(session, principal, agent, whom):
+    """Whom a rating may be of (``access.check_reviewer_role``): a peer or supervisor rates the agents
+    of their own teams; ANYONE (the committee, integrations, admins) any agent."""
+    if whom != ANYONE and agent not in agents_of_teams(session, principal.username):
+        raise ApiError(403, "forbidden", "you may rate agents of your own teams only",
+                       {"agent": ["not an agent of a team of yours"]})
 
 
 def results_in_view(session, principal, results):

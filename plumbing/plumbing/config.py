@@ -50,6 +50,9 @@ def service_config() -> dict:
         "WEB_SERVER_ADDRESS": f"{os.environ.get('GATEWAY_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '8000')}",
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         "max_workers": int(os.environ.get("MAX_WORKERS", "10")),
+        # false where each service has a broker user of its own: an event handler then binds to its
+        # source's exchange, which the topology job declared, and needs no right to declare (or delete) it
+        "DECLARE_EVENT_EXCHANGES": os.environ.get("DECLARE_EVENT_EXCHANGES", "true").lower() != "false",
         # event handlers' settings, when set (plumbing.consumer has the defaults)
         **{name: os.environ[name] for name in ("EVENT_BATCH_SIZE", "EVENT_BATCH_LINGER_SECONDS", "EVENT_MAX_BYTES")
            if name in os.environ},

@@ -66,7 +66,8 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         delays = self.container.config.get("EVENT_RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
-        self.queues = HandlerQueues(self.queue, delays)
+        self.queues = HandlerQueues(self.queue, delays, self.container.service_name)
+        self.queue = self.queues.queue
         self.amqp_uri = self.container.config["AMQP_URI"]
         self.max_bytes = int(self.container.config.get("EVENT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
@@ -124,14 +125,14 @@ class ReliableEventHandler(EventHandler):
         metrics.EVENTS_DEAD_LETTERED.labels(queue=self.queue.name, reason=category).inc()
 
     def republish(self, message, queue, extra_headers):
-        """Publish the raw body unchanged to ``queue`` through the default exchange."""
+        """Publish the raw body unchanged to ``queue`` through the service's retry exchange."""
         headers = dict(message.headers or {})
         headers.update(extra_headers)
         headers.setdefault("x-original-exchange", message.delivery_info.get("exchange", ""))
         headers.setdefault("x-original-routing-key", message.delivery_info.get("routing_key", ""))
         with get_producer(self.amqp_uri, confirms=True) as producer:
             producer.publish(
-                message.body, exchange="", routing_key=queue.name, headers=headers,
+                message.body, exchange=self.queues.exchange, routing_key=queue.name, headers=headers,
                 content_type=message.content_type or CONTENT_TYPE,
                 content_encoding=message.content_encoding or "utf-8",
                 delivery_mode=PERSISTENT, declare=[queue], retry=True)

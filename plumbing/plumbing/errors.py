@@ -33,6 +33,21 @@ class NotFound(DomainError):
 
 
 @deserialize_to_instance
+class Forbidden(DomainError):
+    """The caller sees the object, but a rule forbids them this act on it (separation of
+    duties: nobody assesses their own exam, decides their own appeal, rates themselves...).
+    An object outside the caller's scope is NotFound instead, as if it did not exist."""
+    code = "forbidden"
+    status = 403
+
+
+def separate_duties(actor, owner, deed):
+    """Forbidden when the caller is the one the act concerns: ``deed`` says what nobody may do."""
+    if actor is not None and actor == owner:
+        raise Forbidden(f"separation of duties: nobody may {deed}", {"agent": [f"is you ({actor})"]})
+
+
+@deserialize_to_instance
 class Conflict(DomainError):
     """The request is valid but not in the current state of the resource."""
     code = "conflict"
@@ -94,7 +109,8 @@ def load_event_data(schema, event):
 
     from plumbing.schemas import shared
 
+    schema = shared(schema) if isinstance(schema, type) else schema
     try:
-        return (shared(schema) if isinstance(schema, type) else schema).load(event["data"])
+        return schema.load(event["data"])
     except ValidationError as error:
         raise UnprocessableEvent(f"data breaks {type(schema).__name__}: {error.normalized_messages()}") from None

@@ -251,7 +251,7 @@ def all_queues(platform):
     for service_cls in map(topology.load, platform.service_classes):
         for source, event_type, method in topology.subscriptions(service_cls):
             queue = topology.handler_queue(source, event_type, service_cls.name, method)
-            yield from topology.HandlerQueues(queue, DEFAULT_RETRY_DELAYS).all()
+            yield from topology.HandlerQueues(queue, DEFAULT_RETRY_DELAYS, service_cls.name).all()
 
 
 def ready_messages(amqp_uri, queues):

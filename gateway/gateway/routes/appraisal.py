@@ -4,16 +4,19 @@ sees their own KPIs and results, a supervisor their teams' (``gateway.scope``)."
 from appraisal import contract
 from gateway.access import ADMIN, APPRAISAL_READERS, COMMITTEE, RATERS, RESULT_READERS, check_reviewer_role
 from gateway.api import ApiCall, Router
-from gateway.scope import appeals_in_view, check_kpis, results_in_view
+from gateway.scope import appeals_in_view, check_kpis, check_ratee, people_in_view, results_in_view
 
 router = Router()
 
 
 @router.api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=contract.TicketCountQuerySchema,
             response=contract.TicketCountListSchema,
-            summary="Tickets by UTC day (or month) of creation and owning agent")
+            summary="Tickets by UTC day (or month) of creation and owning agent (agents: their own; "
+                    "supervisors: their teams')")
 def ticket_counts(service, call: ApiCall):
-    return service.appraisal.ticket_counts(call.query)
+    if "agent" in call.query:
+        check_kpis(service.db, call.principal, call.query)
+    return service.appraisal.ticket_counts(call.query, people_in_view(service.db, call.principal))
 
 
 @router.api("GET", "/api/v1/appraisal/kpis", roles=APPRAISAL_READERS, query=contract.KpiQuerySchema,
@@ -78,12 +81,17 @@ def advance_cycle(service, call: ApiCall, cycle_id):
 
 
 @router.api("POST", "/api/v1/appraisal/ratings", roles=RATERS, body=contract.ReviewRatingCreateSchema,
-            response=contract.ReviewRatingSchema, status=201, summary=(
-                "Rate an agent as customer (integration), peer (agent), supervisor or quality "
-                "inspection (supervisor, committee)"))
+            response=contract.ReviewRatingSchema, status=201,
+            alternatives={200: "Replaced your earlier rating of the agent in this cycle and role (a customer's: "
+                               "of this ticket)"}, summary=(
+                "Rate an agent as customer (integration, naming the agent's ticket), peer (agent, of their "
+                "teams), supervisor or quality inspection (supervisor, of their teams; committee); one rating "
+                "per reviewer, agent, cycle and role; nobody rates themselves (403)"))
 def rate(service, call: ApiCall):
-    check_reviewer_role(call.principal, call.body["reviewer_role"])
-    return service.appraisal.rate(call.body)
+    whom = check_reviewer_role(call.principal, call.body["reviewer_role"])
+    check_ratee(service.db, call.principal, call.body["agent"], whom)
+    rated = service.appraisal.rate(call.body)
+    return (201 if rated["created"] else 200), rated["rating"]
 
 
 @router.api("GET", "/api/v1/appraisal/cycles/<int:cycle_id>/results", roles=RESULT_READERS,

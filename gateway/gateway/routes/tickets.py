@@ -6,8 +6,8 @@ import uuid
 from nameko.exceptions import deserialize
 
 from gateway.access import (
-    ADMIN, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS, TICKET_READERS,
-    TICKET_WRITERS,
+    ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS,
+    TICKET_READERS, TICKET_WRITERS,
 )
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from ticketing import contract
@@ -155,8 +155,17 @@ def complaint_verdict(service, call: ApiCall, ticket_id):
     return service.ticketing.complaint_verdict(ticket_id, call.body)
 
 
+@router.api("POST", "/api/v1/tickets/<int:ticket_id>/rating-link", roles=CUSTOMERS_SIDE,
+            response=contract.RatingLinkSchema, status=201, summary=(
+                "A new one-time rating link for the ticket's latest resolution, to deliver to the customer "
+                "(the one issued before stops working)"))
+def issue_rating_link(service, call: ApiCall, ticket_id):
+    return service.ticketing.issue_rating_link(ticket_id)
+
+
 @router.api("POST", "/api/v1/ratings/<token>", body=contract.RatingSubmitSchema, response=contract.RatingSchema,
-            status=201, summary="The customer rates a resolution through its link (no account: the token is the key)")
+            status=201, secret_path=True,
+            summary="The customer rates a resolution through its link (no account: the token is the key)")
 def submit_rating(service, call: ApiCall, token):
     return service.ticketing.submit_rating(token, call.body)
 
@@ -198,26 +207,27 @@ def decide_suggestion(service, call: ApiCall, ticket_id):
 
 @router.api("POST", "/api/v1/webhooks", roles=INTEGRATORS, body=contract.WebhookCreateSchema,
             response=contract.WebhookCreatedSchema, status=201,
-            summary="Subscribe a URL to ticketing events; the signing secret is shown only in this answer")
+            summary="Subscribe a URL to ticketing events (the caller's webhook); the signing secret is shown "
+                    "only in this answer")
 def create_webhook(service, call: ApiCall):
     return service.ticketing.create_webhook(call.body)
 
 
 @router.api("GET", "/api/v1/webhooks", roles=INTEGRATORS, response=contract.WebhookListSchema,
-            summary="Webhook subscriptions")
+            summary="Webhook subscriptions: the caller's own, every one for an admin")
 def list_webhooks(service, call: ApiCall):
     return service.ticketing.list_webhooks()
 
 
 @router.api("DELETE", "/api/v1/webhooks/<int:webhook_id>", roles=INTEGRATORS, response=contract.WebhookSchema,
-            summary="Deactivate a webhook: no new deliveries, pending ones given up")
+            summary="Deactivate a webhook: no new deliveries, pending ones given up (another's is 404)")
 def deactivate_webhook(service, call: ApiCall, webhook_id):
     return service.ticketing.deactivate_webhook(webhook_id)
 
 
 @router.api("GET", "/api/v1/webhooks/<int:webhook_id>/deliveries", roles=INTEGRATORS,
             query=contract.DeliveryListQuerySchema, response=contract.DeliveryPageSchema,
-            summary="A webhook's delivery log: attempts, status codes, errors")
+            summary="A webhook's delivery log: attempts, status codes, errors (another's is 404)")
 def list_deliveries(service, call: ApiCall, webhook_id):
     return service.ticketing.list_deliveries(webhook_id, call.query)
 

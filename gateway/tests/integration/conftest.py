@@ -33,6 +33,7 @@ def postgres_platform_databases(new_postgres_database):
 def gateway_config(service_config, web_config, tmp_path, monkeypatch, platform_databases, migrated):
     """Every service gets its own database (SQLite under tmp_path unless told), migrated."""
     monkeypatch.setenv("CSOPS_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("TICKETING_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # the tests' webhook receivers are on loopback
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     for service in ["gateway", *BACKENDS]:
         if service in platform_databases:
@@ -83,15 +84,16 @@ def client(base_url):
 
 @pytest.fixture
 def make_account(client, gateway_config):
-    """Create an account as admin and return a logged-in session for it;
+    """Create an account (in ``teams``) as admin and return a logged-in session for it;
     agents are also certified by training (an event) and known to routing."""
-    def make(username, roles, password="password-123"):
+    def make(username, roles, password="password-123", teams=()):
         admin = requests.Session()
         token = client.post(client.url("/api/v1/auth/token"),
                             json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
         admin.headers["Authorization"] = f"Bearer {token}"
         response = admin.post(client.url("/api/v1/accounts"),
-                              json={"username": username, "password": password, "roles": roles})
+                              json={"username": username, "password": password, "roles": roles,
+                                    "teams": list(teams)})
         assert response.status_code == 201, response.text
         session = requests.Session()
         session.url = client.url

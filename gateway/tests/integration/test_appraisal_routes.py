@@ -103,3 +103,73 @@ def test_the_committee_runs_a_cycle_and_an_agent_appeals_and_sees_the_adjusted_s
     assert [(entry["actor"], entry["action"]) for entry in audit][-3:] == [
         ("ann", "appeal_filed"), ("cleo", "appeal_investigation_started"), ("cleo", "appeal_decided")]
     assert ann.get(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/audit")).status_code == 403
+
+
+def refused(response, rule, status=403):
+    """Refused with ``status``, its message naming the rule broken."""
+    assert response.status_code == status and rule in response.json()["error"]["message"], response.text
+
+
+def test_who_may_rate_whom_and_a_new_rating_replaces_the_reviewers_old_one(people, client, make_account):
+    ann, bob, sue, cleo = people["ann"], people["bob"], people["sue"], people["cleo"]
+    admin = client.login()
+    zed, ivy = make_account("zed", ["agent"]), make_account("ivy", ["integration"])
+    sam = make_account("sam", ["supervisor", "agent"])
+    for name, team in (("zed", "sales"), ("sam", "billing")):
+        ok(admin.patch(client.url(f"/api/v1/accounts/{name}"), json={"teams": [team]}))
+    tickets = {agent: ok(admin.post(client.url("/api/v1/tickets"), json=dict(TICKET, assignee=agent)), 201)["id"]
+               for agent in ("ann", "bob")}
+    wait_for(lambda: {row["agent"] for row in ok(admin.get(client.url("/api/v1/appraisal/ticket-counts")))["items"]}
+             == {"ann", "bob"}, message="appraisal knows whose tickets they are")
+    ok(cleo.post(client.url("/api/v1/appraisal/kpi-definitions"), json={
+        "key": "courtesy", "name": "Courtesy", "category": "attitude", "source": "rated", "measure": "courtesy",
+        "direction": "higher_better", "target": 100, "floor": 0}), 201)
+    template = ok(cleo.post(client.url("/api/v1/appraisal/templates"), json={
+        "name": "Rated", "role": "agent", "period_type": "monthly", "items": [{"kpi": "courtesy", "weight": 100}],
+        "reviewer_weights": {"customer": 25, "peer": 25, "supervisor": 25, "quality": 25},
+        "bands": [{"grade": "A", "min_score": 0}]}), 201)
+    cycle = ok(cleo.post(client.url("/api/v1/appraisal/cycles"), json={
+        "template_id": template["id"], "period_start": date.today().replace(day=1).isoformat()}), 201)
+    ok(cleo.post(client.url(f"/api/v1/appraisal/cycles/{cycle['id']}/transitions"), json={"action": "start"}))
+    ratings = client.url("/api/v1/appraisal/ratings")
+
+    def rating(agent, role, **more):
+        return dict({"cycle_id": cycle["id"], "agent": agent, "reviewer_role": role, "scores": {"courtesy": 80}},
+                    **more)
+    refused(zed.post(ratings, json=rating("ann", "peer")), "agents of your own teams")
+    first = ok(bob.post(ratings, json=rating("ann", "peer")), 201)
+    again = ok(bob.post(ratings, json=rating("ann", "peer", scores={"courtesy": 0})), 200)  # replaces the first
+    assert (again["id"], again["scores"]) == (first["id"], {"courtesy": 0.0})
+    ok(sue.post(ratings, json=rating("ann", "supervisor")), 201)
+    for role in ("supervisor", "quality"):
+        refused(sue.post(ratings, json=rating("zed", role)), "agents of your own teams")
+    ok(cleo.post(ratings, json=rating("zed", "quality")), 201)                  # the committee rates anyone
+    refused(ann.post(ratings, json=rating("ann", "peer")), "separation of duties: nobody may rate themselves")
+    refused(sam.post(ratings, json=rating("sam", "supervisor")), "separation of duties: nobody may rate themselves")
+    refused(admin.post(ratings, json=rating("ann", "customer", ticket_id=tickets["ann"])), "you may rate as")
+    ok(ivy.post(ratings, json=rating("ann", "customer", ticket_id=tickets["ann"])), 201)
+    refused(ivy.post(ratings, json=rating("ann", "customer", ticket_id=tickets["bob"])), "not a ticket of ann", 400)
+    refused(ivy.post(ratings, json=rating("ann", "customer")), "validation", 400)
+
+
+def test_ticket_counts_are_scoped_as_kpis_are(people, client, make_account):
+    ann, sue, cleo = people["ann"], people["sue"], people["cleo"]
+    admin = client.login()
+    make_account("zed", ["agent"])
+    ok(admin.patch(client.url("/api/v1/accounts/zed"), json={"teams": ["sales"]}))
+    for agent in ("ann", "bob", "zed"):
+        ok(admin.post(client.url("/api/v1/tickets"), json=dict(TICKET, assignee=agent)), 201)
+    counts = client.url("/api/v1/appraisal/ticket-counts")
+
+    def agents(session, **query):
+        return {row["agent"] for row in ok(session.get(counts, params=query))["items"]}
+    wait_for(lambda: agents(cleo) == {"ann", "bob", "zed"}, message="every ticket counted")
+    assert out_of_view(ann.get(counts, params={"agent": "bob"}))
+    assert agents(ann, agent="ann") == agents(ann) == {"ann"}
+    assert out_of_view(sue.get(counts, params={"agent": "zed"}))
+    assert agents(sue) == {"ann", "bob"} and agents(admin, agent="zed") == {"zed"}
+
+
+def out_of_view(response):
+    return response.status_code == 403 and response.json()["error"]["details"] == {
+        "agent": ["outside what you may see"]}

@@ -182,9 +182,9 @@ def test_an_id_beyond_any_database_integer_is_404_not_an_overflow(platform, clie
 
 
 def test_a_ticket_is_worked_through_the_gateway(platform, client, make_account):
-    alice = make_account("alice", ["agent"])
-    sue = make_account("sue", ["supervisor"])
-    ticket = sue.post(client.url("/api/v1/tickets"), json=TICKET).json()
+    alice = make_account("alice", ["agent"], teams=["billing"])
+    sue = make_account("sue", ["supervisor"], teams=["billing"])
+    ticket = sue.post(client.url("/api/v1/tickets"), json=dict(TICKET, team="billing")).json()
     base = client.url(f"/api/v1/tickets/{ticket['id']}")
 
     assert alice.post(base + "/assignment", json={"assignee": "alice"}).status_code == 403
@@ -222,8 +222,10 @@ def test_agents_search_the_knowledge_base_that_trainers_write(platform, client, 
 def test_a_customer_rates_through_the_link_without_an_account(platform, client, make_account):
     alice = make_account("alice", ["agent"])
     ticket = alice.post(client.url("/api/v1/tickets"), json=dict(TICKET, kind="inquiry", assignee="alice")).json()
-    token = alice.post(client.url(f"/api/v1/tickets/{ticket['id']}/state"), json={"state": "resolved"}).json()[
-        "rating_token"]
+    assert alice.post(client.url(f"/api/v1/tickets/{ticket['id']}/state"), json={"state": "resolved"}).json()[
+        "rating_token"] is None  # the agent rated must not hold the link
+    bridge = make_account("crm-bridge", ["integration"])  # delivers the link to the customer
+    token = bridge.post(client.url(f"/api/v1/tickets/{ticket['id']}/rating-link")).json()["rating_token"]
     customer = requests.Session()  # no Authorization header
     rated = customer.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 5, "comment": "great"})
     assert rated.status_code == 201 and rated.json()["score"] == 5

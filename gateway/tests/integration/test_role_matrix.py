@@ -19,6 +19,7 @@ NOW = datetime.now(timezone.utc)
 TODAY = date.today().isoformat()
 # path values, 1 for other ids: the resources seeded below are the first of their kind
 PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link"}
+TEAM = "billing"  # every account's, so the seeded ticket is within each role's scope (test_ticket_scope: without)
 TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
           "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
 
@@ -59,15 +60,16 @@ EXAMPLES = {
 }
 
 
-def seed(admin, url):
-    """The first ticket (owned by the agent), article, webhook and course."""
-    for path, body in (
-            ("/api/v1/tickets", dict(TICKET, assignee="agent")),
-            ("/api/v1/kb/articles", {"title": "Refunds", "body": "How refunds work.", "category": "billing"}),
-            ("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.created"]}),
-            ("/api/v1/training/courses", {"title": "Onboarding", "kind": "onboarding", "mode": "online",
-                                          "duration_hours": 8, "target_role": "agent"})):
-        response = admin.post(url(path), json=body)
+def seed(sessions, url):
+    """The first ticket (the agent's, in the team of every account), article, webhook (the integration's)
+    and course."""
+    for role, path, body in (
+            ("admin", "/api/v1/tickets", dict(TICKET, assignee="agent", team=TEAM)),
+            ("admin", "/api/v1/kb/articles", {"title": "Refunds", "body": "How refunds work.", "category": "billing"}),
+            ("integration", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.created"]}),
+            ("admin", "/api/v1/training/courses", {"title": "Onboarding", "kind": "onboarding", "mode": "online",
+                                                   "duration_hours": 8, "target_role": "agent"})):
+        response = sessions[role].post(url(path), json=body)
         assert response.status_code == 201, (path, response.text)
 
 
@@ -102,8 +104,9 @@ def test_every_route_answers_every_role_as_its_roles_say(start_platform, client,
     start_platform()
     pool = eventlet.GreenPool(len(ROLES))  # no request depends on another's answer: they may go at once
     staff = [role for role in ROLES if role != "admin"]
-    sessions = dict(zip(staff, pool.imap(lambda role: make_account(role, [role]), staff)), admin=client.login())
-    seed(sessions["admin"], client.url)
+    sessions = dict(zip(staff, pool.imap(lambda role: make_account(role, [role], teams=[TEAM]), staff)),
+                    admin=client.login())
+    seed(sessions, client.url)
 
     def ask(name, entrypoint, role):
         method, path, query, body = request_of(name, entrypoint, me=role)  # each account is named after its role

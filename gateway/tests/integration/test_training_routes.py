@@ -20,18 +20,21 @@ def platform(start_platform):
 def accounts(platform, client):
     """Sessions for tom (trainer), ann (agent in billing) and sue (supervisor of billing), none certified."""
     admin = client.login()
-    sessions = {}
-    for username, roles in (("tom", ["trainer"]), ("ann", ["agent"]), ("sue", ["supervisor"]), ("bob", ["agent"])):
-        teams = [] if username == "bob" else ["billing"]
-        created = admin.post(client.url("/api/v1/accounts"), json={
-            "username": username, "password": "password-123", "roles": roles, "teams": teams})
-        assert created.status_code == 201, created.text
-        session = requests.Session()
-        token = session.post(client.url("/api/v1/auth/token"),
-                             json={"username": username, "password": "password-123"}).json()["access_token"]
-        session.headers["Authorization"] = f"Bearer {token}"
-        sessions[username] = session
-    return sessions
+    return {username: signed_in(admin, client, username, roles, [] if username == "bob" else ["billing"])
+            for username, roles in (("tom", ["trainer"]), ("ann", ["agent"]), ("sue", ["supervisor"]),
+                                    ("bob", ["agent"]))}
+
+
+def signed_in(admin, client, username, roles, teams):
+    """A new account (made by ``admin``) and a session signed in as it."""
+    created = admin.post(client.url("/api/v1/accounts"), json={
+        "username": username, "password": "password-123", "roles": roles, "teams": teams})
+    assert created.status_code == 201, created.text
+    session = requests.Session()
+    token = session.post(client.url("/api/v1/auth/token"),
+                         json={"username": username, "password": "password-123"}).json()["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
 
 def ok(response, status=200):
@@ -119,3 +122,51 @@ def test_roles_scopes_and_bad_input(accounts, client):
     assert ann.get(url(f"/api/v1/training/enrolments/{bobs}")).status_code == 404
     assert sue.get(url("/api/v1/training/agents/bob/standing")).status_code == 404
     assert tom.put(url("/api/v1/training/career-levels/emperor"), json={"certifications": []}).status_code == 404
+
+
+def refused(response, rule):
+    """A 403 whose message names the rule broken."""
+    assert response.status_code == 403 and rule in response.json()["error"]["message"], response.text
+
+
+def test_separation_of_duties_and_nobody_sits_anothers_exam(accounts, client):
+    """tia trains and is an agent, sal supervises billing and is an agent: neither acts on their own
+    training as its trainer, and sal does not sit or work through ann's (her subordinate's)."""
+    tom, ann, bob = accounts["tom"], accounts["ann"], accounts["bob"]
+    tia = signed_in(client, client, "tia", ["trainer", "agent"], ["billing"])
+    sal = signed_in(client, client, "sal", ["supervisor", "agent"], ["billing"])
+    url = client.url
+    course = ok(tom.post(url("/api/v1/training/courses"), json={
+        "title": "Returns", "kind": "special", "mode": "in_person", "duration_hours": 2, "target_role": "agent"}), 201)
+    modules = {kind: ok(tom.post(url(f"/api/v1/training/courses/{course['id']}/modules"), json=dict(
+        {"title": kind, "kind": kind}, **({"exam": {"parts": [{"kind": "practical", "weight": 100}],
+                                                     "pass_mark": 60}} if kind == "exam" else {}))), 201)["id"]
+        for kind in ("content", "session", "exam")}
+    enrolled = {agent: ok(tom.post(url(f"/api/v1/training/courses/{course['id']}/enrolments"),
+                                   json={"agent": agent}), 201)["items"][0]["id"] for agent in ("ann", "tia")}
+    anns, tias = (url(f"/api/v1/training/enrolments/{enrolled[agent]}") for agent in ("ann", "tia"))
+
+    exam = {"module_id": modules["exam"]}
+    refused(sal.post(anns + "/attempts", json=exam), "sits their own exams")     # she sees ann's enrolment
+    assert bob.post(anns + "/attempts", json=exam).status_code == 404            # bob does not
+    attempt = ok(ann.post(anns + "/attempts", json=exam), 201)
+    refused(sal.put(url(f"/api/v1/training/attempts/{attempt['id']}/answers"), json={"answers": {}}),
+            "sits their own exams")
+    refused(sal.post(url(f"/api/v1/training/attempts/{attempt['id']}/submission"), json={"answers": {}}),
+            "sits their own exams")
+    refused(sal.put(anns + "/progress", json={"module_id": modules["content"], "percent": 100}),
+            "their own progress")
+    ok(ann.put(anns + "/progress", json={"module_id": modules["content"], "percent": 100}))
+
+    refused(tia.post(tias + "/attendance", json={"module_id": modules["session"], "attended": True}),
+            "separation of duties: nobody may record their own attendance")
+    ok(tom.post(tias + "/attendance", json={"module_id": modules["session"], "attended": True}))
+    refused(tia.post(tias + "/overrides", json={"module_id": modules["exam"], "reason": "one more"}),
+            "separation of duties: nobody may grant themselves extra attempts")
+    own = ok(tia.post(tias + "/attempts", json=exam), 201)
+    ok(tia.post(url(f"/api/v1/training/attempts/{own['id']}/submission"), json={"answers": {}}))
+    refused(tia.post(url(f"/api/v1/training/attempts/{own['id']}/assessment"), json={"parts": {"practical": 100}}),
+            "separation of duties: nobody may assess their own exam attempt")
+    assert ok(tom.post(url(f"/api/v1/training/attempts/{own['id']}/assessment"),
+                       json={"parts": {"practical": 70}}))["grade"] == 70
+    ok(tia.post(anns + "/attendance", json={"module_id": modules["session"], "attended": True}))  # another's: fine

@@ -15,7 +15,7 @@ KPI_KEYS = (  # the measured KPIs, each defined in appraisal/kpis/rules.py
 CATEGORIES = ("attitude", "efficiency", "quality", "problem_solving", "volume")
 SOURCES = MEASURED, RATED = ("measured", "rated")
 DIRECTIONS = HIGHER, LOWER = ("higher_better", "lower_better")
-REVIEWER_ROLES = ("customer", "peer", "supervisor", "quality")
+REVIEWER_ROLES = CUSTOMER, PEER, SUPERVISOR, QUALITY = ("customer", "peer", "supervisor", "quality")
 ROLES = ("agent", "supervisor", "manager", "director")
 PERIOD_TYPES = ("monthly", "quarterly", "annual")
 CYCLE_STATES = ("planned", "collecting", "computed", "review", "published", "closed")
@@ -220,6 +220,13 @@ class ReviewRatingCreateSchema(StrictSchema):
                              "description": "rating item -> 0-100, e.g. a quality scorecard: courtesy, "
                                             "listening, proactive, accuracy"})
     comment = fields.String(load_default="", validate=validate.Length(max=5000))
+    ticket_id = fields.Integer(strict=True, load_default=None, allow_none=True, metadata={
+        "description": "customer ratings only, and required for them: the agent's ticket the customer rates"})
+
+    @validates_schema
+    def check_ticket(self, data, **kwargs):
+        if (data["reviewer_role"] == CUSTOMER) != (data.get("ticket_id") is not None):
+            raise ValidationError("required for a customer rating, and only then", "ticket_id")
 
 
 class ReviewRatingSchema(Schema):
@@ -230,7 +237,8 @@ class ReviewRatingSchema(Schema):
     reviewer_role = fields.String()
     scores = fields.Dict(keys=fields.String(), values=fields.Float())
     comment = fields.String()
-    created_at = fields.DateTime()
+    ticket_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "when this rating was given (replacing any earlier one)"})
 
 
 class ResultSchema(Schema):

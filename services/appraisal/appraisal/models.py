@@ -2,9 +2,10 @@
 and the templates, cycles, ratings, results, appeals and audit trail."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from appraisal.contract import CUSTOMER
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
 from plumbing.outbox import messaging_tables
 
@@ -102,8 +103,25 @@ class Cycle(Base):
     __table_args__ = (UniqueConstraint("template_id", "period_start", name="uq_cycles_template_period"),)
 
 
+# what makes a rating one of a kind, each a partial unique index: a reviewer's of an agent in a cycle
+# as a role; a customer's (relayed by an integration, which relays many customers) per ticket
+STAFF_RATING = ("cycle_id", "agent", "reviewer_role", "reviewer"), text(f"reviewer_role <> '{CUSTOMER}'")
+CUSTOMER_RATING = ("cycle_id", "agent", "ticket_id"), text(f"reviewer_role = '{CUSTOMER}'")
+
+
+def rating_key(reviewer_role):
+    """(columns, condition) of the partial unique index a rating given as ``reviewer_role`` falls under."""
+    return CUSTOMER_RATING if reviewer_role == CUSTOMER else STAFF_RATING
+
+
+def unique_where(name, key):
+    columns, condition = key
+    return Index(name, *columns, unique=True, postgresql_where=condition, sqlite_where=condition)
+
+
 class Rating(Base):
-    """One reviewer's scores (0-100) of one agent's rated items in one cycle (A2)."""
+    """One reviewer's scores (0-100) of one agent's rated items in one cycle (A2), one per
+    ``rating_key``: a new one replaces the old."""
     __tablename__ = "ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,7 +131,11 @@ class Rating(Base):
     reviewer_role: Mapped[str] = mapped_column(String(16))
     scores: Mapped[dict] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[int | None]  # a customer's rating: the ticket rated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (unique_where("uq_ratings_reviewer", STAFF_RATING),
+                      unique_where("uq_ratings_customer_ticket", CUSTOMER_RATING))
 
 
 class Result(Base):

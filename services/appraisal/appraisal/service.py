@@ -36,7 +36,7 @@ class AppraisalService(PlatformService):
     def on_ticket_transferred(self, batch):
         facts.take_ticket_facts(self.uow, batch, facts.recontact_window(self.config))
 
-    @batch_event_handler("ticketing", "ticket.resolved")
+    @batch_event_handler("ticketing", "ticket.resolved", versions=(1, 2))  # 2 dropped the rating token only
     def on_ticket_resolved(self, batch):
         facts.take_ticket_facts(self.uow, batch, facts.recontact_window(self.config))
 
@@ -74,8 +74,8 @@ class AppraisalService(PlatformService):
         return kpis.get_kpis(self.uow, query)
 
     @rpc
-    def ticket_counts(self, query=None):
-        return kpis.count_tickets(self.uow, query)
+    def ticket_counts(self, query=None, agents=None):
+        return kpis.count_tickets(self.uow, query, agents)
 
     # -- KPI definitions, templates, ratings --------------------------------------------
     @rpc

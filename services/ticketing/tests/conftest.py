@@ -27,6 +27,7 @@ def seed_cleared_agents(url, names):
 
 @pytest.fixture
 def ticketing(start_service, database_url):
-    container = start_service(TicketingService, WEBHOOK_RETRY_BASE_SECONDS=0.001)
+    # the webhook tests' receivers listen on loopback, which webhooks may reach only when allowed
+    container = start_service(TicketingService, WEBHOOK_RETRY_BASE_SECONDS=0.001, WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
     seed_cleared_agents(database_url, CLEARED_AGENTS)
     return container

@@ -342,7 +342,8 @@ class SlaClockSchema(Schema):
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
     rating_token = fields.String(allow_none=True, metadata={
-        "description": "only in the answer that resolved the ticket: the customer's one-time rating link token"})
+        "description": "null to staff, always: the customer's side gets the rating link (an integration from "
+                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
 
 
 class EscalationSchema(StrictSchema):
@@ -412,6 +413,15 @@ class RatingSchema(Schema):
     score = fields.Integer()
     comment = fields.String(allow_none=True)
     rated_at = fields.DateTime()
+
+
+class RatingLinkSchema(Schema):
+    ticket_id = fields.Integer()
+    resolution = fields.Integer(metadata={"description": "which resolution of the ticket the link rates"})
+    rating_token = fields.String(metadata={
+        "description": "the customer's one-time link token (POST /api/v1/ratings/{token}); one issued before "
+                       "for this resolution stops working"})
+    expires_at = fields.DateTime()
 
 
 class CallbackCreateSchema(StrictSchema):
@@ -545,6 +555,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def check_url(url):
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # the signature authenticates ticketing; a password in a URL ends up in logs and answers
+        raise ValidationError("must not carry a user name or password")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise ValidationError("must be https; plain http is allowed only for localhost and 127.0.0.1")
 
@@ -566,7 +579,10 @@ class WebhookCreateSchema(StrictSchema):
     """A new subscription; the server makes its secret and shows it once."""
     url = fields.String(required=True, validate=[
         validate.Length(1, 2000), validate.URL(schemes={"http", "https"}, require_tld=False), check_url],
-        metadata={"description": "where events are POSTed; https (http only for localhost)"})
+        metadata={"description": (
+            "where events are POSTed; https (http only for localhost), no user name or password; "
+            "not this machine, a private network or a cloud metadata service unless the operator's "
+            "allow-list names it (400 naming url)")})
     event_types = fields.List(
         fields.String(validate=[validate.Length(1, 128), check_event_type]), required=True,
         validate=[validate.Length(1, MAX_EVENT_TYPES), check_no_duplicates], metadata={"description": (
@@ -581,14 +597,19 @@ class WebhookSchema(Schema):
     event_types = fields.List(fields.String())
     active = fields.Boolean()
     description = fields.String()
-    created_by = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True, metadata={
+        "description": "the account that made it: only it and admins see the webhook and its deliveries"})
     created_at = fields.DateTime()
+    legacy_signature = fields.Boolean(metadata={"description": (
+        "made before Standard Webhooks signatures: its requests carry the old X-CSOPS-Signature and "
+        "X-CSOPS-Delivery too; make a new webhook to drop them")})
 
 
 class WebhookCreatedSchema(WebhookSchema):
     secret = fields.String(metadata={"description": (
-        "signs every request (X-CSOPS-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">); "
-        "shown only now, keep it")})
+        "whsec_<base64>: signs every request as Standard Webhooks does (webhook-id, webhook-timestamp, "
+        "webhook-signature: v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">, keyed with the "
+        "base64-decoded part after whsec_); shown only now, keep it")})
 
 
 class WebhookListSchema(Schema):
@@ -596,7 +617,7 @@ class WebhookListSchema(Schema):
 
 
 class DeliverySchema(Schema):
-    id = fields.String(metadata={"description": "the X-CSOPS-Delivery header, the same on every attempt"})
+    id = fields.String(metadata={"description": "the webhook-id header, the same on every attempt"})
     webhook_id = fields.Integer(attribute="subscription_id")
     event_id = fields.String()
     event_type = fields.String()
@@ -647,11 +668,11 @@ class TicketStatusChangedDataSchema(TicketFactsSchema):
 
 
 class TicketResolvedDataSchema(TicketFactsSchema):
+    """Data version 2: version 1 carried the customer's rating link token, which an event must not (X1); the
+    customer's side asks for the link (POST /api/v1/tickets/{id}/rating-link)."""
     first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))
     reopen_count = required(fields.Integer())
     transfer_count = required(fields.Integer())
-    rating_token = required(fields.String(metadata={
-        "description": "the customer's one-time rating link token (POST /api/v1/ratings/{token}), valid 14 days"}))
 
 
 class TicketReopenedDataSchema(TicketFactsSchema):

@@ -18,7 +18,8 @@ TICKET_TRANSFERRED = EventType(
     "ticket.transferred", TicketAssignedDataSchema, "A ticket moved from one owner to another (counted, T3).")
 TICKET_STATUS_CHANGED = EventType(
     "ticket.status_changed", TicketStatusChangedDataSchema, "A ticket's state changed (every change).")
-TICKET_RESOLVED = EventType("ticket.resolved", TicketResolvedDataSchema, "A ticket was resolved.")
+# version 2 left out the customer's rating link token (docs/events/README.md, "Versioning")
+TICKET_RESOLVED = EventType("ticket.resolved", TicketResolvedDataSchema, "A ticket was resolved.", version=2)
 TICKET_REOPENED = EventType("ticket.reopened", TicketReopenedDataSchema, "A resolved or closed ticket reopened.")
 TICKET_CLOSED = EventType("ticket.closed", TicketFactsSchema, "A ticket was closed.")
 TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent sent the customer a public reply.")

@@ -313,6 +313,9 @@ class WebhookSubscription(Base):
     event_types: Mapped[list] = mapped_column(JSON)    # exact types or patterns (contract.matches)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str] = mapped_column(String(500), default="")
+    # made before Standard Webhooks signatures: its requests carry the old X-CSOPS-Signature too
+    legacy_signature: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the account that made it, its owner: only it and admins see it (None: made by a tool, admins only)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -321,7 +324,7 @@ class WebhookDelivery(Base):
     """One event for one subscription, and how its attempts went: created once (unique
     subscription and event id, so an event RabbitMQ redelivers adds nothing), attempted
     until it is ``delivered`` or, after ``webhooks.rules.MAX_ATTEMPTS``, ``failed``. Its id
-    is the ``X-CSOPS-Delivery`` header, the same on every attempt; ``body`` holds the exact
+    is the ``webhook-id`` header, the same on every attempt; ``body`` holds the exact
     bytes that are signed and sent."""
     __tablename__ = "webhook_deliveries"
 

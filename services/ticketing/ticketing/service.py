@@ -143,6 +143,10 @@ class TicketingService(PlatformService):
         return aftercare.get_complaint(self.uow, ticket_id)
 
     @rpc
+    def issue_rating_link(self, ticket_id):
+        return aftercare.issue_rating_link(self.uow, ticket_id)
+
+    @rpc
     def submit_rating(self, token, data):
         return aftercare.submit_rating(self.uow, token, data)
 
@@ -190,7 +194,7 @@ class TicketingService(PlatformService):
     # -- webhooks (X2) -------------------------------------------------------------------
     @rpc
     def create_webhook(self, data):
-        return webhooks.create_webhook(self.uow, data)
+        return webhooks.create_webhook(self.uow, data, self.config)
 
     @rpc
     def list_webhooks(self):

@@ -20,7 +20,7 @@ from appraisal.models import Appeal, AuditEntry, Cycle, Result, Template, Ticket
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
-from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load, separate_duties
 from plumbing.schemas import shared
 
 
@@ -244,6 +244,7 @@ def investigate_appeal(uow, appeal_id, data):
     note = load(AppealInvestigationSchema, data)["note"]
     with uow.transaction():
         appeal = locked_appeal(uow, appeal_id)
+        separate_duties(uow.actor, appeal.agent, "investigate their own appeal")
         if appeal.state != "filed":
             raise Conflict(f"appeal {appeal_id} is {appeal.state}", {"state": [f"appeal is {appeal.state}"]})
         appeal.state, appeal.investigator = "investigating", uow.actor
@@ -255,6 +256,7 @@ def decide_appeal(uow, appeal_id, data):
     fields = load(AppealDecisionSchema, data)
     with uow.transaction():
         appeal = locked_appeal(uow, appeal_id)
+        separate_duties(uow.actor, appeal.agent, "decide their own appeal")
         if appeal.state == "decided":
             raise Conflict(f"appeal {appeal_id} is already decided", {"state": ["appeal is decided"]})
         result = uow.session.get(Result, appeal.result_id, with_for_update=True)

@@ -24,8 +24,9 @@ def get_kpis(uow, query):
                                              kpis=values))
 
 
-def count_tickets(uow, query):
-    """Tickets by creation day (or month) and owning agent."""
+def count_tickets(uow, query, agents=None):
+    """Tickets by creation day (or month) and owning agent; ``agents``: only theirs (the gateway's
+    scope for agents and supervisors; None: everyone's, unowned tickets too)."""
     criteria = load(TicketCountQuerySchema, query or {})
     day = TicketRecord.created_on
     conditions = [day.is_not(None)]
@@ -35,6 +36,8 @@ def count_tickets(uow, query):
         conditions.append(day <= criteria["date_to"])
     if "agent" in criteria:
         conditions.append(TicketRecord.agent == criteria["agent"])
+    if agents is not None:
+        conditions.append(TicketRecord.agent.in_(agents))
     rows = uow.session.execute(select(day, TicketRecord.agent, func.count()).where(*conditions)
                                .group_by(day, TicketRecord.agent).order_by(day, TicketRecord.agent)).all()
     counts = {}

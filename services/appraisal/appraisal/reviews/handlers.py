@@ -4,14 +4,14 @@ computed with. Every step is written to the audit trail."""
 from sqlalchemy import select
 
 from appraisal.contract import (
-    KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, ReviewRatingCreateSchema,
+    CUSTOMER, KpiDefinitionCreateSchema, KpiDefinitionListSchema, KpiDefinitionSchema, ReviewRatingCreateSchema,
     ReviewRatingSchema, TemplateCreateSchema, TemplateListSchema, TemplateSchema,
 )
 from appraisal.cycles.audit import audit
-from appraisal.models import Cycle, KpiDefinition, Rating, Template
+from appraisal.models import Cycle, KpiDefinition, Rating, Template, TicketRecord, rating_key
 from appraisal.reviews import rules
-from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from plumbing.db import get_or_not_found, upsert_insert
+from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load, separate_duties
 from plumbing.schemas import shared
 
 
@@ -53,22 +53,44 @@ def list_templates(uow):
 
 
 def rate(uow, data):
-    """A reviewer's scores of an agent's rated items, taken while the cycle is collecting or computed."""
+    """A reviewer's scores of an agent's rated items, taken while the cycle is collecting or computed;
+    nobody rates themselves. One rating per ``models.rating_key``: a new one replaces the old, so a
+    reviewer counts once however often they rate. Returns whether it was new, and the rating."""
     fields = load(ReviewRatingCreateSchema, data)
-    reviewer = uow.actor
-    if fields["reviewer_role"] == "peer" and reviewer == fields["agent"]:
-        raise InvalidInput("a peer rating of oneself is not a peer rating", {"agent": ["is the reviewer"]})
+    separate_duties(uow.actor, fields["agent"], "rate themselves, in any reviewer role")
     with uow.transaction():
         cycle = get_or_not_found(uow.session, Cycle, fields["cycle_id"])
         if cycle.state not in rules.RATING_STATES:
             raise Conflict(f"ratings are taken while a cycle is collecting or computed; this one is {cycle.state}",
                            {"cycle_id": [f"cycle is {cycle.state}"]})
-        rating = Rating(**fields, reviewer=reviewer, created_at=uow.now())
-        uow.session.add(rating)
-        uow.session.flush()
-        audit(uow, cycle.id, "rating_entered", {"rating_id": rating.id, "agent": rating.agent,
-                                                "reviewer_role": rating.reviewer_role, "scores": rating.scores})
-        return shared(ReviewRatingSchema).dump(rating)
+        if fields["reviewer_role"] == CUSTOMER:
+            check_ticket_of(uow, fields["ticket_id"], fields["agent"])
+        row = dict(fields, reviewer=uow.actor, created_at=uow.now())
+        columns, condition = rating_key(row["reviewer_role"])
+        replaced = uow.session.execute(select(Rating.id, Rating.scores).where(
+            *(getattr(Rating, name) == row[name] for name in columns), condition)).first()
+        table = Rating.__table__
+        insert = upsert_insert(uow.session)(table).values(row)
+        rating_id = uow.session.scalar(insert.on_conflict_do_update(
+            index_elements=list(columns), index_where=condition,
+            set_={name: insert.excluded[name] for name in ("reviewer", "scores", "comment", "created_at")},
+        ).returning(table.c.id))
+        rating = uow.session.get(Rating, rating_id, populate_existing=True)
+        details = {"rating_id": rating.id, "agent": rating.agent, "reviewer_role": rating.reviewer_role,
+                   "scores": rating.scores, "ticket_id": rating.ticket_id}
+        if replaced is None:
+            audit(uow, cycle.id, "rating_entered", details)
+        else:
+            audit(uow, cycle.id, "rating_replaced", dict(details, replaced_scores=replaced.scores))
+        return {"created": replaced is None, "rating": shared(ReviewRatingSchema).dump(rating)}
+
+
+def check_ticket_of(uow, ticket_id, agent):
+    """A customer's rating is of a ticket the agent owns (as the facts of ticketing's events say)."""
+    record = uow.session.get(TicketRecord, ticket_id)
+    if record is None or record.agent != agent:
+        raise InvalidInput(f"ticket {ticket_id} is not a ticket of {agent}",
+                           {"ticket_id": [f"not a ticket of {agent} (as appraisal knows it)"]})
 
 
 def scoring_rule(uow, template_id):

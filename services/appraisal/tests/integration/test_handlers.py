@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from appraisal import models
@@ -16,7 +16,7 @@ from appraisal.facts import handlers as facts
 from appraisal.kpis import handlers as kpis
 from appraisal.reviews import handlers as reviews
 from plumbing.db import make_engine
-from plumbing.errors import Conflict, NotFound, UnprocessableEvent
+from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent
 from plumbing.events import make_envelope
 from plumbing.unit_of_work import Unit, utc_now
 
@@ -142,3 +142,99 @@ def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_t
     trail = run(cycles.audit_trail, cycle["id"])["items"]
     assert [(entry["actor"], entry["action"]) for entry in trail][-3:] == [
         ("bob", "appeal_filed"), ("carla", "appeal_decided"), ("carla", "cycle_close")]
+
+
+# -- ratings: one per reviewer, agent, cycle and role; nobody rates themselves --------------
+RATED = [{"key": "exam", "name": "Exam", "category": "quality", "source": "measured", "measure": "exam_score",
+          "direction": "higher_better", "target": 90, "floor": 0},
+         {"key": "courtesy", "name": "Courtesy", "category": "attitude", "source": "rated", "measure": "courtesy",
+          "direction": "higher_better", "target": 100, "floor": 0}]
+RATED_TEMPLATE = {"name": "Rated monthly", "role": "agent", "period_type": "monthly",
+                  "items": [{"kpi": "exam", "weight": 10}, {"kpi": "courtesy", "weight": 90}],
+                  "reviewer_weights": {"supervisor": 80, "peer": 20}, "bands": [{"grade": "A", "min_score": 0}]}
+
+
+@pytest.fixture
+def collecting(run):
+    """A March cycle of RATED_TEMPLATE, collecting; dee passed an exam with 40 (44.4444 points)."""
+    run(facts.take_exam_facts, [make_envelope(service="training", event_type="training.exam_passed",
+                                              subject="training/dee", data={"agent": "dee", "score": 40.0},
+                                              sequence=1, time=MARCH_2)])
+    for definition in RATED:
+        run(reviews.create_kpi_definition, definition, actor="carla")
+    template = run(reviews.create_template, RATED_TEMPLATE, actor="carla")
+    cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
+    run(cycles.advance_cycle, cycle["id"], {"action": "start"}, NO_HOLIDAYS, actor="carla")
+    return cycle
+
+
+def dees_score(run, cycle):
+    run(cycles.advance_cycle, cycle["id"], {"action": "compute"}, NO_HOLIDAYS, actor="carla")
+    return run(cycles.list_results, cycle["id"], {"agent": "dee"})["items"][0]["score"]
+
+
+def test_a_reviewers_new_rating_replaces_the_old_so_200_zero_ratings_count_once(run, collecting):
+    def rate(reviewer, role, score):
+        return run(reviews.rate, {"cycle_id": collecting["id"], "agent": "dee", "reviewer_role": role,
+                                  "scores": {"courtesy": score}}, actor=reviewer)
+    rate("sue", "supervisor", 95)
+    for peer in ("ann", "bob", "cid"):
+        rate(peer, "peer", 97)
+    assert dees_score(run, collecting) == 90.3
+    answers = [rate("eve", "peer", 0) for _ in range(200)]  # one colleague, 200 zeros
+    # counted 200 times, the zeros would drag dee to 73.1; counted once, eve is one peer of four:
+    # 0.1 * 44.4444 + 0.9 * (0.8 * 95 + 0.2 * (3 * 97 + 0) / 4) = 85.94
+    assert dees_score(run, collecting) == 85.94
+    assert [a["created"] for a in (answers[0], answers[-1])] == [True, False]
+    assert answers[0]["rating"]["id"] == answers[-1]["rating"]["id"]
+    with run.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(models.Rating)) == 5
+    trail = [entry["action"] for entry in run(cycles.audit_trail, collecting["id"])["items"]]
+    assert trail.count("rating_entered") == 5 and trail.count("rating_replaced") == 199
+
+
+def test_a_customer_rating_names_a_ticket_of_the_agent_and_counts_once_per_ticket(run, collecting):
+    run(facts.take_ticket_facts, [created(1, "dee"), created(2, "bob"), created(3, "dee")], RECONTACT_DAYS,
+        facts.TicketCreatedDataSchema)
+
+    def rate(score, **ticket):
+        return run(reviews.rate, dict({"cycle_id": collecting["id"], "agent": "dee", "reviewer_role": "customer",
+                                       "scores": {"courtesy": score}}, **ticket), actor="shop-integration")
+    for wrong, field in (({}, "ticket_id"), ({"ticket_id": 2}, "ticket_id"), ({"ticket_id": 99}, "ticket_id")):
+        with pytest.raises(InvalidInput) as refused:
+            rate(50, **wrong)
+        assert field in refused.value.details
+    assert rate(40, ticket_id=1)["created"] and not rate(60, ticket_id=1)["created"]  # the customer changed it
+    assert rate(80, ticket_id=3)["created"]
+    with pytest.raises(InvalidInput, match="validation"):
+        run(reviews.rate, {"cycle_id": collecting["id"], "agent": "dee", "reviewer_role": "peer", "ticket_id": 1,
+                           "scores": {"courtesy": 1}}, actor="ann")
+    with run.sessions() as session:
+        uow = Unit.on_session(session)
+        assert reviews.ratings_by_agent(uow, collecting["id"])["dee"]["courtesy"] == {"customer": [60.0, 80.0]}
+
+
+def test_nobody_rates_themselves_in_any_reviewer_role(run, collecting):
+    run(facts.take_ticket_facts, [created(1, "dee")], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
+    for role in ("supervisor", "quality", "peer", "customer"):
+        with pytest.raises(Forbidden, match="separation of duties: nobody may rate themselves"):
+            run(reviews.rate, dict({"cycle_id": collecting["id"], "agent": "dee", "reviewer_role": role,
+                                    "scores": {"courtesy": 100}}, **({"ticket_id": 1} if role == "customer" else {})),
+                actor="dee")
+
+
+def test_nobody_investigates_or_decides_their_own_appeal(run, collecting):
+    run(reviews.rate, {"cycle_id": collecting["id"], "agent": "dee", "reviewer_role": "supervisor",
+                       "scores": {"courtesy": 50}}, actor="sue")
+    friday = datetime(2026, 4, 3, 12, tzinfo=timezone.utc)
+    for action in ("compute", "review", "publish"):
+        run(cycles.advance_cycle, collecting["id"], {"action": action}, NO_HOLIDAYS, actor="carla", at=friday)
+    appeal = run(cycles.file_appeal, collecting["id"], {"items": ["courtesy"], "reason": "one call"}, NO_HOLIDAYS,
+                 actor="dee", at=friday)
+    with pytest.raises(Forbidden, match="separation of duties: nobody may investigate their own appeal"):
+        run(cycles.investigate_appeal, appeal["id"], {}, actor="dee", at=friday)
+    run(cycles.investigate_appeal, appeal["id"], {}, actor="carla", at=friday)
+    with pytest.raises(Forbidden, match="separation of duties: nobody may decide their own appeal"):
+        run(cycles.decide_appeal, appeal["id"], {"decision": "upheld", "reason": "mine"}, actor="dee", at=friday)
+    assert run(cycles.decide_appeal, appeal["id"], {"decision": "rejected", "reason": "as rated"}, actor="carla",
+               at=friday)["decided_by"] == "carla"

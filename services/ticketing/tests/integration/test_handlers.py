@@ -11,10 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from plumbing.db import make_engine
+from plumbing.errors import Conflict, NotFound
 from plumbing.unit_of_work import Unit, utc_now
 from ticketing import models
+from ticketing.aftercare import handlers as aftercare
+from ticketing.aftercare import rules as aftercare_rules
 from ticketing.sla import handlers as sla
 from ticketing.tickets import handlers as tickets
+from ticketing.webhooks import handlers as webhooks
 
 CONFIG = {"REQUIRE_CERTIFICATION": "false"}  # nobody is cleared for duty in a bare database
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
@@ -54,6 +58,37 @@ def test_the_rating_link_shows_only_in_the_answer_of_the_call_that_resolved(unit
     resolved = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})
     assert resolved["state"] == "resolved" and resolved["rating_token"]
     assert tickets.get_ticket(unit(), ticket["id"])["rating_token"] is None
+
+
+def test_the_rating_link_is_kept_only_as_its_hash_and_no_event_or_webhook_body_carries_it(unit, database):
+    webhooks.create_webhook(unit(actor="crm", roles=["integration"]),
+                            {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.*"]})
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    token = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})["rating_token"]
+
+    [resolved] = [event for event in outbox(database) if event["type"] == "ticket.resolved"]
+    assert resolved["dataversion"] == 2 and "rating_token" not in resolved["data"]
+    with database() as session:
+        stored = {table.name: [tuple(row) for row in session.execute(select(table))]
+                  for table in models.Base.metadata.sorted_tables}
+        assert session.scalars(select(models.Rating.token_hash)).all() == [aftercare_rules.token_hash(token)]
+    assert stored["webhook_deliveries"] and stored["outbox"]
+    assert [name for name, rows in stored.items() if token in repr(rows)] == []
+
+
+def test_a_new_rating_link_replaces_the_one_before_until_the_resolution_is_rated(unit):
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    crm = dict(actor="crm", roles=["integration"])
+    with pytest.raises(Conflict, match="no resolution to rate"):
+        aftercare.issue_rating_link(unit(**crm), ticket["id"])
+    first = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})["rating_token"]
+    link = aftercare.issue_rating_link(unit(**crm), ticket["id"])
+    assert link["resolution"] == 1 and link["rating_token"] != first
+    with pytest.raises(NotFound):
+        aftercare.submit_rating(unit(actor=None), first, {"score": 1})
+    assert aftercare.submit_rating(unit(actor=None), link["rating_token"], {"score": 4})["score"] == 4
+    with pytest.raises(Conflict, match="already rated"):
+        aftercare.issue_rating_link(unit(**crm), ticket["id"])
 
 
 def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_counts_nothing(unit, database):

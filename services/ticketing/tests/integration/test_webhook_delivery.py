@@ -1,72 +1,22 @@
 """Webhooks (X2) against a real database and a real HTTP receiver: every
 change's events get their deliveries in the change's own transaction."""
+import base64
 import json
 import time
-from dataclasses import dataclass
+from datetime import datetime, timezone
 
-import eventlet
-import eventlet.wsgi
 import pytest
+from sqlalchemy import update
+from standardwebhooks import Webhook, WebhookVerificationError
 
+from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.testing import call_as, free_port, wait_for
+from ticketing.models import WebhookSubscription
 from ticketing.webhooks.rules import MAX_ATTEMPTS, verify
 
 TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complaint",
           "customer": {"name": "Han Mei", "contact": "han@example.com"}}
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict
-    body: bytes
-    status: int
-
-
-class Receiver:
-    """An outside system's HTTP endpoint on loopback: records every request
-    and answers 500 to the next ``fail_next(n)`` of them (or to all)."""
-
-    def __init__(self):
-        self.requests = []
-        self.failures = 0
-        self.socket = eventlet.listen(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.thread = eventlet.spawn(eventlet.wsgi.server, self.socket, self.app, log_output=False)
-
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def fail_next(self, count):
-        self.failures = count
-
-    def at(self, path):
-        return [request for request in self.requests if request.path == path]
-
-    def app(self, environ, start_response):
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {name[5:].replace("_", "-").lower(): value
-                   for name, value in environ.items() if name.startswith("HTTP_")}
-        headers["content-type"] = environ.get("CONTENT_TYPE")
-        failing = self.failures > 0
-        if failing:
-            self.failures -= 1
-        status = 500 if failing else 200
-        self.requests.append(Received(environ["PATH_INFO"], headers, body, status))
-        start_response("500 Internal Server Error" if failing else "200 OK", [("Content-Type", "text/plain")])
-        return [b"down" if failing else b"thanks"]
-
-    def close(self):
-        self.thread.kill()
-        self.socket.close()
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
 
 
 def act(container, method, *args, actor="admin"):
@@ -102,8 +52,8 @@ def log_of(container, webhook, **query):
 
 def test_an_event_arrives_signed_and_the_log_shows_it(ticketing, receiver):
     hook = subscribe(ticketing, receiver.url(), ["ticket.created"], description="CRM sync")
-    assert hook["secret"].startswith("whsec_") and len(hook["secret"]) == 70
-    assert hook["active"] is True and hook["created_by"] == "admin"
+    assert hook["secret"].startswith("whsec_") and len(base64.b64decode(hook["secret"][6:], validate=True)) == 32
+    assert hook["active"] is True and hook["created_by"] == "admin" and hook["legacy_signature"] is False
     [listed] = act(ticketing, "list_webhooks")["items"]
     assert listed == {key: value for key, value in hook.items() if key != "secret"}   # the secret is shown once
 
@@ -116,23 +66,62 @@ def test_an_event_arrives_signed_and_the_log_shows_it(ticketing, receiver):
     assert envelope["source"] == "/csops/ticketing" and envelope["specversion"] == "1.0"
     assert request.headers["content-type"] == "application/cloudevents+json"
     assert request.headers["x-csops-event"] == "ticket.created"
-    signature = request.headers["x-csops-signature"]
-    assert signature.startswith("t=")
-    assert verify(hook["secret"], signature, request.body, now=time.time())
-    assert not verify("whsec_" + "0" * 64, signature, request.body, now=time.time())
-    assert not verify(hook["secret"], signature, request.body, now=time.time() + 3600)   # replayed later
-    assert not verify(hook["secret"], signature, request.body.replace(b"ticket.created", b"ticket.closed"),
-                      now=time.time())
+    # Standard Webhooks: what an integrator's library verifies, with the secret as shown
+    assert Webhook(hook["secret"]).verify(request.body, request.headers) == envelope
+    assert request.headers["webhook-signature"].startswith("v1,")
+    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    assert "x-csops-signature" not in request.headers and "x-csops-delivery" not in request.headers
 
     page = log_of(ticketing, hook)
     assert page["total"] == 1
     [delivery] = page["items"]
-    assert delivery["id"] == request.headers["x-csops-delivery"]
+    assert delivery["id"] == request.headers["webhook-id"]
     assert delivery["event_id"] == envelope["id"] and delivery["event_type"] == "ticket.created"
     assert delivery["webhook_id"] == hook["id"]
     assert delivery["status"] == "delivered" and delivery["attempts"] == 1
     assert delivery["last_status_code"] == 200 and delivery["last_error"] is None
     assert delivery["next_attempt_at"] is None and delivery["delivered_at"] is not None
+
+
+@pytest.mark.parametrize("change", ["another delivery id", "another secret", "a changed body", "an hour later"])
+def test_a_captured_delivery_does_not_verify_changed(ticketing, receiver, change):
+    """The delivery id is signed with the body and the time: a replay under a new id fails too."""
+    hook = subscribe(ticketing, receiver.url(), ["ticket.created"])
+    act(ticketing, "create_ticket", TICKET)
+    deliver_until(ticketing, lambda: receiver.requests)
+    [request] = receiver.requests
+    assert Webhook(hook["secret"]).verify(request.body, request.headers)   # as sent
+    secret, headers, body = hook["secret"], dict(request.headers), request.body
+    if change == "another delivery id":
+        headers["webhook-id"] = "0a6bd1b4-2e0c-4e57-9a2a-6c4f4f0c7e11"
+    elif change == "another secret":
+        secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    elif change == "a changed body":
+        body = body.replace(b"ticket.created", b"ticket.closed")
+    else:
+        timestamp = int(headers["webhook-timestamp"]) + 3600
+        headers["webhook-timestamp"] = str(timestamp)
+        headers["webhook-signature"] = Webhook(hook["secret"]).sign(   # even signed right, it is too old by then
+            headers["webhook-id"], datetime.fromtimestamp(timestamp - 7200, timezone.utc), body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, headers)
+
+
+def test_a_webhook_made_before_standard_webhooks_also_gets_the_old_signature(ticketing, receiver):
+    """Its receiver verifies X-CSOPS-Signature today; it keeps getting it beside the new headers."""
+    hook = subscribe(ticketing, receiver.url(), ["ticket.created"])
+    engine = make_engine(ticketing.config["DATABASE_URL"])
+    with engine.begin() as connection:   # as the migration leaves the webhooks that were there before it
+        connection.execute(update(WebhookSubscription.__table__).values(legacy_signature=True))
+    engine.dispose()
+    assert act(ticketing, "list_webhooks")["items"][0]["legacy_signature"] is True
+    act(ticketing, "create_ticket", TICKET)
+    deliver_until(ticketing, lambda: receiver.requests)
+
+    [request] = receiver.requests
+    assert verify(hook["secret"], request.headers["x-csops-signature"], request.body, now=time.time())
+    assert request.headers["x-csops-delivery"] == request.headers["webhook-id"]
+    assert Webhook(hook["secret"]).verify(request.body, request.headers)
 
 
 def test_a_failing_receiver_gets_the_same_delivery_id_until_it_answers(ticketing, receiver):
@@ -143,9 +132,8 @@ def test_a_failing_receiver_gets_the_same_delivery_id_until_it_answers(ticketing
 
     assert [request.status for request in receiver.requests] == [500, 500, 200]
     [delivery] = log_of(ticketing, hook)["items"]
-    assert {request.headers["x-csops-delivery"] for request in receiver.requests} == {delivery["id"]}
-    assert all(verify(hook["secret"], request.headers["x-csops-signature"], request.body, now=time.time())
-               for request in receiver.requests)
+    assert {request.headers["webhook-id"] for request in receiver.requests} == {delivery["id"]}
+    assert all(Webhook(hook["secret"]).verify(request.body, request.headers) for request in receiver.requests)
     assert {json.loads(request.body)["id"] for request in receiver.requests} == {delivery["event_id"]}
     assert json.loads(receiver.requests[0].body)["data"]["ticket_id"] == closed["id"]
     assert delivery["attempts"] == 3 and delivery["last_status_code"] == 200 and delivery["last_error"] is None
@@ -161,7 +149,7 @@ def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(ticket
     assert delivery["attempts"] == MAX_ATTEMPTS == len(receiver.requests)
     assert delivery["last_status_code"] == 500 and delivery["last_error"] == "HTTP 500 Internal Server Error"
     assert delivery["next_attempt_at"] is None and delivery["delivered_at"] is None
-    assert {request.headers["x-csops-delivery"] for request in receiver.requests} == {delivery["id"]}
+    assert {request.headers["webhook-id"] for request in receiver.requests} == {delivery["id"]}
     assert log_of(ticketing, hook, status="pending")["total"] == 0
     act(ticketing, "deliver_webhooks")
     assert len(receiver.requests) == MAX_ATTEMPTS

@@ -103,3 +103,51 @@ def test_an_agent_sees_the_customer_of_their_own_tickets_only(roles, actor, assi
 def test_a_masked_customer_keeps_a_first_letter_and_enough_of_the_contact_to_confirm_it():
     assert customer("Li Lei", "+86 138 0000 5678", masked=True) == {"name": "L*", "contact": "+86 138****5678"}
     assert customer("Li Lei", "li@example.com") == {"name": "Li Lei", "contact": "li@example.com"}
+
+
+# -- object scope (X1): who reads and who changes a ticket --------------------------------------------------
+# (roles, actor, teams) of each caller; the ticket is (assignee, team)
+ANN = (["agent"], "ann", ["billing"])           # an agent of billing
+SUE = (["supervisor"], "sue", ["billing"])      # billing's supervisor
+LEAD = (["agent", "supervisor"], "lee", ["billing"])
+ADMIN = (["admin"], "root", [])
+BRIDGE = (["integration"], "crm", [])
+SERVICE = (None, None, [])                      # a service or an operator's tool, not a person
+
+
+@pytest.mark.parametrize("caller, assignee, team, reads, acts", [
+    (ANN, "ann", None, True, True),             # her own, in no team
+    (ANN, "ann", "tech", True, True),           # her own, in another team
+    (ANN, None, "billing", True, True),         # her team's queue, unassigned: she may take it
+    (ANN, "bob", "billing", True, False),       # a teammate's: she reads it, does not change it
+    (ANN, "bob", "tech", False, False),         # another team's
+    (ANN, None, "tech", False, False),          # another team's queue
+    (ANN, None, None, False, False),            # in no queue at all
+    ((["agent"], "ann", []), None, None, False, False),
+    (SUE, "bob", "billing", True, True),        # her team's, whoever owns it
+    (SUE, None, "billing", True, True),
+    (SUE, "bob", "tech", False, False),         # another team's
+    (SUE, "bob", None, False, False),           # in no team
+    (SUE, "sue", "tech", True, True),           # her own, wherever it is
+    (LEAD, "bob", "billing", True, True),       # as supervisor of billing
+    (LEAD, "bob", "tech", False, False),
+    ((["trainer"], "tina", ["billing"]), "bob", "billing", False, False),  # no ticket role
+    (ADMIN, "bob", "tech", True, True),
+    (ADMIN, None, None, True, True),
+    (BRIDGE, "bob", "tech", True, True),
+    (SERVICE, None, None, True, True),
+])
+def test_who_reads_and_who_changes_a_ticket(caller, assignee, team, reads, acts):
+    roles, actor, teams = caller
+    assert tickets.ticket_scope(roles, actor, teams, acting=False).covers(assignee, team) is reads
+    assert tickets.ticket_scope(roles, actor, teams, acting=True).covers(assignee, team) is acts
+
+
+@pytest.mark.parametrize("roles, customers_side", [
+    (["integration"], True), (None, True),
+    (["agent"], False), (["supervisor"], False), (["admin"], False),
+    (["integration", "admin"], False),          # staff too: staff never speak for the customer
+    ([], False),
+])
+def test_only_the_customers_side_writes_as_the_customer_and_gets_the_rating_link(roles, customers_side):
+    assert tickets.on_customers_side(roles) is customers_side

@@ -2,9 +2,12 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from standardwebhooks import Webhook
 
 from ticketing.contract import is_valid_pattern, matches
-from ticketing.webhooks.rules import MAX_ATTEMPTS, gives_up, retry_delay, sign, signature_header, verify
+from ticketing.webhooks.rules import (
+    MAX_ATTEMPTS, fair_share, gives_up, retry_delay, sign, signature_header, signed_headers, standard_signature, verify,
+)
 
 SECRET = "whsec_test"
 TIMESTAMP = 1700000000
@@ -14,7 +17,33 @@ BODY = b'{"id":"evt_1","type":"ticket.created"}'
 EXPECTED = "525c42978d3993e94acf235fc6d62e9b8a661347612aabbf1fe360ad0f631c7d"
 
 
-# -- signing ----------------------------------------------------------------------
+# -- Standard Webhooks ------------------------------------------------------------
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"   # the example of the Standard Webhooks specification
+
+
+def test_the_standard_signature_is_what_the_standard_webhooks_library_computes():
+    at = datetime.fromtimestamp(TIMESTAMP, timezone.utc)
+    assert standard_signature(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY) == Webhook(STANDARD_SECRET).sign(
+        "msg_1", at, BODY)
+    older = "whsec_" + "ab" * 32   # the hex secrets made before: base64 too, and read alike
+    assert standard_signature(older, "msg_1", TIMESTAMP, BODY) == Webhook(older).sign("msg_1", at, BODY)
+
+
+def test_the_delivery_id_is_signed():
+    assert standard_signature(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY) != standard_signature(
+        STANDARD_SECRET, "msg_2", TIMESTAMP, BODY)
+
+
+def test_the_old_header_only_for_a_legacy_webhook():
+    new = signed_headers(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY, legacy=False)
+    assert set(new) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert new["webhook-id"] == "msg_1" and new["webhook-timestamp"] == str(TIMESTAMP)
+    old = signed_headers(STANDARD_SECRET, "msg_1", TIMESTAMP, BODY, legacy=True)
+    assert old == dict(new, **{"X-CSOPS-Signature": signature_header(STANDARD_SECRET, TIMESTAMP, BODY),
+                               "X-CSOPS-Delivery": "msg_1"})
+
+
+# -- the legacy signature ---------------------------------------------------------
 def test_the_signature_is_hmac_sha256_over_timestamp_dot_body():
     assert sign(SECRET, TIMESTAMP, BODY) == EXPECTED
 
@@ -120,6 +149,21 @@ def test_eight_attempts_then_give_up():
     assert [gives_up(attempts) for attempts in range(1, 10)] == [False] * 7 + [True] * 2
     total = sum((retry_delay(attempt) for attempt in range(1, MAX_ATTEMPTS)), timedelta())
     assert total == timedelta(hours=2, minutes=42, seconds=40)   # first attempt to last
+
+
+# -- sharing the requests in flight ---------------------------------------------------
+DUE = [("d1", 1), ("d2", 1), ("d3", 1), ("d4", 2), ("d5", 1), ("d6", 3)]   # oldest first
+
+
+def test_the_oldest_due_deliveries_go_first_up_to_the_room_there_is():
+    assert fair_share(DUE, 2, {}, per_webhook=5) == ["d1", "d2"]
+    assert fair_share(DUE, 10, {}, per_webhook=5) == ["d1", "d2", "d3", "d4", "d5", "d6"]
+
+
+def test_one_webhook_gets_no_more_than_its_share_in_flight_and_the_others_go_ahead():
+    assert fair_share(DUE, 10, {}, per_webhook=2) == ["d1", "d2", "d4", "d6"]
+    assert fair_share(DUE, 10, {1: 2}, per_webhook=2) == ["d4", "d6"]   # a slow webhook's requests still under way
+    assert fair_share(DUE, 0, {}, per_webhook=2) == []
 
 
 # -- event types ------------------------------------------------------------------

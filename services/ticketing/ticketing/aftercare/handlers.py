@@ -11,7 +11,7 @@ from ticketing.aftercare import rules
 from ticketing.contract import (
     REPLY, CallbackCreateSchema, CallbackListQuerySchema, CallbackOutcomeSchema, CallbackPageSchema, CallbackSchema,
     ComplaintRecordSchema, ComplaintResultSchema, ComplaintSchema, CoordinationSchema, DecisionSchema,
-    ForwardSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
+    ForwardSchema, RatingLinkSchema, RatingSchema, RatingSubmitSchema, SuggestionSchema, VerdictSchema,
 )
 from ticketing.models import Callback, Complaint, ComplaintStep, Rating, Suggestion, Ticket
 from ticketing.tickets import steps
@@ -83,6 +83,7 @@ def complaint_verdict(uow, ticket_id, data):
 
 
 def get_complaint(uow, ticket_id):
+    steps.readable(uow, ticket_id)
     return complaint_view(uow, ticket_id)
 
 
@@ -118,6 +119,23 @@ def open_rating(uow, ticket, at):
     uow.session.add(Rating(ticket_id=ticket.id, resolution=resolution, token_hash=digest,
                            expires_at=at + rules.RATING_LINK_VALID))
     return token
+
+
+def issue_rating_link(uow, ticket_id):
+    """A new one-time link to rate the ticket's latest resolution, for the customer's
+    side to deliver; only its hash is kept, so the link issued before stops working."""
+    with uow.transaction():
+        ticket = steps.locked(uow, ticket_id)
+        rating = uow.session.scalars(select(Rating).where(Rating.ticket_id == ticket.id)
+                                     .order_by(Rating.resolution.desc()).with_for_update()).first()
+        try:
+            rules.check_link_renewable(rating, uow.now())
+        except rules.RuleBroken as exc:
+            raise conflict(exc) from None
+        token, rating.token_hash = rules.new_rating_token()
+        steps.journal(uow, ticket, "rating_link_issued", {"resolution": rating.resolution})
+        return shared(RatingLinkSchema).dump({"ticket_id": ticket.id, "resolution": rating.resolution,
+                                              "rating_token": token, "expires_at": rating.expires_at})
 
 
 def replay_rating(uow, ticket, score, comment):
@@ -173,9 +191,12 @@ def record_callback_outcome(uow, callback_id, data):
     fields = load(CallbackOutcomeSchema, data)
     with uow.transaction():
         callback = get_or_not_found(uow.session, Callback, callback_id)
+        try:
+            ticket = steps.locked(uow, callback.ticket_id)  # a callback is within reach as its ticket is
+        except NotFound:
+            raise NotFound(f"callback {callback_id} does not exist") from None
         if callback.completed_at is not None:
             raise Conflict("this callback's outcome is already recorded", {"outcome": [callback.outcome]})
-        ticket = steps.locked(uow, callback.ticket_id)
         callback.outcome, callback.outcome_note, callback.completed_at = fields["outcome"], fields["note"], uow.now()
         steps.journal(uow, ticket, "callback_completed", {"callback_id": callback.id, "outcome": callback.outcome})
         publish_callback(uow, events.CALLBACK_COMPLETED, ticket, callback)
@@ -183,8 +204,9 @@ def record_callback_outcome(uow, callback_id, data):
 
 
 def list_callbacks(uow, query):
+    """The callbacks of the tickets the caller may read that match the query."""
     criteria = load(CallbackListQuerySchema, query or {})
-    conditions = []
+    conditions = [Callback.ticket_id.in_(select(Ticket.id).where(steps.readable_condition(uow)))]
     if "due_before" in criteria:
         conditions += [Callback.completed_at.is_(None), Callback.scheduled_for <= criteria.pop("due_before")]
     page = fetch_page(uow.session, Callback, criteria, [Callback.scheduled_for, Callback.id], conditions)

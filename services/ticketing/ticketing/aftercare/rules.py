@@ -6,7 +6,9 @@ then the customer's verdict: unsatisfied reopens the complaint, satisfied
 settles (closes) it. A major complaint escalates to management at once.
 
 Ratings: after each resolution the customer may rate it once (1-5) through
-a link token that needs no account and expires.
+a link token that needs no account and expires. Only the token's hash is
+kept; the customer's side (an integration) asks for the link to deliver it,
+which makes a new token for the latest resolution (the one before stops working).
 
 Suggestions are forwarded to a department, whose adoption decision is
 reported back to the customer as a public reply.
@@ -59,6 +61,13 @@ def check_rating_allowed(rating, now):
         raise RuleBroken("this resolution was already rated")
     if now > rating.expires_at:
         raise RuleBroken("this rating link has expired")
+
+
+def check_link_renewable(rating, now):
+    """A new link is issued for the latest resolution while it may still be rated."""
+    if rating is None:
+        raise RuleBroken("the ticket has no resolution to rate")
+    check_rating_allowed(rating, now)
 
 
 def top_box(score) -> bool:

@@ -11,16 +11,16 @@ import logging
 from nameko.exceptions import serialize
 from sqlalchemy import exists, or_, select, update
 
-from plumbing.db import get_or_not_found, upsert_insert
-from plumbing.errors import Conflict, DomainError, InvalidInput, load_or_invalid as load
+from plumbing.db import upsert_insert
+from plumbing.errors import Conflict, DomainError, Forbidden, InvalidInput, load_or_invalid as load
 from plumbing.paging import contains_text, fetch_page
 from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.contract import (
-    NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema, HistorySchema,
-    ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
-    StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
+    HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema,
+    MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
@@ -175,12 +175,13 @@ def replay(uow, fields, config):
 
 def get_ticket(uow, ticket_id):
     with uow.transaction():  # showing the customer is recorded
-        return steps.detail(uow, get_or_not_found(uow.session, Ticket, ticket_id))
+        return steps.detail(uow, steps.readable(uow, ticket_id))
 
 
 def list_tickets(uow, query):
+    """The tickets the caller may read that match the query."""
     criteria = load(TicketListQuerySchema, query or {})
-    conditions = []
+    conditions = [steps.readable_condition(uow)]
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
         conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
@@ -229,7 +230,11 @@ def escalate_ticket(uow, ticket_id, data):
 
 
 def add_message(uow, ticket_id, data, config):
+    """A reply, a note, or what the customer said (from the customer's side only: an integration, never staff)."""
     fields = load(MessageCreateSchema, data)
+    if fields["kind"] == CUSTOMER and not rules.on_customers_side(uow.caller.roles):
+        raise Forbidden("staff do not write as the customer: customer messages come from integrations",
+                        {"kind": [f"{CUSTOMER} messages come from integrations, not from staff"]})
     with uow.transaction():
         message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config)
     return shared(MessageSchema).dump(message)
@@ -238,7 +243,7 @@ def add_message(uow, ticket_id, data, config):
 def list_messages(uow, ticket_id, query):
     """The conversation, with those of the tickets merged into this one."""
     include_notes = load(MessageListQuerySchema, query or {})["include_notes"]
-    get_or_not_found(uow.session, Ticket, ticket_id)
+    steps.readable(uow, ticket_id)
     merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
     statement = select(TicketMessage).where(or_(TicketMessage.ticket_id == ticket_id,
                                                 TicketMessage.ticket_id.in_(merged)))
@@ -256,7 +261,7 @@ def customer_data_access(uow, query):
 
 
 def ticket_history(uow, ticket_id):
-    get_or_not_found(uow.session, Ticket, ticket_id)
+    steps.readable(uow, ticket_id)
     entries = uow.session.scalars(
         select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)).all()
     return shared(HistorySchema).dump({"items": entries})

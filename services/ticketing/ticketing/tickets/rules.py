@@ -17,7 +17,23 @@ to an agent only on a ticket the agent owns. The masking itself
 (``contract.customer``) and first-contact resolution
 (``contract.first_contact_resolution``) are in the contract, whose ticket
 schemas apply them.
+
+Object scope (X1), within what the gateway's role table lets a caller do at
+all (``ticket_scope``):
+- everyone reads and changes the tickets she owns;
+- an agent also reads her teams' tickets, and changes the unassigned ones of
+  her teams' queues (a reply takes such a ticket, as it always did), not a
+  teammate's;
+- a supervisor reads and changes her teams' tickets, whoever owns them;
+- admins, integrations, and services (no roles: not a person through the
+  gateway) every ticket. A ticket in no team is in nobody's queue: its owner,
+  admins and integrations reach it.
+The customer's side (an integration, or a service such as a channel) writes
+``customer`` messages and receives the rating link; staff never do
+(``on_customers_side``): the link would let a colleague rate the work.
 """
+from dataclasses import dataclass
+
 from ticketing.contract import CUSTOMER, REPLY
 
 OPEN_STATES = ("new", "assigned", "in_progress", "waiting_customer")
@@ -33,6 +49,8 @@ TRANSITIONS = {
 REOPENABLE = ("resolved", "closed")
 
 CUSTOMER_READERS = ("supervisor", "admin", "integration")
+EVERY_TICKET = ("admin", "integration")
+CUSTOMERS_SIDE = "integration"
 
 
 class InvalidTransition(Exception):
@@ -100,3 +118,34 @@ def sees_customer(roles, actor, assignee) -> bool:
     service or an operator's tool, not a person through the gateway."""
     return roles is None or bool(set(roles) & set(CUSTOMER_READERS)) or (actor is not None and actor == assignee)
 
+
+@dataclass(frozen=True)
+class Scope:
+    """Tickets a caller may reach: every one, or those ``owner`` owns, those
+    of ``teams``, and the unassigned ones of ``queues``. The ticket list
+    turns the same fields into SQL (``steps.readable_condition``)."""
+    everything: bool = False
+    owner: str | None = None
+    teams: frozenset = frozenset()
+    queues: frozenset = frozenset()
+
+    def covers(self, assignee, team) -> bool:
+        return (self.everything or (self.owner is not None and assignee == self.owner) or team in self.teams
+                or (assignee is None and team in self.queues))
+
+
+def ticket_scope(roles, actor, teams, acting) -> Scope:
+    """The tickets a caller may read, or with ``acting`` change (see the module notes)."""
+    if roles is None or set(roles) & set(EVERY_TICKET):
+        return Scope(everything=True)
+    teams = frozenset(teams or ())
+    supervised = teams if "supervisor" in roles else frozenset()
+    queued = teams if "agent" in roles else frozenset()
+    if acting:
+        return Scope(owner=actor, teams=supervised, queues=queued)
+    return Scope(owner=actor, teams=supervised | queued)
+
+
+def on_customers_side(roles) -> bool:
+    """Whether a caller speaks for the customer: an integration holding no staff role, or a service."""
+    return roles is None or set(roles) == {CUSTOMERS_SIDE}

@@ -6,8 +6,10 @@ transaction, so a change is never seen without its trail. Times are
 ``uow.now()`` and changes are ``uow.actor``'s: while an import replays a
 ticket's history (``uow.as_of``), the original time and author of the step.
 """
+from sqlalchemy import and_, false, or_, true
+
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict
+from plumbing.errors import Conflict, Forbidden, NotFound
 from plumbing.schemas import shared
 from plumbing.unit_of_work import utc_now
 from ticketing import events, metrics
@@ -21,8 +23,39 @@ from ticketing.webhooks import handlers as webhooks
 
 
 def locked(uow, ticket_id):
-    """The ticket, locked until commit so concurrent changes queue."""
-    return get_or_not_found(uow.session, Ticket, ticket_id, lock=True)
+    """The ticket the caller changes, locked until commit so concurrent changes
+    queue: NotFound outside what she may read, Forbidden where she may read
+    it but not change it (X1, ``rules.ticket_scope``)."""
+    ticket = readable(uow, ticket_id, lock=True)
+    if not caller_scope(uow, acting=True).covers(ticket.assignee, ticket.team):
+        raise Forbidden(f"ticket {ticket_id} is another's to change", {"ticket_id": ["yours to read, not to change"]})
+    return ticket
+
+
+def readable(uow, ticket_id, lock=False):
+    """The ticket, if the caller may read it; else NotFound, as if it did not exist."""
+    ticket = get_or_not_found(uow.session, Ticket, ticket_id, lock=lock)
+    if not caller_scope(uow, acting=False).covers(ticket.assignee, ticket.team):
+        raise NotFound(f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def caller_scope(uow, acting):
+    caller = uow.caller
+    return rules.ticket_scope(caller.roles, caller.actor, caller.teams, acting)
+
+
+def readable_condition(uow):
+    """The tickets the caller may read, as an SQL condition on ``Ticket`` (the same rule as ``readable``)."""
+    scope = caller_scope(uow, acting=False)
+    if scope.everything:
+        return true()
+    conditions = [Ticket.team.in_(sorted(scope.teams))] if scope.teams else []
+    if scope.owner is not None:
+        conditions.append(Ticket.assignee == scope.owner)
+    if scope.queues:
+        conditions.append(and_(Ticket.assignee.is_(None), Ticket.team.in_(sorted(scope.queues))))
+    return or_(false(), *conditions)
 
 
 def next_state(ticket, target):
@@ -80,7 +113,7 @@ def move(uow, ticket, after):
         token = aftercare.open_rating(uow, ticket, changed)
         uow.results.setdefault("rating_tokens", {})[ticket.id] = token  # shown once, in this call's answer
         first_contact = first_contact_resolution(after, ticket.reopen_count, ticket.transfer_count)
-        publish(uow, events.TICKET_RESOLVED, ticket, rating_token=token, first_contact_resolution=first_contact)
+        publish(uow, events.TICKET_RESOLVED, ticket, first_contact_resolution=first_contact)
         if not uow.replaying:
             uow.after_commit(metrics.TICKETS_RESOLVED.labels(ticket.team or "", str(first_contact).lower()).inc)
     elif after == "closed":
@@ -137,10 +170,12 @@ def escalate(uow, ticket, reason):
 
 
 def detail(uow, ticket):
-    """The ticket with its SLA clocks (TicketDetailSchema), and the rating link if this call resolved it."""
+    """The ticket with its SLA clocks (TicketDetailSchema), and the rating link if this call
+    resolved it and the caller delivers it to the customer (never staff: ``rules.on_customers_side``)."""
     clocks = SlaClockSchema(many=True).dump(sla.clock_views(uow, ticket.id, uow.now()))
+    token = uow.results.get("rating_tokens", {}).get(ticket.id) if rules.on_customers_side(uow.caller.roles) else None
     return dict(shared(TicketSchema).dump(ticket), customer=customer_for_caller(uow, ticket), sla=clocks,
-                rating_token=uow.results.get("rating_tokens", {}).get(ticket.id))
+                rating_token=token)
 
 
 def customer_for_caller(uow, ticket):

@@ -9,8 +9,8 @@ from marshmallow import fields, validate
 from sqlalchemy import delete, select
 
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, InvalidInput, NotFound, UnprocessableEvent, load_event_data
-from plumbing.errors import load_or_invalid as load
+from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent, load_event_data
+from plumbing.errors import load_or_invalid as load, separate_duties
 from plumbing.paging import fetch_page
 from plumbing.schemas import TolerantSchema, shared
 from training import events
@@ -71,6 +71,7 @@ def record_attendance(uow, enrolment_id, data):
     given = load(AttendanceSchema, data)
     with uow.transaction():
         enrolment = enrolment_for(uow, enrolment_id, lock=True)
+        separate_duties(uow.actor, enrolment.agent, "record their own attendance")
         module = module_of(uow, enrolment, given["module_id"], SESSION)
         set_module_percent(uow, enrolment, module, DONE if given["attended"] else 0.0, attended=given["attended"])
         return enrolment_detail(uow, enrolment)
@@ -80,6 +81,9 @@ def record_progress(uow, enrolment_id, data, agents):
     given = load(ProgressSchema, data)
     with uow.transaction():
         enrolment = enrolment_for(uow, enrolment_id, agents, lock=True)
+        if not rules.may_record_progress(uow.actor, uow.roles, enrolment.agent):
+            raise Forbidden("an agent records their own progress (a trainer anyone's): enrolment "
+                            f"{enrolment.id} is {enrolment.agent}'s", {"agent": [f"{enrolment.agent}, not you"]})
         module = module_of(uow, enrolment, given["module_id"], CONTENT)
         set_module_percent(uow, enrolment, module, given["percent"])
         return enrolment_detail(uow, enrolment)
@@ -91,6 +95,7 @@ def grant_override(uow, enrolment_id, data):
     given = load(OverrideCreateSchema, data)
     with uow.transaction():
         enrolment = enrolment_for(uow, enrolment_id, lock=True)
+        separate_duties(uow.actor, enrolment.agent, "grant themselves extra attempts")
         module_of(uow, enrolment, given["module_id"], EXAM)
         if enrolment.status == COMPLETED:
             raise Conflict("the course is completed; enrol the agent again for a new cycle",

@@ -9,7 +9,7 @@ import random
 
 from sqlalchemy import func, select
 
-from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
+from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, load_or_invalid as load, separate_duties
 from plumbing.schemas import shared
 from training import events, metrics
 from training.contract import (
@@ -31,6 +31,7 @@ def start_attempt(uow, enrolment_id, data, agents):
     module_id = load(AttemptStartSchema, data)["module_id"]
     with uow.transaction():
         enrolment = enrolments.enrolment_for(uow, enrolment_id, agents, lock=True)
+        check_sitter(uow, enrolment)
         module = enrolments.module_of(uow, enrolment, module_id, EXAM)
         if enrolment.status != ENROLLED:
             raise Conflict(f"the enrolment is {enrolment.status}", {"status": [enrolment.status]})
@@ -55,14 +56,15 @@ def start_attempt(uow, enrolment_id, data, agents):
 
 
 def get_attempt(uow, attempt_id, agents):
-    return attempt_detail(uow, attempt_for(uow, attempt_id, agents))
+    return attempt_detail(uow, attempt_for(uow, attempt_id, agents)[0])
 
 
 def save_answers(uow, attempt_id, data, agents):
     """Keep answers as the agent goes; refused once submitted or out of time."""
     answers = load(AnswersSchema, data)["answers"]
     with uow.transaction():
-        attempt = attempt_for(uow, attempt_id, agents, lock=True)
+        attempt, enrolment = attempt_for(uow, attempt_id, agents, lock=True)
+        check_sitter(uow, enrolment)
         check_open(attempt)
         if attempt.deadline is not None and uow.now() > attempt.deadline:
             raise Conflict("the time limit has run out", {"deadline": [attempt.deadline.isoformat()]})
@@ -75,7 +77,8 @@ def submit_attempt(uow, attempt_id, data, agents):
     sweep would have: at the deadline, with only the answers saved by then."""
     answers = load(AnswersSchema, data)["answers"]
     with uow.transaction():
-        attempt = attempt_for(uow, attempt_id, agents, lock=True)
+        attempt, enrolment = attempt_for(uow, attempt_id, agents, lock=True)
+        check_sitter(uow, enrolment)
         check_open(attempt)
         now = uow.now()
         if rules.counts(now, attempt.deadline):
@@ -91,7 +94,8 @@ def assess_attempt(uow, attempt_id, data):
     marks the short answers; the attempt is then graded."""
     assessment = load(AssessmentSchema, data)
     with uow.transaction():
-        attempt = attempt_for(uow, attempt_id, lock=True)
+        attempt, enrolment = attempt_for(uow, attempt_id, lock=True)
+        separate_duties(uow.actor, enrolment.agent, "assess their own exam attempt")
         if attempt.status != AWAITING_ASSESSMENT:
             raise Conflict(f"the attempt is {attempt.status}", {"status": [attempt.status]})
         module = uow.session.get(CourseModule, attempt.module_id)
@@ -114,11 +118,20 @@ def sweep_deadlines(uow):
 
 # -- the steps ---------------------------------------------------------------------------
 def attempt_for(uow, attempt_id, agents=None, lock=False):
+    """(attempt, its enrolment), if the enrolment is one of ``agents`` (None: anyone's); others' are not found."""
     attempt = uow.session.get(Attempt, attempt_id, with_for_update=lock)
-    if attempt is None or (agents is not None
-                           and uow.session.get(Enrolment, attempt.enrolment_id).agent not in agents):
+    enrolment = attempt and uow.session.get(Enrolment, attempt.enrolment_id)
+    if attempt is None or (agents is not None and enrolment.agent not in agents):
         raise NotFound(f"attempt {attempt_id} does not exist")
-    return attempt
+    return attempt, enrolment
+
+
+def check_sitter(uow, enrolment):
+    """An exam is sat by the enrolment's own agent: nobody else starts or answers its attempts
+    (a supervisor who is also an agent does not sit her subordinate's)."""
+    if uow.actor != enrolment.agent:
+        raise Forbidden(f"only the agent enrolled sits their own exams: enrolment {enrolment.id} is "
+                        f"{enrolment.agent}'s", {"agent": [f"{enrolment.agent}, not you"]})
 
 
 def check_open(attempt):
