@@ -25,7 +25,7 @@ from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, inputs, settings
+from gateway import auth, inputs
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
@@ -115,11 +115,15 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def setup(self):
         super().setup()
-        self.secret = settings.jwt_secret(self.container.config)
+        self.secret = self.accounts.secrets.jwt_secret
+
+    @property
+    def accounts(self) -> Accounts:
+        return next(d for d in self.container.dependencies if isinstance(d, Accounts))
 
     @property
     def account_store(self):
-        return next(d for d in self.container.dependencies if isinstance(d, Accounts)).store
+        return self.accounts.store
 
     def handle_request(self, request):
         request.shallow = False

@@ -38,7 +38,7 @@ def issue_token(service, call: ApiCall):
         logins.LOGINS_REFUSED.labels("wrong_credentials").inc()
         raise ApiError(401, "unauthorized", "wrong username or password")
     ttl = settings.token_ttl_seconds(service.config)
-    token = auth.issue_token(settings.jwt_secret(service.config), account.username, account.roles, ttl)
+    token = auth.issue_token(settings.secrets(service.config).jwt_secret, account.username, account.roles, ttl)
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
 
