@@ -37,6 +37,12 @@ class Accounts(DependencyProvider):
         if self.store.bootstrap_admin(username, self.secrets.admin_password):
             log.info("created the first admin account %r", username)
 
+    def stop(self):
+        if hasattr(self, "store"):  # a container killed as it starts may not have one
+            self.store.close()
+
+    kill = stop
+
     def get_dependency(self, worker_ctx):
         return self.store
 

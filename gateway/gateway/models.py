@@ -25,8 +25,9 @@ class Account(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=10)  # open tickets routing may give them at once
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # tokens issued before this instant stop working (deactivation, password change)
-    tokens_valid_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    # a token is honoured while it names this number; revoking them (new roles, deactivation, a new
+    # password, signing out) moves it on
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LoginFailure(Base):

@@ -22,9 +22,9 @@ def database_url(service: str) -> str:
     return f"sqlite:///{(var_dir() / f'{service}.db').absolute()}"
 
 
-class MissingSetting(RuntimeError):
-    """A setting a deployment must make is not made; the message is the one line that says what
-    to set (``plumbing.serve`` prints it and exits)."""
+class SettingError(RuntimeError):
+    """A setting a deployment must make is missing or wrong; the message is the one line that says
+    what to set (``plumbing.serve`` prints it and exits)."""
 
 
 def secret(name) -> str | None:

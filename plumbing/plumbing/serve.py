@@ -17,7 +17,7 @@ from kombu import Connection  # noqa: E402
 from nameko.cli.run import run  # noqa: E402
 
 from plumbing import migrate  # noqa: E402
-from plumbing.config import MissingSetting, database_url, log_setup, service_config  # noqa: E402
+from plumbing.config import SettingError, database_url, log_setup, service_config  # noqa: E402
 from plumbing.db import DatabaseUnavailable, check_reachable, make_engine  # noqa: E402
 from plumbing.topology import load  # noqa: E402
 
@@ -59,8 +59,8 @@ def main(argv=None):
         sys.exit(problem)
     try:
         run([service_cls], config)
-    except MissingSetting as missing:  # raised as the service's container is made, before anything starts
-        sys.exit(str(missing))
+    except SettingError as error:  # raised as the service's container is made, before anything starts
+        sys.exit(str(error))
 
 
 if __name__ == "__main__":

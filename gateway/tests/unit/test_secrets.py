@@ -7,7 +7,7 @@ import yaml
 
 from gateway import settings
 from plumbing import local_secrets
-from plumbing.config import MissingSetting
+from plumbing.config import SettingError
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 A_SECRET = "a-test-secret-of-32-bytes-or-more"
@@ -21,7 +21,7 @@ def bare_environment(monkeypatch):
 
 
 def refusal(config):
-    with pytest.raises(MissingSetting) as refused:
+    with pytest.raises(SettingError) as refused:
         settings.secrets(config)
     return str(refused.value)
 
