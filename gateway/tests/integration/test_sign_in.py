@@ -189,6 +189,9 @@ def test_concurrent_guesses_are_checked_no_more_often_than_the_limit_across_repl
     assert sorted(guesses) == [401] * 3 + [429] * 17
     assert refused_logins("rate_limited") - rate_limited == 17
     assert sign_in(second, "cleo", "password-123").status_code == 200   # sue locked out, nobody else
+    at_once = list(eventlet.GreenPool(10).imap(   # more than the limit, all right: they wait, none is refused
+        lambda n: sign_in((first, second)[n % 2], "cleo", "password-123").status_code, range(10)))
+    assert at_once == [200] * 10
 
 
 def test_behind_trusted_proxies_each_client_is_counted_by_its_own_address(gateway_config, start_platform, base_url):
@@ -220,11 +223,18 @@ def test_the_limit_slides_with_the_window(migrated, sqlite_url):
     start = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     engine = make_engine(migrated("gateway", sqlite_url))
 
-    def attempt(username, seconds):
-        """An attempt's wait; one let through stays counted (as the failure it is here)."""
+    def attempt(username, seconds, outcome=logins.failed):
+        """An attempt's wait; one let through gets ``outcome`` (a failure, unless told)."""
         with Session(engine) as session, session.begin():
-            return logins.begin(session, limits, username, "10.0.0.1", start + timedelta(seconds=seconds))[0]
-    assert [attempt("sue", seconds) for seconds in (0, 10, 20)] == [None, None, None]
+            wait, rows = logins.begin(session, limits, username, "10.0.0.1", start + timedelta(seconds=seconds))
+            outcome(session, rows)
+            return wait
+    checking = []
+    assert [attempt("sue", 0), attempt("sue", 10), attempt("sue", 20, lambda _, rows: checking.extend(rows))] == [
+        None, None, None]
+    assert attempt("sue", 25) == logins.BUSY  # the limit is full only while the third is checked
+    with Session(engine) as session, session.begin():
+        logins.failed(session, checking)
     assert attempt("sue", 30) == 30
     assert attempt("bob", 30) is None
     assert attempt("sue", 60) is None  # the first failure has left the window

@@ -1,4 +1,4 @@
-"""token generation
+"""token generation and pending sign-ins
 
 Revision ID: c3f1a9d27b64
 Revises: 15504c433c5d
@@ -20,9 +20,14 @@ def upgrade():
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token_generation', sa.Integer(), nullable=False, server_default='0'))
         batch_op.drop_column('tokens_valid_after')
+    # a sign-in counted while its password is checked
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pending', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.drop_column('pending')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tokens_valid_after', sa.DateTime(timezone=True), nullable=False,
                                       server_default=sa.func.current_timestamp()))
