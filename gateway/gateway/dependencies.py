@@ -14,6 +14,7 @@ from plumbing.db import Database
 
 log = logging.getLogger(__name__)
 
+
 class Accounts(DependencyProvider):
     """The account store; creates the first admin on an empty store. The gateway has no built-in
     secrets: without them it does not start (``settings.secrets``)."""

@@ -38,7 +38,8 @@ class AccountCreateSchema(StrictSchema):
 
 
 class AccountUpdateSchema(StrictSchema):
-    """Supervisors may change teams, skills and capacity; roles and activation are for admins."""
+    """Roles, activation and a supervisor's teams are for admins; supervisors change skills,
+    capacity and, within their own teams, their teams' agents' teams (``routes.accounts``)."""
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
     active = fields.Boolean(metadata={"description": "false deactivates: every token stops working"})
     teams = names("teams")

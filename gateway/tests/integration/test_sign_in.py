@@ -1,6 +1,7 @@
-"""Signing in (X6): tokens expire, a deactivated account's tokens stop working
-on every gateway replica, failed sign-ins are rate-limited across replicas,
-and passwords are stored as argon2id."""
+"""Signing in (X6): tokens expire; new roles, a deactivation, a new password or
+signing out stop an account's tokens at once on every gateway replica; failed
+sign-ins are rate-limited across replicas, atomically, by the client's address
+behind trusted proxies; passwords are stored as argon2id."""
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -19,7 +20,7 @@ from gateway.models import Account
 from gateway.service import GatewayService
 from plumbing.config import database_url
 from plumbing.db import make_engine
-from plumbing.testing import free_port, wait_for
+from plumbing.testing import free_port
 
 
 @pytest.fixture
