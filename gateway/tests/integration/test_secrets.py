@@ -20,8 +20,7 @@ def gateway_env(rabbit_config, tmp_path, migrated):
     env = {key: value for key, value in os.environ.items()
            if key not in ("JWT_SECRET", "ADMIN_PASSWORD", "CSOPS_LOCAL_SECRETS_DIR") and not key.endswith("_DATABASE_URL")}
     url = migrated("gateway", f"sqlite:///{tmp_path / 'gateway.db'}")
-    return dict(env, AMQP_URI=rabbit_config["AMQP_URI"], GATEWAY_DATABASE_URL=url, CSOPS_VAR_DIR=str(tmp_path),
-                PYTHONWARNINGS="ignore")  # third-party deprecation warnings are not what this is about
+    return dict(env, AMQP_URI=rabbit_config["AMQP_URI"], GATEWAY_DATABASE_URL=url, CSOPS_VAR_DIR=str(tmp_path))
 
 
 def serve_gateway(env):
