@@ -29,8 +29,12 @@ var/Procfile: $(SERVICES_LIST)
 	@mkdir -p var
 	python3 $(SERVICES_LIST) procfile > $@.$$$$ && mv $@.$$$$ $@
 
+# the gateway's JWT_SECRET and first admin password, generated on first start under var/secrets (owner only);
+# JWT_SECRET or ADMIN_PASSWORD in the environment still come first
 up: migrate topology var/Procfile
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start -f var/Procfile
+	@python3 plumbing/plumbing/local_secrets.py var/secrets
+	CSOPS_LOCAL_SECRETS_DIR="$(abspath var/secrets)" PATH="$(abspath $(VENV))/bin:$$PATH" \
+	  $(VENV)/bin/honcho start -f var/Procfile
 
 # what the tests need besides the venv: one line per missing server, plugin or tool, with what provides it
 preflight:

@@ -62,7 +62,8 @@ def platform(process_env, tmp_path):
 
 @pytest.fixture
 def fresh_platform(process_env, tmp_path):
-    """As on a fresh clone: no ADMIN_PASSWORD, so the first start creates admin/admin."""
+    """As on a fresh clone: no ADMIN_PASSWORD, so the first admin gets the password make up
+    generated in the clone's var/secrets (kept from an earlier `make up`, or made now)."""
     with make_up(process_env, tmp_path) as running:
         yield running
 
@@ -159,7 +160,8 @@ def test_the_readme_first_request_succeeds_as_written(fresh_platform):
     assert "localhost:8000" in block and "localhost:9101" in block
     script = (block.replace("localhost:8000", f"localhost:{ports['GATEWAY']}")
               .replace("localhost:9101", f"localhost:{ports['TICKETING']}"))
-    done = subprocess.run(["bash", "-c", STRICT + script], capture_output=True, text=True, timeout=120)
+    # from the clone, as a reader runs it: the block reads the admin password make up keeps in var/
+    done = subprocess.run(["bash", "-c", STRICT + script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"total": 1' in done.stdout and "Parcel arrived damaged" in done.stdout
     assert 'csops_rpc_duration_seconds_count{method="create_tickets",outcome="success"} 1.0' in done.stdout

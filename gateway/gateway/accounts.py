@@ -5,10 +5,11 @@ Password hashing is CPU work: callers run it off the event loop
 (``eventlet.tpool``); everything here is database work on the caller's
 session, so a change and its ``staff.*`` event commit together.
 """
-import time
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, create_engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from gateway import auth
 from gateway.models import Account
@@ -43,17 +44,17 @@ def active_agents(session) -> list[Account]:
 def create(session, username, password_hash, roles, teams=(), skills=(), capacity=10) -> Account:
     if find(session, username) is not None:
         raise Conflict(f"account {username!r} already exists", {"username": ["already taken"]})
-    created = now()
     account = Account(username=username, password_hash=password_hash, roles=sorted(set(roles)),
                       teams=sorted(set(teams)), skills=sorted(set(skills)), capacity=capacity, on_duty=False,
-                      active=True, created_at=created, tokens_valid_after=created.replace(microsecond=0))
+                      active=True, created_at=now(), token_generation=0)
     session.add(account)
     session.flush()
     return account
 
 
 def update(account, changes) -> dict:
-    """Apply profile changes; returns what changed. Deactivating revokes every token."""
+    """Apply profile changes; returns what changed. New roles or a deactivation revoke every
+    token (a token carries the roles it was issued with)."""
     changed = {}
     for name, value in changes.items():
         if name in ("roles", "teams", "skills"):
@@ -62,52 +63,68 @@ def update(account, changes) -> dict:
             changed[name] = [getattr(account, name), value]
             setattr(account, name, value)
     if changed.get("active") == [True, False]:
+        account.on_duty = False
+    if "roles" in changed or changed.get("active") == [True, False]:
         revoke_tokens(account)
     return changed
 
 
+def set_password(account, password_hash):
+    """A new password: every token issued with the old one stops working."""
+    account.password_hash = password_hash
+    revoke_tokens(account)
+
+
 def revoke_tokens(account):
-    """Tokens carry whole-second issue times: anything issued up to now stops working."""
-    account.tokens_valid_after = now().replace(microsecond=0) + timedelta(seconds=1)
-    account.on_duty = False
+    """Every token issued so far stops working, on every replica at its next request (see AccountStore).
+    Counted up by the database: two revocations at once are two, so a token issued between them
+    does not survive the second."""
+    account.token_generation = Account.token_generation + 1
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a request needs of its caller's account beyond the token."""
+    teams: tuple
 
 
 class AccountStore:
     """What the gateway needs outside a worker's transaction.
 
-    Each request checks its token's account; the answer is kept for
-    ``CHECK_TTL_SECONDS`` (a database query per request was the gateway's
-    largest cost). This process forgets an account as soon as it changes it;
-    another gateway replica honours a revoked token at most that long.
+    Every request checks its token against its account's row: one SELECT of three columns by the
+    unique username. A revocation commits before it is answered, so from then on every replica
+    refuses the revoked tokens: nothing is cached, nothing needs telling. On PostgreSQL the check
+    has a pool of its own, in autocommit and without a pre-ping: one round trip per request, not
+    four (ping, BEGIN, SELECT, ROLLBACK); docs/operations.md has the figures.
     """
-    CHECK_TTL_SECONDS = 2.0
-
     def __init__(self, session_factory):
         self.session_factory = session_factory
-        self.checked = {}  # username -> (active, tokens_valid_after, checked at, teams)
+        engine = session_factory.kw["bind"]
+        self.engine = (create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
+                       if engine.dialect.name == "postgresql" else engine)
+        self.query = select(Account.active, Account.token_generation, Account.teams).where(
+            Account.username == bindparam("username"))
 
-    def accepts(self, principal: auth.Principal) -> bool:
-        """A token is honoured only while its account is active and it was
-        issued after the account's last revocation."""
-        active, valid_after, _, _ = self.checked_account(principal.username)
-        return active and principal.issued_at >= valid_after
+    def accepts(self, principal: auth.Principal) -> Standing | None:
+        """The account's standing while the token is honoured: its account is active and still in
+        the token's generation. None otherwise."""
+        row = self.checked_row(principal.username)
+        if row is None or not row.active or row.token_generation != principal.generation:
+            return None
+        return Standing(tuple(row.teams or ()))
 
-    def teams_of(self, username) -> list:
-        """The account's teams as last checked: the scope of what a supervisor or agent may see."""
-        return list(self.checked_account(username)[3])
+    def checked_row(self, username, retries=1):
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(self.query, {"username": username}).first()
+        except DBAPIError as error:  # without a pre-ping, a connection the server dropped is found here
+            if error.connection_invalidated and retries:
+                return self.checked_row(username, retries - 1)
+            raise
 
-    def checked_account(self, username):
-        cached = self.checked.get(username)
-        if cached is None or time.monotonic() - cached[2] > self.CHECK_TTL_SECONDS:
-            with self.session_factory() as session:
-                account = find(session, username)
-            cached = (bool(account and account.active), account.tokens_valid_after if account else None,
-                      time.monotonic(), tuple(account.teams or ()) if account else ())
-            self.checked[username] = cached
-        return cached
-
-    def forget(self, username):
-        self.checked.pop(username, None)
+    def close(self):
+        if self.engine is not self.session_factory.kw["bind"]:
+            self.engine.dispose()
 
     def bootstrap_admin(self, username, password) -> bool:
         """Create the first admin when the store is empty; True if it did."""

@@ -9,6 +9,7 @@ A ``Router`` gathers the routes of one area (``@router.api(...)``) and
 mounts them on the service class; its methods form the route table the
 OpenAPI document and the role tests are generated from.
 """
+import ipaddress
 import json
 import logging
 import re
@@ -139,13 +140,23 @@ class ApiEntrypoint(HttpRequestHandler):
         self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
         super().__init__(method, url, **kwargs)
 
+    def bind(self, container, method_name):
+        # as the container is made, like the secrets (gateway.dependencies.Accounts)
+        bound = super().bind(container, method_name)
+        bound.trusted_proxies = settings.trusted_proxies(container.config)
+        return bound
+
     def setup(self):
         super().setup()
-        self.secret = settings.jwt_secret(self.container.config)
+        self.secret = self.accounts.secrets.jwt_secret
+
+    @property
+    def accounts(self) -> Accounts:
+        return next(d for d in self.container.dependencies if isinstance(d, Accounts))
 
     @property
     def account_store(self):
-        return next(d for d in self.container.dependencies if isinstance(d, Accounts)).store
+        return self.accounts.store
 
     def handle_request(self, request):
         request.shallow = False
@@ -154,14 +165,16 @@ class ApiEntrypoint(HttpRequestHandler):
         request_id = supplied if REQUEST_ID_PATTERN.match(supplied) else new_request_id()
         bind_request_id(request_id)
         try:
-            principal = self.authorise(request)
+            principal, standing = self.authorise(request)
             self.check_path_values(request.path_values)
-            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id,
-                           request.remote_addr, self.parse_idempotency_key(request))
+            address = client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                                     self.trusted_proxies)
+            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id, address,
+                           self.parse_idempotency_key(request))
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
                 context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles),
-                                     TEAMS_KEY: self.account_store.teams_of(principal.username)})
+                                     TEAMS_KEY: list(standing.teams)})
             finished = Event()
             self.container.spawn_worker(self, (call,), request.path_values, context_data=context_data,
                                         handle_result=partial(self.handle_result, finished))
@@ -174,8 +187,9 @@ class ApiEntrypoint(HttpRequestHandler):
         return response
 
     def authorise(self, request):
+        """(the caller, their account's standing), or (None, None) on a public route."""
         if self.roles is PUBLIC:
-            return None
+            return None, None
         token = auth.bearer_token(request.headers.get("Authorization"))
         if token is None:
             raise ApiError(401, "unauthorized", "missing bearer token in the Authorization header")
@@ -183,12 +197,13 @@ class ApiEntrypoint(HttpRequestHandler):
             principal = auth.read_token(self.secret, token)
         except auth.InvalidToken as exc:
             raise ApiError(401, "unauthorized", str(exc)) from None
-        if not self.account_store.accepts(principal):
+        standing = self.account_store.accepts(principal)
+        if standing is None:
             raise ApiError(401, "unauthorized", "token was revoked or its account is inactive")
         if not principal.has_any(self.roles):
             raise ApiError(403, "forbidden", f"requires one of the roles: {', '.join(self.roles)}",
                            {"roles": list(self.roles)})
-        return principal
+        return principal, standing
 
     @staticmethod
     def check_path_values(values):
@@ -260,6 +275,8 @@ class ApiEntrypoint(HttpRequestHandler):
     def response_from_result(self, payload):
         if isinstance(payload, Response):
             return payload
+        if self.status == 204:
+            return Response(status=204)
         status = self.status
         if isinstance(payload, tuple):
             status, payload = payload
@@ -283,6 +300,29 @@ class ApiEntrypoint(HttpRequestHandler):
 
 
 api = ApiEntrypoint.decorator
+
+
+def client_address(peer, forwarded_for, trusted_proxies) -> str | None:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the nearest address
+    in ``X-Forwarded-For`` (read from the right, the proxies' end) that is no trusted proxy. What a
+    client writes there itself is further left and never reached; a hop that is no address stops
+    the walk at the proxy that passed it on."""
+    address = peer
+    for hop in reversed(",".join(forwarded_for).split(",")):
+        if not is_within(address, trusted_proxies):
+            break
+        try:
+            address = str(ipaddress.ip_address(hop.strip()))
+        except ValueError:
+            break
+    return address
+
+
+def is_within(address, networks) -> bool:
+    try:
+        return any(ipaddress.ip_address(address) in network for network in networks)
+    except ValueError:  # no IP address (None, a unix socket's path)
+        return False
 
 
 def wire(schema, loaded) -> dict:

@@ -33,16 +33,17 @@ def verify_password(password_hash: str, password: str) -> bool:
 class Principal:
     username: str
     roles: tuple
-    issued_at: datetime
+    generation: int  # the account's token generation when the token was issued
 
     def has_any(self, roles) -> bool:
         return bool(set(self.roles) & set(roles))
 
 
-def issue_token(secret: str, username: str, roles, ttl_seconds: int, now=None) -> str:
+def issue_token(secret: str, username: str, roles, ttl_seconds: int, generation=0, now=None) -> str:
+    """A token of the account's current ``generation`` of tokens (0 until they are first revoked)."""
     now = now or datetime.now(timezone.utc)
     claims = {
-        "sub": username, "roles": list(roles), "jti": uuid.uuid4().hex,
+        "sub": username, "roles": list(roles), "gen": generation, "jti": uuid.uuid4().hex,
         "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
@@ -55,10 +56,12 @@ def read_token(secret: str, token: str) -> Principal:
         raise InvalidToken("token has expired") from None
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"token is invalid: {exc}") from None
-    roles = claims.get("roles")
+    roles, generation = claims.get("roles"), claims.get("gen", 0)  # tokens from before generations: 0
     if not isinstance(roles, list):
         raise InvalidToken("token is invalid: no roles")
-    return Principal(claims["sub"], tuple(roles), datetime.fromtimestamp(claims["iat"], timezone.utc))
+    if type(generation) is not int:
+        raise InvalidToken("token is invalid: no generation")
+    return Principal(claims["sub"], tuple(roles), generation)
 
 
 def bearer_token(authorization_header: str | None) -> str | None:

@@ -14,27 +14,35 @@ from plumbing.db import Database
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ADMIN = ("admin", "admin")
-
 
 class Accounts(DependencyProvider):
-    """The account store; creates the first admin on an empty store."""
+    """The account store; creates the first admin on an empty store. The gateway has no built-in
+    secrets: without them it does not start (``settings.secrets``)."""
+
+    def bind(self, container, attr_name):
+        # checked as the container is made, before anything starts (setup runs in green threads,
+        # whose failures print tracebacks): `plumbing.serve` shows the one line and exits
+        bound = super().bind(container, attr_name)
+        bound.secrets = settings.secrets(container.config)
+        return bound
+
+    def setup(self):
+        if len(self.secrets.jwt_secret.encode()) < settings.MIN_JWT_SECRET_BYTES:
+            log.warning("JWT_SECRET is shorter than %s bytes: use a longer random secret",
+                        settings.MIN_JWT_SECRET_BYTES)
 
     def start(self):
         database = next(d for d in self.container.dependencies if isinstance(d, Database))
         self.store = AccountStore(database.session_factory)
-        username = os.environ.get("ADMIN_USERNAME", DEFAULT_ADMIN[0])
-        password = os.environ.get("ADMIN_PASSWORD", DEFAULT_ADMIN[1])
-        if self.store.bootstrap_admin(username, password):
+        username = os.environ.get("ADMIN_USERNAME") or "admin"
+        if self.store.bootstrap_admin(username, self.secrets.admin_password):
             log.info("created the first admin account %r", username)
-            if (username, password) == DEFAULT_ADMIN:
-                log.warning("the admin account uses the local default password: set ADMIN_PASSWORD before deploying")
-        secret = settings.jwt_secret(self.container.config)
-        if secret == settings.LOCAL_JWT_SECRET:
-            log.warning("JWT_SECRET is not set: tokens are signed with the local development secret")
-        elif len(secret.encode()) < settings.MIN_JWT_SECRET_BYTES:
-            log.warning("JWT_SECRET is shorter than %s bytes: use a longer random secret",
-                        settings.MIN_JWT_SECRET_BYTES)
+
+    def stop(self):
+        if hasattr(self, "store"):  # a container killed as it starts may not have one
+            self.store.close()
+
+    kill = stop
 
     def get_dependency(self, worker_ctx):
         return self.store

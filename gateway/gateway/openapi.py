@@ -69,7 +69,7 @@ def operation(name, entrypoint):
             else {"type": "string"} if entrypoint.media_type.startswith("text/")
             else entrypoint.response_schema or {"type": "object"})
     content = {entrypoint.media_type: {"schema": body}}
-    responses = {str(status): {"description": description, "content": content}
+    responses = {str(status): {"description": description, **({"content": content} if status != 204 else {})}
                  for status, description in {entrypoint.status: "Success", **entrypoint.alternatives}.items()}
     for status in error_statuses(entrypoint, parameters):
         responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status]}

@@ -16,6 +16,10 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(metadata={"description": "seconds"})
 
 
+def password_field():
+    return fields.String(required=True, validate=validate.Length(8, 256), load_only=True)
+
+
 def names(description):
     return fields.List(fields.String(validate=validate.Length(1, 64)), validate=validate.Length(max=50),
                        metadata={"description": description})
@@ -24,7 +28,7 @@ def names(description):
 class AccountCreateSchema(StrictSchema):
     username = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z0-9][a-z0-9._-]{1,63}$", error="2-64 lowercase letters, digits, '.', '_' or '-'"))
-    password = fields.String(required=True, validate=validate.Length(8, 256), load_only=True)
+    password = password_field()
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
                         validate=validate.Length(min=1))
     teams = names("teams whose tickets routing may give this agent")
@@ -34,7 +38,8 @@ class AccountCreateSchema(StrictSchema):
 
 
 class AccountUpdateSchema(StrictSchema):
-    """Supervisors may change teams, skills and capacity; roles and activation are for admins."""
+    """Roles, activation and a supervisor's teams are for admins; supervisors change skills,
+    capacity and, within their own teams, their teams' agents' teams (``routes.accounts``)."""
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1))
     active = fields.Boolean(metadata={"description": "false deactivates: every token stops working"})
     teams = names("teams")
@@ -45,6 +50,15 @@ class AccountUpdateSchema(StrictSchema):
     def not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("name at least one field to change")
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(1, 256), load_only=True)
+    new_password = password_field()
+
+
+class PasswordResetSchema(StrictSchema):
+    new_password = password_field()
 
 
 class DutySchema(StrictSchema):

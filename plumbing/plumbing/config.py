@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from plumbing import local_secrets
+
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 
@@ -18,6 +20,16 @@ def database_url(service: str) -> str:
     if configured:
         return configured
     return f"sqlite:///{(var_dir() / f'{service}.db').absolute()}"
+
+
+class SettingError(RuntimeError):
+    """A setting a deployment must make is missing or wrong; the message is the one line that says
+    what to set (``plumbing.serve`` prints it and exits)."""
+
+
+def secret(name) -> str | None:
+    """A secret from the environment; else, on a platform `make up` started, the value it generated."""
+    return os.environ.get(name) or local_secrets.read(name)
 
 
 def amqp_uri() -> str:

@@ -17,7 +17,7 @@ from kombu import Connection  # noqa: E402
 from nameko.cli.run import run  # noqa: E402
 
 from plumbing import migrate  # noqa: E402
-from plumbing.config import database_url, log_setup, service_config  # noqa: E402
+from plumbing.config import SettingError, database_url, log_setup, service_config  # noqa: E402
 from plumbing.db import DatabaseUnavailable, check_reachable, make_engine  # noqa: E402
 from plumbing.topology import load  # noqa: E402
 
@@ -57,7 +57,10 @@ def main(argv=None):
     problem = broker_problem(config["AMQP_URI"]) or database_problem(service_cls.name)
     if problem:
         sys.exit(problem)
-    run([service_cls], config)
+    try:
+        run([service_cls], config)
+    except SettingError as error:  # raised as the service's container is made, before anything starts
+        sys.exit(str(error))
 
 
 if __name__ == "__main__":

@@ -257,21 +257,24 @@ def test_staff_profiles_duty_and_deactivation_are_published_for_routing(platform
     tap = EventTap(gateway_config["AMQP_URI"], "gateway", "staff.#")
     sue = make_account("sue", ["supervisor"])
     alice = make_account("alice", ["agent"])
-    changed = sue.patch(client.url("/api/v1/accounts/alice"), json={"teams": ["billing"], "skills": ["zh"]})
-    assert changed.status_code == 200 and changed.json()["teams"] == ["billing"]
+    client.login()   # a supervisor's teams are an admin's decision, and so is an agent's first team
+    for name, teams in (("sue", ["billing", "vip"]), ("alice", ["billing"])):
+        assert client.patch(client.url(f"/api/v1/accounts/{name}"), json={"teams": teams}).status_code == 200
+    changed = sue.patch(client.url("/api/v1/accounts/alice"), json={"teams": ["billing", "vip"], "skills": ["zh"]})
+    assert changed.status_code == 200 and changed.json()["teams"] == ["billing", "vip"]
     assert sue.patch(client.url("/api/v1/accounts/alice"), json={"roles": ["admin"]}).status_code == 403
     assert error_of(sue.patch(client.url("/api/v1/accounts/alice"), json={}))["code"] == "invalid_input"
     assert alice.put(client.url("/api/v1/me/duty"), json={"on_duty": True}).json()["on_duty"] is True
 
-    client.login()
     assert client.patch(client.url("/api/v1/accounts/alice"), json={"active": False}).json()["active"] is False
     assert alice.get(client.url("/api/v1/me")).status_code == 401      # her token no longer works
     login = requests.post(client.url("/api/v1/auth/token"), json={"username": "alice", "password": "password-123"})
     assert login.status_code == 401
 
-    snapshots = [(e["type"], e["data"]["username"], e["data"]["on_duty"], e["data"]["active"]) for e in tap.take(5)]
+    snapshots = [(e["type"], e["data"]["username"], e["data"]["on_duty"], e["data"]["active"]) for e in tap.take(7)]
     assert snapshots == [
         ("staff.account_created", "sue", False, True), ("staff.account_created", "alice", False, True),
+        ("staff.account_updated", "sue", False, True), ("staff.account_updated", "alice", False, True),
         ("staff.account_updated", "alice", False, True), ("staff.account_updated", "alice", True, True),
         ("staff.account_updated", "alice", False, False)]
 

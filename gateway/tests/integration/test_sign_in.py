@@ -1,11 +1,13 @@
-"""Signing in (X6): tokens expire, a deactivated account's tokens stop working
-on every gateway replica, failed sign-ins are rate-limited across replicas,
-and passwords are stored as argon2id."""
+"""Signing in (X6): tokens expire; new roles, a deactivation, a new password or
+signing out stop an account's tokens at once on every gateway replica; failed
+sign-ins are rate-limited across replicas, atomically, by the client's address
+behind trusted proxies; passwords are stored as argon2id."""
 import os
 import time
 from datetime import datetime, timedelta, timezone
 
 import argon2
+import eventlet
 import jwt
 import pytest
 import requests
@@ -18,7 +20,7 @@ from gateway.models import Account
 from gateway.service import GatewayService
 from plumbing.config import database_url
 from plumbing.db import make_engine
-from plumbing.testing import free_port, wait_for
+from plumbing.testing import free_port
 
 
 @pytest.fixture
@@ -71,16 +73,66 @@ def test_a_deactivated_accounts_tokens_stop_working_on_every_replica(start_repli
 
     admin = bearer(sign_in(first, "admin"))
     assert requests.patch(f"{first}/api/v1/accounts/sue", json={"active": False}, headers=admin).status_code == 200
-    assert requests.get(f"{first}/api/v1/me", headers=sue).status_code == 401   # at once where it was changed
-    wait_for(lambda: requests.get(f"{second}/api/v1/me", headers=sue).status_code == 401, timeout=5,
-             message="the other replica to refuse the revoked token")   # within its cache's few seconds
+    assert statuses_of_me(sue, second, first) == [401, 401]   # at once, on every replica
     assert sign_in(second, "sue", "password-123").status_code == 401
 
     assert requests.patch(f"{second}/api/v1/accounts/sue", json={"active": True}, headers=admin).status_code == 200
-    time.sleep(1)  # tokens carry whole seconds: a new one is issued after the revocation's second
-    again = bearer(sign_in(second, "sue", "password-123"))
+    again = bearer(sign_in(second, "sue", "password-123"))   # at once too: no wait for a new second
     assert requests.get(f"{first}/api/v1/me", headers=again).status_code == 200
     assert requests.get(f"{first}/api/v1/me", headers=sue).status_code == 401   # reactivation revives no old token
+
+
+def statuses_of_me(headers, *replicas):
+    return [requests.get(f"{url}/api/v1/me", headers=headers).status_code for url in replicas]
+
+
+def test_new_roles_a_new_password_or_signing_out_revoke_the_tokens_at_once_on_every_replica(
+        start_replicas, make_account):
+    first, second = start_replicas()
+    make_account("sue", ["supervisor"])
+    admin = bearer(sign_in(first, "admin"))
+
+    def signed_in_on_both(password):
+        """A token of sue's, honoured by each replica (so that each has checked it once)."""
+        headers = bearer(sign_in(first, "sue", password))
+        assert statuses_of_me(headers, first, second) == [200, 200]
+        return headers
+
+    sue = signed_in_on_both("password-123")
+    changed = requests.patch(f"{first}/api/v1/accounts/sue", json={"roles": ["supervisor", "trainer"]}, headers=admin)
+    assert changed.status_code == 200
+    assert statuses_of_me(sue, second, first) == [401, 401]
+    sue = signed_in_on_both("password-123")
+    assert requests.get(f"{second}/api/v1/me", headers=sue).json()["roles"] == ["supervisor", "trainer"]
+    unchanged = requests.patch(f"{first}/api/v1/accounts/sue", json={"skills": ["en"]}, headers=admin)
+    assert unchanged.status_code == 200 and statuses_of_me(sue, second) == [200]   # a profile change is no revocation
+
+    wrong = requests.put(f"{second}/api/v1/me/password", headers=sue,
+                         json={"current_password": "guess", "new_password": "a-new-password-456"})
+    assert wrong.status_code == 403 and wrong.json()["error"]["details"] == {"current_password": ["wrong password"]}
+    mine = requests.put(f"{second}/api/v1/me/password", headers=sue,
+                        json={"current_password": "password-123", "new_password": "a-new-password-456"})
+    assert mine.status_code == 200, mine.text
+    assert statuses_of_me(sue, first, second) == [401, 401]
+    assert statuses_of_me(bearer(mine), first, second) == [200, 200]   # the answer: a token for this session
+    assert sign_in(first, "sue", "password-123").status_code == 401
+    sue = signed_in_on_both("a-new-password-456")
+
+    reset = requests.put(f"{second}/api/v1/accounts/sue/password", json={"new_password": "reset-by-admin-789"},
+                         headers=admin)
+    assert reset.status_code == 200 and reset.json()["username"] == "sue"
+    assert statuses_of_me(sue, first, second) == [401, 401]
+    assert requests.put(f"{first}/api/v1/accounts/nobody/password", json={"new_password": "reset-by-admin-789"},
+                        headers=admin).status_code == 404
+    sue = signed_in_on_both("reset-by-admin-789")
+    other_session = bearer(sign_in(second, "sue", "reset-by-admin-789"))
+
+    signed_out = requests.post(f"{second}/api/v1/auth/sign-out", headers=sue)
+    assert signed_out.status_code == 204 and signed_out.content == b""
+    assert statuses_of_me(sue, first, second) == [401, 401]
+    assert statuses_of_me(other_session, first) == [401]   # every token of hers, not just this one
+    assert statuses_of_me(admin, first, second) == [200, 200]   # and nobody else's
+    assert statuses_of_me(bearer(sign_in(first, "sue", "reset-by-admin-789")), second) == [200]
 
 
 def assert_stored_as_argon2id(username, password):
@@ -117,16 +169,75 @@ def test_failed_sign_ins_are_limited_per_username_and_per_address_across_replica
     assert sign_in(first, "admin").status_code == 429   # now this address waits, whoever it is
 
 
+@pytest.fixture
+def on_postgres(platform_databases, postgres_platform_databases):
+    """The platform on PostgreSQL, as deployed (ask for it before the platform's fixtures)."""
+    platform_databases.update(postgres_platform_databases)
+
+
+def test_concurrent_guesses_are_checked_no_more_often_than_the_limit_across_replicas(
+        on_postgres, start_replicas, make_account):
+    first, second = start_replicas(LOGIN_MAX_FAILURES=3, LOGIN_MAX_FAILURES_PER_ADDRESS=8,
+                                   LOGIN_FAILURE_WINDOW_SECONDS=60)
+    make_account("sue", ["supervisor"])
+    make_account("cleo", ["committee"])
+    wrong, rate_limited = refused_logins("wrong_credentials"), refused_logins("rate_limited")
+
+    guesses = list(eventlet.GreenPool(20).imap(
+        lambda n: sign_in((first, second)[n % 2], "sue", f"guess-{n}").status_code, range(20)))
+    checked = refused_logins("wrong_credentials") - wrong
+    assert checked == 3, f"{checked} of 20 concurrent guesses were checked against the password; the limit is 3"
+    assert sorted(guesses) == [401] * 3 + [429] * 17
+    assert refused_logins("rate_limited") - rate_limited == 17
+    assert sign_in(second, "cleo", "password-123").status_code == 200   # sue locked out, nobody else
+    at_once = list(eventlet.GreenPool(10).imap(   # more than the limit, all right: they wait, none is refused
+        lambda n: sign_in((first, second)[n % 2], "cleo", "password-123").status_code, range(10)))
+    assert at_once == [200] * 10
+
+
+def test_behind_trusted_proxies_each_client_is_counted_by_its_own_address(gateway_config, start_platform, base_url):
+    gateway_config.update(LOGIN_MAX_FAILURES=0, LOGIN_MAX_FAILURES_PER_ADDRESS=2,
+                          TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1")   # the test connects from 127.0.0.1
+    start_platform("ticketing")
+
+    def guess(forwarded_for):
+        return requests.post(f"{base_url}/api/v1/auth/token", json={"username": "nobody", "password": "guess"},
+                             headers={"X-Forwarded-For": forwarded_for}).status_code
+
+    # a client, then the proxy in 10/8 that forwarded it, then the one connecting (127.0.0.1)
+    assert [guess("203.0.113.5, 10.1.2.3") for _ in range(3)] == [401, 401, 429]
+    assert guess("192.0.2.1, 203.0.113.5, 10.1.2.3") == 429   # what the client wrote itself is no address
+    assert guess("198.51.100.7, 10.1.2.3") == 401   # another client behind the same proxies: its own budget
+    assert guess("198.51.100.7") == 401
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(gateway_config, start_platform, base_url):
+    gateway_config.update(LOGIN_MAX_FAILURES=0, LOGIN_MAX_FAILURES_PER_ADDRESS=2, TRUSTED_PROXIES="10.0.0.0/8")
+    start_platform("ticketing")
+    statuses = [requests.post(f"{base_url}/api/v1/auth/token", json={"username": "nobody", "password": "guess"},
+                              headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(3)]
+    assert statuses == [401, 401, 429]   # all from 127.0.0.1, which is no trusted proxy
+
+
 def test_the_limit_slides_with_the_window(migrated, sqlite_url):
     limits = logins.Limits(per_username=3, per_address=0, window=timedelta(seconds=60))
     start = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     engine = make_engine(migrated("gateway", sqlite_url))
+
+    def attempt(username, seconds, outcome=logins.failed):
+        """An attempt's wait; one let through gets ``outcome`` (a failure, unless told)."""
+        with Session(engine) as session, session.begin():
+            wait, rows = logins.begin(session, limits, username, "10.0.0.1", start + timedelta(seconds=seconds))
+            outcome(session, rows)
+            return wait
+    checking = []
+    assert [attempt("sue", 0), attempt("sue", 10), attempt("sue", 20, lambda _, rows: checking.extend(rows))] == [
+        None, None, None]
+    assert attempt("sue", 25) == logins.BUSY  # the limit is full only while the third is checked
     with Session(engine) as session, session.begin():
-        for seconds in (0, 10, 20):
-            logins.record_failure(session, limits, "sue", "10.0.0.1", start + timedelta(seconds=seconds))
-        assert logins.retry_after(session, limits, "sue", "10.0.0.1", start + timedelta(seconds=30)) == 30
-        assert logins.retry_after(session, limits, "bob", "10.0.0.1", start + timedelta(seconds=30)) is None
-        assert logins.retry_after(session, limits, "sue", "10.0.0.1", start + timedelta(seconds=60)) is None
-        logins.record_failure(session, limits, "sue", "10.0.0.1", start + timedelta(seconds=61))  # ages out the first
-        assert logins.retry_after(session, limits, "sue", "10.0.0.1", start + timedelta(seconds=62)) == 8
+        logins.failed(session, checking)
+    assert attempt("sue", 30) == 30
+    assert attempt("bob", 30) is None
+    assert attempt("sue", 60) is None  # the first failure has left the window
+    assert attempt("sue", 62) == 8  # the second leaves it at 70
     engine.dispose()

@@ -28,3 +28,4 @@ def test_media_types_and_statuses_are_the_ones_answered():
     assert {"404", "409", "503"} <= set(responses_of("/api/v1/appraisal/cycles", "post"))  # the template it names
     assert "content" not in responses_of("/api/v1/tickets", "get")["414"]  # the HTTP server's own, empty
     assert set(responses_of("/api/v1/auth/token", "post")) == {"200", "400", "401", "413", "429"}
+    assert set(responses_of("/api/v1/auth/sign-out", "post")["204"]) == {"description"}   # no body
