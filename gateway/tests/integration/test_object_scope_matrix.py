@@ -44,7 +44,7 @@ EVERY_OBJECT = {
     **{kind: ("admin", "integration") for kind in TICKETS},  # ticketing.tickets.rules.ticket_scope
     "webhook": ("admin",),  # an integration its own
     **{kind: ("trainer", "committee", "admin") for kind in (*TRAINING, "person")},  # gateway.scope.people_in_view
-    "account": ("admin",),  # a supervisor her teams' agents' (gateway.routes.accounts)
+    "account": ("admin",),  # a supervisor her teams' agents' (see PENDING)
     "appeal": ("committee", "admin"),  # anyone else their own, by no route that names one
     "rating link": (),  # the token is the key: only a link's current token opens it
 }
