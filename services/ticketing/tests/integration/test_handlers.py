@@ -62,7 +62,8 @@ def test_the_rating_link_shows_only_in_the_answer_of_the_call_that_resolved(unit
 
 def test_the_rating_link_is_kept_only_as_its_hash_and_no_event_or_webhook_body_carries_it(unit, database):
     webhooks.create_webhook(unit(actor="crm", roles=["integration"]),
-                            {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.*"]})
+                            {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.*"]},
+                            {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"})
     ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
     token = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})["rating_token"]
 
