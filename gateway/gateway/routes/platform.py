@@ -32,7 +32,8 @@ def ping(backend):
 
 @router.api("GET", "/metrics", media_type="text/plain", summary="Prometheus metrics of the gateway")
 def metrics(service, call: ApiCall):
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: werkzeug would add a second charset to one that names it already
+    return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
 @router.api("GET", "/api/v1/openapi.json", summary="This API as an OpenAPI 3 document")
