@@ -28,6 +28,8 @@ CONFIG = {
         "positive_data_acceptance": {"enabled": False},
     },
 }
+# a URL near the 8 KiB request line of eventlet's HTTP server (its 414), less the method and version
+HTTP_SERVER_REQUEST_LINE = 8000
 # operations that revoke the caller's tokens (or may, given the right password): an account of their own
 SESSION_ENDERS = {"sign_out", "change_own_password"}
 # one of each main resource, so that the small ids generated for paths often name something real
@@ -82,4 +84,7 @@ def test_every_operation_answers_as_documented(case, fuzzed_api):
     roles = case.operation.definition.raw.get("x-roles", ["admin"])
     token = fuzzed_api.tokens["leaving" if case.operation.definition.raw["operationId"] in SESSION_ENDERS
                               else "admin" if "admin" in roles else "agent"]
-    case.call_and_validate(headers={"Authorization": token})
+    response = case.call(headers={"Authorization": token})
+    if response.status_code == 414 and len(response.request.url) > HTTP_SERVER_REQUEST_LINE:
+        return  # the HTTP server's own bodyless refusal, which the document states once (info), not per operation
+    case.validate_response(response)
