@@ -86,7 +86,7 @@ def get_opinion_alert(service, call: ApiCall, alert_id):
 
 
 @router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/state", roles=OPINION_HANDLERS,
-            body=contract.AlertStateSchema, response=contract.AlertDetailSchema,
+            body=contract.AlertStateChangeSchema, response=contract.AlertDetailSchema,
             summary="Acknowledge, respond to or resolve an alert (409 names the allowed states)")
 def change_opinion_alert_state(service, call: ApiCall, alert_id):
     return service.monitoring.change_alert_state(alert_id, call.body)

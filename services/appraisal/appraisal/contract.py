@@ -192,19 +192,19 @@ class CycleTransitionSchema(StrictSchema):
 
 
 class CycleSchema(Schema):
-    id = fields.Integer()
-    template_id = fields.Integer()
-    period_type = fields.String()
-    period_start = fields.Date()
-    period_end = fields.Date()
-    state = fields.String(validate=validate.OneOf(CYCLE_STATES))
-    appeal_days = fields.Integer()
-    decision_days = fields.Integer()
-    computed_at = fields.DateTime(allow_none=True)
-    published_at = fields.DateTime(allow_none=True)
-    appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
-    closed_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    id = required(fields.Integer())
+    template_id = required(fields.Integer())
+    period_type = required(fields.String())
+    period_start = required(fields.Date())
+    period_end = required(fields.Date())
+    state = required(fields.String(validate=validate.OneOf(CYCLE_STATES)))
+    appeal_days = required(fields.Integer())
+    decision_days = required(fields.Integer())
+    computed_at = required(fields.DateTime(allow_none=True))
+    published_at = required(fields.DateTime(allow_none=True))
+    appeal_deadline = required(fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"}))
+    closed_at = required(fields.DateTime(allow_none=True))
+    created_at = required(fields.DateTime())
 
 
 class CycleListSchema(Schema):

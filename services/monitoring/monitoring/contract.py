@@ -60,7 +60,10 @@ class PostSchema(Schema):
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
     external_id = fields.String()
     url = fields.String(allow_none=True)
-    author = fields.Method("dump_author")
+    author = fields.Method("dump_author", metadata={"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "followers": {"type": "integer"},
+        "verified": {"type": "boolean"}, "kind": {"type": "string", "enum": list(AUTHOR_KINDS)}},
+        "required": ["id", "name", "followers", "verified", "kind"]})
     text = fields.String()
     language = fields.String(allow_none=True)
     posted_at = fields.DateTime()
@@ -71,13 +74,15 @@ class PostSchema(Schema):
     received_at = fields.DateTime()
     updated_at = fields.DateTime()
     on_topic = fields.Boolean(metadata={"description": "matched a watch rule; off-topic posts are not analysed"})
-    topics = fields.Method("dump_topics", metadata={"description": "names of the watch rules it matched"})
+    topics = fields.Method("dump_topics", metadata={"type": "array", "items": {"type": "string"},
+                                                    "description": "names of the watch rules it matched"})
     detected_language = fields.String(allow_none=True)
     sentiment = fields.Method("dump_sentiment", metadata={
+        "type": "string", "nullable": True,
         "description": "negative, neutral or positive: an agent's correction where there is one, else the model's"})
     sentiment_score = fields.Float(allow_none=True, metadata={"description": "the model's, -1 .. 1"})
-    corrected = fields.Method("dump_corrected")
-    crisis = fields.Method("dump_crisis")
+    corrected = fields.Method("dump_corrected", metadata={"type": "boolean"})
+    crisis = fields.Method("dump_crisis", metadata={"type": "boolean"})
     crisis_terms = fields.List(fields.String(), allow_none=True)
     cluster_id = fields.Integer(allow_none=True, metadata={"description": "its group of near-duplicate posts"})
     severity = fields.Float(allow_none=True, metadata={"description": "0-100, at the time it was last seen"})
@@ -209,25 +214,26 @@ class AlertEntrySchema(Schema):
 
 
 class AlertSchema(Schema):
-    id = fields.Integer()
-    key = fields.String(metadata={"description": "what it is about: cluster/<id> or spike/<topic>/<bucket>"})
-    kind = fields.String(validate=validate.OneOf(ALERT_KINDS))
-    level = fields.String(validate=validate.OneOf(LEVELS))
-    severity = fields.Float()
-    summary = fields.String()
-    topics = fields.List(fields.String())
-    cluster_id = fields.Integer(allow_none=True)
-    cluster_size = fields.Integer(allow_none=True)
-    post_id = fields.Integer(allow_none=True)
-    crisis_terms = fields.List(fields.String())
-    opens_ticket = fields.Boolean(metadata={"description": "levels II and I and crisis posts are worked as tickets"})
-    state = fields.String(validate=validate.OneOf(ALERT_STATES))
-    owner = fields.String(allow_none=True)
-    raised_at = fields.DateTime()
-    acknowledged_at = fields.DateTime(allow_none=True)
-    responding_at = fields.DateTime(allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
-    updated_at = fields.DateTime()
+    id = required(fields.Integer())
+    key = required(fields.String(metadata={"description": "what it is about: cluster/<id> or spike/<topic>/<bucket>"}))
+    kind = required(fields.String(validate=validate.OneOf(ALERT_KINDS)))
+    level = required(fields.String(validate=validate.OneOf(LEVELS)))
+    severity = required(fields.Float())
+    summary = required(fields.String())
+    topics = required(fields.List(fields.String()))
+    cluster_id = required(fields.Integer(allow_none=True))
+    cluster_size = required(fields.Integer(allow_none=True))
+    post_id = required(fields.Integer(allow_none=True))
+    crisis_terms = required(fields.List(fields.String()))
+    opens_ticket = required(fields.Boolean(metadata={
+        "description": "levels II and I and crisis posts are worked as tickets"}))
+    state = required(fields.String(validate=validate.OneOf(ALERT_STATES)))
+    owner = required(fields.String(allow_none=True))
+    raised_at = required(fields.DateTime())
+    acknowledged_at = required(fields.DateTime(allow_none=True))
+    responding_at = required(fields.DateTime(allow_none=True))
+    resolved_at = required(fields.DateTime(allow_none=True))
+    updated_at = required(fields.DateTime())
 
 
 class AlertDetailSchema(AlertSchema):
@@ -243,7 +249,8 @@ class AlertListQuerySchema(PageQuerySchema):
 AlertPageSchema = page_schema(AlertSchema, "AlertPageSchema")
 
 
-class AlertStateSchema(StrictSchema):
+# not AlertStateSchema: a generated client names the enum of Alert.state AlertState
+class AlertStateChangeSchema(StrictSchema):
     state = fields.String(required=True, validate=validate.OneOf(ALERT_STATES[1:]))
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                           metadata={"description": "who handles it; default: whoever acknowledges"})

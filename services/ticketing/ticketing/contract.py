@@ -55,6 +55,11 @@ def customer(name, contact, masked=False) -> dict:
     return {"name": name, "contact": contact}
 
 
+# what customer() answers, for the OpenAPI document (a Method field has no type of its own)
+CUSTOMER_TYPE = {"type": "object", "properties": {"name": {"type": "string"}, "contact": {"type": "string"}},
+                 "required": ["name", "contact"]}
+
+
 def first_contact_resolution(state, reopen_count, transfer_count):
     """T9: resolved with no reopen and no transfer; None while not resolved."""
     if state not in ("resolved", "closed"):
@@ -220,32 +225,33 @@ class HistorySchema(Schema):
 
 
 class TicketSchema(Schema):
-    id = fields.Integer()
-    subject = fields.String()
-    description = fields.String()
-    channel = fields.String()
-    kind = fields.String()
-    priority = fields.String()
-    state = fields.String(validate=validate.OneOf(STATES))
-    customer = fields.Method("dump_customer")
-    customer_tier = fields.String()
-    assignee = fields.String(allow_none=True)
-    team = fields.String(allow_none=True)
-    tags = fields.List(fields.String())
-    required_skills = fields.List(fields.String())
-    custom_fields = fields.Dict()
-    transfer_count = fields.Integer()
-    reopen_count = fields.Integer()
-    first_contact_resolution = fields.Method("dump_fcr", metadata={
-        "description": "T9: resolved with no reopen and no transfer; null while open"})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    first_responded_at = fields.DateTime(allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    escalation_level = fields.Integer()
-    escalated_at = fields.DateTime(allow_none=True)
-    merged_into_id = fields.Integer(allow_none=True)
+    id = required(fields.Integer())
+    subject = required(fields.String())
+    description = required(fields.String())
+    channel = required(fields.String())
+    kind = required(fields.String())
+    priority = required(fields.String())
+    state = required(fields.String(validate=validate.OneOf(STATES)))
+    customer = required(fields.Method("dump_customer", metadata=CUSTOMER_TYPE))
+    customer_tier = required(fields.String())
+    assignee = required(fields.String(allow_none=True))
+    team = required(fields.String(allow_none=True))
+    tags = required(fields.List(fields.String()))
+    required_skills = required(fields.List(fields.String()))
+    custom_fields = required(fields.Dict())
+    transfer_count = required(fields.Integer())
+    reopen_count = required(fields.Integer())
+    first_contact_resolution = required(fields.Method("dump_fcr", metadata={
+        "type": "boolean", "nullable": True,
+        "description": "T9: resolved with no reopen and no transfer; null while open"}))
+    created_at = required(fields.DateTime())
+    updated_at = required(fields.DateTime())
+    first_responded_at = required(fields.DateTime(allow_none=True))
+    resolved_at = required(fields.DateTime(allow_none=True))
+    closed_at = required(fields.DateTime(allow_none=True))
+    escalation_level = required(fields.Integer())
+    escalated_at = required(fields.DateTime(allow_none=True))
+    merged_into_id = required(fields.Integer(allow_none=True))
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -256,8 +262,8 @@ class TicketSchema(Schema):
 
 class TicketSummarySchema(TicketSchema):
     """A ticket in a list: its customer masked (X6); the ticket itself shows them."""
-    customer = fields.Method("dump_customer", metadata={
-        "description": "masked, e.g. +86 138****5678: open the ticket for the full details"})
+    customer = required(fields.Method("dump_customer", metadata={
+        **CUSTOMER_TYPE, "description": "masked, e.g. +86 138****5678: open the ticket for the full details"}))
 
     def dump_customer(self, ticket):
         return customer(ticket.customer_name, ticket.customer_contact, masked=True)
@@ -340,10 +346,10 @@ class SlaClockSchema(Schema):
 
 
 class TicketDetailSchema(TicketSchema):
-    sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
-    rating_token = fields.String(allow_none=True, metadata={
+    sla = required(fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"}))
+    rating_token = required(fields.String(allow_none=True, metadata={
         "description": "null to staff, always: the customer's side gets the rating link (an integration from "
-                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
+                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"}))
 
 
 class EscalationSchema(StrictSchema):

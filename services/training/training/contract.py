@@ -18,6 +18,8 @@ CONTENT, SESSION, EXAM = "content", "session", "exam"
 MODULE_KINDS = (CONTENT, SESSION, EXAM)
 
 SINGLE, MULTIPLE, TRUE_FALSE, SHORT = "single_choice", "multiple_choice", "true_false", "short_answer"
+# an answer key's types, for the OpenAPI document: right option positions (choice questions) or a boolean
+ANSWER_KEY_TYPES = {"oneOf": [{"type": "array", "items": {"type": "integer"}}, {"type": "boolean"}]}
 QUESTION_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE, SHORT)
 CHOICE_KINDS = (SINGLE, MULTIPLE)
 
@@ -191,17 +193,17 @@ class ModuleSchema(Schema):
 
 
 class CourseSchema(Schema):
-    id = fields.Integer()
-    title = fields.String()
-    description = fields.String()
-    kind = fields.String(validate=validate.OneOf(COURSE_KINDS))
-    mode = fields.String(validate=validate.OneOf(COURSE_MODES))
-    duration_hours = fields.Float()
-    target_role = fields.String()
-    certification = fields.String(allow_none=True)
-    certification_validity_days = fields.Integer(allow_none=True)
-    sessions_per_month = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
+    id = required(fields.Integer())
+    title = required(fields.String())
+    description = required(fields.String())
+    kind = required(fields.String(validate=validate.OneOf(COURSE_KINDS)))
+    mode = required(fields.String(validate=validate.OneOf(COURSE_MODES)))
+    duration_hours = required(fields.Float())
+    target_role = required(fields.String())
+    certification = required(fields.String(allow_none=True))
+    certification_validity_days = required(fields.Integer(allow_none=True))
+    sessions_per_month = required(fields.Integer(allow_none=True))
+    created_at = required(fields.DateTime())
 
 
 class CourseDetailSchema(CourseSchema):
@@ -240,6 +242,7 @@ class QuestionCreateSchema(StrictSchema):
     options = fields.List(fields.String(validate=validate.Length(1, 1000)), load_default=list,
                           validate=validate.Length(max=20))
     correct = fields.Raw(load_default=None, allow_none=True, metadata={
+        **ANSWER_KEY_TYPES,
         "description": "choice questions: list of right option positions (from 0); true_false: a boolean; "
                        "short_answer: none (an assessor marks it)"})
     marks = fields.Float(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False, max=1000))
@@ -255,7 +258,7 @@ class QuestionSchema(Schema):
     kind = fields.String()
     prompt = fields.String()
     options = fields.List(fields.String())
-    correct = fields.Raw(allow_none=True)
+    correct = fields.Raw(allow_none=True, metadata=ANSWER_KEY_TYPES)
     marks = fields.Float()
     active = fields.Boolean()
     created_at = fields.DateTime()
@@ -388,7 +391,8 @@ class AttemptQuestionSchema(Schema):
     prompt = fields.String()
     options = fields.List(fields.String())
     marks = fields.Float()
-    answer = fields.Raw(allow_none=True)
+    answer = fields.Raw(allow_none=True, metadata={"oneOf": [{"type": "integer"}, *ANSWER_KEY_TYPES["oneOf"],
+                                                             {"type": "string"}]})
     answered_at = fields.DateTime(allow_none=True)
     awarded = fields.Float(allow_none=True)
 
@@ -423,7 +427,7 @@ class CertificationSchema(Schema):
     revoked_reason = fields.String(allow_none=True)
     expired_at = fields.DateTime(allow_none=True)
     valid = fields.Function(lambda c: is_valid(c.valid_until, c.revoked_at, datetime.now(timezone.utc)),
-                            metadata={"description": "not revoked and not past valid_until"})
+                            metadata={"type": "boolean", "description": "not revoked and not past valid_until"})
 
 
 class CertificationListQuerySchema(PageQuerySchema):

@@ -5,7 +5,8 @@ from sqlalchemy import select
 from monitoring import events, metrics
 from monitoring.alerts import rules as alerts
 from monitoring.contract import (
-    AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema, AlertStateSchema,
+    AlertActionSchema, AlertDetailSchema, AlertListQuerySchema, AlertNoteSchema, AlertPageSchema,
+    AlertStateChangeSchema,
 )
 from monitoring.ingest import severity
 from monitoring.models import Alert, AlertEntry, Cluster, Post
@@ -29,7 +30,7 @@ def get_alert(uow, alert_id):
 
 
 def change_alert_state(uow, alert_id, data):
-    change = load(AlertStateSchema, data)
+    change = load(AlertStateChangeSchema, data)
     with uow.transaction():
         alert = locked_alert(uow, alert_id)
         move_alert(uow, alert, change["state"], note=change["note"])
