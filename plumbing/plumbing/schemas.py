@@ -98,8 +98,8 @@ def required(field):
 def page_schema(item_schema, name):
     """The schema of one page of ``item_schema`` items, with the total."""
     return Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(metadata={"description": "items matching the filters, on all pages"}),
-        "page": fields.Integer(),
-        "per_page": fields.Integer(),
+        "items": required(fields.List(fields.Nested(item_schema))),
+        "total": required(fields.Integer(metadata={"description": "items matching the filters, on all pages"})),
+        "page": required(fields.Integer()),
+        "per_page": required(fields.Integer()),
     }, name=name)
