@@ -105,6 +105,24 @@ def object_sizes(converter, field, ret, **kwargs) -> dict:
     return {sizes[name]: ret.pop(name) for name in list(ret) if name in sizes}
 
 
+def null_as_a_choice(converter, field, ret, **kwargs) -> dict:
+    """A nullable nested schema or enum, as OpenAPI 3.0 says it so that generated clients type it
+    ``Model | None``: anyOf the schema and a null. apispec's ``anyOf`` of the schema and any nullable
+    object makes openapi-python-client add a free-form model beside it, and an enum listing null
+    makes it three enum classes."""
+    if not field.allow_none:
+        return {}
+    if "enum" in ret:
+        kind = {"type": ret.pop("type")} if "type" in ret else {}
+        choices = [choice for choice in ret.pop("enum") if choice is not None]
+        ret.pop("nullable", None)
+        return {"anyOf": [{**kind, "enum": choices}, {**kind, "nullable": True, "enum": [None]}]}
+    if "anyOf" in ret:
+        schemas = [schema for schema in ret.pop("anyOf") if schema != {"type": "object", "nullable": True}]
+        return {"anyOf": [*schemas, {"type": "object", "nullable": True, "enum": [None]}]}
+    return {}
+
+
 @lru_cache(maxsize=None)
 def document(service_cls) -> dict:
     marshmallow = MarshmallowPlugin()
@@ -117,7 +135,7 @@ def document(service_cls) -> dict:
                              "Any route may answer 414, with no body, to a request line longer than the HTTP "
                              "server's 8 KiB."},
     )
-    for attributes in (exclusive_bounds, int32_unless_bounded, object_sizes):
+    for attributes in (exclusive_bounds, int32_unless_bounded, object_sizes, null_as_a_choice):
         marshmallow.converter.add_attribute_function(attributes)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=ErrorSchema)

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.auth import ROLES
-from plumbing.schemas import StrictSchema, required
+from plumbing.schemas import ResponseSchema, StrictSchema, required
 
 
 class TokenRequestSchema(StrictSchema):
@@ -10,7 +10,7 @@ class TokenRequestSchema(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(1, 256), load_only=True)
 
 
-class TokenSchema(Schema):
+class TokenSchema(ResponseSchema):
     access_token = fields.String()
     token_type = fields.String(metadata={"example": "Bearer"})
     expires_in = fields.Integer(metadata={"description": "seconds"})
@@ -65,7 +65,7 @@ class DutySchema(StrictSchema):
     on_duty = fields.Boolean(required=True)
 
 
-class AccountSchema(Schema):
+class AccountSchema(ResponseSchema):
     id = fields.Integer()
     username = fields.String()
     roles = fields.List(fields.String())
@@ -88,21 +88,21 @@ class StaffDataSchema(Schema):
     active = required(fields.Boolean())
 
 
-class AccountListSchema(Schema):
+class AccountListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AccountSchema))
 
 
-class HealthSchema(Schema):
+class HealthSchema(ResponseSchema):
     status = fields.String(validate=validate.OneOf(("ok", "degraded")))
     services = fields.Dict(keys=fields.String(), values=fields.String(),
                            metadata={"description": "service name -> 'ok' or why it did not answer"})
 
 
-class ErrorBodySchema(Schema):
+class ErrorBodySchema(ResponseSchema):
     code = fields.String(metadata={"example": "invalid_input"})
     message = fields.String()
     details = fields.Dict(metadata={"description": "for invalid_input: field name -> list of reasons"})
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(ResponseSchema):
     error = fields.Nested(ErrorBodySchema)

@@ -1,5 +1,6 @@
-"""The marshmallow helpers every contract uses: strict input, tolerant reading of
-other services' events, one shared instance per schema, paged lists."""
+"""The marshmallow helpers every contract uses: strict input, answers that always
+carry their fields, tolerant reading of other services' events, one shared
+instance per schema, paged lists."""
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -62,6 +63,33 @@ class StrictSchema(Schema):
         return data
 
 
+OPTIONAL = "optional"  # a ResponseSchema field's metadata key: an answer may leave it out
+
+
+class ResponseSchema(Schema):
+    """What the API answers: every field is in every answer (null where it allows None), so the
+    OpenAPI document marks them all required and a client generated from it (openapi-python-client,
+    openapi-typescript) types them as always there. A field an answer may leave out says so with
+    ``optional``. Dumping ignores ``required``: this is what the document promises, checked
+    against real answers by the gateway's integration tests."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.required = not field_obj.metadata.get(OPTIONAL, False)
+
+
+def answer_of(input_schema, name, **nested):
+    """The answer's shape of ``input_schema`` (settings stored as sent, then shown): the same fields,
+    each always there once its default is filled in. ``nested`` replaces the fields that nest other
+    input shapes with their answers'. ``name`` is the OpenAPI component's (less "Schema")."""
+    return type(name, (ResponseSchema, input_schema), nested)
+
+
+def optional(field):
+    """Mark a ResponseSchema field as one an answer may leave out."""
+    field.metadata[OPTIONAL] = True
+    return field
+
+
 class TolerantSchema(Schema):
     """The data of another service's event, read as a tolerant reader: fields this
     consumer does not use are ignored, so the publisher may add fields in the same version."""
@@ -90,16 +118,16 @@ def shared(schema_cls):
 
 
 def required(field):
-    """Mark an output field as always present, so the generated JSON Schema says so."""
+    """Mark a field of an event's data as always present, so its generated JSON Schema says so."""
     field.required = True
     return field
 
 
 def page_schema(item_schema, name):
     """The schema of one page of ``item_schema`` items, with the total."""
-    return Schema.from_dict({
-        "items": required(fields.List(fields.Nested(item_schema))),
-        "total": required(fields.Integer(metadata={"description": "items matching the filters, on all pages"})),
-        "page": required(fields.Integer()),
-        "per_page": required(fields.Integer()),
+    return ResponseSchema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(metadata={"description": "items matching the filters, on all pages"}),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
     }, name=name)

@@ -3,7 +3,7 @@ events it publishes. The gateway imports these for validation and OpenAPI; the
 domain takes its constants from here."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.schemas import StrictSchema, required
+from plumbing.schemas import ResponseSchema, StrictSchema, answer_of, required
 
 # -- enumerations -------------------------------------------------------------
 KPI_KEYS = (  # the measured KPIs, each defined in appraisal/kpis/rules.py
@@ -59,7 +59,7 @@ class KpiQuerySchema(StrictSchema):
             raise ValidationError(errors)
 
 
-class KpiValuesSchema(Schema):
+class KpiValuesSchema(ResponseSchema):
     agent = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
     date_from = fields.Date()
@@ -81,17 +81,17 @@ class TicketCountQuerySchema(StrictSchema):
             raise ValidationError(errors)
 
 
-class TicketCountSchema(Schema):
+class TicketCountSchema(ResponseSchema):
     agent = fields.String(allow_none=True, metadata={"description": "null for tickets nobody owns"})
     day = fields.Date(metadata={"description": "the day, or the first day of the month"})
     tickets = fields.Integer()
 
 
-class TicketCountListSchema(Schema):
+class TicketCountListSchema(ResponseSchema):
     items = fields.List(fields.Nested(TicketCountSchema))
 
 
-class ReplayResultSchema(Schema):
+class ReplayResultSchema(ResponseSchema):
     tickets = fields.Integer(metadata={"description": "ticket records rebuilt from the stored facts"})
     facts = fields.Integer()
 
@@ -118,7 +118,7 @@ class KpiDefinitionCreateSchema(StrictSchema):
             raise ValidationError(errors)
 
 
-class KpiDefinitionSchema(Schema):
+class KpiDefinitionSchema(ResponseSchema):
     key = fields.String()
     name = fields.String()
     description = fields.String()
@@ -130,7 +130,7 @@ class KpiDefinitionSchema(Schema):
     floor = fields.Float()
 
 
-class KpiDefinitionListSchema(Schema):
+class KpiDefinitionListSchema(ResponseSchema):
     items = fields.List(fields.Nested(KpiDefinitionSchema))
 
 
@@ -162,18 +162,23 @@ class TemplateCreateSchema(StrictSchema):
     bands = fields.List(fields.Nested(BandSchema), required=True, validate=validate.Length(1, 20))
 
 
-class TemplateSchema(Schema):
+# a template's items and bands as stored and shown: their defaults filled in, every field there
+StoredTemplateItemSchema = answer_of(TemplateItemSchema, "StoredTemplateItemSchema")
+StoredBandSchema = answer_of(BandSchema, "StoredBandSchema")
+
+
+class TemplateSchema(ResponseSchema):
     id = fields.Integer()
     name = fields.String()
     role = fields.String()
     period_type = fields.String()
-    items = fields.List(fields.Nested(TemplateItemSchema))
+    items = fields.List(fields.Nested(StoredTemplateItemSchema))
     reviewer_weights = fields.Dict(keys=fields.String(), values=fields.Float())
-    bands = fields.List(fields.Nested(BandSchema))
+    bands = fields.List(fields.Nested(StoredBandSchema))
     created_at = fields.DateTime()
 
 
-class TemplateListSchema(Schema):
+class TemplateListSchema(ResponseSchema):
     items = fields.List(fields.Nested(TemplateSchema))
 
 
@@ -191,23 +196,23 @@ class CycleTransitionSchema(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(CYCLE_ACTIONS))
 
 
-class CycleSchema(Schema):
-    id = required(fields.Integer())
-    template_id = required(fields.Integer())
-    period_type = required(fields.String())
-    period_start = required(fields.Date())
-    period_end = required(fields.Date())
-    state = required(fields.String(validate=validate.OneOf(CYCLE_STATES)))
-    appeal_days = required(fields.Integer())
-    decision_days = required(fields.Integer())
-    computed_at = required(fields.DateTime(allow_none=True))
-    published_at = required(fields.DateTime(allow_none=True))
-    appeal_deadline = required(fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"}))
-    closed_at = required(fields.DateTime(allow_none=True))
-    created_at = required(fields.DateTime())
+class CycleSchema(ResponseSchema):
+    id = fields.Integer()
+    template_id = fields.Integer()
+    period_type = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    state = fields.String(validate=validate.OneOf(CYCLE_STATES))
+    appeal_days = fields.Integer()
+    decision_days = fields.Integer()
+    computed_at = fields.DateTime(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
+    closed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
 
 
-class CycleListSchema(Schema):
+class CycleListSchema(ResponseSchema):
     items = fields.List(fields.Nested(CycleSchema))
 
 
@@ -229,7 +234,7 @@ class ReviewRatingCreateSchema(StrictSchema):
             raise ValidationError("required for a customer rating, and only then", "ticket_id")
 
 
-class ReviewRatingSchema(Schema):
+class ReviewRatingSchema(ResponseSchema):
     id = fields.Integer()
     cycle_id = fields.Integer()
     agent = fields.String()
@@ -241,7 +246,7 @@ class ReviewRatingSchema(Schema):
     created_at = fields.DateTime(metadata={"description": "when this rating was given (replacing any earlier one)"})
 
 
-class ResultSchema(Schema):
+class ResultSchema(ResponseSchema):
     id = fields.Integer()
     cycle_id = fields.Integer()
     agent = fields.String()
@@ -259,7 +264,7 @@ class ResultQuerySchema(StrictSchema):
     agent = fields.String(validate=AGENT)
 
 
-class ResultListSchema(Schema):
+class ResultListSchema(ResponseSchema):
     items = fields.List(fields.Nested(ResultSchema))
 
 
@@ -286,7 +291,7 @@ class AppealDecisionSchema(StrictSchema):
             raise ValidationError("required for an adjusted decision, and only then", "new_score")
 
 
-class AppealSchema(Schema):
+class AppealSchema(ResponseSchema):
     id = fields.Integer()
     cycle_id = fields.Integer()
     result_id = fields.Integer()
@@ -312,11 +317,11 @@ class AppealQuerySchema(StrictSchema):
     state = fields.String(validate=validate.OneOf(APPEAL_STATES))
 
 
-class AppealListSchema(Schema):
+class AppealListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AppealSchema))
 
 
-class AuditEntrySchema(Schema):
+class AuditEntrySchema(ResponseSchema):
     id = fields.Integer()
     cycle_id = fields.Integer(allow_none=True)
     appeal_id = fields.Integer(allow_none=True)
@@ -326,7 +331,7 @@ class AuditEntrySchema(Schema):
     at = fields.DateTime()
 
 
-class AuditListSchema(Schema):
+class AuditListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AuditEntrySchema))
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
 
 # The enumerations: the values the API and the events allow; the features read them from here.
 PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
@@ -55,7 +55,7 @@ class PostCreateSchema(StrictSchema):
                                        metadata={"description": "post this one reposts or comments on"})
 
 
-class PostSchema(Schema):
+class PostSchema(ResponseSchema):
     id = fields.Integer()
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
     external_id = fields.String()
@@ -105,7 +105,7 @@ class PostSchema(Schema):
                 "verified": post.author_verified, "kind": post.author_kind}
 
 
-class PostIngestResultSchema(Schema):
+class PostIngestResultSchema(ResponseSchema):
     post = fields.Nested(PostSchema)
     created = fields.Boolean(metadata={"description": "false when the post was seen before"})
 
@@ -124,7 +124,7 @@ class PostOutcomeSchema(PostSchema):
     created = fields.Boolean(metadata={"description": "false when the post was seen before (counts merged)"})
 
 
-class PostBatchResultSchema(Schema):
+class PostBatchResultSchema(ResponseSchema):
     created = fields.Integer()
     updated = fields.Integer(metadata={"description": "posts seen before: counts merged"})
     items = fields.List(fields.Nested(PostOutcomeSchema), metadata={"description": "in the order sent"})
@@ -170,7 +170,7 @@ class WatchRuleUpdateSchema(WatchRuleCreateSchema):
         partial = True
 
 
-class WatchRuleSchema(Schema):
+class WatchRuleSchema(ResponseSchema):
     id = fields.Integer()
     name = fields.String()
     query = fields.String()
@@ -183,8 +183,8 @@ class WatchRuleSchema(Schema):
     updated_at = fields.DateTime()
 
 
-WatchRuleListSchema = Schema.from_dict({"items": fields.List(fields.Nested(WatchRuleSchema))},
-                                       name="WatchRuleListSchema")
+WatchRuleListSchema = ResponseSchema.from_dict({"items": fields.List(fields.Nested(WatchRuleSchema))},
+                                               name="WatchRuleListSchema")
 
 
 class AnalyseSchema(StrictSchema):
@@ -192,7 +192,7 @@ class AnalyseSchema(StrictSchema):
                         validate=validate.Length(1, MAX_BATCH))
 
 
-class AnalysisSchema(Schema):
+class AnalysisSchema(ResponseSchema):
     sentiment = fields.String(validate=validate.OneOf(SENTIMENTS))
     score = fields.Float(metadata={"description": "-1 most negative .. 1 most positive"})
     language = fields.String(metadata={"description": "zh, en, or und (undetermined)"})
@@ -200,11 +200,11 @@ class AnalysisSchema(Schema):
     crisis_terms = fields.List(fields.String())
 
 
-AnalysisResultSchema = Schema.from_dict({"results": fields.List(fields.Nested(AnalysisSchema))},
-                                        name="AnalysisResultSchema")
+AnalysisResultSchema = ResponseSchema.from_dict({"results": fields.List(fields.Nested(AnalysisSchema))},
+                                                name="AnalysisResultSchema")
 
 
-class AlertEntrySchema(Schema):
+class AlertEntrySchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
     kind = fields.String(metadata={"description": "raised, escalated, state, action, note, spike"})
@@ -213,27 +213,27 @@ class AlertEntrySchema(Schema):
     changes = fields.Dict()
 
 
-class AlertSchema(Schema):
-    id = required(fields.Integer())
-    key = required(fields.String(metadata={"description": "what it is about: cluster/<id> or spike/<topic>/<bucket>"}))
-    kind = required(fields.String(validate=validate.OneOf(ALERT_KINDS)))
-    level = required(fields.String(validate=validate.OneOf(LEVELS)))
-    severity = required(fields.Float())
-    summary = required(fields.String())
-    topics = required(fields.List(fields.String()))
-    cluster_id = required(fields.Integer(allow_none=True))
-    cluster_size = required(fields.Integer(allow_none=True))
-    post_id = required(fields.Integer(allow_none=True))
-    crisis_terms = required(fields.List(fields.String()))
-    opens_ticket = required(fields.Boolean(metadata={
-        "description": "levels II and I and crisis posts are worked as tickets"}))
-    state = required(fields.String(validate=validate.OneOf(ALERT_STATES)))
-    owner = required(fields.String(allow_none=True))
-    raised_at = required(fields.DateTime())
-    acknowledged_at = required(fields.DateTime(allow_none=True))
-    responding_at = required(fields.DateTime(allow_none=True))
-    resolved_at = required(fields.DateTime(allow_none=True))
-    updated_at = required(fields.DateTime())
+class AlertSchema(ResponseSchema):
+    id = fields.Integer()
+    key = fields.String(metadata={"description": "what it is about: cluster/<id> or spike/<topic>/<bucket>"})
+    kind = fields.String(validate=validate.OneOf(ALERT_KINDS))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    severity = fields.Float()
+    summary = fields.String()
+    topics = fields.List(fields.String())
+    cluster_id = fields.Integer(allow_none=True)
+    cluster_size = fields.Integer(allow_none=True)
+    post_id = fields.Integer(allow_none=True)
+    crisis_terms = fields.List(fields.String())
+    opens_ticket = fields.Boolean(metadata={
+        "description": "levels II and I and crisis posts are worked as tickets"})
+    state = fields.String(validate=validate.OneOf(ALERT_STATES))
+    owner = fields.String(allow_none=True)
+    raised_at = fields.DateTime()
+    acknowledged_at = fields.DateTime(allow_none=True)
+    responding_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
 
 
 class AlertDetailSchema(AlertSchema):
@@ -279,7 +279,7 @@ class ReportQuerySchema(StrictSchema):
             raise ValidationError({"until": ["must be after since, at most 366 days later"]})
 
 
-class TrendPointSchema(Schema):
+class TrendPointSchema(ResponseSchema):
     period_start = fields.String()
     total = fields.Integer()
     by_sentiment = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -287,7 +287,7 @@ class TrendPointSchema(Schema):
     negative_share = fields.Float()
 
 
-class ReportSchema(Schema):
+class ReportSchema(ResponseSchema):
     period = fields.String()
     since = fields.DateTime()
     until = fields.DateTime()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
-from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
 
 # -- enumerations ---------------------------------------------------------------------
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
@@ -170,12 +170,12 @@ class TicketImportSchema(StrictSchema):
     tickets = fields.List(fields.Nested(ImportedTicketSchema), required=True, validate=validate.Length(1, 500))
 
 
-class ImportedSchema(Schema):
+class ImportedSchema(ResponseSchema):
     external_id = fields.String()
     ticket_id = fields.Integer()
 
 
-class ImportResultSchema(Schema):
+class ImportResultSchema(ResponseSchema):
     imported = fields.List(fields.Nested(ImportedSchema))
     skipped = fields.List(fields.String(), metadata={"description": "external ids imported before"})
 
@@ -196,7 +196,7 @@ class MessageCreateSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(1, 20000))
 
 
-class MessageSchema(Schema):
+class MessageSchema(ResponseSchema):
     id = fields.Integer()
     ticket_id = fields.Integer()
     kind = fields.String()
@@ -205,7 +205,7 @@ class MessageSchema(Schema):
     created_at = fields.DateTime()
 
 
-class MessageListSchema(Schema):
+class MessageListSchema(ResponseSchema):
     items = fields.List(fields.Nested(MessageSchema))
 
 
@@ -213,45 +213,45 @@ class MessageListQuerySchema(StrictSchema):
     include_notes = fields.Boolean(load_default=True)
 
 
-class HistoryEntrySchema(Schema):
+class HistoryEntrySchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
     action = fields.String()
     changes = fields.Dict(metadata={"description": "field -> [before, after], or what was added"})
 
 
-class HistorySchema(Schema):
+class HistorySchema(ResponseSchema):
     items = fields.List(fields.Nested(HistoryEntrySchema))
 
 
-class TicketSchema(Schema):
-    id = required(fields.Integer())
-    subject = required(fields.String())
-    description = required(fields.String())
-    channel = required(fields.String())
-    kind = required(fields.String())
-    priority = required(fields.String())
-    state = required(fields.String(validate=validate.OneOf(STATES)))
-    customer = required(fields.Method("dump_customer", metadata=CUSTOMER_TYPE))
-    customer_tier = required(fields.String())
-    assignee = required(fields.String(allow_none=True))
-    team = required(fields.String(allow_none=True))
-    tags = required(fields.List(fields.String()))
-    required_skills = required(fields.List(fields.String()))
-    custom_fields = required(fields.Dict())
-    transfer_count = required(fields.Integer())
-    reopen_count = required(fields.Integer())
-    first_contact_resolution = required(fields.Method("dump_fcr", metadata={
+class TicketSchema(ResponseSchema):
+    id = fields.Integer()
+    subject = fields.String()
+    description = fields.String()
+    channel = fields.String()
+    kind = fields.String()
+    priority = fields.String()
+    state = fields.String(validate=validate.OneOf(STATES))
+    customer = fields.Method("dump_customer", metadata=CUSTOMER_TYPE)
+    customer_tier = fields.String()
+    assignee = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    required_skills = fields.List(fields.String())
+    custom_fields = fields.Dict()
+    transfer_count = fields.Integer()
+    reopen_count = fields.Integer()
+    first_contact_resolution = fields.Method("dump_fcr", metadata={
         "type": "boolean", "nullable": True,
-        "description": "T9: resolved with no reopen and no transfer; null while open"}))
-    created_at = required(fields.DateTime())
-    updated_at = required(fields.DateTime())
-    first_responded_at = required(fields.DateTime(allow_none=True))
-    resolved_at = required(fields.DateTime(allow_none=True))
-    closed_at = required(fields.DateTime(allow_none=True))
-    escalation_level = required(fields.Integer())
-    escalated_at = required(fields.DateTime(allow_none=True))
-    merged_into_id = required(fields.Integer(allow_none=True))
+        "description": "T9: resolved with no reopen and no transfer; null while open"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    first_responded_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    escalation_level = fields.Integer()
+    escalated_at = fields.DateTime(allow_none=True)
+    merged_into_id = fields.Integer(allow_none=True)
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -262,8 +262,8 @@ class TicketSchema(Schema):
 
 class TicketSummarySchema(TicketSchema):
     """A ticket in a list: its customer masked (X6); the ticket itself shows them."""
-    customer = required(fields.Method("dump_customer", metadata={
-        **CUSTOMER_TYPE, "description": "masked, e.g. +86 138****5678: open the ticket for the full details"}))
+    customer = fields.Method("dump_customer", metadata={
+        **CUSTOMER_TYPE, "description": "masked, e.g. +86 138****5678: open the ticket for the full details"})
 
     def dump_customer(self, ticket):
         return customer(ticket.customer_name, ticket.customer_contact, masked=True)
@@ -292,7 +292,7 @@ class CustomerAccessQuerySchema(PageQuerySchema):
     action = fields.String(validate=validate.OneOf(CUSTOMER_ACCESS_ACTIONS))
 
 
-class CustomerAccessSchema(Schema):
+class CustomerAccessSchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True, metadata={"description": "a username, or null for the platform itself"})
     ticket_id = fields.Integer()
@@ -322,7 +322,7 @@ class SlaPolicyCreateSchema(StrictSchema):
                                                                         max_inclusive=False))
 
 
-class SlaPolicySchema(Schema):
+class SlaPolicySchema(ResponseSchema):
     id = fields.Integer()
     name = fields.String()
     position = fields.Integer()
@@ -332,11 +332,11 @@ class SlaPolicySchema(Schema):
     warn_share = fields.Float()
 
 
-class SlaPolicyListSchema(Schema):
+class SlaPolicyListSchema(ResponseSchema):
     items = fields.List(fields.Nested(SlaPolicySchema))
 
 
-class SlaClockSchema(Schema):
+class SlaClockSchema(ResponseSchema):
     clock = fields.String(validate=validate.OneOf(CLOCKS))
     status = fields.String(validate=validate.OneOf(("running", "paused", "met", "breached")))
     due_at = fields.DateTime()
@@ -346,10 +346,10 @@ class SlaClockSchema(Schema):
 
 
 class TicketDetailSchema(TicketSchema):
-    sla = required(fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"}))
-    rating_token = required(fields.String(allow_none=True, metadata={
+    sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
+    rating_token = fields.String(allow_none=True, metadata={
         "description": "null to staff, always: the customer's side gets the rating link (an integration from "
-                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"}))
+                       "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
 
 
 class EscalationSchema(StrictSchema):
@@ -383,7 +383,7 @@ class VerdictSchema(StrictSchema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ComplaintStepSchema(Schema):
+class ComplaintStepSchema(ResponseSchema):
     step = fields.String()
     department = fields.String(allow_none=True)
     note = fields.String()
@@ -392,7 +392,7 @@ class ComplaintStepSchema(Schema):
     at = fields.DateTime()
 
 
-class ComplaintSchema(Schema):
+class ComplaintSchema(ResponseSchema):
     ticket_id = fields.Integer()
     issue = fields.String()
     demand = fields.String()
@@ -413,7 +413,7 @@ class RatingSubmitSchema(StrictSchema):
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
-class RatingSchema(Schema):
+class RatingSchema(ResponseSchema):
     ticket_id = fields.Integer()
     resolution = fields.Integer()
     score = fields.Integer()
@@ -421,7 +421,7 @@ class RatingSchema(Schema):
     rated_at = fields.DateTime()
 
 
-class RatingLinkSchema(Schema):
+class RatingLinkSchema(ResponseSchema):
     ticket_id = fields.Integer()
     resolution = fields.Integer(metadata={"description": "which resolution of the ticket the link rates"})
     rating_token = fields.String(metadata={
@@ -442,7 +442,7 @@ class CallbackOutcomeSchema(StrictSchema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class CallbackSchema(Schema):
+class CallbackSchema(ResponseSchema):
     id = fields.Integer()
     ticket_id = fields.Integer()
     scheduled_for = fields.DateTime()
@@ -472,7 +472,7 @@ class DecisionSchema(StrictSchema):
         "description": "the department's answer, reported to the customer"})
 
 
-class SuggestionSchema(Schema):
+class SuggestionSchema(ResponseSchema):
     ticket_id = fields.Integer()
     department = fields.String()
     forwarded_at = fields.DateTime()
@@ -483,7 +483,7 @@ class SuggestionSchema(Schema):
 
 
 # -- routing (T3) --------------------------------------------------------------------
-class AgentSchema(Schema):
+class AgentSchema(ResponseSchema):
     username = fields.String()
     teams = fields.List(fields.String())
     skills = fields.List(fields.String())
@@ -494,7 +494,7 @@ class AgentSchema(Schema):
     not_cleared_because = fields.String(allow_none=True)
 
 
-class AgentListSchema(Schema):
+class AgentListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AgentSchema))
 
 
@@ -507,7 +507,7 @@ class ArticleCreateSchema(StrictSchema):
                        validate=validate.Length(max=MAX_TAGS))
 
 
-class ArticleSchema(Schema):
+class ArticleSchema(ResponseSchema):
     id = fields.Integer()
     title = fields.String()
     body = fields.String()
@@ -526,7 +526,7 @@ class ArticleSearchQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
 
-class ArticleHitSchema(Schema):
+class ArticleHitSchema(ResponseSchema):
     id = fields.Integer()
     title = fields.String()
     category = fields.String()
@@ -534,7 +534,7 @@ class ArticleHitSchema(Schema):
     snippet = fields.String()
 
 
-class ArticleSearchResultSchema(Schema):
+class ArticleSearchResultSchema(ResponseSchema):
     items = fields.List(fields.Nested(ArticleHitSchema))
     gap = fields.Boolean(metadata={"description": "nothing found: recorded as a knowledge gap"})
 
@@ -544,13 +544,13 @@ class GapQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
-class GapSchema(Schema):
+class GapSchema(ResponseSchema):
     query = fields.String()
     searches = fields.Integer()
     last_searched_at = fields.DateTime()
 
 
-class GapListSchema(Schema):
+class GapListSchema(ResponseSchema):
     items = fields.List(fields.Nested(GapSchema))
 
 
@@ -597,7 +597,7 @@ class WebhookCreateSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=500))
 
 
-class WebhookSchema(Schema):
+class WebhookSchema(ResponseSchema):
     id = fields.Integer()
     url = fields.String()
     event_types = fields.List(fields.String())
@@ -618,11 +618,11 @@ class WebhookCreatedSchema(WebhookSchema):
         "base64-decoded part after whsec_); shown only now, keep it")})
 
 
-class WebhookListSchema(Schema):
+class WebhookListSchema(ResponseSchema):
     items = fields.List(fields.Nested(WebhookSchema))
 
 
-class DeliverySchema(Schema):
+class DeliverySchema(ResponseSchema):
     id = fields.String(metadata={"description": "the webhook-id header, the same on every attempt"})
     webhook_id = fields.Integer(attribute="subscription_id")
     event_id = fields.String()

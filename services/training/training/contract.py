@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.schemas import PageQuerySchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
 
 # -- enumerations ---------------------------------------------------------------------
 COURSE_KINDS = ("onboarding", "periodic", "special")
@@ -181,7 +181,13 @@ class ModuleCreateSchema(StrictSchema):
         check(module_errors(data["kind"], data.get("exam"), data.get("scheduled_at")))
 
 
-class ModuleSchema(Schema):
+# a module's exam as stored and shown: its defaults filled in, every field there
+StoredExamPartSchema = answer_of(ExamPartSchema, "StoredExamPartSchema")
+StoredExamSettingsSchema = answer_of(ExamSettingsSchema, "StoredExamSettingsSchema",
+                                    parts=fields.List(fields.Nested(StoredExamPartSchema)))
+
+
+class ModuleSchema(ResponseSchema):
     id = fields.Integer()
     course_id = fields.Integer()
     position = fields.Integer()
@@ -189,21 +195,21 @@ class ModuleSchema(Schema):
     title = fields.String()
     description = fields.String()
     scheduled_at = fields.DateTime(allow_none=True)
-    exam = fields.Nested(ExamSettingsSchema, allow_none=True)
+    exam = fields.Nested(StoredExamSettingsSchema, allow_none=True)
 
 
-class CourseSchema(Schema):
-    id = required(fields.Integer())
-    title = required(fields.String())
-    description = required(fields.String())
-    kind = required(fields.String(validate=validate.OneOf(COURSE_KINDS)))
-    mode = required(fields.String(validate=validate.OneOf(COURSE_MODES)))
-    duration_hours = required(fields.Float())
-    target_role = required(fields.String())
-    certification = required(fields.String(allow_none=True))
-    certification_validity_days = required(fields.Integer(allow_none=True))
-    sessions_per_month = required(fields.Integer(allow_none=True))
-    created_at = required(fields.DateTime())
+class CourseSchema(ResponseSchema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    kind = fields.String(validate=validate.OneOf(COURSE_KINDS))
+    mode = fields.String(validate=validate.OneOf(COURSE_MODES))
+    duration_hours = fields.Float()
+    target_role = fields.String()
+    certification = fields.String(allow_none=True)
+    certification_validity_days = fields.Integer(allow_none=True)
+    sessions_per_month = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class CourseDetailSchema(CourseSchema):
@@ -224,14 +230,14 @@ class CategoryCreateSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class CategorySchema(Schema):
+class CategorySchema(ResponseSchema):
     id = fields.Integer()
     name = fields.String()
     description = fields.String()
     active_questions = fields.Integer()
 
 
-class CategoryListSchema(Schema):
+class CategoryListSchema(ResponseSchema):
     items = fields.List(fields.Nested(CategorySchema))
 
 
@@ -252,7 +258,7 @@ class QuestionCreateSchema(StrictSchema):
         check(question_errors(data["kind"], data["options"], data["correct"]))
 
 
-class QuestionSchema(Schema):
+class QuestionSchema(ResponseSchema):
     id = fields.Integer()
     category_id = fields.Integer()
     kind = fields.String()
@@ -298,7 +304,7 @@ class EnrolmentCreateSchema(StrictSchema):
     reason = REASON
 
 
-class EnrolmentSchema(Schema):
+class EnrolmentSchema(ResponseSchema):
     id = fields.Integer()
     course_id = fields.Integer()
     agent = fields.String()
@@ -311,7 +317,7 @@ class EnrolmentSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
 
 
-class ModuleStandingSchema(Schema):
+class ModuleStandingSchema(ResponseSchema):
     module_id = fields.Integer()
     kind = fields.String()
     title = fields.String()
@@ -323,7 +329,7 @@ class EnrolmentDetailSchema(EnrolmentSchema):
     modules = fields.List(fields.Nested(ModuleStandingSchema))
 
 
-class EnrolmentListSchema(Schema):
+class EnrolmentListSchema(ResponseSchema):
     items = fields.List(fields.Nested(EnrolmentSchema))
 
 
@@ -352,7 +358,7 @@ class OverrideCreateSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
 
 
-class OverrideSchema(Schema):
+class OverrideSchema(ResponseSchema):
     id = fields.Integer()
     enrolment_id = fields.Integer()
     module_id = fields.Integer()
@@ -384,7 +390,7 @@ class AssessmentSchema(StrictSchema):
                         metadata={"description": "question id -> marks given for each answered short answer"})
 
 
-class AttemptQuestionSchema(Schema):
+class AttemptQuestionSchema(ResponseSchema):
     question_id = fields.Integer()
     position = fields.Integer()
     kind = fields.String()
@@ -397,7 +403,7 @@ class AttemptQuestionSchema(Schema):
     awarded = fields.Float(allow_none=True)
 
 
-class AttemptSchema(Schema):
+class AttemptSchema(ResponseSchema):
     id = fields.Integer()
     enrolment_id = fields.Integer()
     module_id = fields.Integer()
@@ -416,7 +422,7 @@ class AttemptSchema(Schema):
 
 
 # -- certifications and career levels -----------------------------------------------------
-class CertificationSchema(Schema):
+class CertificationSchema(ResponseSchema):
     id = fields.Integer()
     agent = fields.String()
     name = fields.String()
@@ -446,17 +452,17 @@ class CareerLevelUpdateSchema(StrictSchema):
     certifications = fields.List(fields.String(validate=NAME), required=True, validate=validate.Length(max=50))
 
 
-class CareerLevelSchema(Schema):
+class CareerLevelSchema(ResponseSchema):
     level = fields.String(validate=validate.OneOf(CAREER_LEVELS))
     certifications = fields.List(fields.String())
     updated_at = fields.DateTime(allow_none=True)
 
 
-class CareerLevelListSchema(Schema):
+class CareerLevelListSchema(ResponseSchema):
     items = fields.List(fields.Nested(CareerLevelSchema))
 
 
-class StandingSchema(Schema):
+class StandingSchema(ResponseSchema):
     agent = fields.String()
     cleared_for_duty = fields.Boolean(metadata={
         "description": "holds a valid certification the specialist level requires (R4)"})
