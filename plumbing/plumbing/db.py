@@ -13,7 +13,7 @@ from functools import lru_cache
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     JSON, DateTime, Float, Text, TypeDecorator, any_, bindparam, cast, column, create_engine, event, func, insert,
-    select, update,
+    inspect, select, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
@@ -204,6 +204,12 @@ def database_of(container) -> Database:
         if isinstance(database, Database):
             return database
     raise LookupError(f"{container.service_name} declares no database")
+
+
+def column_values(row) -> dict:
+    """Every column of a mapped object, to dump with fields added: ``vars()`` holds only the
+    attributes loaded or set, so a row just inserted lacks those nobody gave a value (null)."""
+    return {column.key: getattr(row, column.key) for column in inspect(row).mapper.column_attrs}
 
 
 def get_or_not_found(session, model, ident, lock=False):

@@ -1,7 +1,13 @@
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
 import pytest
 import requests
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from appraisal.service import AppraisalService
+from gateway.openapi import document
 from gateway.service import GatewayService
 from monitoring.service import MonitoringService
 from plumbing.config import database_url
@@ -14,6 +20,42 @@ BACKENDS = {
     "appraisal": AppraisalService, "monitoring": MonitoringService,
 }
 ADMIN_PASSWORD = "admin-test-password"
+
+
+@lru_cache(maxsize=None)
+def promised_bodies():
+    """[(method, path pattern, {status: validator of its JSON body})], literal paths before templated ones."""
+    spec = document(GatewayService)
+    operations = []
+    for path, item in sorted(spec["paths"].items(), key=lambda entry: entry[0].count("{")):
+        pattern = re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$")
+        for method, op in item.items():
+            bodies = {status: OAS30Validator({**answer["content"]["application/json"]["schema"],
+                                              "components": spec["components"]}, format_checker=oas30_format_checker)
+                      for status, answer in op["responses"].items() if "application/json" in answer.get("content", {})}
+            operations.append((method.upper(), pattern, bodies))
+    return operations
+
+
+def as_promised(response, *args, **kwargs):
+    """A requests response hook: a JSON answer with a documented status has the body the OpenAPI
+    document promises (every required field there, null only where nullable), or the test fails.
+    Undocumented statuses are the fuzz test's (test_openapi_fuzz.py) to find."""
+    path = urlsplit(response.url).path
+    method = response.request.method
+    bodies = next((bodies for verb, pattern, bodies in promised_bodies() if verb == method and pattern.match(path)), {})
+    validator = bodies.get(str(response.status_code))
+    if validator is None or not response.headers.get("Content-Type", "").startswith("application/json"):
+        return
+    problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+                for error in validator.iter_errors(response.json())]
+    assert problems == [], f"{method} {path} {response.status_code} is not the documented answer"
+
+
+def checked_session():
+    session = requests.Session()
+    session.hooks["response"].append(as_promised)
+    return session
 
 
 @pytest.fixture
@@ -64,8 +106,9 @@ def base_url(gateway_config):
 
 @pytest.fixture
 def client(base_url):
-    """A requests session against the gateway; ``client.login(user, password)`` sets its token."""
-    session = requests.Session()
+    """A requests session against the gateway; ``client.login(user, password)`` sets its token.
+    Every answer it gets is checked against the OpenAPI document (``as_promised``)."""
+    session = checked_session()
 
     def login(username="admin", password=ADMIN_PASSWORD):
         response = session.post(f"{base_url}/api/v1/auth/token", json={"username": username, "password": password})
@@ -87,7 +130,7 @@ def make_account(client, gateway_config):
     """Create an account (in ``teams``) as admin and return a logged-in session for it;
     agents are also certified by training (an event) and known to routing."""
     def make(username, roles, password="password-123", teams=()):
-        admin = requests.Session()
+        admin = checked_session()
         token = client.post(client.url("/api/v1/auth/token"),
                             json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
         admin.headers["Authorization"] = f"Bearer {token}"
@@ -95,7 +138,7 @@ def make_account(client, gateway_config):
                               json={"username": username, "password": password, "roles": roles,
                                     "teams": list(teams)})
         assert response.status_code == 201, response.text
-        session = requests.Session()
+        session = checked_session()
         session.url = client.url
         token = session.post(client.url("/api/v1/auth/token"),
                              json={"username": username, "password": password}).json()["access_token"]

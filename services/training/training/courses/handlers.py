@@ -1,7 +1,7 @@
 """Courses and their modules: create, read, list, append a module (R1)."""
 from sqlalchemy import func, select
 
-from plumbing.db import get_or_not_found
+from plumbing.db import column_values, get_or_not_found
 from plumbing.errors import InvalidInput, load_or_invalid as load
 from plumbing.paging import fetch_page
 from plumbing.schemas import shared
@@ -21,7 +21,7 @@ def create_course(uow, data):
 
 def get_course(uow, course_id):
     course = get_or_not_found(uow.session, Course, course_id)
-    return shared(CourseDetailSchema).dump(dict(vars(course), modules=modules_of(uow, course_id)))
+    return shared(CourseDetailSchema).dump(dict(column_values(course), modules=modules_of(uow, course_id)))
 
 
 def list_courses(uow, query):

@@ -8,7 +8,7 @@ course and issues its certification.
 from marshmallow import fields, validate
 from sqlalchemy import delete, select
 
-from plumbing.db import get_or_not_found
+from plumbing.db import column_values, get_or_not_found
 from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent, load_event_data
 from plumbing.errors import load_or_invalid as load, separate_duties
 from plumbing.paging import fetch_page
@@ -192,5 +192,5 @@ def module_standing(uow, enrolment):
 def enrolment_detail(uow, enrolment):
     modules = [{"module_id": module.id, "kind": module.kind, "title": module.title, "percent": percent,
                 "attended": attended} for module, percent, attended in module_standing(uow, enrolment)]
-    return shared(EnrolmentDetailSchema).dump(dict(vars(enrolment), modules=modules))
+    return shared(EnrolmentDetailSchema).dump(dict(column_values(enrolment), modules=modules))
 

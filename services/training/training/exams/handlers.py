@@ -9,6 +9,7 @@ import random
 
 from sqlalchemy import func, select
 
+from plumbing.db import column_values
 from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, load_or_invalid as load, separate_duties
 from plumbing.schemas import shared
 from training import events, metrics
@@ -248,4 +249,4 @@ def settle_exam(uow, enrolment, module):
 
 
 def attempt_detail(uow, attempt):
-    return shared(AttemptSchema).dump(dict(vars(attempt), questions=frozen_questions(uow, attempt)))
+    return shared(AttemptSchema).dump(dict(column_values(attempt), questions=frozen_questions(uow, attempt)))

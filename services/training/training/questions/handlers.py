@@ -1,7 +1,7 @@
 """The question bank: categories, questions, retiring a question from future draws (R3)."""
 from sqlalchemy import func, select
 
-from plumbing.db import get_or_not_found
+from plumbing.db import column_values, get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
 from plumbing.paging import fetch_page
 from plumbing.schemas import shared
@@ -18,7 +18,7 @@ def create_category(uow, data):
         if uow.session.scalar(select(QuestionCategory.id).where(QuestionCategory.name == category.name)):
             raise Conflict(f"category {category.name!r} exists", {"name": ["already taken"]})
         uow.session.add(category)
-    return shared(CategorySchema).dump(dict(vars(category), active_questions=0))
+    return shared(CategorySchema).dump(dict(column_values(category), active_questions=0))
 
 
 def list_categories(uow):
@@ -26,7 +26,7 @@ def list_categories(uow):
                                       .group_by(Question.category_id)).all())
     categories = uow.session.scalars(select(QuestionCategory).order_by(QuestionCategory.name))
     return shared(CategoryListSchema).dump(
-        {"items": [dict(vars(c), active_questions=counts.get(c.id, 0)) for c in categories]})
+        {"items": [dict(column_values(c), active_questions=counts.get(c.id, 0)) for c in categories]})
 
 
 def create_question(uow, data):
