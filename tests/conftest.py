@@ -56,13 +56,18 @@ class ServiceProcess:
         return Path(self.log_path).read_text(errors="replace")
 
 
+def service_environment(amqp_uri, directory: Path) -> dict:
+    """Environment for service processes: the broker at ``amqp_uri``, databases under ``directory``."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    env.update(AMQP_URI=amqp_uri, CSOPS_VAR_DIR=str(directory / "var"), OUTBOX_POLL_SECONDS="0.2",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
 @pytest.fixture
 def process_env(rabbit_config, tmp_path):
     """Environment for service processes: a fresh vhost, databases under tmp_path."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-    env.update(AMQP_URI=rabbit_config["AMQP_URI"], CSOPS_VAR_DIR=str(tmp_path / "var"), OUTBOX_POLL_SECONDS="0.2",
-               PYTHONUNBUFFERED="1")
-    return env
+    return service_environment(rabbit_config["AMQP_URI"], tmp_path)
 
 
 @pytest.fixture

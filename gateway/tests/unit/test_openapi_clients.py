@@ -3,21 +3,15 @@ answer's schema says which fields are always there, and openapi-python-client ma
 every schema whose answers have typed, always-present fields. Driving such a client against the
 running platform is the contract test job's (tests/contract), not this unit test's."""
 import ast
-import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
 from openapi_spec_validator import validate
 
 from gateway.openapi import document
 from gateway.service import GatewayService
+from tests.contract import python_client
 
-GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-GENERATOR_CONFIG = Path(__file__).parents[2] / "openapi-python-client.yaml"
 TYPED = ("type", "$ref", "allOf", "oneOf", "anyOf")
 # fields of answers that an answer may leave out ({schema: {field: why}}), declared with plumbing.schemas.optional
 ABSENT_AT_TIMES = {}
@@ -31,23 +25,7 @@ def spec():
 @pytest.fixture(scope="module")
 def generated(spec, tmp_path_factory):
     """The package the generator made, and the warnings it printed."""
-    tmp = tmp_path_factory.mktemp("client")
-    (tmp / "openapi.json").write_text(json.dumps(spec))
-    config = yaml.safe_load(GENERATOR_CONFIG.read_text())
-    config["post_hooks"] = []  # formatting the code (ruff) is the integrator's choice, not what is tested
-    (tmp / "config.yaml").write_text(yaml.safe_dump(config))
-    run = subprocess.run([str(GENERATOR), "generate", "--path", "openapi.json", "--config", "config.yaml",
-                          "--meta", "none", "--output-path", "client"],
-                         cwd=tmp, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return tmp / "client", warnings(run.stdout + run.stderr)
-
-
-def warnings(output):
-    """The generator's complaints: blocks after its "Warning(s) encountered" line."""
-    _, _, rest = output.partition("Warning(s) encountered")
-    return [block.strip() for block in re.split(r"\n\s*\n", rest.partition("\n")[2])
-            if re.match(r"(WARNING|Unable|Cannot|Found)", block.strip())]
+    return python_client.generate(spec, tmp_path_factory.mktemp("client"))
 
 
 def references(node):
@@ -121,9 +99,10 @@ def test_a_generated_clients_answers_have_no_unset_or_any_field(spec, generated)
 def test_a_generated_clients_operations_return_typed_answers(spec, generated):
     """No operation's parsed answer is ``Any``, but those that answer 204 with no body."""
     package, _ = generated
-    bodyless = {op["operationId"] for item in spec["paths"].values() for op in item.values() if "204" in op["responses"]}
+    operations = [op for item in spec["paths"].values() for op in item.values()]
+    bodyless = {op["operationId"] for op in operations if "204" in op["responses"]}
     returns = {path.stem: ast.unparse(node.returns) for path in (package / "api").rglob("*.py")
                for node in ast.parse(path.read_text()).body
                if isinstance(node, ast.FunctionDef) and node.name == "_parse_response"}
-    assert len(returns) == len({op["operationId"] for item in spec["paths"].values() for op in item.values()})
+    assert len(returns) == len({op["operationId"] for op in operations})
     assert {name: kind for name, kind in returns.items() if "Any" in kind and name not in bodyless} == {}
