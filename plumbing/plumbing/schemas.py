@@ -63,18 +63,14 @@ class StrictSchema(Schema):
         return data
 
 
-OPTIONAL = "optional"  # a ResponseSchema field's metadata key: an answer may leave it out
-
-
 class ResponseSchema(Schema):
     """What the API answers: every field is in every answer (null where it allows None), so the
     OpenAPI document marks them all required and a client generated from it (openapi-python-client,
-    openapi-typescript) types them as always there. A field an answer may leave out says so with
-    ``optional``. Dumping ignores ``required``: this is what the document promises, checked
-    against real answers by the gateway's integration tests."""
+    openapi-typescript) types them as always there. Dumping ignores ``required``: this is what the
+    document promises, checked against real answers by the gateway's integration tests."""
 
     def on_bind_field(self, field_name, field_obj):
-        field_obj.required = not field_obj.metadata.get(OPTIONAL, False)
+        field_obj.required = True
 
 
 def answer_of(input_schema, name, **nested):
@@ -82,12 +78,6 @@ def answer_of(input_schema, name, **nested):
     each always there once its default is filled in. ``nested`` replaces the fields that nest other
     input shapes with their answers'. ``name`` is the OpenAPI component's (less "Schema")."""
     return type(name, (ResponseSchema, input_schema), nested)
-
-
-def optional(field):
-    """Mark a ResponseSchema field as one an answer may leave out."""
-    field.metadata[OPTIONAL] = True
-    return field
 
 
 class TolerantSchema(Schema):

@@ -13,8 +13,6 @@ from gateway.service import GatewayService
 from tests.contract import python_client
 
 TYPED = ("type", "$ref", "allOf", "oneOf", "anyOf")
-# fields of answers that an answer may leave out ({schema: {field: why}}), declared with plumbing.schemas.optional
-ABSENT_AT_TIMES = {}
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +76,9 @@ def test_a_generated_python_client_has_a_model_of_every_schema(spec, generated):
 
 
 def test_every_answer_says_its_fields_are_always_there(spec):
-    """Every field of every answer is required (nullable when it may be null), bar the listed ones."""
+    """Every field of every answer is required (nullable when it may be null)."""
     schemas = spec["components"]["schemas"]
-    missing = {name: sorted(set(schemas[name]["properties"]) - set(schemas[name].get("required", ()))
-                            - set(ABSENT_AT_TIMES.get(name, ())))
+    missing = {name: sorted(set(schemas[name]["properties"]) - set(schemas[name].get("required", ())))
                for name in answered(spec) if "properties" in schemas[name]}
     assert {name: fields for name, fields in missing.items() if fields} == {}
 
