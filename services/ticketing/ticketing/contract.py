@@ -7,6 +7,7 @@ the gateway imports this module, and the domain takes its constants from it.
 """
 import copy
 import re
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
@@ -308,7 +309,7 @@ CustomerAccessPageSchema = page_schema(CustomerAccessSchema, "CustomerAccessPage
 # -- SLA (T4): policies and their business calendars (docs/sla.md) -------------------
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WINDOW_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
-MAX_TARGET_MINUTES = 525600  # a year of business minutes
+MAX_TARGET_MINUTES = 43200  # 30 days of round-the-clock minutes: a due time stays within reach of any calendar
 
 
 def windows_field(description, **kwargs):
@@ -472,9 +473,13 @@ class SlaPreviewTicketSchema(StrictSchema):
     customer_tier = fields.String(load_default="standard", validate=validate.Length(1, 32))
 
 
+PREVIEW_FROM, PREVIEW_UNTIL = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
 class SlaPreviewSchema(StrictSchema):
     ticket = fields.Nested(SlaPreviewTicketSchema, required=True)
-    created_at = fields.AwareDateTime(required=True, metadata={"description": "when the ticket would be opened"})
+    created_at = fields.AwareDateTime(required=True, validate=validate.Range(PREVIEW_FROM, PREVIEW_UNTIL), metadata={
+        "description": "when the ticket would be opened (1970 to 2199)"})
     draft = fields.Nested(SlaPolicyCreateSchema, metadata={
         "description": "an unsaved policy, tried at its position among the saved ones; leave out to preview the "
                        "saved policies alone"})
