@@ -314,7 +314,8 @@ MAX_TARGET_MINUTES = 43200  # 30 days of round-the-clock minutes: a due time sta
 
 def windows_field(description, **kwargs):
     """A day's working windows in the calendar's local time: ``"HH:MM-HH:MM"``, the end up to ``24:00``."""
-    window = fields.String(validate=validate.Regexp(WINDOW_PATTERN, error="expected 'HH:MM-HH:MM' (an end up to 24:00)"))
+    window = fields.String(validate=validate.Regexp(WINDOW_PATTERN,
+                                                    error="expected 'HH:MM-HH:MM' (an end up to 24:00)"))
     return fields.List(window, metadata={"description": description, "example": ["09:00-12:00", "13:00-18:00"]},
                        **kwargs)
 

@@ -466,7 +466,8 @@ def test_country_make_up_days_stay_closed_without_make_up_windows():
 def test_a_subdivision_adds_its_own_holidays():
     # 2026-01-06 (Tue) is Epiphany in Bavaria (DE-BY), not in Berlin (DE-BE)
     berlin_hours = {"timezone": "Europe/Berlin", "windows": {d: ["09:00-17:00"] for d in WEEKDAYS}}
-    bavaria = BusinessCalendar.from_config(dict(berlin_hours, country_holidays=[{"country": "DE", "subdivision": "BY"}]))
+    bavaria = BusinessCalendar.from_config(
+        dict(berlin_hours, country_holidays=[{"country": "DE", "subdivision": "BY"}]))
     berlin = BusinessCalendar.from_config(dict(berlin_hours, country_holidays=[{"country": "DE", "subdivision": "BE"}]))
     tuesday = local(BERLIN, 2026, 1, 6, 10)
     assert bavaria.is_open(tuesday) is False and berlin.is_open(tuesday) is True

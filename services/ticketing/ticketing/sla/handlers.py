@@ -71,6 +71,7 @@ class PolicyCache:
         return found
 
     def version(self, database, name, row) -> PolicyVersion:
+        """The version built once; ``name`` is the policy's then (a rename makes no version: show a fresh one)."""
         key = (database, row.policy_id, row.version)
         if key not in self.versions:
             rule = rules.Policy(name, BusinessCalendar.from_config(row.calendar), row.targets, row.conditions,
@@ -115,15 +116,14 @@ def update_sla_policy(uow, policy_id, data):
             name_is_free(uow, changes["name"])
         before = versioned(uow.session.get(SlaPolicyVersion, (policy.id, policy.version)))
         after = {**before, **{name: changes[name] for name in SLA_VERSIONED if name in changes}}
-        unchanged = before == after and all(changes[name] == getattr(policy, name)
-                                            for name in ("name", "position", "enabled") if name in changes)
-        if not unchanged:
-            for name in ("name", "position", "enabled"):
-                setattr(policy, name, changes.get(name, getattr(policy, name)))
-            if after != before:
-                checked_calendar(after["calendar"])
-                policy.version += 1
-                add_version(uow, policy, after)
+        own = {name: changes[name] for name in ("name", "position", "enabled") if name in changes}
+        if after != before:
+            checked_calendar(after["calendar"])
+            policy.version += 1
+            add_version(uow, policy, after)
+        if after != before or any(getattr(policy, name) != value for name, value in own.items()):
+            for name, value in own.items():
+                setattr(policy, name, value)
             policy.updated_at = uow.now()
         answer = policy_view(uow, policy)
     policies.forget()
@@ -238,8 +238,9 @@ def preview_sla(uow, data):
     answer = {"policy": None, "clocks": []}
     if chosen is not None:
         version = next(version for _position, _id, rule, version in candidates if rule is chosen)
-        answer["policy"] = ({"id": None, "name": chosen.name, "version": None, "draft": True} if version is None
-                            else {"id": version.id, "name": chosen.name, "version": version.version, "draft": False})
+        answer["policy"] = ({"id": None, "name": draft["name"], "version": None, "draft": True} if version is None
+                            else {"id": version.id, "name": uow.session.get(SlaPolicy, version.id).name,
+                                  "version": version.version, "draft": False})
         at = request["created_at"]
         for name in PREVIEWED_CLOCKS:
             clock = rules.start(chosen, name, at)
@@ -337,7 +338,8 @@ def clock_views(uow, ticket_id, now):
     views = {}
     session = uow.session
     for record in session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id).order_by(SlaClock.id)):
-        views[record.name] = as_clock(record).view(policies.get(session, record.policy_id, record.policy_version).rule.calendar, now)
+        calendar = policies.get(session, record.policy_id, record.policy_version).rule.calendar
+        views[record.name] = as_clock(record).view(calendar, now)
     return [views[name] for name in CLOCKS if name in views]
 
 
