@@ -49,8 +49,9 @@ from ticketing.contract import SlaClockSchema, TicketCreateSchema, TicketSchema 
 BODY = {"subject": "Bench ticket 1-1", "description": "Two debits for order 1", "channel": "web_form",
         "kind": "complaint", "priority": "high", "tags": ["bench", "billing"],
         "customer": {"name": "Chen Jie", "contact": "+86 139 1234 5678"}}
-OFFICE_HOURS = {"timezone": "Asia/Shanghai", "holidays_country": "CN",
-                "windows": {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}}
+OFFICE_HOURS = {"timezone": "Asia/Shanghai",
+                "windows": {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+                "country_holidays": [{"country": "CN", "make_up_day_windows": ["09:00-18:00"]}]}
 
 
 def per_call(fn, seconds=0.6, repeat=3):

@@ -89,9 +89,49 @@ def list_sla_policies(service, call: ApiCall):
 
 @router.api("POST", "/api/v1/sla/policies", roles=ADMIN, body=contract.SlaPolicyCreateSchema,
             response=contract.SlaPolicySchema, status=201,
-            summary="Add an SLA policy: conditions, targets per clock, business calendar")
+            summary="Add an SLA policy (its version 1): conditions, targets per clock, business calendar")
 def create_sla_policy(service, call: ApiCall):
     return service.ticketing.create_sla_policy(call.body)
+
+
+@router.api("GET", "/api/v1/sla/policies/<int:policy_id>", roles=STAFF, response=contract.SlaPolicySchema,
+            summary="An SLA policy as it is now (its current version)")
+def get_sla_policy(service, call: ApiCall, policy_id):
+    return service.ticketing.get_sla_policy(policy_id)
+
+
+@router.api("PATCH", "/api/v1/sla/policies/<int:policy_id>", roles=ADMIN, body=contract.SlaPolicyUpdateSchema,
+            response=contract.SlaPolicySchema, summary=(
+                "Edit or disable an SLA policy: a change to conditions, targets, calendar or warn_share makes a new "
+                "version; tickets keep the version they started with"))
+def update_sla_policy(service, call: ApiCall, policy_id):
+    return service.ticketing.update_sla_policy(policy_id, call.body)
+
+
+@router.api("DELETE", "/api/v1/sla/policies/<int:policy_id>", roles=ADMIN, status=204, summary=(
+                "Delete an SLA policy no ticket ran on (409 if tickets run on it: disable it instead)"))
+def delete_sla_policy(service, call: ApiCall, policy_id):
+    service.ticketing.delete_sla_policy(policy_id)
+
+
+@router.api("GET", "/api/v1/sla/policies/<int:policy_id>/versions", roles=STAFF,
+            response=contract.SlaPolicyVersionListSchema, summary="Every version of an SLA policy, oldest first")
+def list_sla_policy_versions(service, call: ApiCall, policy_id):
+    return service.ticketing.list_sla_policy_versions(policy_id)
+
+
+@router.api("GET", "/api/v1/sla/policies/<int:policy_id>/versions/<int:version>", roles=STAFF,
+            response=contract.SlaPolicyVersionSchema, summary="One version of an SLA policy, as tickets run on it")
+def get_sla_policy_version(service, call: ApiCall, policy_id, version):
+    return service.ticketing.get_sla_policy_version(policy_id, version)
+
+
+@router.api("POST", "/api/v1/sla/preview", roles=SUPERVISORS, body=contract.SlaPreviewSchema,
+            response=contract.SlaPreviewResultSchema, summary=(
+                "Which SLA policy a ticket with these fields opened at this time gets, and when its clocks fall "
+                "due; with a draft policy, as if it were saved (nothing is)"))
+def preview_sla(service, call: ApiCall):
+    return service.ticketing.preview_sla(call.body)
 
 
 @router.api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=contract.MessageCreateSchema,

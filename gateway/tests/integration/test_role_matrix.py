@@ -36,11 +36,13 @@ EXAMPLES = {
     "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
+    "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it
     "sign_out": {},
     "search_articles": {"query": {"q": "refund"}},
     "kpis": {"query": {"agent": "{me}", "date_from": TODAY, "date_to": TODAY}},
     "opinion_report": {"query": {"since": (NOW - timedelta(days=7)).isoformat(), "until": NOW.isoformat()}},
     "create_ticket": {"json": dict(TICKET, subject="opened by {me}")},
+    "preview_sla": {"json": {"ticket": {"channel": "phone", "kind": "complaint"}, "created_at": NOW.isoformat()}},
     "add_ticket_message": {"json": {"kind": "note", "body": "a note by {me}"}},
     "escalate_ticket": {"json": {"reason": "{me} asks for help"}},
     "schedule_callback": {"json": {"scheduled_for": (NOW + timedelta(days=1)).isoformat()}},

@@ -29,3 +29,15 @@ def test_media_types_and_statuses_are_the_ones_answered():
     assert "414" not in responses_of("/api/v1/tickets", "get")  # the HTTP server's own, bodyless: said once, in info
     assert set(responses_of("/api/v1/auth/token", "post")) == {"200", "400", "401", "413", "429"}
     assert set(responses_of("/api/v1/auth/sign-out", "post")["204"]) == {"description"}   # no body
+
+
+def test_the_sla_calendar_is_typed_and_condition_keys_are_enumerated():
+    assert set(schema_of("SlaCalendar")) == {"timezone", "windows", "country_holidays", "holidays", "working_days"}
+    assert set(schema_of("SlaWeek")) == {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    assert "24:00" in schema_of("SlaWeek")["mon"]["items"]["pattern"]
+    assert set(schema_of("WorkingDay")) == {"date", "windows"}   # each extra working day has its own windows
+    assert set(schema_of("CountryHolidays")) == {"country", "subdivision", "make_up_day_windows"}
+    assert schema_of("SlaCalendar")["country_holidays"]["items"] == {"$ref": "#/components/schemas/CountryHolidays"}
+    assert set(schema_of("SlaConditions")) == {"priority", "kind", "channel", "customer_tier"}
+    assert schema_of("SlaConditions")["priority"]["items"]["enum"] == ["low", "normal", "high", "urgent"]
+    assert set(schema_of("SlaTargets")) == {"first_response", "update", "resolution"}

@@ -5,13 +5,15 @@ allow and the data schemas of the events ticketing publishes.
 Only the standard library, marshmallow and plumbing's schema helpers here:
 the gateway imports this module, and the domain takes its constants from it.
 """
+import copy
 import re
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
-from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
 
 # -- enumerations ---------------------------------------------------------------------
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
@@ -304,36 +306,243 @@ class CustomerAccessSchema(ResponseSchema):
 CustomerAccessPageSchema = page_schema(CustomerAccessSchema, "CustomerAccessPageSchema")
 
 
-# -- SLA (T4) ----------------------------------------------------------------------
+# -- SLA (T4): policies and their business calendars (docs/sla.md) -------------------
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WINDOW_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+MAX_TARGET_MINUTES = 43200  # 30 days of round-the-clock minutes: a due time stays within reach of any calendar
+
+
+def windows_field(description, **kwargs):
+    """A day's working windows in the calendar's local time: ``"HH:MM-HH:MM"``, the end up to ``24:00``."""
+    window = fields.String(validate=validate.Regexp(WINDOW_PATTERN,
+                                                    error="expected 'HH:MM-HH:MM' (an end up to 24:00)"))
+    return fields.List(window, metadata={"description": description, "example": ["09:00-12:00", "13:00-18:00"]},
+                       **kwargs)
+
+
+class SlaWeekSchema(StrictSchema):
+    """Working windows per weekday; a day left out or empty is closed. Windows must not overlap."""
+    mon = windows_field("Monday", load_default=list)
+    tue = windows_field("Tuesday", load_default=list)
+    wed = windows_field("Wednesday", load_default=list)
+    thu = windows_field("Thursday", load_default=list)
+    fri = windows_field("Friday", load_default=list)
+    sat = windows_field("Saturday", load_default=list)
+    sun = windows_field("Sunday", load_default=list)
+
+
+class CountryHolidaysSchema(StrictSchema):
+    """A country's public holidays (the `holidays` library's), and a subdivision's if named, close the desk."""
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2,3}$", error="an ISO 3166 code, e.g. CN"),
+                            metadata={"description": "ISO 3166-1 code the holidays library knows, e.g. CN, DE, US"})
+    subdivision = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 16), metadata={
+        "description": "ISO 3166-2 subdivision, e.g. BY (Bavaria) for DE, CA for US; null: nationwide holidays only"})
+    make_up_day_windows = windows_field(
+        "windows of the country's make-up working days (weekend days worked in exchange for a bridge day off, as "
+        "in China); empty: they stay closed", load_default=list)
+
+
+class WorkingDaySchema(StrictSchema):
+    """A date the desk works, whatever its weekday or holidays say, with its own windows."""
+    date = fields.Date(required=True)
+    windows = windows_field("its working windows", required=True, validate=validate.Length(1, 24))
+
+
+class SlaCalendarSchema(StrictSchema):
+    """When the desk is open, in its own time zone. Per local day, the first rule that applies: an extra
+    working day opens with its windows; an extra holiday is closed; a country's make-up working day opens
+    with that country's make-up windows; a country's holiday is closed; else the weekday's windows."""
+    timezone = fields.String(required=True, validate=validate.Length(1, 64), metadata={
+        "description": "IANA time zone, e.g. Asia/Shanghai; every window is its wall-clock time", "example": "UTC"})
+    windows = fields.Nested(SlaWeekSchema, required=True)
+    country_holidays = fields.List(fields.Nested(CountryHolidaysSchema), load_default=list,
+                                   validate=validate.Length(max=10), metadata={
+                                       "description": "opt-in: the countries whose holidays close the desk; none "
+                                                      "by default"})
+    holidays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=1000),
+                           metadata={"description": "extra days the desk is closed"})
+    working_days = fields.List(fields.Nested(WorkingDaySchema), load_default=list, validate=validate.Length(max=1000),
+                               metadata={"description": "extra days the desk works, each with its own windows"})
+
+
+class SlaConditionsSchema(StrictSchema):
+    """Which tickets a policy is for: each field given lists the values a ticket may have; {} matches every
+    ticket (a default policy)."""
+    priority = fields.List(fields.String(validate=validate.OneOf(PRIORITIES)), validate=validate.Length(1, 10))
+    kind = fields.List(fields.String(validate=validate.OneOf(KINDS)), validate=validate.Length(1, 10))
+    channel = fields.List(fields.String(validate=validate.OneOf(CHANNELS)), validate=validate.Length(1, 10))
+    customer_tier = fields.List(fields.String(validate=validate.Length(1, 32)), validate=validate.Length(1, 50))
+
+
+class SlaTargetsSchema(StrictSchema):
+    """Business minutes each clock may run; a clock without a target is not kept. At least one."""
+    first_response = fields.Integer(strict=True, validate=validate.Range(1, MAX_TARGET_MINUTES),
+                                    metadata={"description": "from creation to the first public reply"})
+    update = fields.Integer(strict=True, validate=validate.Range(1, MAX_TARGET_MINUTES),
+                            metadata={"description": "from a customer message to the next public reply"})
+    resolution = fields.Integer(strict=True, validate=validate.Range(1, MAX_TARGET_MINUTES),
+                                metadata={"description": "from creation to resolution, waiting on the customer "
+                                                         "excluded"})
+
+    @validates_schema
+    def some_target(self, data, **kwargs):
+        if not data:
+            raise ValidationError(f"at least one of {', '.join(CLOCKS)}")
+
+    def get_attribute(self, obj, attr, default):
+        return obj.get(attr, default)  # targets are a dict: a missing "update" is not dict.update
+
+
+# a stored calendar was loaded, so every default is filled in: its answer has every field
+StoredSlaWeekSchema = answer_of(SlaWeekSchema, "StoredSlaWeekSchema")
+StoredCountryHolidaysSchema = answer_of(CountryHolidaysSchema, "StoredCountryHolidaysSchema")
+StoredWorkingDaySchema = answer_of(WorkingDaySchema, "StoredWorkingDaySchema")
+StoredSlaCalendarSchema = answer_of(
+    SlaCalendarSchema, "StoredSlaCalendarSchema", windows=fields.Nested(StoredSlaWeekSchema),
+    country_holidays=fields.List(fields.Nested(StoredCountryHolidaysSchema)),
+    working_days=fields.List(fields.Nested(StoredWorkingDaySchema)))
+
+
+class StoredSlaConditionsSchema(ResponseSchema):
+    """A policy's conditions as stored: a field left out when it was saved is null (any value matches)."""
+    priority = fields.List(fields.String(), allow_none=True)
+    kind = fields.List(fields.String(), allow_none=True)
+    channel = fields.List(fields.String(), allow_none=True)
+    customer_tier = fields.List(fields.String(), allow_none=True)
+
+    def get_attribute(self, obj, attr, default):
+        return obj.get(attr)
+
+
+class StoredSlaTargetsSchema(ResponseSchema):
+    """A policy's targets in business minutes as stored: null for a clock the policy does not keep."""
+    first_response = fields.Integer(allow_none=True)
+    update = fields.Integer(allow_none=True)
+    resolution = fields.Integer(allow_none=True)
+
+    def get_attribute(self, obj, attr, default):
+        return obj.get(attr)
+
+
 class SlaPolicyCreateSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 64))
-    position = fields.Integer(required=True, validate=validate.Range(min=0), metadata={
-        "description": "policies are tried in ascending position; the first whose conditions match wins"})
-    conditions = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(CONDITION_FIELDS)), values=fields.List(fields.String()),
-        load_default=dict, metadata={"description": "field -> allowed values; {} matches every ticket (default)"})
-    targets = fields.Dict(keys=fields.String(validate=validate.OneOf(CLOCKS)),
-                          values=fields.Integer(validate=validate.Range(min=1)), required=True,
-                          metadata={"description": "clock -> target in business minutes"})
-    calendar = fields.Dict(required=True, metadata={"description": (
-        'business calendar: {"timezone": "Asia/Shanghai", "windows": {"mon": ["09:00-12:00", "13:00-18:00"], ...}, '
-        '"holidays_country": "CN", "holidays": ["2026-10-08"], "working_days": ["2026-09-27"]}')})
-    warn_share = fields.Float(load_default=0.8, validate=validate.Range(0, 1, min_inclusive=False,
-                                                                        max_inclusive=False))
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1000000), metadata={
+        "description": "policies are tried in ascending position (then oldest first); the first enabled one whose "
+                       "conditions match a new ticket is its policy"})
+    enabled = fields.Boolean(load_default=True, metadata={"description": "false: no new ticket gets this policy"})
+    conditions = fields.Nested(SlaConditionsSchema, load_default=dict)
+    targets = fields.Nested(SlaTargetsSchema, required=True)
+    calendar = fields.Nested(SlaCalendarSchema, required=True)
+    warn_share = fields.Float(load_default=0.8, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
+                              metadata={"description": "the warning is due at this share of each target"})
+
+
+# what a version is made of: editing any of them makes a new version (name, position and enabled do not)
+SLA_VERSIONED = ("conditions", "targets", "calendar", "warn_share")
+
+
+def every_field_optional(schema_cls, name, doc):
+    """``schema_cls`` with no field required or defaulted: an edit (PATCH) of what it makes."""
+    declared = {}
+    for key, field in schema_cls._declared_fields.items():
+        declared[key] = copy.copy(field)
+        declared[key].required, declared[key].load_default = False, missing
+    return type(name, (StrictSchema,), {**declared, "__doc__": doc})
+
+
+SlaPolicyUpdateSchema = every_field_optional(
+    SlaPolicyCreateSchema, "SlaPolicyUpdateSchema",
+    "An edit: each field given replaces the policy's. A change to conditions, targets, calendar or warn_share makes "
+    "a new version; tickets keep the version they started with.")
 
 
 class SlaPolicySchema(ResponseSchema):
+    """A policy as it is now: its current version's conditions, targets and calendar."""
     id = fields.Integer()
     name = fields.String()
     position = fields.Integer()
-    conditions = fields.Dict()
-    targets = fields.Dict()
-    calendar = fields.Dict()
+    enabled = fields.Boolean()
+    version = fields.Integer(metadata={"description": "the current version; 1 when created"})
+    conditions = fields.Nested(StoredSlaConditionsSchema)
+    targets = fields.Nested(StoredSlaTargetsSchema)
+    calendar = fields.Nested(StoredSlaCalendarSchema)
     warn_share = fields.Float()
+    updated_at = fields.DateTime()
 
 
 class SlaPolicyListSchema(ResponseSchema):
     items = fields.List(fields.Nested(SlaPolicySchema))
+
+
+class SlaPolicyVersionSchema(ResponseSchema):
+    """One version of a policy, as tickets that started on it run: never changed."""
+    policy_id = fields.Integer()
+    version = fields.Integer()
+    conditions = fields.Nested(StoredSlaConditionsSchema)
+    targets = fields.Nested(StoredSlaTargetsSchema)
+    calendar = fields.Nested(StoredSlaCalendarSchema)
+    warn_share = fields.Float()
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+
+
+class SlaPolicyVersionListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(SlaPolicyVersionSchema), metadata={"description": "oldest first"})
+
+
+class SlaPolicyRefSchema(ResponseSchema):
+    """The policy version a ticket runs on."""
+    id = fields.Integer()
+    name = fields.String()
+    version = fields.Integer()
+
+
+class SlaPreviewTicketSchema(StrictSchema):
+    """The fields policies match on, as a ticket would have them."""
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
+    customer_tier = fields.String(load_default="standard", validate=validate.Length(1, 32))
+
+
+PREVIEW_FROM, PREVIEW_UNTIL = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+class SlaPreviewSchema(StrictSchema):
+    ticket = fields.Nested(SlaPreviewTicketSchema, required=True)
+    created_at = fields.AwareDateTime(required=True, validate=validate.Range(PREVIEW_FROM, PREVIEW_UNTIL), metadata={
+        "description": "when the ticket would be opened (1970 to 2199)"})
+    draft = fields.Nested(SlaPolicyCreateSchema, metadata={
+        "description": "an unsaved policy, tried at its position among the saved ones; leave out to preview the "
+                       "saved policies alone"})
+    replacing = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the saved policy the draft stands in for (an edit checked before saving)"})
+
+    @validates_schema
+    def replacing_needs_a_draft(self, data, **kwargs):
+        if "replacing" in data and "draft" not in data:
+            raise ValidationError("only with a draft", "replacing")
+
+
+class SlaPreviewPolicySchema(ResponseSchema):
+    id = fields.Integer(allow_none=True, metadata={"description": "null for the draft"})
+    name = fields.String()
+    version = fields.Integer(allow_none=True, metadata={"description": "null for the draft"})
+    draft = fields.Boolean()
+
+
+class SlaPreviewClockSchema(ResponseSchema):
+    clock = fields.String(validate=validate.OneOf(CLOCKS))
+    target_minutes = fields.Integer(metadata={"description": "business minutes"})
+    warn_at = fields.DateTime()
+    due_at = fields.DateTime(metadata={"description": "if the clock never pauses"})
+
+
+class SlaPreviewResultSchema(ResponseSchema):
+    policy = fields.Nested(SlaPreviewPolicySchema, allow_none=True, metadata={
+        "description": "the policy the ticket would get; null when no enabled policy matches (no SLA)"})
+    clocks = fields.List(fields.Nested(SlaPreviewClockSchema), metadata={
+        "description": "the clocks a new ticket starts (first response, resolution) and when they fall due"})
 
 
 class SlaClockSchema(ResponseSchema):
@@ -347,6 +556,9 @@ class SlaClockSchema(ResponseSchema):
 
 class TicketDetailSchema(TicketSchema):
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
+    sla_policy = fields.Nested(SlaPolicyRefSchema, allow_none=True, metadata={
+        "description": "the SLA policy and version the ticket runs on (kept when the policy is edited); null: "
+                       "no policy matched it"})
     rating_token = fields.String(allow_none=True, metadata={
         "description": "null to staff, always: the customer's side gets the rating link (an integration from "
                        "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})

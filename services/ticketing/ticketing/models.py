@@ -155,17 +155,31 @@ class KbSearch(Base):
 
 
 class SlaPolicy(Base):
-    """Chosen by condition, lowest position first; conditions {} is the default (T4)."""
+    """Chosen by condition, lowest position first, among the enabled ones; conditions {} is a default (T4).
+    Tickets run on one of its versions: ``version`` is the current one."""
     __tablename__ = "sla_policies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     position: Mapped[int] = mapped_column(Integer)
-    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
-    targets: Mapped[dict] = mapped_column(JSON)      # clock -> minutes
-    calendar: Mapped[dict] = mapped_column(JSON)     # BusinessCalendar.from_config input
-    warn_share: Mapped[float] = mapped_column(default=0.8)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlaPolicyVersion(Base):
+    """What a policy decides, as it was at one version: never changed, so a ticket's clocks keep
+    running as they started when the policy is edited."""
+    __tablename__ = "sla_policy_versions"
+
+    policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policies.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    conditions: Mapped[dict] = mapped_column(JSON)   # SlaConditionsSchema
+    targets: Mapped[dict] = mapped_column(JSON)      # clock -> minutes
+    calendar: Mapped[dict] = mapped_column(JSON)     # SlaCalendarSchema, BusinessCalendar.from_config input
+    warn_share: Mapped[float] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class SlaClock(Base):
@@ -175,6 +189,7 @@ class SlaClock(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policies.id"))
+    policy_version: Mapped[int] = mapped_column(Integer)  # the ticket's: every clock of a ticket has the same
     name: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     target_seconds: Mapped[int] = mapped_column(Integer)

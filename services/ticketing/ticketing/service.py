@@ -88,6 +88,30 @@ class TicketingService(PlatformService):
     def list_sla_policies(self):
         return sla.list_sla_policies(self.uow)
 
+    @rpc
+    def get_sla_policy(self, policy_id):
+        return sla.get_sla_policy(self.uow, policy_id)
+
+    @rpc
+    def update_sla_policy(self, policy_id, data):
+        return sla.update_sla_policy(self.uow, policy_id, data)
+
+    @rpc
+    def delete_sla_policy(self, policy_id):
+        return sla.delete_sla_policy(self.uow, policy_id)
+
+    @rpc
+    def list_sla_policy_versions(self, policy_id):
+        return sla.list_sla_policy_versions(self.uow, policy_id)
+
+    @rpc
+    def get_sla_policy_version(self, policy_id, version):
+        return sla.get_sla_policy_version(self.uow, policy_id, version)
+
+    @rpc
+    def preview_sla(self, data):
+        return sla.preview_sla(self.uow, data)
+
     @timer("TICKETING_SLA_SWEEP_SECONDS", sla.SWEEP_SECONDS)
     def sweep_sla(self):
         return sla.sweep_sla(self.uow)

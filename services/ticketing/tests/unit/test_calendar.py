@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
 from ticketing.sla import calendar as calendar_module
-from ticketing.sla.calendar import BusinessCalendar
+from ticketing.sla.calendar import BusinessCalendar, CountryHolidays
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -368,7 +368,9 @@ def test_holidays_library_knows_china_2026_as_assumed():
     )
 
 
-CN_OFFICE = office(holidays_country="CN")
+OFFICE_HOURS = ["09:00-12:00", "13:30-18:00"]
+CN = {"country": "CN", "make_up_day_windows": OFFICE_HOURS}
+CN_OFFICE = office(country_holidays=[CN])
 
 
 def test_cn_national_day_week_is_skipped():
@@ -380,7 +382,7 @@ def test_cn_national_day_week_is_skipped():
 
 
 def test_cn_make_up_saturday_is_a_working_day():
-    # Fri 10-09 17:00-18:00 (1h); Sat 10-10 is a make-up working day with Monday's windows: 09:00 + 1h
+    # Fri 10-09 17:00-18:00 (1h); Sat 10-10 is a make-up working day with the make-up windows: 09:00 + 1h
     assert CN_OFFICE.add(sh(2026, 10, 9, 17), H(2)) == sh(2026, 10, 10, 10)
     assert CN_OFFICE.is_open(sh(2026, 10, 10, 10)) is True
     assert CN_OFFICE.is_open(sh(2026, 10, 17, 10)) is False  # an ordinary Saturday
@@ -419,40 +421,64 @@ def test_cn_later_year_is_computed_when_needed():
 
 
 def test_explicit_working_day_beats_a_library_holiday():
-    cal = office(holidays_country="CN", working_days=["2026-10-05"])
+    cal = office(country_holidays=[CN], working_days=[{"date": "2026-10-05", "windows": OFFICE_HOURS}])
     assert cal.is_open(sh(2026, 10, 5, 10)) is True
     # Wed 09-30 17:00 (1h); Mon 10-05 09:00 + 1h
     assert cal.add(sh(2026, 9, 30, 17), H(2)) == sh(2026, 10, 5, 10)
 
 
 def test_explicit_holiday_beats_a_library_make_up_day():
-    cal = office(holidays_country="CN", holidays=["2026-10-10"])
+    cal = office(country_holidays=[CN], holidays=["2026-10-10"])
     assert cal.is_open(sh(2026, 10, 10, 10)) is False
     # Fri 10-09 17:00 (1h); Sat 10-10 closed now; Mon 10-12 09:00 + 1h
     assert cal.add(sh(2026, 10, 9, 17), H(2)) == sh(2026, 10, 12, 10)
 
 
 def test_explicit_make_up_saturday_without_a_country():
-    cal = office(working_days=["2026-06-06"])
+    cal = office(working_days=[{"date": "2026-06-06", "windows": OFFICE_HOURS}])
     # Fri 17:00 (1h); Sat 06-06 09:00 + 1h
     assert cal.add(sh(2026, 6, 5, 17), H(2)) == sh(2026, 6, 6, 10)
     assert cal.elapsed(sh(2026, 6, 6), sh(2026, 6, 7)) == H(7.5)
 
 
-def test_make_up_day_uses_the_template_weekday():
+def test_an_extra_working_day_has_its_own_windows_up_to_24_00():
     cal = BusinessCalendar.from_config(
         {
             "timezone": "Asia/Shanghai",
-            "windows": {"mon": ["09:00-12:00", "13:30-18:00"], "fri": ["09:00-15:00"]},
-            "working_days": ["2026-06-07"],  # a Sunday
-            "working_day_template": "fri",
+            "windows": {"mon": ["09:00-12:00", "13:30-18:00"]},
+            "working_days": [{"date": "2026-06-07", "windows": ["10:00-12:00", "20:00-24:00"]}],  # a Sunday
         }
     )
-    # the Sunday has Friday's 09:00-15:00 = 6h
+    # the Sunday has 10:00-12:00 and 20:00-24:00 = 6h
     assert cal.elapsed(sh(2026, 6, 7), sh(2026, 6, 8)) == H(6)
-    # Sat 12:00 -> Sun 09:00 + 6h = Sun 15:00
-    assert cal.add(sh(2026, 6, 6, 12), H(6)) == sh(2026, 6, 7, 15)
-    assert cal.working_day_template == 4
+    # Sat 12:00 -> Sun 10:00 + 2h = 12:00, then 20:00 + 3h = Sun 23:00; 4h more ends at midnight exactly
+    assert cal.add(sh(2026, 6, 6, 12), H(5)) == sh(2026, 6, 7, 23)
+    assert cal.add(sh(2026, 6, 6, 12), H(6)) == sh(2026, 6, 8, 0)
+    assert cal.working_days == {date(2026, 6, 7): ((time(10), time(12)), (time(20), time(0)))}
+
+
+def test_country_make_up_days_stay_closed_without_make_up_windows():
+    cal = office(country_holidays=[{"country": "CN"}])
+    assert cal.is_open(sh(2026, 10, 10, 10)) is False  # Sat 10-10: China works, this desk does not
+    assert cal.is_open(sh(2026, 10, 1, 10)) is False  # the holidays still close it
+
+
+def test_a_subdivision_adds_its_own_holidays():
+    # 2026-01-06 (Tue) is Epiphany in Bavaria (DE-BY), not in Berlin (DE-BE)
+    berlin_hours = {"timezone": "Europe/Berlin", "windows": {d: ["09:00-17:00"] for d in WEEKDAYS}}
+    bavaria = BusinessCalendar.from_config(
+        dict(berlin_hours, country_holidays=[{"country": "DE", "subdivision": "BY"}]))
+    berlin = BusinessCalendar.from_config(dict(berlin_hours, country_holidays=[{"country": "DE", "subdivision": "BE"}]))
+    tuesday = local(BERLIN, 2026, 1, 6, 10)
+    assert bavaria.is_open(tuesday) is False and berlin.is_open(tuesday) is True
+
+
+def test_several_countries_close_on_each_ones_holidays():
+    # 2026-07-01 (Wed) is HKSAR Establishment Day in Hong Kong, a working day in mainland China
+    both = office(country_holidays=[CN, {"country": "HK"}])
+    assert office(country_holidays=[CN]).is_open(sh(2026, 7, 1, 10)) is True
+    assert both.is_open(sh(2026, 7, 1, 10)) is False
+    assert both.is_open(sh(2026, 10, 10, 10)) is True  # China's make-up Saturday still opens
 
 
 def test_country_holidays_are_computed_lazily_per_year(monkeypatch):
@@ -467,14 +493,14 @@ def test_country_holidays_are_computed_lazily_per_year(monkeypatch):
     monkeypatch.setattr(calendar_module, "_COUNTRY_YEARS", {})
     monkeypatch.setattr(calendar_module, "_COUNTRY_DAYS", {})
     monkeypatch.setattr(calendar_module, "_KNOWN_COUNTRIES", set())
-    cal = office(holidays_country="CN")
+    cal = office(country_holidays=[CN])
     assert calls == [None]  # construction only checks the code
     # 2026 dates only: its holidays, plus make-up days reported by the neighbouring years
     assert cal.add(sh(2026, 9, 30, 17), H(2)) == sh(2026, 10, 8, 10)
     assert sorted(y for y in calls if y is not None) == [2025, 2026, 2027]
     calls.clear()
     cal.add(sh(2026, 6, 1, 9), H(30))  # same year: cached
-    office(holidays_country="CN").add(sh(2026, 3, 2, 9), H(30))  # caches are shared, the code check too
+    office(country_holidays=[CN]).add(sh(2026, 3, 2, 9), H(30))  # caches are shared, the code check too
     assert calls == []
 
 
@@ -681,17 +707,17 @@ def test_from_config_parses_windows():
     cal = BusinessCalendar.from_config(
         {
             "timezone": "Asia/Shanghai",
-            "windows": {"Mon": ["13:30-18:00", "09:00-12:00"], "saturday": ["20:00-24:00"], "sun": []},
+            "windows": {"mon": ["13:30-18:00", "09:00-12:00"], "sat": ["20:00-24:00"], "sun": []},
             "holidays": ["2026-10-08"],
-            "working_days": ["2026-09-27"],
+            "working_days": [{"date": "2026-09-27", "windows": ["09:00-18:00"]}],
         }
     )
     assert cal.windows[0] == ((time(9), time(12)), (time(13, 30), time(18)))  # sorted
     assert cal.windows[5] == ((time(20), time(0)),)  # 24:00 is time(0)
     assert cal.windows[6] == ()
     assert cal.holidays == frozenset({date(2026, 10, 8)})
-    assert cal.working_days == frozenset({date(2026, 9, 27)})
-    assert cal.holidays_country is None
+    assert cal.working_days == {date(2026, 9, 27): ((time(9), time(18)),)}
+    assert cal.country_holidays == ()  # opt-in: none unless named
     # "00:00" as an end means 24:00 too
     same = BusinessCalendar.from_config({"timezone": "Asia/Shanghai", "windows": {"sat": ["20:00-00:00"]}})
     assert same.windows[5] == ((time(20), time(0)),)
@@ -721,7 +747,7 @@ def test_equal_configs_give_equal_hashable_calendars():
         ({"windows": {"thu": ["09:00-24:30"]}}, "windows.thu[0]"),
         ({"windows": {"thu": ["09:60-10:00"]}}, "windows.thu[0]"),
         ({"windows": {"thu": "09:00-12:00"}}, "windows.thu"),
-        ({"windows": {"mon": ["09:00-12:00"], "Monday": ["13:00-14:00"]}}, "windows.Monday"),
+        ({"windows": {"Monday": ["13:00-14:00"]}}, "windows"),
         ({"windows": ["09:00-12:00"]}, "windows"),
         ({"windows": {}}, "no working time in the week"),
         ({"windows": {"mon": [], "sun": []}}, "no working time in the week"),
@@ -732,13 +758,22 @@ def test_equal_configs_give_equal_hashable_calendars():
         ({"holidays": ["2026-10-01", "2026-02-30"]}, "holidays[1]"),
         ({"holidays": ["tomorrow"]}, "holidays[0]"),
         ({"holidays": "2026-10-01"}, "holidays"),
-        ({"working_days": ["2026-09-28", "28/09/2026"]}, "working_days[1]"),
-        ({"working_days": ["2026-09-28"], "holidays": ["2026-09-28"]}, "working_days"),
-        ({"holidays_country": "XX"}, "holidays_country"),
-        ({"holidays_country": ""}, "holidays_country"),
-        ({"working_day_template": "someday"}, "working_day_template"),
-        ({"working_day_template": 7}, "working_day_template"),
-        ({"working_day_template": "sat", "working_days": ["2026-09-27"]}, "working_day_template"),
+        ({"working_days": [{"date": "2026-09-28", "windows": ["09:00-10:00"]},
+                           {"date": "28/09/2026", "windows": ["09:00-10:00"]}]}, "working_days[1].date"),
+        ({"working_days": [{"date": "2026-09-28", "windows": ["09:00-10:00"]}],
+          "holidays": ["2026-09-28"]}, "working_days"),
+        ({"working_days": [{"date": "2026-09-28", "windows": []}]}, "working_days[0].windows"),
+        ({"working_days": [{"date": "2026-09-28"}]}, "working_days[0].windows"),
+        ({"working_days": [{"date": "2026-09-28", "windows": ["10:00-12:00", "11:00-13:00"]}]},
+         "working_days[0].windows"),
+        ({"working_days": ["2026-09-28"]}, "working_days[0]"),
+        ({"country_holidays": [{"country": "XX"}]}, "country_holidays[0].country"),
+        ({"country_holidays": [{"country": ""}]}, "country_holidays[0].country"),
+        ({"country_holidays": [{"country": "US", "subdivision": "ZZ"}]}, "country_holidays[0].subdivision"),
+        ({"country_holidays": [{"country": "CN", "make_up_day_windows": ["9-18"]}]},
+         "country_holidays[0].make_up_day_windows[0]"),
+        ({"country_holidays": "CN"}, "country_holidays"),
+        ({"holidays_country": "CN"}, "holidays_country"),
         ({"holiday": ["2026-10-01"]}, "holiday"),
     ],
 )
@@ -759,7 +794,7 @@ def test_from_config_requires_timezone_and_windows(missing):
 
 
 def test_from_config_rejects_a_non_mapping():
-    with pytest.raises(ValueError, match="config"):
+    with pytest.raises(ValueError, match="calendar"):
         BusinessCalendar.from_config(["timezone", "UTC"])
 
 
@@ -775,7 +810,8 @@ def test_from_config_rejects_a_non_mapping():
         ({"timezone": "Nowhere/City"}, "timezone"),
         ({"holidays": {datetime(2026, 10, 1)}}, "holidays"),
         ({"working_days": {"2026-10-01"}}, "working_days"),
-        ({"working_day_template": -1}, "working_day_template"),
+        ({"working_days": {date(2026, 10, 1): []}}, "working_days[2026-10-01]"),
+        ({"country_holidays": ["CN"]}, "country_holidays"),
     ],
 )
 def test_constructor_validates_too(kwargs, field):
@@ -827,16 +863,21 @@ def calendars(draw, country=True):
     if not any(week):
         week[draw(st.integers(0, 6))] = [(draw(st.integers(0, 1380)), 1440)]
     holidays = frozenset(draw(st.lists(SOME_DAY, max_size=30)))
-    working_days = frozenset(draw(st.lists(SOME_DAY, max_size=8))) - holidays
-    template = draw(st.sampled_from([i for i in range(7) if week[i]]))
-    holidays_country = draw(st.sampled_from([None, None, None, None, "CN", "US"])) if country else None
+    working_days = {day: draw(day_windows()) for day in frozenset(draw(st.lists(SOME_DAY, max_size=8))) - holidays}
+    working_days = {day: windows for day, windows in working_days.items() if windows}
+    countries = [] if not country else [
+        CountryHolidays(code, make_up_day_windows=[(_as_time(a), _as_time(b)) for a, b in draw(day_windows())])
+        for code in draw(st.sampled_from([(), (), (), (), ("CN",), ("US",), ("CN", "HK")]))]
+
+    def as_times(windows):
+        return [(_as_time(a), _as_time(b)) for a, b in windows]
+
     return BusinessCalendar(
         timezone=zone,
-        windows={i: [(_as_time(a), _as_time(b)) for a, b in windows] for i, windows in enumerate(week)},
+        windows={i: as_times(windows) for i, windows in enumerate(week)},
         holidays=holidays,
-        working_days=working_days,
-        working_day_template=template,
-        holidays_country=holidays_country,
+        working_days={day: as_times(windows) for day, windows in working_days.items()},
+        country_holidays=countries,
     )
 
 
@@ -1062,11 +1103,11 @@ def test_property_matches_a_brute_force_oracle_around_dst_changes(change, data):
 def test_long_spans_are_computed_by_days_not_minutes():
     import time as clock
 
-    cal = office(holidays_country="CN")
+    cal = office(country_holidays=[CN])
     cal.elapsed(sh(2026, 1, 1), sh(2026, 12, 31))  # warm the holiday years
     started = clock.perf_counter()
     for day in range(1, 29):
-        cal = office(holidays_country="CN")  # a fresh calendar: no day cache
+        cal = office(country_holidays=[CN])  # a fresh calendar: no day cache
         cal.elapsed(sh(2026, 2, day, 10), sh(2026, 2, day, 10) + timedelta(days=30))
         cal.add(sh(2026, 2, day, 10), H(150))
     per_call = (clock.perf_counter() - started) / 56

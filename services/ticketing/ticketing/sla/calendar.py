@@ -11,14 +11,17 @@ four always agree with each other.
 
 Which windows a local day ``d`` has, first rule that applies:
 
-1. ``d`` in ``working_days`` (explicit): the windows of ``working_day_template``;
+1. ``d`` one of ``working_days`` (explicit): the windows given with it;
 2. ``d`` in ``holidays`` (explicit): none;
-3. ``d`` a make-up working day of ``holidays_country`` (the ``holidays``
-   library's ``weekend_workdays``, e.g. China's working Saturdays and Sundays
-   around Spring Festival and National Day): the windows of
-   ``working_day_template``;
-4. ``d`` a holiday of ``holidays_country``: none;
+3. ``d`` a make-up working day of one of ``country_holidays`` (the
+   ``holidays`` library's ``weekend_workdays``, e.g. China's working Saturdays
+   and Sundays around Spring Festival and National Day): that country's
+   ``make_up_day_windows`` (the first such country's), which may be none;
+4. ``d`` a holiday of one of ``country_holidays``: none;
 5. otherwise the windows of ``d``'s weekday.
+
+Country holidays are opt-in: a calendar has none unless it names the
+countries (and subdivisions) whose public holidays close the desk.
 
 Daylight-saving time. A window's length is measured in absolute time: its
 local start and end are turned into instants, so a window spanning a
@@ -50,7 +53,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone as _dt_timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["BusinessCalendar"]
+__all__ = ["BusinessCalendar", "CalendarError", "CountryHolidays"]
 
 UTC = _dt_timezone.utc
 MIDNIGHT = time(0, 0)
@@ -60,12 +63,42 @@ _ZERO = timedelta(0)
 _DAY_CACHE_LIMIT = 4096
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_BY_NAME = {**{n: i for i, n in enumerate(DAY_NAMES)}, **{n: i for i, n in enumerate(_FULL_DAY_NAMES)}}
-_CONFIG_KEYS = ("timezone", "windows", "holidays_country", "holidays", "working_days", "working_day_template")
+_CONFIG_KEYS = ("timezone", "windows", "country_holidays", "holidays", "working_days")
+_COUNTRY_KEYS = ("country", "subdivision", "make_up_day_windows")
+_WORKING_DAY_KEYS = ("date", "windows")
 _WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 Window = tuple[time, time]
+
+
+class _DayWindows(Mapping):
+    """Read-only, hashable date -> windows mapping (a calendar's extra working days)."""
+
+    __slots__ = ("_days",)
+
+    def __init__(self, days: Mapping[date, tuple[Window, ...]]):
+        self._days = dict(sorted(days.items()))
+
+    def __getitem__(self, day):
+        return self._days[day]
+
+    def __iter__(self):
+        return iter(self._days)
+
+    def __len__(self):
+        return len(self._days)
+
+    def __hash__(self):
+        return hash(tuple(self._days.items()))
+
+    def __eq__(self, other):
+        return Mapping.__eq__(self, other)
+
+    def __repr__(self):
+        return repr({d.isoformat(): list(w) for d, w in self._days.items()})
+
+
+_EMPTY = _DayWindows({})
 
 
 class _WeekWindows(Mapping):
@@ -99,129 +132,157 @@ class _WeekWindows(Mapping):
         return repr({i: list(w) for i, w in enumerate(self._days) if w})
 
 
+class CalendarError(ValueError):
+    """A calendar that cannot be: ``field`` says where (``windows.mon``,
+    ``working_days[0].windows``), ``reason`` why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+@dataclass(frozen=True)
+class CountryHolidays:
+    """A country's (or one of its subdivisions') public holidays, from the
+    ``holidays`` library, close the desk; its make-up working days (weekend
+    days worked in exchange for a bridge day off) open with
+    ``make_up_day_windows``, none meaning they stay closed."""
+
+    country: str
+    subdivision: str | None = None
+    make_up_day_windows: Sequence[tuple[time, time]] = ()
+
+    def __post_init__(self):
+        country, subdivision = self.country, self.subdivision
+        if not isinstance(country, str) or not country.strip():
+            raise CalendarError("country", f"expected a country code, got {country!r}")
+        country = country.strip().upper()
+        if subdivision is not None:
+            if not isinstance(subdivision, str) or not subdivision.strip():
+                raise CalendarError("subdivision", f"expected a subdivision code or null, got {subdivision!r}")
+            subdivision = subdivision.strip().upper()
+        _check_country(country, subdivision)
+        windows = _normalise_windows({0: self.make_up_day_windows}, "make_up_day_windows")[0]
+        object.__setattr__(self, "country", country)
+        object.__setattr__(self, "subdivision", subdivision)
+        object.__setattr__(self, "make_up_day_windows", windows)
+
+    def days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """(holidays, make-up working days) falling in ``year``."""
+        return _country_days(self.country, self.subdivision, year)
+
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     """When the help desk is open; see the module docstring for the rules.
 
-    ``holidays_country`` (optional) is an ISO 3166 code understood by the
-    ``holidays`` library; its holidays and make-up working days are computed
-    lazily, per year, for the years the arithmetic touches.
+    ``working_days`` maps each extra working day to its own windows;
+    ``country_holidays`` lists the countries whose holidays apply (none by
+    default), computed lazily, per year, for the years the arithmetic touches.
     """
 
     timezone: str
     windows: Mapping[int, Sequence[tuple[time, time]]]
     holidays: frozenset[date] = frozenset()
-    working_days: frozenset[date] = frozenset()
-    working_day_template: int = 0
-    holidays_country: str | None = None
+    working_days: Mapping[date, Sequence[tuple[time, time]]] = _EMPTY
+    country_holidays: Sequence[CountryHolidays] = ()
 
     # ---------------------------------------------------------------- set-up
 
     def __post_init__(self):
         if not isinstance(self.timezone, str) or not self.timezone:
-            raise ValueError(f"timezone: expected an IANA zone name, got {self.timezone!r}")
-        try:
-            zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
-        windows = _normalise_windows(self.windows)
+            raise CalendarError("timezone", f"expected an IANA zone name, got {self.timezone!r}")
+        zone = _zone(self.timezone)
+        windows = _normalise_windows(self.windows, "windows")
         if not any(windows):
-            raise ValueError("windows: no working time in the week (every weekday has no window)")
+            raise CalendarError("windows", "no working time in the week (every weekday has no window)")
         holidays = _date_set(self.holidays, "holidays")
-        working_days = _date_set(self.working_days, "working_days")
-        both = holidays & working_days
+        working_days = _working_days(self.working_days)
+        both = holidays & set(working_days)
         if both:
-            raise ValueError(f"holidays, working_days: dates are both a holiday and a working day: {_dates_text(both)}")
-        template = self.working_day_template
-        if isinstance(template, bool) or not isinstance(template, int) or not 0 <= template <= 6:
-            raise ValueError(f"working_day_template: expected a weekday 0 (Monday) .. 6 (Sunday), got {template!r}")
-        if working_days and not windows[template]:
-            raise ValueError(
-                f"working_day_template: working days use the windows of weekday {template}, which has none"
-            )
-        country = self.holidays_country
-        if country is not None:
-            if not isinstance(country, str) or not country.strip():
-                raise ValueError(f"holidays_country: expected a country code, got {country!r}")
-            country = country.strip().upper()
-            _check_country(country)
+            raise CalendarError("working_days", f"dates are both a holiday and a working day: {_dates_text(both)}")
+        countries = self.country_holidays
+        if isinstance(countries, (str, bytes)) or not isinstance(countries, Sequence) or not all(
+                isinstance(c, CountryHolidays) for c in countries):
+            raise CalendarError("country_holidays", "expected a sequence of CountryHolidays")
         set_ = object.__setattr__
         set_(self, "windows", _WeekWindows(windows))
         set_(self, "holidays", holidays)
-        set_(self, "working_days", working_days)
-        set_(self, "holidays_country", country)
+        set_(self, "working_days", _DayWindows(working_days))
+        set_(self, "country_holidays", tuple(countries))
         set_(self, "_zone", zone)
-        set_(self, "_plan", tuple(tuple((_folds(a), _folds(b)) for a, b in day) for day in windows))
+        set_(self, "_plan", tuple(_day_plan(day) for day in windows))
+        set_(self, "_working_plan", {day: _day_plan(w) for day, w in working_days.items()})
+        set_(self, "_make_up_plans", tuple(_day_plan(c.make_up_day_windows) for c in self.country_holidays))
         set_(self, "_day_cache", {})
 
     @classmethod
-    def from_config(cls, config: dict) -> "BusinessCalendar":
-        """Build a calendar from plain configuration data, validating it.
+    def from_config(cls, config: Mapping) -> "BusinessCalendar":
+        """Build a calendar from plain configuration data (as stored, and as
+        the API takes it), validating it::
 
-        ``{"timezone": "Asia/Shanghai",
-        "windows": {"mon": ["09:00-12:00", "13:30-18:00"], ..., "sun": []},
-        "holidays_country": "CN", "holidays": ["2026-10-08"],
-        "working_days": ["2026-09-28"], "working_day_template": "mon"}``
+            {"timezone": "Asia/Shanghai",
+             "windows": {"mon": ["09:00-12:00", "13:30-18:00"], ..., "sun": []},
+             "country_holidays": [{"country": "CN", "subdivision": null,
+                                   "make_up_day_windows": ["09:00-18:00"]}],
+             "holidays": ["2026-10-08"],
+             "working_days": [{"date": "2026-09-27", "windows": ["10:00-16:00"]}]}
 
-        Day names are ``mon`` .. ``sun`` (or full English names, any case); a
-        missing day has no windows. A window is ``"HH:MM-HH:MM"``; its end may
-        be ``24:00`` (``00:00`` as an end means the same). Only ``timezone``
-        and ``windows`` are required. Errors raise ValueError naming the field.
+        Day names are ``mon`` .. ``sun``; a missing day has no windows. A
+        window is ``"HH:MM-HH:MM"``; its end may be ``24:00`` (``00:00`` as an
+        end means the same). Only ``timezone`` and ``windows`` are required.
+        Errors raise :class:`CalendarError` naming the field.
         """
-        if not isinstance(config, Mapping):
-            raise ValueError(f"config: expected a mapping, got {type(config).__name__}")
-        unknown = sorted(str(k) for k in config if k not in _CONFIG_KEYS)
-        if unknown:
-            raise ValueError(
-                f"config: unknown field(s) {', '.join(unknown)}; expected some of {', '.join(_CONFIG_KEYS)}"
-            )
-        if "timezone" not in config:
-            raise ValueError("timezone: required")
-        if "windows" not in config:
-            raise ValueError("windows: required")
+        _check_keys(config, _CONFIG_KEYS, "calendar")
+        for required in ("timezone", "windows"):
+            if required not in config:
+                raise CalendarError(required, "required")
         timezone = config["timezone"]
         if not isinstance(timezone, str) or not timezone.strip():
-            raise ValueError(f"timezone: expected an IANA zone name, got {timezone!r}")
-        timezone = timezone.strip()
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-            raise ValueError(f"timezone: unknown time zone {timezone!r}") from None
+            raise CalendarError("timezone", f"expected an IANA zone name, got {timezone!r}")
 
         raw_windows = config["windows"]
         if not isinstance(raw_windows, Mapping):
-            raise ValueError("windows: expected a mapping of day name -> list of 'HH:MM-HH:MM'")
+            raise CalendarError("windows", "expected a mapping of day name -> list of 'HH:MM-HH:MM'")
         windows: dict[int, list[Window]] = {}
         for name, specs in raw_windows.items():
-            weekday = _DAY_BY_NAME.get(name.strip().lower()) if isinstance(name, str) else None
+            weekday = DAY_NAMES.index(name) if name in DAY_NAMES else None
             if weekday is None:
-                raise ValueError(f"windows: unknown day name {name!r}; expected one of {', '.join(DAY_NAMES)}")
-            if weekday in windows:
-                raise ValueError(f"windows.{name}: {DAY_NAMES[weekday]} is given twice")
-            if specs is None:
-                specs = []
-            if isinstance(specs, str) or not isinstance(specs, Sequence):
-                raise ValueError(f"windows.{name}: expected a list of 'HH:MM-HH:MM' strings, got {specs!r}")
-            windows[weekday] = [_parse_window(spec, f"windows.{name}[{i}]") for i, spec in enumerate(specs)]
-            _check_day_windows(windows[weekday], f"windows.{name}")
+                raise CalendarError("windows", f"unknown day name {name!r}; expected one of {', '.join(DAY_NAMES)}")
+            windows[weekday] = _parse_windows(specs, f"windows.{name}")
 
-        holidays = _parse_dates(config.get("holidays"), "holidays")
-        working_days = _parse_dates(config.get("working_days"), "working_days")
+        countries = []
+        for i, entry in enumerate(_sequence(config.get("country_holidays"), "country_holidays")):
+            field = f"country_holidays[{i}]"
+            _check_keys(entry, _COUNTRY_KEYS, field)
+            if "country" not in entry:
+                raise CalendarError(f"{field}.country", "required")
+            make_up = _parse_windows(entry.get("make_up_day_windows"), f"{field}.make_up_day_windows")
+            try:
+                countries.append(CountryHolidays(entry["country"], entry.get("subdivision"), make_up))
+            except CalendarError as exc:
+                raise CalendarError(f"{field}.{exc.field}", exc.reason) from None
 
-        template = config.get("working_day_template", 0)
-        if isinstance(template, str):
-            parsed = _DAY_BY_NAME.get(template.strip().lower())
-            if parsed is None:
-                raise ValueError(f"working_day_template: unknown day name {template!r}")
-            template = parsed
-        country = config.get("holidays_country")
+        working_days: dict[date, list[Window]] = {}
+        for i, entry in enumerate(_sequence(config.get("working_days"), "working_days")):
+            field = f"working_days[{i}]"
+            _check_keys(entry, _WORKING_DAY_KEYS, field)
+            for required in _WORKING_DAY_KEYS:
+                if required not in entry:
+                    raise CalendarError(f"{field}.{required}", "required")
+            day = _parse_date(entry["date"], f"{field}.date")
+            if day in working_days:
+                raise CalendarError(f"{field}.date", f"{day.isoformat()} is given twice")
+            working_days[day] = _parse_windows(entry["windows"], f"{field}.windows")
+            if not working_days[day]:
+                raise CalendarError(f"{field}.windows", "a working day needs at least one window")
+
         return cls(
-            timezone=timezone,
+            timezone=timezone.strip(),
             windows=windows,
-            holidays=holidays,
+            holidays=_parse_dates(config.get("holidays"), "holidays"),
             working_days=working_days,
-            working_day_template=template,
-            holidays_country=country,
+            country_holidays=tuple(countries),
         )
 
     @classmethod
@@ -339,18 +400,19 @@ class BusinessCalendar:
 
     def _plan_on(self, day: date):
         """The day's windows as ((start fold=0, fold=1), (end fold=0, fold=1)) pairs."""
-        plan = self._plan
-        if day in self.working_days:
-            return plan[self.working_day_template]
+        plan = self._working_plan.get(day)
+        if plan is not None:
+            return plan
         if day in self.holidays:
             return ()
-        if self.holidays_country is not None:
-            country_holidays, country_workdays = _country_days(self.holidays_country, day.year)
-            if day in country_workdays:
-                return plan[self.working_day_template]
-            if day in country_holidays:
+        if self.country_holidays:
+            days = [country.days(day.year) for country in self.country_holidays]
+            for (_holidays, make_up_days), make_up_plan in zip(days, self._make_up_plans):
+                if day in make_up_days:
+                    return make_up_plan
+            if any(day in country_days for country_days, _make_up in days):
                 return ()
-        return plan[day.weekday()]
+        return self._plan[day.weekday()]
 
 
 # ------------------------------------------------------------------ helpers
@@ -417,46 +479,95 @@ def _wall(zone: ZoneInfo, u: datetime) -> datetime:
     return u.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
 
-def _normalise_windows(windows) -> tuple[tuple[Window, ...], ...]:
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise CalendarError("timezone", f"unknown time zone {name!r}") from None
+
+
+def _day_plan(day_windows: tuple[Window, ...]):
+    return tuple((_folds(a), _folds(b)) for a, b in day_windows)
+
+
+def _normalise_windows(windows, field: str) -> tuple[tuple[Window, ...], ...]:
     if not isinstance(windows, Mapping):
-        raise ValueError("windows: expected a mapping of weekday (0=Monday) -> list of (start, end) times")
-    days: list[list[Window]] = [[] for _ in range(7)]
+        raise CalendarError(field, "expected a mapping of weekday (0=Monday) -> list of (start, end) times")
+    days: list[tuple[Window, ...]] = [()] * 7
     for weekday, day_windows in windows.items():
         if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-            raise ValueError(f"windows: weekday keys are 0 (Monday) .. 6 (Sunday), got {weekday!r}")
-        if day_windows is None:
-            continue
-        if isinstance(day_windows, (str, bytes)) or not isinstance(day_windows, (Sequence, set, frozenset)):
-            raise ValueError(f"windows[{weekday}]: expected a sequence of (start, end) times")
-        for i, window in enumerate(day_windows):
-            field = f"windows[{weekday}][{i}]"
-            try:
-                a, b = window
-            except (TypeError, ValueError):
-                raise ValueError(f"{field}: expected a (start, end) pair of times, got {window!r}") from None
-            for t in (a, b):
-                if not isinstance(t, time):
-                    raise ValueError(f"{field}: expected datetime.time values, got {t!r}")
-                if t.tzinfo is not None:
-                    raise ValueError(f"{field}: times are local wall-clock times and must be naive, got {t!r}")
-            days[weekday].append((a.replace(fold=0), b.replace(fold=0)))
+            raise CalendarError(field, f"weekday keys are 0 (Monday) .. 6 (Sunday), got {weekday!r}")
+        days[weekday] = _normalise_day(day_windows, f"{field}[{weekday}]")
+    return tuple(days)
+
+
+def _normalise_day(day_windows, field: str) -> tuple[Window, ...]:
+    """One day's (start, end) pairs of naive times, sorted, checked."""
+    if day_windows is None:
+        return ()
+    if isinstance(day_windows, (str, bytes)) or not isinstance(day_windows, (Sequence, set, frozenset)):
+        raise CalendarError(field, "expected a sequence of (start, end) times")
     result = []
-    for weekday, day_windows in enumerate(days):
-        day_windows.sort(key=lambda w: w[0])
-        _check_day_windows(day_windows, f"windows[{weekday}]")
-        result.append(tuple(day_windows))
+    for i, window in enumerate(day_windows):
+        try:
+            a, b = window
+        except (TypeError, ValueError):
+            raise CalendarError(f"{field}[{i}]", f"expected a (start, end) pair of times, got {window!r}") from None
+        for t in (a, b):
+            if not isinstance(t, time):
+                raise CalendarError(f"{field}[{i}]", f"expected datetime.time values, got {t!r}")
+            if t.tzinfo is not None:
+                raise CalendarError(f"{field}[{i}]", f"times are local wall-clock times and must be naive, got {t!r}")
+        result.append((a.replace(fold=0), b.replace(fold=0)))
+    _check_day_windows(result, field)
     return tuple(result)
 
 
-def _check_day_windows(day_windows: list[Window], field: str) -> None:
+def _working_days(value) -> dict[date, tuple[Window, ...]]:
+    if not isinstance(value, Mapping):
+        raise CalendarError("working_days", "expected a mapping of date -> list of (start, end) times")
+    result = {}
+    for day, day_windows in value.items():
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise CalendarError("working_days", f"expected datetime.date keys, got {day!r}")
+        field = f"working_days[{day.isoformat()}]"
+        result[day] = _normalise_day(day_windows, field)
+        if not result[day]:
+            raise CalendarError(field, "a working day needs at least one window")
+    return result
+
+
+def _check_keys(value, allowed: tuple[str, ...], field: str) -> None:
+    if not isinstance(value, Mapping):
+        raise CalendarError(field, f"expected a mapping, got {type(value).__name__}")
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        raise CalendarError(field, f"unknown field(s) {', '.join(unknown)}; expected some of {', '.join(allowed)}")
+
+
+def _sequence(values, field: str) -> Sequence:
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
+        raise CalendarError(field, f"expected a list, got {type(values).__name__}")
+    return values
+
+
+def _parse_windows(specs, field: str) -> list[Window]:
+    parsed = [_parse_window(spec, f"{field}[{i}]") for i, spec in enumerate(_sequence(specs, field))]
+    _check_day_windows(parsed, field)
+    return parsed
+
+
+def _check_day_windows(day_windows: list, field: str) -> None:
     """Each window non-empty (end after start, or end 24:00); no overlaps."""
     day_windows.sort(key=lambda w: w[0])
     previous_end = None
     for a, b in day_windows:
         if b != MIDNIGHT and b <= a:
-            raise ValueError(f"{field}: window {_window_text(a, b)} ends at or before its start")
+            raise CalendarError(field, f"window {_window_text(a, b)} ends at or before its start")
         if previous_end is not None and (previous_end == MIDNIGHT or a < previous_end):
-            raise ValueError(f"{field}: window {_window_text(a, b)} overlaps the window before it")
+            raise CalendarError(field, f"window {_window_text(a, b)} overlaps the window before it")
         previous_end = b
 
 
@@ -468,60 +579,54 @@ def _window_text(a: time, b: time) -> str:
 
 def _parse_window(spec, field: str) -> Window:
     if not isinstance(spec, str):
-        raise ValueError(f"{field}: expected 'HH:MM-HH:MM', got {spec!r}")
+        raise CalendarError(field, f"expected 'HH:MM-HH:MM', got {spec!r}")
     match = _WINDOW_RE.match(spec)
     if not match:
-        raise ValueError(f"{field}: expected 'HH:MM-HH:MM', got {spec!r}")
+        raise CalendarError(field, f"expected 'HH:MM-HH:MM', got {spec!r}")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if not (0 <= h1 <= 23 and 0 <= m1 <= 59):
-        raise ValueError(f"{field}: bad start time in {spec!r} (00:00 .. 23:59)")
+        raise CalendarError(field, f"bad start time in {spec!r} (00:00 .. 23:59)")
     if h2 == 24 and m2 == 0:
         end = MIDNIGHT
     elif 0 <= h2 <= 23 and 0 <= m2 <= 59:
         end = time(h2, m2)
     else:
-        raise ValueError(f"{field}: bad end time in {spec!r} (00:00 .. 24:00)")
+        raise CalendarError(field, f"bad end time in {spec!r} (00:00 .. 24:00)")
     start = time(h1, m1)
     if end != MIDNIGHT and end <= start:
-        raise ValueError(f"{field}: window {spec.strip()!r} ends at or before its start")
+        raise CalendarError(field, f"window {spec.strip()!r} ends at or before its start")
     return start, end
 
 
 def _parse_dates(values, field: str) -> frozenset[date]:
-    if values is None:
-        return frozenset()
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, set, frozenset)):
-        raise ValueError(f"{field}: expected a list of 'YYYY-MM-DD' dates")
-    result = set()
-    for i, value in enumerate(values):
-        if isinstance(value, datetime):
-            raise ValueError(f"{field}[{i}]: expected a date, got a datetime {value!r}")
-        if isinstance(value, date):
-            result.add(value)
-            continue
-        if not isinstance(value, str):
-            raise ValueError(f"{field}[{i}]: expected 'YYYY-MM-DD', got {value!r}")
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-                raise ValueError
-            result.add(date.fromisoformat(value.strip()))
-        except ValueError:
-            raise ValueError(f"{field}[{i}]: not a valid 'YYYY-MM-DD' date: {value!r}") from None
-    return frozenset(result)
+    return frozenset(_parse_date(value, f"{field}[{i}]") for i, value in enumerate(_sequence(values, field)))
+
+
+def _parse_date(value, field: str) -> date:
+    if isinstance(value, datetime):
+        raise CalendarError(field, f"expected a date, got a datetime {value!r}")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise CalendarError(field, f"expected 'YYYY-MM-DD', got {value!r}")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise CalendarError(field, f"not a valid 'YYYY-MM-DD' date: {value!r}") from None
 
 
 def _date_set(values, field: str) -> frozenset[date]:
     if values is None:
         return frozenset()
     if isinstance(values, (str, bytes)):
-        raise ValueError(f"{field}: expected a collection of dates, got a string")
+        raise CalendarError(field, "expected a collection of dates, got a string")
     try:
         items = list(values)
     except TypeError:
-        raise ValueError(f"{field}: expected a collection of dates, got {type(values).__name__}") from None
+        raise CalendarError(field, f"expected a collection of dates, got {type(values).__name__}") from None
     for value in items:
         if isinstance(value, datetime) or not isinstance(value, date):
-            raise ValueError(f"{field}: expected datetime.date values, got {value!r}")
+            raise CalendarError(field, f"expected datetime.date values, got {value!r}")
     return frozenset(items)
 
 
@@ -531,53 +636,58 @@ def _dates_text(dates) -> str:
 
 # ------------------------------------------------- holidays library (lazy)
 
-_COUNTRY_YEARS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
-_COUNTRY_DAYS: dict[tuple[str, int], tuple[frozenset[date], frozenset[date]]] = {}
+# (country, subdivision) -> ...; the library's computations are cached per year
+_COUNTRY_YEARS: dict[tuple[str, str | None, int], tuple[frozenset[date], frozenset[date]]] = {}
+_COUNTRY_DAYS: dict[tuple[str, str | None, int], tuple[frozenset[date], frozenset[date]]] = {}
+_KNOWN_COUNTRIES: set[tuple[str, str | None]] = set()
 
 
-_KNOWN_COUNTRIES: set[str] = set()
-
-
-def _check_country(country: str) -> None:
-    if country in _KNOWN_COUNTRIES:
+def _check_country(country: str, subdivision: str | None) -> None:
+    if (country, subdivision) in _KNOWN_COUNTRIES:
         return
     import holidays as holidays_lib
 
     try:
         holidays_lib.country_holidays(country)  # no years: nothing computed yet
     except NotImplementedError:
-        raise ValueError(f"holidays_country: the holidays library does not know country {country!r}") from None
-    _KNOWN_COUNTRIES.add(country)
+        raise CalendarError("country", f"the holidays library does not know country {country!r}") from None
+    if subdivision is not None:
+        try:
+            holidays_lib.country_holidays(country, subdiv=subdivision)
+        except NotImplementedError:
+            raise CalendarError("subdivision", f"the holidays library knows no subdivision {subdivision!r} "
+                                               f"of {country}") from None
+    _KNOWN_COUNTRIES.add((country, subdivision))
 
 
-def _country_year(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+def _country_year(country: str, subdivision: str | None, year: int) -> tuple[frozenset[date], frozenset[date]]:
     """The library's holidays of ``year`` and the make-up working days it reports computing ``year``."""
-    key = (country, year)
+    key = (country, subdivision, year)
     cached = _COUNTRY_YEARS.get(key)
     if cached is None:
         import holidays as holidays_lib
 
-        calendar = holidays_lib.country_holidays(country, years=year)
+        calendar = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
         days = frozenset(d for d in calendar.keys() if d.year == year)
         workdays = frozenset(getattr(calendar, "weekend_workdays", ()) or ())
         cached = _COUNTRY_YEARS[key] = (days, workdays)
     return cached
 
 
-def _country_days(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+def _country_days(country: str, subdivision: str | None, year: int) -> tuple[frozenset[date], frozenset[date]]:
     """(holidays, make-up working days) of ``country`` falling in ``year``, cached per year.
 
     A make-up day can belong to a holiday of the neighbouring year (a working
     Sunday in late December for a New Year break), so the make-up days of
     ``year`` are gathered from the computations of ``year - 1 .. year + 1``.
     """
-    key = (country, year)
+    key = (country, subdivision, year)
     cached = _COUNTRY_DAYS.get(key)
     if cached is None:
-        days = _country_year(country, year)[0]
+        days = _country_year(country, subdivision, year)[0]
         workdays = set()
         for y in (year - 1, year, year + 1):
             if 1 <= y <= 9999:
-                workdays.update(d for d in _country_year(country, y)[1] if d.year == year)
+                workdays.update(d for d in _country_year(country, subdivision, y)[1] if d.year == year)
         cached = _COUNTRY_DAYS[key] = (days, frozenset(workdays - days))
     return cached

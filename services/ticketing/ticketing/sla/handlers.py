@@ -1,70 +1,83 @@
 """SLA clocks: kept in step with every ticket change, swept for warnings
-and breaches, managed through policies (T4). The rules are in ``rules.py``,
-business time in ``calendar.py``.
+and breaches, managed through policies and their versions (T4). The rules are
+in ``rules.py``, business time in ``calendar.py``, policies in docs/sla.md.
 
 The sweep claims due clocks with ``FOR UPDATE SKIP LOCKED`` and marks each
 warning and breach in the same transaction as its event, so replicas running
 the same timer never publish one twice.
 """
+import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, distinct, func, or_, select
 
-from plumbing.errors import Conflict, InvalidInput, load_or_invalid as load
+from plumbing.db import get_or_not_found
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.schemas import shared
 from ticketing import events, metrics
 from ticketing.contract import (
-    CLOCKS, CONDITION_FIELDS, FIRST_RESPONSE, RESOLUTION, UPDATE, SlaPolicyCreateSchema, SlaPolicyListSchema,
-    SlaPolicySchema,
+    CLOCKS, CONDITION_FIELDS, FIRST_RESPONSE, RESOLUTION, SLA_VERSIONED, UPDATE, SlaPolicyCreateSchema,
+    SlaPolicyListSchema, SlaPolicySchema, SlaPolicyUpdateSchema, SlaPolicyVersionListSchema, SlaPolicyVersionSchema,
+    SlaPreviewResultSchema, SlaPreviewSchema,
 )
-from ticketing.models import SlaClock, SlaPolicy, Ticket
+from ticketing.models import SlaClock, SlaPolicy, SlaPolicyVersion, Ticket
 from ticketing.sla import rules
-from ticketing.sla.calendar import BusinessCalendar
+from ticketing.sla.calendar import BusinessCalendar, CalendarError
 from ticketing.tickets import steps
 
 SWEEP_SECONDS = 10
 SWEEP_BATCH = 200
 POLICY_CACHE_SECONDS = 5
+PREVIEWED_CLOCKS = (FIRST_RESPONSE, RESOLUTION)  # the clocks a new ticket starts
 
 
 @dataclass(frozen=True)
 class PolicyVersion:
-    """A policy as stored (id, version) and as the SLA rules use it."""
+    """A policy version as stored (policy id, version) and as the SLA rules use it."""
     id: int
-    updated_at: datetime
+    version: int
     rule: rules.Policy
 
 
 class PolicyCache:
-    """Policies change rarely and every ticket needs them: kept per process and
-    database for ``POLICY_CACHE_SECONDS`` (forgotten at once when this process
-    changes one), calendars built once per policy version."""
+    """Policies change rarely and every ticket needs them: the current versions of the enabled ones
+    are kept per process and database for ``POLICY_CACHE_SECONDS`` (forgotten at once when this
+    process changes one); a version never changes, so it is built (its calendar too) once."""
 
     def __init__(self):
-        self.loaded = {}  # database -> (versions, loaded at)
-        self.calendars = {}
+        self.loaded = {}  # database -> ([(position, PolicyVersion)] in the order tried, loaded at)
+        self.versions = {}  # (database, policy id, version) -> PolicyVersion
 
-    def all(self, session) -> list[PolicyVersion]:
+    def current(self, session) -> list[tuple[int, PolicyVersion]]:
+        """(position, version) of each enabled policy, in the order they are tried."""
         database = str(session.get_bind().url)
-        versions, loaded_at = self.loaded.get(database, (None, 0.0))
-        if versions is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
-            rows = session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
-            versions = [self.version(row) for row in rows]
-            self.loaded[database] = (versions, time.monotonic())
-        return versions
+        current, loaded_at = self.loaded.get(database, (None, 0.0))
+        if current is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
+            rows = session.execute(select(SlaPolicy, SlaPolicyVersion).join(SlaPolicyVersion, and_(
+                SlaPolicyVersion.policy_id == SlaPolicy.id, SlaPolicyVersion.version == SlaPolicy.version))
+                .where(SlaPolicy.enabled).order_by(SlaPolicy.position, SlaPolicy.id)).all()
+            current = [(policy.position, self.version(database, policy.name, row)) for policy, row in rows]
+            self.loaded[database] = (current, time.monotonic())
+        return current
 
-    def get(self, session, policy_id) -> PolicyVersion:
-        found = next((v for v in self.all(session) if v.id == policy_id), None)
-        return found or self.version(session.get(SlaPolicy, policy_id))
+    def get(self, session, policy_id, version) -> PolicyVersion:
+        database = str(session.get_bind().url)
+        found = self.versions.get((database, policy_id, version))
+        if found is None:
+            row = session.get(SlaPolicyVersion, (policy_id, version))
+            found = self.version(database, session.get(SlaPolicy, policy_id).name, row)
+        return found
 
-    def version(self, row) -> PolicyVersion:
-        key = (row.id, row.updated_at, str(row.calendar))
-        if key not in self.calendars:
-            self.calendars[key] = BusinessCalendar.from_config(row.calendar)
-        rule = rules.Policy(row.name, self.calendars[key], row.targets, row.conditions, row.warn_share)
-        return PolicyVersion(row.id, row.updated_at, rule)
+    def version(self, database, name, row) -> PolicyVersion:
+        """The version built once; ``name`` is the policy's then (a rename makes no version: show a fresh one)."""
+        key = (database, row.policy_id, row.version)
+        if key not in self.versions:
+            rule = rules.Policy(name, BusinessCalendar.from_config(row.calendar), row.targets, row.conditions,
+                                row.warn_share)
+            self.versions[key] = PolicyVersion(row.policy_id, row.version, rule)
+        return self.versions[key]
 
     def forget(self):
         self.loaded.clear()
@@ -80,37 +93,177 @@ def as_clock(row: SlaClock) -> rules.Clock:
 
 # -- policies ------------------------------------------------------------------------
 def create_sla_policy(uow, data):
-    fields = load(SlaPolicyCreateSchema, data)
-    try:
-        BusinessCalendar.from_config(fields["calendar"])
-    except ValueError as exc:
-        raise InvalidInput("calendar is not valid", {"calendar": [str(exc)]}) from None
+    fields = shared(SlaPolicyCreateSchema).dump(load(SlaPolicyCreateSchema, data))  # as stored: JSON
+    checked_calendar(fields["calendar"])
     with uow.transaction():
-        if uow.session.scalar(select(SlaPolicy.id).where(SlaPolicy.name == fields["name"])):
-            raise Conflict(f"policy {fields['name']!r} exists", {"name": ["already taken"]})
-        policy = SlaPolicy(**fields, updated_at=uow.now())
+        name_is_free(uow, fields["name"])
+        policy = SlaPolicy(name=fields["name"], position=fields["position"], enabled=fields["enabled"], version=1,
+                           updated_at=uow.now())
         uow.session.add(policy)
+        uow.session.flush()
+        add_version(uow, policy, fields)
+        answer = policy_view(uow, policy)
     policies.forget()
-    return shared(SlaPolicySchema).dump(policy)
+    return answer
+
+
+def update_sla_policy(uow, policy_id, data):
+    """Each field given replaces the policy's; a change to what a version holds makes a new version."""
+    changes = shared(SlaPolicyUpdateSchema).dump(load(SlaPolicyUpdateSchema, data))
+    with uow.transaction():
+        policy = get_or_not_found(uow.session, SlaPolicy, policy_id, lock=True)
+        if changes.get("name", policy.name) != policy.name:
+            name_is_free(uow, changes["name"])
+        before = versioned(uow.session.get(SlaPolicyVersion, (policy.id, policy.version)))
+        after = {**before, **{name: changes[name] for name in SLA_VERSIONED if name in changes}}
+        own = {name: changes[name] for name in ("name", "position", "enabled") if name in changes}
+        if after != before:
+            checked_calendar(after["calendar"])
+            policy.version += 1
+            add_version(uow, policy, after)
+        if after != before or any(getattr(policy, name) != value for name, value in own.items()):
+            for name, value in own.items():
+                setattr(policy, name, value)
+            policy.updated_at = uow.now()
+        answer = policy_view(uow, policy)
+    policies.forget()
+    return answer
+
+
+def delete_sla_policy(uow, policy_id):
+    """A policy no ticket ran on goes, its versions with it; one that tickets run on stays (their
+    clocks need its versions): 409, disable it instead."""
+    with uow.transaction():
+        policy = get_or_not_found(uow.session, SlaPolicy, policy_id, lock=True)
+        tickets = uow.session.scalar(select(func.count(distinct(SlaClock.ticket_id)))
+                                     .where(SlaClock.policy_id == policy.id))
+        if tickets:
+            reason = f"{tickets} ticket(s) run on it: disable it instead (enabled false)"
+            raise Conflict(f"SLA policy {policy.name!r} is in use", {"policy": [reason]})
+        uow.session.execute(delete(SlaPolicyVersion).where(SlaPolicyVersion.policy_id == policy.id))
+        uow.session.delete(policy)
+    policies.forget()
+
+
+def get_sla_policy(uow, policy_id):
+    return policy_view(uow, get_or_not_found(uow.session, SlaPolicy, policy_id))
 
 
 def list_sla_policies(uow):
     rows = uow.session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)).all()
-    return shared(SlaPolicyListSchema).dump({"items": rows})
+    return shared(SlaPolicyListSchema).dump({"items": [as_it_is_now(uow, policy) for policy in rows]})
+
+
+def list_sla_policy_versions(uow, policy_id):
+    get_or_not_found(uow.session, SlaPolicy, policy_id)
+    rows = uow.session.scalars(select(SlaPolicyVersion).where(SlaPolicyVersion.policy_id == policy_id)
+                               .order_by(SlaPolicyVersion.version)).all()
+    return shared(SlaPolicyVersionListSchema).dump({"items": rows})
+
+
+def get_sla_policy_version(uow, policy_id, version):
+    row = uow.session.get(SlaPolicyVersion, (policy_id, version))
+    if row is None:
+        raise NotFound(f"SLA policy {policy_id} has no version {version}")
+    return shared(SlaPolicyVersionSchema).dump(row)
+
+
+def name_is_free(uow, name):
+    if uow.session.scalar(select(SlaPolicy.id).where(SlaPolicy.name == name)):
+        raise Conflict(f"policy {name!r} exists", {"name": ["already taken"]})
+
+
+def add_version(uow, policy, fields):
+    uow.session.add(SlaPolicyVersion(policy_id=policy.id, version=policy.version, created_at=uow.now(),
+                                     created_by=uow.actor, **{name: fields[name] for name in SLA_VERSIONED}))
+
+
+def versioned(row) -> dict:
+    return {name: getattr(row, name) for name in SLA_VERSIONED}
+
+
+def policy_view(uow, policy):
+    return shared(SlaPolicySchema).dump(as_it_is_now(uow, policy))
+
+
+def as_it_is_now(uow, policy) -> dict:
+    """The policy with its current version's fields."""
+    current = uow.session.get(SlaPolicyVersion, (policy.id, policy.version))
+    return dict(versioned(current), id=policy.id, name=policy.name, position=policy.position, enabled=policy.enabled,
+                version=policy.version, updated_at=policy.updated_at)
+
+
+def checked_calendar(calendar) -> BusinessCalendar:
+    """The calendar the stored form makes, or a 400 naming the field and the reason."""
+    try:
+        return BusinessCalendar.from_config(calendar)
+    except CalendarError as exc:
+        details = [exc.reason]
+        for part in reversed(re.findall(r"[^.\[\]]+", exc.field)):
+            details = {part: details}
+        raise InvalidInput(f"calendar is not valid: {exc}", {"calendar": details}) from None
+
+
+def policy_of(uow, ticket_id):
+    """The policy version a ticket runs on, as ``SlaPolicyRefSchema``; None if no policy matched it."""
+    found = uow.session.execute(
+        select(SlaClock.policy_id, SlaClock.policy_version, SlaPolicy.name)
+        .join(SlaPolicy, SlaPolicy.id == SlaClock.policy_id).where(SlaClock.ticket_id == ticket_id).limit(1)).first()
+    return None if found is None else {"id": found.policy_id, "name": found.name, "version": found.policy_version}
+
+
+# -- preview ------------------------------------------------------------------------------
+def preview_sla(uow, data):
+    """Which policy a ticket with these fields, opened then, would get, and when its clocks fall due:
+    among the saved enabled policies, or with a draft tried at its position (standing in for the
+    policy it replaces); nothing is saved."""
+    request = load(SlaPreviewSchema, data)
+    # (position, id, rule, saved version): tried by position, then oldest first
+    candidates = [(position, version.id, version.rule, version) for position, version in policies.current(uow.session)]
+    draft = request.get("draft")
+    if draft is not None:
+        replacing = request.get("replacing")
+        if replacing is not None:
+            if uow.session.get(SlaPolicy, replacing) is None:
+                raise NotFound(f"SLA policy {replacing} does not exist", {"replacing": ["no such policy"]})
+            candidates = [candidate for candidate in candidates if candidate[1] != replacing]
+        if draft["enabled"]:
+            stored = shared(SlaPolicyCreateSchema).dump(draft)
+            rule = rules.Policy(draft["name"], checked_calendar(stored["calendar"]), stored["targets"],
+                                stored["conditions"], stored["warn_share"])
+            # a new policy would get the highest id: tried after the saved ones of its position
+            candidates.append((draft["position"], replacing or float("inf"), rule, None))
+    candidates.sort(key=lambda candidate: candidate[:2])
+    chosen = rules.choose_policy([rule for _position, _id, rule, _version in candidates], request["ticket"])
+    answer = {"policy": None, "clocks": []}
+    if chosen is not None:
+        version = next(version for _position, _id, rule, version in candidates if rule is chosen)
+        answer["policy"] = ({"id": None, "name": draft["name"], "version": None, "draft": True} if version is None
+                            else {"id": version.id, "name": uow.session.get(SlaPolicy, version.id).name,
+                                  "version": version.version, "draft": False})
+        at = request["created_at"]
+        for name in PREVIEWED_CLOCKS:
+            clock = rules.start(chosen, name, at)
+            if clock:
+                answer["clocks"].append({"clock": name, "target_minutes": chosen.targets[name],
+                                         "warn_at": clock.warn_at(chosen.calendar, chosen.warn_share),
+                                         "due_at": clock.due(chosen.calendar)})
+    return shared(SlaPreviewResultSchema).dump(answer)
 
 
 # -- following the ticket -----------------------------------------------------------------
 def start_clocks(uow, ticket, at, names=(FIRST_RESPONSE, RESOLUTION)):
-    versions = policies.all(uow.session)
-    if not versions:
-        return
+    """The clocks of the first enabled policy (its current version) the ticket matches; none if none does."""
+    versions = [version for _position, version in policies.current(uow.session)]
     facts = {name: getattr(ticket, name) for name in CONDITION_FIELDS}
     chosen = rules.choose_policy([version.rule for version in versions], facts)
+    if chosen is None:
+        return
     version = next(v for v in versions if v.rule is chosen)
     for name in names:
         clock = rules.start(chosen, name, at)
         if clock:
-            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, name=name,
+            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=name,
                               target_seconds=int(clock.target.total_seconds()), started_at=at)
             keep(uow, ticket, record, clock, version)
             uow.session.add(record)
@@ -127,12 +280,13 @@ def clocks_on_customer_message(uow, ticket, at):
     session = uow.session
     running = session.scalar(select(SlaClock.id).where(
         SlaClock.ticket_id == ticket.id, SlaClock.name == UPDATE, SlaClock.stopped_at.is_(None)))
-    policy_id = session.scalar(select(SlaClock.policy_id).where(SlaClock.ticket_id == ticket.id).limit(1))
-    if running is None and policy_id is not None:
-        version = policies.get(session, policy_id)
+    policy = session.execute(select(SlaClock.policy_id, SlaClock.policy_version)
+                             .where(SlaClock.ticket_id == ticket.id).limit(1)).first()
+    if running is None and policy is not None:
+        version = policies.get(session, *policy)  # the ticket's version, however the policy changed since
         clock = rules.start(version.rule, UPDATE, at)
         if clock:
-            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, name=UPDATE,
+            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=UPDATE,
                               target_seconds=int(clock.target.total_seconds()), started_at=at)
             keep(uow, ticket, record, clock, version)
             session.add(record)
@@ -155,7 +309,7 @@ def update_clocks(uow, ticket, at, change, names=CLOCKS, stopped_too=False):
     if not stopped_too:
         statement = statement.where(SlaClock.stopped_at.is_(None))
     for record in uow.session.scalars(statement.order_by(SlaClock.id)):  # one event order on every database
-        version = policies.get(uow.session, record.policy_id)
+        version = policies.get(uow.session, record.policy_id, record.policy_version)
         keep(uow, ticket, record, change(as_clock(record), version.rule.calendar), version)
 
 
@@ -184,7 +338,8 @@ def clock_views(uow, ticket_id, now):
     views = {}
     session = uow.session
     for record in session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id).order_by(SlaClock.id)):
-        views[record.name] = as_clock(record).view(policies.get(session, record.policy_id).rule.calendar, now)
+        calendar = policies.get(session, record.policy_id, record.policy_version).rule.calendar
+        views[record.name] = as_clock(record).view(calendar, now)
     return [views[name] for name in CLOCKS if name in views]
 
 

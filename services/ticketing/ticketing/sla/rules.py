@@ -27,7 +27,7 @@ class Policy:
     name: str
     calendar: BusinessCalendar
     targets: dict
-    conditions: dict = field(default_factory=dict)  # field -> allowed values; none means any
+    conditions: dict = field(default_factory=dict)  # field -> allowed values; a field left out: any
     warn_share: float = DEFAULT_WARN_SHARE
 
     def matches(self, ticket: dict) -> bool:
@@ -38,12 +38,9 @@ class Policy:
         return None if minutes is None else timedelta(minutes=minutes)
 
 
-def choose_policy(policies, ticket: dict) -> Policy:
-    """The first policy whose conditions the ticket meets (policies in order)."""
-    for policy in policies:
-        if policy.matches(ticket):
-            return policy
-    raise LookupError("no SLA policy matches and there is no default (a policy without conditions)")
+def choose_policy(policies, ticket: dict) -> Policy | None:
+    """The first policy whose conditions the ticket meets (policies in order); None: the ticket has no SLA."""
+    return next((policy for policy in policies if policy.matches(ticket)), None)
 
 
 @dataclass(frozen=True)

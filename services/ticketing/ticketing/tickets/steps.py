@@ -175,7 +175,7 @@ def detail(uow, ticket):
     clocks = SlaClockSchema(many=True).dump(sla.clock_views(uow, ticket.id, uow.now()))
     token = uow.results.get("rating_tokens", {}).get(ticket.id) if rules.on_customers_side(uow.caller.roles) else None
     return dict(shared(TicketSchema).dump(ticket), customer=customer_for_caller(uow, ticket), sla=clocks,
-                rating_token=token)
+                sla_policy=sla.policy_of(uow, ticket.id), rating_token=token)
 
 
 def customer_for_caller(uow, ticket):
