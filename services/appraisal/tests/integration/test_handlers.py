@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from appraisal import models
 from appraisal.cycles import handlers as cycles
@@ -15,33 +14,13 @@ from appraisal.cycles.rules import WorkingDays
 from appraisal.facts import handlers as facts
 from appraisal.kpis import handlers as kpis
 from appraisal.reviews import handlers as reviews
-from plumbing.db import make_engine
 from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent
 from plumbing.events import make_envelope
-from plumbing.unit_of_work import Unit, utc_now
+from plumbing.unit_of_work import Unit
 
 MARCH_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
 NO_HOLIDAYS = WorkingDays(None)  # weekends only: deadlines the test can count
 RECONTACT_DAYS = 7
-
-
-@pytest.fixture
-def run(migrated, sqlite_url):
-    """``run(handler, *args, actor=None, at=None)``: the handler in a unit of its own (a session,
-    the outbox, the caller, the clock), its after-commit actions run as a worker's would be."""
-    engine = make_engine(migrated("appraisal", sqlite_url))
-    sessions = sessionmaker(engine, expire_on_commit=False)
-
-    def run(handler, *args, actor=None, at=None):
-        with sessions() as session:
-            uow = Unit.on_session(session, service="appraisal", outbox=models.outbox, actor=actor,
-                                  clock=(lambda: at) if at else utc_now)
-            answer = handler(uow, *args)
-            uow.run_after_commit()
-            return answer
-    run.sessions = sessions
-    yield run
-    engine.dispose()
 
 
 def ticket_event(ticket_id, event_type, sequence, event_id=None, **data):
