@@ -19,7 +19,7 @@ DEFAULT_RECONTACT_DAYS = 7
 TOP_BOX = 4
 
 # the kinds of measure (each KPI of kpis/rules.py is a count or a mean of one of them, or a ratio of two)
-RECEIVED, COMPLAINT, FIRST_REPLY = "received", "complaint", "first_response"
+RECEIVED, HANDLED, COMPLAINT, FIRST_REPLY = "received", "handled", "complaint", "first_response"
 RESOLVED, FIRST_RESOLUTION, FULL_RESOLUTION, REOPENED = "resolved", "first_resolution", "full_resolution", "reopened"
 CONTACT_RESOLVED, FIRST_CONTACT = "contact_resolved", "first_contact"
 SLA_MET, SLA_BREACH, TRANSFER, CSAT, CSAT_TOP, EXAM = (
@@ -76,8 +76,13 @@ def later(*instants):
 
 
 def outcome_of(data) -> str:
-    """met, breached or cancelled; events from before ticketing named the outcome carry only ``met``."""
-    return data.get("outcome") or (MET if data["met"] else BREACHED)
+    """met, breached or cancelled. Events from before ticketing named the outcome carry only ``met``:
+    a first-response clock that stopped in time on resolve or close had no reply: cancelled."""
+    if data.get("outcome"):
+        return data["outcome"]
+    if not data["met"]:
+        return BREACHED
+    return CANCELLED if data["clock"] == FIRST_RESPONSE and data.get("state") in ENDED_STATES else MET
 
 
 def actor_or_owner(data):
@@ -93,6 +98,7 @@ class Projection:
         self.measures = []
         self.created = None            # the ticket.created fact
         self.receiver_known = False
+        self.holders = set()           # the agents the ticket came to so far
         self.first_replied = False
         self.met_clocks, self.breached_clocks = set(), set()
         self.resolution_seconds = None  # of the resolution clock's latest stop, for the resolution it ends
@@ -123,6 +129,13 @@ class Projection:
         self.created = fact
         if data.get("assignee"):
             self.received(data["assignee"], fact.stored_at)
+            self.handled(data["assignee"], self.record.created_at, fact.stored_at)
+
+    def handled(self, agent, at, arrived_at):
+        """The ticket came to ``agent`` (at creation, by assignment or transfer): once per agent."""
+        if agent and agent not in self.holders:
+            self.holders.add(agent)
+            self.add(HANDLED, agent, at, arrived_at=arrived_at)
 
     def received(self, agent, arrived_at):
         self.receiver_known = True
@@ -134,6 +147,7 @@ class Projection:
     def on_ticket_assigned(self, fact, data, queue_before):
         if self.created is not None and not self.receiver_known:
             self.received(data.get("assignee"), fact.stored_at)
+        self.handled(data.get("assignee"), fact.time, fact.stored_at)
 
     def on_ticket_transferred(self, fact, data, queue_before):
         self.on_ticket_assigned(fact, data, queue_before)
@@ -146,7 +160,7 @@ class Projection:
         clock, outcome = data["clock"], outcome_of(data)
         if clock not in SLA_CLOCKS or outcome == CANCELLED:
             return
-        replied = clock == FIRST_RESPONSE and data.get("state") not in ENDED_STATES
+        replied = clock == FIRST_RESPONSE and data.get("state") not in ENDED_STATES  # not a stop on resolve/close
         if replied and not self.first_replied:  # only a reply the customer saw is a first response
             self.first_replied = True
             self.add(FIRST_REPLY, actor_or_owner(data), fact.time, data["business_seconds"], fact.stored_at)

@@ -29,14 +29,15 @@ def scope_conditions(criteria) -> list:
 
 
 def tallies(session, conditions, *by) -> dict:
-    """``{(by values...): {kind: {"rows", "valued", "sum"}}}`` of the measures meeting ``conditions``,
+    """``{(by values...): {kind: {"rows", "valued", "sum", "tickets"}}}`` of the measures meeting ``conditions``,
     grouped by the columns ``by`` (none: one group, key ``()``): one GROUP BY, the same on SQLite and
     PostgreSQL. Means are sums over counts (the database's sum, not ``math.fsum``)."""
-    statement = select(*by, Measure.kind, func.count(), func.count(Measure.value), func.sum(Measure.value)).where(
-        *conditions).group_by(*by, Measure.kind)
+    statement = select(*by, Measure.kind, func.count(), func.count(Measure.value), func.sum(Measure.value),
+                       func.count(Measure.ticket_id.distinct())).where(*conditions).group_by(*by, Measure.kind)
     found = {}
-    for *key, kind, rows, valued, total in session.execute(statement):
-        found.setdefault(tuple(key), {})[kind] = {"rows": rows, "valued": valued, "sum": total or 0.0}
+    for *key, kind, rows, valued, total, tickets in session.execute(statement):
+        found.setdefault(tuple(key), {})[kind] = {"rows": rows, "valued": valued, "sum": total or 0.0,
+                                                  "tickets": tickets}
     return found
 
 

@@ -16,7 +16,7 @@ resolution_*         business seconds from creation to the latest resolution
                      of tickets resolved now: ``full_resolution``
 sla_compliance       ``sla_met`` / (``sla_met`` + ``sla_breach``)
 first_contact_rate   ``first_contact`` / ``contact_resolved``
-resolution_rate      ``first_resolution`` / ``received``
+resolution_rate      ``first_resolution`` / tickets ``handled``
 reopen_rate          ``reopened`` / ``resolved``
 transfer_rate        ``transfer`` / ``received``
 complaint_rate       ``complaint`` / ``received``
@@ -31,18 +31,17 @@ the customer and time spent resolved before a reopen excluded. A KPI whose
 denominator is empty is ``None`` ("not applicable"): a template leaves it out
 and shares its weight among the items that apply.
 """
-import math
 from datetime import datetime, time, timedelta, timezone
 
 from appraisal.facts.rules import (
     COMPLAINT, CONTACT_RESOLVED, CSAT, CSAT_TOP, EXAM, FIRST_CONTACT, FIRST_REPLY, FIRST_RESOLUTION, FULL_RESOLUTION,
-    RECEIVED, REOPENED, RESOLVED, SLA_BREACH, SLA_MET, TRANSFER,
+    HANDLED, RECEIVED, REOPENED, RESOLVED, SLA_BREACH, SLA_MET, TRANSFER,
 )
 
 SHARES = (50, 90)  # the percentiles, in percent
 TIMED = {"first_response": FIRST_REPLY, "first_resolution": FIRST_RESOLUTION, "resolution": FULL_RESOLUTION}
-# a tally: per kind of measure, its rows, the rows with a value, and the sum of the values
-EMPTY = {"rows": 0, "valued": 0, "sum": 0.0}
+# a tally: per kind of measure, its rows, the rows with a value, the sum of the values, and the tickets
+EMPTY = {"rows": 0, "valued": 0, "sum": 0.0, "tickets": 0}
 
 
 def day_range(first, last):
@@ -51,21 +50,13 @@ def day_range(first, last):
     return start, datetime.combine(last, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 
-def percentile(values, share) -> float | None:
-    """Nearest-rank percentile (the value at rank ceil(share * n)), as SQL's percentile_disc."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(len(ordered) * share)) - 1]
-
-
 def ratio(numerator, denominator) -> float | None:
     return numerator / denominator if denominator else None
 
 
 def values(tally: dict, percentiles: dict) -> dict:
-    """Every KPI of ``contract.KPI_KEYS`` from a tally (``{kind: {"rows", "valued", "sum"}}``) of
-    measures and their percentiles (``{"first_response_p50": ...}``)."""
+    """Every KPI of ``contract.KPI_KEYS`` from a tally (``{kind: {"rows", "valued", "sum", "tickets"}}``)
+    of measures and their percentiles (``{"first_response_p50": ...}``)."""
     def rows(kind):
         return tally.get(kind, EMPTY)["rows"]
 
@@ -80,7 +71,7 @@ def values(tally: dict, percentiles: dict) -> dict:
         **timed,
         "sla_compliance": ratio(rows(SLA_MET), rows(SLA_MET) + rows(SLA_BREACH)),
         "first_contact_rate": ratio(rows(FIRST_CONTACT), rows(CONTACT_RESOLVED)),
-        "resolution_rate": ratio(rows(FIRST_RESOLUTION), rows(RECEIVED)),
+        "resolution_rate": ratio(rows(FIRST_RESOLUTION), tally.get(HANDLED, EMPTY)["tickets"]),
         "reopen_rate": ratio(rows(REOPENED), rows(RESOLVED)),
         "transfer_rate": ratio(rows(TRANSFER), rows(RECEIVED)),
         "complaint_rate": ratio(rows(COMPLAINT), rows(RECEIVED)),
@@ -91,19 +82,8 @@ def values(tally: dict, percentiles: dict) -> dict:
     }
 
 
-def compute(measures) -> dict:
-    """Every KPI over measures (facts.rules.Measure), in memory: what the database computes in kpis.queries."""
-    measures = list(measures)
-    tally = merge({measure.kind: {"rows": 1, "valued": int(measure.value is not None), "sum": measure.value or 0}}
-                  for measure in measures)
-    percentiles = {f"{name}_p{share}": percentile([m.value for m in measures if m.kind == kind
-                                                   and m.value is not None], share / 100)
-                   for name, kind in TIMED.items() for share in SHARES}
-    return values(tally, percentiles)
-
-
 def merge(tallies) -> dict:
-    """One tally of several (sums of rows and of sums, per kind)."""
+    """One tally of several (sums of rows, sums and tickets, per kind: tallies of disjoint measures)."""
     total = {}
     for tally in tallies:
         for kind, counted in tally.items():

@@ -130,13 +130,14 @@ def test_each_fact_counts_for_the_agent_responsible_when_it_happened(run):
     ticket.add("ticket.rated", utc(2, 15), score=4, resolution=1)
     take(run, ticket)
     ann, bob = kpis_of(run, agent="ann"), kpis_of(run, agent="bob")
-    # ann received it (volume 1) and transferred it: transfer rate 1 / 1; resolved none of her 1: rate 0 / 1
+    # ann received it (volume 1) and transferred it: transfer rate 1 / 1; resolved none of the 1 she handled: 0 / 1
     assert (ann["volume"], ann["transfer_rate"], ann["resolution_rate"]) == (1, 1.0, 0.0)
     assert (ann["first_response_mean"], ann["sla_compliance"], ann["csat_mean"]) == (None, None, None)
     # bob: the first reply (1200 s, met), the breach (owner at 13:00), the resolution and the rating of it;
     # SLA compliance 1 met / (1 met + 1 breach) = 0.5; FCR 0 / 1 (transferred before)
     assert (bob["volume"], bob["first_response_mean"], bob["sla_compliance"]) == (0, 1200.0, 0.5)
     assert (bob["first_resolution_mean"], bob["csat_mean"], bob["first_contact_rate"]) == (18000.0, 4.0, 0.0)
+    assert bob["resolution_rate"] == 1.0  # it came to him by the transfer: 1 resolved / 1 handled
 
 
 # -- periods (DECISIONS 8) ----------------------------------------------------------------------

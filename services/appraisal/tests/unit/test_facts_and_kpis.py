@@ -2,10 +2,8 @@
 import itertools
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from appraisal.contract import KPI_KEYS
-from appraisal.facts.rules import Fact, Measure, memberships, project
+from appraisal.facts.rules import Fact, memberships, project
 from appraisal.kpis import rules as kpis
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -35,7 +33,8 @@ def test_every_measure_names_the_agent_responsible_and_the_instant_of_its_period
         ("ticket.rated", 90, {"assignee": "bob", "score": 5, "resolution": 1})]))
     assert (record.agent, record.team, record.created_at) == ("bob", "billing", T0)
     assert sorted((m.kind, m.agent, m.at, m.value) for m in measures) == sorted([
-        ("received", "alice", T0, None), ("transfer", "alice", at(5), None),
+        ("received", "alice", T0, None), ("handled", "alice", T0, None), ("transfer", "alice", at(5), None),
+        ("handled", "bob", at(5), None),
         ("first_response", "bob", at(10), 600.0), ("sla_met", "bob", at(10), None),
         ("sla_met", "bob", at(60), None), ("resolved", "bob", at(60), None),
         ("first_resolution", "bob", at(60), 3600.0), ("full_resolution", "bob", at(60), 3600.0),
@@ -56,7 +55,8 @@ def test_an_unowned_ticket_counts_for_the_first_agent_assigned_in_the_creation_p
     _, measures = project(1, ticket_facts([("ticket.assigned", 600, {"assignee": "bob", "team": "refunds"})],
                                           assignee=None, kind="complaint"))
     assert {(m.kind, m.agent, m.queue, m.at) for m in measures} == {
-        ("received", "bob", "refunds", T0), ("complaint", "bob", "refunds", T0)}
+        ("received", "bob", "refunds", T0), ("complaint", "bob", "refunds", T0),
+        ("handled", "bob", "refunds", at(600))}
 
 
 def test_memberships_hold_from_each_snapshot_and_the_first_from_the_beginning():
@@ -66,43 +66,37 @@ def test_memberships_hold_from_each_snapshot_and_the_first_from_the_beginning():
     assert memberships([]) == []
 
 
-def measure(kind, value=None):
-    return Measure(kind, "alice", "billing", T0, value, None)
+def tally(**kinds):
+    """``kind=rows`` or ``kind=(rows, sum of values)``: a tally of measures each of a ticket of its own."""
+    made = {}
+    for kind, counted in kinds.items():
+        rows, total = counted if isinstance(counted, tuple) else (counted, 0.0)
+        made[kind] = {"rows": rows, "valued": rows if total else 0, "sum": total, "tickets": rows}
+    return made
 
 
-def test_kpis_over_measures_match_hand_computed_figures():
-    values = kpis.compute([
-        *[measure("received")] * 4, measure("complaint"), measure("transfer"),
-        measure("first_response", 100.0), measure("first_response", 300.0), measure("first_response", 200.0),
-        measure("first_resolution", 1000.0), measure("first_resolution", None),  # no SLA clock: counted, no time
-        measure("full_resolution", 3000.0), *[measure("resolved")] * 2, measure("reopened"),
-        *[measure("contact_resolved")] * 2, measure("first_contact"),
-        *[measure("sla_met")] * 3, measure("sla_breach"),
-        measure("csat", 5), measure("csat_top"), measure("csat", 2), measure("exam", 80.0), measure("exam", 90.0)])
-    assert (values["first_response_mean"], values["first_response_p50"], values["first_response_p90"]) == (
-        200.0, 200.0, 300.0)                                                       # (100 + 300 + 200) / 3
-    assert (values["first_resolution_mean"], values["resolution_mean"]) == (1000.0, 3000.0)
+def test_kpis_from_a_tally_match_hand_computed_figures():
+    values = kpis.values(tally(
+        received=4, handled=4, complaint=1, transfer=1, first_response=(3, 600.0), first_resolution=(2, 4000.0),
+        full_resolution=(1, 3000.0), resolved=2, reopened=1, contact_resolved=2, first_contact=1, sla_met=3,
+        sla_breach=1, csat=(2, 7.0), csat_top=1, exam=(2, 170.0)), {"first_response_p50": 200.0})
+    assert (values["first_response_mean"], values["first_response_p50"]) == (200.0, 200.0)  # 600 / 3
+    assert (values["first_resolution_mean"], values["resolution_mean"]) == (2000.0, 3000.0)
     assert values["sla_compliance"] == 3 / 4                                       # 3 met / (3 + 1 breach)
     assert values["first_contact_rate"] == 1 / 2 and values["reopen_rate"] == 1 / 2
-    assert values["resolution_rate"] == 2 / 4                                      # first resolutions / received
+    assert values["resolution_rate"] == 2 / 4                                      # first resolutions / handled
     assert (values["transfer_rate"], values["complaint_rate"]) == (1 / 4, 1 / 4)
     assert (values["csat_mean"], values["csat_top2"]) == (3.5, 0.5)
     assert values["volume"] == 4 and values["exam_score"] == 85.0
 
 
 def test_a_kpi_with_no_data_is_not_applicable_rather_than_zero():
-    values = kpis.compute([measure("received")])
+    values = kpis.values(tally(received=1, handled=1), {})
     assert values["csat_mean"] is None and values["sla_compliance"] is None and values["exam_score"] is None
     assert values["first_contact_rate"] is None and values["resolution_rate"] == 0.0
-    assert kpis.compute([])["volume"] == 0
-
-
-@pytest.mark.parametrize("values, share, expected", [
-    ([5, 1, 3], 0.5, 3), ([1, 2, 3, 4], 0.5, 2), ([1, 2, 3, 4], 0.9, 4), ([7], 0.9, 7), ([], 0.5, None)])
-def test_percentiles_are_nearest_rank(values, share, expected):
-    assert kpis.percentile(values, share) == expected
+    assert kpis.values({}, {})["volume"] == 0
 
 
 def test_the_kpi_table_in_the_module_lists_every_kpi():
     assert all(key.split("_p")[0].split("_mean")[0] in kpis.__doc__ for key in KPI_KEYS)
-    assert set(kpis.compute([])) == set(KPI_KEYS)
+    assert set(kpis.values({}, {})) == set(KPI_KEYS)
