@@ -165,7 +165,7 @@ class Projection:
             self.first_replied = True
             self.add(FIRST_REPLY, actor_or_owner(data), fact.time, data["business_seconds"], fact.stored_at)
         if clock == RESOLUTION:
-            self.resolution_seconds = data["business_seconds"]
+            self.resolution_clock(data["business_seconds"])
         if outcome == MET and clock not in self.met_clocks:
             self.met_clocks.add(clock)
             self.add(SLA_MET, actor_or_owner(data), fact.time, arrived_at=fact.stored_at)
@@ -175,6 +175,15 @@ class Projection:
     def on_sla_breached(self, fact, data, queue_before):
         if data["clock"] in SLA_CLOCKS:
             self.breach(data["clock"], data.get("owner", data.get("assignee")), fact)
+
+    def resolution_clock(self, seconds):
+        """The resolution clock's reading, for the resolution it stops at: ticketing stops the clock
+        before it says resolved, so it waits for the resolution; one that came after it fills it."""
+        latest = self.steps[-1] if self.steps else None
+        if isinstance(latest, Resolution) and latest.seconds is None:
+            latest.seconds = seconds
+        else:
+            self.resolution_seconds = seconds
 
     def breach(self, clock, owner, fact):
         if clock not in self.breached_clocks:

@@ -100,3 +100,12 @@ def test_a_kpi_with_no_data_is_not_applicable_rather_than_zero():
 def test_the_kpi_table_in_the_module_lists_every_kpi():
     assert all(key.split("_p")[0].split("_mean")[0] in kpis.__doc__ for key in KPI_KEYS)
     assert set(kpis.values({}, {})) == set(KPI_KEYS)
+
+
+def test_a_resolution_takes_the_resolution_clocks_reading_whether_it_comes_before_or_after_it():
+    stop = ("sla.clock_stopped", 60, {"clock": "resolution", "business_seconds": 3600.0, "met": True,
+                                      "state": "resolved"})
+    resolved = ("ticket.resolved", 60, {"state": "resolved"})
+    for steps in ([stop, resolved], [resolved, stop]):
+        _, measures = project(1, ticket_facts(steps))
+        assert [m.value for m in measures if m.kind == "first_resolution"] == [3600.0]
