@@ -471,7 +471,8 @@ TEMPLATE = {
               {"grade": "C", "min_score": 0, "warning": True, "retraining_course_id": 42}],
 }
 
-# The hand-written baseline: kpis/rules.py's definitions as one statement (ratios over counts, nearest-rank percentiles).
+# The hand-written baseline: kpis/rules.py's definitions as one statement over the measures (ratios over counts,
+# nearest-rank percentiles).
 AGGREGATE = """
 SELECT agent,
        count(*) FILTER (WHERE kind = 'received') AS volume,

@@ -47,7 +47,8 @@ HISTORY = [
     # paused at 7 h); the customer writes Mon 9 10:00 (resumes; a follow-up clock starts: no target counted);
     # resolved Mon 11:00 (7 h + 1 h = 28800 s); reopened Tue 10 10:00 (inside the 7-day window); resolved
     # Tue 12:00 (28800 + 7200 = 36000 s)
-    ticket(3, 5, "09:00", "billing", "ann", reply(at(5, "15:00"), "ann"), state(at(5, "16:00"), "waiting_customer", "ann"),
+    ticket(3, 5, "09:00", "billing", "ann", reply(at(5, "15:00"), "ann"),
+           state(at(5, "16:00"), "waiting_customer", "ann"),
            {"at": at(9, "10:00"), "type": "message", "kind": "customer", "body": "Still broken"},
            state(at(9, "11:00"), "resolved", "ann"), state(at(10, "10:00"), "reopened"),
            state(at(10, "12:00"), "resolved", "ann")),
@@ -68,7 +69,8 @@ HISTORY = [
            state(at(11, "09:30"), "waiting_customer", "dan")),
     # T7 ann, created Tue 31 March 17:30 (March's volume); reply Wed 1 April 09:15 (30 + 15 min = 2700 s) and
     # resolved 10:00 (30 min + 1 h = 5400 s): April's
-    ticket(7, 31, "17:30", "billing", "ann", reply(at(1, "09:15", 4), "ann"), state(at(1, "10:00", 4), "resolved", "ann")),
+    ticket(7, 31, "17:30", "billing", "ann", reply(at(1, "09:15", 4), "ann"),
+           state(at(1, "10:00", 4), "resolved", "ann")),
 ]
 
 # Each fact for the agent responsible when it happened, in the period of its own instant (DECISIONS 6, 8).
@@ -80,7 +82,8 @@ ANN = {
     "first_resolution_p50": 7200.0, "first_resolution_p90": 28800.0,
     "resolution_mean": 21600.0,           # full: T1 7200, T3 36000 (creation to its latest resolution)
     "resolution_p50": 7200.0, "resolution_p90": 36000.0,
-    "sla_compliance": 0.75,               # met: T1 first response, T1 and T3 resolution = 3; breached: T3 first response
+    "sla_compliance": 0.75,               # met: T1 first response, T1 and T3 resolution = 3; breached: T3's first
+                                          # response: 3 / 4
     "first_contact_rate": 0.5,            # contacts resolved T1, T3 = 2; T3 reopened inside the window: 1 / 2
     "resolution_rate": 0.5,               # first resolutions T1, T3 / handled T1, T2, T3, T7 = 2 / 4
     "reopen_rate": 1 / 3,                 # resolutions T1, T3, T3 again = 3; the first of T3 reopened: 1 / 3

@@ -1,4 +1,5 @@
-"""KPIs: their values over a period for an agent, a team or a queue (or everyone), and tickets counted per day or month."""
+"""KPIs: their values over a period for an agent, a team or a queue (or everyone), and tickets
+counted per day or month."""
 from sqlalchemy import func, select
 
 from appraisal.contract import KpiQuerySchema, KpiValuesSchema, TicketCountListSchema, TicketCountQuerySchema

@@ -230,8 +230,8 @@ def test_a_team_counts_its_members_facts_at_the_time_and_a_queue_its_tickets(run
 # -- periods freeze (DECISIONS 11) ----------------------------------------------------------------
 VOLUME = {"key": "volume", "name": "Tickets", "category": "volume", "source": "measured", "measure": "volume",
           "direction": "higher_better", "target": 10, "floor": 0}
-MONTHLY = {"name": "Volume monthly", "role": "agent", "period_type": "monthly", "items": [{"kpi": "volume", "weight": 100}],
-           "bands": [{"grade": "A", "min_score": 0}]}
+MONTHLY = {"name": "Volume monthly", "role": "agent", "period_type": "monthly",
+           "items": [{"kpi": "volume", "weight": 100}], "bands": [{"grade": "A", "min_score": 0}]}
 
 
 def test_a_published_cycle_keeps_its_figures_and_a_late_fact_counts_in_the_next_period(run):
