@@ -89,7 +89,7 @@ class TicketCountQuerySchema(StrictSchema):
 
 
 class TicketCountSchema(Schema):
-    agent = fields.String(allow_none=True, metadata={"description": "null for tickets nobody owns"})
+    agent = fields.String(allow_none=True, metadata={"description": "who received them; null: nobody has yet"})
     day = fields.Date(metadata={"description": "the day, or the first day of the month"})
     tickets = fields.Integer()
 
