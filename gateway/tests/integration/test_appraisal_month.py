@@ -152,6 +152,12 @@ MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
 
 @pytest.fixture
+def platform_databases(postgres_platform_databases):
+    """On PostgreSQL, as deployed (the worked examples of the definitions run on SQLite)."""
+    return postgres_platform_databases
+
+
+@pytest.fixture
 def desk(start_platform, client, make_account):
     start_platform("ticketing", "appraisal")
     client.login()
