@@ -24,7 +24,7 @@ Ctrl-C): a RabbitMQ vhost and a PostgreSQL database (``bench/kit/scratch.py``).
 5. cycle: KPI definitions, a template and a monthly cycle over RPC; times
    ``advance_cycle(compute)``; baseline: one hand-written SQL statement with
    the same per-agent aggregates (counts, means, percentile_disc, ratios)
-   over ``ticket_records``; checks every agent's figures against it;
+   over the ``measures``; checks every agent's figures against it;
 6. writes ``bench/results/appraisal_cycle.md`` and ``.json``.
 
 Targets (issue 5): ingest >= 5,000 events/s; cycle within 2x the aggregate.
@@ -63,7 +63,7 @@ from psycopg2.extras import execute_values
 
 from appraisal.contract import KPI_KEYS
 from appraisal.facts import rules as facts
-from appraisal.facts.handlers import record_row
+from appraisal.facts.handlers import measure_row, record_row
 from appraisal.service import AppraisalService
 from plumbing import migrate
 from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
@@ -310,13 +310,14 @@ def ingest_baseline(database_url, args):
 
 def load_records(database_url, args):
     """The state ingest would leave, written straight to the tables: every
-    event kept as a fact and each ticket's record projected from its facts by
-    appraisal's own code (``facts.project``), with multi-row INSERTs. For
-    timing the cycle at sizes whose ingest takes an hour (``--records-only``)."""
+    event kept as a fact and each ticket's record and measures (and each exam's
+    measure) derived from its facts by appraisal's own code (``facts.project``),
+    with multi-row INSERTs. For timing the cycle at sizes whose ingest takes an
+    hour (``--records-only``)."""
     say(f"writing the month's facts and ticket records directly ({args.tickets:,} tickets)")
     connection = connect(database_url)
     connection.autocommit = False
-    facts_written, records, ticket_facts, current = 0, [], [], None
+    facts_written, records, measures, ticket_facts, current = 0, [], [], [], None
     started = last = time.monotonic()
     with connection.cursor() as cursor:
         def flush(fact_rows):
@@ -327,13 +328,19 @@ def load_records(database_url, args):
                 execute_values(cursor, f"INSERT INTO ticket_records ({', '.join(columns)}) VALUES %s",
                                [tuple(row[c] for c in columns) for row in records], page_size=1000)
                 records.clear()
+            if measures:
+                columns = list(measures[0])
+                execute_values(cursor, f"INSERT INTO measures ({', '.join(columns)}) VALUES %s",
+                               [tuple(row[c] for c in columns) for row in measures], page_size=1000)
+                measures.clear()
             connection.commit()
 
         def close_ticket():
             if current is not None:
-                record = facts.project(current, [facts.Fact(t, q, datetime.fromisoformat(at), d)
-                                                 for t, q, at, d in ticket_facts])
+                record, derived = facts.project(current, [facts.Fact(t, q, datetime.fromisoformat(at), d)
+                                                          for t, q, at, d in ticket_facts])
                 records.append(record_row(record))
+                measures.extend(measure_row(measure, ticket_id=current) for measure in derived)
                 ticket_facts.clear()
 
         fact_rows = []
@@ -345,6 +352,10 @@ def load_records(database_url, args):
                 current = ticket_id
             if ticket_id is not None:
                 ticket_facts.append((event_type, envelope["sequence"], envelope["time"], data))
+            elif event_type.startswith("training.exam_"):
+                measures.append(measure_row(facts.exam_measure(facts.Fact(
+                    event_type, envelope["sequence"], datetime.fromisoformat(envelope["time"]), data), data["agent"]),
+                    event_id=envelope["id"]))
             fact_rows.append((envelope["id"], event_type, envelope["sequence"], envelope["time"], ticket_id,
                               data.get("assignee", data.get("agent")), json.dumps(data)))
             if len(fact_rows) >= 20000:
@@ -359,7 +370,8 @@ def load_records(database_url, args):
         facts_written += len(fact_rows)
     written = scalar(connection, "SELECT count(*) FROM ticket_records")
     connection.close()
-    say(f"wrote {facts_written:,} facts and {written:,} ticket records in {time.monotonic() - started:.0f}s")
+    say(f"wrote {facts_written:,} facts, {written:,} ticket records and their measures in "
+        f"{time.monotonic() - started:.0f}s")
     return {"events": facts_written, "ticket_records": written}
 
 
@@ -459,32 +471,42 @@ TEMPLATE = {
               {"grade": "C", "min_score": 0, "warning": True, "retraining_course_id": 42}],
 }
 
-# The hand-written baseline: kpis/rules.py's definitions as one statement (ratios over counts, nearest-rank percentiles).
+# The hand-written baseline: kpis/rules.py's definitions as one statement over the measures (ratios over counts,
+# nearest-rank percentiles).
 AGGREGATE = """
 SELECT agent,
-       count(*) AS volume,
-       avg(first_response_seconds) AS first_response_mean,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY first_response_seconds) AS first_response_p50,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY first_response_seconds) AS first_response_p90,
-       avg(resolution_seconds) FILTER (WHERE resolved) AS resolution_mean,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY resolution_seconds) FILTER (WHERE resolved) AS resolution_p50,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY resolution_seconds) FILTER (WHERE resolved) AS resolution_p90,
-       count(*) FILTER (WHERE sla_subject AND sla_met)::float8
-           / nullif(count(*) FILTER (WHERE sla_subject), 0) AS sla_compliance,
-       count(*) FILTER (WHERE ever_resolved AND first_contact_resolution)::float8
-           / nullif(count(*) FILTER (WHERE ever_resolved), 0) AS first_contact_rate,
-       count(*) FILTER (WHERE resolved)::float8 / count(*) AS resolution_rate,
-       count(*) FILTER (WHERE ever_resolved AND reopens > 0)::float8
-           / nullif(count(*) FILTER (WHERE ever_resolved), 0) AS reopen_rate,
-       count(*) FILTER (WHERE transfers > 0)::float8 / count(*) AS transfer_rate,
-       count(*) FILTER (WHERE kind = 'complaint')::float8 / count(*) AS complaint_rate,
-       sum(csat_score)::float8 / nullif(count(csat_score), 0) AS csat_mean,
-       count(*) FILTER (WHERE csat_score >= 4)::float8 / nullif(count(csat_score), 0) AS csat_top2
-FROM ticket_records
-WHERE created_at >= %(start)s AND created_at < %(end)s AND agent IS NOT NULL
+       count(*) FILTER (WHERE kind = 'received') AS volume,
+       avg(value) FILTER (WHERE kind = 'first_response') AS first_response_mean,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'first_response') AS first_response_p50,
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'first_response') AS first_response_p90,
+       avg(value) FILTER (WHERE kind = 'first_resolution') AS first_resolution_mean,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'first_resolution')
+           AS first_resolution_p50,
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'first_resolution')
+           AS first_resolution_p90,
+       avg(value) FILTER (WHERE kind = 'full_resolution') AS resolution_mean,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'full_resolution') AS resolution_p50,
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY value) FILTER (WHERE kind = 'full_resolution') AS resolution_p90,
+       count(*) FILTER (WHERE kind = 'sla_met')::float8
+           / nullif(count(*) FILTER (WHERE kind IN ('sla_met', 'sla_breach')), 0) AS sla_compliance,
+       count(*) FILTER (WHERE kind = 'first_contact')::float8
+           / nullif(count(*) FILTER (WHERE kind = 'contact_resolved'), 0) AS first_contact_rate,
+       count(*) FILTER (WHERE kind = 'first_resolution')::float8
+           / nullif(count(DISTINCT ticket_id) FILTER (WHERE kind = 'handled'), 0) AS resolution_rate,
+       count(*) FILTER (WHERE kind = 'reopened')::float8
+           / nullif(count(*) FILTER (WHERE kind = 'resolved'), 0) AS reopen_rate,
+       count(*) FILTER (WHERE kind = 'transfer')::float8
+           / nullif(count(*) FILTER (WHERE kind = 'received'), 0) AS transfer_rate,
+       count(*) FILTER (WHERE kind = 'complaint')::float8
+           / nullif(count(*) FILTER (WHERE kind = 'received'), 0) AS complaint_rate,
+       avg(value) FILTER (WHERE kind = 'csat') AS csat_mean,
+       count(*) FILTER (WHERE kind = 'csat_top')::float8
+           / nullif(count(*) FILTER (WHERE kind = 'csat'), 0) AS csat_top2
+FROM measures
+WHERE at >= %(start)s AND at < %(end)s AND agent IS NOT NULL AND kind <> 'exam'
 GROUP BY agent
 """
-COMPARED = [key for key in KPI_KEYS if key != "exam_score"]  # exam grades are facts, not ticket records
+COMPARED = [key for key in KPI_KEYS if key != "exam_score"]  # exam grades: not in the aggregate
 
 
 def aggregate(connection, start, end):
@@ -515,7 +537,7 @@ def cycle(database_url, amqp_uri, service, args):
         rpc.advance_cycle(planned["id"], {"action": "start"})
         connection = connect(database_url)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE ticket_records")
+            cursor.execute("ANALYZE measures")
             cursor.execute("ANALYZE facts")
         say(f"cycle {planned['id']} collecting; timing compute and the hand-written aggregate, {args.repeat}x each")
         aggregate_seconds, compute_seconds, cpu = [], [], {}
@@ -534,7 +556,7 @@ def cycle(database_url, amqp_uri, service, args):
         connection.close()
     mismatches = []
     # an agent with an exam grade and no ticket in the month has a result but no row in the aggregate
-    by_agent = {result["agent"]: result for result in results if result["kpis"].get("volume")}
+    by_agent = {result["agent"]: result for result in results if result["agent"] in expected}
     if set(by_agent) != set(expected):
         mismatches.append(f"agents differ: {len(by_agent)} results, {len(expected)} in the aggregate; only in "
                           f"results: {sorted(set(by_agent) - set(expected))[:5]}, only in the aggregate: "

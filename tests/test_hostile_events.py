@@ -26,14 +26,14 @@ TICKET = {"ticket_id": 7, "assignee": "alice", "created_at": NOW}
 CERTIFICATION = {"agent": "alice", "certification": "onboarding"}
 ALERT = {"alert_id": 3, "key": "cluster-3", "level": "II", "summary": "Refund complaints spreading",
          "opens_ticket": True}
-STAFF = {"username": "alice", "roles": ["agent"]}
+STAFF = {"username": "alice", "roles": ["agent"], "teams": ["billing"]}
 EXAM = {"agent": "alice", "score": 82.5}
 # data each consumed event type's handler accepts
 VALID_DATA = {
     "ticket.created": TICKET, "ticket.assigned": TICKET, "ticket.transferred": TICKET,
     "ticket.resolved": TICKET, "ticket.reopened": TICKET, "ticket.rated": dict(TICKET, score=4),
     "sla.clock_stopped": dict(TICKET, clock="resolution", business_seconds=3600.0, met=True),
-    "sla.breached": TICKET, "training.exam_passed": EXAM, "training.exam_failed": EXAM,
+    "sla.breached": dict(TICKET, clock="resolution"), "training.exam_passed": EXAM, "training.exam_failed": EXAM,
     "staff.account_created": STAFF, "staff.account_updated": STAFF,
     "training.certified": dict(CERTIFICATION, clears_for_duty=True, valid_until=None),
     "training.certification_revoked": CERTIFICATION, "training.certification_expired": CERTIFICATION,

@@ -29,13 +29,13 @@ def check_standing(session, principal, username):
 
 
 def check_kpis(session, principal, query):
-    """An agent's own KPIs; a supervisor's teams' too, by agent or by team."""
+    """An agent's own KPIs; a supervisor's teams' too, by agent, by team or by the team's queue."""
     scope = people_in_view(session, principal)
     if scope is None:
         return
     teams = set(accounts.get(session, principal.username).teams)
     allowed = (query.get("agent") in scope if "agent" in query
-               else principal.has_any(SEE_THEIR_TEAMS) and query.get("team") in teams)
+               else principal.has_any(SEE_THEIR_TEAMS) and query.get("team", query.get("queue")) in teams)
     if not allowed:
         raise ApiError(403, "forbidden", "you may see your own KPIs and, as a supervisor, your teams'",
                        {"agent": ["outside what you may see"]})

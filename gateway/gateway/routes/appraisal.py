@@ -11,8 +11,8 @@ router = Router()
 
 @router.api("GET", "/api/v1/appraisal/ticket-counts", roles=APPRAISAL_READERS, query=contract.TicketCountQuerySchema,
             response=contract.TicketCountListSchema,
-            summary="Tickets by UTC day (or month) of creation and owning agent (agents: their own; "
-                    "supervisors: their teams')")
+            summary="Tickets by UTC day (or month) of creation and the agent who received them (agents: their "
+                    "own; supervisors: their teams')")
 def ticket_counts(service, call: ApiCall):
     if "agent" in call.query:
         check_kpis(service.db, call.principal, call.query)
@@ -21,8 +21,8 @@ def ticket_counts(service, call: ApiCall):
 
 @router.api("GET", "/api/v1/appraisal/kpis", roles=APPRAISAL_READERS, query=contract.KpiQuerySchema,
             response=contract.KpiValuesSchema, summary=(
-                "KPIs of an agent or a team over days of ticket creation (agents: their own; supervisors: "
-                "their teams')"))
+                "KPIs of an agent, a team (its members' facts at the time) or a team's queue (its tickets' facts) "
+                "over the days the facts belong to (agents: their own; supervisors: their teams')"))
 def kpis(service, call: ApiCall):
     check_kpis(service.db, call.principal, call.query)
     return service.appraisal.kpis(call.query)
@@ -140,6 +140,6 @@ def audit_trail(service, call: ApiCall, cycle_id):
 
 
 @router.api("POST", "/api/v1/appraisal/replay", roles=ADMIN, response=contract.ReplayResultSchema,
-            summary="Rebuild every ticket record from the stored facts")
+            summary="Rebuild every ticket record, measure and team membership from the stored facts")
 def replay_appraisal(service, call: ApiCall):
     return service.appraisal.replay()

@@ -55,6 +55,10 @@ def test_tickets_worked_in_ticketing_become_an_agents_kpis_which_only_they_and_t
         "kpis"]["volume"] == 2
     assert bob.get(client.url("/api/v1/appraisal/kpis"), params=mine).status_code == 403
     assert bob.get(client.url("/api/v1/appraisal/kpis"), params={"team": "billing", **this_month()}).status_code == 403
+    assert ok(sue.get(client.url("/api/v1/appraisal/kpis"), params={"queue": "billing", **this_month()}))[
+        "kpis"]["volume"] == 2  # the billing queue's tickets
+    assert bob.get(client.url("/api/v1/appraisal/kpis"), params={"queue": "billing", **this_month()}).status_code == 403
+    assert sue.get(client.url("/api/v1/appraisal/kpis"), params={"queue": "refunds", **this_month()}).status_code == 403
 
 
 def test_the_committee_runs_a_cycle_and_an_agent_appeals_and_sees_the_adjusted_score(people, client):

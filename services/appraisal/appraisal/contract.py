@@ -8,6 +8,7 @@ from plumbing.schemas import ResponseSchema, StrictSchema, answer_of, required
 # -- enumerations -------------------------------------------------------------
 KPI_KEYS = (  # the measured KPIs, each defined in appraisal/kpis/rules.py
     "first_response_mean", "first_response_p50", "first_response_p90",
+    "first_resolution_mean", "first_resolution_p50", "first_resolution_p90",
     "resolution_mean", "resolution_p50", "resolution_p90",
     "sla_compliance", "first_contact_rate", "resolution_rate", "reopen_rate", "transfer_rate",
     "complaint_rate", "csat_mean", "csat_top2", "volume", "exam_score",
@@ -45,16 +46,21 @@ def date_range_errors(data, start="date_from", end="date_to") -> dict:
 
 # -- KPIs -------------------------------------------------------------------
 class KpiQuerySchema(StrictSchema):
-    agent = fields.String(validate=AGENT)
-    team = fields.String(validate=validate.Length(1, 64))
-    date_from = fields.Date(required=True, metadata={"description": "first day (UTC) of ticket creation, inclusive"})
+    agent = fields.String(validate=AGENT, metadata={"description": "the facts attributed to this agent"})
+    team = fields.String(validate=validate.Length(1, 64), metadata={
+        "description": "the facts of the agents who were the team's members when each happened"})
+    queue = fields.String(validate=validate.Length(1, 64), metadata={
+        "description": "the facts of tickets in this team's queue (the ticket's team) when each happened"})
+    date_from = fields.Date(required=True, metadata={
+        "description": "first day (UTC) of the period each fact belongs to, inclusive"})
     date_to = fields.Date(required=True, metadata={"description": "last day (UTC), inclusive"})
 
     @validates_schema
     def check_range(self, data, **kwargs):
         errors = date_range_errors(data)
-        if "agent" in data and "team" in data:
-            errors["team"] = ["give agent or team, not both"]
+        scopes = [name for name in ("agent", "team", "queue") if name in data]
+        if len(scopes) > 1:
+            errors[scopes[-1]] = ["give one of agent, team or queue"]
         if errors:
             raise ValidationError(errors)
 
@@ -62,6 +68,7 @@ class KpiQuerySchema(StrictSchema):
 class KpiValuesSchema(ResponseSchema):
     agent = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
+    queue = fields.String(allow_none=True)
     date_from = fields.Date()
     date_to = fields.Date()
     kpis = fields.Dict(keys=fields.String(validate=validate.OneOf(KPI_KEYS)), values=fields.Float(allow_none=True),
@@ -82,7 +89,7 @@ class TicketCountQuerySchema(StrictSchema):
 
 
 class TicketCountSchema(ResponseSchema):
-    agent = fields.String(allow_none=True, metadata={"description": "null for tickets nobody owns"})
+    agent = fields.String(allow_none=True, metadata={"description": "who received them; null: nobody has yet"})
     day = fields.Date(metadata={"description": "the day, or the first day of the month"})
     tickets = fields.Integer()
 
@@ -205,7 +212,11 @@ class CycleSchema(ResponseSchema):
     state = fields.String(validate=validate.OneOf(CYCLE_STATES))
     appeal_days = fields.Integer()
     decision_days = fields.Integer()
-    computed_at = fields.DateTime(allow_none=True)
+    computed_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the figures were first computed: they hold the facts that had arrived by then"})
+    late_facts = fields.Integer(metadata={
+        "description": "facts of the period that arrived after computed_at: not included, counted in the next "
+                       "period's cycle"})
     published_at = fields.DateTime(allow_none=True)
     appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
     closed_at = fields.DateTime(allow_none=True)

@@ -26,33 +26,55 @@ class Fact(Base):
     ticket_id: Mapped[int | None] = mapped_column(index=True)
     agent: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON)
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: kept before arrivals were noted
 
-    __table_args__ = (Index("ix_facts_type_time", "type", "time"),)
+    __table_args__ = (Index("ix_facts_type_time", "type", "time"), Index("ix_facts_stored_at", "stored_at"))
 
 
 class TicketRecord(Base):
-    """A ticket as appraisal sees it (facts.rules.TicketRecord), rebuilt from its facts."""
+    """A ticket as appraisal sees it now (facts.rules.TicketRecord), rebuilt from its facts."""
     __tablename__ = "ticket_records"
 
     ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    created_on: Mapped[date | None] = mapped_column(Date, index=True)  # the UTC day, for counts per day
     agent: Mapped[str | None] = mapped_column(String(64), index=True)
     team: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))
-    first_response_seconds: Mapped[float | None]
-    resolution_seconds: Mapped[float | None]
-    resolved: Mapped[bool]
-    ever_resolved: Mapped[bool]
-    first_contact_resolution: Mapped[bool]
-    reopens: Mapped[int]
-    transfers: Mapped[int]
-    sla_subject: Mapped[bool]
-    sla_met: Mapped[bool]
-    csat_score: Mapped[int | None]
     last_sequence: Mapped[int]
+
+
+class Measure(Base):
+    """One contribution of a fact to a KPI (facts.rules.Measure), attributed to the agent responsible when it
+    happened: derived from the facts (a ticket's rebuilt with it, an exam's kept by its event id)."""
+    __tablename__ = "measures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(index=True)
+    event_id: Mapped[str | None] = mapped_column(String(255), unique=True)  # an exam's fact
+    kind: Mapped[str] = mapped_column(String(32))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    day: Mapped[date] = mapped_column(Date)  # the UTC day of ``at``, for counts per day
+    value: Mapped[float | None] = mapped_column(Float)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_measures_kind_at", "kind", "at"), Index("ix_measures_agent_at", "agent", "at"),
+                      Index("ix_measures_queue_at", "queue", "at"))
+
+
+class Membership(Base):
+    """An agent in a team from ``valid_from`` (None: from the beginning) until ``valid_to`` (None: still),
+    derived from the gateway's staff account snapshots (facts)."""
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class KpiDefinition(Base):
@@ -94,7 +116,7 @@ class Cycle(Base):
     state: Mapped[str] = mapped_column(String(16))
     appeal_days: Mapped[int]
     decision_days: Mapped[int]
-    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # first compute: figures frozen as of then
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     appeal_deadline: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,5 +1,5 @@
-"""Appraisal: what it answers. It keeps the facts of ticketing's and training's
-events (``facts``), measures KPIs from them (``kpis``), holds KPI definitions,
+"""Appraisal: what it answers. It keeps the facts of ticketing's, training's and
+the gateway's staff events (``facts``), measures KPIs from them (``kpis``), holds KPI definitions,
 templates and ratings (``reviews``) and runs cycles with their results,
 appeals and audit trail (``cycles``). Each entrypoint hands its call to a handler."""
 from nameko.dependency_providers import Config
@@ -54,7 +54,7 @@ class AppraisalService(PlatformService):
 
     @batch_event_handler("ticketing", "sla.breached")
     def on_sla_breached(self, batch):
-        facts.take_ticket_facts(self.uow, batch, facts.recontact_window(self.config))
+        facts.take_ticket_facts(self.uow, batch, facts.recontact_window(self.config), facts.SlaBreachedDataSchema)
 
     @batch_event_handler("training", "training.exam_passed")
     def on_exam_passed(self, batch):
@@ -63,6 +63,14 @@ class AppraisalService(PlatformService):
     @batch_event_handler("training", "training.exam_failed")
     def on_exam_failed(self, batch):
         facts.take_exam_facts(self.uow, batch)
+
+    @batch_event_handler("gateway", "staff.account_created")
+    def on_staff_created(self, batch):
+        facts.take_staff_facts(self.uow, batch)
+
+    @batch_event_handler("gateway", "staff.account_updated")
+    def on_staff_updated(self, batch):
+        facts.take_staff_facts(self.uow, batch)
 
     @rpc
     def replay(self):

@@ -2,10 +2,10 @@
 agent's result), reviewed, published (the appeal window opens) and closed
 (outcomes apply); the results, the appeals against them, and the audit trail.
 Every step is written to the audit trail in the transaction that makes it."""
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from appraisal import events
 from appraisal.contract import (
@@ -15,8 +15,10 @@ from appraisal.contract import (
 )
 from appraisal.cycles import rules
 from appraisal.cycles.audit import audit
+from appraisal.facts.handlers import STAFF_EVENTS
+from appraisal.facts.rules import RECEIVED
 from appraisal.kpis import queries as kpi_queries, rules as kpi_rules
-from appraisal.models import Appeal, AuditEntry, Cycle, Result, Template, TicketRecord
+from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Result, Template
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
@@ -68,16 +70,32 @@ def create_cycle(uow, data):
         uow.session.flush()
         audit(uow, cycle.id, "cycle_planned", {"template_id": template.id, "period_start": start.isoformat(),
                                                "period_end": end.isoformat()})
-        return shared(CycleSchema).dump(cycle)
+        return cycle_view(uow, cycle)
 
 
 def get_cycle(uow, cycle_id):
-    return shared(CycleSchema).dump(get_or_not_found(uow.session, Cycle, cycle_id))
+    return cycle_view(uow, get_or_not_found(uow.session, Cycle, cycle_id))
 
 
 def list_cycles(uow):
     rows = uow.session.scalars(select(Cycle).order_by(Cycle.period_start.desc(), Cycle.id.desc())).all()
-    return shared(CycleListSchema).dump({"items": rows})
+    return shared(CycleListSchema).dump({"items": [cycle_view(uow, cycle, dump=False) for cycle in rows]})
+
+
+def cycle_view(uow, cycle, dump=True):
+    view = {column.key: getattr(cycle, column.key) for column in Cycle.__table__.columns}
+    view["late_facts"] = late_facts(uow.session, cycle)
+    return shared(CycleSchema).dump(view) if dump else view
+
+
+def late_facts(session, cycle) -> int:
+    """Facts of the cycle's period that arrived after its figures were computed (DECISIONS 11):
+    not in them, counted in the next period's cycle (account snapshots are no figures' facts)."""
+    if cycle.computed_at is None:
+        return 0
+    start, end = kpi_rules.day_range(cycle.period_start, cycle.period_end)
+    return session.scalar(select(func.count()).select_from(Fact).where(
+        Fact.time >= start, Fact.time < end, Fact.stored_at > cycle.computed_at, Fact.type.not_in(STAFF_EVENTS)))
 
 
 def advance_cycle(uow, cycle_id, data, calendar: rules.WorkingDays):
@@ -99,30 +117,31 @@ def advance_cycle(uow, cycle_id, data, calendar: rules.WorkingDays):
             details["retraining_requested"] = close(uow, cycle)
         cycle.state = target
         audit(uow, cycle.id, f"cycle_{action}", details)
-        return shared(CycleSchema).dump(cycle)
+        return cycle_view(uow, cycle)
 
 
 def compute_results(uow, cycle) -> int:
-    """Every agent with tickets, exam grades or ratings in the period gets a
-    result. The KPIs' counts and sums come from one GROUP BY (agent, team)
-    and the percentiles from one ranking per measure, not from every record."""
+    """Every agent with measures or ratings in the period gets a result. The
+    figures hold the facts that had arrived when the cycle was first computed
+    (computing again, for new ratings, changes no measured figure), and the
+    previous period's facts that arrived after that period's cycle was
+    computed (DECISIONS 11). Counts and sums come from one GROUP BY (agent,
+    queue) and the percentiles from one ranking per measure."""
     session = uow.session
+    cycle.computed_at = cycle.computed_at or uow.now()
     rule, definitions = reviews.scoring_rule(uow, cycle.template_id)
-    conditions = [*kpi_queries.period_conditions(cycle.period_start, cycle.period_end),
-                  TicketRecord.agent.is_not(None)]
+    conditions = [*cycle_conditions(session, cycle), Measure.agent.is_not(None)]
     tallies, teams = {}, {}
-    for (agent, team), tally in kpi_queries.tallies(session, conditions).items():
+    for (agent, queue), tally in kpi_queries.tallies(session, conditions, Measure.agent, Measure.queue).items():
         tallies.setdefault(agent, []).append(tally)
-        if team:
-            teams.setdefault(agent, {})[team] = tally["tickets"]
+        if queue and RECEIVED in tally:
+            teams.setdefault(agent, {})[queue] = tally[RECEIVED]["rows"]
     percentiles = kpi_queries.percentiles(session, conditions)
     ratings = reviews.ratings_by_agent(uow, cycle.id)
-    exam_scores = kpi_queries.exam_scores(session, None, cycle.period_start, cycle.period_end)
-    agents = set(tallies) | set(ratings) | set(exam_scores)
+    agents = set(tallies) | set(ratings)
     rows = []
     for agent in sorted(agents):
-        measured = kpi_rules.values(kpi_rules.merge(tallies.get(agent, [])), percentiles.get(agent, {}),
-                                    exam_scores.get(agent, []))
+        measured = kpi_rules.values(kpi_rules.merge(tallies.get(agent, [])), percentiles.get(agent, {}))
         scored = scoring.score(rule, definitions, measured, ratings.get(agent, {}))
         result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=rules.most_tickets(teams.get(agent, {})),
                                  kpis=measured, adjusted=False, computed_at=uow.now())
@@ -134,8 +153,22 @@ def compute_results(uow, cycle) -> int:
             index_elements=[Result.cycle_id, Result.agent],
             set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
             rows)
-    cycle.computed_at = uow.now()
     return len(agents)
+
+
+def cycle_conditions(session, cycle) -> list:
+    """The measures a cycle counts: of its period, arrived by its computation; and of the previous
+    period (the template's cycle ending the day before), arrived after that cycle's computation."""
+    arrived = or_(Measure.arrived_at.is_(None), Measure.arrived_at <= cycle.computed_at)
+    own = and_(*kpi_queries.period_conditions(cycle.period_start, cycle.period_end))
+    previous = session.scalar(select(Cycle).where(
+        Cycle.template_id == cycle.template_id, Cycle.period_end == cycle.period_start - timedelta(days=1),
+        Cycle.computed_at.is_not(None)))
+    if previous is None:
+        return [arrived, own]
+    late = and_(*kpi_queries.period_conditions(previous.period_start, previous.period_end),
+                Measure.arrived_at > previous.computed_at)
+    return [arrived, or_(own, late)]
 
 
 def keep_score(result, scored: scoring.Score):

@@ -1,40 +1,47 @@
-"""The measured KPIs of A1, defined once, here (docs/appraisal.md quotes them).
+"""The measured KPIs of A1, defined once, here (docs/appraisal.md quotes them
+with a worked example each).
 
-A ticket belongs to the period in which it was created and to the agent and
-team that own it as of its latest event. Over those tickets:
+Every KPI is a count or a mean of one kind of measure (facts.rules: one row per
+contribution of a fact, attributed to the agent responsible when it happened,
+in the period of the instant that decides it), or a ratio of two counts, over
+the measures of a scope (an agent, a team's members at the time, a queue) and
+a period:
 
 ===================  ==========================================================
 first_response_*     business seconds to the first reply the customer saw
-                     (mean, p50, p90), over tickets that had one
-resolution_*         business seconds to the latest resolution, waiting on
-                     the customer excluded (mean, p50, p90), over resolved ones
-sla_compliance       tickets whose every stopped SLA clock met its target and
-                     none breached / tickets with a clock stopped or breached
-first_contact_rate   resolved with no transfer and no reopen within the
-                     re-contact window / tickets ever resolved
-resolution_rate      tickets resolved now / tickets
-reopen_rate          tickets reopened at least once / tickets ever resolved
-transfer_rate        tickets transferred at least once / tickets
-complaint_rate       tickets of kind complaint / tickets
-csat_mean            mean of the latest customer rating (1-5) per rated ticket
-csat_top2            rated tickets scoring 4 or 5 / rated tickets
-volume               tickets
-exam_score           mean training exam grade (percent) finalised in the period
+                     (mean, p50, p90): ``first_response``, for the replier
+first_resolution_*   business seconds from creation to the first resolution:
+                     ``first_resolution``, for the resolver
+resolution_*         business seconds from creation to the latest resolution
+                     of tickets resolved now: ``full_resolution``
+sla_compliance       ``sla_met`` / (``sla_met`` + ``sla_breach``)
+first_contact_rate   ``first_contact`` / ``contact_resolved``
+resolution_rate      ``first_resolution`` / tickets ``handled``
+reopen_rate          ``reopened`` / ``resolved``
+transfer_rate        ``transfer`` / ``received``
+complaint_rate       ``complaint`` / ``received``
+csat_mean            mean ``csat`` (1-5)
+csat_top2            ``csat_top`` / ``csat``
+volume               ``received``
+exam_score           mean ``exam`` grade (percent)
 ===================  ==========================================================
 
-A KPI whose denominator is empty is ``None`` ("not applicable"): a template
-leaves it out and shares its weight among the items that apply.
+Resolution times count business time on the ticket's SLA calendar, waiting on
+the customer and time spent resolved before a reopen excluded. A KPI whose
+denominator is empty is ``None`` ("not applicable"): a template leaves it out
+and shares its weight among the items that apply.
 """
-import math
 from datetime import datetime, time, timedelta, timezone
 
-TOP_BOX = 4
+from appraisal.facts.rules import (
+    COMPLAINT, CONTACT_RESOLVED, CSAT, CSAT_TOP, EXAM, FIRST_CONTACT, FIRST_REPLY, FIRST_RESOLUTION, FULL_RESOLUTION,
+    HANDLED, RECEIVED, REOPENED, RESOLVED, SLA_BREACH, SLA_MET, TRANSFER,
+)
+
 SHARES = (50, 90)  # the percentiles, in percent
-# what a tally of ticket records counts and sums (kpis.queries has the database count the same)
-TALLY = ("tickets", "first_count", "first_sum", "resolution_count", "resolution_sum", "sla_subject", "sla_met",
-         "ever_resolved", "first_contact", "resolved", "reopened", "transferred", "complaints", "rated", "csat_sum",
-         "top2")
-EMPTY = dict.fromkeys(TALLY, 0)
+TIMED = {"first_response": FIRST_REPLY, "first_resolution": FIRST_RESOLUTION, "resolution": FULL_RESOLUTION}
+# a tally: per kind of measure, its rows, the rows with a value, the sum of the values, and the tickets
+EMPTY = {"rows": 0, "valued": 0, "sum": 0.0, "tickets": 0}
 
 
 def day_range(first, last):
@@ -43,68 +50,44 @@ def day_range(first, last):
     return start, datetime.combine(last, time.min, tzinfo=timezone.utc) + timedelta(days=1)
 
 
-def percentile(values, share) -> float | None:
-    """Nearest-rank percentile (the value at rank ceil(share * n)), as SQL's percentile_disc."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(len(ordered) * share)) - 1]
-
-
 def ratio(numerator, denominator) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def mean(values) -> float | None:
-    return math.fsum(values) / len(values) if values else None
+def values(tally: dict, percentiles: dict) -> dict:
+    """Every KPI of ``contract.KPI_KEYS`` from a tally (``{kind: {"rows", "valued", "sum", "tickets"}}``)
+    of measures and their percentiles (``{"first_response_p50": ...}``)."""
+    def rows(kind):
+        return tally.get(kind, EMPTY)["rows"]
 
-
-def values(tally: dict, percentiles: dict, exam_scores=()) -> dict:
-    """Every KPI of ``contract.KPI_KEYS`` from a tally (counts and sums, ``TALLY``) of
-    ticket records, their percentiles (``{"first_response_p50": ...}``) and exam grades."""
+    def mean(kind):
+        counted = tally.get(kind, EMPTY)
+        return ratio(counted["sum"], counted["valued"])
+    timed = {}
+    for name, kind in TIMED.items():
+        timed[f"{name}_mean"] = mean(kind)
+        timed.update({f"{name}_p{share}": percentiles.get(f"{name}_p{share}") for share in SHARES})
     return {
-        "first_response_mean": ratio(tally["first_sum"], tally["first_count"]),
-        **{f"first_response_p{share}": percentiles.get(f"first_response_p{share}") for share in SHARES},
-        "resolution_mean": ratio(tally["resolution_sum"], tally["resolution_count"]),
-        **{f"resolution_p{share}": percentiles.get(f"resolution_p{share}") for share in SHARES},
-        "sla_compliance": ratio(tally["sla_met"], tally["sla_subject"]),
-        "first_contact_rate": ratio(tally["first_contact"], tally["ever_resolved"]),
-        "resolution_rate": ratio(tally["resolved"], tally["tickets"]),
-        "reopen_rate": ratio(tally["reopened"], tally["ever_resolved"]),
-        "transfer_rate": ratio(tally["transferred"], tally["tickets"]),
-        "complaint_rate": ratio(tally["complaints"], tally["tickets"]),
-        "csat_mean": ratio(tally["csat_sum"], tally["rated"]),
-        "csat_top2": ratio(tally["top2"], tally["rated"]),
-        "volume": tally["tickets"],
-        "exam_score": mean(list(exam_scores)),
+        **timed,
+        "sla_compliance": ratio(rows(SLA_MET), rows(SLA_MET) + rows(SLA_BREACH)),
+        "first_contact_rate": ratio(rows(FIRST_CONTACT), rows(CONTACT_RESOLVED)),
+        "resolution_rate": ratio(rows(FIRST_RESOLUTION), tally.get(HANDLED, EMPTY)["tickets"]),
+        "reopen_rate": ratio(rows(REOPENED), rows(RESOLVED)),
+        "transfer_rate": ratio(rows(TRANSFER), rows(RECEIVED)),
+        "complaint_rate": ratio(rows(COMPLAINT), rows(RECEIVED)),
+        "csat_mean": mean(CSAT),
+        "csat_top2": ratio(rows(CSAT_TOP), rows(CSAT)),
+        "volume": rows(RECEIVED),
+        "exam_score": mean(EXAM),
     }
-
-
-def compute(records, exam_scores=()) -> dict:
-    """Every KPI of ``contract.KPI_KEYS`` over ticket records (facts.rules.TicketRecord) and exam grades, in memory."""
-    records = list(records)
-    first = [r.first_response_seconds for r in records if r.first_response_seconds is not None]
-    resolution = [r.resolution_seconds for r in records if r.resolved and r.resolution_seconds is not None]
-    ratings = [r.csat_score for r in records if r.csat_score is not None]
-    ever_resolved = [r for r in records if r.ever_resolved]
-    tally = {
-        "tickets": len(records), "first_count": len(first), "first_sum": math.fsum(first),
-        "resolution_count": len(resolution), "resolution_sum": math.fsum(resolution),
-        "sla_subject": sum(r.sla_subject for r in records), "sla_met": sum(r.sla_subject and r.sla_met for r in records),
-        "ever_resolved": len(ever_resolved), "first_contact": sum(r.first_contact_resolution for r in ever_resolved),
-        "resolved": sum(r.resolved for r in records), "reopened": sum(r.reopens > 0 for r in ever_resolved),
-        "transferred": sum(r.transfers > 0 for r in records), "complaints": sum(r.kind == "complaint" for r in records),
-        "rated": len(ratings), "csat_sum": math.fsum(ratings), "top2": sum(score >= TOP_BOX for score in ratings),
-    }
-    percentiles = {f"{name}_p{share}": percentile(series, share / 100)
-                   for name, series in (("first_response", first), ("resolution", resolution)) for share in SHARES}
-    return values(tally, percentiles, exam_scores)
 
 
 def merge(tallies) -> dict:
-    """One tally of several (sums of counts and of sums)."""
-    total = dict(EMPTY)
+    """One tally of several (sums of rows, sums and tickets, per kind: tallies of disjoint measures)."""
+    total = {}
     for tally in tallies:
-        for key in TALLY:
-            total[key] += tally[key] or 0
+        for kind, counted in tally.items():
+            into = total.setdefault(kind, dict(EMPTY))
+            for key in EMPTY:
+                into[key] += counted[key] or 0
     return total

@@ -17,10 +17,11 @@ MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
 
 class Ticket:
-    """Publishes one ticket's events the way ticketing does: one sequence per ticket."""
+    """Publishes one ticket's events the way ticketing does: one sequence per ticket, the n-th
+    event n minutes after the ticket's creation."""
 
     def __init__(self, uri, ticket_id, assignee="alice", team="billing", kind="inquiry", at="2026-03-02T09:00:00+00:00"):
-        self.uri, self.sequence = uri, 0
+        self.uri, self.sequence, self.at = uri, 0, datetime.fromisoformat(at)
         self.facts = {"ticket_id": ticket_id, "assignee": assignee, "team": team, "kind": kind,
                       "priority": "normal", "channel": "email", "state": "assigned", "actor": None}
         self.publish("ticket.created", subject="s", tags=[], created_at=at)
@@ -28,7 +29,8 @@ class Ticket:
     def publish(self, event_type, source="ticketing", version=1, **data):
         self.sequence += 1
         return publish_event(self.uri, source, event_type, dict(self.facts, **data),
-                             subject=f"ticket/{self.facts['ticket_id']}", sequence=self.sequence, data_version=version)
+                             subject=f"ticket/{self.facts['ticket_id']}", sequence=self.sequence, data_version=version,
+                             time=self.at + timedelta(minutes=self.sequence))
 
     def resolve(self, version=2, **counts):
         """ticket.resolved as ticketing publishes it (version 2), or as it did (1: with the rating link token)."""
@@ -61,39 +63,47 @@ def counts(container, **query):
 
 
 def a_month_of_work(uri):
-    """Alice: 3 tickets, one transferred to her and resolved late, one rated 5, one rated 2. Bob: 1."""
+    """Alice receives tickets 1 and 3 and resolves 1 (rated 5); bob receives 2 (a complaint, answered late)
+    and 4, and transfers 2 to alice, who resolves it (rated 2). Alice is in the billing team."""
+    publish_event(uri, "gateway", "staff.account_created", {"username": "alice", "teams": ["billing"]},
+                  subject="staff/alice", time=datetime(2026, 3, 1, tzinfo=timezone.utc))
     one = Ticket(uri, 1)
     one.clock("first_response", 100.0)
+    one.clock("resolution", 1000.0)  # ticketing stops the clock, then says resolved
     one.resolve()
-    one.clock("resolution", 1000.0)
     one.publish("ticket.rated", score=5, top_box=True, resolution=1)
     two = Ticket(uri, 2, assignee="bob", kind="complaint")
     two.clock("first_response", 300.0, met=False)
     two.facts["assignee"] = "alice"
     two.publish("ticket.transferred", previous_assignee="bob", transfer_count=1)
-    two.resolve(first_contact_resolution=False, transfer_count=1)
     two.clock("resolution", 3000.0)
+    two.resolve(first_contact_resolution=False, transfer_count=1)
     two.publish("ticket.rated", score=2, top_box=False, resolution=1)
     Ticket(uri, 3).clock("first_response", 200.0)
     Ticket(uri, 4, assignee="bob")
     Ticket(uri, 5, at="2026-04-01T00:00:00+00:00")  # April: outside March
     publish_event(uri, "training", "training.exam_passed", {"agent": "alice", "score": 80.0},
                   time=datetime(2026, 3, 10, 8, tzinfo=timezone.utc), subject="training/alice")
-    return 16  # facts published
+    return 17  # facts published
 
 
+# each fact for the agent responsible when it happened: alice replied first on 1 (100 s) and 3 (200 s), resolved
+# 1 (1000 s) and 2 (3000 s), every clock of hers met (2 first responses, 2 resolutions: 4 / 4); FCR: 1 of her
+# 2 contacts resolved (2 was transferred); 2 first resolutions / 3 tickets handled (1, 3 and 2 from bob);
+# ratings 5 and 2
 ALICE_IN_MARCH = {
-    "first_response_mean": 200.0, "first_response_p50": 200.0, "first_response_p90": 300.0,
+    "first_response_mean": 150.0, "first_response_p50": 100.0, "first_response_p90": 200.0,
+    "first_resolution_mean": 2000.0, "first_resolution_p50": 1000.0, "first_resolution_p90": 3000.0,
     "resolution_mean": 2000.0, "resolution_p50": 1000.0, "resolution_p90": 3000.0,
-    "sla_compliance": 2 / 3, "first_contact_rate": 0.5, "resolution_rate": 2 / 3, "reopen_rate": 0.0,
-    "transfer_rate": 1 / 3, "complaint_rate": 1 / 3, "csat_mean": 3.5, "csat_top2": 0.5, "volume": 3.0,
+    "sla_compliance": 1.0, "first_contact_rate": 0.5, "resolution_rate": 2 / 3, "reopen_rate": 0.0,
+    "transfer_rate": 0.0, "complaint_rate": 0.0, "csat_mean": 3.5, "csat_top2": 0.5, "volume": 2.0,
     "exam_score": 80.0}
 
 
 def wait_for_the_month(appraisal):
     """Until every fact of ``a_month_of_work`` is in (they come through ten queues)."""
     wait_for(lambda: kpis_of(appraisal, agent="alice") == ALICE_IN_MARCH and counts(appraisal, by="month") == [
-        {"agent": "alice", "day": "2026-03-01", "tickets": 3}, {"agent": "bob", "day": "2026-03-01", "tickets": 1},
+        {"agent": "alice", "day": "2026-03-01", "tickets": 2}, {"agent": "bob", "day": "2026-03-01", "tickets": 2},
         {"agent": "alice", "day": "2026-04-01", "tickets": 1}], message="the month's facts")
 
 
@@ -101,10 +111,14 @@ def test_a_month_of_events_gives_the_hand_computed_kpis_per_agent_and_team(appra
     a_month_of_work(uri)
     wait_for_the_month(appraisal)  # alice's figures and the counts per month are checked here
     bob = kpis_of(appraisal, agent="bob")
-    assert (bob["volume"], bob["csat_mean"], bob["sla_compliance"], bob["exam_score"]) == (1.0, None, None, None)
-    assert kpis_of(appraisal, team="billing")["volume"] == 4.0
+    # bob: received 2 and 4; his late first reply on 2 (300 s, breached: 0 met / 1); transferred 2 (1 / 2)
+    assert (bob["volume"], bob["first_response_mean"], bob["sla_compliance"], bob["transfer_rate"]) == (
+        2.0, 300.0, 0.0, 0.5)
+    assert (bob["csat_mean"], bob["complaint_rate"], bob["exam_score"]) == (None, 0.5, None)
+    assert kpis_of(appraisal, queue="billing")["volume"] == 4.0  # every ticket of March in the billing queue
+    wait_for(lambda: kpis_of(appraisal, team="billing")["volume"] == 2.0, message="alice's team")  # bob is in none
     assert counts(appraisal, agent="alice", date_from="2026-03-02", date_to="2026-03-02") == [
-        {"agent": "alice", "day": "2026-03-02", "tickets": 3}]
+        {"agent": "alice", "day": "2026-03-02", "tickets": 2}]
 
 
 def test_replaying_the_stored_facts_rebuilds_identical_figures(appraisal, uri):
@@ -120,7 +134,7 @@ def test_redelivered_and_out_of_order_events_count_once(appraisal, uri):
     resolved = ticket.resolve(version=1)  # published before version 2: still counted
     publish_raw(uri, "ticketing", "ticket.resolved", resolved)  # the same envelope again: same id
     late = Ticket.__new__(Ticket)  # a ticket whose resolution arrives before its creation
-    late.uri, late.sequence, late.facts = uri, 1, dict(ticket.facts, ticket_id=2)
+    late.uri, late.sequence, late.at, late.facts = uri, 1, ticket.at, dict(ticket.facts, ticket_id=2)
     late.resolve()
     late.sequence = 0
     late.publish("ticket.created", subject="s", tags=[], created_at="2026-03-03T09:00:00+00:00")
@@ -203,21 +217,22 @@ def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_scor
                                        "scores": {"courtesy": 20}})
     assert advance(appraisal, cycle, "compute")["state"] == "computed"
     [alice, bob] = call(appraisal, "list_results", cycle["id"])["items"]
-    # speed: mean first response 200 s -> (600-200)/(600-60) = 74.07 points; CSAT 3.5 -> 62.5;
-    # courtesy (90*60 + 60*40)/100 = 78 -> 78 points; 74.074*0.4 + 62.5*0.3 + 78*0.3 = 71.78
-    assert (alice["agent"], alice["score"], alice["grade"], alice["team"]) == ("alice", 71.78, "B", "billing")
+    # speed: mean first response 150 s -> (600-150)/(600-60) = 83.3333 points; CSAT 3.5 -> 62.5;
+    # courtesy (90*60 + 60*40)/100 = 78 -> 78 points; 83.3333*0.4 + 62.5*0.3 + 78*0.3 = 75.48
+    assert (alice["agent"], alice["score"], alice["grade"], alice["team"]) == ("alice", 75.48, "B", "billing")
     items = {item["kpi"]: item for item in alice["breakdown"]["items"]}
     assert items["courtesy"]["rated_by_role"] == {"supervisor": 90.0, "quality": 60.0}
-    assert items["speed"]["value"] == 200.0 and items["satisfaction"]["value"] == 3.5
-    # bob: no first response, no rating by customers: courtesy alone counts
-    assert (bob["score"], bob["grade"], bob["outcome"]["retraining_course_id"]) == (20.0, "C", 42)
+    assert items["speed"]["value"] == 150.0 and items["satisfaction"]["value"] == 3.5
+    # bob: first response 300 s -> (600-300)/540 = 55.5556 points; no customer rating: speed and courtesy
+    # share the weight, 40 and 30 of 70: 55.5556*4/7 + 20*3/7 = 31.746 + 8.5714 = 40.32
+    assert (bob["score"], bob["grade"], bob["outcome"]["retraining_course_id"]) == (40.32, "C", 42)
     with pytest.raises(NotFound):
         call_as("alice", appraisal, "my_result", cycle["id"])  # not published yet
 
     advance(appraisal, cycle, "review")
     published = advance(appraisal, cycle, "publish")
     assert published["appeal_deadline"] > published["published_at"][:10]
-    assert call_as("alice", appraisal, "my_result", cycle["id"])["score"] == 71.78
+    assert call_as("alice", appraisal, "my_result", cycle["id"])["score"] == 75.48
     appeal = call_as("alice", appraisal, "file_appeal", cycle["id"],
                      {"items": ["speed"], "reason": "ticket 2 was transferred to me late"})
     assert appeal["state"] == "filed" and not appeal["overdue"]
@@ -233,7 +248,7 @@ def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_scor
     call_as("carla", appraisal, "investigate_appeal", appeal["id"], {"note": "checking ticket 2"})
     decided = call_as("carla", appraisal, "decide_appeal", appeal["id"],
                       {"decision": "adjusted", "new_score": 88, "reason": "the transfer delay was not hers"})
-    assert (decided["score_before"], decided["score_after"], decided["decision"]) == (71.78, 88.0, "adjusted")
+    assert (decided["score_before"], decided["score_after"], decided["decision"]) == (75.48, 88.0, "adjusted")
     mine = call_as("alice", appraisal, "my_result", cycle["id"])
     assert (mine["score"], mine["grade"], mine["adjusted"], mine["outcome"]["bonus_tier"]) == (88.0, "A", True, 1)
 

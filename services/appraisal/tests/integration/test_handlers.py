@@ -2,12 +2,11 @@
 once and records rebuilt, KPIs and counts from them, and a cycle whose clock
 the test sets (publication, an appeal, the window closing)."""
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from appraisal import models
 from appraisal.cycles import handlers as cycles
@@ -15,33 +14,13 @@ from appraisal.cycles.rules import WorkingDays
 from appraisal.facts import handlers as facts
 from appraisal.kpis import handlers as kpis
 from appraisal.reviews import handlers as reviews
-from plumbing.db import make_engine
 from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent
 from plumbing.events import make_envelope
-from plumbing.unit_of_work import Unit, utc_now
+from plumbing.unit_of_work import Unit
 
 MARCH_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
 NO_HOLIDAYS = WorkingDays(None)  # weekends only: deadlines the test can count
 RECONTACT_DAYS = 7
-
-
-@pytest.fixture
-def run(migrated, sqlite_url):
-    """``run(handler, *args, actor=None, at=None)``: the handler in a unit of its own (a session,
-    the outbox, the caller, the clock), its after-commit actions run as a worker's would be."""
-    engine = make_engine(migrated("appraisal", sqlite_url))
-    sessions = sessionmaker(engine, expire_on_commit=False)
-
-    def run(handler, *args, actor=None, at=None):
-        with sessions() as session:
-            uow = Unit.on_session(session, service="appraisal", outbox=models.outbox, actor=actor,
-                                  clock=(lambda: at) if at else utc_now)
-            answer = handler(uow, *args)
-            uow.run_after_commit()
-            return answer
-    run.sessions = sessions
-    yield run
-    engine.dispose()
 
 
 def ticket_event(ticket_id, event_type, sequence, event_id=None, **data):
@@ -63,7 +42,7 @@ def stored():
     return REGISTRY.get_sample_value("csops_appraisal_facts_stored_total", {"type": "ticket.resolved"}) or 0
 
 
-def test_a_batch_of_facts_is_kept_once_and_rebuilds_its_tickets_records(run):
+def test_a_batch_of_facts_is_kept_once_and_rebuilds_its_tickets_records_and_measures(run):
     run(facts.take_ticket_facts, [created(1), created(2, "bob")], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
     resolved = ticket_event(1, "ticket.resolved", 2)
     before = stored()
@@ -72,8 +51,9 @@ def test_a_batch_of_facts_is_kept_once_and_rebuilds_its_tickets_records(run):
     assert stored() == before + 1
     with run.sessions() as session:
         records = {r.ticket_id: r for r in session.scalars(select(models.TicketRecord))}
-    assert (records[1].agent, records[1].resolved, records[1].created_on) == ("alice", True, date(2026, 3, 2))
-    assert (records[2].agent, records[2].resolved) == ("bob", False)
+        resolutions = session.scalars(select(models.Measure.ticket_id).where(models.Measure.kind == "resolved")).all()
+    assert (records[1].agent, records[1].created_at, records[2].agent) == ("alice", MARCH_2, "bob")
+    assert resolutions == [1]
     assert run(facts.replay, RECONTACT_DAYS) == {"tickets": 2, "facts": 3}
 
 
@@ -84,7 +64,7 @@ def test_event_data_a_record_needs_is_checked_and_nothing_of_the_batch_is_kept(r
     assert run(facts.replay, RECONTACT_DAYS) == {"tickets": 0, "facts": 0}
 
 
-def test_kpis_and_counts_come_from_the_records_and_exam_facts(run):
+def test_kpis_and_counts_come_from_the_measures_of_ticket_and_exam_facts(run):
     run(facts.take_ticket_facts, [created(1), created(2), created(3, "bob")], RECONTACT_DAYS,
         facts.TicketCreatedDataSchema)
     run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 100.0), stopped(2, 2, "first_response", 300.0)],
@@ -112,9 +92,10 @@ def outbox_types(run):
 
 
 def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_the_window(run):
-    run(facts.take_ticket_facts, [created(1), created(2, "bob")], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
+    run(facts.take_ticket_facts, [created(1), created(2, "bob")], RECONTACT_DAYS, facts.TicketCreatedDataSchema,
+        at=MARCH_2)
     run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 60.0), stopped(2, 2, "first_response", 600.0, "bob")],
-        RECONTACT_DAYS, facts.SlaClockStoppedDataSchema)
+        RECONTACT_DAYS, facts.SlaClockStoppedDataSchema, at=MARCH_2)
     run(reviews.create_kpi_definition, DEFINITION, actor="carla")
     template = run(reviews.create_template, TEMPLATE, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
