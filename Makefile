@@ -7,7 +7,7 @@ SERVICES := $(shell python3 $(SERVICES_LIST) backends)
 PACKAGES := plumbing gateway $(addprefix services/,$(SERVICES))
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up preflight test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
+.PHONY: install migrate topology up preflight contract-tools test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -40,7 +40,15 @@ up: migrate topology var/Procfile
 preflight:
 	python3 tests/preflight.py
 
-test: preflight install
+# the Node tools of the contract tests (tests/contract), exactly as contracts/node/package-lock.json pins them;
+# npm ci again only when the lockfile changed
+NODE_KIT := contracts/node
+$(NODE_KIT)/node_modules/.package-lock.json: $(NODE_KIT)/package-lock.json
+	cd $(NODE_KIT) && npm ci
+
+contract-tools: $(NODE_KIT)/node_modules/.package-lock.json
+
+test: preflight install contract-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # the platform under load while its processes crash, RabbitMQ restarts and PostgreSQL refuses connections

@@ -66,7 +66,7 @@ from appraisal.facts import rules as facts
 from appraisal.facts.handlers import measure_row, record_row
 from appraisal.service import AppraisalService
 from plumbing import migrate
-from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope
+from plumbing.events import CONTENT_TYPE, exchange_name, make_envelope, sequence_number
 from plumbing.testing import wait_until_answering
 from plumbing.topology import declare
 from ticketing.events import PUBLISHED as TICKETING_EVENTS
@@ -291,7 +291,7 @@ def ingest_baseline(database_url, args):
         last = time.monotonic()
         for _, event_type, envelope in month_events(args.tickets, args.agents, args.seed):
             data = envelope["data"]
-            rows.append((envelope["id"], event_type, envelope["sequence"], envelope["time"], data.get("ticket_id"),
+            rows.append((envelope["id"], event_type, sequence_number(envelope), envelope["time"], data.get("ticket_id"),
                          data.get("assignee", data.get("agent")), json.dumps(data)))
             if len(rows) >= args.batch:
                 flush()
@@ -351,12 +351,12 @@ def load_records(database_url, args):
                 close_ticket()
                 current = ticket_id
             if ticket_id is not None:
-                ticket_facts.append((event_type, envelope["sequence"], envelope["time"], data))
+                ticket_facts.append((event_type, sequence_number(envelope), envelope["time"], data))
             elif event_type.startswith("training.exam_"):
                 measures.append(measure_row(facts.exam_measure(facts.Fact(
-                    event_type, envelope["sequence"], datetime.fromisoformat(envelope["time"]), data), data["agent"]),
-                    event_id=envelope["id"]))
-            fact_rows.append((envelope["id"], event_type, envelope["sequence"], envelope["time"], ticket_id,
+                    event_type, sequence_number(envelope), datetime.fromisoformat(envelope["time"]), data),
+                    data["agent"]), event_id=envelope["id"]))
+            fact_rows.append((envelope["id"], event_type, sequence_number(envelope), envelope["time"], ticket_id,
                               data.get("assignee", data.get("agent")), json.dumps(data)))
             if len(fact_rows) >= 20000:
                 flush(fact_rows)

@@ -45,6 +45,7 @@ PROMETHEUS_PLUGIN = Need("RabbitMQ's prometheus plugin on :15692 (queue depths f
 PROMTOOL = Need("promtool and prometheus (check and run the Prometheus config and alert rules)",
                 "apt-get install prometheus")
 COMPOSE = Need("docker-compose (validates docker-compose.yml)", "apt-get install docker-compose")
+NODE = Need("Node.js 20 or later and npm (the contract tests' tools, contracts/node)", "apt-get install nodejs npm")
 PLUGINS = {MANAGEMENT: "rabbitmq_management", PROMETHEUS_PLUGIN: "rabbitmq_prometheus"}
 
 
@@ -54,6 +55,13 @@ def port_open(host, port, timeout=2.0):
         return True
     except OSError:
         return False
+
+
+def node_20_or_later():
+    if not (shutil.which("node") and shutil.which("npm")):
+        return False
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=30).stdout
+    return int(version.lstrip("v").split(".")[0] or 0) >= 20
 
 
 def answers(url, authorization=None):
@@ -72,6 +80,7 @@ CHECKS = {
     PROMETHEUS_PLUGIN: lambda: answers(BROKER_METRICS),
     PROMTOOL: lambda: bool(shutil.which("promtool") and shutil.which("prometheus")),
     COMPOSE: lambda: bool(shutil.which("docker-compose")),
+    NODE: node_20_or_later,
 }
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from plumbing import eventdocs
 from plumbing.events import make_envelope
@@ -49,3 +49,33 @@ def test_the_contract_rejects_personal_data_and_unknown_versions(event_schemas):
         event_schemas.validate(dict(good, time="yesterday"))
     with pytest.raises(KeyError):
         event_schemas.validate(dict(good, dataversion=2))
+    with pytest.raises(ValidationError):  # the CloudEvents sequence extension is a string
+        event_schemas.validate(dict(good, sequence=1))
+
+
+def test_each_schema_stands_alone_and_holds_its_data_schema(event_schemas):
+    """No registry, no reference to resolve: a tool loads one file and validates an envelope, or its data."""
+    data = {"ticket_id": 1, "subject": "s", "channel": "phone", "kind": "inquiry", "priority": "normal",
+            "state": "new", "assignee": None, "team": None, "actor": None, "tags": [],
+            "created_at": "2026-11-23T08:00:00+00:00"}
+    schema = event_schemas.schema_for("ticket.created", 1)
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(
+        make_envelope(service="ticketing", event_type="ticket.created", subject="ticket/1", data=data, sequence=1))
+    Draft202012Validator(schema["$defs"]["data"]).validate(data)
+    with pytest.raises(ValidationError):
+        Draft202012Validator(schema["$defs"]["data"]).validate(dict(data, ticket_id="1"))
+    for document in event_schemas.documents.values():
+        outside = [ref for ref in refs_in(document) if not ref.startswith("#")]
+        assert outside == [], f"{document['$id']} refers to other documents"
+
+
+def refs_in(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs_in(value)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from kombu import Connection, Exchange, Queue
 
 from kit.report import latency_summary
-from plumbing.events import CONTENT_TYPE, make_envelope
+from plumbing.events import CONTENT_TYPE, make_envelope, sequence_number
 
 ROUND_TRIP_QUEUE = "bench.round-trip"
 
@@ -36,7 +36,7 @@ def raw_round_trip(amqp_uri, count, rate, payload, timeout=30.0):
     ready, done = threading.Event(), threading.Event()
 
     def on_message(message):
-        received[json.loads(message.body)["sequence"]] = time.monotonic()
+        received[sequence_number(json.loads(message.body))] = time.monotonic()
         message.ack()
 
     with Connection(amqp_uri) as consuming, \

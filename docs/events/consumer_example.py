@@ -4,9 +4,12 @@
 
 Declares its own durable queue bound to the ``ticketing.events`` topic exchange
 with routing key ``ticket.#``, acks each message only after handling it, and
-skips redeliveries by envelope ``id`` (delivery is at least once). A real
-consumer keeps the seen ids in its database, in the same transaction as its
-effect, and checks ``dataversion`` before reading ``data``. Ctrl-C stops it.
+skips redeliveries by envelope ``id`` (delivery is at least once), and
+notices an event older than one already handled of the same ``subject`` by its
+``sequence`` (20 zero-padded digits: text order is number order; ``time`` does
+not order events). A real consumer keeps the seen ids and last sequences in its
+database, in the same transaction as its effect, and checks ``dataversion``
+before reading ``data``. Ctrl-C stops it.
 """
 import json
 import os
@@ -19,6 +22,7 @@ QUEUE_NAME = os.environ.get("QUEUE_NAME", "example-consumer.ticket-events")
 exchange = Exchange("ticketing.events", type="topic", durable=True)
 queue = Queue(QUEUE_NAME, exchange=exchange, routing_key="ticket.#", durable=True)
 seen_ids = set()
+last_sequence = {}  # subject -> the highest sequence handled
 
 
 def on_message(message):
@@ -29,11 +33,17 @@ def on_message(message):
         print(f"rejected a message that is not a CloudEvents envelope: {exc!r}", flush=True)
         message.reject()  # not requeued: it would fail again
         return
+    # an event recorded before sequence became a string carries an integer: padded, both compare as text
+    subject, sequence = event.get("subject"), str(event.get("sequence", "")).zfill(20)
     if event_id in seen_ids:
         print(f"duplicate {event_id} skipped", flush=True)
     else:
-        print(f"{event_type} v{event.get('dataversion')} {event.get('subject')} "
-              f"seq={event.get('sequence')} id={event_id} request={event.get('requestid')}\n"
+        if sequence < last_sequence.get(subject, ""):
+            print(f"{subject} {sequence} arrived after {last_sequence[subject]}: older than what was handled",
+                  flush=True)
+        last_sequence[subject] = max(sequence, last_sequence.get(subject, ""))
+        print(f"{event_type} v{event.get('dataversion')} {subject} "
+              f"seq={sequence} id={event_id} request={event.get('requestid')}\n"
               f"  data={json.dumps(event.get('data'), ensure_ascii=False)}", flush=True)
         seen_ids.add(event_id)
     message.ack()

@@ -4,10 +4,16 @@
     python -m plumbing.eventdocs --check    # fail if stale
 
 Writes one JSON Schema per event type and version
-(``schemas/<type>.v<version>.json``, built on the envelope schema), the
-``channels`` and ``components.messages`` sections of ``asyncapi.yaml`` and
-the table of published events in ``README.md``; the rest of those files
-(info, servers, prose) is kept as written.
+(``schemas/<type>.v<version>.json``), the ``channels`` and
+``components.messages`` sections of ``asyncapi.yaml`` and the table of
+published events in ``README.md``; the rest of those files (info, servers,
+prose, the envelope schema) is kept as written.
+
+Each per-type schema stands alone, so every tool loads it without a
+registry: the envelope schema is inlined under ``$defs/envelope`` and the
+``data`` schema is ``$defs/data`` (what a consumer validates ``data``
+alone against). The AsyncAPI parser, ajv in strict mode and Python's
+jsonschema all accept them as they are.
 """
 import argparse
 import importlib
@@ -23,7 +29,7 @@ from plumbing.events import SOURCE_PREFIX, exchange_name
 from plumbing.services import NAMES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
-ENVELOPE_ID = "urn:csops:events:cloudevent-envelope:v1"
+ENVELOPE = DOCS / "schemas" / "cloudevent-envelope.json"
 
 
 def data_json_schema(schema_cls) -> dict:
@@ -37,20 +43,32 @@ def schema_file(event_type) -> str:
     return f"{event_type.name}.v{event_type.version}.json"
 
 
+def inlined_envelope() -> dict:
+    """The envelope schema without the keywords that make it a document of its own."""
+    return {key: value for key, value in json.loads(ENVELOPE.read_text()).items() if key not in ("$schema", "$id")}
+
+
 def event_schema(service, event_type) -> dict:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:csops:events:{event_type.name}:v{event_type.version}",
         "title": f"{event_type.name}, data version {event_type.version}",
         "description": f"{event_type.summary} Published by {service} to the `{exchange_name(service)}` topic "
-                       f"exchange with routing key `{event_type.name}`.",
-        "allOf": [{"$ref": ENVELOPE_ID}],
+                       f"exchange with routing key `{event_type.name}`. The whole envelope validates against "
+                       "this schema, its `data` alone against `#/$defs/data`.",
+        "type": "object",
+        "allOf": [{"$ref": "#/$defs/envelope"}],
         "properties": {
             "type": {"const": event_type.name},
             "source": {"const": SOURCE_PREFIX + service},
             "subject": {"type": "string", "pattern": f"^{event_type.subject_type}/.+$"},
             "dataversion": {"const": event_type.version},
-            "data": data_json_schema(event_type.data_schema),
+            "data": {"$ref": "#/$defs/data"},
+        },
+        "$defs": {
+            "envelope": inlined_envelope(),
+            "data": {"title": f"data of {event_type.name} version {event_type.version}",
+                     **data_json_schema(event_type.data_schema)},
         },
     }
 
@@ -58,6 +76,23 @@ def event_schema(service, event_type) -> dict:
 def message_key(event_type) -> str:
     head, *rest = event_type.name.replace("_", ".").split(".")
     return head + "".join(part.capitalize() for part in rest) + f"V{event_type.version}"
+
+
+def service_tag(service) -> str:
+    return f"service:{service}"
+
+
+def subject_tag(subject_type) -> str:
+    return f"subject:{subject_type}"
+
+
+def asyncapi_tags(registries) -> list:
+    """The document's tags, each described: the publishing service and the aggregate the events are about."""
+    subject_types = sorted({event_type.subject_type for published in registries.values() for event_type in published})
+    return ([{"name": service_tag(service), "description": f"Published by the {service} service to "
+              f"`{exchange_name(service)}`."} for service in registries if registries[service]]
+            + [{"name": subject_tag(subject_type), "description": f"Subject `{subject_type}/<id>`; `sequence` "
+                "orders the events of one subject."} for subject_type in subject_types])
 
 
 def asyncapi_sections(registries):
@@ -69,9 +104,11 @@ def asyncapi_sections(registries):
             key = message_key(event_type)
             refs.append({"$ref": f"#/components/messages/{key}"})
             messages[key] = {
+                "messageId": key,
                 "name": event_type.name,
                 "title": f"{event_type.name} (data version {event_type.version})",
                 "summary": event_type.summary,
+                "tags": [{"name": service_tag(service)}, {"name": subject_tag(event_type.subject_type)}],
                 "contentType": "application/cloudevents+json",
                 "correlationId": {"description": "The HTTP request that caused the event.",
                                   "location": "$message.payload#/requestid"},
@@ -138,7 +175,11 @@ def render(registries) -> dict[Path, str]:
             files[DOCS / "schemas" / schema_file(event_type)] = json.dumps(
                 event_schema(service, event_type), indent=2, ensure_ascii=False) + "\n"
     asyncapi = yaml.safe_load((DOCS / "asyncapi.yaml").read_text())
-    asyncapi["channels"], asyncapi["components"]["messages"] = asyncapi_sections(registries)
+    channels, messages = asyncapi_sections(registries)
+    components = asyncapi.pop("components")
+    for generated in ("tags", "channels"):
+        asyncapi.pop(generated, None)
+    asyncapi.update(tags=asyncapi_tags(registries), channels=channels, components=dict(components, messages=messages))
     files[DOCS / "asyncapi.yaml"] = yaml.safe_dump(asyncapi, sort_keys=False, allow_unicode=True, width=100)
     return files
 

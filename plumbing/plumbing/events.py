@@ -2,8 +2,10 @@
 
 Structured mode: the whole envelope is the AMQP body, content type
 ``application/cloudevents+json``. Extension attributes: ``sequence`` (per
-aggregate, starting at 1), ``requestid`` (the HTTP request that caused it)
-and ``dataversion`` (version of the ``data`` schema for this ``type``).
+aggregate, starting at 1; a string, as the CloudEvents sequence extension
+says, of SEQUENCE_DIGITS zero-padded digits so text order is number order),
+``requestid`` (the HTTP request that caused it) and ``dataversion`` (version
+of the ``data`` schema for this ``type``).
 """
 import json
 import uuid
@@ -18,11 +20,12 @@ CONTENT_TYPE = "application/cloudevents+json"
 SERIALIZER = "cloudevents"
 SPEC_VERSION = "1.0"
 SOURCE_PREFIX = "/csops/"
+SEQUENCE_DIGITS = 20  # 2**64 - 1 has 20 digits: every outbox sequence fits, and compares as text as it does as a number
 
 REQUIRED_ATTRIBUTES = {
     "specversion": str, "id": str, "source": str, "type": str, "time": str,
     "subject": str, "datacontenttype": str, "data": dict,
-    "sequence": int, "dataversion": int,
+    "sequence": (str, int), "dataversion": int,
 }
 
 register(SERIALIZER, json.dumps, json.loads, content_type=CONTENT_TYPE, content_encoding="utf-8")
@@ -51,6 +54,17 @@ def exchange_name(service: str) -> str:
     return f"{service}.events"
 
 
+def format_sequence(number: int) -> str:
+    """The wire form of an aggregate's event counter: ``7`` -> ``"00000000000000000007"``."""
+    return f"{number:0{SEQUENCE_DIGITS}d}"
+
+
+def sequence_number(envelope) -> int:
+    """An envelope's ``sequence`` as a number: the padded string, or the integer that events recorded before
+    it became a string carry (a row still pending in an outbox at the upgrade, a message in a dead-letter queue)."""
+    return int(envelope["sequence"])
+
+
 def make_envelope(*, service, event_type, subject, data, sequence, request_id=None,
                   data_version=1, event_id=None, time=None):
     envelope = {
@@ -62,12 +76,16 @@ def make_envelope(*, service, event_type, subject, data, sequence, request_id=No
         "subject": subject,
         "datacontenttype": "application/json",
         "dataversion": data_version,
-        "sequence": sequence,
+        "sequence": format_sequence(sequence),
         "data": data,
     }
     if request_id:
         envelope["requestid"] = request_id
     return envelope
+
+
+def kind_name(kind) -> str:
+    return " or ".join(each.__name__ for each in kind) if isinstance(kind, tuple) else kind.__name__
 
 
 def envelope_problems(envelope, event_type=None, versions=None) -> list[str]:
@@ -79,7 +97,10 @@ def envelope_problems(envelope, event_type=None, versions=None) -> list[str]:
         if name not in envelope:
             problems.append(f"missing attribute '{name}'")
         elif not isinstance(envelope[name], kind) or isinstance(envelope[name], bool):
-            problems.append(f"attribute '{name}' must be {kind.__name__}")
+            problems.append(f"attribute '{name}' must be {kind_name(kind)}")
+    if not problems and isinstance(envelope["sequence"], str) and not (
+            envelope["sequence"].isascii() and envelope["sequence"].isdigit()):
+        problems.append("attribute 'sequence' must be a string of digits")
     if problems:
         return problems
     if envelope["specversion"] != SPEC_VERSION:

@@ -15,6 +15,7 @@ from appraisal.models import Fact, Measure, Membership, TicketRecord
 from plumbing.config import setting
 from plumbing.db import insert_rows, upsert_insert
 from plumbing.errors import load_event_data
+from plumbing.events import sequence_number
 from plumbing.schemas import TolerantSchema, shared
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def store_facts(uow, batch, subjects) -> list:
     One statement: the insert skips the event ids already stored and returns the others."""
     rows, now = {}, uow.now()
     for event, (ticket_id, agent) in zip(batch, subjects):
-        rows[event["id"]] = {"event_id": event["id"], "type": event["type"], "sequence": event["sequence"],
+        rows[event["id"]] = {"event_id": event["id"], "type": event["type"], "sequence": sequence_number(event),
                              "time": datetime.fromisoformat(event["time"]), "ticket_id": ticket_id,
                              "agent": agent, "data": event["data"], "stored_at": now}
     session = uow.session

@@ -57,6 +57,14 @@ def test_a_batch_of_facts_is_kept_once_and_rebuilds_its_tickets_records_and_meas
     assert run(facts.replay, RECONTACT_DAYS) == {"tickets": 2, "facts": 3}
 
 
+def test_a_fact_keeps_the_number_of_its_sequence_string_or_of_an_integer_recorded_before_it_became_one(run):
+    run(facts.take_ticket_facts, [created(1)], RECONTACT_DAYS, facts.TicketCreatedDataSchema)
+    before_the_change = dict(ticket_event(1, "ticket.reopened", 9), sequence=9)  # still in an outbox or a DLQ
+    run(facts.take_ticket_facts, [ticket_event(1, "ticket.resolved", 10), before_the_change], RECONTACT_DAYS)
+    with run.sessions() as session:
+        assert session.scalars(select(models.Fact.sequence).order_by(models.Fact.sequence)).all() == [1, 9, 10]
+
+
 def test_event_data_a_record_needs_is_checked_and_nothing_of_the_batch_is_kept(run):
     with pytest.raises(UnprocessableEvent, match="created_at"):
         run(facts.take_ticket_facts, [created(1), ticket_event(2, "ticket.created", 1)], RECONTACT_DAYS,

@@ -2,6 +2,7 @@
 import pytest
 
 from plumbing.errors import Conflict
+from plumbing.events import sequence_number
 from plumbing.testing import EventTap, call_as
 
 TICKET = {"subject": "Invoice missing", "channel": "email", "kind": "inquiry", "team": "billing",
@@ -53,7 +54,7 @@ def test_a_ticket_goes_through_its_whole_life_with_a_trail_and_an_event_for_each
     ]
     assert [e["data"]["clock"] for e in envelopes if e["type"] == "sla.clock_stopped"] == [
         "first_response", "resolution", "update", "resolution"]
-    assert [e["sequence"] for e in envelopes] == list(range(1, 21))
+    assert [sequence_number(e) for e in envelopes] == list(range(1, 21))
     assert {e["data"]["ticket_id"] for e in envelopes} == {tid}
     assert envelopes[1]["data"]["actor"] == "sue"
     resolved_events = [e["data"] for e in envelopes if e["type"] == "ticket.resolved"]

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 
 from plumbing.config import setting
 from plumbing.errors import Conflict, load_event_data
+from plumbing.events import sequence_number
 from plumbing.schemas import TolerantSchema, shared
 from ticketing.contract import AgentListSchema
 from ticketing.models import Agent, AgentCertification, Ticket
@@ -64,10 +65,11 @@ def learn_staff(uow, event):
         if agent is None:
             agent = Agent(username=staff["username"], staff_sequence=0)
             uow.session.add(agent)
-        if event["sequence"] > agent.staff_sequence:
+        sequence = sequence_number(event)
+        if sequence > agent.staff_sequence:
             for name, value in staff.items():
                 setattr(agent, name, value)
-            agent.staff_sequence = event["sequence"]
+            agent.staff_sequence = sequence
 
 
 def learn_certification(uow, event):

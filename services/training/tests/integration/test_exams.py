@@ -4,6 +4,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from plumbing.errors import Conflict, InvalidInput, NotFound
+from plumbing.events import sequence_number
 from plumbing.testing import EventTap, call_as
 from training.models import Attempt
 
@@ -54,7 +55,7 @@ def test_a_theory_exam_is_drawn_per_category_graded_at_once_and_completes_the_co
         "agent": "ann", "course_id": course["id"], "enrolment_id": enrolment["id"], "module_id": module["id"],
         "cycle": 1, "score": 100.0, "pass_mark": 60.0, "attempts_used": 1, "grade_method": "highest"}
     assert {e["subject"] for e in published} == {"training/ann"}
-    assert [e["sequence"] for e in published] == [1, 2, 3, 4]
+    assert [sequence_number(e) for e in published] == [1, 2, 3, 4]
     for envelope in published:
         event_schemas.validate(envelope)
 
