@@ -27,6 +27,9 @@ MESSAGE_KINDS = (REPLY, NOTE, CUSTOMER)
 
 FIRST_RESPONSE, UPDATE, RESOLUTION = "first_response", "update", "resolution"
 CLOCKS = (FIRST_RESPONSE, UPDATE, RESOLUTION)
+CLOCK_STATUSES = ("running", "paused", "met", "breached", "cancelled")
+CLOCK_OUTCOMES = ("met", "breached", "cancelled")
+CLOCK_STOP_CAUSES = (REPLY, "resolved", "closed")
 CONDITION_FIELDS = ("priority", "kind", "channel", "customer_tier")
 
 SEVERITIES = ("normal", "serious", "major")
@@ -338,8 +341,11 @@ class SlaPolicyListSchema(Schema):
 
 class SlaClockSchema(Schema):
     clock = fields.String(validate=validate.OneOf(CLOCKS))
-    status = fields.String(validate=validate.OneOf(("running", "paused", "met", "breached")))
-    due_at = fields.DateTime()
+    status = fields.String(validate=validate.OneOf(CLOCK_STATUSES), metadata={
+        "description": "breached from its due time on, even paused; cancelled: the ticket was resolved or closed "
+                       "before the reply the clock waited for (not a first response, outside compliance)"})
+    due_at = fields.DateTime(metadata={
+        "description": "when it has counted its target; kept once passed, moved by a pause that began before it"})
     elapsed_seconds = fields.Integer(metadata={"description": "business seconds counted, pauses excluded"})
     remaining_seconds = fields.Integer(metadata={"description": "negative once breached"})
     target_seconds = fields.Integer()
@@ -699,6 +705,9 @@ class SlaClockDataSchema(TicketFactsSchema):
     clock = required(fields.String(validate=validate.OneOf(CLOCKS)))
     due_at = required(fields.DateTime())
     target_seconds = required(fields.Integer())
+    owner = fields.String(allow_none=True, metadata={
+        "description": "who owned the ticket when the clock reached this point (its due time for a breach, its "
+                       "warning time for a warning), null if nobody; `assignee` is the owner when published"})
 
 
 class SlaClockStoppedDataSchema(TicketFactsSchema):
@@ -706,7 +715,14 @@ class SlaClockStoppedDataSchema(TicketFactsSchema):
     target_seconds = required(fields.Integer(metadata={"description": "the policy's target, business seconds"}))
     business_seconds = required(fields.Float(metadata={
         "description": "business time the clock ran on the policy's calendar, waiting on the customer excluded"}))
-    met = required(fields.Boolean(metadata={"description": "stopped by its due time"}))
+    met = required(fields.Boolean(metadata={"description": "stopped by its due time: `outcome` is met"}))
+    outcome = fields.String(validate=validate.OneOf(CLOCK_OUTCOMES), metadata={
+        "description": "met, breached, or cancelled: the ticket was resolved or closed before the reply a "
+                       "first_response or update clock waited for, and it was not due yet; a cancelled "
+                       "first_response is no first response and is outside SLA compliance"})
+    cause = fields.String(validate=validate.OneOf(CLOCK_STOP_CAUSES), metadata={
+        "description": "what stopped it: a public `reply` (`actor` sent it), or the ticket `resolved` or `closed` "
+                       "(`actor` did it); a first response is a first_response clock stopped by a reply"})
     started_at = required(fields.DateTime())
     stopped_at = required(fields.DateTime())
 

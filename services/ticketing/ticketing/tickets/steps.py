@@ -6,7 +6,7 @@ transaction, so a change is never seen without its trail. Times are
 ``uow.now()`` and changes are ``uow.actor``'s: while an import replays a
 ticket's history (``uow.as_of``), the original time and author of the step.
 """
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, or_, select, true
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, Forbidden, NotFound
@@ -195,6 +195,15 @@ def record_customer_access(uow, ticket, action):
     accessed.add(ticket.id)
     uow.session.add(CustomerDataAccess(ticket_id=ticket.id, at=utc_now(), actor=uow.caller.actor, action=action,
                                        request_id=uow.caller.request_id))
+
+
+def owner_at(uow, ticket, instant):
+    """Who owned the ticket at ``instant``: the latest owner its history names by then."""
+    changes = uow.session.scalars(
+        select(TicketHistory.changes).where(TicketHistory.ticket_id == ticket.id, TicketHistory.at <= instant,
+                                            TicketHistory.action.in_(("created", "assigned")))
+        .order_by(TicketHistory.at.desc(), TicketHistory.id.desc()).limit(1)).first()
+    return ticket.assignee if changes is None else changes["assignee"][1]
 
 
 def journal(uow, ticket, action, changes):
