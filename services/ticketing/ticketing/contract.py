@@ -671,7 +671,9 @@ class TicketCreatedDataSchema(TicketFactsSchema):
 
 
 class TicketAssignedDataSchema(TicketFactsSchema):
+    """``actor`` gave the ticket from ``previous_assignee`` (team ``previous_team``) to ``assignee`` (``team``)."""
     previous_assignee = required(fields.String(allow_none=True))
+    previous_team = fields.String(allow_none=True, metadata={"description": "the ticket's team before"})
     transfer_count = required(fields.Integer(metadata={"description": "transfers so far, this one included"}))
 
 

@@ -96,3 +96,17 @@ def test_a_reply_stops_the_first_response_naming_the_replier(at, published):
     [stopped] = of_type(published, "sla.clock_stopped", "first_response")
     assert (stopped["outcome"], stopped["met"], stopped["cause"], stopped["actor"]) == ("met", True, "reply", "bob")
     assert stopped["business_seconds"] == 180
+
+
+def test_the_events_name_who_replied_resolved_and_transferred(at, published):
+    tid = tickets.create_ticket(at(0), dict(TICKET, team="chat-1"), CONFIG)["id"]
+    tickets.add_message(at(1, actor="alice"), tid, {"kind": "reply", "body": "Hello"}, CONFIG)
+    tickets.assign(at(2, actor="sue"), tid, {"assignee": "bob", "team": "chat-2"}, CONFIG)
+    tickets.change_state(at(3, actor="bob"), tid, {"state": "resolved"})
+    [replied] = of_type(published, "ticket.replied")
+    [transferred] = of_type(published, "ticket.transferred")
+    [resolved] = of_type(published, "ticket.resolved")
+    assert (replied["actor"], replied["author"]) == ("alice", "alice")
+    assert [transferred[name] for name in ("actor", "previous_assignee", "previous_team", "assignee", "team")] == [
+        "sue", "alice", "chat-1", "bob", "chat-2"]
+    assert (resolved["actor"], resolved["assignee"]) == ("bob", "bob")

@@ -134,7 +134,7 @@ def hand_to(uow, ticket, assignee, team):
         ticket.transfer_count += 1
     journal(uow, ticket, "assigned", {"assignee": [previous, assignee], "team": [previous_team, team]})
     publish(uow, events.TICKET_TRANSFERRED if transferred else events.TICKET_ASSIGNED, ticket,
-            previous_assignee=previous)
+            previous_assignee=previous, previous_team=previous_team)
     if ticket.state == "new":
         move(uow, ticket, "assigned")
 
