@@ -167,20 +167,23 @@ class ImportedTicketSchema(TicketCreateSchema):
             raise ValidationError("steps must be in time order, none before created_at", "history")
 
 
+def imported_people(batch) -> list[tuple[tuple[str, ...], str]]:
+    """Everyone an import names as having acted or owned a ticket, as ``(path, username)``, the path
+    that of the field (``("tickets", "0", "history", "2", "actor")``): each must be an account."""
+    named = []
+    for i, ticket in enumerate(batch["tickets"]):
+        named += [(("tickets", str(i), field), ticket[field]) for field in ("assignee", "created_by")
+                  if ticket.get(field)]
+        named += [(("tickets", str(i), "history", str(j), field), step[field])
+                  for j, step in enumerate(ticket.get("history", ())) for field in ("actor", "assignee")
+                  if step.get(field)]
+    return named
+
+
 class TicketImportSchema(StrictSchema):
     source = fields.String(required=True, validate=validate.Length(1, 64), metadata={
         "description": "the help desk the tickets come from, e.g. zammad, osticket"})
     tickets = fields.List(fields.Nested(ImportedTicketSchema), required=True, validate=validate.Length(1, 500))
-
-
-class ImportedSchema(Schema):
-    external_id = fields.String()
-    ticket_id = fields.Integer()
-
-
-class ImportResultSchema(Schema):
-    imported = fields.List(fields.Nested(ImportedSchema))
-    skipped = fields.List(fields.String(), metadata={"description": "external ids imported before"})
 
 
 class StateChangeSchema(StrictSchema):
@@ -356,6 +359,25 @@ class TicketDetailSchema(TicketSchema):
     rating_token = required(fields.String(allow_none=True, metadata={
         "description": "null to staff, always: the customer's side gets the rating link (an integration from "
                        "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"}))
+
+
+class ImportedPolicySchema(Schema):
+    id = required(fields.Integer())
+    name = required(fields.String())
+
+
+class ImportedSchema(Schema):
+    external_id = required(fields.String())
+    ticket_id = required(fields.Integer())
+    policy = required(fields.Nested(ImportedPolicySchema, allow_none=True, metadata={
+        "description": "the SLA policy its clocks run on, null if none"}))
+    sla = required(fields.List(fields.Nested(SlaClockSchema), metadata={
+        "description": "each clock's state once its history is replayed, as the ticket shows it"}))
+
+
+class ImportResultSchema(Schema):
+    imported = required(fields.List(fields.Nested(ImportedSchema)))
+    skipped = required(fields.List(fields.String(), metadata={"description": "external ids imported before"}))
 
 
 class EscalationSchema(StrictSchema):

@@ -93,9 +93,10 @@ def test_importing_the_same_tickets_again_skips_them(ticketing):
 def test_a_batch_with_an_impossible_history_imports_nothing_and_names_the_ticket(ticketing):
     bad = imported("Z-9", history=[{"at": "2026-03-02T10:00:00+00:00", "type": "state", "state": "closed"},
                                    {"at": "2026-03-02T10:05:00+00:00", "type": "state", "state": "waiting_customer"}])
-    with pytest.raises(Conflict) as raised:
+    with pytest.raises(InvalidInput) as raised:
         act(ticketing, "import_tickets", {"source": "zammad", "tickets": [imported(), bad]})
     assert list(raised.value.details["tickets"]) == ["1"]
+    assert list(raised.value.details["tickets"]["1"]["history"]["1"]) == ["state"]
     assert act(ticketing, "list_tickets", {})["total"] == 0
 
 

@@ -184,6 +184,13 @@ def keep(uow, ticket, record, clock, cause=None):
         uow.after_commit(metrics.clock_completed, ticket, record.name, outcome, business_seconds)
 
 
+def ticket_sla(uow, ticket_id, now):
+    """The ticket's SLA policy (``{"id", "name"}``, None without clocks) and its clocks' views."""
+    policy_id = uow.session.scalar(select(SlaClock.policy_id).where(SlaClock.ticket_id == ticket_id).limit(1))
+    policy = None if policy_id is None else {"id": policy_id, "name": policies.get(uow.session, policy_id).rule.name}
+    return {"policy": policy, "sla": clock_views(uow, ticket_id, now)}
+
+
 def clock_views(uow, ticket_id, now):
     """The latest clock of each kind, as the ticket shows them."""
     views = {}

@@ -58,9 +58,9 @@ def readable_condition(uow):
     return or_(false(), *conditions)
 
 
-def next_state(ticket, target):
+def next_state(ticket, target, imported=False):
     try:
-        return rules.next_state(ticket.state, target, ticket.assignee)
+        return rules.next_state(ticket.state, target, ticket.assignee, imported)
     except rules.InvalidTransition as exc:
         raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
     except rules.NeedsAssignee as exc:
@@ -118,6 +118,12 @@ def move(uow, ticket, after):
             uow.after_commit(metrics.TICKETS_RESOLVED.labels(ticket.team or "", str(first_contact).lower()).inc)
     elif after == "closed":
         publish(uow, events.TICKET_CLOSED, ticket)
+
+
+def check_open(ticket, action):
+    """A resolved or closed ticket is reopened before it is ``action`` (assigned, escalated)."""
+    if ticket.state in rules.REOPENABLE:
+        raise Conflict(f"a {ticket.state} ticket cannot be {action}; reopen it first", {"state": [ticket.state]})
 
 
 def hand_to(uow, ticket, assignee, team):
