@@ -127,7 +127,7 @@ def test_a_ticket_ending_without_a_reply_cancels_a_reply_clock_unless_it_was_due
 
 
 def test_a_pause_that_begins_after_the_due_time_does_not_move_it():
-    paused = clock("resolution", at(23, 0), timedelta(hours=1)).pause(at(23, 2))    # due 01:00, warned 00:48                                            # an hour late
+    paused = clock("resolution", at(23, 0), timedelta(hours=1)).pause(at(23, 2))    # due 01:00: an hour late
     assert paused.status(at(23, 5)) == sla.BREACHED                           # due, and stays due
     resumed = paused.resume(ALWAYS, at(23, 4))
     assert (resumed.due_at, resumed.warn_at) == (at(23, 1), at(23, 0, 48))

@@ -19,8 +19,9 @@ from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.contract import (
     CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
-    HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema,
-    MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema,
+    MessageListSchema, MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,
+    TicketPageSchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
