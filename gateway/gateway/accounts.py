@@ -31,6 +31,11 @@ def get(session, username) -> Account:
     return account
 
 
+def existing(session, usernames) -> set[str]:
+    """Which of ``usernames`` are accounts, active or not."""
+    return set(session.scalars(select(Account.username).where(Account.username.in_(sorted(set(usernames))))))
+
+
 def ordered(session) -> list[Account]:
     """Every account, by username."""
     return list(session.scalars(select(Account).order_by(Account.username)))

@@ -9,7 +9,9 @@ from gateway.access import (
     ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS,
     TICKET_READERS, TICKET_WRITERS,
 )
+from gateway import accounts
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
+from gateway.errors import ApiError
 from ticketing import contract
 
 router = Router()
@@ -35,7 +37,25 @@ def create_ticket(service, call: ApiCall):
                 "Import tickets from another help desk with their history at the original times "
                 "(all or nothing; already imported ones are skipped)"))
 def import_tickets(service, call: ApiCall):
+    check_people_known(service.db, call.body)
     return service.ticketing.import_tickets(call.body)
+
+
+def check_people_known(session, batch):
+    """Everyone an import names is an account here (appraisal counts what they did): 400 naming each other
+    field. What someone without an account did is imported with actor null, the platform: no one's figures."""
+    named = contract.imported_people(batch)
+    known = accounts.existing(session, [name for _, name in named])
+    details = {}
+    for path, name in named:
+        if name not in known:
+            *parents, field = path
+            place = details
+            for key in parents:
+                place = place.setdefault(key, {})
+            place[field] = [f"{name!r} is not an account: create it, or import the step with actor null"]
+    if details:
+        raise ApiError(400, "invalid_input", "the import names people who have no account", details)
 
 
 @router.api("POST", "/api/v1/tickets/<int:ticket_id>/merge", roles=TICKET_HANDLERS, body=contract.MergeSchema,

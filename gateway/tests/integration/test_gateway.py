@@ -236,10 +236,15 @@ def test_a_customer_rates_through_the_link_without_an_account(platform, client, 
 
 def test_an_integration_imports_history_and_a_duplicate_is_merged(platform, client, make_account):
     bridge = make_account("zammad-bridge", ["integration"])
+    make_account("mei", ["agent"])
     batch = {"source": "zammad", "tickets": [dict(TICKET, external_id=str(n), created_at="2026-01-05T08:00:00+08:00",
                                                   history=[{"at": "2026-01-05T08:10:00+08:00", "type": "state",
-                                                            "state": "resolved", "actor": "old-agent"}])
-                                             for n in (1, 2)]}
+                                                            "state": "resolved", "actor": actor}])
+                                             for n, actor in ((1, "mei"), (2, "old-agent"))]}
+    refused = bridge.post(client.url("/api/v1/tickets/import"), json=batch)
+    assert refused.status_code == 400 and refused.json()["error"]["details"] == {"tickets": {"1": {"history": {"0": {
+        "actor": ["'old-agent' is not an account: create it, or import the step with actor null"]}}}}}
+    batch["tickets"][1]["history"][0]["actor"] = None   # someone who left before the migration: the platform
     result = bridge.post(client.url("/api/v1/tickets/import"), json=batch)
     assert result.status_code == 200, result.text
     first, second = [i["ticket_id"] for i in result.json()["imported"]]

@@ -29,6 +29,9 @@ MESSAGE_KINDS = (REPLY, NOTE, CUSTOMER)
 
 FIRST_RESPONSE, UPDATE, RESOLUTION = "first_response", "update", "resolution"
 CLOCKS = (FIRST_RESPONSE, UPDATE, RESOLUTION)
+CLOCK_STATUSES = ("running", "paused", "met", "breached", "cancelled")
+CLOCK_OUTCOMES = ("met", "breached", "cancelled")
+CLOCK_STOP_CAUSES = (REPLY, "resolved", "closed")
 CONDITION_FIELDS = ("priority", "kind", "channel", "customer_tier")
 
 SEVERITIES = ("normal", "serious", "major")
@@ -166,20 +169,23 @@ class ImportedTicketSchema(TicketCreateSchema):
             raise ValidationError("steps must be in time order, none before created_at", "history")
 
 
+def imported_people(batch) -> list[tuple[tuple[str, ...], str]]:
+    """Everyone an import names as having acted or owned a ticket, as ``(path, username)``, the path
+    that of the field (``("tickets", "0", "history", "2", "actor")``): each must be an account."""
+    named = []
+    for i, ticket in enumerate(batch["tickets"]):
+        named += [(("tickets", str(i), field), ticket[field]) for field in ("assignee", "created_by")
+                  if ticket.get(field)]
+        named += [(("tickets", str(i), "history", str(j), field), step[field])
+                  for j, step in enumerate(ticket.get("history", ())) for field in ("actor", "assignee")
+                  if step.get(field)]
+    return named
+
+
 class TicketImportSchema(StrictSchema):
     source = fields.String(required=True, validate=validate.Length(1, 64), metadata={
         "description": "the help desk the tickets come from, e.g. zammad, osticket"})
     tickets = fields.List(fields.Nested(ImportedTicketSchema), required=True, validate=validate.Length(1, 500))
-
-
-class ImportedSchema(ResponseSchema):
-    external_id = fields.String()
-    ticket_id = fields.Integer()
-
-
-class ImportResultSchema(ResponseSchema):
-    imported = fields.List(fields.Nested(ImportedSchema))
-    skipped = fields.List(fields.String(), metadata={"description": "external ids imported before"})
 
 
 class StateChangeSchema(StrictSchema):
@@ -547,8 +553,11 @@ class SlaPreviewResultSchema(ResponseSchema):
 
 class SlaClockSchema(ResponseSchema):
     clock = fields.String(validate=validate.OneOf(CLOCKS))
-    status = fields.String(validate=validate.OneOf(("running", "paused", "met", "breached")))
-    due_at = fields.DateTime()
+    status = fields.String(validate=validate.OneOf(CLOCK_STATUSES), metadata={
+        "description": "breached from its due time on, even paused; cancelled: the ticket was resolved or closed "
+                       "before the reply the clock waited for (not a first response, outside compliance)"})
+    due_at = fields.DateTime(metadata={
+        "description": "when it has counted its target; kept once passed, moved by a pause that began before it"})
     elapsed_seconds = fields.Integer(metadata={"description": "business seconds counted, pauses excluded"})
     remaining_seconds = fields.Integer(metadata={"description": "negative once breached"})
     target_seconds = fields.Integer()
@@ -562,6 +571,20 @@ class TicketDetailSchema(TicketSchema):
     rating_token = fields.String(allow_none=True, metadata={
         "description": "null to staff, always: the customer's side gets the rating link (an integration from "
                        "POST /api/v1/tickets/{id}/rating-link; a service in the answer of its call that resolved)"})
+
+
+class ImportedSchema(ResponseSchema):
+    external_id = fields.String()
+    ticket_id = fields.Integer()
+    policy = fields.Nested(SlaPolicyRefSchema, allow_none=True, metadata={
+        "description": "the SLA policy and version its clocks run on, null if none"})
+    sla = fields.List(fields.Nested(SlaClockSchema), metadata={
+        "description": "each clock's state once its history is replayed, as the ticket shows it"})
+
+
+class ImportResultSchema(ResponseSchema):
+    imported = fields.List(fields.Nested(ImportedSchema))
+    skipped = fields.List(fields.String(), metadata={"description": "external ids imported before"})
 
 
 class EscalationSchema(StrictSchema):
@@ -877,7 +900,9 @@ class TicketCreatedDataSchema(TicketFactsSchema):
 
 
 class TicketAssignedDataSchema(TicketFactsSchema):
+    """``actor`` gave the ticket from ``previous_assignee`` (team ``previous_team``) to ``assignee`` (``team``)."""
     previous_assignee = required(fields.String(allow_none=True))
+    previous_team = fields.String(allow_none=True, metadata={"description": "the ticket's team before"})
     transfer_count = required(fields.Integer(metadata={"description": "transfers so far, this one included"}))
 
 
@@ -911,6 +936,9 @@ class SlaClockDataSchema(TicketFactsSchema):
     clock = required(fields.String(validate=validate.OneOf(CLOCKS)))
     due_at = required(fields.DateTime())
     target_seconds = required(fields.Integer())
+    owner = fields.String(allow_none=True, metadata={
+        "description": "who owned the ticket when the clock reached this point (its due time for a breach, its "
+                       "warning time for a warning), null if nobody; `assignee` is the owner when published"})
 
 
 class SlaClockStoppedDataSchema(TicketFactsSchema):
@@ -918,7 +946,14 @@ class SlaClockStoppedDataSchema(TicketFactsSchema):
     target_seconds = required(fields.Integer(metadata={"description": "the policy's target, business seconds"}))
     business_seconds = required(fields.Float(metadata={
         "description": "business time the clock ran on the policy's calendar, waiting on the customer excluded"}))
-    met = required(fields.Boolean(metadata={"description": "stopped by its due time"}))
+    met = required(fields.Boolean(metadata={"description": "stopped by its due time: `outcome` is met"}))
+    outcome = fields.String(validate=validate.OneOf(CLOCK_OUTCOMES), metadata={
+        "description": "met, breached, or cancelled: the ticket was resolved or closed before the reply a "
+                       "first_response or update clock waited for, and it was not due yet; a cancelled "
+                       "first_response is no first response and is outside SLA compliance"})
+    cause = fields.String(validate=validate.OneOf(CLOCK_STOP_CAUSES), metadata={
+        "description": "what stopped it: a public `reply` (`actor` sent it), or the ticket `resolved` or `closed` "
+                       "(`actor` did it); a first response is a first_response clock stopped by a reply"})
     started_at = required(fields.DateTime())
     stopped_at = required(fields.DateTime())
 

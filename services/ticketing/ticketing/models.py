@@ -183,7 +183,8 @@ class SlaPolicyVersion(Base):
 
 
 class SlaClock(Base):
-    """One clock of one ticket; ``due_at``/``warn_at`` are kept current for the sweep."""
+    """One clock of one ticket; ``due_at``/``warn_at`` are kept current for the sweep, and stay
+    where they are once the clock has counted up to them (``sla/rules.py``)."""
     __tablename__ = "sla_clocks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,6 +201,7 @@ class SlaClock(Base):
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime())
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)  # stopped without the reply it waited for
 
     __table_args__ = (
         Index("ix_sla_clocks_sweep", "stopped_at", "paused_at", "due_at"),

@@ -1,11 +1,50 @@
-"""Outside systems' HTTP endpoints for the webhook tests, on loopback: real
+"""Ticketing's handlers on a unit of work over SQLite (``unit``, ``published``),
+and outside systems' HTTP endpoints for the webhook tests, on loopback: real
 servers, so that what ticketing sends goes through real sockets (and TLS)."""
+import json
 import ssl
 from dataclasses import dataclass
 
 import eventlet
 import eventlet.wsgi
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from plumbing.db import make_engine
+from plumbing.unit_of_work import Unit, utc_now
+from ticketing import models
+
+
+@pytest.fixture
+def database(migrated, sqlite_url):
+    engine = make_engine(migrated("ticketing", sqlite_url))
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def unit(database):
+    """``unit(actor=..., roles=..., clock=...)``: a fresh unit, as each call gets one."""
+    sessions = []
+
+    def make(actor="alice", roles=None, clock=utc_now, request_id=None):
+        sessions.append(database())
+        return Unit.on_session(sessions[-1], service="ticketing", outbox=models.outbox, inbox=models.inbox,
+                               actor=actor, roles=roles, request_id=request_id, clock=clock)
+    yield make
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def published(database):
+    """``published()``: the envelopes of the events in the outbox, in the order they were recorded."""
+    def envelopes():
+        with database() as session:
+            return [json.loads(row.envelope) for row in session.execute(
+                select(models.outbox.c.envelope).order_by(models.outbox.c.created_at, models.outbox.c.sequence))]
+    return envelopes
 
 
 @dataclass

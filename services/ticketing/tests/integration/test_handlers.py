@@ -2,17 +2,13 @@
 a broker: what a call produces stays in its own unit, a replayed history
 keeps its times and authors while the audit names the real caller, and a
 batch keeps each request's caller."""
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
-from plumbing.db import make_engine
 from plumbing.errors import Conflict, NotFound
-from plumbing.unit_of_work import Unit, utc_now
 from ticketing import models
 from ticketing.aftercare import handlers as aftercare
 from ticketing.aftercare import rules as aftercare_rules
@@ -25,33 +21,6 @@ TICKET = {"subject": "Refund not received", "channel": "email", "kind": "complai
           "customer": {"name": "Liu Yang", "contact": "liu@example.com"}}
 
 
-@pytest.fixture
-def database(migrated, sqlite_url):
-    engine = make_engine(migrated("ticketing", sqlite_url))
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
-
-
-@pytest.fixture
-def unit(database):
-    """``unit(actor=..., roles=..., clock=...)``: a fresh unit, as each call gets one."""
-    sessions = []
-
-    def make(actor="alice", roles=None, clock=utc_now, request_id=None):
-        sessions.append(database())
-        return Unit.on_session(sessions[-1], service="ticketing", outbox=models.outbox, inbox=models.inbox,
-                               actor=actor, roles=roles, request_id=request_id, clock=clock)
-    yield make
-    for session in sessions:
-        session.close()
-
-
-def outbox(database):
-    with database() as session:
-        return [json.loads(row.envelope) for row in session.execute(
-            select(models.outbox.c.envelope).order_by(models.outbox.c.created_at, models.outbox.c.sequence))]
-
-
 def test_the_rating_link_shows_only_in_the_answer_of_the_call_that_resolved(unit):
     ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
     assert ticket["rating_token"] is None
@@ -60,14 +29,14 @@ def test_the_rating_link_shows_only_in_the_answer_of_the_call_that_resolved(unit
     assert tickets.get_ticket(unit(), ticket["id"])["rating_token"] is None
 
 
-def test_the_rating_link_is_kept_only_as_its_hash_and_no_event_or_webhook_body_carries_it(unit, database):
+def test_the_rating_link_is_kept_only_as_its_hash_and_no_event_or_webhook_body_carries_it(unit, database, published):
     webhooks.create_webhook(unit(actor="crm", roles=["integration"]),
                             {"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.*"]},
                             {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"})
     ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
     token = tickets.change_state(unit(), ticket["id"], {"state": "resolved"})["rating_token"]
 
-    [resolved] = [event for event in outbox(database) if event["type"] == "ticket.resolved"]
+    [resolved] = [event for event in published() if event["type"] == "ticket.resolved"]
     assert resolved["dataversion"] == 2 and "rating_token" not in resolved["data"]
     with database() as session:
         stored = {table.name: [tuple(row) for row in session.execute(select(table))]
@@ -92,7 +61,7 @@ def test_a_new_rating_link_replaces_the_one_before_until_the_resolution_is_rated
         aftercare.issue_rating_link(unit(**crm), ticket["id"])
 
 
-def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_counts_nothing(unit, database):
+def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_counts_nothing(unit, published):
     created = dict(channel="email", kind="complaint", priority="normal")
     counted = REGISTRY.get_sample_value("csops_tickets_created_total", created) or 0.0
     importing = unit(actor="crm", roles=["integration"], request_id="import-1")
@@ -108,13 +77,13 @@ def test_an_import_replays_times_and_authors_but_audits_the_real_caller_and_coun
     assert [(entry["action"], entry["actor"]) for entry in history][:2] == [("created", "someone"),
                                                                            ("assigned", "bob")]
     assert history[0]["at"].startswith("2025-01-02T03:04:05") and history[-1]["at"].startswith("2025-01-02T05:00")
-    assert {event["time"][:10] for event in outbox(database)} == {"2025-01-02"}
+    assert {event["time"][:10] for event in published()} == {"2025-01-02"}
     [access] = tickets.customer_data_access(unit(actor="admin", roles=["admin"]), {})["items"]
     assert (access["actor"], access["action"], access["request_id"]) == ("crm", "created", "import-1")
     assert access["at"] > "2026"
 
 
-def test_each_request_of_a_batch_is_its_callers_own(unit, database):
+def test_each_request_of_a_batch_is_its_callers_own(unit, published):
     def creation(actor, request_id):
         return {"ticket": TICKET, "actor": actor, "request_id": request_id, "idempotency_key": "k-1"}
 
@@ -123,14 +92,14 @@ def test_each_request_of_a_batch_is_its_callers_own(unit, database):
     alice, bob, again = (answer["ticket"]["id"] for answer in answers)
     assert alice == again != bob
     assert tickets.ticket_history(unit(), bob)["items"][0]["actor"] == "bob"
-    assert [(event["data"]["actor"], event["requestid"]) for event in outbox(database)
+    assert [(event["data"]["actor"], event["requestid"]) for event in published()
             if event["type"] == "ticket.created"] == [("alice", "r-1"), ("bob", "r-2")]
 
 
-def test_the_sweep_reads_the_units_clock(unit, database):
+def test_the_sweep_reads_the_units_clock(unit, published):
     ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
     month_later = datetime.now(timezone.utc) + timedelta(days=30)
     assert sla.sweep_sla(unit(clock=lambda: month_later)) == 4   # a warning and a breach of both clocks
     assert sla.sweep_sla(unit(clock=lambda: month_later)) == 0
     assert tickets.get_ticket(unit(), ticket["id"])["escalation_level"] == 2
-    assert [event["type"] for event in outbox(database)].count("sla.breached") == 2
+    assert [event["type"] for event in published()].count("sla.breached") == 2

@@ -67,12 +67,15 @@ def test_an_imported_ticket_keeps_its_history_times_and_sla_outcome(ticketing, s
     assert [(h["at"][11:16], h["actor"], h["action"]) for h in history] == [
         ("09:00", "old-bot", "created"), ("09:03", "alice", "message_added"), ("09:03", "alice", "state_changed"),
         ("09:30", "sue", "assigned"), ("11:00", "bob", "state_changed"), ("12:00", None, "rated")]
-    envelopes = tap.take(10)
+    envelopes = tap.take(11)
     assert [(e["type"], e["data"].get("clock")) for e in envelopes] == [
         ("ticket.created", None), ("ticket.replied", None), ("ticket.first_responded", None),
         ("sla.clock_stopped", "first_response"), ("ticket.status_changed", None), ("ticket.transferred", None),
-        ("ticket.status_changed", None), ("sla.clock_stopped", "resolution"), ("ticket.resolved", None),
-        ("ticket.rated", None)]
+        ("ticket.status_changed", None), ("sla.breached", "resolution"), ("sla.clock_stopped", "resolution"),
+        ("ticket.resolved", None), ("ticket.rated", None)]
+    breach = envelopes[7]["data"]   # past its due time at 10:00, when bob owned it (since 09:30)
+    assert (breach["due_at"], breach["owner"], envelopes[7]["time"][:19]) == (
+        "2026-03-02T10:00:00+00:00", "bob", "2026-03-02T11:00:00")
     stopped = [e["data"] for e in envelopes if e["type"] == "sla.clock_stopped"]
     assert [(d["business_seconds"], d["target_seconds"], d["met"]) for d in stopped] == [
         (180.0, 600, True), (7200.0, 3600, False)]  # the history's own times: 3 min of 10, 2 h of 1 h
@@ -90,9 +93,10 @@ def test_importing_the_same_tickets_again_skips_them(ticketing):
 def test_a_batch_with_an_impossible_history_imports_nothing_and_names_the_ticket(ticketing):
     bad = imported("Z-9", history=[{"at": "2026-03-02T10:00:00+00:00", "type": "state", "state": "closed"},
                                    {"at": "2026-03-02T10:05:00+00:00", "type": "state", "state": "waiting_customer"}])
-    with pytest.raises(Conflict) as raised:
+    with pytest.raises(InvalidInput) as raised:
         act(ticketing, "import_tickets", {"source": "zammad", "tickets": [imported(), bad]})
     assert list(raised.value.details["tickets"]) == ["1"]
+    assert list(raised.value.details["tickets"]["1"]["history"]["1"]) == ["state"]
     assert act(ticketing, "list_tickets", {})["total"] == 0
 
 

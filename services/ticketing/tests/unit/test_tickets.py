@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from ticketing.contract import customer, first_contact_resolution
@@ -151,3 +153,20 @@ def test_who_reads_and_who_changes_a_ticket(caller, assignee, team, reads, acts)
 ])
 def test_only_the_customers_side_writes_as_the_customer_and_gets_the_rating_link(roles, customers_side):
     assert tickets.on_customers_side(roles) is customers_side
+
+
+def test_only_an_import_may_let_a_ticket_nobody_owns_wait_and_the_customers_answer_queues_it_again():
+    with pytest.raises(tickets.InvalidTransition):
+        tickets.next_state("new", "waiting_customer", None)
+    assert tickets.next_state("new", "waiting_customer", None, imported=True) == "waiting_customer"
+    assert tickets.state_after_message("waiting_customer", "customer", None) == "new"
+    assert tickets.state_after_message("waiting_customer", "customer", "alice") == "in_progress"
+
+
+def test_imported_times_may_run_ahead_of_ours_by_the_clock_skew_only():
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+    skew, tick = tickets.IMPORT_CLOCK_SKEW, timedelta(microseconds=1)
+    ticket = {"created_at": now, "history": [{"at": now + skew}, {"at": now + skew + tick}]}
+    assert list(tickets.future_times(ticket, now)["history"]) == ["1"]
+    assert tickets.future_times(dict(ticket, history=[]), now) == {}
+    assert list(tickets.future_times({"created_at": now + skew + tick}, now)) == ["created_at"]

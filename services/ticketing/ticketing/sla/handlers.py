@@ -18,7 +18,7 @@ from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as
 from plumbing.schemas import shared
 from ticketing import events, metrics
 from ticketing.contract import (
-    CLOCKS, CONDITION_FIELDS, FIRST_RESPONSE, RESOLUTION, SLA_VERSIONED, UPDATE, SlaPolicyCreateSchema,
+    CLOCKS, CONDITION_FIELDS, FIRST_RESPONSE, REPLY, RESOLUTION, SLA_VERSIONED, UPDATE, SlaPolicyCreateSchema,
     SlaPolicyListSchema, SlaPolicySchema, SlaPolicyUpdateSchema, SlaPolicyVersionListSchema, SlaPolicyVersionSchema,
     SlaPreviewResultSchema, SlaPreviewSchema,
 )
@@ -87,8 +87,8 @@ policies = PolicyCache()
 
 
 def as_clock(row: SlaClock) -> rules.Clock:
-    return rules.Clock(row.name, row.started_at, timedelta(seconds=row.target_seconds),
-                       timedelta(seconds=row.paused_seconds), row.paused_at, row.stopped_at)
+    return rules.Clock(row.name, row.started_at, timedelta(seconds=row.target_seconds), row.due_at, row.warn_at,
+                       timedelta(seconds=row.paused_seconds), row.paused_at, row.stopped_at, row.cancelled)
 
 
 # -- policies ------------------------------------------------------------------------
@@ -246,8 +246,7 @@ def preview_sla(uow, data):
             clock = rules.start(chosen, name, at)
             if clock:
                 answer["clocks"].append({"clock": name, "target_minutes": chosen.targets[name],
-                                         "warn_at": clock.warn_at(chosen.calendar, chosen.warn_share),
-                                         "due_at": clock.due(chosen.calendar)})
+                                         "warn_at": clock.warn_at, "due_at": clock.due_at})
     return shared(SlaPreviewResultSchema).dump(answer)
 
 
@@ -265,12 +264,13 @@ def start_clocks(uow, ticket, at, names=(FIRST_RESPONSE, RESOLUTION)):
         if clock:
             record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=name,
                               target_seconds=int(clock.target.total_seconds()), started_at=at)
-            keep(uow, ticket, record, clock, version)
+            keep(uow, ticket, record, clock)
             uow.session.add(record)
 
 
 def clocks_on_reply(uow, ticket, at):
-    update_clocks(uow, ticket, at, lambda clock, calendar: clock.stop(calendar, at), names=(FIRST_RESPONSE, UPDATE))
+    update_clocks(uow, ticket, at, lambda clock, calendar: clock.stop(calendar, at), names=(FIRST_RESPONSE, UPDATE),
+                  cause=REPLY)
 
 
 def clocks_on_customer_message(uow, ticket, at):
@@ -288,7 +288,7 @@ def clocks_on_customer_message(uow, ticket, at):
         if clock:
             record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=UPDATE,
                               target_seconds=int(clock.target.total_seconds()), started_at=at)
-            keep(uow, ticket, record, clock, version)
+            keep(uow, ticket, record, clock)
             session.add(record)
 
 
@@ -296,7 +296,7 @@ def clocks_on_state(uow, ticket, before, after, at):
     if after == "waiting_customer":
         update_clocks(uow, ticket, at, lambda clock, calendar: clock.pause(at))
     elif after in ("resolved", "closed"):
-        update_clocks(uow, ticket, at, lambda clock, calendar: clock.stop(calendar, at))
+        update_clocks(uow, ticket, at, lambda clock, calendar: clock.finish(calendar, at), cause=after)
     elif before == "waiting_customer":
         update_clocks(uow, ticket, at, lambda clock, calendar: clock.resume(calendar, at))
     elif before in ("resolved", "closed"):  # reopened: resolution runs again
@@ -304,33 +304,42 @@ def clocks_on_state(uow, ticket, before, after, at):
                       names=(RESOLUTION,), stopped_too=True)
 
 
-def update_clocks(uow, ticket, at, change, names=CLOCKS, stopped_too=False):
+def update_clocks(uow, ticket, at, change, names=CLOCKS, stopped_too=False, cause=None):
+    """Apply ``change`` to the ticket's clocks; ``cause`` says what stops them: a public reply, or the ticket
+    resolved or closed."""
     statement = select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.name.in_(names))
     if not stopped_too:
         statement = statement.where(SlaClock.stopped_at.is_(None))
     for record in uow.session.scalars(statement.order_by(SlaClock.id)):  # one event order on every database
-        version = policies.get(uow.session, record.policy_id, record.policy_version)
-        keep(uow, ticket, record, change(as_clock(record), version.rule.calendar), version)
+        calendar = policies.get(uow.session, record.policy_id, record.policy_version).rule.calendar
+        keep(uow, ticket, record, change(as_clock(record), calendar), cause)
 
 
-def keep(uow, ticket, record, clock, version):
-    """Store the clock's new state; a clock that stops now publishes how it went."""
-    calendar = version.rule.calendar
+def keep(uow, ticket, record, clock, cause=None):
+    """Store the clock's new state; a clock that stops now publishes how it went, and
+    its breach if the sweep has not published it yet (it stopped late between two sweeps)."""
     newly_stopped = clock.stopped_at is not None and record.stopped_at is None
     record.paused_seconds = clock.paused.total_seconds()
-    record.paused_at, record.stopped_at = clock.paused_at, clock.stopped_at
-    record.due_at = clock.due(calendar)
-    record.warn_at = clock.warn_at(calendar, version.rule.warn_share)
-    if clock.stopped_at and clock.stopped_at > record.due_at and record.breached_at is None:
-        record.breached_at = clock.stopped_at  # met late: a breach even if the sweep never saw it
-    if newly_stopped:
-        outcome = clock.status(calendar, clock.stopped_at)
-        business_seconds = clock.elapsed(calendar, clock.stopped_at).total_seconds()
-        steps.publish(uow, events.SLA_CLOCK_STOPPED, ticket, clock=record.name, target_seconds=record.target_seconds,
-                      business_seconds=business_seconds, met=outcome == rules.MET,
-                      started_at=record.started_at, stopped_at=clock.stopped_at)
-        if not uow.replaying:
-            uow.after_commit(metrics.clock_completed, ticket, record.name, outcome, business_seconds)
+    record.paused_at, record.stopped_at, record.cancelled = clock.paused_at, clock.stopped_at, clock.cancelled
+    record.due_at, record.warn_at = clock.due_at, clock.warn_at
+    if not newly_stopped:
+        return
+    outcome = clock.status(clock.stopped_at)
+    if outcome == rules.BREACHED and record.breached_at is None:
+        record.breached_at = clock.stopped_at
+        publish_clock(uow, events.SLA_BREACHED, ticket, record)
+    calendar = policies.get(uow.session, record.policy_id, record.policy_version).rule.calendar
+    business_seconds = clock.elapsed(calendar, clock.stopped_at).total_seconds()
+    steps.publish(uow, events.SLA_CLOCK_STOPPED, ticket, clock=record.name, target_seconds=record.target_seconds,
+                  business_seconds=business_seconds, outcome=outcome, met=outcome == rules.MET, cause=cause,
+                  started_at=record.started_at, stopped_at=clock.stopped_at)
+    if not uow.replaying and outcome != rules.CANCELLED:  # a cancelled clock is out of compliance: not observed
+        uow.after_commit(metrics.clock_completed, ticket, record.name, outcome, business_seconds)
+
+
+def ticket_sla(uow, ticket_id, now):
+    """The ticket's SLA policy version (None without clocks) and its clocks' views."""
+    return {"policy": policy_of(uow, ticket_id), "sla": clock_views(uow, ticket_id, now)}
 
 
 def clock_views(uow, ticket_id, now):
@@ -350,11 +359,12 @@ def sweep_sla(uow):
     published = 0
     with uow.transaction():
         session = uow.session
+        counted_until = func.coalesce(SlaClock.paused_at, now)  # a paused clock reached what it had by its pause
         due = session.scalars(
             select(SlaClock).where(
-                SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None),
-                or_(and_(SlaClock.warned_at.is_(None), SlaClock.warn_at <= now),
-                    and_(SlaClock.breached_at.is_(None), SlaClock.due_at <= now)))
+                SlaClock.stopped_at.is_(None),
+                or_(and_(SlaClock.warned_at.is_(None), SlaClock.warn_at <= counted_until),
+                    and_(SlaClock.breached_at.is_(None), SlaClock.due_at <= counted_until)))
             .order_by(SlaClock.due_at).limit(SWEEP_BATCH).with_for_update(skip_locked=True)).all()
         for record in due:
             ticket = session.get(Ticket, record.ticket_id)
@@ -363,7 +373,7 @@ def sweep_sla(uow):
                 publish_clock(uow, events.SLA_WARNING, ticket, record)
                 uow.after_commit(metrics.SLA_WARNINGS.labels(record.name).inc)
                 published += 1
-            if record.breached_at is None and record.due_at <= now:
+            if record.breached_at is None and record.due_at <= (record.paused_at or now):
                 record.breached_at = now
                 publish_clock(uow, events.SLA_BREACHED, ticket, record)
                 uow.after_commit(metrics.SLA_BREACHES.labels(record.name).inc)
@@ -373,14 +383,18 @@ def sweep_sla(uow):
 
 
 def publish_clock(uow, event_type, ticket, record):
+    """A warning or a breach, naming who owned the ticket when the clock reached that point."""
+    reached = record.due_at if event_type is events.SLA_BREACHED else record.warn_at
     steps.publish(uow, event_type, ticket, clock=record.name, due_at=record.due_at,
-                  target_seconds=record.target_seconds)
+                  target_seconds=record.target_seconds, owner=steps.owner_at(uow, ticket, reached))
 
 
 def breaching_condition(due_before):
-    """A running clock of the ticket falls due before ``due_before``."""
+    """A clock of the ticket, still counting or paused after it fell due, falls due before ``due_before``
+    (a clock paused before its due time has none yet: it moves when the clock resumes)."""
     return select(SlaClock.id).where(
-        SlaClock.ticket_id == Ticket.id, SlaClock.stopped_at.is_(None), SlaClock.paused_at.is_(None),
+        SlaClock.ticket_id == Ticket.id, SlaClock.stopped_at.is_(None),
+        or_(SlaClock.paused_at.is_(None), SlaClock.due_at <= SlaClock.paused_at),
         SlaClock.due_at <= due_before).exists()
 
 

@@ -3,21 +3,29 @@
 Three clocks, as in Zammad: ``first_response`` (until the first reply the
 customer can see), ``update`` (from a customer message until the next such
 reply) and ``resolution`` (until the ticket is resolved). Each runs on the
-policy's business calendar; while the ticket waits on the customer it is
-paused and its due time moves by the paused business time:
+policy's business calendar and counts business time; while the ticket waits
+on the customer it is paused and counts nothing.
 
-    due = calendar.add(started_at, target + paused)
+A clock is due at the instant it has counted its target, and warns when it
+has counted ``warn_share`` of it. A pause stops only time not yet counted:
+resuming moves a due or warning time not yet reached by the business time
+the clock stood still, and leaves one already passed where it was - once
+due, a clock stays due (an hour's pause after a breach does not undo it).
+Reopening resumes the resolution clock the same way, the resolved period
+counting as a pause.
 
-A warning is due at ``warn_share`` of the target, the same way. A stopped
-clock is met when it stopped before its due time, else breached. Reopening
-resumes the resolution clock, the resolved period counting as a pause.
+A stopped clock is met when it stopped by its due time, else breached. A
+ticket resolved or closed before the reply a reply clock (first response,
+update) waits for cancels that clock: there was no reply, so nothing was
+met, unless it was due already, which stays a breach (docs/sla.md).
 """
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from ticketing.contract import RESOLUTION
 from ticketing.sla.calendar import BusinessCalendar
 
-RUNNING, PAUSED, MET, BREACHED = "running", "paused", "met", "breached"
+RUNNING, PAUSED, MET, BREACHED, CANCELLED = "running", "paused", "met", "breached", "cancelled"
 DEFAULT_WARN_SHARE = 0.8
 
 
@@ -49,15 +57,12 @@ class Clock:
     name: str
     started_at: datetime
     target: timedelta
-    paused: timedelta = timedelta(0)        # business time spent paused so far
+    due_at: datetime                        # the instant it has counted ``target``
+    warn_at: datetime                       # ... and the warning share of it
+    paused: timedelta = timedelta(0)        # business time it stood still (paused, or stopped before a reopen)
     paused_at: datetime | None = None
     stopped_at: datetime | None = None
-
-    def due(self, calendar) -> datetime:
-        return calendar.add(self.started_at, self.target + self.paused)
-
-    def warn_at(self, calendar, share) -> datetime:
-        return calendar.add(self.started_at, self.target * share + self.paused)
+    cancelled: bool = False                 # stopped without the reply it waited for
 
     def pause(self, at) -> "Clock":
         if self.paused_at or self.stopped_at:
@@ -65,41 +70,60 @@ class Clock:
         return replace(self, paused_at=at)
 
     def resume(self, calendar, at) -> "Clock":
-        if self.stopped_at:  # a reopened resolution clock: the time stopped counts as paused
-            return replace(self, stopped_at=None, paused=self.paused + calendar.elapsed(self.stopped_at, at))
-        if not self.paused_at:
+        """Count again from ``at``: after a pause, or a resolution clock stopped by a ticket now reopened."""
+        since = self.stopped_at or self.paused_at
+        if since is None:
             return self
-        return replace(self, paused_at=None, paused=self.paused + calendar.elapsed(self.paused_at, at))
+        return replace(self, paused_at=None, stopped_at=None, paused=self.paused + calendar.elapsed(since, at),
+                       due_at=moved(calendar, self.due_at, since, at), warn_at=moved(calendar, self.warn_at, since, at))
 
     def stop(self, calendar, at) -> "Clock":
         if self.stopped_at:
             return self
         return replace(self.resume(calendar, at), stopped_at=at)
 
+    def finish(self, calendar, at) -> "Clock":
+        """The ticket is resolved or closed: the resolution clock stops; a reply clock
+        (first response, update) that got no reply is cancelled, unless it was due already."""
+        if self.stopped_at or self.name == RESOLUTION:
+            return self.stop(calendar, at)
+        stopped = self.stop(calendar, at)
+        return replace(stopped, cancelled=at <= stopped.due_at)
+
     def elapsed(self, calendar, now) -> timedelta:
         """Business time the clock has counted, pauses excluded."""
         end = self.stopped_at or self.paused_at or now
         return calendar.elapsed(self.started_at, end) - self.paused
 
-    def status(self, calendar, now) -> str:
-        due = self.due(calendar)
+    def status(self, now) -> str:
         if self.stopped_at:
-            return MET if self.stopped_at <= due else BREACHED
-        if self.paused_at:
-            return PAUSED
-        return BREACHED if now >= due else RUNNING
+            if self.cancelled:
+                return CANCELLED
+            return MET if self.stopped_at <= self.due_at else BREACHED
+        if (self.paused_at or now) >= self.due_at:  # due before it paused, it stays due
+            return BREACHED
+        return PAUSED if self.paused_at else RUNNING
 
     def view(self, calendar, now) -> dict:
         """What a ticket shows for this clock."""
         elapsed = self.elapsed(calendar, now)
         return {
-            "clock": self.name, "status": self.status(calendar, now), "due_at": self.due(calendar),
+            "clock": self.name, "status": self.status(now), "due_at": self.due_at,
             "elapsed_seconds": int(elapsed.total_seconds()),
             "remaining_seconds": int((self.target - elapsed).total_seconds()),
             "target_seconds": int(self.target.total_seconds()),
         }
 
 
+def moved(calendar, mark, since, at):
+    """A due or warning time after the clock stood still from ``since`` to ``at``:
+    one not yet reached is what remained to count, counted from ``at``; one passed stays."""
+    return mark if mark <= since else calendar.add(at, calendar.elapsed(since, mark))
+
+
 def start(policy: Policy, name, at) -> Clock | None:
     target = policy.target(name)
-    return None if target is None else Clock(name, at, target)
+    if target is None:
+        return None
+    calendar = policy.calendar
+    return Clock(name, at, target, calendar.add(at, target), calendar.add(at, target * policy.warn_share))

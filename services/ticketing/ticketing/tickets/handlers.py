@@ -19,8 +19,9 @@ from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.contract import (
     CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
-    HistorySchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema, MessageListSchema,
-    MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema,
+    MessageListSchema, MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,
+    TicketPageSchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
@@ -134,43 +135,58 @@ def merge_ticket(uow, ticket_id, data):
 def import_tickets(uow, data, config):
     """Tickets from another help desk with their whole history, replayed
     at their original times so SLA clocks and events follow them. The
-    batch is all or nothing; tickets imported before are skipped."""
+    batch is all or nothing; tickets imported before are skipped. History
+    in the future, or that this desk's rules could not have produced, is
+    refused naming the ticket and the step (400): an import cannot invent facts."""
     batch = load(TicketImportSchema, data)
     imported, skipped = [], []
     with uow.transaction():
+        now = uow.now()
         for index, fields in enumerate(batch["tickets"]):
             external_id = fields.pop("external_id")
             if uow.session.get(TicketImport, (batch["source"], external_id)):
                 skipped.append(external_id)
                 continue
-            try:
-                ticket = replay(uow, fields, config)
-            except (Conflict, InvalidInput) as exc:
-                raise type(exc)(f"ticket {index} ({external_id}): {exc.message}",
-                                {"tickets": {str(index): [exc.message]}}) from None
+            future = rules.future_times(fields, now)
+            if future:
+                raise InvalidInput(f"ticket {index} ({external_id}): history cannot be in the future",
+                                   {"tickets": {str(index): future}})
+            ticket = replay(uow, index, external_id, fields, config)
             uow.session.add(TicketImport(source=batch["source"], external_id=external_id, ticket_id=ticket.id))
-            imported.append({"external_id": external_id, "ticket_id": ticket.id})
+            imported.append(dict(sla.ticket_sla(uow, ticket.id, now), external_id=external_id, ticket_id=ticket.id))
             if len(imported) % 100 == 0:
                 log.info("import from %s: %s tickets replayed", batch["source"], len(imported))
     return shared(ImportResultSchema).dump({"imported": imported, "skipped": skipped})
 
 
-def replay(uow, fields, config):
+def replay(uow, index, external_id, fields, config):
     """Open an imported ticket and replay its history, each step at its original time and by its author."""
     history = fields.pop("history")
     with uow.as_of(fields.pop("created_at"), fields.pop("created_by")):
         ticket = steps.open_ticket(uow, fields, config)
-    for step in history:
+    for number, step in enumerate(history):
         with uow.as_of(step["at"], step.get("actor")):
-            if step["type"] == "message":
-                steps.write_message(uow, ticket, step["kind"], step["body"], config)
-            elif step["type"] == "state":
-                steps.move(uow, ticket, steps.next_state(ticket, step["state"]))
-            elif step["type"] == "assignment":
-                steps.hand_to(uow, ticket, step["assignee"], step.get("team") or ticket.team)
-            else:
-                aftercare.replay_rating(uow, ticket, step["score"], step.get("comment"))
+            try:
+                replay_step(uow, ticket, step, config)
+            except DomainError as exc:
+                field = ImportedStepSchema.NEEDS[step["type"]][0]
+                raise InvalidInput(f"ticket {index} ({external_id}), step {number}: {exc.message}",
+                                   {"tickets": {str(index): {"history": {str(number): {field: [exc.message]}}}}}
+                                   ) from None
     return ticket
+
+
+def replay_step(uow, ticket, step, config):
+    """One step, by the rules a live change follows (plus ``rules.IMPORTED_PATHS``)."""
+    if step["type"] == "message":
+        steps.write_message(uow, ticket, step["kind"], step["body"], config)
+    elif step["type"] == "state":
+        steps.move(uow, ticket, steps.next_state(ticket, step["state"], imported=True))
+    elif step["type"] == "assignment":
+        steps.check_open(ticket, "assigned")
+        steps.hand_to(uow, ticket, step["assignee"], step.get("team") or ticket.team)
+    else:
+        aftercare.replay_rating(uow, ticket, step["score"], step.get("comment"))
 
 
 def get_ticket(uow, ticket_id):
@@ -209,9 +225,7 @@ def assign(uow, ticket_id, data, config):
     assignment = load(AssignmentSchema, data)
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
-        if ticket.state in rules.REOPENABLE:
-            raise Conflict(f"a {ticket.state} ticket cannot be assigned; reopen it first",
-                           {"state": [ticket.state]})
+        steps.check_open(ticket, "assigned")
         assignee, team = assignment["assignee"], assignment["team"] or ticket.team
         if (assignee, team) != (ticket.assignee, ticket.team):  # the same again stays a no-op
             routing.check_assignable(uow, assignee, config)
@@ -223,8 +237,7 @@ def escalate_ticket(uow, ticket_id, data):
     reason = load(EscalationSchema, data)["reason"]
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
-        if ticket.state in rules.REOPENABLE:
-            raise Conflict(f"a {ticket.state} ticket cannot be escalated", {"state": [ticket.state]})
+        steps.check_open(ticket, "escalated")
         steps.escalate(uow, ticket, reason)
         return steps.detail(uow, ticket)
 

@@ -7,7 +7,8 @@ where the policies are silent:
   answered at once, spam);
 - reopening returns to in_progress when someone owns the ticket, else new;
 - a customer message on a resolved or closed ticket reopens it, and on a
-  ticket waiting on the customer resumes it (in_progress);
+  ticket waiting on the customer resumes it (in_progress, or new when
+  nobody owns it);
 - an agent's public reply moves an assigned ticket to in_progress; on a new
   ticket the replying agent also becomes its owner.
 
@@ -33,6 +34,7 @@ The customer's side (an integration, or a service such as a channel) writes
 (``on_customers_side``): the link would let a colleague rate the work.
 """
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ticketing.contract import CUSTOMER, REPLY
 
@@ -47,6 +49,10 @@ TRANSITIONS = {
     "closed": (),
 }
 REOPENABLE = ("resolved", "closed")
+# Another help desk may have let a ticket nobody owned wait on the customer (a "pending" one): its
+# history replays that pause. Here a ticket waits on the customer only once someone owns it.
+IMPORTED_PATHS = (("new", "waiting_customer"),)
+IMPORT_CLOCK_SKEW = timedelta(minutes=5)   # how far another system's clock may run ahead of ours
 
 CUSTOMER_READERS = ("supervisor", "admin", "integration")
 EVERY_TICKET = ("admin", "integration")
@@ -84,8 +90,11 @@ def allowed_targets(current) -> tuple:
     return targets + ("reopened",) if current in REOPENABLE else targets
 
 
-def next_state(current, target, assignee) -> str:
-    """The state a requested change leads to; ``reopened`` is the reopen action."""
+def next_state(current, target, assignee, imported=False) -> str:
+    """The state a requested change leads to; ``reopened`` is the reopen action. An
+    ``imported`` history may also take the ``IMPORTED_PATHS``."""
+    if imported and (current, target) in IMPORTED_PATHS:
+        return target
     if target == "reopened":
         if current not in REOPENABLE:
             raise InvalidTransition(current, target, allowed_targets(current))
@@ -103,10 +112,20 @@ def state_after_message(current, kind, assignee) -> str:
     if kind == CUSTOMER and current in REOPENABLE:
         return next_state(current, "reopened", assignee)
     if kind == CUSTOMER and current == "waiting_customer":
-        return "in_progress"
+        return "in_progress" if assignee else "new"
     if kind == REPLY and current in ("new", "assigned"):
         return "in_progress"
     return current
+
+
+def future_times(ticket, now) -> dict:
+    """An imported ticket's times later than ``now`` allows (plus the clock skew), as
+    ``{"created_at": [...], "history": {"<step>": {"at": [...]}}}``: history cannot be in the future."""
+    latest = now + IMPORT_CLOCK_SKEW
+    reason = f"after {latest.isoformat(timespec='seconds')} (now, and {IMPORT_CLOCK_SKEW} of clock skew)"
+    problems = {"created_at": [reason]} if ticket["created_at"] > latest else {}
+    steps = {str(i): {"at": [reason]} for i, step in enumerate(ticket.get("history", ())) if step["at"] > latest}
+    return dict(problems, history=steps) if steps else problems
 
 
 def is_reopen(before, after) -> bool:

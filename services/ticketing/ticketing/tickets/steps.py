@@ -6,7 +6,7 @@ transaction, so a change is never seen without its trail. Times are
 ``uow.now()`` and changes are ``uow.actor``'s: while an import replays a
 ticket's history (``uow.as_of``), the original time and author of the step.
 """
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, or_, select, true
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, Forbidden, NotFound
@@ -58,9 +58,9 @@ def readable_condition(uow):
     return or_(false(), *conditions)
 
 
-def next_state(ticket, target):
+def next_state(ticket, target, imported=False):
     try:
-        return rules.next_state(ticket.state, target, ticket.assignee)
+        return rules.next_state(ticket.state, target, ticket.assignee, imported)
     except rules.InvalidTransition as exc:
         raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
     except rules.NeedsAssignee as exc:
@@ -120,6 +120,12 @@ def move(uow, ticket, after):
         publish(uow, events.TICKET_CLOSED, ticket)
 
 
+def check_open(ticket, action):
+    """A resolved or closed ticket is reopened before it is ``action`` (assigned, escalated)."""
+    if ticket.state in rules.REOPENABLE:
+        raise Conflict(f"a {ticket.state} ticket cannot be {action}; reopen it first", {"state": [ticket.state]})
+
+
 def hand_to(uow, ticket, assignee, team):
     """Give the ticket to ``assignee``; callers have made sure they may take it."""
     previous, previous_team = ticket.assignee, ticket.team
@@ -134,7 +140,7 @@ def hand_to(uow, ticket, assignee, team):
         ticket.transfer_count += 1
     journal(uow, ticket, "assigned", {"assignee": [previous, assignee], "team": [previous_team, team]})
     publish(uow, events.TICKET_TRANSFERRED if transferred else events.TICKET_ASSIGNED, ticket,
-            previous_assignee=previous)
+            previous_assignee=previous, previous_team=previous_team)
     if ticket.state == "new":
         move(uow, ticket, "assigned")
 
@@ -195,6 +201,15 @@ def record_customer_access(uow, ticket, action):
     accessed.add(ticket.id)
     uow.session.add(CustomerDataAccess(ticket_id=ticket.id, at=utc_now(), actor=uow.caller.actor, action=action,
                                        request_id=uow.caller.request_id))
+
+
+def owner_at(uow, ticket, instant):
+    """Who owned the ticket at ``instant``: the latest owner its history names by then."""
+    changes = uow.session.scalars(
+        select(TicketHistory.changes).where(TicketHistory.ticket_id == ticket.id, TicketHistory.at <= instant,
+                                            TicketHistory.action.in_(("created", "assigned")))
+        .order_by(TicketHistory.at.desc(), TicketHistory.id.desc()).limit(1)).first()
+    return ticket.assignee if changes is None else changes["assignee"][1]
 
 
 def journal(uow, ticket, action, changes):
