@@ -85,6 +85,14 @@ def outcome_of(data) -> str:
     return CANCELLED if data["clock"] == FIRST_RESPONSE and data.get("state") in ENDED_STATES else MET
 
 
+def stopped_by_a_reply(data) -> bool:
+    """The clock stopped because the customer was answered: ``cause`` says so; events from before it
+    was named stopped on resolve or close in those states."""
+    if "cause" in data:
+        return data["cause"] == "reply"
+    return data.get("state") not in ENDED_STATES
+
+
 def actor_or_owner(data):
     return data.get("actor") or data.get("assignee")
 
@@ -160,7 +168,7 @@ class Projection:
         clock, outcome = data["clock"], outcome_of(data)
         if clock not in SLA_CLOCKS or outcome == CANCELLED:
             return
-        replied = clock == FIRST_RESPONSE and data.get("state") not in ENDED_STATES  # not a stop on resolve/close
+        replied = clock == FIRST_RESPONSE and stopped_by_a_reply(data)
         if replied and not self.first_replied:  # only a reply the customer saw is a first response
             self.first_replied = True
             self.add(FIRST_REPLY, actor_or_owner(data), fact.time, data["business_seconds"], fact.stored_at)

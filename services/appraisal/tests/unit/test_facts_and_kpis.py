@@ -109,3 +109,19 @@ def test_a_resolution_takes_the_resolution_clocks_reading_whether_it_comes_befor
     for steps in ([stop, resolved], [resolved, stop]):
         _, measures = project(1, ticket_facts(steps))
         assert [m.value for m in measures if m.kind == "first_resolution"] == [3600.0]
+
+
+def test_only_a_clock_stopped_by_a_reply_is_a_first_response_as_ticketing_names_the_cause():
+    """A first-response clock that breached and then stopped on resolve (no reply ever sent) is a breach
+    for the owner, not a first response; one stopped by a reply is, whatever state the ticket shows."""
+    _, unanswered = project(1, ticket_facts([
+        ("sla.breached", 30, {"clock": "first_response", "owner": "alice"}),
+        ("sla.clock_stopped", 45, {"clock": "first_response", "outcome": "breached", "met": False,
+                                   "cause": "resolved", "actor": "alice", "business_seconds": 2700.0,
+                                   "state": "in_progress"})]))
+    assert {(m.kind, m.agent) for m in unanswered} >= {("sla_breach", "alice")}
+    assert "first_response" not in {m.kind for m in unanswered}
+    _, answered = project(1, ticket_facts([
+        ("sla.clock_stopped", 10, {"clock": "first_response", "outcome": "met", "met": True, "cause": "reply",
+                                   "actor": "bob", "business_seconds": 600.0, "state": "resolved"})]))
+    assert ("first_response", "bob", 600.0) in {(m.kind, m.agent, m.value) for m in answered}
