@@ -10,6 +10,7 @@ from monitoring.alerts import handlers as alerts
 from monitoring.ingest import handlers as ingest
 from monitoring.sentiment import handlers as sentiment
 from monitoring.sentiment.rules import SentimentModel
+from monitoring.sentiment.versions import ModelSlot
 from monitoring.watch_rules import handlers as watch_rules, rules
 from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput
@@ -21,7 +22,7 @@ MEDIA = {"id": "m1", "name": "都市快报", "followers": 3_000_000, "verified":
 
 @pytest.fixture(scope="module")
 def model():
-    return SentimentModel.load()
+    return ModelSlot(SentimentModel.load())
 
 
 @pytest.fixture
