@@ -104,7 +104,7 @@ def active_model(database_url=None):
 
 
 def row_line(name, figures):
-    cells = [f"{name:<34}{figures['rows']:>6}{figures['accuracy']:>7.3f}", f"{figures['negative_precision']:>7.3f}",
+    cells = [f"{name:<44}{figures['rows']:>6}{figures['accuracy']:>7.3f}", f"{figures['negative_precision']:>7.3f}",
              f"{figures['negative_recall']:>7.3f}", f"{figures['negative_f1']:>7.3f}"]
     if "crisis_rows" in figures:
         cells.append(f"{figures['crisis_rows']:>7}{figures['crisis_recall']:>7.3f}{figures['crisis_precision']:>7.3f}")
@@ -120,7 +120,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = active_model(args.database_url)
     print(f"model version {model.version}")
-    print(f"{'set':<34}{'rows':>6}{'acc':>7}{'neg P':>7}{'neg R':>7}{'neg F1':>7}{'crises':>7}{'cri R':>7}{'cri P':>7}")
+    print(f"{'set':<44}{'rows':>6}{'acc':>7}{'neg P':>7}{'neg R':>7}{'neg F1':>7}{'crises':>7}{'cri R':>7}{'cri P':>7}")
     started, texts = time.perf_counter(), 0
     results = {"model_version": model.version}
     dev = social_posts("dev")
