@@ -25,6 +25,8 @@ import numpy as np
 
 HEAD_PATH = Path(__file__).with_name("sentiment_model.npz")  # the head the package ships (version 1)
 LABELS = ("negative", "neutral", "positive")
+ORDINARY = "ordinary"  # the kind of the prototypes of ordinary complaints, which are no crisis
+ORDINARY_MARGIN = 0.05  # how much closer to a crisis than to an ordinary complaint a crisis post is
 ENCODER_BATCH = 256  # texts per encoder call: its own micro-batches are smaller, this bounds the transient
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -96,11 +98,16 @@ class Head:
         return odds / odds.sum(axis=1, keepdims=True)
 
     def crisis_kinds(self, embeddings) -> list[str | None]:
-        """The kind of the closest prototype where it is close enough, else None, per embedding."""
+        """Per embedding, the kind of the closest crisis prototype where it is close enough and clearly
+        closer than any ordinary complaint (a late delivery is no crisis, however negative), else None."""
         similarity = embeddings @ self.prototypes.T
-        closest = similarity.argmax(axis=1)
-        return [self.prototype_kinds[index] if similarity[row, index] >= self.crisis_similarity else None
-                for row, index in enumerate(closest)]
+        ordinary = np.array([kind == ORDINARY for kind in self.prototype_kinds])
+        crisis_similarity = np.where(ordinary, -1.0, similarity)
+        closest = crisis_similarity.argmax(axis=1)
+        nearest_ordinary = np.where(ordinary, similarity, -1.0).max(axis=1)
+        return [self.prototype_kinds[index]
+                if crisis_similarity[row, index] >= max(self.crisis_similarity, nearest_ordinary[row] + ORDINARY_MARGIN)
+                else None for row, index in enumerate(closest)]
 
 
 @dataclass(frozen=True)
