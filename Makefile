@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install migrate topology up preflight contract-tools test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
 
-$(STAMP): requirements.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+$(STAMP): requirements.txt requirements-dev.txt requirements-hashed.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements-hashed.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
@@ -66,12 +67,13 @@ bench-all: install
 event-docs: install
 	$(PY) -m plumbing.eventdocs
 
-# accuracy and negative-class P/R/F1 per labelled set, and texts/s (monitoring's sentiment model)
+# monitoring's sentiment model on the dev split of its social posts (per language and case type) and on the
+# Weibo set: accuracy, negative P/R/F1, crisis recall/precision, model version, texts/s, peak memory
 SENTIMENT_DATA ?= ../shared/data/sentiment
 eval-sentiment: install
 	$(PY) -m monitoring.sentiment.evaluate $(SENTIMENT_DATA)
 
-# retrain the shipped model from its base data plus the agents' corrections in the monitoring database
+# train a head on the open data plus the desk's labels; installed as a new version only if no worse on the dev split
 train-sentiment: install
 	$(PY) -m monitoring.sentiment.train
 

@@ -43,7 +43,7 @@ from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from monitoring.clusters import rules as dedupe  # noqa: E402
 from monitoring.contract import PostCreateSchema  # noqa: E402
 from monitoring.ingest import severity  # noqa: E402
-from monitoring.sentiment.rules import SentimentModel, crisis_terms  # noqa: E402
+from monitoring.sentiment.rules import SentimentModel, crisis_signals  # noqa: E402
 from monitoring.watch_rules import rules  # noqa: E402
 from plumbing import migrate  # noqa: E402
 
@@ -84,7 +84,7 @@ def in_process(model, posts, batch_size):
                     engagement=post["reposts"] + post["comments"] + post["likes"],
                     hours_since_posted=(now - post["posted_at"]).total_seconds() / 3600, author_kind=author["kind"],
                     verified=author["verified"], cluster_size=index.sizes[cluster],
-                    crisis=bool(crisis_terms(post["text"])))))
+                    crisis=bool(crisis_signals(post["text"], verdict)))))
     return run
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 from monitoring import models  # noqa: E402
 from monitoring.contract import PostCreateSchema  # noqa: E402
 from monitoring.sentiment.rules import SentimentModel  # noqa: E402
+from monitoring.sentiment.versions import ModelSlot  # noqa: E402
 from monitoring.service import MonitoringService  # noqa: E402
 from plumbing import migrate  # noqa: E402
 from plumbing.db import make_engine  # noqa: E402
@@ -76,7 +77,7 @@ def main():
         migrate.upgrade("monitoring", url)
         engine = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
-        service = worker_factory(MonitoringService, config={}, model=SentimentModel.load())
+        service = worker_factory(MonitoringService, config={}, model=ModelSlot(SentimentModel.load()))
 
         def call(method, *call_args):
             session = factory()  # UnitOfWork.get_dependency: a Session per worker

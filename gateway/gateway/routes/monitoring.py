@@ -4,7 +4,7 @@ import base64
 
 from werkzeug.wrappers import Response
 
-from gateway.access import OPINION_ANALYSTS, OPINION_HANDLERS, POST_READERS, POST_WRITERS, SUPERVISORS
+from gateway.access import ADMIN, OPINION_ANALYSTS, OPINION_HANDLERS, POST_READERS, POST_WRITERS, SUPERVISORS
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from monitoring import contract
 
@@ -42,14 +42,37 @@ def get_post(service, call: ApiCall, post_id):
 
 @router.api("POST", "/api/v1/monitoring/posts/<int:post_id>/sentiment", roles=OPINION_HANDLERS,
             body=contract.CorrectionSchema, response=contract.PostSchema,
-            summary="Correct a post's sentiment (kept; the next retraining learns from it)")
+            summary="Correct or label a post's sentiment (kept; the next retraining learns from it)")
 def correct_sentiment(service, call: ApiCall, post_id):
     return service.monitoring.correct_sentiment(post_id, call.body)
 
 
+@router.api("GET", "/api/v1/monitoring/review-queue", roles=OPINION_HANDLERS, query=contract.ReviewQueueQuerySchema,
+            response=contract.PostPageSchema,
+            summary="Posts the model is least sure of and no one has labelled, least sure first (label them with "
+                    "POST /api/v1/monitoring/posts/{post_id}/sentiment)")
+def review_queue(service, call: ApiCall):
+    return service.monitoring.review_queue(call.query)
+
+
+@router.api("GET", "/api/v1/monitoring/sentiment-models", roles=SUPERVISORS,
+            response=contract.SentimentModelListSchema,
+            summary="Installed sentiment model versions with their dev-set figures, newest first; one is active")
+def list_sentiment_models(service, call: ApiCall):
+    return service.monitoring.list_sentiment_models()
+
+
+@router.api("POST", "/api/v1/monitoring/sentiment-models/rollback", roles=ADMIN,
+            response=contract.SentimentModelSchema,
+            summary="Make the version installed before the active one active again (409 when there is none)")
+def roll_back_sentiment_model(service, call: ApiCall):
+    return service.monitoring.roll_back_sentiment_model()
+
+
 @router.api("POST", "/api/v1/monitoring/analyse", roles=OPINION_ANALYSTS, body=contract.AnalyseSchema,
             response=contract.AnalysisResultSchema,
-            summary="Sentiment and crisis terms of up to 1,000 texts, in order; stores nothing")
+            summary="Sentiment, confidence and crisis signals of up to 1,000 texts, in order, by the active model "
+                    "(its version in each result); stores nothing")
 def analyse_texts(service, call: ApiCall):
     return service.monitoring.analyse(call.body)
 

@@ -69,8 +69,8 @@ def test_analyse_answers_in_order_and_stores_nothing(platform, client):
     results = ok(admin.post(client.url("/api/v1/monitoring/analyse"), json={"texts": texts}))["results"]
     assert [r["sentiment"] for r in results[:2]] == ["negative", "positive"]
     assert [r["language"] for r in results] == ["zh", "en", "zh"]
-    assert (results[2]["crisis"], results[2]["crisis_terms"]) == (True, ["12315"])
-    assert set(results[0]) == {"sentiment", "score", "language", "crisis", "crisis_terms"}
+    assert (results[2]["crisis"], results[2]["crisis_terms"]) == (True, ["12315", "~regulator"])  # term, and reading
+    assert set(results[0]) == {"sentiment", "score", "confidence", "language", "crisis", "crisis_terms", "model_version"}
     assert ok(admin.get(client.url("/api/v1/monitoring/posts")))["total"] == 0
 
 
@@ -108,3 +108,30 @@ def test_roles(platform, client, make_account):
     assert agent.post(client.url("/api/v1/monitoring/rules"), json={"name": "x", "query": "x"}).status_code == 403
     assert agent.get(client.url("/api/v1/monitoring/reports/trend"),
                      params={"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"}).status_code == 403
+
+
+def test_the_review_queue_model_versions_and_rollback_through_the_gateway(platform, client, make_account):
+    admin = client.login()
+    ok(admin.post(client.url("/api/v1/monitoring/rules"), json={"name": "店", "query": "店 OR store"}), 201)
+    texts = ["店里的东西还行吧，就那样", "The store is ok I guess, whatever", "Love this store, staff are wonderful"]
+    ok(admin.post(client.url("/api/v1/monitoring/posts/batch"),
+                  json={"posts": [post(f"q{i}", text) for i, text in enumerate(texts)]}))
+    agent = make_account("ann", ["agent"])
+
+    queue = ok(agent.get(client.url("/api/v1/monitoring/review-queue"), params={"below": 1}))
+    confidences = [item["sentiment_confidence"] for item in queue["items"]]
+    assert queue["total"] == 3 and confidences == sorted(confidences)
+    assert {item["sentiment_model_version"] for item in queue["items"]} == {1}
+    first = queue["items"][0]["id"]
+    ok(agent.post(client.url(f"/api/v1/monitoring/posts/{first}/sentiment"), json={"sentiment": "neutral"}))
+    assert ok(agent.get(client.url("/api/v1/monitoring/review-queue"), params={"below": 1}))["total"] == 2
+    bad = agent.get(client.url("/api/v1/monitoring/review-queue"), params={"below": 3})
+    assert bad.status_code == 400 and "below" in bad.text
+
+    [analysis] = ok(agent.post(client.url("/api/v1/monitoring/analyse"), json={"texts": ["退货运费谁出？"]}))["results"]
+    assert analysis["model_version"] == 1 and 0 < analysis["confidence"] <= 1
+    [shipped] = ok(admin.get(client.url("/api/v1/monitoring/sentiment-models")))["items"]
+    assert (shipped["version"], shipped["active"]) == (1, True) and {"zh", "en"} <= set(shipped["figures"])
+    assert agent.get(client.url("/api/v1/monitoring/sentiment-models")).status_code == 403
+    assert agent.post(client.url("/api/v1/monitoring/sentiment-models/rollback")).status_code == 403
+    assert admin.post(client.url("/api/v1/monitoring/sentiment-models/rollback")).status_code == 409

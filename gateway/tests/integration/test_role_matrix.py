@@ -33,7 +33,8 @@ EXAMPLES = {
     "knowledge_gaps": {}, "list_webhooks": {}, "list_deliveries": {}, "customer_data_access": {},
     "list_courses": {}, "get_course": {}, "list_enrolments": {}, "list_certifications": {},
     "list_career_levels": {}, "agent_standing": {}, "list_question_categories": {}, "list_questions": {},
-    "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {},
+    "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {}, "review_queue": {},
+    "list_sentiment_models": {},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it

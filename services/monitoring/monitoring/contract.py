@@ -81,6 +81,9 @@ class PostSchema(ResponseSchema):
         "type": "string", "nullable": True,
         "description": "negative, neutral or positive: an agent's correction where there is one, else the model's"})
     sentiment_score = fields.Float(allow_none=True, metadata={"description": "the model's, -1 .. 1"})
+    sentiment_confidence = fields.Float(allow_none=True, metadata={
+        "description": "the model's probability of its label: the least sure posts are queued for review"})
+    sentiment_model_version = fields.Integer(allow_none=True, metadata={"description": "the model that read it"})
     corrected = fields.Method("dump_corrected", metadata={"type": "boolean"})
     crisis = fields.Method("dump_crisis", metadata={"type": "boolean"})
     crisis_terms = fields.List(fields.String(), allow_none=True)
@@ -142,6 +145,28 @@ class CorrectionSchema(StrictSchema):
     sentiment = fields.String(required=True, validate=validate.OneOf(SENTIMENTS))
 
 
+class ReviewQueueQuerySchema(PageQuerySchema):
+    below = fields.Float(load_default=0.6, validate=validate.Range(0, 1), metadata={
+        "description": "posts whose model confidence is under this, least sure first"})
+
+
+class SentimentModelSchema(Schema):
+    version = required(fields.Integer())
+    active = required(fields.Boolean())
+    figures = required(fields.Dict(metadata={
+        "description": "dev-split figures when installed: per language and language/case type, accuracy, "
+                       "negative precision/recall/F1, crisis recall/precision"}))
+    trained_on = required(fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                      metadata={"description": "training rows per source"}))
+    installed_at = required(fields.DateTime())
+    activated_at = required(fields.DateTime())
+    activated_by = required(fields.String(allow_none=True))
+
+
+SentimentModelListSchema = Schema.from_dict({"items": required(fields.List(fields.Nested(SentimentModelSchema)))},
+                                            name="SentimentModelListSchema")
+
+
 def valid_query(query):
     # imported here, not at the top: the query language (a pure module) reads this module's limit
     from monitoring.watch_rules import rules
@@ -195,9 +220,13 @@ class AnalyseSchema(StrictSchema):
 class AnalysisSchema(ResponseSchema):
     sentiment = fields.String(validate=validate.OneOf(SENTIMENTS))
     score = fields.Float(metadata={"description": "-1 most negative .. 1 most positive"})
+    confidence = fields.Float(metadata={"description": "the model's probability of its label"})
     language = fields.String(metadata={"description": "zh, en, or und (undetermined)"})
-    crisis = fields.Boolean(metadata={"description": "contains a crisis term: review whatever the sentiment"})
-    crisis_terms = fields.List(fields.String())
+    crisis = fields.Boolean(metadata={"description": "a crisis term, or read as a crisis: review whatever the sentiment"})
+    crisis_terms = fields.List(fields.String(), metadata={
+        "description": "the crisis terms it contains, then ~<kind> (food_safety, data_leak, legal_action, regulator, "
+                       "boycott, fraud, injury, exposure) when a negative post reads like that kind of crisis"})
+    model_version = fields.Integer()
 
 
 AnalysisResultSchema = ResponseSchema.from_dict({"results": fields.List(fields.Nested(AnalysisSchema))},

@@ -39,6 +39,8 @@ class Post(Base):
     detected_language: Mapped[str | None] = mapped_column(String(16))
     sentiment: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float)  # low: queued for review
+    sentiment_model_version: Mapped[int | None] = mapped_column(Integer)
     corrected_sentiment: Mapped[str | None] = mapped_column(String(16))
     crisis_terms: Mapped[list | None] = mapped_column(JSON)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", name="fk_posts_cluster_id_clusters"))
@@ -50,6 +52,7 @@ class Post(Base):
         Index("ix_posts_posted_at", "posted_at"),
         Index("ix_posts_platform_posted_at", "platform", "posted_at"),
         Index("ix_posts_cluster_id", "cluster_id"),
+        Index("ix_posts_sentiment_confidence", "sentiment_confidence"),
     )
 
 
@@ -184,6 +187,20 @@ class SentimentCorrection(Base):
     model_sentiment: Mapped[str | None] = mapped_column(String(16))
     agent: Mapped[str | None] = mapped_column(String(64))
     corrected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SentimentModelVersion(Base):
+    """An installed sentiment model: its head (``rules.Head.to_bytes``) and its figures; one is active."""
+    __tablename__ = "sentiment_models"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    head: Mapped[bytes] = mapped_column(LargeBinary)
+    figures: Mapped[dict] = mapped_column(JSON)  # dev-split figures measured when it was installed
+    trained_on: Mapped[dict] = mapped_column(JSON)  # rows per source
+    active: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_by: Mapped[str | None] = mapped_column(String(64))
 
 
 outbox, inbox = messaging_tables(Base.metadata)

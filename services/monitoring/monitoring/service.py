@@ -46,7 +46,19 @@ class MonitoringService(PlatformService):
 
     @rpc
     def analyse(self, data):
-        return sentiment.analyse(self.model, data)
+        return sentiment.analyse(self.uow, self.model, data)
+
+    @rpc
+    def review_queue(self, query=None):
+        return sentiment.review_queue(self.uow, query)
+
+    @rpc
+    def list_sentiment_models(self):
+        return sentiment.list_models(self.uow)
+
+    @rpc
+    def roll_back_sentiment_model(self):
+        return sentiment.roll_back_model(self.uow)
 
     # -- watch rules --------------------------------------------------------
     @rpc

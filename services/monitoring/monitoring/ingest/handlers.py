@@ -4,7 +4,7 @@ that also records its events and raises or escalates alerts; and posts are read 
 ``ingest`` runs the pipeline's steps in this order:
 1. ``store``: new posts inserted, the counts of re-seen ones merged;
 2. ``match_watch_rules`` and ``store_topics``: the new posts' topics;
-3. ``analyse_sentiment`` and 4. ``find_crisis_terms`` of the new on-topic posts;
+3. ``analyse_sentiment`` of the new on-topic posts (with the active model), 4. their crisis signals;
 5. severity before spread (``severity.score_alone``);
 6. clusters (``clusters.handlers.join_clusters``), under the cluster-index lock from here to the
    commit; each post is scored with its cluster's size as it joins;
@@ -34,7 +34,7 @@ from plumbing.paging import fetch_page
 from plumbing.schemas import shared
 
 POST_CHANGES = ("id", *posts.COUNTS, "updated_at", "on_topic", "detected_language", "sentiment", "sentiment_score",
-                "crisis_terms", "cluster_id", "severity", "level")  # what ingesting may change in a stored post
+                "sentiment_confidence", "sentiment_model_version", "crisis_terms", "cluster_id", "severity", "level")  # what ingesting may change in a stored post
 
 
 def as_post_record(columns, **more):
@@ -164,22 +164,19 @@ def analyse_and_cluster(uow, model, config, fresh, grown, now):
     crisis terms)}) and each new post's cluster size when it joined."""
     if not (fresh or grown):
         return {}, {}
-    analyse_sentiment(model, fresh)
-    find_crisis_terms(fresh)
+    analyse_sentiment(model.current(uow.session), fresh)
     alone = {post.id: severity.score_alone(post, now) for post in [*fresh, *grown]}
     return clusters.join_clusters(uow, config, fresh, grown, alone, now)
 
 
 def analyse_sentiment(model, fresh):
+    """Sentiment, confidence, model version and crisis signals (terms, and ~kind) of each new post."""
     for post, verdict in zip(fresh, model.analyse([post.text for post in fresh], [post.language for post in fresh])):
         post.on_topic = True
         post.detected_language = verdict.language
         post.sentiment, post.sentiment_score = verdict.sentiment, verdict.score
-
-
-def find_crisis_terms(fresh):
-    for post in fresh:
-        post.crisis_terms = sentiment.crisis_terms(post.text)
+        post.sentiment_confidence, post.sentiment_model_version = verdict.confidence, model.version
+        post.crisis_terms = sentiment.crisis_signals(post.text, verdict)
 
 
 def write_posts(uow, changed):

@@ -4,7 +4,8 @@ Levels follow Chinese opinion desks: I (red) is the gravest, then II
 (orange), III (yellow), IV (blue); below level IV a post is no matter. The
 score adds up weighted parts, each scaled to 0..1:
 
-- negativity: how negative the model finds it (0 for a non-negative post);
+- negativity: how negative the model finds it: its probability of the negative label for a post
+  it reads as negative (posts analysed before the model said it: minus its score);
 - reach: log10 of the author's followers, 10 million followers = 1;
 - engagement: log10 of reposts + comments + likes, 100,000 = 1;
 - growth: engagement per hour since posting, log10, 10,000/h = 1;
@@ -94,13 +95,19 @@ def with_spread(peak: float, cluster_size: int, weights=WEIGHTS) -> float:
     return round(peak + weights["spread"] * scaled_log(cluster_size - 1, 1_000), 2)
 
 
+def negativity(post) -> float:
+    if post.sentiment == "negative" and post.sentiment_confidence is not None:
+        return post.sentiment_confidence
+    return max(0.0, -post.sentiment_score)
+
+
 def score_alone(post, now) -> float | None:
     """The post's severity before its cluster's spread (None when it is neither negative nor a crisis)."""
     label = post.corrected_sentiment or post.sentiment
     if label != "negative" and not post.crisis_terms:
         return None
     return score(Signals(
-        negativity=max(0.0, -post.sentiment_score), followers=post.author_followers,
+        negativity=negativity(post), followers=post.author_followers,
         engagement=post.reposts + post.comments + post.likes,
         hours_since_posted=max((now - post.posted_at).total_seconds() / 3600, 0.0),
         author_kind=post.author_kind, verified=post.author_verified, cluster_size=1,

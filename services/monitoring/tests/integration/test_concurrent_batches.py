@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from monitoring import models
 from monitoring.ingest import handlers as ingest
 from monitoring.sentiment.rules import SentimentModel
+from monitoring.sentiment.versions import ModelSlot
 from monitoring.watch_rules import handlers as watch_rules
 from plumbing.db import make_engine
 from plumbing.unit_of_work import Unit
@@ -24,7 +25,7 @@ def post(external_id, text):
 
 def test_concurrent_batches_with_reposts_of_one_new_story_make_one_cluster(postgres_url, migrated):
     engine = make_engine(migrated("monitoring", postgres_url))
-    model = SentimentModel.load()
+    model = ModelSlot(SentimentModel.load())
 
     def unit(session):
         return Unit.on_session(session, "monitoring", outbox=models.outbox)

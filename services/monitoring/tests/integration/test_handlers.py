@@ -1,6 +1,9 @@
 """Monitoring's handlers on a unit of work over SQLite: no container, no broker."""
 from datetime import datetime, timedelta, timezone
 
+import dataclasses
+
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -10,6 +13,9 @@ from monitoring.alerts import handlers as alerts
 from monitoring.ingest import handlers as ingest
 from monitoring.sentiment import handlers as sentiment
 from monitoring.sentiment.rules import SentimentModel
+from monitoring.sentiment import train, versions
+from monitoring.sentiment.rules import Head
+from monitoring.sentiment.versions import ModelSlot
 from monitoring.watch_rules import handlers as watch_rules, rules
 from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput
@@ -21,7 +27,7 @@ MEDIA = {"id": "m1", "name": "都市快报", "followers": 3_000_000, "verified":
 
 @pytest.fixture(scope="module")
 def model():
-    return SentimentModel.load()
+    return ModelSlot(SentimentModel.load())
 
 
 @pytest.fixture
@@ -134,3 +140,59 @@ def test_a_rule_stored_beyond_the_limits_is_left_out_of_matching(unit, model):
             min_followers=0, active=True, created_at=datetime.now(timezone.utc), updated_at=datetime.now(timezone.utc)))
     result = ingest.ingest_post(unit(), model, {}, post("p", STORY))
     assert result["post"]["topics"] == ["外卖"]
+
+
+def always_positive(model):
+    """The shipped head biased to call everything positive: a worse model."""
+    return dataclasses.replace(model.shipped.head, intercept=np.array([-50, -50, 50], dtype=np.float32))
+
+
+def test_the_review_queue_holds_the_least_sure_unlabelled_posts_until_labelled(unit, model):
+    watch_rules.create_rule(unit(), {"name": "店", "query": "店 OR store"})
+    texts = ["店里的东西还行吧，就那样", "这家店太差了，客服不理人，再也不来了", "The store is ok I guess, whatever",
+             "Love this store, staff are wonderful"]
+    created = ingest.ingest_posts(unit(), model, {}, {"posts": [post(f"q{i}", text) for i, text in enumerate(texts)]})
+    stored = [ingest.get_post(unit(), item["id"]) for item in created["items"]]
+    assert {item["sentiment_model_version"] for item in stored} == {1}
+    confidence = {item["id"]: item["sentiment_confidence"] for item in stored}
+
+    queue = sentiment.review_queue(unit(), {"below": 1.0})
+
+    assert [item["id"] for item in queue["items"]] == sorted(confidence, key=confidence.get)
+    least_sure = queue["items"][0]["id"]
+    sentiment.correct_sentiment(unit(actor="ann"), least_sure, {"sentiment": "neutral"})
+    assert least_sure not in [item["id"] for item in sentiment.review_queue(unit(), {"below": 1.0})["items"]]
+    below = min(confidence.values())
+    assert sentiment.review_queue(unit(), {"below": below})["total"] == 0
+    with pytest.raises(InvalidInput):
+        sentiment.review_queue(unit(), {"below": 2})
+
+
+def test_an_installed_version_is_used_at_once_and_an_admin_rolls_it_back(unit, model):
+    assert [(row["version"], row["active"]) for row in sentiment.list_models(unit())["items"]] == [(1, True)]
+    writer = unit()
+    with writer.transaction():
+        versions.install(writer.session, always_positive(model), {"zh": {}}, {"desk labels": 3}, writer.now())
+
+    [result] = sentiment.analyse(unit(), model, {"texts": ["这家店太差了，再也不来了"]})["results"]
+    assert (result["sentiment"], result["model_version"]) == ("positive", 2)
+    assert [(row["version"], row["active"]) for row in sentiment.list_models(unit())["items"]] == [(2, True), (1, False)]
+
+    restored = sentiment.roll_back_model(unit(actor="root"))
+
+    assert (restored["version"], restored["active"], restored["activated_by"]) == (1, True, "root")
+    [result] = sentiment.analyse(unit(), model, {"texts": ["这家店太差了，再也不来了"]})["results"]
+    assert (result["sentiment"], result["model_version"]) == ("negative", 1)
+    with pytest.raises(Conflict):
+        sentiment.roll_back_model(unit(actor="root"))
+
+
+def test_training_refuses_to_install_a_worse_model(unit, model, sqlite_url, migrated):
+    url = migrated("monitoring", sqlite_url)
+    figures = train.dev_figures(versions.SentimentModel(always_positive(model)))
+
+    assert train.install_if_no_worse(url, always_positive(model), figures, {}, progress=lambda line: None) == 1
+    assert unit().session.scalars(select(models.SentimentModelVersion)).all() == []
+    assert train.install_if_no_worse(url, model.shipped.head, train.dev_figures(model.shipped), {},
+                                     progress=lambda line: None) == 0
+    assert [(row["version"], row["active"]) for row in sentiment.list_models(unit())["items"]] == [(2, True), (1, False)]
