@@ -260,12 +260,17 @@ def start_clocks(uow, ticket, at, names=(FIRST_RESPONSE, RESOLUTION)):
         return
     version = next(v for v in versions if v.rule is chosen)
     for name in names:
-        clock = rules.start(chosen, name, at)
-        if clock:
-            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=name,
-                              target_seconds=int(clock.target.total_seconds()), started_at=at)
-            keep(uow, ticket, record, clock)
-            uow.session.add(record)
+        start_clock(uow, ticket, version, name, at)
+
+
+def start_clock(uow, ticket, version, name, at):
+    """The clock ``name`` of the policy version from ``at``, if the version has a target for it."""
+    clock = rules.start(version.rule, name, at)
+    if clock:
+        record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=name,
+                          target_seconds=int(clock.target.total_seconds()), started_at=at)
+        keep(uow, ticket, record, clock, version.rule.calendar)
+        uow.session.add(record)
 
 
 def clocks_on_reply(uow, ticket, at):
@@ -282,14 +287,8 @@ def clocks_on_customer_message(uow, ticket, at):
         SlaClock.ticket_id == ticket.id, SlaClock.name == UPDATE, SlaClock.stopped_at.is_(None)))
     policy = session.execute(select(SlaClock.policy_id, SlaClock.policy_version)
                              .where(SlaClock.ticket_id == ticket.id).limit(1)).first()
-    if running is None and policy is not None:
-        version = policies.get(session, *policy)  # the ticket's version, however the policy changed since
-        clock = rules.start(version.rule, UPDATE, at)
-        if clock:
-            record = SlaClock(ticket_id=ticket.id, policy_id=version.id, policy_version=version.version, name=UPDATE,
-                              target_seconds=int(clock.target.total_seconds()), started_at=at)
-            keep(uow, ticket, record, clock)
-            session.add(record)
+    if running is None and policy is not None:  # the ticket's version, however the policy changed since
+        start_clock(uow, ticket, policies.get(session, *policy), UPDATE, at)
 
 
 def clocks_on_state(uow, ticket, before, after, at):
@@ -312,10 +311,10 @@ def update_clocks(uow, ticket, at, change, names=CLOCKS, stopped_too=False, caus
         statement = statement.where(SlaClock.stopped_at.is_(None))
     for record in uow.session.scalars(statement.order_by(SlaClock.id)):  # one event order on every database
         calendar = policies.get(uow.session, record.policy_id, record.policy_version).rule.calendar
-        keep(uow, ticket, record, change(as_clock(record), calendar), cause)
+        keep(uow, ticket, record, change(as_clock(record), calendar), calendar, cause)
 
 
-def keep(uow, ticket, record, clock, cause=None):
+def keep(uow, ticket, record, clock, calendar, cause=None):
     """Store the clock's new state; a clock that stops now publishes how it went, and
     its breach if the sweep has not published it yet (it stopped late between two sweeps)."""
     newly_stopped = clock.stopped_at is not None and record.stopped_at is None
@@ -328,7 +327,6 @@ def keep(uow, ticket, record, clock, cause=None):
     if outcome == rules.BREACHED and record.breached_at is None:
         record.breached_at = clock.stopped_at
         publish_clock(uow, events.SLA_BREACHED, ticket, record)
-    calendar = policies.get(uow.session, record.policy_id, record.policy_version).rule.calendar
     business_seconds = clock.elapsed(calendar, clock.stopped_at).total_seconds()
     steps.publish(uow, events.SLA_CLOCK_STOPPED, ticket, clock=record.name, target_seconds=record.target_seconds,
                   business_seconds=business_seconds, outcome=outcome, met=outcome == rules.MET, cause=cause,
