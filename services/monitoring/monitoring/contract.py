@@ -150,21 +150,21 @@ class ReviewQueueQuerySchema(PageQuerySchema):
         "description": "posts whose model confidence is under this, least sure first"})
 
 
-class SentimentModelSchema(Schema):
-    version = required(fields.Integer())
-    active = required(fields.Boolean())
-    figures = required(fields.Dict(metadata={
+class SentimentModelSchema(ResponseSchema):
+    version = fields.Integer()
+    active = fields.Boolean()
+    figures = fields.Dict(metadata={
         "description": "dev-split figures when installed: per language and language/case type, accuracy, "
-                       "negative precision/recall/F1, crisis recall/precision"}))
-    trained_on = required(fields.Dict(keys=fields.String(), values=fields.Integer(),
-                                      metadata={"description": "training rows per source"}))
-    installed_at = required(fields.DateTime())
-    activated_at = required(fields.DateTime())
-    activated_by = required(fields.String(allow_none=True))
+                       "negative precision/recall/F1, crisis recall/precision"})
+    trained_on = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                             metadata={"description": "training rows per source"})
+    installed_at = fields.DateTime()
+    activated_at = fields.DateTime()
+    activated_by = fields.String(allow_none=True)
 
 
-SentimentModelListSchema = Schema.from_dict({"items": required(fields.List(fields.Nested(SentimentModelSchema)))},
-                                            name="SentimentModelListSchema")
+class SentimentModelListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(SentimentModelSchema))
 
 
 def valid_query(query):
