@@ -45,9 +45,7 @@ def begin(session, limits, username, address, now) -> tuple[int | None, list[int
     """Count an attempt, in its own transaction, before its password is checked: (None, the ids of
     its rows), or (``retry_after``, []) when a limit is used up."""
     keys = counted(limits, username, address)
-    if is_postgres(session):
-        for key, _ in sorted(keys):  # one order everywhere: no deadlock
-            session.execute(select(func.pg_advisory_xact_lock(lock_id(key))))
+    lock(session, username, address)
     sweep(session, now - limits.window)
     wait = retry_after(session, limits, keys, now)
     if wait is not None:
@@ -85,17 +83,25 @@ def sweep(session, cutoff):
     session.execute(delete(LoginFailure).where(LoginFailure.id.in_(expired)))
 
 
-def failed(session, attempt):
+def failed(session, username, address, attempt):
+    lock(session, username, address)
     session.execute(update(LoginFailure).where(LoginFailure.id.in_(attempt)).values(pending=False))
 
 
-def withdraw(session, attempt):
-    """A successful attempt is no failure."""
+def succeeded(session, username, address, attempt):
+    """A successful attempt is no failure, and the username's earlier failures are forgotten."""
+    lock(session, username, address)
     session.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt)))
-
-
-def forget_failures(session, username):
     session.execute(delete(LoginFailure).where(LoginFailure.key == username_key(username)))
+
+
+def lock(session, username, address):
+    """Every write to a username's or an address's rows first takes their keys' locks, in one order:
+    sign-ins at once are counted one after the other, and two successes deleting the same rows
+    cannot deadlock (PostgreSQL: transaction-scoped advisory locks; SQLite has one writer anyway)."""
+    if is_postgres(session):
+        for key in sorted({username_key(username), f"address:{address}"}):
+            session.execute(select(func.pg_advisory_xact_lock(lock_id(key))))
 
 
 def counted(limits, username, address):

@@ -72,12 +72,11 @@ def password_check(service, call, username, password):
     verified = eventlet.tpool.execute(auth.verify_password, password_hash, password)
     if not (verified and account and account.active):
         with service.db.begin():
-            logins.failed(service.db, attempt)
+            logins.failed(service.db, username, call.client_address, attempt)
         logins.LOGINS_REFUSED.labels("wrong_credentials").inc()
         return None
     with service.db.begin():
-        logins.withdraw(service.db, attempt)
-        logins.forget_failures(service.db, username)
+        logins.succeeded(service.db, username, call.client_address, attempt)
     return account
 
 

@@ -224,18 +224,21 @@ def test_the_limit_slides_with_the_window(migrated, sqlite_url):
     start = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     engine = make_engine(migrated("gateway", sqlite_url))
 
-    def attempt(username, seconds, outcome=logins.failed):
-        """An attempt's wait; one let through gets ``outcome`` (a failure, unless told)."""
+    def attempt(username, seconds, still_checking=None):
+        """An attempt's wait; one let through fails, unless its rows go to ``still_checking``."""
         with Session(engine) as session, session.begin():
             wait, rows = logins.begin(session, limits, username, "10.0.0.1", start + timedelta(seconds=seconds))
-            outcome(session, rows)
+            if still_checking is None:
+                logins.failed(session, username, "10.0.0.1", rows)
+            else:
+                still_checking.extend(rows)
             return wait
     checking = []
-    assert [attempt("sue", 0), attempt("sue", 10), attempt("sue", 20, lambda _, rows: checking.extend(rows))] == [
+    assert [attempt("sue", 0), attempt("sue", 10), attempt("sue", 20, checking)] == [
         None, None, None]
     assert attempt("sue", 25) == logins.BUSY  # the limit is full only while the third is checked
     with Session(engine) as session, session.begin():
-        logins.failed(session, checking)
+        logins.failed(session, "sue", "10.0.0.1", checking)
     assert attempt("sue", 30) == 30
     assert attempt("bob", 30) is None
     assert attempt("sue", 60) is None  # the first failure has left the window
