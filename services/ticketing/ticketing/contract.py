@@ -289,6 +289,10 @@ class TicketListQuerySchema(PageQuerySchema):
     breached = fields.Boolean(metadata={"description": "true: some SLA clock breached"})
     due_before = fields.DateTime(metadata={
         "description": "a running SLA clock falls due before this time: the tickets breaching soon"})
+    escalated = fields.Boolean(metadata={"description": "true: escalated at least once; false: never escalated"})
+    unstaffed = fields.Boolean(metadata={
+        "description": "true: waiting (new, nobody assigned) in a team with no agent cleared for duty, so routing "
+                       "cannot give it to anyone; false: every other ticket"})
 
 
 TicketPageSchema = page_schema(TicketSummarySchema, "TicketPageSchema")
@@ -731,6 +735,8 @@ class AgentSchema(ResponseSchema):
 
 class AgentListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AgentSchema))
+    warnings = fields.List(fields.String(), metadata={
+        "description": "what keeps routing from working, e.g. nobody cleared for duty on a new install"})
 
 
 # -- knowledge base (T8) ----------------------------------------------------------
