@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, missing, validate, vali
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
 from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
+from plumbing.text import with_article
 
 # -- enumerations ---------------------------------------------------------------------
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
@@ -152,7 +153,7 @@ class ImportedStepSchema(StrictSchema):
     def step_has_its_fields(self, data, **kwargs):
         missing = [name for name in self.NEEDS[data["type"]] if name not in data]
         if missing:
-            raise ValidationError({name: [f"required for a {data['type']} step"] for name in missing})
+            raise ValidationError({name: [f"required for {with_article(data['type'])} step"] for name in missing})
 
 
 class ImportedTicketSchema(TicketCreateSchema):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from plumbing.errors import InvalidInput, NotFound
+from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.unit_of_work import utc_now
 from ticketing import metrics, models
 from ticketing.aftercare import handlers as aftercare
@@ -126,3 +126,12 @@ def test_a_callback_cannot_be_scheduled_in_the_past_beyond_a_minute_of_clock_ske
     skewed = aftercare.schedule_callback(unit(), ticket["id"],
                                          {"scheduled_for": (utc_now() - timedelta(seconds=20)).isoformat()})
     assert skewed["ticket_id"] == ticket["id"]
+
+
+# -- 7. articles in messages -----------------------------------------------------------------------
+def test_a_complaint_step_on_an_inquiry_reads_an_inquiry(unit):
+    ticket = open_ticket(unit, assignee="alice")
+    with pytest.raises(Conflict, match="is an inquiry, not a complaint"):
+        aftercare.record_complaint(unit(), ticket["id"], {"issue": "late", "demand": "refund",
+                                                          "occurred_at": utc_now().isoformat(),
+                                                          "severity": "normal", "category": "delivery"})

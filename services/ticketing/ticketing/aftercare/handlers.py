@@ -6,6 +6,7 @@ from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import fetch_page
 from plumbing.schemas import shared
+from plumbing.text import with_article
 from ticketing import events, metrics
 from ticketing.aftercare import rules
 from ticketing.contract import (
@@ -27,7 +28,7 @@ def record_complaint(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "complaint":
-            raise Conflict(f"ticket {ticket_id} is a {ticket.kind}, not a complaint", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a complaint", {"kind": [ticket.kind]})
         if uow.session.get(Complaint, ticket_id) is not None:
             raise Conflict("the complaint is already recorded", {"ticket_id": ["already recorded"]})
         complaint = Complaint(ticket_id=ticket_id, **fields, recorded_by=uow.actor, recorded_at=uow.now(),
@@ -229,7 +230,7 @@ def forward_suggestion(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "suggestion":
-            raise Conflict(f"ticket {ticket_id} is a {ticket.kind}, not a suggestion", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a suggestion", {"kind": [ticket.kind]})
         suggestion = uow.session.get(Suggestion, ticket_id)
         if suggestion is not None and suggestion.decided_at is not None:
             raise Conflict("the department has already decided", {"department": [suggestion.department]})
