@@ -28,7 +28,8 @@ def record_complaint(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "complaint":
-            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a complaint", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a complaint",
+                           {"kind": [ticket.kind]})
         if uow.session.get(Complaint, ticket_id) is not None:
             raise Conflict("the complaint is already recorded", {"ticket_id": ["already recorded"]})
         complaint = Complaint(ticket_id=ticket_id, **fields, recorded_by=uow.actor, recorded_at=uow.now(),
@@ -230,7 +231,8 @@ def forward_suggestion(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "suggestion":
-            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a suggestion", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a suggestion",
+                           {"kind": [ticket.kind]})
         suggestion = uow.session.get(Suggestion, ticket_id)
         if suggestion is not None and suggestion.decided_at is not None:
             raise Conflict("the department has already decided", {"department": [suggestion.department]})

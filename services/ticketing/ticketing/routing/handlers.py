@@ -14,7 +14,7 @@ Settings (the service's config, else ``TICKETING_<name>`` in the environment):
 ``REQUIRE_CERTIFICATION`` (``false`` lets anyone known be assigned by hand).
 """
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from marshmallow import fields
 from sqlalchemy import and_, false, func, or_, select, true
@@ -33,6 +33,9 @@ from ticketing.tickets import steps
 ROUTE_SECONDS = 10
 ROUTE_BATCH = 100
 UNSTAFFED = "unstaffed"  # the history action of the note on an unstaffed ticket
+# A new agent is cleared through events (account, then certification) a moment after the fact: a
+# ticket is noted once it has waited this long, so that lag alone writes no note.
+UNSTAFFED_NOTE_AFTER = timedelta(minutes=1)
 NOBODY_CLEARED = ("nobody is cleared for duty: routing gives tickets to no one until a trainer sets the "
                   "certifications the specialist career level requires (PUT /api/v1/training/career-levels/"
                   "specialist) and agents hold one; see docs/operations.md, the first hour of a new install")
@@ -222,9 +225,11 @@ def running_due_at():
 
 
 def note_unstaffed(uow, waiting, config):
-    """A note on each waiting ticket whose team has no cleared agent, once per ticket and team."""
+    """A note on each waiting ticket whose team has no cleared agent, once per ticket and team,
+    when it has waited ``UNSTAFFED_NOTE_AFTER``."""
     staffing = rules.staffing(candidates(uow))
-    unstaffed = [ticket for ticket in waiting if not staffing.covers(ticket.team)]
+    waited = uow.now() - UNSTAFFED_NOTE_AFTER
+    unstaffed = [ticket for ticket in waiting if not staffing.covers(ticket.team) and ticket.created_at <= waited]
     if not unstaffed:
         return
     noted = {(ticket_id, changes.get("team")) for ticket_id, changes in uow.session.execute(

@@ -124,7 +124,8 @@ def move(uow, ticket, after):
 def check_open(ticket, action):
     """A resolved or closed ticket is reopened before it is ``action`` (assigned, escalated)."""
     if ticket.state in rules.REOPENABLE:
-        raise Conflict(f"{with_article(ticket.state)} ticket cannot be {action}; reopen it first", {"state": [ticket.state]})
+        raise Conflict(f"{with_article(ticket.state)} ticket cannot be {action}; reopen it first",
+                       {"state": [ticket.state]})
 
 
 def hand_to(uow, ticket, assignee, team):
