@@ -44,6 +44,23 @@ def test_a_freed_slot_goes_to_the_urgent_ticket_before_an_older_normal_one(unit,
     assert tickets.get_ticket(unit(), older_normal["id"])["assignee"] is None
 
 
+def test_a_new_ticket_does_not_take_a_freed_slot_from_an_urgent_one_waiting_for_it(unit, database):
+    add_agent(database, "ann", capacity=1)
+    first = open_ticket(unit)
+    assert first["assignee"] == "ann"  # ann is full now
+    urgent = open_ticket(unit, priority="urgent")
+    assert urgent["state"] == "new"
+    tickets.change_state(unit(), first["id"], {"state": "resolved"})  # a slot frees
+
+    newcomer = open_ticket(unit, priority="normal")
+    assert newcomer["state"] == "new" and newcomer["assignee"] is None  # it waits its turn behind the urgent one
+    assert routing.route_waiting(unit(**TIMER), CONFIG) == 1
+    assert tickets.get_ticket(unit(), urgent["id"])["assignee"] == "ann"
+
+    add_agent(database, "bob", capacity=1)
+    assert open_ticket(unit, priority="high")["assignee"] == "bob"  # nothing waiting ahead of it: routed at once
+
+
 # -- 2. unstaffed teams ------------------------------------------------------------------------
 def test_a_ticket_for_a_team_with_nobody_cleared_is_noted_once_listed_and_counted(unit, database):
     add_agent(database, "off", teams=["support"], on_duty=False)       # cleared, off duty: support is staffed

@@ -87,3 +87,14 @@ def test_a_team_is_staffed_while_one_of_its_agents_is_cleared_on_duty_or_not():
     assert staffing.covers(None)  # a ticket in no team: any cleared agent may take it
     assert not routing.staffing([agent("bob", cleared=False)]).covers(None)
     assert not routing.staffing([]).covers("billing")
+
+
+def test_a_new_ticket_waits_its_turn_only_behind_a_ticket_the_same_agent_could_take():
+    ann = agent("ann", teams=frozenset({"billing"}))
+    new_normal = waiting(9, "normal", due_at=at(12))
+    urgent_billing, urgent_logistics = waiting(1, "urgent"), waiting(2, "urgent")
+    needs = {1: Need("billing"), 2: Need("logistics"), 3: Need("billing")}
+    assert routing.waits_its_turn(new_normal, [urgent_billing], needs, ann)
+    assert not routing.waits_its_turn(new_normal, [urgent_logistics], needs, ann)  # not ann's to take
+    assert not routing.waits_its_turn(new_normal, [waiting(3, "low")], needs, ann)  # behind it in the queue
+    assert not routing.waits_its_turn(new_normal, [], needs, ann)

@@ -180,12 +180,13 @@ def require_certification(config):
     return str(setting(config, "ticketing", "REQUIRE_CERTIFICATION", "true")).lower() != "false"
 
 
-def route(uow, ticket, config):
-    """Give a waiting ticket to the best eligible agent; False if none can take it."""
+def route(uow, ticket, config, new=False):
+    """Give a waiting ticket to the best eligible agent; False if none can take it, or if the
+    ticket is ``new`` and a waiting one before it in the queue could go to that agent."""
     need = rules.Need(ticket.team, frozenset(ticket.required_skills or ()))
     strategy = setting(config, "ticketing", "ROUTING_STRATEGY", rules.ROUND_ROBIN)
     chosen = rules.choose(candidates(uow, on_duty_only=True), need, strategy)
-    if chosen is None:
+    if chosen is None or (new and waits_its_turn(uow, ticket, chosen)):
         return False
     steps.hand_to(uow, ticket, chosen.username, ticket.team)
     return True
@@ -211,6 +212,24 @@ def route_waiting(uow, config):
                     left.append(locked[ticket_id])
         note_unstaffed(uow, left, config)
     return routed
+
+
+def waits_its_turn(uow, ticket, chosen):
+    """Whether a new ticket leaves ``chosen`` to a waiting one before it in the queue (``rules.waits_its_turn``);
+    only waiting tickets ``chosen`` might take and of at least its priority are read."""
+    rank = rules.PRIORITY_RANK.get(ticket.priority, len(rules.PRIORITY_RANK))
+    rows = uow.session.execute(
+        select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at, Ticket.team, Ticket.required_skills)
+        .where(waiting_condition(), Ticket.id != ticket.id,
+               Ticket.priority.in_([name for name, other in rules.PRIORITY_RANK.items() if other <= rank]),
+               or_(Ticket.team.is_(None), Ticket.team.in_(sorted(chosen.teams))))).all()
+    if not rows:
+        return False
+    waiting = [rules.Waiting(*row[:4]) for row in rows]
+    needs = {row[0]: rules.Need(row[4], frozenset(row[5] or ())) for row in rows}
+    [this] = [rules.Waiting(*row) for row in uow.session.execute(
+        select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at).where(Ticket.id == ticket.id))]
+    return rules.waits_its_turn(this, waiting, needs, chosen)
 
 
 def waiting_condition():

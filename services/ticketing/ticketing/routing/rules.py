@@ -12,7 +12,10 @@ capacity (a supervisor may overload on purpose).
 Waiting tickets (nobody could take them when they came in) are offered to
 a freed slot in queue order: urgent first (then high, normal, low), within a
 priority the earliest SLA due time first (a ticket on no SLA policy after
-those with one), then the oldest.
+those with one), then the oldest. A new ticket is routed at once unless a
+waiting ticket the queue puts before it could go to the same agent: then it
+joins the queue, so a slot freed since the last sweep goes to the ticket
+first in line, not to the newest.
 
 A team is staffed while at least one active agent in it holds a valid
 certification that clears for duty, on duty or not, full or not (a ticket
@@ -95,6 +98,13 @@ def queue_order(waiting) -> list[Waiting]:
         return (PRIORITY_RANK.get(ticket.priority, len(PRIORITY_RANK)), due is None, due or EPOCH,
                 naive(ticket.created_at), ticket.ticket_id)
     return sorted(waiting, key=key)
+
+
+def waits_its_turn(ticket: Waiting, waiting, needs, chosen: Candidate) -> bool:
+    """Whether ``ticket`` (new) should leave ``chosen`` to a waiting ticket the queue puts before it;
+    ``needs`` maps each waiting ticket's id to its ``Need``."""
+    queue = queue_order([ticket, *waiting])
+    return any(can_take(chosen, needs[ahead.ticket_id]) for ahead in queue[:queue.index(ticket)])
 
 
 def naive(moment):

@@ -87,7 +87,7 @@ def open_ticket(uow, fields, config):
     if not uow.replaying:
         uow.after_commit(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
         if ticket.assignee is None:
-            routing.route(uow, ticket, config)
+            routing.route(uow, ticket, config, new=True)
     return ticket
 
 
