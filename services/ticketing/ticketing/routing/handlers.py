@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 
 from marshmallow import fields
-from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from plumbing.config import setting
 from plumbing.errors import Conflict, load_event_data
@@ -203,14 +203,10 @@ def route_waiting(uow, config):
         chosen = [waiting.ticket_id for waiting in queue[:ROUTE_BATCH]]
         locked = {ticket.id: ticket for ticket in uow.session.scalars(
             select(Ticket).where(Ticket.id.in_(chosen), waiting_condition()).with_for_update(skip_locked=True))}
-        left = []
         for ticket_id in chosen:
             if ticket_id in locked:
-                taken = route(uow, locked[ticket_id], config)
-                routed += taken
-                if not taken:
-                    left.append(locked[ticket_id])
-        note_unstaffed(uow, left, config)
+                routed += route(uow, locked[ticket_id], config)
+        note_unstaffed(uow, config)
     return routed
 
 
@@ -243,20 +239,15 @@ def running_due_at():
             .correlate(Ticket).scalar_subquery())
 
 
-def note_unstaffed(uow, waiting, config):
-    """A note on each waiting ticket whose team has no cleared agent, once per ticket and team,
-    when it has waited ``UNSTAFFED_NOTE_AFTER``."""
+def note_unstaffed(uow, config):
+    """A note on each waiting ticket whose team has no cleared agent once it has waited
+    ``UNSTAFFED_NOTE_AFTER``: once per ticket (its history holds an ``unstaffed`` entry then)."""
     staffing = rules.staffing(candidates(uow))
-    waited = uow.now() - UNSTAFFED_NOTE_AFTER
-    unstaffed = [ticket for ticket in waiting if not staffing.covers(ticket.team) and ticket.created_at <= waited]
-    if not unstaffed:
-        return
-    noted = {(ticket_id, changes.get("team")) for ticket_id, changes in uow.session.execute(
-        select(TicketHistory.ticket_id, TicketHistory.changes).where(
-            TicketHistory.action == UNSTAFFED, TicketHistory.ticket_id.in_([ticket.id for ticket in unstaffed])))}
+    noted = exists().where(TicketHistory.ticket_id == Ticket.id, TicketHistory.action == UNSTAFFED)
+    unstaffed = uow.session.scalars(
+        select(Ticket).where(unstaffed_condition(staffing), Ticket.created_at <= uow.now() - UNSTAFFED_NOTE_AFTER,
+                             ~noted).order_by(Ticket.id).limit(ROUTE_BATCH).with_for_update(skip_locked=True))
     for ticket in unstaffed:
-        if (ticket.id, ticket.team) in noted:
-            continue
         where = f"team {ticket.team} has" if ticket.team else "the platform has"
         steps.journal(uow, ticket, UNSTAFFED, {"team": ticket.team})
         steps.write_message(uow, ticket, NOTE, f"Nobody can take this ticket: {where} no agent cleared for duty "
