@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from kombu.serialization import register
 
-from plumbing.text import first_text_problem
+from plumbing.text import first_text_problem, with_article
 
 CONTENT_TYPE = "application/cloudevents+json"
 SERIALIZER = "cloudevents"
@@ -91,7 +91,7 @@ def kind_name(kind) -> str:
 def envelope_problems(envelope, event_type=None, versions=None) -> list[str]:
     """What is wrong with a received envelope; empty when it is usable."""
     if not isinstance(envelope, dict):
-        return [f"envelope is a {type(envelope).__name__}, not a JSON object"]
+        return [f"envelope is {with_article(type(envelope).__name__)}, not a JSON object"]
     problems = []
     for name, kind in REQUIRED_ATTRIBUTES.items():
         if name not in envelope:

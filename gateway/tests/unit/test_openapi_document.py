@@ -41,3 +41,12 @@ def test_the_sla_calendar_is_typed_and_condition_keys_are_enumerated():
     assert set(schema_of("SlaConditions")) == {"priority", "kind", "channel", "customer_tier"}
     assert schema_of("SlaConditions")["priority"]["items"]["enum"] == ["low", "normal", "high", "urgent"]
     assert set(schema_of("SlaTargets")) == {"first_response", "update", "resolution"}
+
+
+def test_the_ticket_list_documents_its_escalated_and_unstaffed_filters():
+    parameters = {parameter["name"]: parameter for parameter in
+                  document(GatewayService)["paths"]["/api/v1/tickets"]["get"]["parameters"]}
+    assert parameters["escalated"]["schema"]["type"] == "boolean" and parameters["escalated"]["in"] == "query"
+    assert "never escalated" in parameters["escalated"]["description"]
+    assert parameters["unstaffed"]["schema"]["type"] == "boolean"
+    assert set(schema_of("AgentList")) == {"items", "warnings"}

@@ -1,4 +1,7 @@
-"""Text no database stores, found wherever it hides in JSON."""
+"""Text no database stores, found wherever it hides in JSON; and a or an before a word."""
+import pytest
+
+from plumbing import text
 from plumbing.events import envelope_problems, make_envelope
 from plumbing.text import first_text_problem, text_problem
 
@@ -28,3 +31,21 @@ def test_an_envelope_carrying_such_text_is_unusable():
     event = make_envelope(service="s", event_type="t.x", subject="t/1", data={"name": "a\x00"}, sequence=1)
     assert envelope_problems(event, "t.x", (1,)) == [
         "text no database stores: data.name must not contain NUL characters"]
+
+
+@pytest.mark.parametrize("word, phrase", [
+    ("exam", "an exam"), ("in_progress", "an in_progress"), ("inquiry", "an inquiry"), ("alert", "an alert"),
+    ("urgent", "an urgent"), ("open", "an open"), ("int", "an int"), ("unassigned", "an unassigned"),
+    ("resolved", "a resolved"), ("complaint", "a complaint"), ("new", "a new"), ("quarterly", "a quarterly"),
+    ("list", "a list"), ("single_choice", "a single_choice"),
+    # a vowel letter sounding like "you" or "w", a silent h, a spelled-out abbreviation
+    ("user", "a user"), ("unique", "a unique"), ("unit", "a unit"), ("usual", "a usual"), ("one-off", "a one-off"),
+    ("hour", "an hour"), ("SLA", "an SLA"), ("KPI", "a KPI"),
+])
+def test_with_article_picks_a_or_an_by_the_sound(word, phrase):
+    assert text.with_article(word) == phrase
+
+
+def test_with_article_can_start_a_sentence():
+    assert text.with_article("exam", capital=True) == "An exam"
+    assert text.with_article("multiple_choice", capital=True) == "A multiple_choice"

@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, missing, validate, vali
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
 from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
+from plumbing.text import with_article
 
 # -- enumerations ---------------------------------------------------------------------
 CHANNELS = ("phone", "chat", "email", "web_form", "social")
@@ -152,7 +153,7 @@ class ImportedStepSchema(StrictSchema):
     def step_has_its_fields(self, data, **kwargs):
         missing = [name for name in self.NEEDS[data["type"]] if name not in data]
         if missing:
-            raise ValidationError({name: [f"required for a {data['type']} step"] for name in missing})
+            raise ValidationError({name: [f"required for {with_article(data['type'])} step"] for name in missing})
 
 
 class ImportedTicketSchema(TicketCreateSchema):
@@ -289,6 +290,10 @@ class TicketListQuerySchema(PageQuerySchema):
     breached = fields.Boolean(metadata={"description": "true: some SLA clock breached"})
     due_before = fields.DateTime(metadata={
         "description": "a running SLA clock falls due before this time: the tickets breaching soon"})
+    escalated = fields.Boolean(metadata={"description": "true: escalated at least once; false: never escalated"})
+    unstaffed = fields.Boolean(metadata={
+        "description": "true: waiting (new, nobody assigned) in a team with no agent cleared for duty, so routing "
+                       "cannot give it to anyone; false: every other ticket"})
 
 
 TicketPageSchema = page_schema(TicketSummarySchema, "TicketPageSchema")
@@ -731,6 +736,8 @@ class AgentSchema(ResponseSchema):
 
 class AgentListSchema(ResponseSchema):
     items = fields.List(fields.Nested(AgentSchema))
+    warnings = fields.List(fields.String(), metadata={
+        "description": "what keeps routing from working, e.g. nobody cleared for duty on a new install"})
 
 
 # -- knowledge base (T8) ----------------------------------------------------------

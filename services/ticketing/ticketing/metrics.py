@@ -8,6 +8,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from plumbing.unit_of_work import utc_now
 from ticketing.contract import CLOCKS, PRIORITIES
 from ticketing.models import SlaClock, Ticket
 from ticketing.tickets.rules import OPEN_STATES
@@ -45,8 +46,10 @@ def clock_completed(ticket, clock_name, outcome, business_seconds):
 
 class OpenTickets:
     """Counted in the database at scrape time: open tickets by state and
-    priority, and tickets breaching soon (an SLA clock past its warning, not
-    yet breached, running) by clock and priority, zeros included."""
+    priority, tickets breaching soon (an SLA clock past its warning, not
+    yet breached, running) by clock and priority, zeros included, and
+    unstaffed tickets (waiting in a team with no agent cleared for duty) by
+    team ("" for none), zero for the teams that have agents or waiting tickets."""
 
     def __init__(self, session_factory):
         self.session_factory = session_factory
@@ -57,7 +60,12 @@ class OpenTickets:
         soon = GaugeMetricFamily("csops_tickets_breaching_soon",
                                  "Running SLA clocks past their warning and not yet breached.",
                                  labels=["clock", "priority"])
+        unstaffed = GaugeMetricFamily("csops_tickets_unstaffed",
+                                      "Waiting tickets of a team with no agent cleared for duty: nobody can take them.",
+                                      labels=["team"])
         with self.session_factory() as session:
+            for team, count in unstaffed_by_team(session).items():
+                unstaffed.add_metric([team], count)
             rows = session.execute(select(Ticket.state, Ticket.priority, func.count())
                                    .where(Ticket.state.in_(OPEN_STATES)).group_by(Ticket.state, Ticket.priority))
             for state, priority, count in rows:
@@ -72,3 +80,15 @@ class OpenTickets:
                 soon.add_metric([clock, priority], warned.get((clock, priority), 0))
         yield gauge
         yield soon
+        yield unstaffed
+
+
+def unstaffed_by_team(session):
+    from ticketing.routing import handlers as routing  # routing's handlers import these metrics
+
+    staffing = routing.staffing_now(session, utc_now())
+    counts = dict(session.execute(select(Ticket.team, func.count()).where(routing.unstaffed_condition(staffing))
+                                  .group_by(Ticket.team)).all())
+    waiting_teams = session.scalars(select(Ticket.team).where(routing.waiting_condition()).distinct())
+    teams = set(staffing.teams) | set(waiting_teams)
+    return {team or "": counts.get(team, 0) for team in sorted(teams, key=lambda team: team or "")}

@@ -6,7 +6,7 @@ from nameko.dependency_providers import Config
 from plumbing.consumer import event_handler
 from plumbing.metrics import DatabaseGauges
 from plumbing.rpc import rpc
-from plumbing.service import PlatformService
+from plumbing.service import PlatformService, StartupCheck
 from plumbing.timing import timer
 from plumbing.unit_of_work import UnitOfWork
 from ticketing import metrics, models
@@ -25,6 +25,7 @@ class TicketingService(PlatformService):
     uow = UnitOfWork(models.outbox, models.inbox)
     config = Config()
     open_tickets = DatabaseGauges(metrics.OpenTickets)
+    nobody_cleared = StartupCheck(routing.warn_if_nobody_cleared)  # one line on a new install (R4)
 
     # -- tickets (T1, T2, T9, X6) --------------------------------------------------------
     @rpc

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
+from plumbing.text import with_article
 
 # -- enumerations ---------------------------------------------------------------------
 COURSE_KINDS = ("onboarding", "periodic", "special")
@@ -90,7 +91,7 @@ def question_errors(kind, options, correct) -> dict[str, list[str]]:
             errors["correct"] = ["A single-choice question has exactly one right option."]
     else:
         if options:
-            errors["options"] = [f"A {kind} question has no options."]
+            errors["options"] = [f"{with_article(kind, capital=True)} question has no options."]
         if kind == TRUE_FALSE and not isinstance(correct, bool):
             errors["correct"] = ["true or false."]
         if kind == SHORT and correct is not None:

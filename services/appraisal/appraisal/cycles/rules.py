@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 import holidays as holidays_lib
 
+from plumbing.text import with_article
+
 TRANSITIONS = {  # action (contract.CYCLE_ACTIONS): (the states it is allowed from, the state it leads to)
     "start": ({"planned"}, "collecting"),
     "compute": ({"collecting", "computed"}, "computed"),
@@ -50,7 +52,7 @@ def period_of(period_type: str, start: date) -> tuple[date, date]:
     """First and last day of the period beginning ``start`` (the first day of a month, quarter or year)."""
     if start.day != 1 or (period_type == "quarterly" and (start.month - 1) % 3) or (
             period_type == "annual" and start.month != 1):
-        raise CycleConflict(f"a {period_type} period cannot start on {start.isoformat()}", "period_start")
+        raise CycleConflict(f"{with_article(period_type)} period cannot start on {start.isoformat()}", "period_start")
     months = {"monthly": 1, "quarterly": 3, "annual": 12}[period_type]
     last_month = start.month + months - 1
     year = start.year + (last_month - 1) // 12

@@ -6,6 +6,7 @@ An alert is keyed by what it is about, so a wave of reposts raises one:
 for a spike no open cluster alert of that topic already covers.
 """
 from monitoring.ingest.severity import at_least
+from plumbing.text import with_article
 
 NEXT_STATES = {
     "open": ("acknowledged", "responding", "resolved"),
@@ -19,7 +20,7 @@ TICKET_MIN_LEVEL = "II"
 
 class InvalidTransition(ValueError):
     def __init__(self, before, after):
-        super().__init__(f"an {before} alert cannot become {after}")
+        super().__init__(f"{with_article(before)} alert cannot become {after}")
         self.allowed = NEXT_STATES[before]
 
 

@@ -63,3 +63,10 @@ def test_the_decision_reply_tells_the_customer_the_outcome():
     assert aftercare.decision_reply(True, "It ships in May.") == (
         "Thank you for your suggestion: it has been adopted. It ships in May.")
     assert "not adopted" in aftercare.decision_reply(False, "Too costly.")
+
+
+def test_a_callback_in_the_past_is_refused_beyond_a_minute_of_clock_skew():
+    assert aftercare.callback_time_problem(NOW + timedelta(hours=1), NOW) is None
+    assert aftercare.callback_time_problem(NOW - timedelta(seconds=60), NOW) is None
+    problem = aftercare.callback_time_problem(NOW - timedelta(seconds=61), NOW)
+    assert problem.startswith("is in the past") and "60 seconds of clock skew" in problem

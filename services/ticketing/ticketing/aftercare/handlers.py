@@ -3,9 +3,10 @@
 from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, NotFound, load_or_invalid as load
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load
 from plumbing.paging import fetch_page
 from plumbing.schemas import shared
+from plumbing.text import with_article
 from ticketing import events, metrics
 from ticketing.aftercare import rules
 from ticketing.contract import (
@@ -27,7 +28,8 @@ def record_complaint(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "complaint":
-            raise Conflict(f"ticket {ticket_id} is a {ticket.kind}, not a complaint", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a complaint",
+                           {"kind": [ticket.kind]})
         if uow.session.get(Complaint, ticket_id) is not None:
             raise Conflict("the complaint is already recorded", {"ticket_id": ["already recorded"]})
         complaint = Complaint(ticket_id=ticket_id, **fields, recorded_by=uow.actor, recorded_at=uow.now(),
@@ -114,6 +116,8 @@ def complaint_view(uow, ticket_id):
 # -- ratings ------------------------------------------------------------------------------------
 def open_rating(uow, ticket, at):
     """A new resolution: a new one-time link for the customer to rate it; returns the link's token."""
+    for earlier in uow.session.scalars(select(Rating).where(Rating.ticket_id == ticket.id, Rating.score.is_(None))):
+        _, earlier.token_hash = rules.new_rating_token()  # one live link per ticket: the latest resolution's
     token, digest = rules.new_rating_token()
     resolution = uow.session.scalar(select(func.count()).select_from(Rating).where(Rating.ticket_id == ticket.id)) + 1
     uow.session.add(Rating(ticket_id=ticket.id, resolution=resolution, token_hash=digest,
@@ -175,6 +179,9 @@ def submit_rating(uow, token, data):
 # -- callbacks ------------------------------------------------------------------------------------
 def schedule_callback(uow, ticket_id, data):
     fields = load(CallbackCreateSchema, data)
+    problem = rules.callback_time_problem(fields["scheduled_for"], uow.now())
+    if problem:
+        raise InvalidInput(f"scheduled_for {problem}", {"scheduled_for": [problem]})
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         assignee = fields["assignee"] or ticket.assignee or uow.actor
@@ -224,7 +231,8 @@ def forward_suggestion(uow, ticket_id, data):
     with uow.transaction():
         ticket = steps.locked(uow, ticket_id)
         if ticket.kind != "suggestion":
-            raise Conflict(f"ticket {ticket_id} is a {ticket.kind}, not a suggestion", {"kind": [ticket.kind]})
+            raise Conflict(f"ticket {ticket_id} is {with_article(ticket.kind)}, not a suggestion",
+                           {"kind": [ticket.kind]})
         suggestion = uow.session.get(Suggestion, ticket_id)
         if suggestion is not None and suggestion.decided_at is not None:
             raise Conflict("the department has already decided", {"department": [suggestion.department]})

@@ -9,6 +9,11 @@ Ratings: after each resolution the customer may rate it once (1-5) through
 a link token that needs no account and expires. Only the token's hash is
 kept; the customer's side (an integration) asks for the link to deliver it,
 which makes a new token for the latest resolution (the one before stops working).
+One link per ticket is live: a new resolution (after a reopen) ends the links
+of the earlier ones that were not rated.
+
+Callbacks are scheduled from now on: a time in the past is refused, allowing
+``CALLBACK_CLOCK_SKEW`` (a minute) for the caller's clock running behind ours.
 
 Suggestions are forwarded to a department, whose adoption decision is
 reported back to the customer as a public reply.
@@ -19,6 +24,7 @@ from datetime import timedelta
 
 ESCALATING_SEVERITIES = ("major",)
 RATING_LINK_VALID = timedelta(days=14)
+CALLBACK_CLOCK_SKEW = timedelta(minutes=1)
 TOP_BOX = (4, 5)
 
 
@@ -68,6 +74,14 @@ def check_link_renewable(rating, now):
     if rating is None:
         raise RuleBroken("the ticket has no resolution to rate")
     check_rating_allowed(rating, now)
+
+
+def callback_time_problem(scheduled_for, now) -> str | None:
+    """Why a callback cannot be scheduled for that time, or None."""
+    if scheduled_for < now - CALLBACK_CLOCK_SKEW:
+        return (f"is in the past (now is {now.isoformat(timespec='seconds')}; "
+                f"{int(CALLBACK_CLOCK_SKEW.total_seconds())} seconds of clock skew are allowed)")
+    return None
 
 
 def top_box(score) -> bool:

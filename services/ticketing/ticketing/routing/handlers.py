@@ -13,23 +13,34 @@ Settings (the service's config, else ``TICKETING_<name>`` in the environment):
 ``ROUTING_STRATEGY`` (``round_robin`` or ``least_loaded``) and
 ``REQUIRE_CERTIFICATION`` (``false`` lets anyone known be assigned by hand).
 """
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from marshmallow import fields
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from plumbing.config import setting
 from plumbing.errors import Conflict, load_event_data
 from plumbing.events import sequence_number
 from plumbing.schemas import TolerantSchema, shared
-from ticketing.contract import AgentListSchema
-from ticketing.models import Agent, AgentCertification, Ticket
+from plumbing.unit_of_work import utc_now
+from ticketing.contract import NOTE, AgentListSchema
+from ticketing.models import Agent, AgentCertification, SlaClock, Ticket, TicketHistory
 from ticketing.routing import rules
 from ticketing.tickets import rules as tickets
 from ticketing.tickets import steps
 
 ROUTE_SECONDS = 10
 ROUTE_BATCH = 100
+UNSTAFFED = "unstaffed"  # the history action of the note on an unstaffed ticket
+# A new agent is cleared through events (account, then certification) a moment after the fact: a
+# ticket is noted once it has waited this long, so that lag alone writes no note.
+UNSTAFFED_NOTE_AFTER = timedelta(minutes=1)
+NOBODY_CLEARED = ("nobody is cleared for duty: routing gives tickets to no one until a trainer sets the "
+                  "certifications the specialist career level requires (PUT /api/v1/training/career-levels/"
+                  "specialist) and agents hold one; see docs/operations.md, the first hour of a new install")
+
+log = logging.getLogger(__name__)
 
 
 class StaffSnapshot(TolerantSchema):
@@ -96,18 +107,31 @@ def end_certification(uow, event):
 
 # -- routing -------------------------------------------------------------------------------
 def list_agents(uow):
-    """Who routing can use, and why not, for supervisors."""
+    """Who routing can use, and why not, for supervisors; ``warnings`` says when nobody is cleared."""
     items = []
-    for candidate in candidates(uow):
+    everyone = candidates(uow)
+    for candidate in everyone:
         items.append({"username": candidate.username, "teams": sorted(candidate.teams),
                       "skills": sorted(candidate.skills), "capacity": candidate.capacity,
                       "open_tickets": candidate.open_tickets, "on_duty": candidate.on_duty,
                       "cleared": candidate.cleared, "not_cleared_because": rules.not_cleared_reason(candidate)})
-    return shared(AgentListSchema).dump({"items": items})
+    warnings = [] if rules.staffing(everyone).anyone else [NOBODY_CLEARED]
+    return shared(AgentListSchema).dump({"items": items, "warnings": warnings})
+
+
+def warn_if_nobody_cleared(session_factory):
+    """At start-up: one line when no agent is cleared for duty (a new install, until training has run)."""
+    with session_factory() as session:
+        if not rules.staffing(candidates_at(session, utc_now())).anyone:
+            log.warning("%s", NOBODY_CLEARED)
 
 
 def candidates(uow, usernames=None, on_duty_only=False):
-    session = uow.session
+    return candidates_at(uow.session, uow.now(), usernames, on_duty_only)
+
+
+def candidates_at(session, now, usernames=None, on_duty_only=False):
+    """The agents as routing's candidates, at ``now``."""
     statement = select(Agent).order_by(Agent.username)
     if usernames is not None:
         statement = statement.where(Agent.username.in_(usernames))
@@ -123,7 +147,7 @@ def candidates(uow, usernames=None, on_duty_only=False):
     cleared = set(session.scalars(select(AgentCertification.agent).where(
         AgentCertification.agent.in_(names), AgentCertification.clears_for_duty.is_(True),
         AgentCertification.revoked_at.is_(None),
-        or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > uow.now()))))
+        or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > now))))
     return [rules.Candidate(
         username=agent.username, teams=frozenset(agent.teams), skills=frozenset(agent.skills),
         capacity=agent.capacity, open_tickets=open_counts.get(agent.username, 0), on_duty=agent.on_duty,
@@ -156,23 +180,87 @@ def require_certification(config):
     return str(setting(config, "ticketing", "REQUIRE_CERTIFICATION", "true")).lower() != "false"
 
 
-def route(uow, ticket, config):
-    """Give a waiting ticket to the best eligible agent; False if none can take it."""
+def route(uow, ticket, config, new=False):
+    """Give a waiting ticket to the best eligible agent; False if none can take it, or if the
+    ticket is ``new`` and a waiting one before it in the queue could go to that agent."""
     need = rules.Need(ticket.team, frozenset(ticket.required_skills or ()))
     strategy = setting(config, "ticketing", "ROUTING_STRATEGY", rules.ROUND_ROBIN)
     chosen = rules.choose(candidates(uow, on_duty_only=True), need, strategy)
-    if chosen is None:
+    if chosen is None or (new and waits_its_turn(uow, ticket, chosen)):
         return False
     steps.hand_to(uow, ticket, chosen.username, ticket.team)
     return True
 
 
 def route_waiting(uow, config):
-    """Tickets nobody could take when they came in, oldest first; returns how many were routed."""
+    """Tickets nobody could take when they came in, in queue order (``rules.queue_order``: urgent
+    first, then by SLA due time, then the oldest); the unstaffed among those left are noted once.
+    Returns how many were routed."""
     routed = 0
     with uow.transaction():
-        waiting = uow.session.scalars(select(Ticket).where(Ticket.state == "new", Ticket.assignee.is_(None))
-                                      .order_by(Ticket.id).limit(ROUTE_BATCH).with_for_update(skip_locked=True))
-        for ticket in waiting:
-            routed += route(uow, ticket, config)
+        queue = rules.queue_order(rules.Waiting(*row) for row in uow.session.execute(
+            select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at).where(waiting_condition())))
+        chosen = [waiting.ticket_id for waiting in queue[:ROUTE_BATCH]]
+        locked = {ticket.id: ticket for ticket in uow.session.scalars(
+            select(Ticket).where(Ticket.id.in_(chosen), waiting_condition()).with_for_update(skip_locked=True))}
+        for ticket_id in chosen:
+            if ticket_id in locked:
+                routed += route(uow, locked[ticket_id], config)
+        note_unstaffed(uow, config)
     return routed
+
+
+def waits_its_turn(uow, ticket, chosen):
+    """Whether a new ticket leaves ``chosen`` to a waiting one before it in the queue (``rules.waits_its_turn``);
+    only waiting tickets ``chosen`` might take and of at least its priority are read."""
+    rank = rules.PRIORITY_RANK.get(ticket.priority, len(rules.PRIORITY_RANK))
+    rows = uow.session.execute(
+        select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at, Ticket.team, Ticket.required_skills)
+        .where(waiting_condition(), Ticket.id != ticket.id,
+               Ticket.priority.in_([name for name, other in rules.PRIORITY_RANK.items() if other <= rank]),
+               or_(Ticket.team.is_(None), Ticket.team.in_(sorted(chosen.teams))))).all()
+    if not rows:
+        return False
+    waiting = [rules.Waiting(*row[:4]) for row in rows]
+    needs = {row[0]: rules.Need(row[4], frozenset(row[5] or ())) for row in rows}
+    [this] = [rules.Waiting(*row) for row in uow.session.execute(
+        select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at).where(Ticket.id == ticket.id))]
+    return rules.waits_its_turn(this, waiting, needs, chosen)
+
+
+def waiting_condition():
+    return and_(Ticket.state == "new", Ticket.assignee.is_(None))
+
+
+def running_due_at():
+    """The earliest due time of the ticket's running SLA clocks (None on no policy), as a scalar subquery."""
+    return (select(func.min(SlaClock.due_at))
+            .where(SlaClock.ticket_id == Ticket.id, SlaClock.stopped_at.is_(None))
+            .correlate(Ticket).scalar_subquery())
+
+
+def note_unstaffed(uow, config):
+    """A note on each waiting ticket whose team has no cleared agent once it has waited
+    ``UNSTAFFED_NOTE_AFTER``: once per ticket (its history holds an ``unstaffed`` entry then)."""
+    staffing = rules.staffing(candidates(uow))
+    noted = exists().where(TicketHistory.ticket_id == Ticket.id, TicketHistory.action == UNSTAFFED)
+    unstaffed = uow.session.scalars(
+        select(Ticket).where(unstaffed_condition(staffing), Ticket.created_at <= uow.now() - UNSTAFFED_NOTE_AFTER,
+                             ~noted).order_by(Ticket.id).limit(ROUTE_BATCH).with_for_update(skip_locked=True))
+    for ticket in unstaffed:
+        where = f"team {ticket.team} has" if ticket.team else "the platform has"
+        steps.journal(uow, ticket, UNSTAFFED, {"team": ticket.team})
+        steps.write_message(uow, ticket, NOTE, f"Nobody can take this ticket: {where} no agent cleared for duty "
+                            "(a valid certification the specialist level requires). It waits until one is; "
+                            "the agents list says who is cleared and why not.", config)
+
+
+def unstaffed_condition(staffing):
+    """Waiting tickets of a team with no cleared agent (``rules.Staffing``), as an SQL condition."""
+    covered = or_(and_(Ticket.team.is_not(None), Ticket.team.in_(sorted(staffing.teams))),
+                  and_(Ticket.team.is_(None), true() if staffing.anyone else false()))
+    return and_(waiting_condition(), ~covered)
+
+
+def staffing_now(session, now):
+    return rules.staffing(candidates_at(session, now))

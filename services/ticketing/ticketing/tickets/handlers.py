@@ -209,6 +209,11 @@ def list_tickets(uow, query):
         conditions.append(breached if criteria.pop("breached") else ~breached)
     if "due_before" in criteria:
         conditions.append(sla.breaching_condition(criteria.pop("due_before")))
+    if "escalated" in criteria:
+        conditions.append(Ticket.escalation_level > 0 if criteria.pop("escalated") else Ticket.escalation_level == 0)
+    if "unstaffed" in criteria:
+        unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
+        conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
     page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions)
     return shared(TicketPageSchema).dump(page)
 

@@ -36,6 +36,7 @@ The customer's side (an integration, or a service such as a channel) writes
 from dataclasses import dataclass
 from datetime import timedelta
 
+from plumbing.text import with_article
 from ticketing.contract import CUSTOMER, REPLY
 
 OPEN_STATES = ("new", "assigned", "in_progress", "waiting_customer")
@@ -63,7 +64,7 @@ class InvalidTransition(Exception):
     def __init__(self, current, target, allowed):
         self.current, self.target, self.allowed = current, target, tuple(allowed)
         options = ", ".join(self.allowed) or "none"
-        super().__init__(f"a {current} ticket cannot become {target}; allowed: {options}")
+        super().__init__(f"{with_article(current)} ticket cannot become {target}; allowed: {options}")
 
 
 class NeedsAssignee(Exception):

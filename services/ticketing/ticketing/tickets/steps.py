@@ -11,6 +11,7 @@ from sqlalchemy import and_, false, or_, select, true
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, Forbidden, NotFound
 from plumbing.schemas import shared
+from plumbing.text import with_article
 from plumbing.unit_of_work import utc_now
 from ticketing import events, metrics
 from ticketing.aftercare import handlers as aftercare
@@ -86,7 +87,7 @@ def open_ticket(uow, fields, config):
     if not uow.replaying:
         uow.after_commit(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
         if ticket.assignee is None:
-            routing.route(uow, ticket, config)
+            routing.route(uow, ticket, config, new=True)
     return ticket
 
 
@@ -123,7 +124,8 @@ def move(uow, ticket, after):
 def check_open(ticket, action):
     """A resolved or closed ticket is reopened before it is ``action`` (assigned, escalated)."""
     if ticket.state in rules.REOPENABLE:
-        raise Conflict(f"a {ticket.state} ticket cannot be {action}; reopen it first", {"state": [ticket.state]})
+        raise Conflict(f"{with_article(ticket.state)} ticket cannot be {action}; reopen it first",
+                       {"state": [ticket.state]})
 
 
 def hand_to(uow, ticket, assignee, team):

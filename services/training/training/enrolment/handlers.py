@@ -13,6 +13,7 @@ from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, Unproce
 from plumbing.errors import load_or_invalid as load, separate_duties
 from plumbing.paging import fetch_page
 from plumbing.schemas import TolerantSchema, shared
+from plumbing.text import with_article
 from training import events
 from training.certification import handlers as certification
 from training.contract import (
@@ -149,8 +150,8 @@ def module_of(uow, enrolment, module_id, kind):
     if module is None or module.course_id != enrolment.course_id:
         raise InvalidInput("not a module of this course", {"module_id": ["not a module of this course"]})
     if module.kind != kind:
-        raise InvalidInput(f"module {module_id} is a {module.kind} module",
-                           {"module_id": [f"a {module.kind} module, not a {kind} module"]})
+        raise InvalidInput(f"module {module_id} is {with_article(module.kind)} module",
+                           {"module_id": [f"{with_article(module.kind)} module, not {with_article(kind)} module"]})
     return module
 
 
