@@ -18,7 +18,7 @@ from appraisal.cycles.audit import audit
 from appraisal.facts.handlers import STAFF_EVENTS
 from appraisal.facts.rules import RECEIVED
 from appraisal.kpis import queries as kpi_queries, rules as kpi_rules
-from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Result, Template
+from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Membership, Result, Template
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
@@ -139,11 +139,12 @@ def compute_results(uow, cycle) -> int:
     percentiles = kpi_queries.percentiles(session, conditions)
     ratings = reviews.ratings_by_agent(uow, cycle.id)
     agents = set(tallies) | set(ratings)
+    accounts = account_teams(session, cycle, agents - set(teams))
     rows = []
     for agent in sorted(agents):
         measured = kpi_rules.values(kpi_rules.merge(tallies.get(agent, [])), percentiles.get(agent, {}))
         scored = scoring.score(rule, definitions, measured, ratings.get(agent, {}))
-        result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=rules.most_tickets(teams.get(agent, {})),
+        result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=rules.most_tickets(teams.get(agent, {})) or accounts.get(agent),
                                  kpis=measured, adjusted=False, computed_at=uow.now())
         keep_score(result, scored)
         rows.append(vars(result))
@@ -154,6 +155,22 @@ def compute_results(uow, cycle) -> int:
             set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
             rows)
     return len(agents)
+
+
+def account_teams(session, cycle, agents) -> dict:
+    """{agent: team} for agents who received no ticket in the period: the team their account was in
+    during the period (the latest joined; of equals, the first by name), from the memberships the
+    gateway's staff events feed."""
+    if not agents:
+        return {}
+    start, end = kpi_rules.day_range(cycle.period_start, cycle.period_end)
+    rows = session.execute(select(Membership.agent, Membership.team, Membership.valid_from).where(
+        Membership.agent.in_(sorted(agents)), or_(Membership.valid_from.is_(None), Membership.valid_from < end),
+        or_(Membership.valid_to.is_(None), Membership.valid_to > start)))
+    found = {}
+    for agent, team, valid_from in rows:
+        found.setdefault(agent, []).append((valid_from, team))
+    return {agent: rules.latest_team(spans) for agent, spans in found.items()}
 
 
 def cycle_conditions(session, cycle) -> list:
@@ -292,6 +309,9 @@ def decide_appeal(uow, appeal_id, data):
         separate_duties(uow.actor, appeal.agent, "decide their own appeal")
         if appeal.state == "decided":
             raise Conflict(f"appeal {appeal_id} is already decided", {"state": ["appeal is decided"]})
+        if appeal.state != "investigating":  # A5: investigate, then decide
+            raise Conflict(f"appeal {appeal_id} is {appeal.state}: investigate first",
+                           {"state": [f"appeal is {appeal.state}: investigate first"]})
         result = uow.session.get(Result, appeal.result_id, with_for_update=True)
         before = result.score
         if fields["decision"] == UPHELD:

@@ -121,6 +121,7 @@ def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_t
     assert appeal["decision_due"] == "2026-04-17"
     with pytest.raises(NotFound):
         run(cycles.my_result, cycle["id"], actor="dave")
+    run(cycles.investigate_appeal, appeal["id"], {}, actor="carla", at=friday)
     run(cycles.decide_appeal, appeal["id"], {"decision": "rejected", "reason": "as measured"}, actor="carla",
         at=friday)
     with pytest.raises(Conflict, match="open until the end of 2026-04-10"):
@@ -130,7 +131,7 @@ def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_t
                                  "appraisal.appeal_decided", "appraisal.retraining_requested"]
     trail = run(cycles.audit_trail, cycle["id"])["items"]
     assert [(entry["actor"], entry["action"]) for entry in trail][-3:] == [
-        ("bob", "appeal_filed"), ("carla", "appeal_decided"), ("carla", "cycle_close")]
+        ("carla", "appeal_investigation_started"), ("carla", "appeal_decided"), ("carla", "cycle_close")]
 
 
 # -- ratings: one per reviewer, agent, cycle and role; nobody rates themselves --------------
