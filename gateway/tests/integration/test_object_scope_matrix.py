@@ -55,7 +55,7 @@ READ_ONLY = "read-only"
 TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
-GLOBAL = ("course", "question", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
+GLOBAL = ("course", "module", "question", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
           "sla policy")
 
 ROUTE_KINDS = {
@@ -77,6 +77,7 @@ ROUTE_KINDS = {
     "agent_standing": "person", "update_account": "account", "reset_password": "account",
     "investigate_appeal": "appeal", "decide_appeal": "appeal",
     "get_course": "course", "add_course_module": "course", "enrol": "course",
+    "update_course_module": "module", "delete_course_module": "module",
     "set_question_active": "question",
     "set_career_level": "career level",
     "get_article": "article", "update_article": "article",
@@ -128,6 +129,8 @@ BODIES = {
     "investigate_appeal": lambda v: {},
     "decide_appeal": lambda v: {"decision": "rejected", "reason": "the score stands"},
     "add_course_module": lambda v: {"title": "Returns policy", "kind": "content"},
+    # a module of a started course: the first edit makes a new version, later ones (and deleting) meet 409
+    "update_course_module": lambda v: {"title": "Returns policy, revised"},
     "enrol": lambda v: {"agent": v["agent"], "reason": "new product"},
     "set_question_active": lambda v: {"active": True},
     "set_career_level": lambda v: {"certifications": []},
@@ -216,7 +219,8 @@ def seed_webhooks(url, people):
 
 def seed_training(url, people):
     """On each side: an enrolment in a course of content, a session and an exam, an attempt at the exam, and
-    a certification (of a course of one session, attended); a course, a question and a level for all."""
+    a certification (of a course of one session, attended); a course, a question, a level and a module of
+    the started course for all."""
     tim = people["tim"]
 
     def course(title, **more):
@@ -239,7 +243,8 @@ def seed_training(url, people):
     question = ok(tim.post(url("/api/v1/training/questions"), json={
         "category_id": category, "kind": "true_false", "prompt": "Refunds within 7 days?", "correct": True}), 201)
     seeds = {side: dict(modules) for side in SIDES}
-    seeds["inside"].update({"course": course("Products"), "question": question["id"], "career level": "manager"})
+    seeds["inside"].update({"course": course("Products"), "question": question["id"], "career level": "manager",
+                            "module": module(returns, "content")})
     for side, values in SIDES.items():
         agent = values["agent"]
         seeds[side]["enrolment"] = enrolment(returns, agent)

@@ -203,6 +203,13 @@ class CycleTransitionSchema(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(CYCLE_ACTIONS))
 
 
+class OutcomeFailureSchema(ResponseSchema):
+    agent = fields.String()
+    course_id = fields.Integer()
+    reason = fields.String(metadata={"description": "training's reason"})
+    at = fields.String(metadata={"description": "when training refused (ISO 8601)"})
+
+
 class CycleSchema(ResponseSchema):
     id = fields.Integer()
     template_id = fields.Integer()
@@ -221,6 +228,9 @@ class CycleSchema(ResponseSchema):
     appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
     closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    outcome_failures = fields.List(fields.Nested(OutcomeFailureSchema), metadata={
+        "description": "outcomes closing could not apply (training refused a retraining enrolment), for the "
+                       "committee to act on"})
 
 
 class CycleListSchema(ResponseSchema):

@@ -121,6 +121,8 @@ class Cycle(Base):
     appeal_deadline: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # outcomes closing could not apply, for the committee: [{agent, course_id, reason, at}]
+    outcome_failures: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     __table_args__ = (UniqueConstraint("template_id", "period_start", name="uq_cycles_template_period"),)
 

@@ -11,7 +11,7 @@ from appraisal.kpis import handlers as kpis
 from appraisal.reviews import handlers as reviews
 from plumbing.consumer import batch_event_handler
 from plumbing.metrics import DatabaseGauges
-from plumbing.rpc import rpc
+from plumbing.rpc import ServiceRpc, rpc
 from plumbing.service import PlatformService
 from plumbing.unit_of_work import UnitOfWork
 
@@ -21,6 +21,7 @@ class AppraisalService(PlatformService):
 
     uow = UnitOfWork(models.outbox)  # no inbox: a fact's event id makes keeping it idempotent
     config = Config()
+    training = ServiceRpc("training")  # asked whether the retraining courses a template names exist
     review_gauges = DatabaseGauges(metrics.ReviewGauges)
 
     # -- facts from events: stored as they came, each ticket's record rebuilt ---------
@@ -72,6 +73,10 @@ class AppraisalService(PlatformService):
     def on_staff_updated(self, batch):
         facts.take_staff_facts(self.uow, batch)
 
+    @batch_event_handler("training", "training.retraining_refused")
+    def on_retraining_refused(self, batch):
+        cycles.take_refused_outcomes(self.uow, batch)
+
     @rpc
     def replay(self):
         return facts.replay(self.uow, facts.recontact_window(self.config))
@@ -96,7 +101,7 @@ class AppraisalService(PlatformService):
 
     @rpc
     def create_template(self, data):
-        return reviews.create_template(self.uow, data)
+        return reviews.create_template(self.uow, data, self.training.missing_courses)
 
     @rpc
     def list_templates(self):

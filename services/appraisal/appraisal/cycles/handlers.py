@@ -2,9 +2,11 @@
 agent's result), reviewed, published (the appeal window opens) and closed
 (outcomes apply); the results, the appeals against them, and the audit trail.
 Every step is written to the audit trail in the transaction that makes it."""
+import logging
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+from marshmallow import fields
 from sqlalchemy import and_, func, or_, select
 
 from appraisal import events
@@ -22,8 +24,11 @@ from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Membershi
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
-from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load, separate_duties
-from plumbing.schemas import shared
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
+from plumbing.errors import separate_duties
+from plumbing.schemas import TolerantSchema, shared
+
+log = logging.getLogger(__name__)
 
 
 def working_days(config) -> rules.WorkingDays:
@@ -229,6 +234,35 @@ def close(uow, cycle) -> list:
                 "reason": f"appraisal cycle {cycle.id} ({cycle.period_start.isoformat()}): grade {result.grade}"})
             sent.append(result.agent)
     return sent
+
+
+class RetrainingRefusedDataSchema(TolerantSchema):
+    """``training.retraining_refused`` as appraisal reads it."""
+    agent = fields.String(required=True)
+    course_id = fields.Integer(required=True)
+    cycle_id = fields.Integer(load_default=None, allow_none=True)
+    reason = fields.String(load_default="")
+
+
+def take_refused_outcomes(uow, batch):
+    """Training could not apply a closed cycle's outcome (it refused the retraining enrolment): the
+    failure is put on the cycle, once per agent and course, and in its audit trail, for the committee."""
+    refusals = [(event, load_event_data(RetrainingRefusedDataSchema, event)) for event in batch]
+    with uow.transaction():
+        for event, refusal in refusals:
+            cycle = refusal["cycle_id"] and uow.session.get(Cycle, refusal["cycle_id"], with_for_update=True)
+            if not cycle:
+                log.warning("training refused a retraining enrolment of %s in course %s for no cycle known: %s",
+                            refusal["agent"], refusal["course_id"], refusal["reason"])
+                continue
+            if any((f["agent"], f["course_id"]) == (refusal["agent"], refusal["course_id"])
+                   for f in cycle.outcome_failures):
+                continue
+            failure = {"agent": refusal["agent"], "course_id": refusal["course_id"], "reason": refusal["reason"],
+                       "at": event["time"]}
+            cycle.outcome_failures = [*cycle.outcome_failures, failure]
+            uow.session.add(AuditEntry(cycle_id=cycle.id, appeal_id=None, actor="training", action="outcome_failed",
+                                       details=failure, at=uow.now()))
 
 
 # -- results ---------------------------------------------------------------------

@@ -26,8 +26,11 @@ def create_kpi_definition(uow, data):
     return shared(KpiDefinitionSchema).dump(definition)
 
 
-def create_template(uow, data):
+def create_template(uow, data, missing_courses):
+    """A template; the retraining courses its bands name must exist in training, which
+    ``missing_courses(ids)`` asks (training's RPC of that name: ``{"missing": [ids]}``)."""
     fields = load(TemplateCreateSchema, data)
+    check_courses(fields["bands"], missing_courses)
     with uow.transaction():
         known = set(uow.session.scalars(select(KpiDefinition.key)))
         errors = rules.template_errors(fields["items"], fields["reviewer_weights"], fields["bands"], known)
@@ -40,6 +43,16 @@ def create_template(uow, data):
         uow.session.flush()
         audit(uow, None, "template_created", {"template_id": template.id, "name": template.name})
     return shared(TemplateSchema).dump(template)
+
+
+def check_courses(bands, missing_courses):
+    named = {band["retraining_course_id"] for band in bands if band["retraining_course_id"] is not None}
+    missing = set(missing_courses(sorted(named))["missing"]) if named else set()
+    errors = {str(n): {"retraining_course_id": [f"course {band['retraining_course_id']} does not exist in training"]}
+              for n, band in enumerate(bands) if band["retraining_course_id"] in missing}
+    if errors:
+        raise InvalidInput(f"bands name retraining courses training does not have: "
+                           f"{', '.join(f'course {i}' for i in sorted(missing))}", {"bands": errors})
 
 
 def list_kpi_definitions(uow):

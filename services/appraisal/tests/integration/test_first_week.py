@@ -9,7 +9,7 @@ from appraisal.cycles import handlers as cycles
 from appraisal.cycles.rules import WorkingDays
 from appraisal.facts import handlers as facts
 from appraisal.reviews import handlers as reviews
-from plumbing.errors import Conflict
+from plumbing.errors import Conflict, InvalidInput
 from plumbing.events import make_envelope
 
 MARCH_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
@@ -27,6 +27,13 @@ TEMPLATE = {"name": "New team monthly", "role": "agent", "period_type": "monthly
                       {"grade": "D", "min_score": 0, "warning": True}]}
 
 
+def training_knows(*course_ids):
+    """Training's ``missing_courses`` as appraisal asks it over RPC, knowing ``course_ids``."""
+    def missing_courses(asked):
+        return {"missing": sorted(set(asked) - set(course_ids))}
+    return missing_courses
+
+
 def staff(username, teams, sequence=1):
     return make_envelope(service="gateway", event_type="staff.account_created", subject=f"staff/{username}",
                          data={"username": username, "teams": teams}, sequence=sequence, time=MARCH_2)
@@ -36,7 +43,7 @@ def staff(username, teams, sequence=1):
 def cycle(run):
     for definition in (VOLUME, COURTESY):
         run(reviews.create_kpi_definition, definition, actor="carla")
-    template = run(reviews.create_template, TEMPLATE, actor="carla")
+    template = run(reviews.create_template, TEMPLATE, training_knows(), actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
     run(cycles.advance_cycle, cycle["id"], {"action": "start"}, NO_HOLIDAYS, actor="carla")
     return cycle
@@ -99,3 +106,26 @@ def test_an_agent_without_tickets_has_the_team_of_their_account(run, cycle):
                            "scores": {"courtesy": 80}}, actor="sue")
     advance(run, cycle, "compute")
     assert (result_of(run, cycle, "dee")["team"], result_of(run, cycle, "eve")["team"]) == ("billing", None)
+
+
+# -- 2: a template names a course training has; an outcome that could not apply is on the cycle --------
+def test_a_template_whose_band_names_a_course_training_does_not_have_is_refused(run):
+    for definition in (VOLUME, COURTESY):
+        run(reviews.create_kpi_definition, definition, actor="carla")
+    bands = [dict(band, retraining_course_id=7) if band["grade"] == "D" else band for band in TEMPLATE["bands"]]
+    with pytest.raises(InvalidInput, match="course 7") as refused:
+        run(reviews.create_template, dict(TEMPLATE, bands=bands), training_knows(3), actor="carla")
+    assert refused.value.details == {"bands": {"2": {"retraining_course_id": ["course 7 does not exist in training"]}}}
+    assert run(reviews.list_templates)["items"] == []
+    assert run(reviews.create_template, dict(TEMPLATE, bands=bands), training_knows(7), actor="carla")["id"]
+
+
+def test_an_enrolment_training_refused_is_on_the_cycle_for_the_committee(run, cycle):
+    refused = make_envelope(service="training", event_type="training.retraining_refused", subject="training/dee",
+                            data={"agent": "dee", "course_id": 7, "cycle_id": cycle["id"],
+                                  "reason": "course 7 does not exist"}, sequence=1, time=FRIDAY)
+    run(cycles.take_refused_outcomes, [refused, refused])
+    run(cycles.take_refused_outcomes, [refused])  # a redelivery
+    assert run(cycles.get_cycle, cycle["id"])["outcome_failures"] == [
+        {"agent": "dee", "course_id": 7, "reason": "course 7 does not exist", "at": refused["time"]}]
+    assert run(cycles.audit_trail, cycle["id"])["items"][-1]["action"] == "outcome_failed"

@@ -23,6 +23,11 @@ NO_HOLIDAYS = WorkingDays(None)  # weekends only: deadlines the test can count
 RECONTACT_DAYS = 7
 
 
+def training_has_every_course(course_ids):
+    """Training's ``missing_courses`` as appraisal asks it over RPC: every course exists."""
+    return {"missing": []}
+
+
 def ticket_event(ticket_id, event_type, sequence, event_id=None, **data):
     return make_envelope(service="ticketing", event_type=event_type, subject=f"ticket/{ticket_id}",
                          data=dict({"ticket_id": ticket_id, "assignee": "alice", "team": "billing"}, **data),
@@ -105,7 +110,7 @@ def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_t
     run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 60.0), stopped(2, 2, "first_response", 600.0, "bob")],
         RECONTACT_DAYS, facts.SlaClockStoppedDataSchema, at=MARCH_2)
     run(reviews.create_kpi_definition, DEFINITION, actor="carla")
-    template = run(reviews.create_template, TEMPLATE, actor="carla")
+    template = run(reviews.create_template, TEMPLATE, training_has_every_course, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
 
     def advance(action, at):
@@ -152,7 +157,7 @@ def collecting(run):
                                               sequence=1, time=MARCH_2)])
     for definition in RATED:
         run(reviews.create_kpi_definition, definition, actor="carla")
-    template = run(reviews.create_template, RATED_TEMPLATE, actor="carla")
+    template = run(reviews.create_template, RATED_TEMPLATE, training_has_every_course, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
     run(cycles.advance_cycle, cycle["id"], {"action": "start"}, NO_HOLIDAYS, actor="carla")
     return cycle
