@@ -30,12 +30,12 @@ def create_template(uow, data, missing_courses):
     """A template; the retraining courses its bands name must exist in training, which
     ``missing_courses(ids)`` asks (training's RPC of that name: ``{"missing": [ids]}``)."""
     fields = load(TemplateCreateSchema, data)
-    check_courses(fields["bands"], missing_courses)
     with uow.transaction():
         known = set(uow.session.scalars(select(KpiDefinition.key)))
         errors = rules.template_errors(fields["items"], fields["reviewer_weights"], fields["bands"], known)
         if errors:
             raise InvalidInput("the template cannot be used", errors)
+        check_courses(fields["bands"], missing_courses)
         if uow.session.scalar(select(Template.id).where(Template.name == fields["name"])):
             raise Conflict(f"template {fields['name']!r} exists", {"name": ["already taken"]})
         template = Template(**fields, created_at=uow.now())
