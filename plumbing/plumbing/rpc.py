@@ -13,10 +13,9 @@ take each other's requests.
 """
 import logging
 
-import eventlet
 from amqp.exceptions import RecoverableConnectionError
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer, RpcProxy
+from nameko.rpc import Rpc, RpcConsumer
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
@@ -50,23 +49,3 @@ class SurvivingRpc(Rpc):
 
 
 rpc = SurvivingRpc.decorator
-
-
-class ServiceRpc(RpcProxy):
-    """A proxy to another service whose calls give up after ``RPC_TIMEOUT_SECONDS`` (default 10) with
-    ``Unavailable`` (nameko's own proxy waits for ever on a service that does not answer)."""
-
-    def get_dependency(self, worker_ctx):
-        timeout = float(self.container.config.get("RPC_TIMEOUT_SECONDS", 10))
-        proxy = super().get_dependency(worker_ctx)
-        service = self.target_service
-
-        class Timed:
-            def __getattr__(self, method):
-                def call(*args, **kwargs):
-                    reply = getattr(proxy, method).call_async(*args, **kwargs)
-                    with eventlet.Timeout(timeout, Unavailable(f"{service} did not answer in {timeout:g}s; "
-                                                               "ask again shortly")):
-                        return reply.result()
-                return call
-        return Timed()

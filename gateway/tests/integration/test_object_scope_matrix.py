@@ -55,7 +55,7 @@ READ_ONLY = "read-only"
 TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
-GLOBAL = ("course", "module", "question", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
+GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
           "sla policy")
 
 ROUTE_KINDS = {
@@ -78,6 +78,8 @@ ROUTE_KINDS = {
     "investigate_appeal": "appeal", "decide_appeal": "appeal",
     "get_course": "course", "add_course_module": "course", "enrol": "course",
     "update_course_module": "module", "delete_course_module": "module",
+    "update_kpi_definition": "kpi definition", "delete_kpi_definition": "kpi definition",
+    "update_template": "template",
     "set_question_active": "question",
     "set_career_level": "career level",
     "get_article": "article", "update_article": "article",
@@ -131,6 +133,9 @@ BODIES = {
     "add_course_module": lambda v: {"title": "Returns policy", "kind": "content"},
     # a module of a started course: the first edit makes a new version, later ones (and deleting) meet 409
     "update_course_module": lambda v: {"title": "Returns policy, revised"},
+    # the published cycle keeps the rule it was planned with: these change nothing the other cells read
+    "update_kpi_definition": lambda v: {"description": "Courtesy phrases heard in the call"},
+    "update_template": lambda v: {"name": "Rated"},  # deleting its KPI definition meets 409: the template names it
     "enrol": lambda v: {"agent": v["agent"], "reason": "new product"},
     "set_question_active": lambda v: {"active": True},
     "set_career_level": lambda v: {"certifications": []},
@@ -279,7 +284,8 @@ def seed_appraisal(url, people):
         ok(cleo.post(steps, json={"action": action}))
     appeals = url(f"/api/v1/appraisal/cycles/{cycle}/appeals")
     return {side: {"appeal": ok(people[SIDES[side]["agent"]].post(appeals, json=BODIES["file_appeal"]({})),
-                                201)["id"]} for side in TWINS} | {"global": {"cycle": cycle}}
+                                201)["id"]} for side in TWINS} | {"global": {
+        "cycle": cycle, "template": template, "kpi definition": "courtesy"}}
 
 
 def seed_monitoring(url, people):

@@ -135,6 +135,22 @@ class KpiDefinitionSchema(ResponseSchema):
     direction = fields.String()
     target = fields.Float()
     floor = fields.Float()
+    retired_at = fields.DateTime(allow_none=True, metadata={
+        "description": "retired: no new template names it; templates and cycles that do keep it"})
+
+
+class KpiDefinitionUpdateSchema(StrictSchema):
+    """Any field but the key (a definition no template names is deleted instead, freeing its key);
+    ``retired`` true keeps it from new templates, false brings it back."""
+    name = fields.String(validate=validate.Length(1, 200))
+    description = fields.String(validate=validate.Length(max=2000))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    source = fields.String(validate=validate.OneOf(SOURCES))
+    measure = fields.String(validate=validate.Length(1, 64))
+    direction = fields.String(validate=validate.OneOf(DIRECTIONS))
+    target = fields.Float()
+    floor = fields.Float()
+    retired = fields.Boolean()
 
 
 class KpiDefinitionListSchema(ResponseSchema):
@@ -183,6 +199,21 @@ class TemplateSchema(ResponseSchema):
     reviewer_weights = fields.Dict(keys=fields.String(), values=fields.Float())
     bands = fields.List(fields.Nested(StoredBandSchema))
     created_at = fields.DateTime()
+    retired_at = fields.DateTime(allow_none=True, metadata={
+        "description": "retired: no new cycle of it; the cycles planned with it keep it as it was then"})
+
+
+class TemplateUpdateSchema(StrictSchema):
+    """Any field (the template as changed must still be one that can be used); ``retired`` true keeps
+    it from new cycles, false brings it back. Cycles already planned keep the template as it was."""
+    name = fields.String(validate=validate.Length(1, 200))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    period_type = fields.String(validate=validate.OneOf(PERIOD_TYPES))
+    items = fields.List(fields.Nested(TemplateItemSchema), validate=validate.Length(1, 50))
+    reviewer_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(REVIEWER_ROLES)),
+                                   values=fields.Float(validate=validate.Range(min=0)))
+    bands = fields.List(fields.Nested(BandSchema), validate=validate.Length(1, 20))
+    retired = fields.Boolean()
 
 
 class TemplateListSchema(ResponseSchema):

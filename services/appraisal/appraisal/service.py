@@ -11,7 +11,7 @@ from appraisal.kpis import handlers as kpis
 from appraisal.reviews import handlers as reviews
 from plumbing.consumer import batch_event_handler
 from plumbing.metrics import DatabaseGauges
-from plumbing.rpc import ServiceRpc, rpc
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from plumbing.unit_of_work import UnitOfWork
 
@@ -21,7 +21,6 @@ class AppraisalService(PlatformService):
 
     uow = UnitOfWork(models.outbox)  # no inbox: a fact's event id makes keeping it idempotent
     config = Config()
-    training = ServiceRpc("training")  # asked whether the retraining courses a template names exist
     review_gauges = DatabaseGauges(metrics.ReviewGauges)
 
     # -- facts from events: stored as they came, each ticket's record rebuilt ---------
@@ -100,8 +99,20 @@ class AppraisalService(PlatformService):
         return reviews.list_kpi_definitions(self.uow)
 
     @rpc
-    def create_template(self, data):
-        return reviews.create_template(self.uow, data, self.training.missing_courses)
+    def update_kpi_definition(self, key, data):
+        return reviews.update_kpi_definition(self.uow, key, data)
+
+    @rpc
+    def delete_kpi_definition(self, key):
+        return reviews.delete_kpi_definition(self.uow, key)
+
+    @rpc
+    def update_template(self, template_id, data, missing_courses):
+        return reviews.update_template(self.uow, template_id, data, missing_courses)
+
+    @rpc
+    def create_template(self, data, missing_courses):
+        return reviews.create_template(self.uow, data, missing_courses)
 
     @rpc
     def list_templates(self):

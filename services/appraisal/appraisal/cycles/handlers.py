@@ -20,7 +20,7 @@ from appraisal.cycles.audit import audit
 from appraisal.facts.handlers import STAFF_EVENTS
 from appraisal.facts.rules import RECEIVED
 from appraisal.kpis import queries as kpi_queries, rules as kpi_rules
-from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Membership, Result, Template
+from appraisal.models import Appeal, AuditEntry, Cycle, Fact, KpiDefinition, Measure, Membership, Result, Template
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
@@ -62,6 +62,7 @@ def create_cycle(uow, data):
     fields = load(CycleCreateSchema, data)
     with uow.transaction():
         template = get_or_not_found(uow.session, Template, fields["template_id"])
+        check_usable(uow, template)
         try:
             start, end = rules.period_of(template.period_type, fields["period_start"])
         except rules.CycleConflict as exc:
@@ -70,12 +71,24 @@ def create_cycle(uow, data):
             raise Conflict(f"template {template.id} already has a cycle for {start}",
                            {"period_start": ["already planned"]})
         cycle = Cycle(**fields, period_type=template.period_type, period_end=end, state="planned",
-                      created_at=uow.now())
+                      created_at=uow.now(), rule=reviews.rule_snapshot(uow, template))
         uow.session.add(cycle)
         uow.session.flush()
         audit(uow, cycle.id, "cycle_planned", {"template_id": template.id, "period_start": start.isoformat(),
                                                "period_end": end.isoformat()})
         return cycle_view(uow, cycle)
+
+
+def check_usable(uow, template):
+    """No new cycle of a retired template, or of one naming a retired KPI definition (409)."""
+    if template.retired_at is not None:
+        raise Conflict(f"template {template.id} is retired", {"template_id": [f"template {template.id} is retired"]})
+    keys = [item["kpi"] for item in template.items]
+    retired = uow.session.scalars(select(KpiDefinition.key).where(KpiDefinition.key.in_(keys),
+                                                                  KpiDefinition.retired_at.is_not(None))).all()
+    if retired:
+        raise Conflict(f"template {template.id} names retired KPI definitions: {', '.join(sorted(retired))}",
+                       {"template_id": [f"names retired KPI definitions: {', '.join(sorted(retired))}"]})
 
 
 def get_cycle(uow, cycle_id):
@@ -134,7 +147,7 @@ def compute_results(uow, cycle) -> int:
     queue) and the percentiles from one ranking per measure."""
     session = uow.session
     cycle.computed_at = cycle.computed_at or uow.now()
-    rule, definitions = reviews.scoring_rule(uow, cycle.template_id)
+    rule, definitions = reviews.scoring_rule(uow, cycle)
     conditions = [*cycle_conditions(session, cycle), Measure.agent.is_not(None)]
     tallies, teams = {}, {}
     for (agent, queue), tally in kpi_queries.tallies(session, conditions, Measure.agent, Measure.queue).items():
@@ -371,14 +384,14 @@ def locked_appeal(uow, appeal_id):
 def rescore_without(uow, result, voided_items):
     """An upheld appeal: the appealed items leave the score, the others share their weight."""
     cycle = uow.session.get(Cycle, result.cycle_id)
-    rule, definitions = reviews.scoring_rule(uow, cycle.template_id)
+    rule, definitions = reviews.scoring_rule(uow, cycle)
     ratings = reviews.ratings_by_agent(uow, cycle.id).get(result.agent, {})
     keep_score(result, scoring.score(rule, definitions, result.kpis, ratings, frozenset(voided_items)))
 
 
 def set_score(uow, result, new_score):
     """An adjusted appeal: the committee's score, graded by the template's bands; the breakdown stays."""
-    rule, _ = reviews.scoring_rule(uow, uow.session.get(Cycle, result.cycle_id).template_id)
+    rule, _ = reviews.scoring_rule(uow, uow.session.get(Cycle, result.cycle_id))
     band = scoring.grade_of(new_score, rule.bands)
     keep_score(result, scoring.Score(new_score, band.grade, band, result.breakdown["failed_by"],
                                      result.breakdown["items"]))

@@ -8,7 +8,6 @@ from sqlalchemy import update
 
 from appraisal.models import Cycle
 from appraisal.service import AppraisalService
-from training.service import TrainingService
 from plumbing import deadletter
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.testing import EventTap, call, call_as, publish_event, publish_raw, wait_for
@@ -180,13 +179,10 @@ TEMPLATE = {
 }
 
 
-def set_up_cycle(appraisal, course_id):
-    """A March cycle of TEMPLATE, its C band retraining on ``course_id`` (a course training has:
-    appraisal asks it when the template is saved)."""
+def set_up_cycle(appraisal):
     for definition in DEFINITIONS:
         call_as("carla", appraisal, "create_kpi_definition", definition)
-    bands = [dict(band, retraining_course_id=course_id) if band["grade"] == "C" else band for band in TEMPLATE["bands"]]
-    template = call_as("carla", appraisal, "create_template", dict(TEMPLATE, bands=bands))
+    template = call_as("carla", appraisal, "create_template", TEMPLATE, [])  # training has course 42
     return call_as("carla", appraisal, "create_cycle", {"template_id": template["id"], "period_start": "2026-03-01"})
 
 
@@ -199,24 +195,16 @@ def test_a_template_whose_weights_do_not_sum_to_100_is_refused(appraisal):
         call(appraisal, "create_kpi_definition", definition)
     with pytest.raises(InvalidInput) as raised:
         call(appraisal, "create_template", dict(TEMPLATE, items=[{"kpi": "speed", "weight": 40},
-                                                                 {"kpi": "nope", "weight": 50}]))
+                                                                 {"kpi": "nope", "weight": 50}]), [])
     assert raised.value.details == {"items": ["weights must sum to 100, not 90", "unknown KPI definitions: nope"]}
     assert call(appraisal, "list_templates")["items"] == []
 
 
-def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_score(appraisal, uri, database_url,
-                                                                                  container_factory, service_config,
-                                                                                  migrated, tmp_path):
-    training = container_factory(TrainingService, dict(  # on a database of its own
-        service_config, DATABASE_URL=migrated("training", f"sqlite:///{tmp_path / 'training.db'}")))
-    training.start()
-    course_id = call_as("tina", training, "create_course", {
-        "title": "Customer care again", "kind": "special", "mode": "online", "duration_hours": 2,
-        "target_role": "agent"})["id"]
+def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_score(appraisal, uri, database_url):
     a_month_of_work(uri)
     wait_for_the_month(appraisal)
     tap = EventTap(uri, "appraisal", "appraisal.#")
-    cycle = set_up_cycle(appraisal, course_id)
+    cycle = set_up_cycle(appraisal)
     assert (cycle["state"], cycle["period_end"]) == ("planned", "2026-03-31")
     with pytest.raises(Conflict):
         advance(appraisal, cycle, "publish")
@@ -237,7 +225,7 @@ def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_scor
     assert items["speed"]["value"] == 150.0 and items["satisfaction"]["value"] == 3.5
     # bob: first response 300 s -> (600-300)/540 = 55.5556 points; no customer rating: speed and courtesy
     # share the weight, 40 and 30 of 70: 55.5556*4/7 + 20*3/7 = 31.746 + 8.5714 = 40.32
-    assert (bob["score"], bob["grade"], bob["outcome"]["retraining_course_id"]) == (40.32, "C", course_id)
+    assert (bob["score"], bob["grade"], bob["outcome"]["retraining_course_id"]) == (40.32, "C", 42)
     with pytest.raises(NotFound):
         call_as("alice", appraisal, "my_result", cycle["id"])  # not published yet
 
@@ -276,7 +264,7 @@ def test_a_cycle_runs_to_publication_an_agent_appeals_and_sees_the_adjusted_scor
         "appraisal.published", "appraisal.published", "appraisal.appeal_filed", "appraisal.appeal_decided",
         "appraisal.retraining_requested"]
     retraining = [e["data"] for e in published_events if e["type"] == "appraisal.retraining_requested"]
-    assert retraining == [{"agent": "bob", "course_id": course_id, "cycle_id": cycle["id"],
+    assert retraining == [{"agent": "bob", "course_id": 42, "cycle_id": cycle["id"],
                            "reason": f"appraisal cycle {cycle['id']} (2026-03-01): grade C"}]
     trail = [entry["action"] for entry in call(appraisal, "audit_trail", cycle["id"])["items"]]
     assert trail == ["cycle_planned", "cycle_start", "rating_entered", "rating_entered", "rating_entered",

@@ -9,7 +9,7 @@ from appraisal.cycles import handlers as cycles
 from appraisal.cycles.rules import WorkingDays
 from appraisal.facts import handlers as facts
 from appraisal.reviews import handlers as reviews
-from plumbing.errors import Conflict, InvalidInput
+from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.events import make_envelope
 
 MARCH_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
@@ -27,11 +27,7 @@ TEMPLATE = {"name": "New team monthly", "role": "agent", "period_type": "monthly
                       {"grade": "D", "min_score": 0, "warning": True}]}
 
 
-def training_knows(*course_ids):
-    """Training's ``missing_courses`` as appraisal asks it over RPC, knowing ``course_ids``."""
-    def missing_courses(asked):
-        return {"missing": sorted(set(asked) - set(course_ids))}
-    return missing_courses
+NONE_MISSING = []  # training's missing_courses, as the gateway passes it on: it has every course named
 
 
 def staff(username, teams, sequence=1):
@@ -43,7 +39,7 @@ def staff(username, teams, sequence=1):
 def cycle(run):
     for definition in (VOLUME, COURTESY):
         run(reviews.create_kpi_definition, definition, actor="carla")
-    template = run(reviews.create_template, TEMPLATE, training_knows(), actor="carla")
+    template = run(reviews.create_template, TEMPLATE, NONE_MISSING, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
     run(cycles.advance_cycle, cycle["id"], {"action": "start"}, NO_HOLIDAYS, actor="carla")
     return cycle
@@ -114,10 +110,10 @@ def test_a_template_whose_band_names_a_course_training_does_not_have_is_refused(
         run(reviews.create_kpi_definition, definition, actor="carla")
     bands = [dict(band, retraining_course_id=7) if band["grade"] == "D" else band for band in TEMPLATE["bands"]]
     with pytest.raises(InvalidInput, match="course 7") as refused:
-        run(reviews.create_template, dict(TEMPLATE, bands=bands), training_knows(3), actor="carla")
+        run(reviews.create_template, dict(TEMPLATE, bands=bands), [7], actor="carla")
     assert refused.value.details == {"bands": {"2": {"retraining_course_id": ["course 7 does not exist in training"]}}}
     assert run(reviews.list_templates)["items"] == []
-    assert run(reviews.create_template, dict(TEMPLATE, bands=bands), training_knows(7), actor="carla")["id"]
+    assert run(reviews.create_template, dict(TEMPLATE, bands=bands), NONE_MISSING, actor="carla")["id"]
 
 
 def test_an_enrolment_training_refused_is_on_the_cycle_for_the_committee(run, cycle):
@@ -129,3 +125,55 @@ def test_an_enrolment_training_refused_is_on_the_cycle_for_the_committee(run, cy
     assert run(cycles.get_cycle, cycle["id"])["outcome_failures"] == [
         {"agent": "dee", "course_id": 7, "reason": "course 7 does not exist", "at": refused["time"]}]
     assert run(cycles.audit_trail, cycle["id"])["items"][-1]["action"] == "outcome_failed"
+
+
+# -- 3: KPI definitions and templates are edited and retired; cycles keep the rule they were planned with ---
+def test_a_kpi_definition_is_edited_retired_and_an_unused_one_deleted_so_its_key_is_free(run, cycle):
+    edited = run(reviews.update_kpi_definition, "courtesy", {"name": "Courtesy phrases", "target": 100},
+                 actor="carla")
+    assert (edited["name"], edited["target"], edited["floor"], edited["retired_at"]) == (
+        "Courtesy phrases", 100.0, 50.0, None)
+    with pytest.raises(InvalidInput) as refused:
+        run(reviews.update_kpi_definition, "courtesy", {"floor": 120}, actor="carla")
+    assert refused.value.details == {"floor": ["must be below target for higher_better"]}
+    with pytest.raises(NotFound):
+        run(reviews.update_kpi_definition, "nope", {"name": "x"}, actor="carla")
+    # a typo in a key nobody uses: deleted, and the key is free again
+    run(reviews.create_kpi_definition, dict(COURTESY, key="curtesy"), actor="carla")
+    run(reviews.delete_kpi_definition, "curtesy", actor="carla")
+    assert run(reviews.create_kpi_definition, dict(COURTESY, key="curtesy"), actor="carla")["key"] == "curtesy"
+    # one a template names is not deleted: it is retired, and no new template may name it
+    with pytest.raises(Conflict, match="New team monthly"):
+        run(reviews.delete_kpi_definition, "volume", actor="carla")
+    assert run(reviews.update_kpi_definition, "volume", {"retired": True}, actor="carla")["retired_at"]
+    with pytest.raises(InvalidInput) as refused:
+        run(reviews.create_template, dict(TEMPLATE, name="Another"), NONE_MISSING, actor="carla")
+    assert refused.value.details == {"items": ["retired KPI definitions: volume"]}
+
+
+def test_an_edited_or_retired_template_leaves_the_cycles_planned_with_it_as_they_were(run, cycle):
+    template_id = cycle["template_id"]
+    edited = run(reviews.update_template, template_id, {
+        "name": "New team monthly v2", "items": [{"kpi": "courtesy", "weight": 100}]}, NONE_MISSING,
+        actor="carla")
+    assert (edited["name"], [i["kpi"] for i in edited["items"]], edited["retired_at"]) == (
+        "New team monthly v2", ["courtesy"], None)
+    run(reviews.update_kpi_definition, "courtesy", {"target": 70}, actor="carla")
+    # the cycle planned before scores with the template and definitions as they were then
+    run(reviews.rate, {"cycle_id": cycle["id"], "agent": "dee", "reviewer_role": "supervisor",
+                       "scores": {"courtesy": 60}}, actor="sue")
+    advance(run, cycle, "compute")
+    items = result_of(run, cycle, "dee")["breakdown"]["items"]
+    assert [(i["kpi"], i["points"]) for i in items] == [("volume", None), ("courtesy", 25.0)]
+    with pytest.raises(InvalidInput) as refused:
+        run(reviews.update_template, template_id, {"items": [{"kpi": "courtesy", "weight": 90}]}, NONE_MISSING,
+            actor="carla")
+    assert refused.value.details == {"items": ["weights must sum to 100, not 90"]}
+    assert run(reviews.update_template, template_id, {"retired": True}, NONE_MISSING, actor="carla")["retired_at"]
+    with pytest.raises(Conflict, match="retired") as refused:
+        run(cycles.create_cycle, {"template_id": template_id, "period_start": "2026-04-01"}, actor="carla")
+    assert "template_id" in refused.value.details
+    # names are editable, a retired template's too: renamed, its name is free for a new template
+    run(reviews.update_template, template_id, {"name": "New team monthly (retired)"}, NONE_MISSING, actor="carla")
+    assert run(reviews.create_template, dict(TEMPLATE, name="New team monthly v2"), NONE_MISSING,
+               actor="carla")["id"] != template_id

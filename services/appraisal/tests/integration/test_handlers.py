@@ -23,9 +23,7 @@ NO_HOLIDAYS = WorkingDays(None)  # weekends only: deadlines the test can count
 RECONTACT_DAYS = 7
 
 
-def training_has_every_course(course_ids):
-    """Training's ``missing_courses`` as appraisal asks it over RPC: every course exists."""
-    return {"missing": []}
+NONE_MISSING = []  # training's missing_courses, as the gateway passes it on: it has every course named
 
 
 def ticket_event(ticket_id, event_type, sequence, event_id=None, **data):
@@ -110,7 +108,7 @@ def test_a_cycle_on_the_tests_clock_publishes_takes_an_appeal_and_closes_after_t
     run(facts.take_ticket_facts, [stopped(1, 2, "first_response", 60.0), stopped(2, 2, "first_response", 600.0, "bob")],
         RECONTACT_DAYS, facts.SlaClockStoppedDataSchema, at=MARCH_2)
     run(reviews.create_kpi_definition, DEFINITION, actor="carla")
-    template = run(reviews.create_template, TEMPLATE, training_has_every_course, actor="carla")
+    template = run(reviews.create_template, TEMPLATE, NONE_MISSING, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
 
     def advance(action, at):
@@ -157,7 +155,7 @@ def collecting(run):
                                               sequence=1, time=MARCH_2)])
     for definition in RATED:
         run(reviews.create_kpi_definition, definition, actor="carla")
-    template = run(reviews.create_template, RATED_TEMPLATE, training_has_every_course, actor="carla")
+    template = run(reviews.create_template, RATED_TEMPLATE, NONE_MISSING, actor="carla")
     cycle = run(cycles.create_cycle, {"template_id": template["id"], "period_start": "2026-03-01"}, actor="carla")
     run(cycles.advance_cycle, cycle["id"], {"action": "start"}, NO_HOLIDAYS, actor="carla")
     return cycle
