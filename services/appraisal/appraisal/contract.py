@@ -215,6 +215,11 @@ class TemplateUpdateSchema(StrictSchema):
     bands = fields.List(fields.Nested(BandSchema), validate=validate.Length(1, 20))
     retired = fields.Boolean()
 
+    def get_attribute(self, obj, attr, default):
+        """Dumped (the gateway passes loaded input on as JSON), a field left out stays out: read keys
+        only, or ``items`` left out would be read as the dict's own ``items`` method."""
+        return obj.get(attr, default) if isinstance(obj, dict) else super().get_attribute(obj, attr, default)
+
 
 class TemplateListSchema(ResponseSchema):
     items = fields.List(fields.Nested(TemplateSchema))

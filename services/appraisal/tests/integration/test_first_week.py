@@ -177,3 +177,4 @@ def test_an_edited_or_retired_template_leaves_the_cycles_planned_with_it_as_they
     run(reviews.update_template, template_id, {"name": "New team monthly (retired)"}, NONE_MISSING, actor="carla")
     assert run(reviews.create_template, dict(TEMPLATE, name="New team monthly v2"), NONE_MISSING,
                actor="carla")["id"] != template_id
+
