@@ -17,7 +17,8 @@ from appraisal.contract import (
 )
 from appraisal.cycles import rules
 from appraisal.cycles.audit import audit
-from appraisal.facts.handlers import STAFF_EVENTS
+from appraisal.facts import handlers as facts
+from appraisal.facts.handlers import NO_FIGURES
 from appraisal.facts.rules import RECEIVED
 from appraisal.kpis import queries as kpi_queries, rules as kpi_rules
 from appraisal.models import Appeal, AuditEntry, Cycle, Fact, KpiDefinition, Measure, Membership, Result, Template
@@ -113,7 +114,7 @@ def late_facts(session, cycle) -> int:
         return 0
     start, end = kpi_rules.day_range(cycle.period_start, cycle.period_end)
     return session.scalar(select(func.count()).select_from(Fact).where(
-        Fact.time >= start, Fact.time < end, Fact.stored_at > cycle.computed_at, Fact.type.not_in(STAFF_EVENTS)))
+        Fact.time >= start, Fact.time < end, Fact.stored_at > cycle.computed_at, Fact.type.not_in(NO_FIGURES)))
 
 
 def advance_cycle(uow, cycle_id, data, calendar: rules.WorkingDays):
@@ -259,10 +260,12 @@ class RetrainingRefusedDataSchema(TolerantSchema):
 
 def take_refused_outcomes(uow, batch):
     """Training could not apply a closed cycle's outcome (it refused the retraining enrolment): the
-    failure is put on the cycle, once per agent and course, and in its audit trail, for the committee."""
-    refusals = [(event, load_event_data(RetrainingRefusedDataSchema, event)) for event in batch]
+    failure is put on the cycle, once per agent and course, and in its audit trail, for the committee.
+    Kept as facts like every event appraisal consumes (their ids make a redelivery count once)."""
+    refusals = {event["id"]: (event, load_event_data(RetrainingRefusedDataSchema, event)) for event in batch}
     with uow.transaction():
-        for event, refusal in refusals:
+        kept = facts.store_facts(uow, batch, [(None, refusals[event["id"]][1]["agent"]) for event in batch])
+        for event, refusal in (refusals[fact["event_id"]] for fact in kept):  # a redelivery is skipped
             cycle = refusal["cycle_id"] and uow.session.get(Cycle, refusal["cycle_id"], with_for_update=True)
             if not cycle:
                 log.warning("training refused a retraining enrolment of %s in course %s for no cycle known: %s",

@@ -120,10 +120,14 @@ def test_an_enrolment_training_refused_is_on_the_cycle_for_the_committee(run, cy
     refused = make_envelope(service="training", event_type="training.retraining_refused", subject="training/dee",
                             data={"agent": "dee", "course_id": 7, "cycle_id": cycle["id"],
                                   "reason": "course 7 does not exist"}, sequence=1, time=FRIDAY)
-    run(cycles.take_refused_outcomes, [refused, refused])
+    other = make_envelope(service="training", event_type="training.retraining_refused", subject="training/eve",
+                          data={"agent": "eve", "course_id": 7, "cycle_id": cycle["id"], "reason": "gone"},
+                          sequence=1, time=FRIDAY)
+    run(cycles.take_refused_outcomes, [refused, refused, other])
     run(cycles.take_refused_outcomes, [refused])  # a redelivery
     assert run(cycles.get_cycle, cycle["id"])["outcome_failures"] == [
-        {"agent": "dee", "course_id": 7, "reason": "course 7 does not exist", "at": refused["time"]}]
+        {"agent": "dee", "course_id": 7, "reason": "course 7 does not exist", "at": refused["time"]},
+        {"agent": "eve", "course_id": 7, "reason": "gone", "at": other["time"]}]
     assert run(cycles.audit_trail, cycle["id"])["items"][-1]["action"] == "outcome_failed"
 
 
