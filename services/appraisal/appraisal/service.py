@@ -1,7 +1,8 @@
 """Appraisal: what it answers. It keeps the facts of ticketing's, training's and
 the gateway's staff events (``facts``), measures KPIs from them (``kpis``), holds KPI definitions,
 templates and ratings (``reviews``) and runs cycles with their results,
-appeals and audit trail (``cycles``). Each entrypoint hands its call to a handler."""
+appeals and audit trail (``cycles``), where the outcomes training could not apply are shown
+(``training.retraining_refused``). Each entrypoint hands its call to a handler."""
 from nameko.dependency_providers import Config
 
 from appraisal import metrics, models
