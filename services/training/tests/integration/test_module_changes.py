@@ -101,6 +101,9 @@ def test_once_started_an_edit_makes_a_new_version_and_attempts_keep_theirs(run, 
     attempt = run(exams.start_attempt, ann["id"], {"module_id": final["id"]}, None, actor="ann")
     with pytest.raises(Conflict, match="started"):
         run(courses.delete_module, final["id"])
+    with pytest.raises(Conflict) as refused:
+        run(courses.update_module, reading["id"], {"kind": "session"})
+    assert refused.value.details == {"kind": ["stays content once started"]}
     second = run(courses.update_module, final["id"], {"exam": exam(category, 3, pass_mark=70)})
     assert (second["version"], second["replaces_module_id"], second["position"]) == (2, final["id"], 2)
     assert second["id"] != final["id"] and second["exam"]["pass_mark"] == 70

@@ -6,7 +6,8 @@ any enrolment) has its modules edited in place and deleted; once started, an
 edit retires the module and puts a new version in its place (same position,
 ``version`` one more, ``replaces_module_id``): the attempts taken stay on the
 version they were taken on, progress on the module carries over to the new
-version, and a module of a started course is not deleted (409).
+version, and a module of a started course is not deleted (409) nor changes
+its kind (409: add a new module instead).
 """
 from sqlalchemy import exists, func, select, update
 
@@ -78,6 +79,9 @@ def update_module(uow, module_id, data):
             for name, value in fields.items():
                 setattr(module, name, value)
             return shared(ModuleSchema).dump(module)
+        if fields["kind"] != module.kind:  # its progress would not mean the same: add a module instead
+            raise Conflict(f"course {module.course_id} is started: module {module.id} stays a {module.kind} "
+                           "module (add a new module instead)", {"kind": [f"stays {module.kind} once started"]})
         module.retired_at = uow.now()
         successor = CourseModule(course_id=module.course_id, position=module.position, version=module.version + 1,
                                  replaces_module_id=module.id, **fields)
