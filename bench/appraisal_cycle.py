@@ -532,7 +532,7 @@ def cycle(database_url, amqp_uri, service, args):
         for key, category, measure, direction, target, floor, _ in DEFINITIONS:
             rpc.create_kpi_definition({"key": key, "name": key, "category": category, "source": "measured",
                                        "measure": measure, "direction": direction, "target": target, "floor": floor})
-        template = rpc.create_template(TEMPLATE)
+        template = rpc.create_template(TEMPLATE, [])  # no training here: its course 42 taken as there
         planned = rpc.create_cycle({"template_id": template["id"], "period_start": MONTH_START.isoformat()})
         rpc.advance_cycle(planned["id"], {"action": "start"})
         connection = connect(database_url)

@@ -39,6 +39,8 @@ VALID_DATA = {
     "training.certification_revoked": CERTIFICATION, "training.certification_expired": CERTIFICATION,
     "opinion.alert_raised": ALERT, "opinion.alert_updated": ALERT,
     "appraisal.retraining_requested": {"agent": "alice", "course_id": 1, "reason": "CSAT below target"},
+    "training.retraining_refused": {"agent": "alice", "course_id": 9, "cycle_id": 1,
+                                    "reason": "course 9 does not exist"},
 }
 
 

@@ -41,11 +41,35 @@ def list_kpi_definitions(service, call: ApiCall):
     return service.appraisal.list_kpi_definitions()
 
 
+@router.api("PATCH", "/api/v1/appraisal/kpi-definitions/<key>", roles=COMMITTEE,
+            body=contract.KpiDefinitionUpdateSchema, response=contract.KpiDefinitionSchema, summary=(
+                "Change a KPI definition (any field but its key), or retire it (retired: true) from new templates; "
+                "cycles already planned keep it as it was"))
+def update_kpi_definition(service, call: ApiCall, key):
+    return service.appraisal.update_kpi_definition(key, call.body)
+
+
+@router.api("DELETE", "/api/v1/appraisal/kpi-definitions/<key>", roles=COMMITTEE, status=204, summary=(
+                "Delete a KPI definition no template names, freeing its key (409 naming the templates that do: "
+                "retire it instead)"))
+def delete_kpi_definition(service, call: ApiCall, key):
+    service.appraisal.delete_kpi_definition(key)
+
+
+@router.api("PATCH", "/api/v1/appraisal/templates/<int:template_id>", roles=COMMITTEE,
+            body=contract.TemplateUpdateSchema, response=contract.TemplateSchema, summary=(
+                "Change a template (checked as a new one is; its name too), or retire it (retired: true) from new "
+                "cycles; cycles already planned keep it as it was"))
+def update_template(service, call: ApiCall, template_id):
+    return service.appraisal.update_template(template_id, call.body, missing_retraining_courses(service, call.body))
+
+
 @router.api("POST", "/api/v1/appraisal/templates", roles=COMMITTEE, body=contract.TemplateCreateSchema,
             response=contract.TemplateSchema, status=201,
-            summary="A weighted template (weights sum to 100), reviewer weights and grade bands")
+            summary=("A weighted template (weights sum to 100), reviewer weights and grade bands (a band's "
+                     "retraining course must be one training has: 400 naming the band)"))
 def create_template(service, call: ApiCall):
-    return service.appraisal.create_template(call.body)
+    return service.appraisal.create_template(call.body, missing_retraining_courses(service, call.body))
 
 
 @router.api("GET", "/api/v1/appraisal/templates", roles=APPRAISAL_READERS, response=contract.TemplateListSchema,
@@ -143,3 +167,11 @@ def audit_trail(service, call: ApiCall, cycle_id):
             summary="Rebuild every ticket record, measure and team membership from the stored facts")
 def replay_appraisal(service, call: ApiCall):
     return service.appraisal.replay()
+
+
+def missing_retraining_courses(service, template):
+    """The retraining courses a template's bands name that training does not have, asked of training:
+    services do not call each other, so the gateway asks and appraisal refuses the template."""
+    named = sorted({band["retraining_course_id"] for band in template.get("bands") or ()
+                    if isinstance(band, dict) and isinstance(band.get("retraining_course_id"), int)})
+    return service.training.missing_courses(named)["missing"] if named else []

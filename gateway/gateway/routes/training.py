@@ -37,6 +37,21 @@ def add_course_module(service, call: ApiCall, course_id):
     return service.training.add_module(course_id, call.body)
 
 
+@router.api("PATCH", "/api/v1/training/modules/<int:module_id>", roles=TRAINERS, body=contract.ModuleUpdateSchema,
+            response=contract.ModuleSchema, summary=(
+                "Edit a module: in place while nobody has started its course; once somebody has, the module is "
+                "replaced by a new version (attempts stay on the version they were taken on, progress carries "
+                "over). An exam's draws are checked against the question bank"))
+def update_course_module(service, call: ApiCall, module_id):
+    return service.training.update_module(module_id, call.body)
+
+
+@router.api("DELETE", "/api/v1/training/modules/<int:module_id>", roles=TRAINERS, status=204,
+            summary="Delete a module of a course nobody has started (409 once somebody has: edit it instead)")
+def delete_course_module(service, call: ApiCall, module_id):
+    service.training.delete_module(module_id)
+
+
 @router.api("POST", "/api/v1/training/courses/<int:course_id>/enrolments", roles=TRAINERS,
             body=contract.EnrolRequestSchema, response=contract.EnrolmentListSchema, status=201, summary=(
                 "Enrol an agent or a whole team (publishes training.enrolled; already enrolled agents are left as "

@@ -55,7 +55,7 @@ READ_ONLY = "read-only"
 TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
-GLOBAL = ("course", "question", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
+GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
           "sla policy")
 
 ROUTE_KINDS = {
@@ -77,6 +77,9 @@ ROUTE_KINDS = {
     "agent_standing": "person", "update_account": "account", "reset_password": "account",
     "investigate_appeal": "appeal", "decide_appeal": "appeal",
     "get_course": "course", "add_course_module": "course", "enrol": "course",
+    "update_course_module": "module", "delete_course_module": "module",
+    "update_kpi_definition": "kpi definition", "delete_kpi_definition": "kpi definition",
+    "update_template": "template",
     "set_question_active": "question",
     "set_career_level": "career level",
     "get_article": "article", "update_article": "article",
@@ -128,6 +131,11 @@ BODIES = {
     "investigate_appeal": lambda v: {},
     "decide_appeal": lambda v: {"decision": "rejected", "reason": "the score stands"},
     "add_course_module": lambda v: {"title": "Returns policy", "kind": "content"},
+    # a module of a started course: the first edit makes a new version, later ones (and deleting) meet 409
+    "update_course_module": lambda v: {"title": "Returns policy, revised"},
+    # the published cycle keeps the rule it was planned with: these change nothing the other cells read
+    "update_kpi_definition": lambda v: {"description": "Courtesy phrases heard in the call"},
+    "update_template": lambda v: {"name": "Rated"},  # deleting its KPI definition meets 409: the template names it
     "enrol": lambda v: {"agent": v["agent"], "reason": "new product"},
     "set_question_active": lambda v: {"active": True},
     "set_career_level": lambda v: {"certifications": []},
@@ -216,7 +224,8 @@ def seed_webhooks(url, people):
 
 def seed_training(url, people):
     """On each side: an enrolment in a course of content, a session and an exam, an attempt at the exam, and
-    a certification (of a course of one session, attended); a course, a question and a level for all."""
+    a certification (of a course of one session, attended); a course, a question, a level and a module of
+    the started course for all."""
     tim = people["tim"]
 
     def course(title, **more):
@@ -239,7 +248,8 @@ def seed_training(url, people):
     question = ok(tim.post(url("/api/v1/training/questions"), json={
         "category_id": category, "kind": "true_false", "prompt": "Refunds within 7 days?", "correct": True}), 201)
     seeds = {side: dict(modules) for side in SIDES}
-    seeds["inside"].update({"course": course("Products"), "question": question["id"], "career level": "manager"})
+    seeds["inside"].update({"course": course("Products"), "question": question["id"], "career level": "manager",
+                            "module": module(returns, "content")})
     for side, values in SIDES.items():
         agent = values["agent"]
         seeds[side]["enrolment"] = enrolment(returns, agent)
@@ -274,7 +284,8 @@ def seed_appraisal(url, people):
         ok(cleo.post(steps, json={"action": action}))
     appeals = url(f"/api/v1/appraisal/cycles/{cycle}/appeals")
     return {side: {"appeal": ok(people[SIDES[side]["agent"]].post(appeals, json=BODIES["file_appeal"]({})),
-                                201)["id"]} for side in TWINS} | {"global": {"cycle": cycle}}
+                                201)["id"]} for side in TWINS} | {"global": {
+        "cycle": cycle, "template": template, "kpi definition": "courtesy"}}
 
 
 def seed_monitoring(url, people):

@@ -135,6 +135,22 @@ class KpiDefinitionSchema(ResponseSchema):
     direction = fields.String()
     target = fields.Float()
     floor = fields.Float()
+    retired_at = fields.DateTime(allow_none=True, metadata={
+        "description": "retired: no new template names it; templates and cycles that do keep it"})
+
+
+class KpiDefinitionUpdateSchema(StrictSchema):
+    """Any field but the key (a definition no template names is deleted instead, freeing its key);
+    ``retired`` true keeps it from new templates, false brings it back."""
+    name = fields.String(validate=validate.Length(1, 200))
+    description = fields.String(validate=validate.Length(max=2000))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    source = fields.String(validate=validate.OneOf(SOURCES))
+    measure = fields.String(validate=validate.Length(1, 64))
+    direction = fields.String(validate=validate.OneOf(DIRECTIONS))
+    target = fields.Float()
+    floor = fields.Float()
+    retired = fields.Boolean()
 
 
 class KpiDefinitionListSchema(ResponseSchema):
@@ -183,6 +199,26 @@ class TemplateSchema(ResponseSchema):
     reviewer_weights = fields.Dict(keys=fields.String(), values=fields.Float())
     bands = fields.List(fields.Nested(StoredBandSchema))
     created_at = fields.DateTime()
+    retired_at = fields.DateTime(allow_none=True, metadata={
+        "description": "retired: no new cycle of it; the cycles planned with it keep it as it was then"})
+
+
+class TemplateUpdateSchema(StrictSchema):
+    """Any field (the template as changed must still be one that can be used); ``retired`` true keeps
+    it from new cycles, false brings it back. Cycles already planned keep the template as it was."""
+    name = fields.String(validate=validate.Length(1, 200))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    period_type = fields.String(validate=validate.OneOf(PERIOD_TYPES))
+    items = fields.List(fields.Nested(TemplateItemSchema), validate=validate.Length(1, 50))
+    reviewer_weights = fields.Dict(keys=fields.String(validate=validate.OneOf(REVIEWER_ROLES)),
+                                   values=fields.Float(validate=validate.Range(min=0)))
+    bands = fields.List(fields.Nested(BandSchema), validate=validate.Length(1, 20))
+    retired = fields.Boolean()
+
+    def get_attribute(self, obj, attr, default):
+        """Dumped (the gateway passes loaded input on as JSON), a field left out stays out: read keys
+        only, or ``items`` left out would be read as the dict's own ``items`` method."""
+        return obj.get(attr, default) if isinstance(obj, dict) else super().get_attribute(obj, attr, default)
 
 
 class TemplateListSchema(ResponseSchema):
@@ -203,6 +239,13 @@ class CycleTransitionSchema(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(CYCLE_ACTIONS))
 
 
+class OutcomeFailureSchema(ResponseSchema):
+    agent = fields.String()
+    course_id = fields.Integer()
+    reason = fields.String(metadata={"description": "training's reason"})
+    at = fields.String(metadata={"description": "when training refused (ISO 8601)"})
+
+
 class CycleSchema(ResponseSchema):
     id = fields.Integer()
     template_id = fields.Integer()
@@ -221,6 +264,9 @@ class CycleSchema(ResponseSchema):
     appeal_deadline = fields.Date(allow_none=True, metadata={"description": "last day an appeal is accepted"})
     closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    outcome_failures = fields.List(fields.Nested(OutcomeFailureSchema), metadata={
+        "description": "outcomes closing could not apply (training refused a retraining enrolment), for the "
+                       "committee to act on"})
 
 
 class CycleListSchema(ResponseSchema):

@@ -1,7 +1,8 @@
 """Appraisal: what it answers. It keeps the facts of ticketing's, training's and
 the gateway's staff events (``facts``), measures KPIs from them (``kpis``), holds KPI definitions,
 templates and ratings (``reviews``) and runs cycles with their results,
-appeals and audit trail (``cycles``). Each entrypoint hands its call to a handler."""
+appeals and audit trail (``cycles``), where the outcomes training could not apply are shown
+(``training.retraining_refused``). Each entrypoint hands its call to a handler."""
 from nameko.dependency_providers import Config
 
 from appraisal import metrics, models
@@ -72,6 +73,10 @@ class AppraisalService(PlatformService):
     def on_staff_updated(self, batch):
         facts.take_staff_facts(self.uow, batch)
 
+    @batch_event_handler("training", "training.retraining_refused")
+    def on_retraining_refused(self, batch):
+        cycles.take_refused_outcomes(self.uow, batch)
+
     @rpc
     def replay(self):
         return facts.replay(self.uow, facts.recontact_window(self.config))
@@ -95,8 +100,20 @@ class AppraisalService(PlatformService):
         return reviews.list_kpi_definitions(self.uow)
 
     @rpc
-    def create_template(self, data):
-        return reviews.create_template(self.uow, data)
+    def update_kpi_definition(self, key, data):
+        return reviews.update_kpi_definition(self.uow, key, data)
+
+    @rpc
+    def delete_kpi_definition(self, key):
+        return reviews.delete_kpi_definition(self.uow, key)
+
+    @rpc
+    def update_template(self, template_id, data, missing_courses):
+        return reviews.update_template(self.uow, template_id, data, missing_courses)
+
+    @rpc
+    def create_template(self, data, missing_courses):
+        return reviews.create_template(self.uow, data, missing_courses)
 
     @rpc
     def list_templates(self):

@@ -182,6 +182,16 @@ class ModuleCreateSchema(StrictSchema):
         check(module_errors(data["kind"], data.get("exam"), data.get("scheduled_at")))
 
 
+class ModuleUpdateSchema(StrictSchema):
+    """The fields to change; the module as changed must still be a whole module (``module_errors``)."""
+    title = fields.String(validate=validate.Length(1, 200))
+    kind = fields.String(validate=validate.OneOf(MODULE_KINDS))
+    description = fields.String(validate=validate.Length(max=20000))
+    scheduled_at = fields.AwareDateTime(allow_none=True, metadata={"description": "sessions only"})
+    exam = fields.Nested(ExamSettingsSchema, allow_none=True, metadata={
+        "description": "exam modules only: the whole exam, as when the module was added"})
+
+
 # a module's exam as stored and shown: its defaults filled in, every field there
 StoredExamPartSchema = answer_of(ExamPartSchema, "StoredExamPartSchema")
 StoredExamSettingsSchema = answer_of(ExamSettingsSchema, "StoredExamSettingsSchema",
@@ -197,6 +207,14 @@ class ModuleSchema(ResponseSchema):
     description = fields.String()
     scheduled_at = fields.DateTime(allow_none=True)
     exam = fields.Nested(StoredExamSettingsSchema, allow_none=True)
+    version = fields.Integer(metadata={"description": "1, and one more each time a started course's module is edited"})
+    replaces_module_id = fields.Integer(allow_none=True, metadata={
+        "description": "the version this one replaced (its attempts stay on it)"})
+
+
+class MissingCoursesSchema(ResponseSchema):
+    """Which of the course ids asked about do not exist (appraisal checks a template's retraining courses)."""
+    missing = fields.List(fields.Integer())
 
 
 class CourseSchema(ResponseSchema):
@@ -514,6 +532,13 @@ class CertifiedDataSchema(Schema):
     valid_until = required(fields.DateTime(allow_none=True, metadata={"description": "none: does not expire"}))
     clears_for_duty = required(fields.Boolean(metadata={
         "description": "the specialist career level requires this certification"}))
+
+
+class RetrainingRefusedDataSchema(Schema):
+    agent = required(fields.String())
+    course_id = required(fields.Integer())
+    cycle_id = fields.Integer(allow_none=True, metadata={"description": "the appraisal cycle that asked, if it said"})
+    reason = required(fields.String(metadata={"description": "why training could not enrol the agent"}))
 
 
 class CertificationEndedDataSchema(Schema):

@@ -15,7 +15,7 @@ docstring (``training/__init__.py``).
 from plumbing.events import EventType
 from training.contract import (
     CertificationEndedDataSchema, CertifiedDataSchema, CompletedDataSchema, EnrolledDataSchema,
-    ExamFailedDataSchema, ExamResultDataSchema,
+    ExamFailedDataSchema, ExamResultDataSchema, RetrainingRefusedDataSchema,
 )
 
 AGGREGATE = "training"
@@ -36,5 +36,9 @@ CERTIFICATION_REVOKED = EventType("training.certification_revoked", Certificatio
 CERTIFICATION_EXPIRED = EventType("training.certification_expired", CertificationEndedDataSchema,
                                   "An agent's certification reached its valid_until (R4).")
 
+RETRAINING_REFUSED = EventType("training.retraining_refused", RetrainingRefusedDataSchema,
+                               "Training could not enrol an agent appraisal sent back to training (an unknown "
+                               "course); appraisal shows it on the cycle.")
+
 PUBLISHED = (ENROLLED, COMPLETED, EXAM_PASSED, EXAM_FAILED, CERTIFIED, CERTIFICATION_REVOKED,
-             CERTIFICATION_EXPIRED)
+             CERTIFICATION_EXPIRED, RETRAINING_REFUSED)

@@ -33,7 +33,10 @@ class Course(Base):
 
 class CourseModule(Base):
     """One step of a course, in ``position`` order; an exam module holds its
-    exam's settings (parts, weights, draws, pass mark, limits) as written."""
+    exam's settings (parts, weights, draws, pass mark, limits) as written.
+    Edited once the course is started, a module is retired (``retired_at``)
+    and a new version takes its place (``replaces_module_id``): attempts keep
+    the version they were taken on."""
     __tablename__ = "course_modules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +47,9 @@ class CourseModule(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     exam: Mapped[dict | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    replaces_module_id: Mapped[int | None]
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class QuestionCategory(Base):

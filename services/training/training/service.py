@@ -35,8 +35,20 @@ class TrainingService(PlatformService):
         return courses.list_courses(self.uow, query)
 
     @rpc
+    def missing_courses(self, course_ids):
+        return courses.missing_courses(self.uow, course_ids)
+
+    @rpc
     def add_module(self, course_id, data):
         return courses.add_module(self.uow, course_id, data)
+
+    @rpc
+    def update_module(self, module_id, data):
+        return courses.update_module(self.uow, module_id, data)
+
+    @rpc
+    def delete_module(self, module_id):
+        return courses.delete_module(self.uow, module_id)
 
     # -- the question bank --------------------------------------------------------------------
     @rpc

@@ -2,9 +2,11 @@
 agent's result), reviewed, published (the appeal window opens) and closed
 (outcomes apply); the results, the appeals against them, and the audit trail.
 Every step is written to the audit trail in the transaction that makes it."""
+import logging
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+from marshmallow import fields
 from sqlalchemy import and_, func, or_, select
 
 from appraisal import events
@@ -15,15 +17,19 @@ from appraisal.contract import (
 )
 from appraisal.cycles import rules
 from appraisal.cycles.audit import audit
-from appraisal.facts.handlers import STAFF_EVENTS
+from appraisal.facts import handlers as facts
+from appraisal.facts.handlers import NO_FIGURES
 from appraisal.facts.rules import RECEIVED
 from appraisal.kpis import queries as kpi_queries, rules as kpi_rules
-from appraisal.models import Appeal, AuditEntry, Cycle, Fact, Measure, Result, Template
+from appraisal.models import Appeal, AuditEntry, Cycle, Fact, KpiDefinition, Measure, Membership, Result, Template
 from appraisal.reviews import handlers as reviews, rules as scoring
 from plumbing.config import setting
 from plumbing.db import get_or_not_found, insert_rows, upsert_insert
-from plumbing.errors import Conflict, InvalidInput, NotFound, load_or_invalid as load, separate_duties
-from plumbing.schemas import shared
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
+from plumbing.errors import separate_duties
+from plumbing.schemas import TolerantSchema, shared
+
+log = logging.getLogger(__name__)
 
 
 def working_days(config) -> rules.WorkingDays:
@@ -57,6 +63,7 @@ def create_cycle(uow, data):
     fields = load(CycleCreateSchema, data)
     with uow.transaction():
         template = get_or_not_found(uow.session, Template, fields["template_id"])
+        check_usable(uow, template)
         try:
             start, end = rules.period_of(template.period_type, fields["period_start"])
         except rules.CycleConflict as exc:
@@ -65,12 +72,24 @@ def create_cycle(uow, data):
             raise Conflict(f"template {template.id} already has a cycle for {start}",
                            {"period_start": ["already planned"]})
         cycle = Cycle(**fields, period_type=template.period_type, period_end=end, state="planned",
-                      created_at=uow.now())
+                      created_at=uow.now(), rule=reviews.rule_snapshot(uow, template))
         uow.session.add(cycle)
         uow.session.flush()
         audit(uow, cycle.id, "cycle_planned", {"template_id": template.id, "period_start": start.isoformat(),
                                                "period_end": end.isoformat()})
         return cycle_view(uow, cycle)
+
+
+def check_usable(uow, template):
+    """No new cycle of a retired template, or of one naming a retired KPI definition (409)."""
+    if template.retired_at is not None:
+        raise Conflict(f"template {template.id} is retired", {"template_id": [f"template {template.id} is retired"]})
+    keys = [item["kpi"] for item in template.items]
+    retired = uow.session.scalars(select(KpiDefinition.key).where(KpiDefinition.key.in_(keys),
+                                                                  KpiDefinition.retired_at.is_not(None))).all()
+    if retired:
+        raise Conflict(f"template {template.id} names retired KPI definitions: {', '.join(sorted(retired))}",
+                       {"template_id": [f"names retired KPI definitions: {', '.join(sorted(retired))}"]})
 
 
 def get_cycle(uow, cycle_id):
@@ -95,7 +114,7 @@ def late_facts(session, cycle) -> int:
         return 0
     start, end = kpi_rules.day_range(cycle.period_start, cycle.period_end)
     return session.scalar(select(func.count()).select_from(Fact).where(
-        Fact.time >= start, Fact.time < end, Fact.stored_at > cycle.computed_at, Fact.type.not_in(STAFF_EVENTS)))
+        Fact.time >= start, Fact.time < end, Fact.stored_at > cycle.computed_at, Fact.type.not_in(NO_FIGURES)))
 
 
 def advance_cycle(uow, cycle_id, data, calendar: rules.WorkingDays):
@@ -129,7 +148,7 @@ def compute_results(uow, cycle) -> int:
     queue) and the percentiles from one ranking per measure."""
     session = uow.session
     cycle.computed_at = cycle.computed_at or uow.now()
-    rule, definitions = reviews.scoring_rule(uow, cycle.template_id)
+    rule, definitions = reviews.scoring_rule(uow, cycle)
     conditions = [*cycle_conditions(session, cycle), Measure.agent.is_not(None)]
     tallies, teams = {}, {}
     for (agent, queue), tally in kpi_queries.tallies(session, conditions, Measure.agent, Measure.queue).items():
@@ -139,11 +158,12 @@ def compute_results(uow, cycle) -> int:
     percentiles = kpi_queries.percentiles(session, conditions)
     ratings = reviews.ratings_by_agent(uow, cycle.id)
     agents = set(tallies) | set(ratings)
+    accounts = account_teams(session, cycle, agents - set(teams))
     rows = []
     for agent in sorted(agents):
         measured = kpi_rules.values(kpi_rules.merge(tallies.get(agent, [])), percentiles.get(agent, {}))
         scored = scoring.score(rule, definitions, measured, ratings.get(agent, {}))
-        result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=rules.most_tickets(teams.get(agent, {})),
+        result = SimpleNamespace(cycle_id=cycle.id, agent=agent, team=rules.most_tickets(teams.get(agent, {})) or accounts.get(agent),
                                  kpis=measured, adjusted=False, computed_at=uow.now())
         keep_score(result, scored)
         rows.append(vars(result))
@@ -154,6 +174,22 @@ def compute_results(uow, cycle) -> int:
             set_={name: insert_result.excluded[name] for name in rows[0] if name not in ("cycle_id", "agent")}),
             rows)
     return len(agents)
+
+
+def account_teams(session, cycle, agents) -> dict:
+    """{agent: team} for agents who received no ticket in the period: the team their account was in
+    during the period (the latest joined; of equals, the first by name), from the memberships the
+    gateway's staff events feed."""
+    if not agents:
+        return {}
+    start, end = kpi_rules.day_range(cycle.period_start, cycle.period_end)
+    rows = session.execute(select(Membership.agent, Membership.team, Membership.valid_from).where(
+        Membership.agent.in_(sorted(agents)), or_(Membership.valid_from.is_(None), Membership.valid_from < end),
+        or_(Membership.valid_to.is_(None), Membership.valid_to > start)))
+    found = {}
+    for agent, team, valid_from in rows:
+        found.setdefault(agent, []).append((valid_from, team))
+    return {agent: rules.latest_team(spans) for agent, spans in found.items()}
 
 
 def cycle_conditions(session, cycle) -> list:
@@ -212,6 +248,37 @@ def close(uow, cycle) -> list:
                 "reason": f"appraisal cycle {cycle.id} ({cycle.period_start.isoformat()}): grade {result.grade}"})
             sent.append(result.agent)
     return sent
+
+
+class RetrainingRefusedDataSchema(TolerantSchema):
+    """``training.retraining_refused`` as appraisal reads it."""
+    agent = fields.String(required=True)
+    course_id = fields.Integer(required=True)
+    cycle_id = fields.Integer(load_default=None, allow_none=True)
+    reason = fields.String(load_default="")
+
+
+def take_refused_outcomes(uow, batch):
+    """Training could not apply a closed cycle's outcome (it refused the retraining enrolment): the
+    failure is put on the cycle, once per agent and course, and in its audit trail, for the committee.
+    Kept as facts like every event appraisal consumes (their ids make a redelivery count once)."""
+    refusals = {event["id"]: (event, load_event_data(RetrainingRefusedDataSchema, event)) for event in batch}
+    with uow.transaction():
+        kept = facts.store_facts(uow, batch, [(None, refusals[event["id"]][1]["agent"]) for event in batch])
+        for event, refusal in (refusals[fact["event_id"]] for fact in kept):  # a redelivery is skipped
+            cycle = refusal["cycle_id"] and uow.session.get(Cycle, refusal["cycle_id"], with_for_update=True)
+            if not cycle:
+                log.warning("training refused a retraining enrolment of %s in course %s for no cycle known: %s",
+                            refusal["agent"], refusal["course_id"], refusal["reason"])
+                continue
+            if any((f["agent"], f["course_id"]) == (refusal["agent"], refusal["course_id"])
+                   for f in cycle.outcome_failures):
+                continue
+            failure = {"agent": refusal["agent"], "course_id": refusal["course_id"], "reason": refusal["reason"],
+                       "at": event["time"]}
+            cycle.outcome_failures = [*cycle.outcome_failures, failure]
+            uow.session.add(AuditEntry(cycle_id=cycle.id, appeal_id=None, actor="training", action="outcome_failed",
+                                       details=failure, at=uow.now()))
 
 
 # -- results ---------------------------------------------------------------------
@@ -292,6 +359,9 @@ def decide_appeal(uow, appeal_id, data):
         separate_duties(uow.actor, appeal.agent, "decide their own appeal")
         if appeal.state == "decided":
             raise Conflict(f"appeal {appeal_id} is already decided", {"state": ["appeal is decided"]})
+        if appeal.state != "investigating":  # A5: investigate, then decide
+            raise Conflict(f"appeal {appeal_id} is {appeal.state}: investigate first",
+                           {"state": [f"appeal is {appeal.state}: investigate first"]})
         result = uow.session.get(Result, appeal.result_id, with_for_update=True)
         before = result.score
         if fields["decision"] == UPHELD:
@@ -317,14 +387,14 @@ def locked_appeal(uow, appeal_id):
 def rescore_without(uow, result, voided_items):
     """An upheld appeal: the appealed items leave the score, the others share their weight."""
     cycle = uow.session.get(Cycle, result.cycle_id)
-    rule, definitions = reviews.scoring_rule(uow, cycle.template_id)
+    rule, definitions = reviews.scoring_rule(uow, cycle)
     ratings = reviews.ratings_by_agent(uow, cycle.id).get(result.agent, {})
     keep_score(result, scoring.score(rule, definitions, result.kpis, ratings, frozenset(voided_items)))
 
 
 def set_score(uow, result, new_score):
     """An adjusted appeal: the committee's score, graded by the template's bands; the breakdown stays."""
-    rule, _ = reviews.scoring_rule(uow, uow.session.get(Cycle, result.cycle_id).template_id)
+    rule, _ = reviews.scoring_rule(uow, uow.session.get(Cycle, result.cycle_id))
     band = scoring.grade_of(new_score, rule.bands)
     keep_score(result, scoring.Score(new_score, band.grade, band, result.breakdown["failed_by"],
                                      result.breakdown["items"]))

@@ -33,6 +33,12 @@ def most_tickets(tickets_by_team: dict):
     return min(tickets_by_team, key=lambda team: (-tickets_by_team[team], team), default=None)
 
 
+def latest_team(memberships) -> str:
+    """Of an agent's memberships in a period, ``[(valid_from or None, team)]``: the team joined last
+    (a membership from the beginning counts as the earliest); of equals, the first by name."""
+    return min(memberships, key=lambda span: (-(span[0].timestamp() if span[0] else float("-inf")), span[1]))[1]
+
+
 class CycleConflict(Exception):
     """A step the cycle's or appeal's state does not allow; ``field`` names what is wrong."""
 

@@ -24,6 +24,8 @@ REPLAY_BATCH = 500
 RECORD_COLUMNS = [column.key for column in TicketRecord.__table__.columns]
 EXAM_EVENTS = ("training.exam_passed", "training.exam_failed")
 STAFF_EVENTS = ("staff.account_created", "staff.account_updated")
+OUTCOME_EVENTS = ("training.retraining_refused",)  # about a closed cycle's outcomes, not a figure's fact
+NO_FIGURES = (*STAFF_EVENTS, *OUTCOME_EVENTS)  # facts no KPI counts
 
 
 # -- what appraisal needs of ticketing's, training's and the gateway's events (other fields are ignored) -----------

@@ -29,7 +29,8 @@ exam_score           mean ``exam`` grade (percent)
 Resolution times count business time on the ticket's SLA calendar, waiting on
 the customer and time spent resolved before a reopen excluded. A KPI whose
 denominator is empty is ``None`` ("not applicable"): a template leaves it out
-and shares its weight among the items that apply.
+and shares its weight among the items that apply. A count (``COUNTS``) of 0
+is shown as 0 but is no data either: a template leaves it out too.
 """
 from datetime import datetime, time, timedelta, timezone
 
@@ -39,6 +40,7 @@ from appraisal.facts.rules import (
 )
 
 SHARES = (50, 90)  # the percentiles, in percent
+COUNTS = ("volume",)  # the KPIs that count measures: 0 is no data (nothing to count), not a figure to score
 TIMED = {"first_response": FIRST_REPLY, "first_resolution": FIRST_RESOLUTION, "resolution": FULL_RESOLUTION}
 # a tally: per kind of measure, its rows, the rows with a value, the sum of the values, and the tickets
 EMPTY = {"rows": 0, "valued": 0, "sum": 0.0, "tickets": 0}

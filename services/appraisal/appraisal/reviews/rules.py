@@ -6,8 +6,9 @@ or better, none at ``floor`` or worse, a straight line between (the contract's
 KPI takes its value from the KPIs of ``kpis/rules.py``; a rated one from ratings:
 the mean score each reviewer role gave, combined with the template's weights
 per role (over the roles that rated). Template item weights sum to 100; an
-item with no value (no data, or voided by an upheld appeal) is left out and
-the others share its weight. An instant-fail item worse than its threshold
+item with no value (no data: a KPI that is None, or a count such as volume
+that is 0; or voided by an upheld appeal) is left out and the others share
+its weight. An instant-fail item worse than its threshold
 makes the score 0. The grade is the highest band whose minimum the score
 reaches; the band says the outcome. Every number of the result is in its
 breakdown, so each can be traced to its inputs.
@@ -15,6 +16,7 @@ breakdown, so each can be traced to its inputs.
 from dataclasses import dataclass, field
 
 from appraisal.contract import HIGHER, MEASURED
+from appraisal.kpis.rules import COUNTS
 
 WEIGHT_TOTAL = 100
 RATING_STATES = ("collecting", "computed")  # the cycle states in which ratings are taken
@@ -106,7 +108,7 @@ def score(template: Template, definitions: dict, measured: dict, ratings: dict, 
             value = measured.get(definition.measure)
         else:
             value, inputs = rated_value(ratings.get(definition.measure, {}), template.reviewer_weights)
-        applicable = value is not None and key not in voided
+        applicable = has_data(definition, value) and key not in voided
         points = definition.points(value) if applicable else None
         if applicable and fail_threshold is not None and definition.worse_than(value, fail_threshold):
             failed_by.append(key)
@@ -123,6 +125,11 @@ def score(template: Template, definitions: dict, measured: dict, ratings: dict, 
     total = 0.0 if failed_by else round(sum(item["contribution"] for item in items), 2)
     band = grade_of(total, template.bands)
     return Score(total, band.grade, band, failed_by, items)
+
+
+def has_data(definition: KpiDefinition, value) -> bool:
+    """A measured count of 0 (volume: no tickets) is no data, like a KPI with no denominator (None)."""
+    return value is not None and not (definition.source == MEASURED and definition.measure in COUNTS and not value)
 
 
 def grade_of(total: float, bands) -> Band:

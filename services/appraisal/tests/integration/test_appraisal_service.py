@@ -182,7 +182,7 @@ TEMPLATE = {
 def set_up_cycle(appraisal):
     for definition in DEFINITIONS:
         call_as("carla", appraisal, "create_kpi_definition", definition)
-    template = call_as("carla", appraisal, "create_template", TEMPLATE)
+    template = call_as("carla", appraisal, "create_template", TEMPLATE, [])  # training has course 42
     return call_as("carla", appraisal, "create_cycle", {"template_id": template["id"], "period_start": "2026-03-01"})
 
 
@@ -195,7 +195,7 @@ def test_a_template_whose_weights_do_not_sum_to_100_is_refused(appraisal):
         call(appraisal, "create_kpi_definition", definition)
     with pytest.raises(InvalidInput) as raised:
         call(appraisal, "create_template", dict(TEMPLATE, items=[{"kpi": "speed", "weight": 40},
-                                                                 {"kpi": "nope", "weight": 50}]))
+                                                                 {"kpi": "nope", "weight": 50}]), [])
     assert raised.value.details == {"items": ["weights must sum to 100, not 90", "unknown KPI definitions: nope"]}
     assert call(appraisal, "list_templates")["items"] == []
 

@@ -1,5 +1,5 @@
 """Templates, scores, grades, cycles and working-day deadlines, by hand-computed cases."""
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -132,3 +132,20 @@ def test_an_appeal_after_the_deadline_is_refused_with_the_date():
         cycles.check_appeal_allowed("published", date(2026, 3, 9), date(2026, 3, 10))
     with pytest.raises(cycles.CycleConflict, match="only while published"):
         cycles.check_appeal_allowed("closed", date(2026, 3, 9), date(2026, 3, 1))
+
+
+def test_a_count_of_zero_is_no_data_and_leaves_the_score():
+    volume = KpiDefinition("volume", "volume", "measured", "volume", "higher_better", 200, 0)
+    template = Template(items=(("volume", 30, None), ("courtesy", 70, None)), reviewer_weights={"supervisor": 100},
+                        bands=BANDS)
+    ratings = {"courtesy": {"supervisor": [70]}}  # (70 - 50) / (90 - 50) = 50 points
+    none = scoring.score(template, dict(DEFINITIONS, volume=volume), {"volume": 0}, ratings)
+    assert (none.score, [item["applicable"] for item in none.items]) == (50.0, [False, True])
+    some = scoring.score(template, dict(DEFINITIONS, volume=volume), {"volume": 100}, ratings)
+    assert some.score == 50.0  # 0.3 * 50 + 0.7 * 50
+
+
+def test_a_result_without_tickets_takes_the_team_joined_last_then_the_first_by_name():
+    march = datetime(2026, 3, 10, tzinfo=timezone.utc)
+    assert cycles.latest_team([(None, "tech"), (march, "billing")]) == "billing"
+    assert cycles.latest_team([(None, "tech"), (None, "billing")]) == "billing"

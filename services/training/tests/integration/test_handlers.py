@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
-from plumbing.errors import UnprocessableEvent
 from plumbing.events import make_envelope
 from plumbing.unit_of_work import Unit
 from training import metrics, models
@@ -89,5 +88,8 @@ def test_a_retraining_request_enrols_once_and_an_unknown_course_is_refused(run):
     assert (enrolled["agent"], enrolled["enrolled_by"], enrolled["cycle"]) == ("ann", "appraisal", 1)
     unknown = make_envelope(service="appraisal", event_type="appraisal.retraining_requested", subject="agent/bob",
                             data={"agent": "bob", "course_id": 999}, sequence=1)
-    with pytest.raises(UnprocessableEvent, match="course 999 does not exist"):
-        run(enrolment.enrol_for_retraining, unknown)
+    run(enrolment.enrol_for_retraining, unknown)  # refused by an event, for appraisal's cycle: no dead letter
+    refused = run.events()[-1]
+    assert (refused["type"], refused["data"]) == ("training.retraining_refused", {
+        "agent": "bob", "course_id": 999, "cycle_id": None, "reason": "course 999 does not exist"})
+    assert [e["agent"] for e in run(enrolment.list_enrolments, {}, None)["items"]] == ["ann"]

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from sqlalchemy import delete, select
 
 from plumbing.db import column_values, get_or_not_found
-from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEvent, load_event_data
+from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, load_event_data
 from plumbing.errors import load_or_invalid as load, separate_duties
 from plumbing.paging import fetch_page
 from plumbing.schemas import TolerantSchema, shared
@@ -31,6 +31,7 @@ class RetrainingRequestedSchema(TolerantSchema):
     """``appraisal.retraining_requested`` data as training reads it."""
     agent = fields.String(required=True, validate=validate.Length(1, 64))
     course_id = fields.Integer(required=True)
+    cycle_id = fields.Integer(load_default=None, allow_none=True)
     reason = fields.String(load_default="")
 
 
@@ -45,14 +46,18 @@ def enrol(uow, course_id, data):
 
 
 def enrol_for_retraining(uow, event):
-    """Appraisal asks for an agent's retraining: enrol them as a trainer would, once per event."""
+    """Appraisal asks for an agent's retraining: enrol them as a trainer would, once per event.
+    A course that does not exist is refused by an event appraisal shows on the cycle, not a dead letter."""
     request = load_event_data(shared(RetrainingRequestedSchema), event)
     with uow.transaction():
         if not uow.first_time(event):
             return
         course = uow.session.get(Course, request["course_id"])
         if course is None:
-            raise UnprocessableEvent(f"course {request['course_id']} does not exist")
+            uow.record(events.RETRAINING_REFUSED, events.AGGREGATE, request["agent"], {
+                "agent": request["agent"], "course_id": request["course_id"], "cycle_id": request["cycle_id"],
+                "reason": f"course {request['course_id']} does not exist"})
+            return
         enrol_agent(uow, course, request["agent"], request["reason"], "appraisal")
 
 
@@ -149,6 +154,10 @@ def module_of(uow, enrolment, module_id, kind):
     module = uow.session.get(CourseModule, module_id)
     if module is None or module.course_id != enrolment.course_id:
         raise InvalidInput("not a module of this course", {"module_id": ["not a module of this course"]})
+    if module.retired_at is not None:
+        successor = courses.current_version(uow, module)
+        raise InvalidInput(f"module {module_id} was replaced by module {successor.id}",
+                           {"module_id": [f"replaced by module {successor.id}"]})
     if module.kind != kind:
         raise InvalidInput(f"module {module_id} is {with_article(module.kind)} module",
                            {"module_id": [f"{with_article(module.kind)} module, not {with_article(kind)} module"]})

@@ -17,6 +17,7 @@ from training.contract import (
     ASSESSED_PARTS, AWAITING_ASSESSMENT, ENROLLED, EXAM, GRADED, IN_PROGRESS, THEORY, AnswersSchema, AssessmentSchema,
     AttemptSchema, AttemptStartSchema,
 )
+from training.courses import handlers as courses
 from training.courses.rules import DONE
 from training.enrolment import handlers as enrolments
 from training.exams import rules
@@ -242,7 +243,8 @@ def settle_exam(uow, enrolment, module):
                  pass_mark=exam["pass_mark"], attempts_used=len(grades), grade_method=exam["grade_method"])
     if result == rules.PASSED:
         uow.record(events.EXAM_PASSED, events.AGGREGATE, enrolment.agent, facts)
-        enrolments.set_module_percent(uow, enrolment, module, DONE)
+        # an attempt taken on a version since replaced passes the module as the course now has it
+        enrolments.set_module_percent(uow, enrolment, courses.current_version(uow, module), DONE)
     else:
         enrolment.status = exam["after_final_failure"]
         uow.record(events.EXAM_FAILED, events.AGGREGATE, enrolment.agent, dict(facts, outcome=enrolment.status))

@@ -9,6 +9,7 @@ from training.contract import (
     CategoryCreateSchema, CategoryListSchema, CategorySchema, QuestionCreateSchema, QuestionListQuerySchema,
     QuestionPageSchema, QuestionRetireSchema, QuestionSchema,
 )
+from training.courses import handlers as courses
 from training.models import Question, QuestionCategory
 
 
@@ -45,12 +46,28 @@ def list_questions(uow, query):
 
 
 def set_question_active(uow, question_id, data):
-    """Retire a question from future draws (or bring it back)."""
+    """Retire a question from future draws (or bring it back). Retiring is refused (409, naming the
+    modules) when it would leave an exam module of a course unable to draw its questions."""
     active = load(QuestionRetireSchema, data)["active"]
     with uow.transaction():
-        question = get_or_not_found(uow.session, Question, question_id)
+        question = get_or_not_found(uow.session, Question, question_id, lock=True)
+        if question.active and not active:
+            check_still_drawable(uow, question)
         question.active = active
     return shared(QuestionSchema).dump(question)
+
+
+def check_still_drawable(uow, question):
+    left = uow.session.scalar(select(func.count()).select_from(Question).where(
+        Question.category_id == question.category_id, Question.active.is_(True), Question.id != question.id))
+    short = [(module, count) for module, count in courses.modules_drawing_from(uow, question.category_id)
+             if count > left]
+    if short:
+        raise Conflict("retiring the question would leave "
+                       + ", ".join(f"module {m.id} ({m.title}) of course {m.course_id}" for m, _ in short)
+                       + " unable to draw its exam: add questions to the category or change the module first",
+                       {"active": [f"module {m.id} of course {m.course_id} draws {count} from category "
+                                   f"{question.category_id}, which would hold {left}" for m, count in short]})
 
 
 def active_bank(uow) -> dict[int, list[Question]]:
