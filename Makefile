@@ -1,6 +1,7 @@
 # Two commands do all set-up: `make up` runs the platform, `make test` the tests (`make test-faults` the fault runs).
 VENV ?= .venv
 PY := $(VENV)/bin/python
+TEST_GROUPS ?= 2
 # the one list of the platform's processes (stdlib only: readable before the venv exists)
 SERVICES_LIST := plumbing/plumbing/services.py
 SERVICES := $(shell python3 $(SERVICES_LIST) backends)
@@ -49,8 +50,9 @@ $(NODE_KIT)/node_modules/.package-lock.json: $(NODE_KIT)/package-lock.json
 
 contract-tools: $(NODE_KIT)/node_modules/.package-lock.json
 
+# in two pytest processes at once, then the broker-restarting tests alone (tests/run_in_groups.py)
 test: preflight install contract-tools
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m tests.run_in_groups --groups $(TEST_GROUPS) $(PYTEST_ARGS)
 
 # the platform under load while its processes crash, RabbitMQ restarts and PostgreSQL refuses connections
 test-faults: install
