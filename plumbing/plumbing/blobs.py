@@ -71,9 +71,10 @@ def describe_size(size):
     return f"{size} bytes"
 
 
-def blob_dir() -> Path:
-    """``BLOB_DIR``, else ``blobs`` under ``CSOPS_VAR_DIR`` (``var/blobs``)."""
-    configured = os.environ.get("BLOB_DIR")
+def blob_dir(config=None) -> Path:
+    """The nameko config's ``BLOB_DIR``, else the environment's, else ``blobs`` under
+    ``CSOPS_VAR_DIR`` (``var/blobs``)."""
+    configured = (config or {}).get("BLOB_DIR") or os.environ.get("BLOB_DIR")
     return Path(configured) if configured else var_dir() / "blobs"
 
 
@@ -92,6 +93,10 @@ def detect_content_type(head: bytes, is_utf8_text: bool) -> str:
 class BlobStore:
     def __init__(self, root=None):
         self.root = Path(root) if root is not None else blob_dir()
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(blob_dir(config))
 
     def path(self, sha256) -> Path:
         if not is_sha256(sha256):
@@ -119,46 +124,81 @@ class BlobStore:
 
     def put(self, fileobj, max_bytes) -> BlobRef:
         """Store what ``fileobj.read`` yields (bytes) up to ``max_bytes``; TooLarge past that."""
-        scratch = self.root / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        text = True
-        head = bytearray()
-        size = 0
-        handle, temp_name = tempfile.mkstemp(dir=scratch, prefix="put-")
+        writer = self.writer(max_bytes)
         try:
-            with os.fdopen(handle, "wb") as out:
-                while True:
-                    # read one byte more than the limit allows, so a file of exactly max_bytes is fine
-                    chunk = fileobj.read(min(CHUNK_BYTES, max_bytes - size + 1))
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(max_bytes)
-                    digest.update(chunk)
-                    if len(head) < SIGNATURE_BYTES:
-                        head += chunk[:SIGNATURE_BYTES - len(head)]
-                    if text:
-                        text = b"\x00" not in chunk and _decodes(decoder, chunk, final=False)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            text = text and _decodes(decoder, b"", final=True)
-            sha256 = digest.hexdigest()
-            target = self.path(sha256)
-            if target.is_file():
-                os.unlink(temp_name)  # the same content is stored once
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(temp_name, 0o640)
-                os.replace(temp_name, target)
-        except BaseException:
-            if os.path.exists(temp_name):
-                os.unlink(temp_name)
-            raise
-        return BlobRef(sha256=sha256, size=size, content_type=detect_content_type(bytes(head), text))
+            while True:
+                # one byte more than the limit allows is enough to know it is too large
+                chunk = fileobj.read(min(CHUNK_BYTES, max_bytes - writer.size + 1))
+                if not chunk:
+                    break
+                writer.write(chunk)
+            return writer.finish()
+        finally:
+            writer.discard()
+
+    def writer(self, max_bytes) -> "BlobWriter":
+        """A blob written piece by piece (as a multipart upload arrives): ``write`` each piece,
+        then ``finish`` for the reference; ``discard`` (a no-op once finished) on any failure."""
+        return BlobWriter(self, max_bytes)
+
+
+class BlobWriter:
+    """One blob being written: to a temporary file in the store, hashed, counted and checked
+    for text as it comes, so that nothing holds more than one piece in memory."""
+
+    def __init__(self, store, max_bytes):
+        self.store, self.max_bytes = store, max_bytes
+        scratch = store.root / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        handle, self.temp_name = tempfile.mkstemp(dir=scratch, prefix="put-")
+        self.out = os.fdopen(handle, "wb")
+        self.digest = hashlib.sha256()
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text = True
+        self.head = bytearray()
+        self.size = 0
+        self.ref = None
+
+    def write(self, chunk):
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            self.discard()
+            raise TooLarge(self.max_bytes)
+        self.digest.update(chunk)
+        if len(self.head) < SIGNATURE_BYTES:
+            self.head += chunk[:SIGNATURE_BYTES - len(self.head)]
+        if self.text:
+            self.text = b"\x00" not in chunk and _decodes(self.decoder, chunk, final=False)
+        self.out.write(chunk)
+        return len(chunk)
+
+    def finish(self) -> BlobRef:
+        """Rename the file into place under its hash (or drop it: that content is stored already)."""
+        if self.ref is not None:
+            return self.ref
+        self.out.flush()
+        os.fsync(self.out.fileno())
+        self.out.close()
+        text = self.text and _decodes(self.decoder, b"", final=True)
+        sha256 = self.digest.hexdigest()
+        target = self.store.path(sha256)
+        if target.is_file():
+            os.unlink(self.temp_name)  # the same content is stored once
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.temp_name, 0o640)
+            os.replace(self.temp_name, target)
+        self.ref = BlobRef(sha256=sha256, size=self.size,
+                           content_type=detect_content_type(bytes(self.head), text))
+        return self.ref
+
+    def discard(self):
+        """Forget a blob not finished: its temporary file goes."""
+        if self.ref is not None:
+            return
+        self.out.close()
+        if os.path.exists(self.temp_name):
+            os.unlink(self.temp_name)
 
 
 def _decodes(decoder, chunk, final):

@@ -147,3 +147,25 @@ def test_the_root_comes_from_blob_dir_else_the_var_dir(monkeypatch, tmp_path):
     assert blobs.exists(ref.sha256)
     with blobs.open(ref.sha256) as stored:
         assert stored.read() == PDF
+
+
+def test_a_writer_fed_piece_by_piece_stores_like_put_and_a_discarded_one_leaves_nothing(store):
+    writer = store.writer(max_bytes=len(PDF))
+    for start in range(0, len(PDF), 10):
+        writer.write(PDF[start:start + 10])
+    ref = writer.finish()
+    assert ref == store.put(io.BytesIO(PDF), max_bytes=len(PDF)) and writer.finish() is ref
+    writer.discard()  # finished: nothing to forget
+    assert store.exists(ref.sha256)
+    abandoned = store.writer(max_bytes=100)
+    abandoned.write(b"half a file")
+    abandoned.discard()
+    with pytest.raises(TooLarge):
+        store.writer(max_bytes=3).write(b"four")
+    assert list((store.root / "tmp").iterdir()) == []
+
+
+def test_the_nameko_config_names_the_root_before_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("BLOB_DIR", str(tmp_path / "from-env"))
+    assert BlobStore.from_config({"BLOB_DIR": str(tmp_path / "from-config")}).root == tmp_path / "from-config"
+    assert BlobStore.from_config({}).root == tmp_path / "from-env"
