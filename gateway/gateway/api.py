@@ -2,7 +2,7 @@
 
 ``@api(method, path, roles=..., body=Schema, query=Schema, response=Schema)``
 authenticates the bearer token, checks the role, parses and validates the
-JSON body and the query string, gives the request an id, and turns every
+JSON body (or a multipart one with files, ``uploads=``: ``gateway.uploads``) and the query string, gives the request an id, and turns every
 outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
 never a traceback. The worker gets an ``ApiCall`` and the path values.
 A ``Router`` gathers the routes of one area (``@router.api(...)``) and
@@ -25,12 +25,15 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer
 from prometheus_client import Histogram
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
+from gateway.uploads import MultipartReader
 from plumbing import inputs
+from plumbing.blobs import BlobStore, describe_size
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
@@ -125,7 +128,7 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, secret_path=False, **kwargs):
+                 alternatives=None, secret_path=False, uploads=None, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -138,6 +141,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.idempotent = idempotent  # honours an Idempotency-Key header
         self.alternatives = alternatives or {}  # other statuses with the success body: {status: when}
         self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
+        self.uploads = uploads  # an Uploads: the route takes files too, as multipart/form-data
         super().__init__(method, url, **kwargs)
 
     def bind(self, container, method_name):
@@ -224,6 +228,8 @@ class ApiEntrypoint(HttpRequestHandler):
     def parse_body(self, request):
         if self.body_schema is None:
             return None
+        if self.uploads is not None and request.mimetype == "multipart/form-data":
+            return self.parse_multipart(request)
         too_large = ApiError(413, "payload_too_large", f"body larger than this route's limit of {self.max_body} bytes "
                              f"({self.max_body / 2**20:g} MiB)", {"limit_bytes": self.max_body})
         if (request.content_length or 0) > self.max_body:
@@ -236,6 +242,24 @@ class ApiEntrypoint(HttpRequestHandler):
         # CPU work while it lasts: a large body's (an import of MiB takes seconds) goes to a thread,
         # so the event loop goes on answering every other request meanwhile
         return tpool.execute(self.parse_json, raw) if len(raw) > PARSE_INLINE_BYTES else self.parse_json(raw)
+
+    def parse_multipart(self, request):
+        """The text fields as the body, checked by the route's schema, and the files, streamed into
+        the blob store, as references under ``uploads.field`` (``gateway.uploads``)."""
+        limit = self.uploads.max_body(self.max_body)
+        if (request.content_length or 0) > limit:
+            raise ApiError(413, "payload_too_large", f"body larger than this route's limit of {describe_size(limit)}",
+                           {"limit_bytes": limit})
+        boundary = parse_options_header(request.headers.get("Content-Type", ""))[1].get("boundary")
+        if not boundary:
+            raise ApiError(400, "malformed_multipart", "multipart/form-data without a boundary")
+        chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        reader = MultipartReader(self.uploads, BlobStore.from_config(self.container.config), self.max_body, limit)
+        form, files = reader.read(request.environ["wsgi.input"] if chunked else request.stream, boundary)
+        schema = shared(self.body_schema)
+        loaded, errors = self.validate(schema, form)
+        self.refuse(errors)
+        return {**wire(schema, loaded), self.uploads.field: files}
 
     def parse_json(self, raw):
         """The body read as JSON and loaded by the route's schema, in wire form; runs in a thread
