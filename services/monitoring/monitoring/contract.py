@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, every_field_optional, page_schema, required
 
 # The enumerations: the values the API and the events allow; the features read them from here.
 PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
@@ -190,9 +190,9 @@ class WatchRuleCreateSchema(StrictSchema):
     active = fields.Boolean(load_default=True)
 
 
-class WatchRuleUpdateSchema(WatchRuleCreateSchema):
-    class Meta:
-        partial = True
+WatchRuleUpdateSchema = every_field_optional(
+    WatchRuleCreateSchema, "WatchRuleUpdateSchema",
+    "An edit: each field given replaces the rule's, the others stay as they are.")
 
 
 class WatchRuleSchema(ResponseSchema):
@@ -236,7 +236,8 @@ AnalysisResultSchema = ResponseSchema.from_dict({"results": fields.List(fields.N
 class AlertEntrySchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
-    kind = fields.String(metadata={"description": "raised, escalated, state, action, note, spike"})
+    kind = fields.String(metadata={"description": "raised, escalated, state, owner, action, note, spike, ticket (its "
+                                                  "ticket was resolved or closed)"})
     action = fields.String(allow_none=True, validate=validate.OneOf(ALERT_ACTIONS))
     note = fields.String(allow_none=True)
     changes = fields.Dict()
@@ -383,7 +384,8 @@ class AlertDataSchema(Schema):
 
 
 class AlertUpdatedDataSchema(AlertDataSchema):
-    change = required(fields.String(metadata={"description": "escalated, state, action, note or spike"}))
+    change = required(fields.String(metadata={"description": "escalated, state, owner (handed to someone else), "
+                                                             "action, note or spike"}))
     actor = fields.String(allow_none=True)
     from_level = fields.String(allow_none=True)
     from_state = fields.String(allow_none=True)
