@@ -2,9 +2,9 @@
 and again by the service, and the source of the OpenAPI document) and the data of the
 events it publishes. It imports nothing of the service, so the gateway reads it without
 loading the models or the sentiment model."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, every_field_optional, page_schema, required
 
@@ -21,6 +21,7 @@ SENSITIVITIES = ("low", "medium", "high")  # of spike detection
 MAX_BATCH = 1000
 MAX_QUERY_LENGTH = 2000  # of a watch rule's query
 MAX_REPORT_SPAN = timedelta(days=366)
+REPORT_DEFAULT_DAYS = 7  # the trend's window when the query names no since
 
 
 def count():
@@ -299,14 +300,27 @@ class AlertNoteSchema(StrictSchema):
 
 class ReportQuerySchema(StrictSchema):
     period = fields.String(load_default="day", validate=validate.OneOf(("day", "week")))
-    since = fields.AwareDateTime(required=True)
-    until = fields.AwareDateTime(required=True)
+    since = fields.AwareDateTime(metadata={
+        "description": f"default: the start (UTC) of the day {REPORT_DEFAULT_DAYS - 1} days before the last day "
+                       f"of the window: {REPORT_DEFAULT_DAYS} days, today's so far included"})
+    until = fields.AwareDateTime(metadata={"description": "the end of the window, excluded; default: now"})
     top = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
-    @validates_schema
-    def a_year_at_most(self, data, **kwargs):
-        if "since" in data and "until" in data and not timedelta(0) < data["until"] - data["since"] <= MAX_REPORT_SPAN:
-            raise ValidationError({"until": ["must be after since, at most 366 days later"]})
+    @post_load
+    def window(self, data, **kwargs):
+        until = data.get("until") or datetime.now(timezone.utc)
+        since = data.get("since") or default_since(until)
+        if not timedelta(0) < until - since <= MAX_REPORT_SPAN:
+            field, reason = (("until", "must be after since, at most 366 days later") if "until" in data else
+                             ("since", "must be before until (default now), at most 366 days earlier"))
+            raise ValidationError({field: [reason]})
+        return dict(data, since=since, until=until)
+
+
+def default_since(until):
+    """Midnight (UTC) ``REPORT_DEFAULT_DAYS - 1`` days before the last day the window touches."""
+    last_day = (until.astimezone(timezone.utc) - timedelta(microseconds=1)).date()
+    return datetime.combine(last_day - timedelta(days=REPORT_DEFAULT_DAYS - 1), time.min, tzinfo=timezone.utc)
 
 
 class TrendPointSchema(ResponseSchema):
