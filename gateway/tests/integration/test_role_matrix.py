@@ -44,6 +44,7 @@ EXAMPLES = {
     "search_articles": {"query": {"q": "refund"}},
     "kpis": {"query": {"agent": "{me}", "date_from": TODAY, "date_to": TODAY}},
     "opinion_report": {"query": {"since": (NOW - timedelta(days=7)).isoformat(), "until": NOW.isoformat()}},
+    "opinion_report_csv": {}, "opinion_report_png": {},  # the last 7 days by default
     "create_ticket": {"json": dict(TICKET, subject="opened by {me}")},
     "preview_sla": {"json": {"ticket": {"channel": "phone", "kind": "complaint"}, "created_at": NOW.isoformat()}},
     "add_ticket_message": {"json": {"kind": "note", "body": "a note by {me}"}},

@@ -22,6 +22,7 @@ class MonitoringService(PlatformService):
     uow = UnitOfWork(models.outbox, models.inbox)
     config = Config()
     model = sentiment.SentimentAnalyser()
+    segmenter = reports.TermSegmenter()  # the trend report's Chinese words
     open_alerts = DatabaseGauges(metrics.OpenAlerts)
 
     # -- posts ---------------------------------------------------------------

@@ -4,8 +4,9 @@
 chart is drawn with matplotlib's Agg backend (no display needed). The trend
 has a bar for every day (week) of the window, empty ones at zero. Terms are
 English words and Chinese words as jieba segments them (its dictionary loads
-on the first report, about a second and a half; nothing at start-up), less
-stop words of both languages and the platforms' boilerplate (转发, 回复).
+once, about a second and a half: the service starts loading it in the
+background, ``handlers.TermSegmenter``), less stop words of both languages and
+the platforms' boilerplate (转发, 回复).
 """
 import base64
 import csv
