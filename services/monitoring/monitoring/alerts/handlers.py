@@ -88,7 +88,6 @@ def add_alert_note(uow, alert_id, data):
 class SettledTicket(TolerantSchema):
     """What monitoring reads of ticketing's ticket.resolved and ticket.closed."""
     ticket_id = fields.Integer(required=True)
-    state = fields.String(required=True)
     actor = fields.String(allow_none=True, load_default=None)
     opinion_alert_id = fields.Integer(allow_none=True, load_default=None)
 
