@@ -51,7 +51,6 @@ def ticket_for_alert(uow, event, config):
             ticket = steps.open_ticket(uow, load(TicketCreateSchema, rules.ticket_request(alert)), config)
             uow.session.add(OpinionAlertTicket(alert_key=alert["key"], alert_id=alert["alert_id"],
                                                ticket_id=ticket.id, opened_at=uow.now()))
-            uow.session.flush()
         elif rules.is_resolution(alert):
             steps.write_message(uow, steps.locked(uow, linked.ticket_id), NOTE, rules.resolution_note(alert), config)
 
