@@ -1,11 +1,12 @@
 """The marshmallow helpers every contract uses: strict input, answers that always
 carry their fields, tolerant reading of other services' events, one shared
 instance per schema, paged lists."""
+import copy
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, post_load, validate
 
 from plumbing import inputs
 
@@ -121,3 +122,12 @@ def page_schema(item_schema, name):
         "page": fields.Integer(),
         "per_page": fields.Integer(),
     }, name=name)
+
+
+def every_field_optional(schema_cls, name, doc):
+    """``schema_cls`` with no field required or defaulted: an edit (PATCH) of what it makes."""
+    declared = {}
+    for key, field in schema_cls._declared_fields.items():
+        declared[key] = copy.copy(field)
+        declared[key].required, declared[key].load_default = False, missing
+    return type(name, (StrictSchema,), {**declared, "__doc__": doc})

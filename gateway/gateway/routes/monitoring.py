@@ -4,8 +4,10 @@ import base64
 
 from werkzeug.wrappers import Response
 
+from gateway import accounts
 from gateway.access import ADMIN, OPINION_ANALYSTS, OPINION_HANDLERS, POST_READERS, POST_WRITERS, SUPERVISORS
 from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
+from gateway.errors import ApiError
 from monitoring import contract
 
 router = Router()
@@ -96,6 +98,12 @@ def update_watch_rule(service, call: ApiCall, rule_id):
     return service.monitoring.update_rule(rule_id, call.body)
 
 
+@router.api("DELETE", "/api/v1/monitoring/rules/<int:rule_id>", roles=SUPERVISORS, status=204, summary=(
+                "Delete a topic no post matched (409 if posts matched it: deactivate it instead)"))
+def delete_watch_rule(service, call: ApiCall, rule_id):
+    service.monitoring.delete_rule(rule_id)
+
+
 @router.api("GET", "/api/v1/monitoring/alerts", roles=POST_READERS, query=contract.AlertListQuerySchema,
             response=contract.AlertPageSchema, summary="Opinion alerts, newest first")
 def list_opinion_alerts(service, call: ApiCall):
@@ -110,9 +118,28 @@ def get_opinion_alert(service, call: ApiCall, alert_id):
 
 @router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/state", roles=OPINION_HANDLERS,
             body=contract.AlertStateChangeSchema, response=contract.AlertDetailSchema,
-            summary="Acknowledge, respond to or resolve an alert (409 names the allowed states)")
+            summary="Acknowledge, respond to or resolve an alert, hand it to an owner, with a note "
+                    "(409 names the allowed states; 400 if the owner cannot handle alerts)")
 def change_opinion_alert_state(service, call: ApiCall, alert_id):
+    check_owner(service.db, call.body.get("owner"))
     return service.monitoring.change_alert_state(alert_id, call.body)
+
+
+def check_owner(session, owner):
+    """An alert is handed to someone who can work it: an active account with a role that handles alerts.
+    Accounts live here, in the gateway, so the gateway asks (as the ticket import does)."""
+    if owner is None:
+        return
+    account = accounts.find(session, owner)
+    if account is None:
+        reason = "is not an account"
+    elif not account.active:
+        reason = "is a deactivated account"
+    elif not set(account.roles) & set(OPINION_HANDLERS):
+        reason = f"cannot handle alerts (roles {', '.join(OPINION_HANDLERS)} can)"
+    else:
+        return
+    raise ApiError(400, "invalid_input", f"the alert cannot be handed to {owner!r}", {"owner": [f"{owner!r} {reason}"]})
 
 
 @router.api("POST", "/api/v1/monitoring/alerts/<int:alert_id>/actions", roles=OPINION_HANDLERS,

@@ -39,6 +39,8 @@ def test_posts_rules_alert_handling_correction_and_reports(platform, client, mak
     [alert] = ok(agent.get(client.url("/api/v1/monitoring/alerts")))["items"]
     assert (alert["level"], alert["cluster_size"], alert["state"]) == ("II", 12, "open")
     url = client.url(f"/api/v1/monitoring/alerts/{alert['id']}")
+    ghost = agent.post(url + "/state", json={"state": "acknowledged", "owner": "ghost"})
+    assert ghost.status_code == 400 and ghost.json()["error"]["details"] == {"owner": ["'ghost' is not an account"]}
     assert ok(agent.post(url + "/state", json={"state": "acknowledged"}))["owner"] == "ann"
     acted = ok(agent.post(url + "/actions", json={"action": "reply_clarify", "note": "replied under the post"}))
     assert acted["state"] == "responding"
@@ -55,12 +57,21 @@ def test_posts_rules_alert_handling_correction_and_reports(platform, client, mak
     until = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     query = {"since": since, "until": until}
     report = ok(admin.get(client.url("/api/v1/monitoring/reports/trend"), params=query))
-    assert report["trend"][-1]["total"] == 13 and report["alerts"]["raised"] == 1
+    assert sum(point["total"] for point in report["trend"]) == 13 and report["alerts"]["raised"] == 1
+    assert len(ok(admin.get(client.url("/api/v1/monitoring/reports/trend")))["trend"]) == 7  # the last 7 days
     assert report["top_negative_clusters"][0]["size"] == 12
     png = admin.get(client.url("/api/v1/monitoring/reports/trend.png"), params=query)
     assert png.headers["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
     csv = admin.get(client.url("/api/v1/monitoring/reports/trend.csv"), params=query)
     assert csv.text.startswith("period_start,total,negative,neutral,positive,off_topic,negative_share")
+
+    rules = client.url("/api/v1/monitoring/rules")
+    [topic] = ok(admin.get(rules))["items"]
+    assert ok(admin.patch(f"{rules}/{topic['id']}", json={"active": False}))["query"] == "外卖 OR delivery"
+    assert admin.delete(f"{rules}/{topic['id']}").status_code == 409  # posts matched it
+    spare = ok(admin.post(rules, json={"name": "spare", "query": "spare"}), 201)
+    assert admin.delete(f"{rules}/{spare['id']}").status_code == 204
+    assert admin.delete(f"{rules}/{spare['id']}").status_code == 404
 
 
 def test_analyse_answers_in_order_and_stores_nothing(platform, client):

@@ -87,7 +87,7 @@ ROUTE_KINDS = {
     "get_post": "post", "correct_sentiment": "post",
     "get_opinion_alert": "opinion alert", "change_opinion_alert_state": "opinion alert",
     "add_opinion_alert_action": "opinion alert", "add_opinion_alert_note": "opinion alert",
-    "update_watch_rule": "watch rule",
+    "update_watch_rule": "watch rule", "delete_watch_rule": "watch rule",  # matched posts: 409, it stays
     "get_sla_policy": "sla policy", "update_sla_policy": "sla policy", "delete_sla_policy": "sla policy",
     "list_sla_policy_versions": "sla policy", "get_sla_policy_version": "sla policy",
     # a cycle is every reader's; the result and the appeal these two name are the caller's own by construction

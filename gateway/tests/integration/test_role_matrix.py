@@ -18,7 +18,9 @@ from gateway.service import GatewayService
 NOW = datetime.now(timezone.utc)
 TODAY = date.today().isoformat()
 # path values, 1 for other ids: the resources seeded below are the first of their kind
-PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link"}
+# no such watch rule: the rule routes' empty bodies (an empty edit, a deletion) would change what concurrent cells
+# create, so they answer 404 after the role check
+PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link", "rule_id": 1_000_000}
 TEAM = "billing"  # every account's, so the seeded ticket is within each role's scope (test_ticket_scope: without)
 TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
           "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
@@ -42,6 +44,7 @@ EXAMPLES = {
     "search_articles": {"query": {"q": "refund"}},
     "kpis": {"query": {"agent": "{me}", "date_from": TODAY, "date_to": TODAY}},
     "opinion_report": {"query": {"since": (NOW - timedelta(days=7)).isoformat(), "until": NOW.isoformat()}},
+    "opinion_report_csv": {}, "opinion_report_png": {},  # the last 7 days by default
     "create_ticket": {"json": dict(TICKET, subject="opened by {me}")},
     "preview_sla": {"json": {"ticket": {"channel": "phone", "kind": "complaint"}, "created_at": NOW.isoformat()}},
     "add_ticket_message": {"json": {"kind": "note", "body": "a note by {me}"}},

@@ -2,11 +2,11 @@
 and again by the service, and the source of the OpenAPI document) and the data of the
 events it publishes. It imports nothing of the service, so the gateway reads it without
 loading the models or the sentiment model."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, every_field_optional, page_schema, required
 
 # The enumerations: the values the API and the events allow; the features read them from here.
 PLATFORMS = ("weibo", "wechat", "douyin", "xiaohongshu", "twitter", "facebook", "forum", "news", "other")
@@ -21,6 +21,7 @@ SENSITIVITIES = ("low", "medium", "high")  # of spike detection
 MAX_BATCH = 1000
 MAX_QUERY_LENGTH = 2000  # of a watch rule's query
 MAX_REPORT_SPAN = timedelta(days=366)
+REPORT_DEFAULT_DAYS = 7  # the trend's window when the query names no since
 
 
 def count():
@@ -190,9 +191,9 @@ class WatchRuleCreateSchema(StrictSchema):
     active = fields.Boolean(load_default=True)
 
 
-class WatchRuleUpdateSchema(WatchRuleCreateSchema):
-    class Meta:
-        partial = True
+WatchRuleUpdateSchema = every_field_optional(
+    WatchRuleCreateSchema, "WatchRuleUpdateSchema",
+    "An edit: each field given replaces the rule's, the others stay as they are.")
 
 
 class WatchRuleSchema(ResponseSchema):
@@ -236,7 +237,8 @@ AnalysisResultSchema = ResponseSchema.from_dict({"results": fields.List(fields.N
 class AlertEntrySchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
-    kind = fields.String(metadata={"description": "raised, escalated, state, action, note, spike"})
+    kind = fields.String(metadata={"description": "raised, escalated, state, owner, action, note, spike, ticket (its "
+                                                  "ticket was resolved or closed)"})
     action = fields.String(allow_none=True, validate=validate.OneOf(ALERT_ACTIONS))
     note = fields.String(allow_none=True)
     changes = fields.Dict()
@@ -298,14 +300,27 @@ class AlertNoteSchema(StrictSchema):
 
 class ReportQuerySchema(StrictSchema):
     period = fields.String(load_default="day", validate=validate.OneOf(("day", "week")))
-    since = fields.AwareDateTime(required=True)
-    until = fields.AwareDateTime(required=True)
+    since = fields.AwareDateTime(metadata={
+        "description": f"default: the start (UTC) of the day {REPORT_DEFAULT_DAYS - 1} days before the last day "
+                       f"of the window: {REPORT_DEFAULT_DAYS} days, today's so far included"})
+    until = fields.AwareDateTime(metadata={"description": "the end of the window, excluded; default: now"})
     top = fields.Integer(load_default=10, validate=validate.Range(1, 50))
 
-    @validates_schema
-    def a_year_at_most(self, data, **kwargs):
-        if "since" in data and "until" in data and not timedelta(0) < data["until"] - data["since"] <= MAX_REPORT_SPAN:
-            raise ValidationError({"until": ["must be after since, at most 366 days later"]})
+    @post_load
+    def window(self, data, **kwargs):
+        until = data.get("until") or datetime.now(timezone.utc)
+        since = data.get("since") or default_since(until)
+        if not timedelta(0) < until - since <= MAX_REPORT_SPAN:
+            field, reason = (("until", "must be after since, at most 366 days later") if "until" in data else
+                             ("since", "must be before until (default now), at most 366 days earlier"))
+            raise ValidationError({field: [reason]})
+        return dict(data, since=since, until=until)
+
+
+def default_since(until):
+    """Midnight (UTC) ``REPORT_DEFAULT_DAYS - 1`` days before the last day the window touches."""
+    last_day = (until.astimezone(timezone.utc) - timedelta(microseconds=1)).date()
+    return datetime.combine(last_day - timedelta(days=REPORT_DEFAULT_DAYS - 1), time.min, tzinfo=timezone.utc)
 
 
 class TrendPointSchema(ResponseSchema):
@@ -383,7 +398,8 @@ class AlertDataSchema(Schema):
 
 
 class AlertUpdatedDataSchema(AlertDataSchema):
-    change = required(fields.String(metadata={"description": "escalated, state, action, note or spike"}))
+    change = required(fields.String(metadata={"description": "escalated, state, owner (handed to someone else), "
+                                                             "action, note or spike"}))
     actor = fields.String(allow_none=True)
     from_level = fields.String(allow_none=True)
     from_state = fields.String(allow_none=True)

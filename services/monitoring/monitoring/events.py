@@ -15,7 +15,7 @@ ALERT_RAISED = EventType(
     "A cluster of posts reached the alert level, or a topic spiked; ticketing opens a ticket when opens_ticket.")
 ALERT_UPDATED = EventType(
     "opinion.alert_updated", AlertUpdatedDataSchema,
-    "An alert escalated, changed state, got an action, a note or a spike.")
+    "An alert escalated, changed state or owner, got an action, a note or a spike.")
 SPIKE_DETECTED = EventType(
     "opinion.spike_detected", SpikeDataSchema,
     "Negative mentions of a topic, or their share, jumped above the seasonal baseline in one time bucket.")

@@ -15,7 +15,8 @@ POSTS_INGESTED = Counter("csops_opinion_posts_total", "Posts ingested, by what b
                          ["platform", "outcome"])  # outcome: off_topic, negative, neutral, positive, updated
 ALERTS_RAISED = Counter("csops_opinion_alerts_raised_total", "Alerts raised.", ["kind", "level"])
 SPIKES = Counter("csops_opinion_spikes_total", "Spikes detected.", ["reason"])
-TIME_TO_ACKNOWLEDGE = Histogram("csops_opinion_alert_acknowledge_seconds", "Raised to acknowledged.",
+TIME_TO_ACKNOWLEDGE = Histogram("csops_opinion_alert_acknowledge_seconds",
+                                "Raised to acknowledged, of the alerts someone acknowledged.",
                                 ["level"], buckets=HANDLING_BUCKETS)
 TIME_TO_RESOLVE = Histogram("csops_opinion_alert_resolve_seconds", "Raised to resolved.",
                             ["level"], buckets=HANDLING_BUCKETS)

@@ -9,6 +9,7 @@ from monitoring.ingest import handlers as ingest
 from monitoring.reports import handlers as reports
 from monitoring.sentiment import handlers as sentiment
 from monitoring.watch_rules import handlers as watch_rules
+from plumbing.consumer import event_handler
 from plumbing.metrics import DatabaseGauges
 from plumbing.rpc import rpc
 from plumbing.service import PlatformService
@@ -18,9 +19,10 @@ from plumbing.unit_of_work import UnitOfWork
 class MonitoringService(PlatformService):
     name = "monitoring"
 
-    uow = UnitOfWork(models.outbox)
+    uow = UnitOfWork(models.outbox, models.inbox)
     config = Config()
     model = sentiment.SentimentAnalyser()
+    segmenter = reports.TermSegmenter()  # the trend report's Chinese words
     open_alerts = DatabaseGauges(metrics.OpenAlerts)
 
     # -- posts ---------------------------------------------------------------
@@ -70,6 +72,10 @@ class MonitoringService(PlatformService):
         return watch_rules.update_rule(self.uow, rule_id, data)
 
     @rpc
+    def delete_rule(self, rule_id):
+        return watch_rules.delete_rule(self.uow, rule_id)
+
+    @rpc
     def list_rules(self):
         return watch_rules.list_rules(self.uow)
 
@@ -93,6 +99,15 @@ class MonitoringService(PlatformService):
     @rpc
     def add_alert_note(self, alert_id, data):
         return alerts.add_alert_note(self.uow, alert_id, data)
+
+    # a ticket opened for an alert was resolved or closed: a note on the alert (README, "Opinion alerts")
+    @event_handler("ticketing", "ticket.resolved", versions=(1, 2))
+    def on_ticket_resolved(self, event):
+        alerts.ticket_settled(self.uow, event)
+
+    @event_handler("ticketing", "ticket.closed")
+    def on_ticket_closed(self, event):
+        alerts.ticket_settled(self.uow, event)
 
     # -- reports (M7) ---------------------------------------------------------
     @rpc

@@ -5,15 +5,16 @@ allow and the data schemas of the events ticketing publishes.
 Only the standard library, marshmallow and plumbing's schema helpers here:
 the gateway imports this module, and the domain takes its constants from it.
 """
-import copy
 import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
-from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, answer_of, page_schema, required
+from plumbing.schemas import (
+    PageQuerySchema, ResponseSchema, StrictSchema, answer_of, every_field_optional, page_schema, required,
+)
 from plumbing.text import with_article
 
 # -- enumerations ---------------------------------------------------------------------
@@ -515,15 +516,6 @@ class SlaPolicyCreateSchema(StrictSchema):
 SLA_VERSIONED = ("conditions", "targets", "calendar", "warn_share")
 
 
-def every_field_optional(schema_cls, name, doc):
-    """``schema_cls`` with no field required or defaulted: an edit (PATCH) of what it makes."""
-    declared = {}
-    for key, field in schema_cls._declared_fields.items():
-        declared[key] = copy.copy(field)
-        declared[key].required, declared[key].load_default = False, missing
-    return type(name, (StrictSchema,), {**declared, "__doc__": doc})
-
-
 SlaPolicyUpdateSchema = every_field_optional(
     SlaPolicyCreateSchema, "SlaPolicyUpdateSchema",
     "An edit: each field given replaces the policy's. A change to conditions, targets, calendar or warn_share makes "
@@ -999,7 +991,14 @@ class TicketStatusChangedDataSchema(TicketFactsSchema):
     from_state = required(fields.String(validate=validate.OneOf(STATES)))
 
 
-class TicketResolvedDataSchema(TicketFactsSchema):
+class TicketSettledDataSchema(TicketFactsSchema):
+    """A ticket resolved or closed; ``opinion_alert_id`` says which public-opinion alert it was opened for."""
+    opinion_alert_id = fields.Integer(allow_none=True, metadata={
+        "description": "the opinion alert this ticket was opened for (monitoring notes the ending on it), "
+                       "null for other tickets"})
+
+
+class TicketResolvedDataSchema(TicketSettledDataSchema):
     """Data version 2: version 1 carried the customer's rating link token, which an event must not (X1); the
     customer's side asks for the link (POST /api/v1/tickets/{id}/rating-link)."""
     first_contact_resolution = required(fields.Boolean(metadata={"description": "T9: no reopen and no transfer"}))

@@ -5,9 +5,9 @@ from plumbing.events import EventType
 from ticketing.contract import (
     PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
     SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
-    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketFactsSchema,
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema,
     TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
-    TicketResolvedDataSchema, TicketStatusChangedDataSchema,
+    TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema,
 )
 
 AGGREGATE = "ticket"
@@ -21,7 +21,7 @@ TICKET_STATUS_CHANGED = EventType(
 # version 2 left out the customer's rating link token (docs/events/README.md, "Versioning")
 TICKET_RESOLVED = EventType("ticket.resolved", TicketResolvedDataSchema, "A ticket was resolved.", version=2)
 TICKET_REOPENED = EventType("ticket.reopened", TicketReopenedDataSchema, "A resolved or closed ticket reopened.")
-TICKET_CLOSED = EventType("ticket.closed", TicketFactsSchema, "A ticket was closed.")
+TICKET_CLOSED = EventType("ticket.closed", TicketSettledDataSchema, "A ticket was closed.")
 TICKET_REPLIED = EventType("ticket.replied", TicketRepliedDataSchema, "An agent sent the customer a public reply.")
 TICKET_FIRST_RESPONDED = EventType(
     "ticket.first_responded", TicketRepliedDataSchema, "The first public reply the customer saw.")

@@ -1,5 +1,6 @@
 """Alerts: reading them, agents moving them through their lifecycle, and raising, escalating
 and publishing them for the pipeline (``ingest``) and spike detection (``spikes``)."""
+from marshmallow import fields
 from sqlalchemy import select
 
 from monitoring import events, metrics
@@ -11,9 +12,9 @@ from monitoring.contract import (
 from monitoring.ingest import severity
 from monitoring.models import Alert, AlertEntry, Cluster, Post
 from plumbing.db import get_or_not_found
-from plumbing.errors import Conflict, load_or_invalid as load
+from plumbing.errors import Conflict, load_event_data, load_or_invalid as load
 from plumbing.paging import fetch_page
-from plumbing.schemas import shared
+from plumbing.schemas import TolerantSchema, shared
 
 
 def list_alerts(uow, query=None):
@@ -30,12 +31,30 @@ def get_alert(uow, alert_id):
 
 
 def change_alert_state(uow, alert_id, data):
+    """Move the alert, hand it to ``owner`` (default: whoever acknowledges an unowned alert), with a note:
+    one entry says what changed and why; asking for what already is writes nothing."""
     change = load(AlertStateChangeSchema, data)
     with uow.transaction():
         alert = locked_alert(uow, alert_id)
-        move_alert(uow, alert, change["state"], note=change["note"])
-        if change["owner"] or (alert.owner is None and change["state"] == "acknowledged"):
-            alert.owner = change["owner"] or uow.actor
+        before = alert.state
+        owner = change["owner"] or (uow.actor if alert.owner is None and change["state"] == "acknowledged" else None)
+        changes = {"owner": [alert.owner, owner]} if owner and owner != alert.owner else {}
+        if change["state"] != alert.state:
+            move_alert(uow, alert, change["state"], note=change["note"], publish=False, also=changes)
+            kind = "state"
+        elif changes:
+            journal(uow, alert, "owner", note=change["note"], changes=changes)
+            kind = "owner"
+        elif change["note"]:
+            journal(uow, alert, "note", note=change["note"])
+            kind = "note"
+        else:
+            kind = None
+        if changes:
+            alert.owner = owner
+        if kind:
+            alert.updated_at = uow.now()
+            publish_update(uow, alert, kind, from_state=before if kind == "state" else None)
     return get_alert(uow, alert_id)
 
 
@@ -47,10 +66,11 @@ def add_alert_action(uow, alert_id, data):
             after = alerts.state_after_action(alert.state)
         except alerts.InvalidTransition as exc:
             raise Conflict(str(exc), {"state": [alert.state]}) from None
-        if alert.owner is None:
+        owned = {"owner": [None, uow.actor]} if alert.owner is None and uow.actor else {}
+        if owned:
             alert.owner = uow.actor
         move_alert(uow, alert, after, publish=False)
-        journal(uow, alert, "action", action=action["action"], note=action["note"])
+        journal(uow, alert, "action", action=action["action"], note=action["note"], changes=owned)
         publish_update(uow, alert, "action")
     return get_alert(uow, alert_id)
 
@@ -65,11 +85,43 @@ def add_alert_note(uow, alert_id, data):
     return get_alert(uow, alert_id)
 
 
+class SettledTicket(TolerantSchema):
+    """What monitoring reads of ticketing's ticket.resolved and ticket.closed."""
+    ticket_id = fields.Integer(required=True)
+    actor = fields.String(allow_none=True, load_default=None)
+    opinion_alert_id = fields.Integer(allow_none=True, load_default=None)
+
+
+def ticket_settled(uow, event):
+    """The ticket opened for an alert was resolved or closed: a ``ticket`` entry on the alert says so,
+    once per event. The alert's state is left alone: the ticket is the customer's side of the
+    story, the alert the public's, and whether the storm is over is for its handlers to say."""
+    ticket = load_event_data(shared(SettledTicket), event)
+    if ticket["opinion_alert_id"] is None:
+        return
+    with uow.transaction():
+        if not uow.first_time(event):
+            return
+        alert = uow.session.get(Alert, ticket["opinion_alert_id"], with_for_update=True)
+        if alert is None:  # a ticket opened for another installation's alert (a restored database)
+            return
+        settled = event["type"].split(".")[-1]  # resolved, closed
+        by = f" by {ticket['actor']}" if ticket["actor"] else ""
+        uow.session.add(AlertEntry(
+            alert_id=alert.id, at=uow.now(), actor=ticket["actor"], kind="ticket",
+            note=f"ticket {ticket['ticket_id']} was {settled}{by}; the alert stays {alert.state}",
+            changes={"ticket_id": ticket["ticket_id"], "ticket_state": settled}))
+        alert.updated_at = uow.now()
+
+
 def locked_alert(uow, alert_id):
     return get_or_not_found(uow.session, Alert, alert_id, lock=True)
 
 
-def move_alert(uow, alert, after, note=None, publish=True):
+def move_alert(uow, alert, after, note=None, publish=True, also=None):
+    """Only the move it names is stamped: resolving or responding from ``open`` is allowed (a false
+    alarm, an answer given at once) and leaves ``acknowledged_at`` null, so the time-to-acknowledge
+    figures count real acknowledgements only. ``also``: other changes of the same entry (the owner)."""
     before = alert.state
     if after == before:
         return
@@ -79,17 +131,13 @@ def move_alert(uow, alert, after, note=None, publish=True):
         raise Conflict(str(exc), {"state": [str(exc)], "allowed": list(exc.allowed)}) from None
     now = uow.now()
     alert.state, alert.updated_at = after, now
-    if after in ("acknowledged", "responding", "resolved") and alert.acknowledged_at is None:
-        alert.acknowledged_at = now  # responding or resolving at once acknowledges too
-        uow.after_commit(metrics.TIME_TO_ACKNOWLEDGE.labels(alert.level).observe,
-                         (now - alert.raised_at).total_seconds())
-    if after in ("responding", "resolved") and alert.responding_at is None and after == "responding":
-        alert.responding_at = now
-    if after == "resolved":
-        alert.resolved_at = now
-        uow.after_commit(metrics.TIME_TO_RESOLVE.labels(alert.level).observe,
-                         (now - alert.raised_at).total_seconds())
-    journal(uow, alert, "state", note=note, changes={"state": [before, after]})
+    stamp = alerts.stamp_of(after)
+    if getattr(alert, stamp) is None:
+        setattr(alert, stamp, now)
+        observed = {"acknowledged_at": metrics.TIME_TO_ACKNOWLEDGE, "resolved_at": metrics.TIME_TO_RESOLVE}.get(stamp)
+        if observed is not None:
+            uow.after_commit(observed.labels(alert.level).observe, (now - alert.raised_at).total_seconds())
+    journal(uow, alert, "state", note=note, changes={"state": [before, after], **(also or {})})
     if publish:
         publish_update(uow, alert, "state", from_state=before)
 

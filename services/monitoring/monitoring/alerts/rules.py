@@ -8,6 +8,8 @@ for a spike no open cluster alert of that topic already covers.
 from monitoring.ingest.severity import at_least
 from plumbing.text import with_article
 
+# Forward only. Skips are allowed: open -> responding (an action taken at once), open -> resolved and
+# acknowledged -> resolved (a false alarm); a skipped state's time stays null (``stamp_of``).
 NEXT_STATES = {
     "open": ("acknowledged", "responding", "resolved"),
     "acknowledged": ("responding", "resolved"),
@@ -16,6 +18,15 @@ NEXT_STATES = {
 }
 ALERT_MIN_LEVEL = "III"
 TICKET_MIN_LEVEL = "II"
+
+
+STAMPS = {"acknowledged": "acknowledged_at", "responding": "responding_at", "resolved": "resolved_at"}
+
+
+def stamp_of(state: str) -> str:
+    """The time an alert entered ``state``: set when it does, and only then (an alert resolved from open
+    was never acknowledged, so it has no time to acknowledge)."""
+    return STAMPS[state]
 
 
 class InvalidTransition(ValueError):

@@ -1,20 +1,41 @@
 """Opinion reports (M7): trend by day or week, topics, terms, clusters, alert handling.
 
 ``build`` works on plain rows, so it is tested without a database; the
-chart is drawn with matplotlib's Agg backend (no display needed).
+chart is drawn with matplotlib's Agg backend (no display needed). The trend
+has a bar for every day (week) of the window, empty ones at zero. Terms are
+English words and Chinese words as jieba segments them (its dictionary loads
+once, about a second and a half: the service starts loading it in the
+background, ``handlers.TermSegmenter``), less stop words of both languages and
+the platforms' boilerplate (转发, 回复).
 """
 import base64
 import csv
 import io
+import logging
 import re
 import statistics
+import threading
 from collections import Counter
 from datetime import timedelta
 
 from monitoring.contract import SENTIMENTS
 
-WORD = re.compile(r"[a-z][a-z'-]{2,}|[\u4e00-\u9fff]{2}")
-STOP_WORDS = frozenset("the and for you are but not was with this that have has they been from just our your".split())
+ENGLISH_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+NOISE = re.compile(r"https?://\S+|@[^\s:：,，]+")  # links and @mentions name no topic
+STOP_WORDS = frozenset("""
+the and for you are but not was with this that have has they been from just our your all any can had her his its
+who whom what when where which will would there their them then than too very also into about after again out over
+only own same some such more most other few each both did does doing don now off once why how here were she him
+get got its it's i'm i've can't won't didn't doesn't isn't wasn't still even really much many one two way
+我们 你们 他们 她们 它们 自己 大家 什么 怎么 怎样 为什么 为何 如何 这个 那个 这些 那些 这样 那样 这么 那么 这里 那里 哪里
+没有 没什么 不是 就是 还是 也是 都是 只是 而是 可以 可能 应该 已经 因为 所以 但是 而且 然后 如果 虽然 还有 或者 以及 并且
+一个 一下 一直 一些 一样 一点 有点 现在 今天 昨天 时候 真的 非常 特别 知道 觉得 感觉 出来 起来 之后 之前 以后 以前 不会
+不能 不要 不用 其实 确实 还是 只有 这种 那种 千万 到底 简直 居然 竟然 终于 怎么办 的话 一定 完全 根本 而已 罢了
+转发 微博 转发微博 回复 网友 视频 链接 全文 展开 某某 这家 那家 至今 目前
+""".split())
+SEGMENTER_LOCK = threading.Lock()
+SEGMENTER = []
 
 
 def period_start(moment, period):
@@ -22,9 +43,39 @@ def period_start(moment, period):
     return day - timedelta(days=day.weekday()) if period == "week" else day
 
 
+def period_starts(since, until, period):
+    """The start of every day (Monday of every week) the window ``since`` .. ``until`` touches."""
+    step = timedelta(days=7 if period == "week" else 1)
+    start, last = period_start(since, period), period_start(until - timedelta(microseconds=1), period)
+    starts = []
+    while start <= last:
+        starts.append(start)
+        start += step
+    return starts
+
+
+def segmenter():
+    """jieba's tokenizer, its dictionary loaded once, on first use."""
+    if not SEGMENTER:
+        with SEGMENTER_LOCK:
+            if not SEGMENTER:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)  # not the dictionary's loading, at INFO, on every start
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                SEGMENTER.append(tokenizer)
+    return SEGMENTER[0]
+
+
 def terms_of(text):
-    """Words of English, and two-character runs of Chinese (no segmenter needed for a ranking)."""
-    return [term for term in WORD.findall(text.lower()) if term not in STOP_WORDS]
+    """English words and Chinese words (two characters or more: a single character is rarely a topic),
+    stop words left out."""
+    text = NOISE.sub(" ", text.lower())
+    words = ENGLISH_WORD.findall(text)
+    if HAN.search(text):
+        words += [word for word in segmenter().lcut(text) if len(word) > 1 and HAN.match(word)]
+    return [word for word in words if word not in STOP_WORDS]
 
 
 def minutes_between(start, end):
@@ -51,8 +102,9 @@ def build(criteria, rows, topics, clusters, raised):
         if row.sentiment == "negative":
             negative_terms.update(set(terms_of(row.text)))
     points = []
-    for start in sorted(trend):
-        point = trend[start]
+    for start in period_starts(criteria["since"], criteria["until"], period):
+        point = trend.get(start) or {"total": 0, "by_sentiment": dict.fromkeys(SENTIMENTS + ("off_topic",), 0),
+                                     "by_platform": Counter()}
         analysed = sum(point["by_sentiment"][name] for name in SENTIMENTS)
         points.append({"period_start": start.isoformat(), "total": point["total"],
                        "by_sentiment": point["by_sentiment"], "by_platform": dict(point["by_platform"]),

@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import func, select
 
 from monitoring.contract import WatchRuleCreateSchema, WatchRuleListSchema, WatchRuleSchema, WatchRuleUpdateSchema
-from monitoring.models import WatchRule
+from monitoring.models import PostTopic, Spike, TopicBucket, WatchRule
 from monitoring.watch_rules import rules
 from plumbing.db import get_or_not_found, is_postgres
 from plumbing.errors import Conflict, load_or_invalid as load
@@ -39,6 +39,21 @@ def update_rule(uow, rule_id, data):
             setattr(rule, name, value)
         rule.updated_at = uow.now()
     return shared(WatchRuleSchema).dump(rule)
+
+
+def delete_rule(uow, rule_id):
+    """A rule no post matched goes; one that did stays (posts, reports and spikes name it): 409,
+    deactivate it instead."""
+    with uow.transaction():
+        rule = get_or_not_found(uow.session, WatchRule, rule_id, lock=True)
+        posts = uow.session.scalar(select(func.count()).select_from(PostTopic).where(PostTopic.rule_id == rule.id))
+        named = posts or any(uow.session.scalar(select(model.rule_id).where(model.rule_id == rule.id).limit(1))
+                             for model in (TopicBucket, Spike))
+        if named:
+            raise Conflict(f"watch rule {rule.name!r} has matched posts",
+                           {"rule": [f"{posts} post(s) matched it and reports name it: deactivate it instead "
+                                     "(active false)"]})
+        uow.session.delete(rule)
 
 
 def list_rules(uow):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from prometheus_client import REGISTRY
 
-from plumbing.testing import call, wait_for
+from plumbing.testing import call, call_as, wait_for
 
 MEDIA = {"id": "m-1", "name": "都市快报", "followers": 3_000_000, "verified": True, "kind": "media"}
 
@@ -63,6 +63,18 @@ def test_a_storm_raises_one_level_two_alert_and_one_ticket(monitoring, ticketing
     assert call(ticketing, "get_ticket", ticket["id"])["customer"] == {"name": MEDIA["name"], "contact": "weibo:m-1"}
     time.sleep(1.5)  # later updates of the same alert (the spike, redeliveries) must not open another
     assert len(tickets(ticketing)) == 1
+
+    # the two ends note each other's ending, through the broker, and leave each other's state alone (issue 24)
+    call_as("cat", ticketing, "change_state", ticket["id"], {"state": "resolved"}, roles=["admin"])
+    noted = wait_for(lambda: [e for e in call(monitoring, "get_alert", alert["id"])["entries"] if e["kind"] == "ticket"],
+                     message="the ticket's resolution on the alert")
+    assert noted[0]["changes"] == {"ticket_id": ticket["id"], "ticket_state": "resolved"} and noted[0]["actor"] == "cat"
+    call_as("ann", monitoring, "change_alert_state", alert["id"], {"state": "resolved", "note": "clarified"})
+    notes = wait_for(lambda: [m for m in call_as("sue", ticketing, "list_messages", ticket["id"], {"include_notes": True},
+                                                  roles=["admin"])["items"] if m["kind"] == "note"],
+                     message="the alert's resolution on the ticket")
+    assert f"Opinion alert {alert['id']} ({alert['key']}) was resolved by ann" in notes[0]["body"]
+    assert call(ticketing, "get_ticket", ticket["id"])["state"] == "resolved"
 
 
 def test_a_steady_trickle_of_mixed_posts_raises_nothing(monitoring, ticketing, topic):

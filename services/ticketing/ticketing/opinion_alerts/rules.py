@@ -7,6 +7,11 @@ social complaint with the priority of the level. ``key`` names what the
 alert is about (a cluster of near-duplicate posts, or a topic's spike): one
 ticket per key, so a wave of reposts, the alert's later updates and a
 redelivered event all find the same ticket.
+
+The two ends note each other's ending and change nothing on the other side:
+an alert resolved leaves an internal note on its ticket (``resolution_note``),
+a ticket resolved or closed leaves an entry on its alert (monitoring reads
+``opinion_alert_id`` of ticket.resolved and ticket.closed).
 """
 PRIORITY_OF_LEVEL = {"I": "urgent", "II": "high", "III": "normal", "IV": "low"}
 CRISIS_PRIORITY = "high"  # a crisis post at a low level still needs a quick look
@@ -42,3 +47,14 @@ def ticket_request(alert):
         "tags": ["opinion", f"level-{alert['level'].lower()}"] + (["crisis"] if alert["crisis_terms"] else []),
         "custom_fields": {"opinion_alert_id": alert["alert_id"], "opinion_alert_key": alert["key"]},
     }
+
+
+def is_resolution(alert) -> bool:
+    """An ``opinion.alert_updated`` that says the alert was just resolved."""
+    return alert["change"] == "state" and alert["state"] == "resolved" and alert["from_state"] != "resolved"
+
+
+def resolution_note(alert) -> str:
+    by = f" by {alert['actor']}" if alert["actor"] else ""
+    return (f"Opinion alert {alert['alert_id']} ({alert['key']}) was resolved{by} in monitoring. "
+            "This ticket stays as it is: resolve it when the customer's side is done.")

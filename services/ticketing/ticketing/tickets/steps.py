@@ -19,7 +19,9 @@ from ticketing.attachments import handlers as attachments
 from ticketing.contract import (
     CUSTOMER, REPLY, AttachmentSchema, SlaClockSchema, TicketSchema, customer, first_contact_resolution,
 )
-from ticketing.models import Agent, CustomerDataAccess, Ticket, TicketHistory, TicketMessage, TicketTag
+from ticketing.models import (
+    Agent, CustomerDataAccess, OpinionAlertTicket, Ticket, TicketHistory, TicketMessage, TicketTag,
+)
 from ticketing.routing import handlers as routing
 from ticketing.sla import handlers as sla
 from ticketing.tickets import rules
@@ -119,11 +121,17 @@ def move(uow, ticket, after):
         token = aftercare.open_rating(uow, ticket, changed)
         uow.results.setdefault("rating_tokens", {})[ticket.id] = token  # shown once, in this call's answer
         first_contact = first_contact_resolution(after, ticket.reopen_count, ticket.transfer_count)
-        publish(uow, events.TICKET_RESOLVED, ticket, first_contact_resolution=first_contact)
+        publish(uow, events.TICKET_RESOLVED, ticket, first_contact_resolution=first_contact,
+                opinion_alert_id=opinion_alert_of(uow, ticket))
         if not uow.replaying:
             uow.after_commit(metrics.TICKETS_RESOLVED.labels(ticket.team or "", str(first_contact).lower()).inc)
     elif after == "closed":
-        publish(uow, events.TICKET_CLOSED, ticket)
+        publish(uow, events.TICKET_CLOSED, ticket, opinion_alert_id=opinion_alert_of(uow, ticket))
+
+
+def opinion_alert_of(uow, ticket):
+    """The opinion alert the ticket was opened for, if any (``opinion_alerts``)."""
+    return uow.session.scalar(select(OpinionAlertTicket.alert_id).where(OpinionAlertTicket.ticket_id == ticket.id))
 
 
 def check_open(ticket, action):
