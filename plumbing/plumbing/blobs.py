@@ -122,6 +122,25 @@ class BlobStore:
         except FileNotFoundError:
             raise UnknownBlob(f"no blob {sha256}") from None
 
+    def problem(self, sha256, size, content_type) -> str | None:
+        """Why a reference (from a caller, by RPC) does not describe a stored blob, or None: it must
+        exist with that size, and a type its first bytes show must be the one claimed (a caller
+        cannot make an HTML page an image by saying so)."""
+        try:
+            with self.open(sha256) as stored:
+                actual = os.fstat(stored.fileno()).st_size
+                head = stored.read(SIGNATURE_BYTES)
+        except UnknownBlob:
+            return "no such file in the blob store"
+        if actual != size:
+            return f"the stored file has {actual} bytes, not {size}"
+        kind = filetype.guess(head) if head else None
+        if kind is not None and kind.mime != content_type:
+            return f"the stored file is {kind.mime}, not {content_type}"
+        if kind is None and content_type not in (TEXT_PLAIN, OCTET_STREAM):
+            return f"the stored file is not {content_type}"
+        return None
+
     def put(self, fileobj, max_bytes) -> BlobRef:
         """Store what ``fileobj.read`` yields (bytes) up to ``max_bytes``; TooLarge past that."""
         writer = self.writer(max_bytes)

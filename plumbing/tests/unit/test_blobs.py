@@ -169,3 +169,14 @@ def test_the_nameko_config_names_the_root_before_the_environment(monkeypatch, tm
     monkeypatch.setenv("BLOB_DIR", str(tmp_path / "from-env"))
     assert BlobStore.from_config({"BLOB_DIR": str(tmp_path / "from-config")}).root == tmp_path / "from-config"
     assert BlobStore.from_config({}).root == tmp_path / "from-env"
+
+
+def test_a_reference_is_checked_against_what_is_stored(store):
+    ref = store.put(io.BytesIO(PNG), max_bytes=1000)
+    assert store.problem(ref.sha256, ref.size, "image/png") is None
+    assert store.problem("0" * 64, 1, "image/png") == "no such file in the blob store"
+    assert store.problem(ref.sha256, ref.size + 1, "image/png") == f"the stored file has {ref.size} bytes, not {ref.size + 1}"
+    assert store.problem(ref.sha256, ref.size, "text/plain") == "the stored file is image/png, not text/plain"
+    page = store.put(io.BytesIO(b"<html><script>alert(1)</script></html>"), max_bytes=1000)
+    assert store.problem(page.sha256, page.size, "image/png") == "the stored file is not image/png"
+    assert store.problem(page.sha256, page.size, "text/plain") is None
