@@ -401,8 +401,8 @@ def test_each_broker_user_may_touch_its_own_exchanges_and_queues_and_no_other_pr
 
 
 # the calls one backend makes to another (the rest only answer): channels opens tickets and adds
-# customers' messages by ticketing's RPCs (issue 20)
-BACKEND_CALLS = {("channels", "ticketing"): {"create_tickets", "add_message", "list_messages"}}
+# customers' messages by ticketing's RPCs, and reads a ticket's customer to check a subject token's sender (issue 20)
+BACKEND_CALLS = {("channels", "ticketing"): {"create_tickets", "add_message", "list_messages", "get_ticket"}}
 
 
 def test_rpc_routing_keys_let_the_gateway_call_and_a_service_only_answer():
