@@ -11,8 +11,9 @@ from gateway.access import (
     TICKET_READERS, TICKET_WRITERS,
 )
 from gateway import accounts, downloads
-from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router, Uploads
+from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
 from gateway.errors import ApiError
+from gateway.uploads import Uploads
 from plumbing.blobs import BlobStore, UnknownBlob
 from ticketing import contract
 
