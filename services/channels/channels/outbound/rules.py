@@ -24,7 +24,7 @@ Threading
     latest ``MAX_REFERENCES``; ``In-Reply-To`` is the latest of them (the
     customer's last mail when there is one). The subject carries the ticket
     token ``[#<id>]`` and ``Reply-To`` the signed per-ticket address
-    (``channels.addresses``), so a reply finds its ticket whichever of the
+    (``outbound.addresses``), so a reply finds its ticket whichever of the
     three its client keeps. A delivery's Message-ID is made once, when the
     delivery is, so every attempt, a resend after a crash included, carries
     the same one and the customer's client shows it once.

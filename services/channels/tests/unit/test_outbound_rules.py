@@ -5,7 +5,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from channels import addresses
+from channels.outbound import addresses
 from channels.outbound import rules
 
 AT = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)

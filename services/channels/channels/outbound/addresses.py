@@ -5,7 +5,8 @@ customer's answer names its ticket even when their client drops the threading
 headers. The mac is the first ``MAC_LENGTH`` hex digits of HMAC-SHA256 keyed
 with the ``CHANNELS_REPLY_SECRET`` over ``"t<ticket>"``: a sender cannot
 guess the address of someone else's ticket, and nothing is stored to verify
-one (mail in calls :func:`ticket_of`). Plain Python, no nameko.
+one (mail in calls :func:`ticket_of`). Plain Python, no nameko; here with mail out, which makes
+the addresses, and read by mail in.
 """
 import hashlib
 import hmac
