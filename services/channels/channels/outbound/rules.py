@@ -242,6 +242,22 @@ def auto_submitted(kind: str) -> str:
 
 
 # -- who hears of what ----------------------------------------------------------------
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
+
+
+def email_address(contact) -> str | None:
+    """The customer's contact if it is a mail address (a phone number is not: nothing to send)."""
+    contact = (contact or "").strip()
+    return contact if _EMAIL.match(contact) else None
+
+
+def bounce_note(kind: str, reason: str | None) -> str:
+    """The note a bounce leaves on the ticket: what did not arrive and why, not the address."""
+    return (f"The {kind.replace('_', ' ')} mail to the customer bounced ({reason or 'no reason given'}). "
+            "Reach them another way, or correct their address.")
+
+
+
 def alert_notice_due(level, change=None) -> bool:
     """An opinion alert is mailed to the on-call list when raised at level II or I, or
     escalated into one of them (``change`` of opinion.alert_updated is ``escalated``)."""

@@ -1,0 +1,96 @@
+"""The SMTP side of mail out: one connection per sending pass, settings from the config.
+
+Settings (nameko config / environment, docs/operations.md "Outbound mail (SMTP)"):
+``CHANNELS_SMTP_HOST`` (default localhost), ``CHANNELS_SMTP_PORT`` (25),
+``CHANNELS_SMTP_SECURITY`` (``none``, ``starttls`` or ``ssl``), ``CHANNELS_SMTP_USERNAME`` and
+``CHANNELS_SMTP_PASSWORD`` (log in when a username is set), ``CHANNELS_SMTP_TIMEOUT_SECONDS`` (10).
+"""
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+SECURITIES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def of(cls, config):
+        security = str(config.get("CHANNELS_SMTP_SECURITY", "none")).lower()
+        if security not in SECURITIES:
+            raise ValueError(f"CHANNELS_SMTP_SECURITY is {security!r}: one of {', '.join(SECURITIES)}")
+        return cls(host=config.get("CHANNELS_SMTP_HOST", "localhost"),
+                   port=int(config.get("CHANNELS_SMTP_PORT", 465 if security == "ssl" else 25)),
+                   security=security, username=config.get("CHANNELS_SMTP_USERNAME") or None,
+                   password=config.get("CHANNELS_SMTP_PASSWORD") or None,
+                   timeout=float(config.get("CHANNELS_SMTP_TIMEOUT_SECONDS", 10)))
+
+
+class Mailer:
+    """Sends messages over one SMTP connection, opened at the first and closed at the end;
+    a connection that broke is opened again for the next message."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self.smtp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def connect(self):
+        settings = self.settings
+        if settings.security == "ssl":
+            smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            if settings.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+        if settings.username:
+            smtp.login(settings.username, settings.password or "")
+        return smtp
+
+    def send(self, message, sender: str, recipient: str):
+        """Raises what smtplib raises (``rules.smtp_failure`` says whether to try again)."""
+        if self.smtp is None:
+            self.smtp = self.connect()
+        try:
+            self.smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+            self.reset()  # the server answered: the connection serves the next message
+            raise
+        except OSError:  # dropped, refused, timed out (smtplib's errors are OSErrors too)
+            self.drop()
+            raise
+
+    def reset(self):
+        try:
+            self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.drop()
+
+    def drop(self):
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def close(self):
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
