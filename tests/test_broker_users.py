@@ -45,7 +45,7 @@ def test_the_users_tool_names_every_setting_it_misses():
     with pytest.raises(SystemExit) as refused:
         users_tool().main([], environ={"RABBITMQ_TICKETING_PASSWORD": "set"})
     assert str(refused.value) == ("set RABBITMQ_MANAGEMENT_URL, RABBITMQ_GATEWAY_PASSWORD, RABBITMQ_TRAINING_PASSWORD, "
-                                  "RABBITMQ_APPRAISAL_PASSWORD, RABBITMQ_MONITORING_PASSWORD, "
+                                  "RABBITMQ_APPRAISAL_PASSWORD, RABBITMQ_MONITORING_PASSWORD, RABBITMQ_CHANNELS_PASSWORD, "
                                   "RABBITMQ_TOPOLOGY_PASSWORD")
 
 

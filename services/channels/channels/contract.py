@@ -1,0 +1,145 @@
+"""Channels' contract: its enumerations, the API's shapes (validated at the gateway and
+again by the service, and the source of the OpenAPI document) and the data of the events
+it publishes. It imports nothing of the service, so the gateway reads it without loading
+the models."""
+import copy
+
+from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+
+from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
+
+# Ticketing's values a mailbox's new tickets take (ticketing's contract is not importable here)
+TICKET_KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+LANGUAGES = ("zh-CN", "en")
+# What became of an inbound mail: a new ticket, a message on its ticket, or nothing and why
+INBOUND_OUTCOMES = ("opened", "replied", "bounce", "auto_reply", "bulk", "rate_limited", "rejected")
+THREADED_BY = ("reply_address", "references", "subject_token")
+DIRECTIONS = ("in", "out")
+
+SECRET_NAME = r"^[A-Z][A-Z0-9_]{0,99}$"  # an environment variable's name
+MAX_RAW_BYTES = 30 * 1024 * 1024  # a raw mail: 20 attachments of 25 MiB travel by IMAP, not through here
+
+
+class MailboxCreateSchema(StrictSchema):
+    """A support address. With ``imap_host`` set the poller fetches its mail by IMAP; without,
+    its mail arrives only by the raw-MIME endpoint (an MTA pipe or a provider's relay)."""
+    address = fields.Email(required=True, validate=validate.Length(3, 254))
+    name = fields.String(load_default="", validate=validate.Length(max=100),
+                         metadata={"description": "the display name replies are sent under"})
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                         metadata={"description": "the team a new mail's ticket goes to"})
+    kind = fields.String(load_default="inquiry", validate=validate.OneOf(TICKET_KINDS))
+    priority = fields.String(load_default="normal", validate=validate.OneOf(TICKET_PRIORITIES))
+    language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "of mail to a customer whose language is not known"})
+    acknowledge = fields.Boolean(load_default=True,
+                                 metadata={"description": "answer a new ticket's mail with an acknowledgement"})
+    active = fields.Boolean(load_default=True)
+    imap_host = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 253))
+    imap_port = fields.Integer(load_default=993, strict=True, validate=validate.Range(1, 65535))
+    imap_tls = fields.Boolean(load_default=True, metadata={"description": "IMAP over TLS (port 993)"})
+    imap_user = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 254))
+    imap_password_secret = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(SECRET_NAME, error="an environment variable's name"),
+        metadata={"description": "the name of the environment variable (or secret) holding the IMAP password; "
+                                 "the password itself is never stored or shown"})
+    imap_folder = fields.String(load_default="INBOX", validate=validate.Length(1, 200))
+
+    @validates_schema
+    def imap_settings_together(self, data, partial=False, **kwargs):
+        if partial or not data.get("imap_host"):
+            return
+        missing = [name for name in ("imap_user", "imap_password_secret") if not data.get(name)]
+        if missing:
+            raise ValidationError({name: ["required when imap_host is set"] for name in missing})
+
+
+def every_field_optional(schema_cls, name, doc):
+    """``schema_cls`` with no field required or defaulted: an edit (PATCH) of what it makes."""
+    declared = {}
+    for key, field in schema_cls._declared_fields.items():
+        declared[key] = copy.copy(field)
+        declared[key].required, declared[key].load_default = False, missing
+    return type(name, (StrictSchema,), {**declared, "__doc__": doc})
+
+
+MailboxUpdateSchema = every_field_optional(
+    MailboxCreateSchema, "MailboxUpdateSchema",
+    "An edit: each field given replaces the mailbox's. A change of IMAP server, user or folder starts its UIDs over.")
+
+
+class MailboxSchema(ResponseSchema):
+    id = fields.Integer()
+    address = fields.String()
+    name = fields.String()
+    team = fields.String(allow_none=True)
+    kind = fields.String()
+    priority = fields.String()
+    language = fields.String()
+    acknowledge = fields.Boolean()
+    active = fields.Boolean()
+    imap_host = fields.String(allow_none=True)
+    imap_port = fields.Integer()
+    imap_tls = fields.Boolean()
+    imap_user = fields.String(allow_none=True)
+    imap_password_secret = fields.String(allow_none=True)
+    imap_folder = fields.String()
+    uidvalidity = fields.Integer(allow_none=True, metadata={"description": "the IMAP folder's, as last polled"})
+    last_uid = fields.Integer(metadata={"description": "the highest IMAP UID fetched"})
+    last_polled_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+MailboxListSchema = ResponseSchema.from_dict({"items": fields.List(fields.Nested(MailboxSchema))},
+                                             name="MailboxListSchema")
+
+
+class InboundQuerySchema(PageQuerySchema):
+    outcome = fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
+    ticket_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class InboundMailSchema(ResponseSchema):
+    """An inbound mail as logged (its raw bytes are kept, not shown)."""
+    id = fields.Integer()
+    mailbox_id = fields.Integer()
+    message_id = fields.String()
+    sender = fields.String()
+    subject = fields.String()
+    text = fields.String(metadata={"description": "the text stored on the ticket: quoted history and signature "
+                                                 "stripped"})
+    outcome = fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
+    reason = fields.String()
+    ticket_id = fields.Integer(allow_none=True)
+    threaded_by = fields.String(allow_none=True, validate=validate.OneOf(THREADED_BY))
+    duplicate = fields.Boolean(metadata={"description": "this Message-ID had come before: nothing new was done"})
+    size = fields.Integer()
+    received_at = fields.DateTime()
+
+
+InboundMailPageSchema = page_schema(InboundMailSchema, "InboundMailPageSchema")
+
+
+# -- the data of the events channels publishes (events.py) ----------------------------------------
+class MailReceivedDataSchema(Schema):
+    mail_id = required(fields.Integer())
+    mailbox_id = required(fields.Integer())
+    message_id = required(fields.String(metadata={"description": "the mail's Message-ID, without <>"}))
+    ticket_id = required(fields.Integer())
+    opened = required(fields.Boolean(metadata={"description": "the mail opened the ticket (else it joined it)"}))
+    acknowledge = required(fields.Boolean(metadata={"description": "the mailbox acknowledges new tickets"}))
+    language = required(fields.String(metadata={"description": "the mailbox's language"}))
+
+
+class BounceReceivedDataSchema(Schema):
+    bounce_id = required(fields.Integer())
+    mail_id = required(fields.Integer(metadata={"description": "the inbound mail that carried the report"}))
+    original_message_id = required(fields.String(allow_none=True, metadata={
+        "description": "the Message-ID (without <>) of our mail that bounced, when the report names it"}))
+    recipient = required(fields.String(allow_none=True))
+    status = required(fields.String(allow_none=True, metadata={"description": "the DSN status, e.g. 5.1.1"}))
+    diagnostic = required(fields.String())
+    ticket_id = required(fields.Integer(allow_none=True, metadata={"description": "the ticket of the bounced mail"}))
