@@ -1,6 +1,7 @@
 """Channels' Prometheus metrics (for a Grafana panel): inbound mails by mailbox and outcome,
-and bounces."""
-from prometheus_client import Counter
+and bounces; mail out by kind: queued, sent, failed for good and bounced, and how long a mail
+took from its event to the SMTP server's acceptance."""
+from prometheus_client import Counter, Histogram
 
 MAILS_RECEIVED = Counter("csops_channels_mails_received_total",
                          "Inbound mails taken in, by what became of them.", ["outcome"])
@@ -11,3 +12,15 @@ def received(outcome):
     MAILS_RECEIVED.labels(outcome).inc()
     if outcome == "bounce":
         BOUNCES.inc()
+
+
+# mail out (outbound/handlers.py); kind is one of contract.DELIVERY_KINDS
+DELIVERIES_QUEUED = Counter("csops_channels_deliveries_queued_total", "Mails made from events, to send.", ["kind"])
+MAILS_SENT = Counter("csops_channels_mails_sent_total", "Mails the SMTP server accepted.", ["kind"])
+MAILS_FAILED = Counter("csops_channels_mails_failed_total",
+                       "Mails given up: refused for good (permanent) or after the last retry (retries).",
+                       ["kind", "reason"])
+MAILS_BOUNCED = Counter("csops_channels_mails_bounced_total", "Sent mails a bounce reported undelivered.", ["kind"])
+# buckets around what a customer notices: at once, within the first retries, within the hour
+DELIVERY_SECONDS = Histogram("csops_channels_delivery_seconds", "From the mail made to the SMTP server accepting it.",
+                             ["kind"], buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600))

@@ -23,10 +23,10 @@ from channels.contract import (
     DeliveryListSchema, NotificationPreferenceSchema, NotificationPreferenceUpdateSchema, OnCallSchema,
     OnCallUpdateSchema, TemplatePreviewQuerySchema, TemplatePreviewSchema,
 )
-from channels.models import Delivery, NotificationPreference, OnCallMember, StaffMember
+from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.outbound import rules, threads
 from channels.outbound.sending import Mailer, SmtpSettings
-from plumbing.errors import InvalidInput, NotFound, load_event_data, load_or_invalid as load
+from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
 from plumbing.privacy import mask_contact
 from plumbing.schemas import TolerantSchema, shared
 
@@ -80,6 +80,20 @@ class AlertEvent(TolerantSchema):
     change = fields.String(load_default=None, allow_none=True)
 
 
+class MailReceivedEvent(TolerantSchema):
+    mail_id = fields.Integer(required=True)
+    mailbox_id = fields.Integer(required=True)
+    ticket_id = fields.Integer(required=True)
+    opened = fields.Boolean(required=True)
+    acknowledge = fields.Boolean(load_default=False)
+
+
+class BounceEvent(TolerantSchema):
+    original_message_id = fields.String(allow_none=True, load_default=None)
+    status = fields.String(allow_none=True, load_default=None)
+    diagnostic = fields.String(load_default="")
+
+
 class StaffEvent(TolerantSchema):
     username = fields.String(required=True)
     roles = fields.List(fields.String(), load_default=list)
@@ -88,18 +102,32 @@ class StaffEvent(TolerantSchema):
 
 
 # -- to the customer ----------------------------------------------------------------------
-def acknowledge(uow, event, ticketing, config):
-    """ticket.created: an acknowledgement, when the ticket came by mail to a mailbox that has it on."""
-    data = load_event_data(shared(TicketEvent), event)
-    if data["channel"] != "email":
-        return None
-    mailbox = threads.mailbox_of(uow, data["ticket_id"])
-    if mailbox is None:  # mail in records the ticket's mailbox right after opening it: ask again shortly
-        raise threads.NotYetKnown(f"ticket {data['ticket_id']}'s mailbox is not recorded yet")
-    if not mailbox.acknowledge:
-        return None
-    return queue_customer_mail(uow, event, ticketing, config, rules.ACKNOWLEDGEMENT, data["ticket_id"],
-                               {}, f"acknowledgement:{data['ticket_id']}")
+def mail_received(uow, event, ticketing, config):
+    """channels.mail_received: remember the ticket's mailbox and the customer's language as the mail
+    shows it; a mail that opened a ticket at a mailbox that acknowledges gets the acknowledgement."""
+    data = load_event_data(shared(MailReceivedEvent), event)
+    ticket_id = data["ticket_id"]
+    ticket = ticketing.get_ticket(ticket_id) if data["opened"] and data["acknowledge"] else None
+    with uow.transaction():
+        if not uow.first_time(event):
+            return None
+        mail = uow.session.get(InboundMail, data["mail_id"])
+        language = rules.language_of_text(f"{mail.subject}\n{mail.text}") if mail is not None else None
+        threads.remember(uow, ticket_id, data["mailbox_id"], language)
+        if ticket is None:
+            return None
+        delivery = customer_delivery(uow, ticket, rules.ACKNOWLEDGEMENT, {}, f"acknowledgement:{ticket_id}", config)
+        return delivery and delivery.id
+
+
+def bounce_received(uow, event):
+    """channels.bounce_received: the delivery it names failed; the sender notes it on the ticket."""
+    data = load_event_data(shared(BounceEvent), event)
+    with uow.transaction():
+        if not uow.first_time(event) or not data["original_message_id"]:
+            return None
+        reason = " ".join(part for part in (data["status"], data["diagnostic"]) if part) or "no reason given"
+        return record_bounce(uow, f"<{data['original_message_id'].strip('<>')}>", reason)
 
 
 def reply(uow, event, ticketing, config):
@@ -142,20 +170,30 @@ def survey(uow, event, ticketing, config):
 
 def queue_customer_mail(uow, event, ticketing, config, kind, ticket_id, context, key, supersedes=None):
     ticket = ticketing.get_ticket(ticket_id)  # the customer in full: ticketing audits the read (X6)
-    recipient = rules.email_address(ticket["customer"]["contact"])
     with uow.transaction():
-        if not uow.first_time(event) or recipient is None:
+        if not uow.first_time(event):
             return None
-        existing = uow.session.scalars(select(Delivery).where(Delivery.dedupe_key == key)).first()
-        if existing is not None:
-            if supersedes and existing.kind == supersedes and existing.status == rules.QUEUED and not existing.attempts:
-                existing.kind, existing.context = kind, dict(existing.context, **context)
-            return existing.id
-        thread = threads.thread_of(uow, ticket_id, config)
-        full_context = dict(context, ticket_id=ticket_id, subject=rules.bare_subject(ticket["subject"]))
-        delivery = new_delivery(uow, kind, recipient, thread, full_context, key, ticket_id=ticket_id,
-                                language=thread.language)
-        return delivery.id
+        delivery = customer_delivery(uow, ticket, kind, context, key, config, supersedes)
+        return delivery and delivery.id
+
+
+def customer_delivery(uow, ticket, kind, context, key, config, supersedes=None):
+    """The mail to the ticket's customer, unless they have no mail address or it was made already
+    (a mail of the ``supersedes`` kind not tried yet becomes this one)."""
+    recipient = rules.email_address(ticket["customer"]["contact"])
+    if recipient is None:
+        return None
+    existing = uow.session.scalars(select(Delivery).where(Delivery.dedupe_key == key).with_for_update()).first()
+    if existing is not None:
+        if supersedes and existing.kind == supersedes and existing.status == rules.QUEUED and not existing.attempts:
+            existing.kind, existing.context = kind, dict(existing.context, **context)
+        return existing
+    thread = threads.thread_of(uow, ticket["id"], config)
+    full_context = dict(context, ticket_id=ticket["id"], subject=rules.bare_subject(ticket["subject"]))
+    delivery = new_delivery(uow, kind, recipient, thread, full_context, key, ticket_id=ticket["id"],
+                            language=thread.language)
+    threads.record_sent_id(uow, ticket["id"], delivery.message_id)
+    return delivery
 
 
 def message_body(ticketing, ticket_id, message_id):
@@ -181,6 +219,14 @@ def assignment(uow, event, ticketing, config):
     ticket = ticketing.ticket_summary(data["ticket_id"])  # no customer details: none are needed
     context = ticket_notice(config, ticket, actor=data["actor"])
     return notify_staff(uow, event, rules.ASSIGNMENT, [data["assignee"]], context, data["ticket_id"], config)
+
+
+def sla_warning(uow, event, ticketing, config):
+    return sla_notice(uow, event, ticketing, config, rules.SLA_WARNING)
+
+
+def sla_breach(uow, event, ticketing, config):
+    return sla_notice(uow, event, ticketing, config, rules.SLA_BREACH)
 
 
 def sla_notice(uow, event, ticketing, config, kind):
@@ -263,7 +309,7 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
     delivery = Delivery(ticket_id=ticket_id, kind=kind, recipient=recipient, recipient_user=recipient_user,
                         language=rules.choose_language(language), sender=thread.sender, sender_name=thread.sender_name,
                         reply_to=thread.reply_to, message_id=message_id, in_reply_to=in_reply_to,
-                        references=references, context=context, dedupe_key=key, status=rules.QUEUED, attempts=0,
+                        reference_ids=references, context=context, dedupe_key=key, status=rules.QUEUED, attempts=0,
                         next_attempt_at=now, created_at=now)
     uow.session.add(delivery)
     uow.session.flush()
@@ -318,7 +364,7 @@ def attempt(delivery, mailer, ticketing, config) -> Outcome:
         return Outcome(False, False, f"preparing the mail: {type(exc).__name__}: {exc}"[:500])
     envelope = rules.Envelope(sender=delivery.sender, sender_name=delivery.sender_name, recipient=delivery.recipient,
                               message_id=delivery.message_id, reply_to=delivery.reply_to,
-                              in_reply_to=delivery.in_reply_to, references=delivery.references,
+                              in_reply_to=delivery.in_reply_to, references=delivery.reference_ids,
                               language=delivery.language, auto_submitted=rules.auto_submitted(delivery.kind))
     message = rules.build_message(envelope, rendered, datetime.now(timezone.utc))
     try:
@@ -337,7 +383,7 @@ def rating_link(ticketing, ticket_id, config):
     try:
         link = ticketing.issue_rating_link(ticket_id)
     except Exception as exc:
-        if type(exc).__name__ in ("Conflict", "NotFound"):  # rated, expired, or gone: no survey to send
+        if isinstance(exc, (Conflict, NotFound)):  # rated, expired, or gone: no survey to send
             raise PermanentProblem(f"no rating link: {exc}") from None
         raise
     url = config.get("CHANNELS_RATING_URL", DEFAULT_RATING_URL).format(token=link["rating_token"])
@@ -397,7 +443,7 @@ def note_bounces(uow, ticketing):
         try:
             ticketing.add_message(row.ticket_id, {"kind": "note", "body": body})
         except Exception as exc:  # noqa: BLE001 - a closed ticket takes no note; ticketing away: next tick
-            if type(exc).__name__ not in ("Conflict", "NotFound"):
+            if not isinstance(exc, (Conflict, NotFound)):
                 log.warning("the bounce of delivery %s is not noted yet: %s", row.id, exc)
                 continue
         with uow.transaction():
