@@ -26,7 +26,7 @@ def thread_of(uow, ticket_id, config) -> Thread:
     known = uow.session.get(TicketThread, ticket_id)
     mailbox = uow.session.get(Mailbox, known.mailbox_id) if known and known.mailbox_id else None
     mailbox = mailbox or default_mailbox(uow, config)
-    sender = mailbox.address if mailbox else config.get("CHANNELS_FROM_ADDRESS", DEFAULT_FROM)
+    sender = mailbox.address if mailbox else (config.get("CHANNELS_FROM_ADDRESS") or DEFAULT_FROM)
     sender_name = mailbox.name if mailbox else config.get("CHANNELS_FROM_NAME", "")
     language = rules.choose_language(known.language if known else None,
                                      mailbox.language if mailbox else config.get("CHANNELS_DEFAULT_LANGUAGE"))
@@ -41,7 +41,7 @@ def thread_of(uow, ticket_id, config) -> Thread:
 def staff_thread(ticket_id, config) -> Thread:
     """Notifications come from ``CHANNELS_NOTIFY_FROM`` (else the default sender); those about one
     ticket share a thread of their own, apart from the customer's."""
-    sender = config.get("CHANNELS_NOTIFY_FROM") or config.get("CHANNELS_FROM_ADDRESS", DEFAULT_FROM)
+    sender = config.get("CHANNELS_NOTIFY_FROM") or config.get("CHANNELS_FROM_ADDRESS") or DEFAULT_FROM
     root = rules.thread_root(ticket_id, rules.domain_of(sender)).replace("<ticket-", "<staff-ticket-") \
         if ticket_id else None
     return Thread(sender=sender, sender_name=config.get("CHANNELS_NOTIFY_NAME", ""), root=root)
