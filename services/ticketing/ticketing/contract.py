@@ -38,6 +38,15 @@ SEVERITIES = ("normal", "serious", "major")
 CALLBACK_OUTCOMES = ("reached", "no_answer", "wrong_number", "declined")
 RATING_SCALE = (1, 2, 3, 4, 5)
 
+# files on a message (or on a ticket as opened): the content is in the blob store (plumbing.blobs)
+MAX_ATTACHMENTS = 20  # per message
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024  # each
+MAX_FILENAME_CHARS = 255  # what a stored name is cut to (ticketing.attachments.rules.safe_filename)
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+CONTENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"
+# served inline by the gateway; every other type (SVG and HTML included) as a download, with nosniff
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED)
 
@@ -95,6 +104,46 @@ def matches(subscription_event_types, event_type: str) -> bool:
     return any(pattern_matches(pattern, event_type) for pattern in subscription_event_types)
 
 
+def attachment_path(ticket_id, attachment_id) -> str:
+    """Where the gateway serves an attachment (GET, the ticket's access rules)."""
+    return f"/api/v1/tickets/{ticket_id}/attachments/{attachment_id}"
+
+
+class AttachmentRefSchema(StrictSchema):
+    """A file already in the blob store (what ``plumbing.blobs`` put answered) and the name it came
+    with. Ticketing checks the store holds it with this size and type; the name is cleaned (no path,
+    no control or direction characters, at most 255 characters)."""
+    sha256 = fields.String(required=True, validate=validate.Regexp(SHA256_PATTERN, error="must be 64 lower-case "
+                                                                    "hex digits (a sha256 in the blob store)"))
+    filename = fields.String(required=True, validate=validate.Length(1, 1000))
+    content_type = fields.String(required=True, validate=[
+        validate.Length(3, 127), validate.Regexp(CONTENT_TYPE_PATTERN, error="must be a MIME type: type/subtype")],
+        metadata={"description": "as the blob store detected it from the content"})
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_ATTACHMENT_BYTES),
+                          metadata={"description": "bytes"})
+
+
+def attachment_refs(description):
+    return fields.List(fields.Nested(AttachmentRefSchema), load_default=list,
+                       validate=validate.Length(max=MAX_ATTACHMENTS), metadata={"description": description})
+
+
+class AttachmentSchema(ResponseSchema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    message_id = fields.Integer(allow_none=True, metadata={"description": "null: attached as the ticket was opened"})
+    filename = fields.String()
+    content_type = fields.String(metadata={"description": "detected from the content, not from the name"})
+    size = fields.Integer(metadata={"description": "bytes"})
+    sha256 = fields.String(metadata={"description": "of the content: the same file attached twice is stored once"})
+    created_at = fields.DateTime()
+    url = fields.Method("dump_url", metadata={"type": "string", "description": (
+        "the download's path on the gateway (GET, the ticket's access rules)")})
+
+    def dump_url(self, attachment):
+        return attachment_path(attachment.ticket_id, attachment.id)
+
+
 class CustomerSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     contact = fields.String(required=True, validate=validate.Length(1, 200),
@@ -123,6 +172,8 @@ class TicketCreateSchema(StrictSchema):
                                 values=fields.Raw(validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
                                 load_default=dict, validate=validate.Length(max=50),
                                 metadata={"description": "your own fields: string keys, scalar values"})
+    attachments = attachment_refs(f"files of the opening message (a new mail's), at most {MAX_ATTACHMENTS}; "
+                                  "by RPC only: the gateway refuses them in JSON")
 
 
 class MergeSchema(StrictSchema):
@@ -156,6 +207,9 @@ class ImportedStepSchema(StrictSchema):
 
 
 class ImportedTicketSchema(TicketCreateSchema):
+    class Meta(TicketCreateSchema.Meta):
+        exclude = ("attachments",)  # an import carries history, not files
+
     external_id = fields.String(required=True, validate=validate.Length(1, 128), metadata={
         "description": "the ticket's id in the help desk it comes from"})
     created_at = fields.AwareDateTime(required=True)
@@ -202,6 +256,9 @@ class MessageCreateSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(MESSAGE_KINDS), metadata={
         "description": "reply: public answer the customer sees; note: internal; customer: what the customer said"})
     body = fields.String(required=True, validate=validate.Length(1, 20000))
+    attachments = attachment_refs(
+        f"files in the blob store, at most {MAX_ATTACHMENTS} of at most {MAX_ATTACHMENT_BYTES // 2**20} MiB each; "
+        "through the gateway they are uploaded as multipart/form-data parts named attachments")
 
 
 class MessageSchema(ResponseSchema):
@@ -211,6 +268,7 @@ class MessageSchema(ResponseSchema):
     author = fields.String()
     body = fields.String()
     created_at = fields.DateTime()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
 class MessageListSchema(ResponseSchema):
@@ -564,6 +622,8 @@ class SlaClockSchema(ResponseSchema):
 
 
 class TicketDetailSchema(TicketSchema):
+    attachments = fields.List(fields.Nested(AttachmentSchema), metadata={
+        "description": "files attached as the ticket was opened; a message's are on the message"})
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})
     sla_policy = fields.Nested(SlaPolicyRefSchema, allow_none=True, metadata={
         "description": "the SLA policy and version the ticket runs on (kept when the policy is edited); null: "
@@ -893,10 +953,27 @@ class TicketFactsSchema(Schema):
         "description": "who made the change: a username, or null for the platform itself"}))
 
 
+class AttachmentFactsSchema(Schema):
+    """An attachment as events carry it: a reference to the blob store, never the content."""
+    attachment_id = required(fields.Integer(attribute="id"))
+    sha256 = required(fields.String(metadata={"description": "the content's key in the blob store (BLOB_DIR)"}))
+    filename = required(MaskedString(metadata={"description": "phone numbers and email addresses in it are masked; "
+                                                              "the API has the name in full"}))
+    content_type = required(fields.String())
+    size = required(fields.Integer(metadata={"description": "bytes"}))
+
+
+def attachment_facts():
+    return fields.List(fields.Nested(AttachmentFactsSchema), metadata={
+        "description": "references to the files (added in data version 1 as an optional field: absent in events "
+                       "published before attachments existed, empty when there are none)"})
+
+
 class TicketCreatedDataSchema(TicketFactsSchema):
     subject = required(MaskedString(metadata={"description": "phone numbers and email addresses in it are masked"}))
     tags = required(fields.List(fields.String()))
     created_at = required(fields.DateTime())
+    attachments = attachment_facts()
 
 
 class TicketAssignedDataSchema(TicketFactsSchema):
@@ -925,6 +1002,7 @@ class TicketReopenedDataSchema(TicketFactsSchema):
 class TicketRepliedDataSchema(TicketFactsSchema):
     message_id = required(fields.Integer())
     author = required(fields.String())
+    attachments = attachment_facts()
 
 
 class SearchMissedDataSchema(Schema):

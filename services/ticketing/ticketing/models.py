@@ -1,8 +1,8 @@
 """Ticketing's tables, all in its one database (migrations/ builds them)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
 from plumbing.outbox import messaging_tables
@@ -86,6 +86,24 @@ class TicketMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))
     author: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # loaded with the messages, in one more query for a whole conversation
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id", lazy="selectin")
+
+
+class Attachment(Base):
+    """A file on a message, or on a ticket as it was opened (``message_id`` null). The content is in
+    the blob store under ``sha256`` (plumbing.blobs), shared by the gateway and channels; this is
+    the reference and what the sender called it. One blob may back many attachments."""
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -76,6 +76,10 @@ class TicketingService(PlatformService):
         return tickets.list_messages(self.uow, ticket_id, query)
 
     @rpc
+    def get_attachment(self, ticket_id, attachment_id):
+        return tickets.get_attachment(self.uow, ticket_id, attachment_id)
+
+    @rpc
     def ticket_history(self, ticket_id):
         return tickets.ticket_history(self.uow, ticket_id)
 

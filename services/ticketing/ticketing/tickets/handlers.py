@@ -17,8 +17,9 @@ from plumbing.paging import contains_text, fetch_page
 from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
+from ticketing.attachments import handlers as attachments
 from ticketing.contract import (
-    CUSTOMER, NOTE, AssignmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
+    CUSTOMER, NOTE, AssignmentSchema, AttachmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
     HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema,
     MessageListSchema, MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,
     TicketPageSchema, TicketSummarySchema,
@@ -68,10 +69,11 @@ def create_tickets(uow, requests, config):
 
 
 def accepted_ticket(uow, data, config):
-    """A new ticket's fields once valid, with an assignee who may take it."""
+    """A new ticket's fields once valid, with an assignee who may take it and attachments the blob store holds."""
     fields = load(TicketCreateSchema, data)
     if fields["assignee"]:
         routing.check_assignable(uow, fields["assignee"], config)
+    attachments.check_stored(fields["attachments"], config)
     return fields
 
 
@@ -254,8 +256,10 @@ def add_message(uow, ticket_id, data, config):
     if fields["kind"] == CUSTOMER and not rules.on_customers_side(uow.caller.roles):
         raise Forbidden("staff do not write as the customer: customer messages come from integrations",
                         {"kind": [f"{CUSTOMER} messages come from integrations, not from staff"]})
+    attachments.check_stored(fields["attachments"], config)
     with uow.transaction():
-        message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config)
+        message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config,
+                                      fields["attachments"])
     return shared(MessageSchema).dump(message)
 
 
@@ -270,6 +274,13 @@ def list_messages(uow, ticket_id, query):
         statement = statement.where(TicketMessage.kind != NOTE)
     messages = uow.session.scalars(statement.order_by(TicketMessage.id)).all()
     return shared(MessageListSchema).dump({"items": messages})
+
+
+def get_attachment(uow, ticket_id, attachment_id):
+    """An attachment of a ticket the caller may read (its blob's sha256 is how the gateway serves it);
+    NotFound as for the ticket itself outside the caller's scope."""
+    steps.readable(uow, ticket_id)
+    return shared(AttachmentSchema).dump(attachments.find(uow, ticket_id, attachment_id))
 
 
 def customer_data_access(uow, query):

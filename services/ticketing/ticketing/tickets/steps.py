@@ -14,7 +14,10 @@ from plumbing.schemas import shared
 from plumbing.unit_of_work import utc_now
 from ticketing import events, metrics
 from ticketing.aftercare import handlers as aftercare
-from ticketing.contract import CUSTOMER, REPLY, SlaClockSchema, TicketSchema, customer, first_contact_resolution
+from ticketing.attachments import handlers as attachments
+from ticketing.contract import (
+    CUSTOMER, REPLY, AttachmentSchema, SlaClockSchema, TicketSchema, customer, first_contact_resolution,
+)
 from ticketing.models import Agent, CustomerDataAccess, Ticket, TicketHistory, TicketMessage, TicketTag
 from ticketing.routing import handlers as routing
 from ticketing.sla import handlers as sla
@@ -68,8 +71,10 @@ def next_state(ticket, target, imported=False):
 
 
 def open_ticket(uow, fields, config):
-    """A new ticket from valid fields, routed when it has no assignee (not while replaying)."""
+    """A new ticket from valid fields, routed when it has no assignee (not while replaying).
+    Attachments in the fields were checked against the blob store (``attachments.check_stored``)."""
     customer_fields = fields.pop("customer")
+    refs = fields.pop("attachments", [])
     fields["tags"] = rules.normalise_tags(fields["tags"])
     created = uow.now()
     ticket = Ticket(**fields, state=rules.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
@@ -81,7 +86,7 @@ def open_ticket(uow, fields, config):
     uow.session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
     journal(uow, ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
     record_customer_access(uow, ticket, "created")
-    publish(uow, events.TICKET_CREATED, ticket)
+    publish(uow, events.TICKET_CREATED, ticket, attachments=attachments.attach(uow, ticket.id, None, refs))
     sla.start_clocks(uow, ticket, created)
     if not uow.replaying:
         uow.after_commit(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
@@ -145,19 +150,23 @@ def hand_to(uow, ticket, assignee, team):
         move(uow, ticket, "assigned")
 
 
-def write_message(uow, ticket, kind, body, config):
+def write_message(uow, ticket, kind, body, config, refs=()):
+    """A message, with its attachments' references (checked against the blob store by the caller)."""
     author = uow.actor or "system"
     if kind == REPLY and ticket.assignee is None and routing.not_assignable_reason(uow, author, config) is None:
         hand_to(uow, ticket, author, ticket.team)  # whoever answers a new ticket owns it, if cleared
     message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=uow.now())
     uow.session.add(message)
     uow.session.flush()
-    journal(uow, ticket, "message_added", {"kind": kind, "message_id": message.id})
+    files = attachments.attach(uow, ticket.id, message, refs)
+    journal(uow, ticket, "message_added", {"kind": kind, "message_id": message.id,
+                                           **({"attachments": [row.id for row in files]} if files else {})})
     if kind == REPLY:
-        publish(uow, events.TICKET_REPLIED, ticket, message_id=message.id, author=author)
+        publish(uow, events.TICKET_REPLIED, ticket, message_id=message.id, author=author, attachments=files)
         if ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
-            publish(uow, events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author)
+            publish(uow, events.TICKET_FIRST_RESPONDED, ticket, message_id=message.id, author=author,
+                    attachments=files)
         sla.clocks_on_reply(uow, ticket, message.created_at)
     elif kind == CUSTOMER:
         sla.clocks_on_customer_message(uow, ticket, message.created_at)
@@ -181,7 +190,8 @@ def detail(uow, ticket):
     clocks = SlaClockSchema(many=True).dump(sla.clock_views(uow, ticket.id, uow.now()))
     token = uow.results.get("rating_tokens", {}).get(ticket.id) if rules.on_customers_side(uow.caller.roles) else None
     return dict(shared(TicketSchema).dump(ticket), customer=customer_for_caller(uow, ticket), sla=clocks,
-                sla_policy=sla.policy_of(uow, ticket.id), rating_token=token)
+                sla_policy=sla.policy_of(uow, ticket.id), rating_token=token,
+                attachments=AttachmentSchema(many=True).dump(attachments.of_opening(uow, ticket.id)))
 
 
 def customer_for_caller(uow, ticket):

@@ -1,0 +1,37 @@
+"""Attachment rules that need no framework.
+
+A file's name is the sender's text and ends up in a ``Content-Disposition``
+header, in mail and on an agent's disk, so it is cleaned before it is stored:
+- only the last path segment is kept (``C:\\Users\\x\\photo.jpg`` and
+  ``../../etc/passwd`` are ``photo.jpg`` and ``passwd``);
+- control characters, and the invisible format characters that reorder or
+  hide text (``invoice\\u202egpj.exe`` shows as ``invoiceexe.jpg``) go;
+- runs of white space become one space; leading dots and spaces go (no
+  hidden files), trailing dots and spaces too (Windows drops them);
+- Unicode is NFC (one spelling of the same name);
+- at most 255 characters, the extension kept when it is cut;
+- nothing left is ``attachment``.
+The type is never taken from the name (plumbing.blobs detects it).
+"""
+import re
+import unicodedata
+
+from ticketing.contract import MAX_FILENAME_CHARS
+
+FALLBACK_NAME = "attachment"
+_SPACE = re.compile(r"\s+")
+
+
+def safe_filename(name) -> str:
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(" " if char.isspace() else char for char in name
+                   if char.isspace() or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    name = _SPACE.sub(" ", name).lstrip(". ").rstrip(". ")
+    if len(name) > MAX_FILENAME_CHARS:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and 0 < len(extension) <= 16:
+            name = stem[:MAX_FILENAME_CHARS - len(extension) - 1].rstrip(". ") + "." + extension
+        else:
+            name = name[:MAX_FILENAME_CHARS].rstrip(". ")
+    return name or FALLBACK_NAME
