@@ -24,6 +24,7 @@ from channels.contract import (
     OnCallUpdateSchema, TemplatePreviewQuerySchema, TemplatePreviewSchema,
 )
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
+from channels.inbound import rules as inbound_rules
 from channels.outbound import rules, threads
 from channels.outbound.sending import Mailer, SmtpSettings
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
@@ -112,7 +113,7 @@ def mail_received(uow, event, ticketing, config):
         if not uow.first_time(event):
             return None
         mail = uow.session.get(InboundMail, data["mail_id"])
-        language = rules.language_of_text(f"{mail.subject}\n{mail.text}") if mail is not None else None
+        language = inbound_rules.customer_language(None, f"{mail.subject}\n{mail.text}") if mail else None
         threads.remember(uow, ticket_id, data["mailbox_id"], language)
         if ticket is None:
             return None

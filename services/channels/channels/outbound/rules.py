@@ -88,18 +88,6 @@ def language_of(tag) -> str | None:
     return {"zh": ZH_CN, "en": EN}.get(primary)
 
 
-def language_of_text(text) -> str | None:
-    """What a customer's mail is written in, when its words say so: zh-CN when a fifth of its
-    letters are Chinese, en when it has English words and no Chinese, else None (not told)."""
-    han = sum(1 for char in text or "" if "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf")
-    latin = sum(1 for char in text or "" if char.isascii() and char.isalpha())
-    if han and han * 5 >= han + latin:
-        return ZH_CN
-    if latin >= 8 and not han:
-        return EN
-    return None
-
-
 def choose_language(ticket_language=None, mailbox_language=None) -> str:
     """The customer's language if known, else the mailbox's default, else zh-CN."""
     return language_of(ticket_language) or language_of(mailbox_language) or DEFAULT_LANGUAGE

@@ -32,7 +32,7 @@ def thread_of(uow, ticket_id, config) -> Thread:
                                      mailbox.language if mailbox else config.get("CHANNELS_DEFAULT_LANGUAGE"))
     earlier = tuple(f"<{message_id}>" for message_id in uow.session.scalars(
         select(ThreadMessage.message_id).where(ThreadMessage.ticket_id == ticket_id).order_by(ThreadMessage.id)))
-    secret = config.get("CHANNELS_REPLY_ADDRESS_SECRET") or None
+    secret = config.get("CHANNELS_REPLY_SECRET") or None
     return Thread(sender=sender, sender_name=sender_name or "",
                   reply_to=addresses.reply_address(ticket_id, secret, sender) if secret else None,
                   root=rules.thread_root(ticket_id, rules.domain_of(sender)), earlier=earlier, language=language)

@@ -91,7 +91,7 @@ def ticketing():
 
 @pytest.fixture
 def config(smtp_server):
-    return dict(smtp_server.config(), CHANNELS_REPLY_ADDRESS_SECRET=SECRET, CHANNELS_FROM_ADDRESS="",
+    return dict(smtp_server.config(), CHANNELS_REPLY_SECRET=SECRET, CHANNELS_FROM_ADDRESS="",
                 CHANNELS_RETRY_BASE_SECONDS=10, CHANNELS_RATING_URL="https://support.example.com/rate/{token}",
                 CHANNELS_CONSOLE_URL="https://console.example.com")
 
