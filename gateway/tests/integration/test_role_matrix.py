@@ -34,7 +34,10 @@ EXAMPLES = {
     "list_courses": {}, "get_course": {}, "list_enrolments": {}, "list_certifications": {},
     "list_career_levels": {}, "agent_standing": {}, "list_question_categories": {}, "list_questions": {},
     "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {}, "review_queue": {},
-    "list_sentiment_models": {},
+    "list_sentiment_models": {}, "list_ticket_deliveries": {}, "my_notifications": {}, "opinion_on_call": {},
+    "preview_mail_template": {"query": {"kind": "survey", "language": "en"}},
+    "set_my_notifications": {"json": {"email": "{me}@staff.example.com", "kinds": {"sla_warning": False}}},
+    "set_opinion_on_call": {"json": {"usernames": ["{me}"]}},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it

@@ -222,6 +222,8 @@ class OnCallSchema(ResponseSchema):
 
 
 class TemplatePreviewQuerySchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(DELIVERY_KINDS), metadata={
+        "description": "the mail: a customer's (acknowledgement ... survey) or a staff notification"})
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
 
 

@@ -77,8 +77,8 @@ class ChannelsService(PlatformService):
         return outbound.list_deliveries(self.uow, ticket_id)
 
     @rpc
-    def preview_template(self, kind, query=None):
-        return outbound.preview_template(kind, query)
+    def preview_template(self, query):
+        return outbound.preview_template(query)
 
     # -- mail out: staff notifications (T3, T4, M6) ---------------------------------------------
     @event_handler("ticketing", "ticket.assigned")

@@ -528,11 +528,10 @@ def set_on_call(uow, data):
     return get_on_call(uow)
 
 
-def preview_template(kind, query):
+def preview_template(query):
     """A template rendered with sample data, for admins writing or checking one."""
-    language = load(TemplatePreviewQuerySchema, query or {})["language"]
-    if kind not in rules.KINDS:
-        raise NotFound(f"no template {kind!r}")
+    criteria = load(TemplatePreviewQuerySchema, query or {})
+    kind, language = criteria["kind"], criteria["language"]
     rendered = rules.render(kind, language, rules.SAMPLES[kind])
     return shared(TemplatePreviewSchema).dump(dict(kind=kind, language=language, subject=rendered.subject,
                                                    text=rendered.text, html=rendered.html))

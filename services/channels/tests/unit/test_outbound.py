@@ -420,7 +420,10 @@ def test_notification_settings_are_the_callers_own(run):
 
 
 def test_the_preview_renders_a_template_with_sample_data():
-    preview = outbound.preview_template("survey", {"language": "en"})
+    preview = outbound.preview_template({"kind": "survey", "language": "en"})
     assert preview["subject"] == "[#42] How did we do?" and "rate/abc123" in preview["html"]
-    with pytest.raises(NotFound):
-        outbound.preview_template("newsletter", {})
+    assert outbound.preview_template({"kind": "sla_breach"})["language"] == "zh-CN"
+    from plumbing.errors import InvalidInput
+    with pytest.raises(InvalidInput) as refused:
+        outbound.preview_template({"kind": "newsletter"})
+    assert "kind" in refused.value.details
