@@ -24,3 +24,14 @@ MAILS_BOUNCED = Counter("csops_channels_mails_bounced_total", "Sent mails a boun
 # buckets around what a customer notices: at once, within the first retries, within the hour
 DELIVERY_SECONDS = Histogram("csops_channels_delivery_seconds", "From the mail made to the SMTP server accepting it.",
                              ["kind"], buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600))
+
+# every kind's series from the start, at 0: a panel or an alert over mail out shows 0, not nothing,
+# before the first mail
+for _kind in ("acknowledgement", "reply", "complaint_result", "suggestion_decision", "survey",
+              "assignment", "sla_warning", "sla_breach", "opinion_alert"):
+    DELIVERIES_QUEUED.labels(_kind)
+    MAILS_SENT.labels(_kind)
+    MAILS_BOUNCED.labels(_kind)
+    DELIVERY_SECONDS.labels(_kind)
+    for _reason in ("permanent", "retries"):
+        MAILS_FAILED.labels(_kind, _reason)
