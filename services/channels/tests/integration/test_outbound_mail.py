@@ -1,0 +1,59 @@
+"""Mail out end to end within the backend: ticketing and channels on a real broker, each on its own
+SQLite database, mailing a real SMTP server on loopback (aiosmtpd). SQLite only: nothing here
+depends on the database (the handler tests run the same rules on every path)."""
+from sqlalchemy import create_engine, select
+
+from channels import models
+from channels.service import ChannelsService
+from plumbing.testing import call, call_as, wait_for
+from ticketing.service import TicketingService
+
+TICKET = {"subject": "Re: 包裹破损", "channel": "email", "kind": "complaint", "priority": "high",
+          "customer": {"name": "王先生", "contact": "kehu@example.net"}, "assignee": None}
+
+
+def test_a_public_reply_reaches_the_customer_threaded_and_survives_the_smtp_server_going_away(
+        container_factory, service_config, migrated, tmp_path, smtp_server):
+    ticketing = container_factory(TicketingService, dict(
+        service_config, DATABASE_URL=migrated("ticketing", f"sqlite:///{tmp_path / 'ticketing.db'}")))
+    channels_url = migrated("channels", f"sqlite:///{tmp_path / 'channels.db'}")
+    channels = container_factory(ChannelsService, dict(
+        service_config, **smtp_server.config(), DATABASE_URL=channels_url, CHANNELS_SEND_SECONDS=0.2,
+        CHANNELS_RETRY_BASE_SECONDS=0.5, CHANNELS_FROM_ADDRESS="support@example.com",
+        CHANNELS_REPLY_SECRET="integration-secret"))
+    channels.start()
+    ticketing.start()
+
+    ticket = call_as("admin", ticketing, "create_ticket", TICKET, roles=["admin"])
+    smtp_server.stop()  # down for a while
+    reply = call_as("admin", ticketing, "add_message", ticket["id"], {"kind": "reply", "body": "新的包裹已寄出。"},
+                    roles=["admin"])
+
+    engine = create_engine(channels_url)
+
+    def delivery():
+        with engine.connect() as connection:
+            return connection.execute(select(models.Delivery.__table__)).first()
+    wait_for(lambda: delivery() is not None and delivery().attempts >= 1 and delivery().last_error, timeout=20,
+             message="a first attempt against the stopped SMTP server")
+    assert delivery().status == "queued"
+    smtp_server.start()
+    wait_for(lambda: delivery().status == "sent", timeout=20, message="the retry to get through")
+
+    [mail] = smtp_server.mails()
+    sent = delivery()
+    assert sent.attempts >= 2 and sent.last_error is None
+    assert mail["Message-ID"] == sent.message_id
+    assert mail["References"] == f"<ticket-{ticket['id']}@example.com>"
+    assert mail["In-Reply-To"] == f"<ticket-{ticket['id']}@example.com>"
+    assert mail["Subject"] == f"Re: [#{ticket['id']}] 包裹破损" and mail["To"] == "kehu@example.net"
+    assert str(mail["Reply-To"]).startswith(f"support+t{ticket['id']}.")
+    assert "新的包裹已寄出。" in mail.get_body(("plain",)).get_content()
+    assert reply["id"] > 0
+    # the customer's address came through ticketing, which recorded the read as channels'
+    audit = call(ticketing, "customer_data_access", {"ticket_id": ticket["id"]})["items"]
+    assert "channels" in {entry["actor"] for entry in audit}
+    deliveries = call_as("admin", channels, "list_deliveries", ticket["id"], roles=["admin"])["items"]
+    assert [(item["kind"], item["status"], item["recipient"] != "kehu@example.net") for item in deliveries] == [
+        ("reply", "sent", True)]
+    engine.dispose()
