@@ -53,7 +53,7 @@ def test_compose_refuses_to_start_without_the_secrets():
 
 
 # what the deployment files run besides the processes of plumbing.services
-COMPOSE_EXTRAS = {"rabbitmq", "postgres", "prometheus", "grafana", "broker-users", "topology"}
+COMPOSE_EXTRAS = {"rabbitmq", "postgres", "prometheus", "grafana", "broker-users", "topology", "mailpit"}
 SCRAPE_EXTRAS = {"rabbitmq", "prometheus"}
 
 
@@ -242,7 +242,7 @@ def test_env_example_documents_every_setting_and_holds_no_secret():
 # Who may reach what from other machines: the gateway's API only. The RabbitMQ management UI,
 # Prometheus and Grafana listen on the host's loopback (an SSH tunnel or a reverse proxy with TLS
 # reaches them); AMQP, RabbitMQ's metrics port and PostgreSQL are not published at all.
-LOOPBACK_PORTS = {"rabbitmq": {15672}, "prometheus": {9090}, "grafana": {3000}}
+LOOPBACK_PORTS = {"rabbitmq": {15672}, "prometheus": {9090}, "grafana": {3000}, "mailpit": {8025}}
 
 
 def published(port):

@@ -26,7 +26,7 @@ from channels.contract import (
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.inbound import rules as inbound_rules
 from channels.outbound import rules, threads
-from channels.outbound.sending import Mailer, SmtpSettings
+from channels.outbound.sending import Mailer, SmtpSettings, option
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
 from plumbing.privacy import mask_contact
 from plumbing.schemas import TolerantSchema, shared
@@ -246,7 +246,7 @@ def opinion_alert(uow, event, config):
     data = load_event_data(shared(AlertEvent), event)
     if not rules.alert_notice_due(data["level"], data["change"]):
         return mark_seen(uow, event)
-    console = config.get("CHANNELS_CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/")
+    console = option(config, "CHANNELS_CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/")
     context = dict(data, change=data["change"] or "raised", alert_url=f"{console}/opinion/alerts/{data['alert_id']}")
     with uow.transaction():
         on_call = list(uow.session.scalars(select(OnCallMember.username).order_by(OnCallMember.username)))
@@ -290,7 +290,7 @@ def supervisors_of(uow, team):
 
 
 def ticket_notice(config, ticket, **extra):
-    console = config.get("CHANNELS_CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/")
+    console = option(config, "CHANNELS_CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/")
     return dict(ticket_id=ticket["id"], subject=ticket["subject"], kind=ticket["kind"], priority=ticket["priority"],
                 team=ticket["team"], ticket_url=f"{console}/tickets/{ticket['id']}", **extra)
 
@@ -321,7 +321,7 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
 def send_due(uow, ticketing, config):
     """Lease the due deliveries, send them over one connection, record each outcome; then note
     bounces on their tickets. Returns how many were attempted."""
-    base = float(config.get("CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
+    base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
     claimed = claim_due(uow, uow.now())
     if claimed:
         with Mailer(SmtpSettings.of(config)) as mailer:
@@ -387,7 +387,7 @@ def rating_link(ticketing, ticket_id, config):
         if isinstance(exc, (Conflict, NotFound)):  # rated, expired, or gone: no survey to send
             raise PermanentProblem(f"no rating link: {exc}") from None
         raise
-    url = config.get("CHANNELS_RATING_URL", DEFAULT_RATING_URL).format(token=link["rating_token"])
+    url = option(config, "CHANNELS_RATING_URL", DEFAULT_RATING_URL).format(token=link["rating_token"])
     return {"rating_url": url, "expires_at": shown_time(link["expires_at"])}
 
 

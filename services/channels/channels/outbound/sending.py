@@ -5,11 +5,20 @@ Settings (nameko config / environment, docs/operations.md "Outbound mail (SMTP)"
 ``CHANNELS_SMTP_SECURITY`` (``none``, ``starttls`` or ``ssl``), ``CHANNELS_SMTP_USERNAME`` and
 ``CHANNELS_SMTP_PASSWORD`` (log in when a username is set), ``CHANNELS_SMTP_TIMEOUT_SECONDS`` (10).
 """
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
 
 SECURITIES = ("none", "starttls", "ssl")
+
+
+def option(config, name, default=None):
+    """Mail out's setting ``name`` (``CHANNELS_...``): the service's config, else the environment, else ``default``."""
+    value = config.get(name)
+    if value is None or value == "":
+        value = os.environ.get(name)
+    return default if value is None or value == "" else value
 
 
 @dataclass(frozen=True)
@@ -23,14 +32,14 @@ class SmtpSettings:
 
     @classmethod
     def of(cls, config):
-        security = str(config.get("CHANNELS_SMTP_SECURITY", "none")).lower()
+        security = str(option(config, "CHANNELS_SMTP_SECURITY", "none")).lower()
         if security not in SECURITIES:
             raise ValueError(f"CHANNELS_SMTP_SECURITY is {security!r}: one of {', '.join(SECURITIES)}")
-        return cls(host=config.get("CHANNELS_SMTP_HOST", "localhost"),
-                   port=int(config.get("CHANNELS_SMTP_PORT", 465 if security == "ssl" else 25)),
-                   security=security, username=config.get("CHANNELS_SMTP_USERNAME") or None,
-                   password=config.get("CHANNELS_SMTP_PASSWORD") or None,
-                   timeout=float(config.get("CHANNELS_SMTP_TIMEOUT_SECONDS", 10)))
+        return cls(host=option(config, "CHANNELS_SMTP_HOST", "localhost"),
+                   port=int(option(config, "CHANNELS_SMTP_PORT", 465 if security == "ssl" else 25)),
+                   security=security, username=option(config, "CHANNELS_SMTP_USERNAME"),
+                   password=option(config, "CHANNELS_SMTP_PASSWORD"),
+                   timeout=float(option(config, "CHANNELS_SMTP_TIMEOUT_SECONDS", 10)))
 
 
 class Mailer:

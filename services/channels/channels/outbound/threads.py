@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from channels.models import Mailbox, ThreadMessage, TicketThread
 from channels.outbound import addresses, rules
+from channels.outbound.sending import option
 
 DEFAULT_FROM = "support@localhost"
 
@@ -26,13 +27,13 @@ def thread_of(uow, ticket_id, config) -> Thread:
     known = uow.session.get(TicketThread, ticket_id)
     mailbox = uow.session.get(Mailbox, known.mailbox_id) if known and known.mailbox_id else None
     mailbox = mailbox or default_mailbox(uow, config)
-    sender = mailbox.address if mailbox else (config.get("CHANNELS_FROM_ADDRESS") or DEFAULT_FROM)
-    sender_name = mailbox.name if mailbox else config.get("CHANNELS_FROM_NAME", "")
+    sender = mailbox.address if mailbox else (option(config, "CHANNELS_FROM_ADDRESS") or DEFAULT_FROM)
+    sender_name = mailbox.name if mailbox else option(config, "CHANNELS_FROM_NAME", "")
     language = rules.choose_language(known.language if known else None,
-                                     mailbox.language if mailbox else config.get("CHANNELS_DEFAULT_LANGUAGE"))
+                                     mailbox.language if mailbox else option(config, "CHANNELS_DEFAULT_LANGUAGE"))
     earlier = tuple(f"<{message_id}>" for message_id in uow.session.scalars(
         select(ThreadMessage.message_id).where(ThreadMessage.ticket_id == ticket_id).order_by(ThreadMessage.id)))
-    secret = config.get("CHANNELS_REPLY_SECRET") or None
+    secret = option(config, "CHANNELS_REPLY_SECRET") or None
     return Thread(sender=sender, sender_name=sender_name or "",
                   reply_to=addresses.reply_address(ticket_id, secret, sender) if secret else None,
                   root=rules.thread_root(ticket_id, rules.domain_of(sender)), earlier=earlier, language=language)
@@ -41,15 +42,15 @@ def thread_of(uow, ticket_id, config) -> Thread:
 def staff_thread(ticket_id, config) -> Thread:
     """Notifications come from ``CHANNELS_NOTIFY_FROM`` (else the default sender); those about one
     ticket share a thread of their own, apart from the customer's."""
-    sender = config.get("CHANNELS_NOTIFY_FROM") or config.get("CHANNELS_FROM_ADDRESS") or DEFAULT_FROM
+    sender = option(config, "CHANNELS_NOTIFY_FROM") or option(config, "CHANNELS_FROM_ADDRESS") or DEFAULT_FROM
     root = rules.thread_root(ticket_id, rules.domain_of(sender)).replace("<ticket-", "<staff-ticket-") \
         if ticket_id else None
-    return Thread(sender=sender, sender_name=config.get("CHANNELS_NOTIFY_NAME", ""), root=root)
+    return Thread(sender=sender, sender_name=option(config, "CHANNELS_NOTIFY_NAME", ""), root=root)
 
 
 def default_mailbox(uow, config):
     """The mailbox named ``CHANNELS_FROM_ADDRESS``, else the first active one, else None."""
-    address = config.get("CHANNELS_FROM_ADDRESS")
+    address = option(config, "CHANNELS_FROM_ADDRESS")
     if address:
         named = uow.session.scalars(select(Mailbox).where(Mailbox.address == address.lower())).first()
         if named is not None:
