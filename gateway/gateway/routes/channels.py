@@ -10,7 +10,7 @@ router = Router()
 
 
 @router.api("GET", "/api/v1/tickets/<int:ticket_id>/deliveries", roles=TICKET_READERS,
-            response=contract.DeliveryListSchema,
+            response=contract.MailDeliveryListSchema,
             summary="The mails sent or being sent about a ticket: status, attempts, last error, bounces "
                     "(customer addresses masked)")
 def list_ticket_deliveries(service, call: ApiCall, ticket_id):

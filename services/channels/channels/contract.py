@@ -153,7 +153,7 @@ DELIVERY_STATUSES = ("queued", "sent", "failed")
 USERNAME = validate.Length(1, 64)
 
 
-class DeliverySchema(ResponseSchema):
+class MailDeliverySchema(ResponseSchema):
     """A mail we sent or are sending about a ticket."""
     id = fields.Integer()
     ticket_id = fields.Integer(allow_none=True)
@@ -173,8 +173,8 @@ class DeliverySchema(ResponseSchema):
     bounced_at = fields.DateTime(allow_none=True)
 
 
-DeliveryListSchema = ResponseSchema.from_dict({"items": fields.List(fields.Nested(DeliverySchema))},
-                                              name="DeliveryListSchema")
+MailDeliveryListSchema = ResponseSchema.from_dict({"items": fields.List(fields.Nested(MailDeliverySchema))},
+                                                  name="MailDeliveryListSchema")
 
 
 class NoticeKindsSchema(StrictSchema):

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from channels import metrics
 from channels.contract import (
-    DeliveryListSchema, NotificationPreferenceSchema, NotificationPreferenceUpdateSchema, OnCallSchema,
+    MailDeliveryListSchema, NotificationPreferenceSchema, NotificationPreferenceUpdateSchema, OnCallSchema,
     OnCallUpdateSchema, TemplatePreviewQuerySchema, TemplatePreviewSchema,
 )
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
@@ -458,7 +458,7 @@ def list_deliveries(uow, ticket_id):
     rows = uow.session.scalars(select(Delivery).where(Delivery.ticket_id == ticket_id)
                                .order_by(Delivery.id.desc())).all()
     items = [dict(delivery_view(row)) for row in rows]
-    return shared(DeliveryListSchema).dump({"items": items})
+    return shared(MailDeliveryListSchema).dump({"items": items})
 
 
 def delivery_view(row):
