@@ -24,13 +24,16 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer
 from prometheus_client import Histogram
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from plumbing import inputs
+from plumbing.blobs import CHUNK_BYTES, BlobStore, TooLarge, describe_size
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
@@ -48,6 +51,25 @@ MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 OUTAGES = ((BROKER_AWAY, "the message broker"), (DATABASE_AWAY, "the gateway's database"))  # each a 503
+
+MULTIPART_FIELDS = 50  # text fields of a multipart body, beside its files
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """A route that takes ``multipart/form-data`` beside JSON: its text fields are the body (checked by
+    the route's body schema), each file part named ``field`` is streamed into the blob store
+    (``BLOB_DIR``) as it arrives, and the body gets their references under ``field``; the route's
+    RPC takes them there. At most ``max_files`` files of ``max_file_bytes`` each (413 naming the
+    limit); the text fields together within the route's ``max_body``."""
+    field: str
+    max_files: int
+    max_file_bytes: int
+
+    def max_body(self, fields_bytes):
+        """The largest multipart body that can be within the limits (the boundaries' bytes included)."""
+        return self.max_files * self.max_file_bytes + fields_bytes
+
 
 HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
@@ -125,7 +147,7 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, secret_path=False, **kwargs):
+                 alternatives=None, secret_path=False, uploads=None, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -138,6 +160,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.idempotent = idempotent  # honours an Idempotency-Key header
         self.alternatives = alternatives or {}  # other statuses with the success body: {status: when}
         self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
+        self.uploads = uploads  # an Uploads: the route takes files too, as multipart/form-data
         super().__init__(method, url, **kwargs)
 
     def bind(self, container, method_name):
@@ -224,6 +247,8 @@ class ApiEntrypoint(HttpRequestHandler):
     def parse_body(self, request):
         if self.body_schema is None:
             return None
+        if self.uploads is not None and request.mimetype == "multipart/form-data":
+            return self.parse_multipart(request)
         too_large = ApiError(413, "payload_too_large", f"body larger than this route's limit of {self.max_body} bytes "
                              f"({self.max_body / 2**20:g} MiB)", {"limit_bytes": self.max_body})
         if (request.content_length or 0) > self.max_body:
@@ -236,6 +261,95 @@ class ApiEntrypoint(HttpRequestHandler):
         # CPU work while it lasts: a large body's (an import of MiB takes seconds) goes to a thread,
         # so the event loop goes on answering every other request meanwhile
         return tpool.execute(self.parse_json, raw) if len(raw) > PARSE_INLINE_BYTES else self.parse_json(raw)
+
+    def parse_multipart(self, request):
+        """The text fields as the body, the files streamed into the blob store one piece at a time
+        (a 25 MiB file costs a piece of 64 KiB in memory, never the file) and their references added
+        under ``uploads.field``. A file too large, one too many, or a body beyond what the limits
+        allow is a 413 naming the limit; the file being written then leaves nothing behind. Files
+        stored before a later refusal stay in the store (content-addressed: stored once, harmless)."""
+        uploads = self.uploads
+        limit = uploads.max_body(self.max_body)
+        if (request.content_length or 0) > limit:
+            raise ApiError(413, "payload_too_large", f"body larger than this route's limit of {describe_size(limit)}",
+                           {"limit_bytes": limit})
+        boundary = parse_options_header(request.headers.get("Content-Type", ""))[1].get("boundary")
+        if not boundary:
+            raise ApiError(400, "malformed_multipart", "multipart/form-data without a boundary")
+        chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        stream = request.environ["wsgi.input"] if chunked else request.stream
+        decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=4 * CHUNK_BYTES,
+                                   max_parts=uploads.max_files + MULTIPART_FIELDS)
+        store = BlobStore.from_config(self.container.config)
+        form, files, part, writer, value, text_bytes, received = {}, [], None, None, bytearray(), 0, 0
+        try:
+            ended = False
+            while not ended:
+                chunk = stream.read(CHUNK_BYTES)
+                received += len(chunk)
+                if received > limit:  # a chunked body has no length to refuse it by beforehand
+                    raise ApiError(413, "payload_too_large",
+                                   f"body larger than this route's limit of {describe_size(limit)}",
+                                   {"limit_bytes": limit})
+                decoder.receive_data(chunk or None)
+                while not isinstance(event := decoder.next_event(), NeedData):
+                    if isinstance(event, Epilogue):
+                        ended = True
+                        break
+                    if isinstance(event, File):
+                        if event.name != uploads.field:
+                            raise ApiError(400, "invalid_input", "request failed validation", {
+                                event.name: [f"files are parts named {uploads.field}"]})
+                        if len(files) == uploads.max_files:
+                            raise ApiError(413, "payload_too_large", f"more than {uploads.max_files} files: at most "
+                                           f"{uploads.max_files} a message", {"limit_files": uploads.max_files})
+                        part, writer = event, store.writer(uploads.max_file_bytes)
+                    elif isinstance(event, Field):
+                        if event.name in form or event.name == uploads.field:
+                            raise ApiError(400, "invalid_input", "request failed validation", {
+                                event.name: ["given twice" if event.name in form else "must be a file part"]})
+                        part, writer, value = event, None, bytearray()
+                    elif isinstance(event, Data):
+                        if writer is not None:
+                            writer.write(event.data)
+                        else:
+                            text_bytes += len(event.data)
+                            if text_bytes > self.max_body:
+                                raise ApiError(413, "payload_too_large", f"text fields larger than this route's "
+                                               f"limit of {describe_size(self.max_body)}", {"limit_bytes": self.max_body})
+                            value += event.data
+                        if not event.more_data:
+                            if writer is not None:
+                                ref = writer.finish()
+                                writer = None
+                                if part.filename or ref.size:  # a form's empty file input sends neither
+                                    files.append(dict(ref.as_dict(), filename=part.filename))
+                            else:
+                                form[part.name] = self.form_text(part.name, value)
+        except TooLarge as exc:
+            raise ApiError(413, "payload_too_large", f"file {part.filename!r} is {exc}: at most "
+                           f"{describe_size(exc.max_bytes)} a file", {"limit_bytes": exc.max_bytes}) from None
+        except RequestEntityTooLarge:
+            raise ApiError(413, "payload_too_large", f"more than {uploads.max_files + MULTIPART_FIELDS} parts, "
+                           "or a part's headers too large", {"limit_parts": uploads.max_files + MULTIPART_FIELDS}
+                           ) from None
+        except ValueError as exc:
+            raise ApiError(400, "malformed_multipart", f"body is not valid multipart/form-data: {str(exc)[:200]}"
+                           ) from None
+        finally:
+            if writer is not None:
+                writer.discard()
+        schema = shared(self.body_schema)
+        loaded, errors = self.validate(schema, form)
+        self.refuse(errors)
+        return {**wire(schema, loaded), uploads.field: files}
+
+    @staticmethod
+    def form_text(name, value):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_input", "request failed validation", {name: ["must be UTF-8 text"]}) from None
 
     def parse_json(self, raw):
         """The body read as JSON and loaded by the route's schema, in wire form; runs in a thread

@@ -19,7 +19,8 @@ ERROR_DESCRIPTIONS = {
          "which rule: whom you may rate, separation of duties)",
     404: "No such resource, in the path or named in the body",
     409: "The request conflicts with the resource's current state (details say how)",
-    413: "Body larger than the route accepts (1 MiB; 20 MiB for imports)",
+    413: "Body larger than the route accepts (1 MiB; 20 MiB for imports; for files, the message names the "
+         "limit: a file's size or their number)",
     429: "Too many failed attempts: try again after Retry-After seconds",
     503: "A backing service did not answer",
 }
@@ -56,13 +57,25 @@ def error_statuses(entrypoint, path_parameters):
     return sorted(statuses)
 
 
-def operation(name, entrypoint):
+def multipart_schema(entrypoint, converter) -> dict:
+    """The body of a route that takes files: its body schema's fields as form fields, and the files."""
+    fields_schema = converter.schema2jsonschema(entrypoint.body_schema)
+    uploads = entrypoint.uploads
+    files = {"type": "array", "maxItems": uploads.max_files, "items": {"type": "string", "format": "binary"},
+             "description": f"the files, at most {uploads.max_files}, each at most {uploads.max_file_bytes} bytes "
+                            f"({uploads.max_file_bytes / 2**20:g} MiB); their type is detected from the content"}
+    return {"type": "object", "properties": {**fields_schema["properties"], uploads.field: files},
+            "required": fields_schema.get("required", [])}
+
+
+def operation(name, entrypoint, converter=None):
     path, parameters = path_and_parameters(entrypoint.url)
     if entrypoint.query_schema:
         parameters.append({"in": "query", "schema": entrypoint.query_schema})
     if entrypoint.idempotent:
         parameters.append(IDEMPOTENCY_KEY)
-    body = ({"type": "string", "format": "binary"} if entrypoint.media_type.startswith("image/")
+    binary = entrypoint.media_type.startswith("image/") or entrypoint.media_type == "application/octet-stream"
+    body = ({"type": "string", "format": "binary"} if binary
             else {"type": "string"} if entrypoint.media_type.startswith("text/")
             else entrypoint.response_schema or {"type": "object"})
     content = {entrypoint.media_type: {"schema": body}}
@@ -75,6 +88,8 @@ def operation(name, entrypoint):
           "responses": responses, "tags": [entrypoint.url.split("/")[3] if "/api/v1/" in entrypoint.url else "platform"]}
     if entrypoint.body_schema:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": entrypoint.body_schema}}}
+        if entrypoint.uploads is not None:
+            op["requestBody"]["content"]["multipart/form-data"] = {"schema": multipart_schema(entrypoint, converter)}
     if entrypoint.roles is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-roles"] = list(entrypoint.roles)
@@ -140,7 +155,7 @@ def document(service_cls) -> dict:
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=ErrorSchema)
     for name, entrypoint in routes(service_cls):
-        path, op = operation(name, entrypoint)
+        path, op = operation(name, entrypoint, marshmallow.converter)
         for method in entrypoint.method.split(","):
             spec.path(path=path, operations={method.lower(): op})
     return spec.to_dict()

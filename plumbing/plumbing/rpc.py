@@ -13,14 +13,12 @@ take each other's requests.
 """
 import logging
 
-import eventlet
 from amqp.exceptions import RecoverableConnectionError
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer, RpcProxy
+from nameko.rpc import Rpc, RpcConsumer
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from plumbing.context import ACTOR_KEY
 from plumbing.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -51,28 +49,3 @@ class SurvivingRpc(Rpc):
 
 
 rpc = SurvivingRpc.decorator
-
-
-class ServiceRpc(RpcProxy):
-    """Another service's RPC, for a service: a call gives up after ``RPC_TIMEOUT_SECONDS`` (10;
-    nameko's own proxy waits for ever on a service that does not answer) with ``Unavailable``, and
-    a call made on nobody's behalf (an event's or a timer's worker) names the calling service as
-    its actor, so what the other side records says who asked (ticketing's customer-data audit)."""
-
-    def get_dependency(self, worker_ctx):
-        timeout = float(self.container.config.get("RPC_TIMEOUT_SECONDS", 10))
-        return TimedProxy(self.target_service, super().get_dependency(worker_ctx), worker_ctx, timeout)
-
-
-class TimedProxy:
-    def __init__(self, service, proxy, worker_ctx, timeout):
-        self.service, self.proxy, self.worker_ctx, self.timeout = service, proxy, worker_ctx, timeout
-
-    def __getattr__(self, method):
-        def call(*args, **kwargs):
-            if not self.worker_ctx.data.get(ACTOR_KEY):
-                self.worker_ctx.data[ACTOR_KEY] = self.worker_ctx.service_name
-            reply = getattr(self.proxy, method).call_async(*args, **kwargs)
-            with eventlet.Timeout(self.timeout, Unavailable(f"{self.service} did not answer in {self.timeout:g}s")):
-                return reply.result()
-        return call

@@ -1,6 +1,7 @@
 """Routes of ticketing: tickets and their conversation, routing, SLA policies,
 complaints, ratings, callbacks and suggestions (aftercare), webhooks, the
 knowledge base, and the audit of customer data."""
+import logging
 import uuid
 
 from nameko.exceptions import deserialize
@@ -9,10 +10,14 @@ from gateway.access import (
     ADMIN, CUSTOMERS_SIDE, GAP_READERS, IMPORTERS, INTEGRATORS, KB_EDITORS, STAFF, SUPERVISORS, TICKET_HANDLERS,
     TICKET_READERS, TICKET_WRITERS,
 )
-from gateway import accounts
-from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
+from gateway import accounts, downloads
+from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router, Uploads
 from gateway.errors import ApiError
+from plumbing.blobs import BlobStore, UnknownBlob
 from ticketing import contract
+
+log = logging.getLogger(__name__)
+ATTACHMENTS = Uploads("attachments", max_files=contract.MAX_ATTACHMENTS, max_file_bytes=contract.MAX_ATTACHMENT_BYTES)
 
 router = Router()
 
@@ -155,10 +160,27 @@ def preview_sla(service, call: ApiCall):
 
 
 @router.api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=contract.MessageCreateSchema,
-            response=contract.MessageSchema, status=201,
-            summary="Add a public reply, an internal note or a customer message")
+            response=contract.MessageSchema, status=201, uploads=ATTACHMENTS, summary=(
+                "Add a public reply, an internal note or a customer message; with files, as multipart/form-data "
+                f"(at most {contract.MAX_ATTACHMENTS} files named attachments, "
+                f"{contract.MAX_ATTACHMENT_BYTES // 2**20} MiB each: 413 names the limit)"))
 def add_ticket_message(service, call: ApiCall, ticket_id):
     return service.ticketing.add_message(ticket_id, call.body)
+
+
+@router.api("GET", "/api/v1/tickets/<int:ticket_id>/attachments/<int:attachment_id>", roles=TICKET_READERS,
+            media_type="application/octet-stream", summary=(
+                "Download an attachment of a ticket you may read: its detected type, nosniff, as a download "
+                "(PNG, JPEG, GIF and WebP images inline)"))
+def download_attachment(service, call: ApiCall, ticket_id, attachment_id):
+    attachment = service.ticketing.get_attachment(ticket_id, attachment_id)
+    try:
+        stored = BlobStore.from_config(service.config).open(attachment["sha256"])
+    except UnknownBlob:
+        log.error("attachment %s of ticket %s: its file %s is missing from the blob store",
+                  attachment_id, ticket_id, attachment["sha256"])
+        raise ApiError(404, "not_found", f"the file of attachment {attachment_id} is missing") from None
+    return downloads.file_response(stored, attachment)
 
 
 @router.api("GET", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_READERS,

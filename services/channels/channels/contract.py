@@ -132,6 +132,8 @@ class MailReceivedDataSchema(Schema):
     opened = required(fields.Boolean(metadata={"description": "the mail opened the ticket (else it joined it)"}))
     acknowledge = required(fields.Boolean(metadata={"description": "the mailbox acknowledges new tickets"}))
     language = required(fields.String(metadata={"description": "the mailbox's language"}))
+    customer_language = required(fields.String(allow_none=True, metadata={
+        "description": "zh-CN or en as the mail showed it (Content-Language, else its text); null: unknown"}))
 
 
 class BounceReceivedDataSchema(Schema):

@@ -1,18 +1,20 @@
 """Channels: everything it answers over RPC, the events it consumes and its timers, each
-handed to the use case in its feature package: ``mailboxes``, ``outbound`` (mail out and
-staff notifications). Each change happens in one transaction that also records its events in
-the outbox (``events.py``)."""
+handed to the use case in its feature package: ``mailboxes``, ``inbound`` (mail in),
+``outbound`` (mail out and staff notifications). Each change happens in one transaction that
+also records its events in the outbox (``events.py``)."""
 from nameko.dependency_providers import Config
 
+from channels import models
+from channels.inbound import handlers as inbound
+from channels.inbound import imap
+from channels.inbound.calls import TicketingRpc
+from channels.mailboxes import handlers as mailboxes
+from channels.outbound import handlers as outbound
 from plumbing.consumer import event_handler
-from plumbing.rpc import ServiceRpc, rpc
+from plumbing.rpc import rpc
 from plumbing.service import PlatformService
 from plumbing.timing import timer
 from plumbing.unit_of_work import UnitOfWork
-
-from channels import models
-from channels.mailboxes import handlers as mailboxes
-from channels.outbound import handlers as outbound
 
 
 class ChannelsService(PlatformService):
@@ -20,7 +22,7 @@ class ChannelsService(PlatformService):
 
     uow = UnitOfWork(models.outbox, models.inbox)
     config = Config()
-    ticketing = ServiceRpc("ticketing")
+    ticketing = TicketingRpc()
 
     # -- mailboxes ----------------------------------------------------------------------------
     @rpc
@@ -42,6 +44,19 @@ class ChannelsService(PlatformService):
     @rpc
     def delete_mailbox(self, mailbox_id):
         return mailboxes.delete_mailbox(self.uow, mailbox_id)
+
+    # -- mail in ------------------------------------------------------------------------------
+    @rpc
+    def take_raw_mail(self, mailbox_id, data):
+        return inbound.take_raw(self.uow, self.ticketing, inbound.Settings(self.config), mailbox_id, data)
+
+    @rpc
+    def list_inbound(self, query=None):
+        return inbound.list_inbound(self.uow, query)
+
+    @timer("CHANNELS_POLL_SECONDS", imap.POLL_SECONDS)
+    def poll_mailboxes(self):
+        imap.poll_mailboxes(self.uow, self.ticketing, inbound.Settings(self.config))
 
     # -- mail out: to the customer (T1, T5, T6, T7) ---------------------------------------------
     @event_handler("channels", "channels.mail_received")

@@ -172,8 +172,12 @@ class TicketCreateSchema(StrictSchema):
                                 values=fields.Raw(validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
                                 load_default=dict, validate=validate.Length(max=50),
                                 metadata={"description": "your own fields: string keys, scalar values"})
-    attachments = attachment_refs(f"files of the opening message (a new mail's), at most {MAX_ATTACHMENTS}; "
-                                  "by RPC only: the gateway refuses them in JSON")
+
+
+class TicketCreateWithAttachmentsSchema(TicketCreateSchema):
+    """What the ``create_ticket`` and ``create_tickets`` RPCs take: a new ticket and the files that came
+    with it (a new mail's), already in the blob store. The gateway's JSON has no files."""
+    attachments = attachment_refs(f"files of the opening message, at most {MAX_ATTACHMENTS}")
 
 
 class MergeSchema(StrictSchema):
@@ -207,9 +211,6 @@ class ImportedStepSchema(StrictSchema):
 
 
 class ImportedTicketSchema(TicketCreateSchema):
-    class Meta(TicketCreateSchema.Meta):
-        exclude = ("attachments",)  # an import carries history, not files
-
     external_id = fields.String(required=True, validate=validate.Length(1, 128), metadata={
         "description": "the ticket's id in the help desk it comes from"})
     created_at = fields.AwareDateTime(required=True)
@@ -256,9 +257,13 @@ class MessageCreateSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(MESSAGE_KINDS), metadata={
         "description": "reply: public answer the customer sees; note: internal; customer: what the customer said"})
     body = fields.String(required=True, validate=validate.Length(1, 20000))
+
+
+class MessageCreateWithAttachmentsSchema(MessageCreateSchema):
+    """What the ``add_message`` RPC takes: a message and its files, already in the blob store. Through
+    the gateway the files are multipart/form-data parts named ``attachments``, which it stores."""
     attachments = attachment_refs(
-        f"files in the blob store, at most {MAX_ATTACHMENTS} of at most {MAX_ATTACHMENT_BYTES // 2**20} MiB each; "
-        "through the gateway they are uploaded as multipart/form-data parts named attachments")
+        f"files in the blob store, at most {MAX_ATTACHMENTS} of at most {MAX_ATTACHMENT_BYTES // 2**20} MiB each")
 
 
 class MessageSchema(ResponseSchema):

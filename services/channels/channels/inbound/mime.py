@@ -202,8 +202,11 @@ class _TextOf(HTMLParser):
             self.quote_depth -= 1
 
     def handle_data(self, data):
-        self.current.append(" ".join(data.split()) + (" " if data[-1:].isspace() else "") if data.strip() else
-                            (" " if data else ""))
+        if not data.strip():
+            self.current.append(" " if data else "")
+            return
+        self.current.append((" " if data[:1].isspace() else "") + " ".join(data.split()) +
+                            (" " if data[-1:].isspace() else ""))
 
     def text(self):
         self.newline()
@@ -257,11 +260,7 @@ def part_text(part) -> str:
 def body_of(message) -> tuple[str, str | None]:
     """(text, sanitised html or None): the first text/plain and text/html that are not attachments."""
     plain = html = None
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            continue
-        if part.get_content_type() == "message/rfc822":
-            continue
+    for part in body_parts(message):
         kind = part.get_content_type()
         if kind == "text/plain" and plain is None:
             plain = part_text(part)
@@ -275,22 +274,37 @@ def body_of(message) -> tuple[str, str | None]:
     return (html_to_text(html) if html is not None else ""), clean
 
 
+def body_parts(message):
+    """The leaf parts that may be the body: not attachments, not inside an attached mail."""
+    if message.get_content_type() == "message/rfc822" or message.get_content_disposition() == "attachment":
+        return
+    if message.is_multipart():
+        for part in message.iter_parts():
+            yield from body_parts(part)
+    else:
+        yield message
+
+
 def attachments_of(message):
-    """Every file part: attachments, inline images, forwarded mails (as .eml)."""
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_type() in ("message/delivery-status", "text/rfc822-headers"):
+    """Every file part: attachments, inline images, forwarded mails (as .eml, not opened)."""
+    for part in message.iter_parts() if message.is_multipart() else ():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            data = (inner[0] if isinstance(inner, list) else inner).as_bytes()
+            filename = header_text(part.get_param("filename", header="content-disposition") or "")
+            yield Part(filename or "forwarded.eml", kind, data, None, False)
+            continue
+        if part.is_multipart():
+            yield from attachments_of(part)
+            continue
+        if kind in ("message/delivery-status", "text/rfc822-headers"):
             continue
         disposition = part.get_content_disposition()
-        kind = part.get_content_type()
         filename = header_text(part.get_param("filename", header="content-disposition") or
                                part.get_param("name") or "")
         if disposition != "attachment" and kind.startswith("text/") and not filename:
             continue  # a body part
-        if kind == "message/rfc822":
-            inner = part.get_payload()
-            data = (inner[0] if isinstance(inner, list) else inner).as_bytes()
-            yield Part(filename or "forwarded.eml", kind, data, None, False)
-            continue
         if disposition is None and not filename and not part.get("content-id"):
             continue
         data = part.get_payload(decode=True) or b""

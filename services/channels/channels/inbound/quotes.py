@@ -12,13 +12,17 @@ Cut at the first line that starts quoted history:
 - NetEase (163/126), Sina, Aliyun: ``在 <date>，<name> 写道：``, ``----- 原始邮件 -----``,
   ``--- 原始邮件 ---``, ``------------------ 回复的原邮件 ------------------``;
 - a block of ``>`` lines (and what an HTML blockquote became).
+A forward (``---------- Forwarded message ---------``) is kept whole: what it forwards is what
+the sender wants read.
 Then a signature: the ``-- `` delimiter (RFC 3676) and "sent from my phone" lines at the end.
 When nothing is left (a mail that is only a quote), the whole text is kept.
 """
 import re
 
-DASHED = re.compile(r"^\s*-{2,}\s*(original message|原始邮件|original|回复的原邮件|转发的邮件|forwarded message)"
+DASHED = re.compile(r"^\s*-{2,}\s*(original message|原始邮件|original|回复的原邮件)"
                     r"\s*-{2,}\s*$", re.IGNORECASE)
+FORWARD = re.compile(r"^\s*(-{2,}\s*(forwarded message|转发的邮件|转发邮件信息)\s*-{2,}|begin forwarded message:)\s*$",
+                     re.IGNORECASE)
 UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 FROM_LINE = re.compile(r"^\s*\*?(from|发件人|寄件者)\s*\*?\s*[:：]", re.IGNORECASE)
 HEADER_LINES = (re.compile(r"^\s*\*?(sent|date|发送时间|日期|寄件日期|时间)\s*\*?\s*[:：]", re.IGNORECASE),
@@ -39,6 +43,8 @@ HEADER_WINDOW = 6
 def quote_start(lines) -> int | None:
     """The index of the first line of quoted history, or None."""
     for index, line in enumerate(lines):
+        if FORWARD.match(line):
+            return None  # what follows is forwarded, not quoted: kept
         if DASHED.match(line):
             return index
         if UNDERSCORES.match(line) and _headers_follow(lines, index + 1):

@@ -19,10 +19,11 @@ from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.attachments import handlers as attachments
 from ticketing.contract import (
-    CUSTOMER, NOTE, AssignmentSchema, AttachmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema, EscalationSchema,
-    HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema, MessageCreateSchema, MessageListQuerySchema,
-    MessageListSchema, MessageSchema, StateChangeSchema, TicketCreateSchema, TicketImportSchema, TicketListQuerySchema,
-    TicketPageSchema, TicketSummarySchema,
+    CUSTOMER, NOTE, AssignmentSchema, AttachmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema,
+    EscalationSchema, HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema,
+    MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema, StateChangeSchema,
+    TicketCreateWithAttachmentsSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    TicketSummarySchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
@@ -70,7 +71,7 @@ def create_tickets(uow, requests, config):
 
 def accepted_ticket(uow, data, config):
     """A new ticket's fields once valid, with an assignee who may take it and attachments the blob store holds."""
-    fields = load(TicketCreateSchema, data)
+    fields = load(TicketCreateWithAttachmentsSchema, data)
     if fields["assignee"]:
         routing.check_assignable(uow, fields["assignee"], config)
     attachments.check_stored(fields["attachments"], config)
@@ -252,7 +253,7 @@ def escalate_ticket(uow, ticket_id, data):
 
 def add_message(uow, ticket_id, data, config):
     """A reply, a note, or what the customer said (from the customer's side only: an integration, never staff)."""
-    fields = load(MessageCreateSchema, data)
+    fields = load(MessageCreateWithAttachmentsSchema, data)
     if fields["kind"] == CUSTOMER and not rules.on_customers_side(uow.caller.roles):
         raise Forbidden("staff do not write as the customer: customer messages come from integrations",
                         {"kind": [f"{CUSTOMER} messages come from integrations, not from staff"]})
