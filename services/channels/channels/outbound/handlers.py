@@ -87,6 +87,7 @@ class MailReceivedEvent(TolerantSchema):
     ticket_id = fields.Integer(required=True)
     opened = fields.Boolean(required=True)
     acknowledge = fields.Boolean(load_default=False)
+    customer_language = fields.String(load_default=None, allow_none=True)
 
 
 class BounceEvent(TolerantSchema):
@@ -112,8 +113,10 @@ def mail_received(uow, event, ticketing, config):
     with uow.transaction():
         if not uow.first_time(event):
             return None
-        mail = uow.session.get(InboundMail, data["mail_id"])
-        language = inbound_rules.customer_language(None, f"{mail.subject}\n{mail.text}") if mail else None
+        language = data["customer_language"]
+        if language is None:  # an event from before mail in told it: read it off the logged mail
+            mail = uow.session.get(InboundMail, data["mail_id"])
+            language = inbound_rules.customer_language(None, f"{mail.subject}\n{mail.text}") if mail else None
         threads.remember(uow, ticket_id, data["mailbox_id"], language)
         if ticket is None:
             return None

@@ -307,6 +307,17 @@ def test_an_english_mail_is_acknowledged_in_english_and_answered_in_english(run,
     assert answer["Content-Language"] == "en" and "Customer Service" in answer.get_body(("plain",)).get_content()
 
 
+def test_the_language_mail_in_read_wins_over_the_mails_words(run, ticketing, config, mailbox, smtp_server):
+    ticketing.ticket(45)
+    mail_id = customer_wrote(run, 45, "c4@example.net", mailbox, text="请尽快处理")
+    received = mail_received(mail_id, mailbox, 45)
+    received["data"] = dict(received["data"], customer_language="en")  # its Content-Language said so
+    run(outbound.mail_received, received, ticketing, config)
+    run(outbound.send_due, ticketing, config)
+    [acknowledgement] = smtp_server.mails()
+    assert acknowledgement["Content-Language"] == "en"
+
+
 def test_a_mailbox_that_does_not_acknowledge_sends_none(run, ticketing, config, mailbox, smtp_server):
     ticketing.ticket(44)
     mail_id = customer_wrote(run, 44, "c3@example.net", mailbox)
