@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from channels.inbound import handlers as inbound
 from channels.models import Mailbox, ThreadMessage, TicketThread
 from channels.outbound import addresses, rules
 from channels.outbound.sending import option
@@ -71,5 +72,4 @@ def remember(uow, ticket_id, mailbox_id, language):
 
 def record_sent_id(uow, ticket_id, message_id):
     """Our Message-ID in the ticket's thread, so a reply to it joins the ticket (mail in looks there)."""
-    uow.session.add(ThreadMessage(message_id=message_id.strip("<>"), ticket_id=ticket_id, direction="out",
-                                  created_at=uow.now()))
+    inbound.remember_message_id(uow, message_id, ticket_id, "out")
