@@ -57,3 +57,62 @@ def test_a_public_reply_reaches_the_customer_threaded_and_survives_the_smtp_serv
     assert [(item["kind"], item["status"], item["recipient"] != "kehu@example.net") for item in deliveries] == [
         ("reply", "sent", True)]
     engine.dispose()
+
+
+RAW = """From: =?utf-8?b?546L5YWI55Sf?= <kehu@example.net>
+To: support@example.com
+Subject: {subject}
+Message-ID: <{message_id}>
+{extra}Date: Mon, 07 Dec 2026 10:00:00 +0800
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+{body}
+"""
+
+
+def test_a_customers_mail_is_acknowledged_answered_and_their_answer_joins_the_ticket(
+        container_factory, service_config, migrated, tmp_path, smtp_server):
+    from io import BytesIO
+
+    from plumbing.blobs import BlobStore
+
+    blob_dir = tmp_path / "blobs"
+    ticketing = container_factory(TicketingService, dict(
+        service_config, DATABASE_URL=migrated("ticketing", f"sqlite:///{tmp_path / 'ticketing.db'}")))
+    channels = container_factory(ChannelsService, dict(
+        service_config, **smtp_server.config(), DATABASE_URL=migrated("channels", f"sqlite:///{tmp_path / 'c.db'}"),
+        BLOB_DIR=str(blob_dir), CHANNELS_SEND_SECONDS=0.2, CHANNELS_REPLY_SECRET="integration-secret"))
+    channels.start()
+    ticketing.start()
+    mailbox = call_as("admin", channels, "create_mailbox", {"address": "support@example.com", "name": "Support",
+                                                           "language": "zh-CN", "acknowledge": True}, roles=["admin"])
+
+    def mail_in(message_id, body, extra="", subject="包裹破损"):
+        raw = RAW.format(subject=subject, message_id=message_id, extra=extra, body=body).encode()
+        ref = BlobStore(blob_dir).put(BytesIO(raw), 1 << 20)
+        return call_as("mta", channels, "take_raw_mail", mailbox["id"], {"sha256": ref.sha256}, roles=["integration"])
+
+    opened = mail_in("c1@example.net", "我的包裹破损了，请尽快处理。")
+    ticket_id = opened["ticket_id"]
+    wait_for(lambda: len(smtp_server.mails()) == 1, timeout=20, message="the acknowledgement")
+    [acknowledgement] = smtp_server.mails()
+    assert acknowledgement["In-Reply-To"] == "<c1@example.net>"
+    assert acknowledgement["Subject"] == f"[#{ticket_id}] 我们已收到您的来信：包裹破损"
+    assert acknowledgement["Auto-Submitted"] == "auto-replied"
+
+    call_as("admin", ticketing, "add_message", ticket_id, {"kind": "reply", "body": "新的包裹已寄出。"}, roles=["admin"])
+    wait_for(lambda: len(smtp_server.mails()) == 2, timeout=20, message="the agent's reply")
+    answer = smtp_server.mails()[1]
+    assert answer["In-Reply-To"] == acknowledgement["Message-ID"]
+    assert answer["References"] == (f"<ticket-{ticket_id}@example.com> <c1@example.net> "
+                                    f"{acknowledgement['Message-ID']}")
+
+    # the customer answers our reply from a client that keeps only the headers: it joins the ticket, and
+    # opens nothing new (so no second acknowledgement)
+    joined = mail_in("c2@example.net", "收到，谢谢。", subject="Re: 包裹破损",
+                     extra=f"In-Reply-To: {answer['Message-ID']}\nReferences: {answer['References']} "
+                           f"{answer['Message-ID']}\n")
+    assert joined["ticket_id"] == ticket_id and joined["outcome"] == "replied"
+    deliveries = call_as("admin", channels, "list_deliveries", ticket_id, roles=["admin"])["items"]
+    assert sorted(item["kind"] for item in deliveries) == ["acknowledgement", "reply"]
