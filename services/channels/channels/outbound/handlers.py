@@ -23,8 +23,8 @@ from channels.contract import (
     MailDeliveryListSchema, NotificationPreferenceSchema, NotificationPreferenceUpdateSchema, OnCallSchema,
     OnCallUpdateSchema, TemplatePreviewQuerySchema, TemplatePreviewSchema,
 )
-from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.inbound import rules as inbound_rules
+from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.outbound import rules, threads
 from channels.outbound.sending import Mailer, SmtpSettings, option
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
@@ -299,9 +299,9 @@ def ticket_notice(config, ticket, **extra):
 
 
 def mark_seen(uow, event):
+    """An event that mails nobody, still noted in the inbox (a redelivery finds it handled)."""
     with uow.transaction():
         uow.first_time(event)
-    return None
 
 
 # -- the deliveries ------------------------------------------------------------------------
