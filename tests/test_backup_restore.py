@@ -69,6 +69,7 @@ def test_each_services_database_is_restored_as_it_was_backed_up(databases, tmp_p
 
     saved = backup("save", tmp_path / "backup", capsys)   # SQLite: while the engines hold their files open
     assert saved.count("saved to") == len(DATABASES)
+    assert saved.splitlines()[-1].startswith("attachments: ")  # the files, after every database
     for engine in databases.values():
         damage(engine)
         engine.dispose()  # the services are stopped for a restore
@@ -76,3 +77,29 @@ def test_each_services_database_is_restored_as_it_was_backed_up(databases, tmp_p
     restored = backup("restore", tmp_path / "backup", capsys)
     assert restored.count("restored from") == len(DATABASES)
     assert {service: contents(engine) for service, engine in databases.items()} == before
+
+
+def test_the_attachments_files_are_saved_after_the_databases_and_only_the_new_ones_copied(tmp_path, monkeypatch,
+                                                                                           capsys):
+    import io
+
+    from plumbing.blobs import BlobStore
+    from plumbing.backup import BLOBS
+
+    monkeypatch.setenv("BLOB_DIR", str(tmp_path / "store"))
+    store = BlobStore()
+    first, second = (store.put(io.BytesIO(content), max_bytes=100) for content in (b"photo", "报告".encode()))
+    assert "attachments: 2 new files copied into" in backup_of(["save", str(tmp_path / "backup"), BLOBS], capsys)
+    third = store.put(io.BytesIO(b"later"), max_bytes=100)
+    assert "attachments: 1 new files copied into" in backup_of(["save", str(tmp_path / "backup"), BLOBS], capsys)
+    store.path(first.sha256).unlink()
+    assert "attachments: 1 new files copied back from" in backup_of(["restore", str(tmp_path / "backup"), BLOBS],
+                                                                    capsys)
+    for ref, content in ((first, b"photo"), (second, "报告".encode()), (third, b"later")):
+        with store.open(ref.sha256) as stored:
+            assert stored.read() == content
+
+
+def backup_of(argv, capsys):
+    plumbing.backup.main(argv)
+    return capsys.readouterr().out

@@ -28,7 +28,10 @@ def content_disposition(disposition, filename) -> str:
     """``attachment; filename="..."`` and, for a name that is not plain ASCII, ``filename*``."""
     fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     fallback = "".join(char if 0x20 <= ord(char) < 0x7f and char not in '"\\' else "_" for char in fallback)
-    fallback = fallback.strip() or "attachment"
+    fallback = " ".join(fallback.split())
+    stem, dot, extension = fallback.rpartition(".")
+    if not (stem if dot else extension).strip(" ._"):  # nothing of the name was ASCII: say what it is
+        fallback = "attachment" + (f".{extension}" if dot and extension else "")
     value = f'{disposition}; filename="{fallback}"'
     if fallback != filename:
         value += f"; filename*=UTF-8''{quote(filename, safe=ATTR_CHARS)}"

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import filetype
 
-from plumbing.config import var_dir
 
 CHUNK_BYTES = 64 * 1024
 SIGNATURE_BYTES = 8192  # what filetype's matchers look at (office documents need the zip's first entries)
@@ -73,9 +72,10 @@ def describe_size(size):
 
 def blob_dir(config=None) -> Path:
     """The nameko config's ``BLOB_DIR``, else the environment's, else ``blobs`` under
-    ``CSOPS_VAR_DIR`` (``var/blobs``)."""
+    ``CSOPS_VAR_DIR`` (``var/blobs``, where plumbing.config keeps the SQLite files)."""
     configured = (config or {}).get("BLOB_DIR") or os.environ.get("BLOB_DIR")
-    return Path(configured) if configured else var_dir() / "blobs"
+    # made when the first file is written, not by asking where it is
+    return Path(configured) if configured else Path(os.environ.get("CSOPS_VAR_DIR", "var")) / "blobs"
 
 
 def is_sha256(value) -> bool:

@@ -80,8 +80,8 @@ def test_every_route_that_takes_a_ticket_id_is_404_outside_the_callers_scope(peo
         if name == "merge_ticket":  # both ids: the one merged and the one it is merged into
             attempts.append((tickets["ann"], tickets["tom"]))
         for ticket_id, other in attempts:
-            path = entrypoint.url.replace("<int:ticket_id>", str(ticket_id)).replace("<int:callback_id>",
-                                                                                      str(callback))
+            path = entrypoint.url.replace("<int:ticket_id>", str(ticket_id)).replace(
+                "<int:callback_id>", str(callback)).replace("<int:attachment_id>", "1")
             json = {key: int(other) if value == "{other}" else value for key, value in body.items()} if body else None
             response = people[caller].request(entrypoint.method, client.url(path), json=json)
             if response.status_code != 404 or response.json()["error"]["code"] != "not_found":
@@ -90,7 +90,7 @@ def test_every_route_that_takes_a_ticket_id_is_404_outside_the_callers_scope(peo
     assert {"get_ticket", "list_ticket_messages", "ticket_history", "change_ticket_state", "assign_ticket",
             "merge_ticket", "escalate_ticket", "add_ticket_message", "record_complaint", "get_complaint",
             "coordinate_complaint", "report_complaint_result", "complaint_verdict", "schedule_callback",
-            "record_callback_outcome", "forward_suggestion", "decide_suggestion"} <= checked
+            "record_callback_outcome", "forward_suggestion", "decide_suggestion", "download_attachment"} <= checked
     assert people["admin"].get(client.url(f"/api/v1/tickets/{tickets['tom']}")).status_code == 200
 
 

@@ -17,9 +17,10 @@ NEW_TICKET = {
 
 
 def summary(ticket):
-    """What a list shows of a ticket: all but the detail-only SLA clocks and policy and the rating link, the
-    customer masked."""
-    return dict({key: value for key, value in ticket.items() if key not in ("sla", "sla_policy", "rating_token")},
+    """What a list shows of a ticket: all but the detail-only SLA clocks and policy, the rating link and the
+    files it was opened with, the customer masked."""
+    return dict({key: value for key, value in ticket.items()
+                 if key not in ("sla", "sla_policy", "rating_token", "attachments")},
                 customer={"name": "L*", "contact": "+86 138****0000"})
 
 
