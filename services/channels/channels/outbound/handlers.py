@@ -13,6 +13,7 @@ same Message-ID, which the customer's client shows once. Bounces (found by
 mail in) mark their delivery failed and leave a note on the ticket.
 """
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import fields
@@ -34,7 +35,8 @@ from plumbing.schemas import TolerantSchema, shared
 log = logging.getLogger(__name__)
 
 SEND_SECONDS = 2         # the sender's tick
-BATCH = 50               # deliveries leased per tick
+BATCH = 50               # deliveries leased at once
+DRAIN_SECONDS = 20       # a tick sends batch after batch until none is due, for at most this long
 LEASE = timedelta(minutes=5)  # a leased delivery not recorded by then is sent again (same Message-ID)
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 DEFAULT_RATING_URL = "http://localhost:8000/rate/{token}"
@@ -322,16 +324,21 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
 
 
 def send_due(uow, ticketing, config):
-    """Lease the due deliveries, send them over one connection, record each outcome; then note
+    """Lease the due deliveries a batch at a time, send them over one connection, record each
+    outcome, until none is due (or ``DRAIN_SECONDS`` passed: the next tick goes on); then note
     bounces on their tickets. Returns how many were attempted."""
     base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
-    claimed = claim_due(uow, uow.now())
-    if claimed:
-        with Mailer(SmtpSettings.of(config)) as mailer:
+    attempted, deadline = 0, time.monotonic() + DRAIN_SECONDS
+    with Mailer(SmtpSettings.of(config)) as mailer:  # connects at the first mail only
+        while True:
+            claimed = claim_due(uow, uow.now())
             for delivery in claimed:
                 record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
+            attempted += len(claimed)
+            if len(claimed) < BATCH or time.monotonic() >= deadline:
+                break
     note_bounces(uow, ticketing)
-    return len(claimed)
+    return attempted
 
 
 def claim_due(uow, at):

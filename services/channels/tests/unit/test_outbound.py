@@ -438,3 +438,14 @@ def test_the_preview_renders_a_template_with_sample_data():
     with pytest.raises(InvalidInput) as refused:
         outbound.preview_template({"kind": "newsletter"})
     assert "kind" in refused.value.details
+
+
+def test_a_tick_sends_every_due_mail_batch_after_batch(run, ticketing, config, smtp_server, monkeypatch):
+    monkeypatch.setattr(outbound, "BATCH", 3)
+    ticketing.ticket(42)
+    for message_id in range(1, 8):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    assert run(outbound.send_due, ticketing, config) == 7
+    assert len(smtp_server.mails()) == 7
+    assert {row.status for row in rows(run, models.Delivery)} == {rules.SENT}
