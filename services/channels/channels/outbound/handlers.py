@@ -38,6 +38,7 @@ SEND_SECONDS = 2         # the sender's tick
 BATCH = 50               # deliveries leased at once
 DRAIN_SECONDS = 20       # a tick sends batch after batch until none is due, for at most this long
 LEASE = timedelta(minutes=5)  # a leased delivery not recorded by then is sent again (same Message-ID)
+DECISION_WINDOW = timedelta(seconds=5)  # a suggestion's decision event and the reply ticketing writes with it
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 DEFAULT_RATING_URL = "http://localhost:8000/rate/{token}"
 DEFAULT_SECRET = "change-me"
@@ -142,8 +143,10 @@ def reply(uow, event, ticketing, config):
     body = message_body(ticketing, data["ticket_id"], data["message_id"])
     if body is None:
         return None
+    # a suggestion's reply may be its decision, whose own mail replaces this one: held a moment for it
+    hold = DECISION_WINDOW if data["kind"] == "suggestion" else None
     return queue_customer_mail(uow, event, ticketing, config, rules.REPLY, data["ticket_id"],
-                               {"body": body, "author": data["actor"]}, f"message:{data['message_id']}")
+                               {"body": body, "author": data["actor"]}, f"message:{data['message_id']}", hold=hold)
 
 
 def complaint_result(uow, event, ticketing, config):
@@ -174,16 +177,16 @@ def survey(uow, event, ticketing, config):
                                f"survey:{event['id']}")
 
 
-def queue_customer_mail(uow, event, ticketing, config, kind, ticket_id, context, key, supersedes=None):
+def queue_customer_mail(uow, event, ticketing, config, kind, ticket_id, context, key, supersedes=None, hold=None):
     ticket = ticketing.get_ticket(ticket_id)  # the customer in full: ticketing audits the read (X6)
     with uow.transaction():
         if not uow.first_time(event):
             return None
-        delivery = customer_delivery(uow, ticket, kind, context, key, config, supersedes)
+        delivery = customer_delivery(uow, ticket, kind, context, key, config, supersedes, hold)
         return delivery and delivery.id
 
 
-def customer_delivery(uow, ticket, kind, context, key, config, supersedes=None):
+def customer_delivery(uow, ticket, kind, context, key, config, supersedes=None, hold=None):
     """The mail to the ticket's customer, unless they have no mail address or it was made already
     (a mail of the ``supersedes`` kind not tried yet becomes this one)."""
     recipient = rules.email_address(ticket["customer"]["contact"])
@@ -193,11 +196,12 @@ def customer_delivery(uow, ticket, kind, context, key, config, supersedes=None):
     if existing is not None:
         if supersedes and existing.kind == supersedes and existing.status == rules.QUEUED and not existing.attempts:
             existing.kind, existing.context = kind, dict(existing.context, **context)
+            existing.next_attempt_at = uow.now()  # no longer held
         return existing
     thread = threads.thread_of(uow, ticket["id"], config)
     full_context = dict(context, ticket_id=ticket["id"], subject=rules.bare_subject(ticket["subject"]))
     delivery = new_delivery(uow, kind, recipient, thread, full_context, key, ticket_id=ticket["id"],
-                            language=thread.language)
+                            language=thread.language, hold=hold)
     threads.record_sent_id(uow, ticket["id"], delivery.message_id)
     return delivery
 
@@ -209,11 +213,14 @@ def message_body(ticketing, ticket_id, message_id):
 
 
 def decision_message(ticketing, ticket_id, event_time):
-    """The public reply ticketing wrote with the decision: its latest one by the event's time."""
+    """The public reply ticketing wrote with the decision: in the same transaction, just after it
+    recorded the event, so the reply nearest the event's time within ``DECISION_WINDOW``."""
     at = parse_time(event_time)
-    replies = [message for message in ticketing.list_messages(ticket_id, {"include_notes": False})["items"]
-               if message["kind"] == "reply" and parse_time(message["created_at"]) <= at]
-    return replies[-1] if replies else None
+    near = [(abs(parse_time(message["created_at"]) - at), message)
+            for message in ticketing.list_messages(ticket_id, {"include_notes": False})["items"]
+            if message["kind"] == "reply"]
+    near = [(gap, message) for gap, message in near if gap <= DECISION_WINDOW]
+    return min(near, key=lambda pair: pair[0])[1] if near else None
 
 
 # -- to staff -------------------------------------------------------------------------------
@@ -307,7 +314,8 @@ def mark_seen(uow, event):
 
 
 # -- the deliveries ------------------------------------------------------------------------
-def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, language=None, recipient_user=None):
+def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, language=None, recipient_user=None,
+                 hold=None):
     message_id = rules.new_message_id(ticket_id, rules.domain_of(thread.sender))
     in_reply_to, references = (rules.threading_headers(thread.root, thread.earlier, message_id)
                                if thread.root else (None, None))
@@ -316,7 +324,7 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
                         language=rules.choose_language(language), sender=thread.sender, sender_name=thread.sender_name,
                         reply_to=thread.reply_to, message_id=message_id, in_reply_to=in_reply_to,
                         reference_ids=references, context=context, dedupe_key=key, status=rules.QUEUED, attempts=0,
-                        next_attempt_at=now, created_at=now)
+                        next_attempt_at=now + hold if hold else now, created_at=now)
     uow.session.add(delivery)
     uow.session.flush()
     uow.after_commit(metrics.DELIVERIES_QUEUED.labels(kind).inc)

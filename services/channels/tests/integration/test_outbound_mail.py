@@ -56,6 +56,27 @@ def test_a_public_reply_reaches_the_customer_threaded_and_survives_the_smtp_serv
     deliveries = call_as("admin", channels, "list_deliveries", ticket["id"], roles=["admin"])["items"]
     assert [(item["kind"], item["status"], item["recipient"] != "kehu@example.net") for item in deliveries] == [
         ("reply", "sent", True)]
+
+    # a suggestion's decision: ticketing records suggestion.decided and writes the decision as a reply, in one
+    # transaction; the customer gets one mail, the decision's
+    suggestion = call_as("admin", ticketing, "create_ticket", dict(TICKET, kind="suggestion", subject="晚间配送"),
+                         roles=["admin"])
+    call_as("admin", ticketing, "forward_suggestion", suggestion["id"], {"department": "logistics"}, roles=["admin"])
+    call_as("admin", ticketing, "decide_suggestion", suggestion["id"], {"adopted": True, "decision": "From May."},
+            roles=["admin"])
+
+    def handled_replies():
+        with engine.connect() as connection:
+            return connection.execute(select(models.inbox).where(
+                models.inbox.c.consumer == "channels.on_ticket_replied")).all()
+    wait_for(lambda: len(handled_replies()) == 2 and len(smtp_server.mails()) == 2, timeout=20,
+             message="both replies handled and the decision mailed")
+    decision = smtp_server.mails()[1]
+    assert decision["Subject"] == f"[#{suggestion['id']}] 您的建议已被采纳：晚间配送"
+    assert "From May." in decision.get_body(("plain",)).get_content()
+    kinds = [item["kind"] for item in call_as("admin", channels, "list_deliveries", suggestion["id"],
+                                              roles=["admin"])["items"]]
+    assert kinds == ["suggestion_decision"]
     engine.dispose()
 
 
