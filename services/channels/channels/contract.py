@@ -13,7 +13,7 @@ TICKET_KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 LANGUAGES = ("zh-CN", "en")
 # What became of an inbound mail: a new ticket, a message on its ticket, or nothing and why
-INBOUND_OUTCOMES = ("opened", "replied", "bounce", "auto_reply", "bulk", "rate_limited", "rejected")
+INBOUND_OUTCOMES = ("opened", "replied", "bounce", "auto_reply", "bulk", "rate_limited", "rejected", "pending")
 THREADED_BY = ("reply_address", "references", "subject_token")
 DIRECTIONS = ("in", "out")
 
