@@ -343,7 +343,7 @@ def send_due(uow, ticketing, config):
             for delivery in claimed:
                 record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
             attempted += len(claimed)
-            if len(claimed) < BATCH or time.monotonic() >= deadline:
+            if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
                 break
     note_bounces(uow, ticketing)
     return attempted

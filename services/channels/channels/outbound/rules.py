@@ -305,4 +305,6 @@ def smtp_failure(exc) -> tuple[bool, str]:
         error = error.decode("utf-8", "replace")
     if code is not None:
         return 500 <= int(code) < 600, f"{code} {error or ''}".strip()[:500]
+    if type(exc).__name__ == "ServerDown":  # the reason of the connection that failed before, as it was
+        return False, str(exc)[:500]
     return False, (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]

@@ -42,6 +42,10 @@ class SmtpSettings:
                    timeout=float(option(config, "CHANNELS_SMTP_TIMEOUT_SECONDS", 10)))
 
 
+class ServerDown(ConnectionError):
+    """The server could not be reached earlier in this pass: not tried again until the next."""
+
+
 class Mailer:
     """Sends messages over one SMTP connection, opened at the first and closed at the end;
     a connection that broke is opened again for the next message."""
@@ -49,6 +53,7 @@ class Mailer:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self.smtp = None
+        self.down = None  # why the server could not be reached: the rest of this pass waits for the next
 
     def __enter__(self):
         return self
@@ -71,8 +76,14 @@ class Mailer:
 
     def send(self, message, sender: str, recipient: str):
         """Raises what smtplib raises (``rules.smtp_failure`` says whether to try again)."""
+        if self.down is not None:
+            raise ServerDown(self.down)
         if self.smtp is None:
-            self.smtp = self.connect()
+            try:
+                self.smtp = self.connect()
+            except OSError as exc:  # refused, unreachable, timed out, TLS or login failed
+                self.down = f"{type(exc).__name__}: {exc}"[:500]
+                raise
         try:
             self.smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):

@@ -453,3 +453,20 @@ def test_a_tick_sends_every_due_mail_batch_after_batch(run, ticketing, config, s
     assert run(outbound.send_due, ticketing, config) == 7
     assert len(smtp_server.mails()) == 7
     assert {row.status for row in rows(run, models.Delivery)} == {rules.SENT}
+
+
+def test_an_unreachable_server_is_tried_once_per_pass_and_every_due_mail_keeps_the_reason(
+        run, ticketing, config, smtp_server, monkeypatch):
+    from channels.outbound.sending import Mailer
+    connects = []
+    real_connect = Mailer.connect
+    monkeypatch.setattr(Mailer, "connect", lambda self: connects.append(1) or real_connect(self))
+    ticketing.ticket(42)
+    for message_id in (1, 2, 3):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    smtp_server.stop()
+    assert run(outbound.send_due, ticketing, config) == 3
+    assert len(connects) == 1  # not once per mail: a server that times out would hold the pass for each
+    assert {(row.status, row.attempts) for row in rows(run, models.Delivery)} == {(rules.QUEUED, 1)}
+    assert all("ConnectionRefusedError" in row.last_error for row in rows(run, models.Delivery))
