@@ -150,7 +150,7 @@ def document(service_cls) -> dict:
     marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title="CS Ops Platform API", version="1.0.0", openapi_version="3.0.3", plugins=[marshmallow],
-        info={"description": "Ticketing, training, appraisal and public-opinion monitoring behind one gateway. "
+        info={"description": "Ticketing, training, appraisal, public-opinion monitoring and channels (mail) behind one gateway. "
                              "Every /api/v1 route except /api/v1/auth/token needs `Authorization: Bearer <token>`. "
                              # said once, not per operation: a bodyless status in each would make every
                              # generated client's return type `Any | Error | Model`

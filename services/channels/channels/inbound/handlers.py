@@ -200,6 +200,8 @@ def hand_to_ticketing(uow, ticketing, row, parsed, defaults, files, resumed):
     body = rules.message_body(row.text)
     if row.ticket_id is not None:
         try:
+            if row.threaded_by == "subject_token":
+                check_token_sender(ticketing, row)
             if not (resumed and already_added(ticketing, row, body)):
                 ticketing.add_message(row.ticket_id, {"kind": "customer", "body": body, "attachments": files})
             return row.ticket_id, False
@@ -217,6 +219,15 @@ def hand_to_ticketing(uow, ticketing, row, parsed, defaults, files, resumed):
         raise result["error"] if isinstance(result["error"], Exception) else InvalidInput(
             "ticketing refused the ticket", {"ticket": [str(result["error"])]})
     return result["ticket"]["id"], True
+
+
+def check_token_sender(ticketing, row):
+    """A subject token is anyone's to write: it joins a ticket only from the ticket's own customer
+    (ticketing's customer-data audit records the read); from anyone else the mail opens a ticket."""
+    contact = ticketing.get_ticket(row.ticket_id)["customer"]["contact"]
+    if contact.strip().lower() != row.sender:
+        raise Forbidden(f"the subject names ticket {row.ticket_id}, whose customer is not the sender",
+                        {"subject": ["names another customer's ticket"]})
 
 
 def already_added(ticketing, row, body):

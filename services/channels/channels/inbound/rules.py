@@ -9,8 +9,10 @@ Threading, in this order, never by subject text alone:
 2. ``references``: a Message-ID of In-Reply-To or References (latest first) is one we sent
    or received for a ticket (``thread_messages``), or the ticket's thread root
    ``<ticket-<id>@<the mailbox's domain>>`` mail out puts first in every References;
-3. ``subject_token``: ``[#<ticket>]`` in the subject.
-A mail none of them places opens a new ticket.
+3. ``subject_token``: ``[#<ticket>]`` in the subject, from the ticket's own customer (anyone
+   can write a token: from another sender it opens a new ticket; ``inbound.handlers``).
+A mail none of them places, or placed on a ticket that takes no message (gone, merged away),
+opens a new ticket.
 
 Loops: a mail whose ``Auto-Submitted`` is anything but ``no``, which carries an
 ``X-Autoreply``/``X-Autorespond`` header or Exchange's ``X-Auto-Response-Suppress`` of

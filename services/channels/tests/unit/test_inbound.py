@@ -94,6 +94,8 @@ def test_the_same_subject_alone_opens_another_ticket_and_a_token_of_no_ticket_op
     assert same_subject["outcome"] == "opened" and same_subject["ticket_id"] != first["ticket_id"]
     token = take(mail(subject=f"Re: [#{first['ticket_id']}] Parcel damaged", message_id="m3@x"))
     assert (token["ticket_id"], token["threaded_by"]) == (first["ticket_id"], "subject_token")
+    stranger = take(mail(sender="stranger@example.org", subject=f"[#{first['ticket_id']}] hello", message_id="m5@x"))
+    assert stranger["outcome"] == "opened" and stranger["ticket_id"] != first["ticket_id"]
     nowhere = take(mail(subject="Re: [#99999] Parcel", message_id="m4@x"))
     assert nowhere["outcome"] == "opened" and nowhere["ticket_id"] not in (first["ticket_id"], 99999)
 
