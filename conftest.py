@@ -118,7 +118,9 @@ def is_empty_postgres(url):
 @pytest.fixture
 def service_config(rabbit_config):
     """nameko config for a service under test on a fresh vhost, with fast retries."""
-    return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2)
+    # channels mails nowhere unless a test starts an SMTP server (port 9, discard: refused on loopback)
+    return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2,
+                CHANNELS_SMTP_HOST="127.0.0.1", CHANNELS_SMTP_PORT=9)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

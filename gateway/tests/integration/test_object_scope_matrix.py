@@ -60,6 +60,7 @@ GLOBAL = ("course", "question", "career level", "article", "post", "opinion aler
 
 ROUTE_KINDS = {
     "get_ticket": "ticket", "list_ticket_messages": "ticket", "ticket_history": "ticket",
+    "list_ticket_deliveries": "ticket",
     "change_ticket_state": "ticket", "assign_ticket": "ticket", "escalate_ticket": "ticket",
     "add_ticket_message": "ticket", "record_complaint": "ticket", "schedule_callback": "ticket",
     "download_attachment": "attachment",

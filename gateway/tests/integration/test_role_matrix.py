@@ -39,6 +39,10 @@ EXAMPLES = {
     "update_mailbox": {"json": {"name": "Support"}},
     "take_raw_mail": {"raw": "From: {me} <{me}@example.net>\r\nTo: support@shop.example.com\r\nSubject: Parcel\r\n"
                              "Message-ID: <role-matrix-{me}@example.net>\r\n\r\nThe parcel is late.\r\n"},
+    "list_ticket_deliveries": {}, "my_notifications": {}, "opinion_on_call": {},
+    "preview_mail_template": {"query": {"kind": "survey", "language": "en"}},
+    "set_my_notifications": {"json": {"email": "{me}@staff.example.com", "kinds": {"sla_warning": False}}},
+    "set_opinion_on_call": {"json": {"usernames": ["{me}"]}},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it

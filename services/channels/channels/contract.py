@@ -145,3 +145,93 @@ class BounceReceivedDataSchema(Schema):
     status = required(fields.String(allow_none=True, metadata={"description": "the DSN status, e.g. 5.1.1"}))
     diagnostic = required(fields.String())
     ticket_id = required(fields.Integer(allow_none=True, metadata={"description": "the ticket of the bounced mail"}))
+
+
+# -- mail out: deliveries, notification settings, the on-call list, template previews -------------
+DELIVERY_KINDS = ("acknowledgement", "reply", "complaint_result", "suggestion_decision", "survey",
+                  "assignment", "sla_warning", "sla_breach", "opinion_alert")
+STAFF_NOTICE_KINDS = ("assignment", "sla_warning", "sla_breach", "opinion_alert")
+DELIVERY_STATUSES = ("queued", "sent", "failed")
+USERNAME = validate.Length(1, 64)
+
+
+class MailDeliverySchema(ResponseSchema):
+    """A mail we sent or are sending about a ticket."""
+    id = fields.Integer()
+    ticket_id = fields.Integer(allow_none=True)
+    kind = fields.String(validate=validate.OneOf(DELIVERY_KINDS))
+    recipient = fields.String(metadata={"description": "the staff member's username, or the customer's address "
+                                                       "masked (the ticket shows it in full to whoever may see it)"})
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    message_id = fields.String(metadata={"description": "the same on every attempt"})
+    in_reply_to = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True, metadata={"description": "null once sent or failed"})
+    last_error = fields.String(allow_none=True, metadata={"description": "why the last attempt failed, or the bounce"})
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
+    bounced_at = fields.DateTime(allow_none=True)
+
+
+MailDeliveryListSchema = ResponseSchema.from_dict({"items": fields.List(fields.Nested(MailDeliverySchema))},
+                                                  name="MailDeliveryListSchema")
+
+
+class NoticeKindsSchema(StrictSchema):
+    assignment = fields.Boolean(metadata={"description": "a ticket given to me"})
+    sla_warning = fields.Boolean(metadata={"description": "a ticket I own or supervise nears its SLA due time"})
+    sla_breach = fields.Boolean(metadata={"description": "a ticket I own or supervise passed its SLA due time"})
+    opinion_alert = fields.Boolean(metadata={"description": "opinion alerts of levels II and I, when on call"})
+
+
+class NotificationPreferenceUpdateSchema(StrictSchema):
+    """My notification settings: each field given replaces mine."""
+    email = fields.Email(allow_none=True, validate=validate.Length(3, 254), metadata={
+        "description": "where my notifications go; null: none are sent"})
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    kinds = fields.Nested(NoticeKindsSchema, metadata={"description": "each kind on (true) or off (false)"})
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name at least one field to change")
+
+
+class NoticeKindsStateSchema(ResponseSchema):
+    assignment = fields.Boolean()
+    sla_warning = fields.Boolean()
+    sla_breach = fields.Boolean()
+    opinion_alert = fields.Boolean()
+
+
+class NotificationPreferenceSchema(ResponseSchema):
+    username = fields.String()
+    email = fields.String(allow_none=True)
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    kinds = fields.Nested(NoticeKindsStateSchema)
+    updated_at = fields.DateTime(allow_none=True, metadata={"description": "null: never set (all kinds on, no address)"})
+
+
+class OnCallUpdateSchema(StrictSchema):
+    """The whole on-call list for opinion alerts of levels II and I (M6)."""
+    usernames = fields.List(fields.String(validate=USERNAME), required=True, validate=validate.Length(max=200))
+
+
+class OnCallSchema(ResponseSchema):
+    usernames = fields.List(fields.String())
+
+
+class TemplatePreviewQuerySchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(DELIVERY_KINDS), metadata={
+        "description": "the mail: a customer's (acknowledgement ... survey) or a staff notification"})
+    language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
+
+
+class TemplatePreviewSchema(ResponseSchema):
+    kind = fields.String(validate=validate.OneOf(DELIVERY_KINDS))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    subject = fields.String()
+    text = fields.String()
+    html = fields.String()

@@ -68,3 +68,57 @@ def ticketing(migrated, tmp_path):
     engine = make_engine(migrated("ticketing", f"sqlite:///{tmp_path / 'ticketing.db'}"))
     yield TicketingOnSqlite(sessionmaker(engine, expire_on_commit=False), {"BLOB_DIR": str(tmp_path / "blobs")})
     engine.dispose()
+
+
+class SmtpServer:
+    """The SMTP sink (tests/smtp_sink.py) on a loopback port: ``stop()`` and ``start()`` again on
+    the same port (the server down for a while), ``mails()`` what it accepted, parsed."""
+
+    def __init__(self, directory):
+        from plumbing.testing import free_port
+
+        self.directory, self.port, self.process = directory, free_port(), None
+
+    def start(self):
+        import socket
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        script = Path(__file__).with_name("smtp_sink.py")
+        self.process = subprocess.Popen([sys.executable, str(script), str(self.port), str(self.directory)])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the SMTP sink did not start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def mails(self):
+        from email import message_from_bytes, policy
+
+        files = sorted(self.directory.glob("*.eml"), key=lambda path: int(path.stem))
+        return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in files]
+
+    def config(self):
+        return {"CHANNELS_SMTP_HOST": "127.0.0.1", "CHANNELS_SMTP_PORT": self.port,
+                "CHANNELS_SMTP_TIMEOUT_SECONDS": 2}
+
+
+@pytest.fixture
+def smtp_server(tmp_path):
+    """A real SMTP server (aiosmtpd) on loopback, started for the test."""
+    directory = tmp_path / "smtp"
+    directory.mkdir()
+    server = SmtpServer(directory).start()
+    yield server
+    server.stop()
