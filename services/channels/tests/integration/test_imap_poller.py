@@ -1,6 +1,7 @@
 """The IMAP poller against a real Dovecot, with ticketing running on the same broker: a new mail
-opens a ticket, a reply joins it, and after a restart of channels the poller goes on from the
-first mail it had not taken (its UIDs), repeating nothing."""
+opens a ticket, a reply joins it, after a restart of channels the poller goes on from the first
+mail it had not taken (its UIDs), repeating nothing, and a folder made anew (another UIDVALIDITY)
+is read from its start, its mail already taken being duplicates."""
 import re
 
 import eventlet
@@ -14,6 +15,7 @@ from plumbing.testing import call, wait_for
 from ticketing.service import TicketingService
 
 PASSWORD = "imap-password-of-the-test"
+FOLDER = "Support"
 
 
 def mail(message_id, body, subject="Parcel damaged", extra=""):
@@ -50,20 +52,23 @@ def inbound(container):
 
 def test_new_mail_opens_a_ticket_a_reply_joins_it_and_a_restart_repeats_nothing(dovecot, platform):
     dovecot.user("support", PASSWORD)
+    with dovecot.client("support", PASSWORD) as client:
+        client.create_folder(FOLDER)
     channels = platform()
     call(channels, "create_mailbox", {
         "address": "support@shop.example.com", "team": "billing", "imap_host": dovecot.host, "imap_port": dovecot.port,
-        "imap_tls": False, "imap_user": "support", "imap_password_secret": "SUPPORT_IMAP_PASSWORD"})
-    dovecot.append("support", PASSWORD, mail("first@example.net", "The cup arrived broken."))
+        "imap_tls": False, "imap_user": "support", "imap_password_secret": "SUPPORT_IMAP_PASSWORD",
+        "imap_folder": FOLDER})
+    dovecot.append("support", PASSWORD, mail("first@example.net", "The cup arrived broken."), FOLDER)
     [first] = wait_for(lambda: [m for m in inbound(channels) if m["outcome"] == "opened"], message="the first mail")
     dovecot.append("support", PASSWORD, mail(
         "second@example.net", "Any news?\r\n\r\nOn Mon, Dec 7, 2026, Wang Fang <wang.fang@example.net> wrote:\r\n> old",
-        subject="Re: Parcel damaged", extra="In-Reply-To: <first@example.net>\r\n"))
+        subject="Re: Parcel damaged", extra="In-Reply-To: <first@example.net>\r\n"), FOLDER)
     [reply] = wait_for(lambda: [m for m in inbound(channels) if m["outcome"] == "replied"], message="the reply")
     assert (reply["ticket_id"], reply["threaded_by"], reply["text"]) == (first["ticket_id"], "references", "Any news?")
 
     channels.stop()
-    dovecot.append("support", PASSWORD, mail("third@example.net", "Another parcel, another problem."))
+    dovecot.append("support", PASSWORD, mail("third@example.net", "Another parcel, another problem."), FOLDER)
     channels = platform()
     wait_for(lambda: len(inbound(channels)) == 3, message="the mail that came while channels was down")
     assert sorted(m["message_id"] for m in inbound(channels)) == \
@@ -77,3 +82,13 @@ def test_new_mail_opens_a_ticket_a_reply_joins_it_and_a_restart_repeats_nothing(
     engine.dispose()
     tickets = {m["ticket_id"] for m in inbound(channels)}
     assert len(tickets) == 2 and first["ticket_id"] in tickets
+
+    # the folder made anew (restored from a backup, say): its UIDs start over under another UIDVALIDITY
+    with dovecot.client("support", PASSWORD) as client:
+        client.delete_folder(FOLDER)
+        client.create_folder(FOLDER)
+    for message_id in ("first@example.net", "second@example.net", "fourth@example.net"):
+        dovecot.append("support", PASSWORD, mail(message_id, "Restored."), FOLDER)
+    wait_for(lambda: len(inbound(channels)) == 4, message="the new mail of the folder made anew")
+    assert {m["message_id"]: m["outcome"] for m in inbound(channels)}["fourth@example.net"] == "opened"
+    assert len({m["ticket_id"] for m in inbound(channels)}) == 3  # the restored two opened nothing again
