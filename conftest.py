@@ -118,7 +118,9 @@ def is_empty_postgres(url):
 @pytest.fixture
 def service_config(rabbit_config):
     """nameko config for a service under test on a fresh vhost, with fast retries."""
-    return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2)
+    # channels mails nowhere unless a test starts an SMTP server (port 9, discard: refused on loopback)
+    return dict(rabbit_config, EVENT_RETRY_DELAYS=[0.2, 0.2], OUTBOX_POLL_SECONDS=0.2,
+                CHANNELS_SMTP_HOST="127.0.0.1", CHANNELS_SMTP_PORT=9)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -161,3 +163,152 @@ def event_schemas():
     from tests.event_schemas import EventSchemas
 
     return EventSchemas()
+
+
+# -- a real IMAP server on loopback (Debian's dovecot-imapd; .ci/run installs it) ---------------------------
+DOVECOT_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+mail_uid = {uid}
+mail_gid = {gid}
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+}}
+service auth {{
+  user = {user}
+}}
+service auth-worker {{
+  user = {user}
+}}
+"""
+
+
+class Dovecot:
+    """Dovecot on a free loopback port with its own configuration, users and maildirs under ``root``
+    (plain-text login, no TLS: loopback only). ``user(name, password)`` adds a mailbox user;
+    ``append(user, password, raw, folder)`` delivers a mail as a client would (IMAP APPEND)."""
+
+    def __init__(self):
+        import pwd
+        import socket
+        import tempfile
+        # its own directory, outside pytest's owner-only tmp_path: the mail processes run as a system user
+        # (Dovecot refuses mail access as root), which must reach the maildirs
+        self.root = Path(tempfile.mkdtemp(prefix="csops-dovecot-"))
+        self.root.chmod(0o755)
+        mail_user = next((name for name in ("dovecot", "nobody", "mail") if _has_user(name)), None)
+        entry = pwd.getpwnam(mail_user)
+        for name in ("run", "state", "mail", "home"):
+            (self.root / name).mkdir()
+        for name in ("mail", "home"):
+            os.chown(self.root / name, entry.pw_uid, entry.pw_gid)
+        (self.root / "users").write_text("")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.host = "127.0.0.1"
+        self.config = self.root / "dovecot.conf"
+        self.config.write_text(DOVECOT_CONFIG.format(root=self.root, port=self.port, uid=entry.pw_uid,
+                                                     gid=entry.pw_gid, user=pwd.getpwuid(os.getuid()).pw_name))
+        self.process = None
+
+    def start(self):
+        import shutil
+        import socket
+        import subprocess
+        import time
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not os.path.exists(binary):
+            pytest.skip("dovecot is not installed (.ci/run installs dovecot-imapd)")
+        self.process = subprocess.Popen([binary, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()} {self.log()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
+
+    def stop(self):
+        """Stop the server (its mail stays: ``start`` again serves it, as after a restart)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except Exception:
+                self.process.kill()
+        self.process = None
+
+    def remove(self):
+        import shutil
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self, whole=False):
+        path = self.root / "dovecot.log"
+        text = path.read_text() if path.exists() else ""
+        return text if whole else text[-2000:]
+
+    def user(self, name, password):
+        with (self.root / "users").open("a") as users:
+            users.write(f"{name}:{{PLAIN}}{password}::::::\n")
+
+    def client(self, user, password):
+        from imapclient import IMAPClient
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(user, password)
+        return client
+
+    def append(self, user, password, raw: bytes, folder="INBOX"):
+        with self.client(user, password) as client:
+            return client.append(folder, raw)
+
+
+def _has_user(name):
+    import pwd
+    try:
+        return pwd.getpwnam(name) is not None
+    except KeyError:
+        return False
+
+
+@pytest.fixture
+def dovecot():
+    """A running Dovecot of the test's own (``Dovecot``); gone with its mail after the test."""
+    server = Dovecot()
+    try:
+        yield server.start()
+    finally:
+        server.remove()

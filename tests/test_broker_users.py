@@ -45,7 +45,7 @@ def test_the_users_tool_names_every_setting_it_misses():
     with pytest.raises(SystemExit) as refused:
         users_tool().main([], environ={"RABBITMQ_TICKETING_PASSWORD": "set"})
     assert str(refused.value) == ("set RABBITMQ_MANAGEMENT_URL, RABBITMQ_GATEWAY_PASSWORD, RABBITMQ_TRAINING_PASSWORD, "
-                                  "RABBITMQ_APPRAISAL_PASSWORD, RABBITMQ_MONITORING_PASSWORD, "
+                                  "RABBITMQ_APPRAISAL_PASSWORD, RABBITMQ_MONITORING_PASSWORD, RABBITMQ_CHANNELS_PASSWORD, "
                                   "RABBITMQ_TOPOLOGY_PASSWORD")
 
 
@@ -236,6 +236,8 @@ def attempts(owned):
             yield user, f"bind {own['handler_queues'][0]} to {source}.events #", \
                 bind(own["handler_queues"][0], f"{source}.events", "#"), False
     yield "gateway", "call ticketing", publish("nameko-rpc", "ticketing.ping"), True
+    yield "channels", "open a ticket", publish("nameko-rpc", "ticketing.create_tickets"), True
+    yield "channels", "add a message", publish("nameko-rpc", "ticketing.add_message"), True
 
 
 def test_a_user_may_not_touch_another_process_s_exchanges_and_queues(declared, rabbit_config):

@@ -7,7 +7,7 @@
 #   docker compose exec postgres /docker-entrypoint-initdb.d/init-databases.sh
 set -euo pipefail
 
-databases="${CSOPS_DATABASES:-gateway ticketing training appraisal monitoring}"
+databases="${CSOPS_DATABASES:-gateway ticketing training appraisal monitoring channels}"
 
 for database in $databases; do
     variable="POSTGRES_${database^^}_PASSWORD"

@@ -35,6 +35,7 @@ REVIEWER_ROLES_OF = {"agent": {"peer": TEAMS}, "supervisor": {"supervisor": TEAM
                      "admin": {"peer": ANYONE, "supervisor": ANYONE, "quality": ANYONE}}
 
 POST_WRITERS = ("integration", "admin")
+INBOUND_MAIL_SENDERS = ("integration",)  # an MTA pipe or a mail provider's relay, with a token of its own
 POST_READERS = ("agent", "supervisor", "admin")
 OPINION_ANALYSTS = ("integration", "agent", "supervisor", "admin")
 OPINION_HANDLERS = ("agent", "supervisor", "admin")

@@ -33,7 +33,7 @@ from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from gateway.uploads import MultipartReader
 from plumbing import inputs
-from plumbing.blobs import BlobStore, describe_size
+from plumbing.blobs import CHUNK_BYTES, BlobStore, TooLarge, describe_size
 from plumbing.context import ACTOR_KEY, REQUEST_ID_KEY, ROLES_KEY, TEAMS_KEY, bind_request_id, new_request_id
 from plumbing.errors import DomainError, string_keys
 from plumbing.rpc import BROKER_AWAY, DATABASE_AWAY
@@ -51,6 +51,17 @@ MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 OUTAGES = ((BROKER_AWAY, "the message broker"), (DATABASE_AWAY, "the gateway's database"))  # each a 503
+
+@dataclass(frozen=True)
+class RawBody:
+    """A route whose body is one document of ``media_type`` (a mail as ``message/rfc822``), not
+    JSON: streamed into the blob store as it arrives (a piece at a time, never whole in memory),
+    and the body the route gets is its reference ``{"sha256", "size", "content_type"}``, which its
+    RPC carries instead of the bytes. Another media type is a 415; beyond ``max_bytes`` a 413
+    naming the limit, leaving nothing behind."""
+    media_type: str
+    max_bytes: int
+
 
 HTTP_DURATION = Histogram(
     "csops_http_request_duration_seconds", "Time the gateway took to answer a request.",
@@ -128,7 +139,7 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, secret_path=False, uploads=None, **kwargs):
+                 alternatives=None, secret_path=False, uploads=None, raw=None, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -142,6 +153,7 @@ class ApiEntrypoint(HttpRequestHandler):
         self.alternatives = alternatives or {}  # other statuses with the success body: {status: when}
         self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
         self.uploads = uploads  # an Uploads: the route takes files too, as multipart/form-data
+        self.raw = raw  # a RawBody: the body is one document of its media type, not JSON
         super().__init__(method, url, **kwargs)
 
     def bind(self, container, method_name):
@@ -226,6 +238,8 @@ class ApiEntrypoint(HttpRequestHandler):
         return key
 
     def parse_body(self, request):
+        if self.raw is not None:
+            return self.parse_raw(request)
         if self.body_schema is None:
             return None
         if self.uploads is not None and request.mimetype == "multipart/form-data":
@@ -242,6 +256,31 @@ class ApiEntrypoint(HttpRequestHandler):
         # CPU work while it lasts: a large body's (an import of MiB takes seconds) goes to a thread,
         # so the event loop goes on answering every other request meanwhile
         return tpool.execute(self.parse_json, raw) if len(raw) > PARSE_INLINE_BYTES else self.parse_json(raw)
+
+    def parse_raw(self, request):
+        """The body streamed into the blob store: its reference (``RawBody``)."""
+        raw = self.raw
+        if request.mimetype != raw.media_type:
+            raise ApiError(415, "unsupported_media_type", f"the body must be {raw.media_type}, not "
+                           f"{request.mimetype or 'untyped'}", {"Content-Type": [f"must be {raw.media_type}"]})
+        too_large = ApiError(413, "payload_too_large", f"body larger than this route's limit of "
+                             f"{describe_size(raw.max_bytes)}", {"limit_bytes": raw.max_bytes})
+        if (request.content_length or 0) > raw.max_bytes:
+            raise too_large
+        chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        stream = request.environ["wsgi.input"] if chunked else request.stream
+        writer = BlobStore.from_config(self.container.config).writer(raw.max_bytes)
+        try:
+            while chunk := stream.read(CHUNK_BYTES):
+                writer.write(chunk)
+            ref = tpool.execute(writer.finish)  # its fsync and rename off the event loop
+        except TooLarge:
+            raise too_large from None
+        finally:
+            writer.discard()
+        if not ref.size:
+            raise ApiError(400, "invalid_input", "request failed validation", {"body": ["empty"]})
+        return ref.as_dict()
 
     def parse_multipart(self, request):
         """The text fields as the body, checked by the route's schema, and the files, streamed into

@@ -20,7 +20,8 @@ ERROR_DESCRIPTIONS = {
     404: "No such resource, in the path or named in the body",
     409: "The request conflicts with the resource's current state (details say how)",
     413: "Body larger than the route accepts (1 MiB; 20 MiB for imports; for files, the message names the "
-         "limit: a file's size or their number)",
+         "limit: a file's size or their number; a raw mail's size)",
+    415: "The body is not of the media type the route takes (the message names it)",
     429: "Too many failed attempts: try again after Retry-After seconds",
     503: "A backing service did not answer",
 }
@@ -48,8 +49,10 @@ def error_statuses(entrypoint, path_parameters):
         statuses |= {401, 403}
     if path_parameters:
         statuses.add(404)
-    if entrypoint.body_schema:
+    if entrypoint.body_schema or entrypoint.raw:
         statuses.add(413)
+    if entrypoint.raw:
+        statuses |= {400, 415}
     if entrypoint.url.startswith("/api/v1/") and (entrypoint.roles is not None or path_parameters):
         # the data behind the route: a service may refuse the input, not find what it names,
         # find it in a state that forbids the change, or not answer
@@ -90,6 +93,10 @@ def operation(name, entrypoint, converter=None):
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": entrypoint.body_schema}}}
         if entrypoint.uploads is not None:
             op["requestBody"]["content"]["multipart/form-data"] = {"schema": multipart_schema(entrypoint, converter)}
+    if entrypoint.raw is not None:
+        op["requestBody"] = {"required": True, "content": {entrypoint.raw.media_type: {
+            "schema": {"type": "string", "format": "binary",
+                       "description": f"at most {entrypoint.raw.max_bytes} bytes"}}}}
     if entrypoint.roles is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-roles"] = list(entrypoint.roles)
@@ -143,7 +150,7 @@ def document(service_cls) -> dict:
     marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title="CS Ops Platform API", version="1.0.0", openapi_version="3.0.3", plugins=[marshmallow],
-        info={"description": "Ticketing, training, appraisal and public-opinion monitoring behind one gateway. "
+        info={"description": "Ticketing, training, appraisal, public-opinion monitoring and channels (mail) behind one gateway. "
                              "Every /api/v1 route except /api/v1/auth/token needs `Authorization: Bearer <token>`. "
                              # said once, not per operation: a bodyless status in each would make every
                              # generated client's return type `Any | Error | Model`

@@ -27,4 +27,5 @@ class GatewayService:
     training = ServiceRpc("training")
     appraisal = ServiceRpc("appraisal")
     monitoring = ServiceRpc("monitoring")
+    channels = ServiceRpc("channels")
     ticket_creations = GroupCommit()

@@ -29,6 +29,7 @@ BACKENDS = (
     Process("training", "training.service:TrainingService", 9102),
     Process("appraisal", "appraisal.service:AppraisalService", 9103),
     Process("monitoring", "monitoring.service:MonitoringService", 9104),
+    Process("channels", "channels.service:ChannelsService", 9105),
 )
 PROCESSES = (GATEWAY, *BACKENDS)
 NAMES = tuple(process.name for process in PROCESSES)

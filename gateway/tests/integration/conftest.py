@@ -7,6 +7,7 @@ import requests
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from appraisal.service import AppraisalService
+from channels.service import ChannelsService
 from gateway.openapi import document
 from gateway.service import GatewayService
 from monitoring.service import MonitoringService
@@ -17,7 +18,7 @@ from training.service import TrainingService
 
 BACKENDS = {
     "ticketing": TicketingService, "training": TrainingService,
-    "appraisal": AppraisalService, "monitoring": MonitoringService,
+    "appraisal": AppraisalService, "monitoring": MonitoringService, "channels": ChannelsService,
 }
 ADMIN_PASSWORD = "admin-test-password"
 

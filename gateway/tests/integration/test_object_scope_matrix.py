@@ -55,11 +55,12 @@ READ_ONLY = "read-only"
 TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
-GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert", "watch rule", "cycle",
-          "sla policy")
+GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert",
+          "watch rule", "cycle", "sla policy", "mailbox")
 
 ROUTE_KINDS = {
     "get_ticket": "ticket", "list_ticket_messages": "ticket", "ticket_history": "ticket",
+    "list_ticket_deliveries": "ticket",
     "change_ticket_state": "ticket", "assign_ticket": "ticket", "escalate_ticket": "ticket",
     "add_ticket_message": "ticket", "record_complaint": "ticket", "schedule_callback": "ticket",
     "download_attachment": "attachment",
@@ -90,6 +91,8 @@ ROUTE_KINDS = {
     "update_watch_rule": "watch rule", "delete_watch_rule": "watch rule",  # matched posts: 409, it stays
     "get_sla_policy": "sla policy", "update_sla_policy": "sla policy", "delete_sla_policy": "sla policy",
     "list_sla_policy_versions": "sla policy", "get_sla_policy_version": "sla policy",
+    # a mailbox is the platform's, admins' to manage and an integration's to pipe mail to
+    "get_mailbox": "mailbox", "update_mailbox": "mailbox", "delete_mailbox": "mailbox", "take_raw_mail": "mailbox",
     # a cycle is every reader's; the result and the appeal these two name are the caller's own by construction
     "get_cycle": "cycle", "advance_cycle": "cycle", "audit_trail": "cycle", "list_results": "cycle",
     "my_result": "cycle", "file_appeal": "cycle",
@@ -146,7 +149,10 @@ BODIES = {
     "add_opinion_alert_action": lambda v: {"action": "reply_clarify", "note": "replied under the post"},
     "add_opinion_alert_note": lambda v: {"note": "watching it"},
     "update_watch_rule": lambda v: {"name": "delivery", "query": "外卖 OR delivery"},
-    "update_sla_policy": lambda v: {"warn_share": 0.8},  # as it is: changes nothing the other cells read
+    "update_sla_policy": lambda v: {"warn_share": 0.8},
+    "update_mailbox": lambda v: {"name": "Support"},
+    # bytes: the body of a route that takes a document of its media type (a mail), not JSON
+    "take_raw_mail": lambda v: b"From: a@example.net\r\nSubject: x\r\nMessage-ID: <scope@x>\r\n\r\nThe parcel.",  # as it is: changes nothing the other cells read
     "advance_cycle": lambda v: {"action": "start"},  # the cycle is published: 409 names the actions left
     "file_appeal": lambda v: {"items": ["courtesy"], "reason": "the sampled call was a fraud attempt"},
 }
@@ -188,7 +194,7 @@ def test_every_route_that_names_an_object_is_classified():
     two = {name: entrypoint.url for name, entrypoint in taking.items()
            if len(set(PATH_VALUE.findall(entrypoint.url)) - set(PARTS) - set(HOLDERS.get(ROUTE_KINDS[name], ()))) > 1}
     assert not two, "a route naming two objects needs a side for each"
-    assert {name for name, entrypoint in taking.items() if entrypoint.body_schema} == set(BODIES)
+    assert {name for name, entrypoint in taking.items() if entrypoint.body_schema or entrypoint.raw} == set(BODIES)
 
 
 # -- the twins and the global objects -------------------------------------------------------------------
@@ -310,6 +316,16 @@ def seed_monitoring(url, people):
     return {"global": {"watch rule": rule["id"], "post": post, "opinion alert": alerts[0]["id"]}}
 
 
+def seed_channels(url, people):
+    """A mailbox with a mail in its log, so deleting it meets its state (409) while the other cells read it."""
+    mailbox = ok(people["admin"].post(url("/api/v1/channels/mailboxes"), json={"address": "support@shop.example.com"}),
+                 201)
+    ok(people["crm"].post(url(f"/api/v1/channels/mailboxes/{mailbox['id']}/inbound"), data=b"From: b@example.net\r\n"
+                          b"Subject: y\r\nMessage-ID: <seed@y>\r\n\r\ny", headers={"Content-Type": "message/rfc822"}),
+       201)
+    return {"global": {"mailbox": mailbox["id"]}}
+
+
 def seed_knowledge(url, people):
     return {"global": {"article": ok(people["admin"].post(url("/api/v1/kb/articles"), json={
         "title": "Refunds", "body": "How refunds work.", "category": "billing"}), 201)["id"]}}
@@ -331,7 +347,8 @@ def seeded(url, people, pool):
     seeds = {side: dict(values, person=values["agent"], account=ACCOUNT_TWINS.get(side))
              for side, values in SIDES.items()}
     parts = [pool.spawn(seed, url, people) for seed in (
-        seed_tickets, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge, seed_sla)]
+        seed_tickets, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge, seed_sla,
+        seed_channels)]
     for part in parts:
         for side, values in part.wait().items():
             seeds["inside" if side == "global" else side].update(values)
@@ -395,7 +412,9 @@ def test_every_role_reaches_the_objects_in_its_scope_and_no_others(start_platfor
         path = PATH_VALUE.sub(lambda value: str(PARTS.get(value[1], values[holders.get(value[1], kind)])),
                               entrypoint.url)
         body = BODIES[cell.route](values) if cell.route in BODIES else None
-        return cell, sessions[cell.role].request(entrypoint.method, client.url(path), json=body)
+        sent = {"data": body, "headers": {"Content-Type": entrypoint.raw.media_type}} if isinstance(body, bytes) \
+            else {"json": body}
+        return cell, sessions[cell.role].request(entrypoint.method, client.url(path), **sent)
 
     answers, problems = {}, {}
     for cell, response in pool.imap(ask, list(cells())):

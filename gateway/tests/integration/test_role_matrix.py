@@ -36,7 +36,15 @@ EXAMPLES = {
     "list_courses": {}, "get_course": {}, "list_enrolments": {}, "list_certifications": {},
     "list_career_levels": {}, "agent_standing": {}, "list_question_categories": {}, "list_questions": {},
     "list_posts": {}, "list_watch_rules": {}, "list_opinion_alerts": {}, "ticket_counts": {}, "review_queue": {},
-    "list_sentiment_models": {},
+    "list_sentiment_models": {}, "list_mailboxes": {}, "get_mailbox": {}, "list_inbound": {},
+    "create_mailbox": {"json": {"address": "{me}@shop.example.com"}},
+    "update_mailbox": {"json": {"name": "Support"}},
+    "take_raw_mail": {"raw": "From: {me} <{me}@example.net>\r\nTo: support@shop.example.com\r\nSubject: Parcel\r\n"
+                             "Message-ID: <role-matrix-{me}@example.net>\r\n\r\nThe parcel is late.\r\n"},
+    "list_ticket_deliveries": {}, "my_notifications": {}, "opinion_on_call": {},
+    "preview_mail_template": {"query": {"kind": "survey", "language": "en"}},
+    "set_my_notifications": {"json": {"email": "{me}@staff.example.com", "kinds": {"sla_warning": False}}},
+    "set_opinion_on_call": {"json": {"usernames": ["{me}"]}},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it
@@ -70,8 +78,8 @@ EXAMPLES = {
 
 
 def seed(sessions, url):
-    """The first ticket (the agent's, in the team of every account), article, webhook (the integration's)
-    and course."""
+    """The first ticket (the agent's, in the team of every account), article, webhook (the integration's),
+    course, and mailbox (with a mail in its log, so deleting it meets its state: 409)."""
     for role, path, body in (
             ("admin", "/api/v1/tickets", dict(TICKET, assignee="agent", team=TEAM)),
             ("admin", "/api/v1/kb/articles", {"title": "Refunds", "body": "How refunds work.", "category": "billing"}),
@@ -80,6 +88,11 @@ def seed(sessions, url):
                                                    "duration_hours": 8, "target_role": "agent"})):
         response = sessions[role].post(url(path), json=body)
         assert response.status_code == 201, (path, response.text)
+    assert sessions["admin"].post(url("/api/v1/channels/mailboxes"), json={"address": "support@shop.example.com"}
+                                  ).status_code == 201
+    mail = sessions["integration"].post(url("/api/v1/channels/mailboxes/1/inbound"), headers={
+        "Content-Type": "message/rfc822"}, data=b"From: a@example.net\r\nSubject: x\r\nMessage-ID: <seed@x>\r\n\r\nx")
+    assert mail.status_code == 201, mail.text
 
 
 def formatted(value, me):
@@ -96,7 +109,10 @@ def request_of(name, entrypoint, me):
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(PATH_VALUES.get(match.group(1), 1)), entrypoint.url)
     example = EXAMPLES.get(name, {"json": {}} if entrypoint.body_schema else {})
     path, example = formatted((path, example), me)
-    return entrypoint.method, path, example.get("query"), example.get("json")
+    if "raw" in example:  # a route whose body is a document of its media type (a mail), not JSON
+        return entrypoint.method, path, None, {"data": example["raw"].encode(),
+                                                "headers": {"Content-Type": entrypoint.raw.media_type}}
+    return entrypoint.method, path, example.get("query"), {"json": example.get("json")}
 
 
 def outcome(entrypoint, name, role, response):
@@ -119,7 +135,7 @@ def test_every_route_answers_every_role_as_its_roles_say(start_platform, client,
 
     def ask(name, entrypoint, role):
         method, path, query, body = request_of(name, entrypoint, me=role)  # each account is named after its role
-        response = sessions[role].request(method, client.url(path), params=query, json=body)
+        response = sessions[role].request(method, client.url(path), params=query, **body)
         problem = outcome(entrypoint, name, role, response)
         return problem and f"{method} {path} as {role}: {response.status_code} {response.text[:160]} ({problem})"
 

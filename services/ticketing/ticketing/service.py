@@ -49,6 +49,10 @@ class TicketingService(PlatformService):
         return tickets.get_ticket(self.uow, ticket_id)
 
     @rpc
+    def ticket_summary(self, ticket_id):
+        return tickets.ticket_summary(self.uow, ticket_id)
+
+    @rpc
     def list_tickets(self, query=None):
         return tickets.list_tickets(self.uow, query)
 

@@ -25,13 +25,13 @@ def database(migrated, sqlite_url):
 
 @pytest.fixture
 def unit(database):
-    """``unit(actor=..., roles=..., clock=...)``: a fresh unit, as each call gets one."""
+    """``unit(actor=..., roles=..., teams=..., clock=...)``: a fresh unit, as each call gets one."""
     sessions = []
 
-    def make(actor="alice", roles=None, clock=utc_now, request_id=None):
+    def make(actor="alice", roles=None, clock=utc_now, request_id=None, teams=None):
         sessions.append(database())
         return Unit.on_session(sessions[-1], service="ticketing", outbox=models.outbox, inbox=models.inbox,
-                               actor=actor, roles=roles, request_id=request_id, clock=clock)
+                               actor=actor, roles=roles, request_id=request_id, clock=clock, teams=teams)
     yield make
     for session in sessions:
         session.close()

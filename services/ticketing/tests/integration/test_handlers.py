@@ -103,3 +103,16 @@ def test_the_sweep_reads_the_units_clock(unit, published):
     assert sla.sweep_sla(unit(clock=lambda: month_later)) == 0
     assert tickets.get_ticket(unit(), ticket["id"])["escalation_level"] == 2
     assert [event["type"] for event in published()].count("sla.breached") == 2
+
+
+def test_a_tickets_summary_masks_the_customer_reads_nothing_of_them_and_keeps_to_the_callers_scope(unit):
+    ticket = tickets.create_ticket(unit(actor="admin", roles=["admin"]), dict(TICKET, team="billing"), CONFIG)
+    accessed = tickets.customer_data_access(unit(actor="admin", roles=["admin"]), {})["total"]
+
+    summary = tickets.ticket_summary(unit(actor="channels"), ticket["id"])  # a service: every ticket
+    assert summary["id"] == ticket["id"] and summary["subject"] == TICKET["subject"]
+    assert summary["customer"]["contact"] != TICKET["customer"]["contact"]  # masked
+    assert tickets.customer_data_access(unit(actor="admin", roles=["admin"]), {})["total"] == accessed
+    with pytest.raises(NotFound):
+        tickets.ticket_summary(unit(actor="bob", roles=["agent"], teams=["tech"]), ticket["id"])
+    assert tickets.ticket_summary(unit(actor="sue", roles=["supervisor"], teams=["billing"]), ticket["id"])

@@ -23,6 +23,7 @@ from ticketing.contract import (
     EscalationSchema, HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema,
     MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema, StateChangeSchema,
     TicketCreateWithAttachmentsSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
+    TicketSummarySchema,
 )
 from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
@@ -194,6 +195,12 @@ def replay_step(uow, ticket, step, config):
 def get_ticket(uow, ticket_id):
     with uow.transaction():  # showing the customer is recorded
         return steps.detail(uow, steps.readable(uow, ticket_id))
+
+
+def ticket_summary(uow, ticket_id):
+    """The ticket with its customer masked, if the caller may read it (else NotFound): what names a
+    ticket in a staff notification, or checks a caller's scope, without reading customer data (X6)."""
+    return shared(TicketSummarySchema).dump(steps.readable(uow, ticket_id))
 
 
 def list_tickets(uow, query):

@@ -1,0 +1,1 @@
+"""Mail out: customer mails and staff notifications, made from events as deliveries and sent over SMTP."""
