@@ -31,6 +31,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, default=2)
     parser.add_argument("--update-durations", action="store_true")
+    parser.add_argument("--minutes", type=float, default=20,
+                        help="a group still running after this is stopped and fails (a hung test must not hold CI)")
     options, pytest_args = parser.parse_known_args(argv)
     LOGS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -40,10 +42,12 @@ def main(argv=None):
         wait_a_minute_or_until_done(groups)
         print(f"[{minutes(started)}] " + "  ".join(
             f"group {number}: {progress(log)}" for number, (_, log) in enumerate(groups, 1)), flush=True)
+        if time.monotonic() - started > options.minutes * 60:
+            stop_the_rest(groups, options.minutes)
     for number, (process, log) in enumerate(groups, 1):
         report(number, process, log)
     if options.update_durations:
-        merge_durations(options.groups)
+        merge_durations(groups)
     print("\n== the tests that restart the broker, alone", flush=True)
     alone = subprocess.call([sys.executable, "-m", "pytest", "-m", "broker_restart", *pytest_args], cwd=ROOT)
     exits = [process.returncode for process, _ in groups] + [alone]
@@ -81,6 +85,18 @@ def wait_a_minute_or_until_done(groups):
         time.sleep(1)
 
 
+def stop_the_rest(groups, limit):
+    for number, (process, log) in enumerate(groups, 1):
+        if process.poll() is None:
+            print(f"== group {number} still running after {limit:g} minutes: stopped; its last test hung", flush=True)
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def progress(log):
     if not log.exists():
         return "starting"
@@ -101,13 +117,13 @@ def report(number, process, log):
         print("\n".join(lines[summary:]))
 
 
-def merge_durations(count):
-    """The groups' fresh durations, merged into tests/durations.json (each test ran in one group)."""
-    merged = {}
-    for number in range(1, count + 1):
-        path = LOGS / f"{number}.durations.json"
-        if path.exists():
-            merged.update(json.loads(path.read_text()))
+def merge_durations(groups):
+    """The groups' fresh durations into tests/durations.json (each test ran in one group); a group
+    that was stopped stored none, so the durations recorded before stay for its tests."""
+    finished = [number for number, (process, _) in enumerate(groups, 1) if process.returncode in (0, 1)]
+    merged = {} if len(finished) == len(groups) else json.loads(DURATIONS.read_text())
+    for number in finished:
+        merged.update(json.loads((LOGS / f"{number}.durations.json").read_text()))
     DURATIONS.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
     print(f"\n== durations of {len(merged)} tests recorded in {DURATIONS.relative_to(ROOT)}")
 
