@@ -84,14 +84,13 @@ def test_list_pages_newest_first_with_a_total(ticketing):
     assert [t["id"] for t in page["items"]] == [ids[2], ids[1]]
 
 
-@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
-def test_the_service_starts_on_a_postgres_url_as_operators_write_it(scheme, container_factory, service_config,
+def test_the_service_starts_on_a_postgres_url_as_operators_write_it(container_factory, service_config,
                                                                     postgres_url, migrated, monkeypatch):
-    """``TICKETING_DATABASE_URL=postgresql://...`` (or ``postgres://``), no driver named: the service starts and
-    answers from that database."""
+    """``TICKETING_DATABASE_URL=postgresql://...``, no driver named: the service starts and answers from that
+    database (``postgres://`` takes the same path: plumbing/tests/unit/test_database_urls.py)."""
     from ticketing.service import TicketingService
     url = migrated("ticketing", postgres_url)
-    monkeypatch.setenv("TICKETING_DATABASE_URL", url.replace("postgresql+psycopg2://", f"{scheme}://", 1))
+    monkeypatch.setenv("TICKETING_DATABASE_URL", url.replace("postgresql+psycopg2://", "postgresql://", 1))
     container = container_factory(TicketingService, service_config)  # no DATABASE_URL key: the environment's
     container.start()
     with entrypoint_hook(container, "create_ticket") as create:
