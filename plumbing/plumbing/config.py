@@ -15,11 +15,25 @@ def var_dir() -> Path:
 
 
 def database_url(service: str) -> str:
-    """``<SERVICE>_DATABASE_URL`` or an SQLite file of the service's own."""
+    """``<SERVICE>_DATABASE_URL`` (``with_driver``) or an SQLite file of the service's own."""
     configured = os.environ.get(f"{service.upper()}_DATABASE_URL")
     if configured:
-        return configured
+        return with_driver(configured)
     return f"sqlite:///{(var_dir() / f'{service}.db').absolute()}"
+
+
+# The PostgreSQL driver the platform installs; SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3.
+POSTGRES_DRIVER = "postgresql+psycopg2"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def with_driver(url: str) -> str:
+    """A database URL as operators write it (``postgresql://`` or ``postgres://``, as libpq and most
+    hosting providers do) on the installed driver: ``postgresql+psycopg2://``; any other URL as it is."""
+    for scheme in POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return POSTGRES_DRIVER + "://" + url[len(scheme):]
+    return url
 
 
 class SettingError(RuntimeError):

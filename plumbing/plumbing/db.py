@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from plumbing.config import database_url
+from plumbing.config import database_url, with_driver
 from plumbing.errors import NotFound
 
 class UTCDateTime(TypeDecorator):
@@ -44,6 +44,7 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def make_engine(url: str) -> Engine:
+    url = with_driver(url) if isinstance(url, str) else url  # an operator's postgresql:// too
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

@@ -82,3 +82,18 @@ def test_list_pages_newest_first_with_a_total(ticketing):
         page = list_tickets({"page": 2, "per_page": 2})
     assert page["total"] == 5
     assert [t["id"] for t in page["items"]] == [ids[2], ids[1]]
+
+
+def test_the_service_starts_on_a_postgres_url_as_operators_write_it(container_factory, service_config,
+                                                                    postgres_url, migrated, monkeypatch):
+    """``TICKETING_DATABASE_URL=postgresql://...``, no driver named: the service starts and answers from that
+    database (``postgres://`` takes the same path: plumbing/tests/unit/test_database_urls.py)."""
+    from ticketing.service import TicketingService
+    url = migrated("ticketing", postgres_url)
+    monkeypatch.setenv("TICKETING_DATABASE_URL", url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    container = container_factory(TicketingService, service_config)  # no DATABASE_URL key: the environment's
+    container.start()
+    with entrypoint_hook(container, "create_ticket") as create:
+        created = create(NEW_TICKET)
+    with entrypoint_hook(container, "get_ticket") as get:
+        assert get(created["id"])["subject"] == NEW_TICKET["subject"]

@@ -14,6 +14,7 @@ Settings (the service's config, else ``TICKETING_<name>`` in the environment):
 ``REQUIRE_CERTIFICATION`` (``false`` lets anyone known be assigned by hand).
 """
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from marshmallow import fields
@@ -122,7 +123,7 @@ def list_agents(uow):
 def warn_if_nobody_cleared(session_factory):
     """At start-up: one line when no agent is cleared for duty (a new install, until training has run)."""
     with session_factory() as session:
-        if not rules.staffing(candidates_at(session, utc_now())).anyone:
+        if not rules.staffing(registry_at(session, utc_now())).anyone:
             log.warning("%s", NOBODY_CLEARED)
 
 
@@ -131,7 +132,12 @@ def candidates(uow, usernames=None, on_duty_only=False):
 
 
 def candidates_at(session, now, usernames=None, on_duty_only=False):
-    """The agents as routing's candidates, at ``now``."""
+    """The agents as routing's candidates, at ``now``, their open tickets counted."""
+    return with_loads(session, registry_at(session, now, usernames, on_duty_only))
+
+
+def registry_at(session, now, usernames=None, on_duty_only=False):
+    """The agents as candidates at ``now`` (who they are, whether cleared), their loads not counted (0)."""
     statement = select(Agent).order_by(Agent.username)
     if usernames is not None:
         statement = statement.where(Agent.username.in_(usernames))
@@ -141,18 +147,26 @@ def candidates_at(session, now, usernames=None, on_duty_only=False):
     if not agents:
         return []
     names = [agent.username for agent in agents]
-    open_counts = dict(session.execute(
-        select(Ticket.assignee, func.count()).where(Ticket.state.in_(tickets.OPEN_STATES),
-                                                   Ticket.assignee.in_(names)).group_by(Ticket.assignee)).all())
     cleared = set(session.scalars(select(AgentCertification.agent).where(
         AgentCertification.agent.in_(names), AgentCertification.clears_for_duty.is_(True),
         AgentCertification.revoked_at.is_(None),
         or_(AgentCertification.valid_until.is_(None), AgentCertification.valid_until > now))))
     return [rules.Candidate(
         username=agent.username, teams=frozenset(agent.teams), skills=frozenset(agent.skills),
-        capacity=agent.capacity, open_tickets=open_counts.get(agent.username, 0), on_duty=agent.on_duty,
+        capacity=agent.capacity, open_tickets=0, on_duty=agent.on_duty,
         active=agent.active and "agent" in agent.roles, cleared=agent.username in cleared,
         last_assigned_at=agent.last_assigned_at) for agent in agents]
+
+
+def with_loads(session, candidates):
+    """``candidates`` with their open tickets counted: one statement for all of them."""
+    if not candidates:
+        return []
+    open_counts = dict(session.execute(
+        select(Ticket.assignee, func.count()).where(
+            Ticket.state.in_(tickets.OPEN_STATES), Ticket.assignee.in_([c.username for c in candidates]))
+        .group_by(Ticket.assignee)).all())
+    return [replace(candidate, open_tickets=open_counts.get(candidate.username, 0)) for candidate in candidates]
 
 
 def supervisors_of(uow, team):
@@ -193,20 +207,60 @@ def route(uow, ticket, config, new=False):
 
 
 def route_waiting(uow, config):
-    """Tickets nobody could take when they came in, in queue order (``rules.queue_order``: urgent
-    first, then by SLA due time, then the oldest); the unstaffed among those left are noted once.
-    Returns how many were routed."""
+    """The timer's pass: tickets nobody could take when they came in, in queue order
+    (``rules.queue_order``: urgent first, then by SLA due time, then the oldest), to the agents with
+    room; the unstaffed among the waiting are noted once. Returns how many were routed.
+
+    It costs nothing when nothing can move: the agents' loads are counted once, in one statement;
+    when no on-duty cleared agent has room no waiting ticket is read; the choices are made on those
+    figures in memory, and no ticket is locked while the pass works: each assignment is a
+    transaction of its own that locks the one ticket (``SKIP LOCKED``) and finds it still waiting,
+    else leaves it to the next pass. So closing or editing a waiting ticket never waits for a pass."""
+    strategy = setting(config, "ticketing", "ROUTING_STRATEGY", rules.ROUND_ROBIN)
+    with uow.transaction():  # reads only: no row lock
+        everyone = registry_at(uow.session, uow.now())
+        ready = [c for c in everyone if c.on_duty and rules.not_cleared_reason(c) is None]
+        with_room = [c for c in with_loads(uow.session, ready) if c.open_tickets < c.capacity]
+        queue = waiting_queue(uow) if with_room else []
+        unstaffed = unstaffed_ids(uow, rules.staffing(everyone))
+    routed = assign_in_order(uow, queue, with_room, strategy)
+    note_unstaffed(uow, unstaffed, config)
+    return routed
+
+
+def waiting_queue(uow):
+    """[(Waiting, Need)] of every waiting ticket, in queue order."""
+    rows = uow.session.execute(select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at, Ticket.team,
+                                      Ticket.required_skills).where(waiting_condition())).all()
+    needs = {row[0]: rules.Need(row[4], frozenset(row[5] or ())) for row in rows}
+    return [(waiting, needs[waiting.ticket_id]) for waiting in rules.queue_order(rules.Waiting(*row[:4]) for row in rows)]
+
+
+def assign_in_order(uow, queue, with_room, strategy):
+    """Give each ticket of ``queue`` to the best of ``with_room`` (their loads as counted at the start of
+    the pass, kept up to date here), at most ``ROUTE_BATCH`` of them; stops when nobody has room left."""
+    room = {candidate.username: candidate for candidate in with_room}
     routed = 0
-    with uow.transaction():
-        queue = rules.queue_order(rules.Waiting(*row) for row in uow.session.execute(
-            select(Ticket.id, Ticket.priority, running_due_at(), Ticket.created_at).where(waiting_condition())))
-        chosen = [waiting.ticket_id for waiting in queue[:ROUTE_BATCH]]
-        locked = {ticket.id: ticket for ticket in uow.session.scalars(
-            select(Ticket).where(Ticket.id.in_(chosen), waiting_condition()).with_for_update(skip_locked=True))}
-        for ticket_id in chosen:
-            if ticket_id in locked:
-                routed += route(uow, locked[ticket_id], config)
-        note_unstaffed(uow, config)
+    for waiting, need in queue:
+        if not room or routed >= ROUTE_BATCH:
+            break
+        if rules.choose(room.values(), need, strategy) is None:
+            continue  # nobody with room can take this one (team, skills): no SQL spent on it
+        with uow.transaction():
+            ticket = uow.session.scalars(select(Ticket).where(Ticket.id == waiting.ticket_id, waiting_condition())
+                                         .with_for_update(skip_locked=True)).first()
+            if ticket is None:
+                continue  # taken, closed or being changed meanwhile: the next pass sees it again
+            chosen = rules.choose(room.values(), rules.Need(ticket.team, frozenset(ticket.required_skills or ())),
+                                  strategy)  # as it is now, if edited since the queue was read
+            if chosen is None:
+                continue
+            steps.hand_to(uow, ticket, chosen.username, ticket.team)
+        routed += 1
+        chosen = replace(chosen, open_tickets=chosen.open_tickets + 1, last_assigned_at=uow.now())
+        room[chosen.username] = chosen
+        if chosen.open_tickets >= chosen.capacity:
+            del room[chosen.username]
     return routed
 
 
@@ -239,20 +293,35 @@ def running_due_at():
             .correlate(Ticket).scalar_subquery())
 
 
-def note_unstaffed(uow, config):
-    """A note on each waiting ticket whose team has no cleared agent once it has waited
-    ``UNSTAFFED_NOTE_AFTER``: once per ticket (its history holds an ``unstaffed`` entry then)."""
-    staffing = rules.staffing(candidates(uow))
-    noted = exists().where(TicketHistory.ticket_id == Ticket.id, TicketHistory.action == UNSTAFFED)
-    unstaffed = uow.session.scalars(
-        select(Ticket).where(unstaffed_condition(staffing), Ticket.created_at <= uow.now() - UNSTAFFED_NOTE_AFTER,
-                             ~noted).order_by(Ticket.id).limit(ROUTE_BATCH).with_for_update(skip_locked=True))
-    for ticket in unstaffed:
-        where = f"team {ticket.team} has" if ticket.team else "the platform has"
-        steps.journal(uow, ticket, UNSTAFFED, {"team": ticket.team})
-        steps.write_message(uow, ticket, NOTE, f"Nobody can take this ticket: {where} no agent cleared for duty "
-                            "(a valid certification the specialist level requires). It waits until one is; "
-                            "the agents list says who is cleared and why not.", config)
+def unstaffed_ids(uow, staffing):
+    """Waiting tickets of a team with no cleared agent, waited ``UNSTAFFED_NOTE_AFTER`` and not noted yet."""
+    return uow.session.scalars(select(Ticket.id).where(*unnoted_unstaffed(uow, staffing))
+                               .order_by(Ticket.id).limit(ROUTE_BATCH)).all()
+
+
+def unnoted_unstaffed(uow, staffing):
+    return unstaffed_condition(staffing), Ticket.created_at <= uow.now() - UNSTAFFED_NOTE_AFTER, not_noted()
+
+
+def not_noted():
+    return ~exists().where(TicketHistory.ticket_id == Ticket.id, TicketHistory.action == UNSTAFFED)
+
+
+def note_unstaffed(uow, ticket_ids, config):
+    """A note on each of ``ticket_ids`` (``unstaffed_ids``): once per ticket (its history holds an
+    ``unstaffed`` entry then), each in a transaction of its own that locks only that ticket (two
+    replicas do not both note it)."""
+    for ticket_id in ticket_ids:
+        with uow.transaction():
+            ticket = uow.session.scalars(select(Ticket).where(Ticket.id == ticket_id, waiting_condition(), not_noted())
+                                         .with_for_update(skip_locked=True)).first()
+            if ticket is None:
+                continue
+            where = f"team {ticket.team} has" if ticket.team else "the platform has"
+            steps.journal(uow, ticket, UNSTAFFED, {"team": ticket.team})
+            steps.write_message(uow, ticket, NOTE, f"Nobody can take this ticket: {where} no agent cleared for duty "
+                                "(a valid certification the specialist level requires). It waits until one is; "
+                                "the agents list says who is cleared and why not.", config)
 
 
 def unstaffed_condition(staffing):
@@ -263,4 +332,4 @@ def unstaffed_condition(staffing):
 
 
 def staffing_now(session, now):
-    return rules.staffing(candidates_at(session, now))
+    return rules.staffing(registry_at(session, now))  # who is cleared; their loads do not matter
