@@ -9,7 +9,9 @@ threading headers. The sender (a timer) leases the due rows, sends them over
 one SMTP connection and records each outcome: sent, or queued again with
 back-off, or failed with the reason; a crash after the send and before the
 record leaves the lease to run out and the mail to be sent again under the
-same Message-ID, which the customer's client shows once. Bounces (found by
+same Message-ID, which the customer's client shows once. The lease is short (``lease_for``:
+three SMTP timeouts and five seconds, 35 s by default) and renewed for the rest of the batch as
+the sender goes, so a killed sender's mail waits seconds, not the whole batch's worst case. Bounces (found by
 mail in) mark their delivery failed and leave a note on the ticket.
 """
 import logging
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 SEND_SECONDS = 2         # the sender's tick
 BATCH = 50               # deliveries leased at once
 DRAIN_SECONDS = 20       # a tick sends batch after batch until none is due, for at most this long
-LEASE = timedelta(minutes=5)  # a leased delivery not recorded by then is sent again (same Message-ID)
+LEASE = timedelta(seconds=35)  # lease_for the default SMTP timeout (10 s)
 DECISION_WINDOW = timedelta(seconds=5)  # a suggestion's decision event and the reply ticketing writes with it
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 DEFAULT_RATING_URL = "http://localhost:8000/rate/{token}"
@@ -337,10 +339,17 @@ def send_due(uow, ticketing, config):
     bounces on their tickets. Returns how many were attempted."""
     base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
     attempted, deadline = 0, time.monotonic() + DRAIN_SECONDS
-    with Mailer(SmtpSettings.of(config)) as mailer:  # connects at the first mail only
+    settings = SmtpSettings.of(config)
+    lease = lease_for(settings)
+    with Mailer(settings) as mailer:  # connects at the first mail only
         while True:
-            claimed = claim_due(uow, uow.now())
-            for delivery in claimed:
+            claimed = claim_due(uow, uow.now(), lease)
+            leased_at = uow.now()
+            for index, delivery in enumerate(claimed):
+                if uow.now() - leased_at >= lease / 2:  # the rest of the batch keeps its lease
+                    kept, leased_at = renew_leases(uow, claimed[index:], uow.now(), lease), uow.now()
+                    if delivery.id not in kept:
+                        continue
                 record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
             attempted += len(claimed)
             if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
@@ -349,7 +358,14 @@ def send_due(uow, ticketing, config):
     return attempted
 
 
-def claim_due(uow, at):
+def lease_for(settings):
+    """How long a leased delivery is the sender's: long enough for one mail (each of the SMTP
+    exchange's waits may take the timeout) since the lease is renewed mail by mail; a sender
+    killed holding it delays its mail by no more than this."""
+    return timedelta(seconds=3 * settings.timeout + 5)
+
+
+def claim_due(uow, at, lease=LEASE):
     """Count an attempt of the due deliveries and lease them, in a short transaction."""
     table = Delivery.__table__
     due = (table.c.status == rules.QUEUED, table.c.next_attempt_at <= at)
@@ -361,9 +377,23 @@ def claim_due(uow, at):
         # the conditions again: a concurrent tick on a database without row locks (SQLite) claims nothing twice
         rows = uow.session.execute(
             update(table).where(table.c.id.in_(ids), *due)
-            .values(attempts=table.c.attempts + 1, next_attempt_at=at + LEASE, last_attempt_at=at)
+            .values(attempts=table.c.attempts + 1, next_attempt_at=at + lease, last_attempt_at=at)
             .returning(*table.c)).all()
     return sorted(rows, key=lambda row: row.id)
+
+
+def renew_leases(uow, deliveries, at, lease=LEASE):
+    """The ids of ``deliveries`` still leased by this sender (same attempt, still queued), their
+    lease now running from ``at``; one whose lease ran out and was taken by another is not."""
+    table = Delivery.__table__
+    kept = set()
+    with uow.transaction():
+        for delivery in deliveries:
+            kept |= set(uow.session.scalars(
+                update(table).where(table.c.id == delivery.id, table.c.attempts == delivery.attempts,
+                                    table.c.status == rules.QUEUED)
+                .values(next_attempt_at=at + lease).returning(table.c.id)))
+    return kept
 
 
 class Outcome:
