@@ -11,7 +11,9 @@ back-off, or failed with the reason; a crash after the send and before the
 record leaves the lease to run out and the mail to be sent again under the
 same Message-ID, which the customer's client shows once. The lease is short (``lease_for``:
 three SMTP timeouts and five seconds, 35 s by default) and renewed for the rest of the batch as
-the sender goes, so a killed sender's mail waits seconds, not the whole batch's worst case. Bounces (found by
+the sender goes, so a killed sender's mail waits seconds, not the whole batch's worst case.
+A database that refuses the record of a mail just sent is asked again until the lease is nearly
+out (``record_within_lease``): the refusal alone does not send the mail twice. Bounces (found by
 mail in) mark their delivery failed and leave a note on the ticket.
 """
 import logging
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from marshmallow import fields
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from channels import metrics
 from channels.contract import (
@@ -40,6 +43,7 @@ SEND_SECONDS = 2         # the sender's tick
 BATCH = 50               # deliveries leased at once
 DRAIN_SECONDS = 20       # a tick sends batch after batch until none is due, for at most this long
 LEASE = timedelta(seconds=35)  # lease_for the default SMTP timeout (10 s)
+RECORD_RETRY_SECONDS = 0.5  # between two tries of an outcome's record the database refused
 DECISION_WINDOW = timedelta(seconds=5)  # a suggestion's decision event and the reply ticketing writes with it
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 DEFAULT_RATING_URL = "http://localhost:8000/rate/{token}"
@@ -344,13 +348,15 @@ def send_due(uow, ticketing, config):
     with Mailer(settings) as mailer:  # connects at the first mail only
         while True:
             claimed = claim_due(uow, uow.now(), lease)
-            leased_at = uow.now()
+            leased_at, lease_ends = uow.now(), time.monotonic() + lease.total_seconds()
             for index, delivery in enumerate(claimed):
                 if uow.now() - leased_at >= lease / 2:  # the rest of the batch keeps its lease
                     kept, leased_at = renew_leases(uow, claimed[index:], uow.now(), lease), uow.now()
+                    lease_ends = time.monotonic() + lease.total_seconds()
                     if delivery.id not in kept:
                         continue
-                record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
+                outcome = attempt(delivery, mailer, ticketing, config)
+                record_within_lease(uow, delivery, outcome, base, lease_ends)
             attempted += len(claimed)
             if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
                 break
@@ -437,6 +443,21 @@ def rating_link(ticketing, ticket_id, config):
         raise
     url = option(config, "CHANNELS_RATING_URL", DEFAULT_RATING_URL).format(token=link["rating_token"])
     return {"rating_url": url, "expires_at": shown_time(link["expires_at"])}
+
+
+def record_within_lease(uow, delivery, outcome, base_seconds, lease_ends):
+    """``record_outcome``, asked again while the database refuses, until a second before the lease
+    ends (``lease_ends`` on the monotonic clock); then the refusal is raised and the mail, its
+    lease run out, is sent again. Found by tests/faults: PostgreSQL refusing connections for
+    eight seconds had a mail just sent go out a second time."""
+    while True:
+        try:
+            return record_outcome(uow, delivery, outcome, base_seconds)
+        except OperationalError as exc:
+            if time.monotonic() + RECORD_RETRY_SECONDS >= lease_ends - 1:
+                raise
+            log.warning("delivery %s: recording its outcome failed, trying again: %s", delivery.id, exc)
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def record_outcome(uow, delivery, outcome, base_seconds):

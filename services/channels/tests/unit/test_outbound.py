@@ -2,6 +2,7 @@
 
 Ticketing is a stand-in here (``Ticketing``: the answers of its RPCs); the integration test
 (tests/integration/test_outbound_mail.py) runs the real one over the broker."""
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -271,6 +272,50 @@ def test_the_sender_renews_its_batchs_lease_as_it_goes(run, ticketing, config, s
     assert [ids for ids, _ in renewed] and all(len(ids) < 3 for ids, _ in renewed)
     assert [delivery.status for delivery in rows(run, models.Delivery)] == [rules.SENT] * 3
     assert len(smtp_server.mails()) == 3
+
+
+def refusing(times, monkeypatch):
+    """``outbound.record_outcome`` refused by the database ``times`` times, then recording."""
+    from sqlalchemy.exc import OperationalError
+    real, refused = outbound.record_outcome, []
+
+    def record(*args):
+        if len(refused) < times:
+            refused.append(args[1].id)
+            raise OperationalError("UPDATE deliveries", {}, Exception("database is not accepting connections"))
+        return real(*args)
+    monkeypatch.setattr(outbound, "record_outcome", record)
+    monkeypatch.setattr(outbound, "RECORD_RETRY_SECONDS", 0.01)
+    return refused
+
+
+def test_a_database_refusing_the_record_of_a_sent_mail_is_asked_again(run, ticketing, config, smtp_server,
+                                                                       monkeypatch):
+    """Found by tests/faults: the record refused, the lease ran out and the mail went out twice."""
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7, author="ann"), ticketing, config)
+    refused = refusing(3, monkeypatch)
+    assert run(outbound.send_due, ticketing, config, at=T0) == 1
+    [delivery] = rows(run, models.Delivery)
+    assert len(refused) == 3 and (delivery.status, delivery.attempts) == (rules.SENT, 1)
+    assert run(outbound.send_due, ticketing, config, at=T0 + timedelta(hours=1)) == 0
+    assert [mail["Message-ID"] for mail in smtp_server.mails()] == [delivery.message_id]
+
+
+def test_a_record_refused_until_the_lease_ends_is_given_up(run, ticketing, config, smtp_server, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7, author="ann"), ticketing, config)
+    refused = refusing(10**6, monkeypatch)
+    [claimed] = run(outbound.claim_due, T0, timedelta(seconds=11))
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        run(outbound.record_within_lease, claimed, outbound.Outcome(True), 10, time.monotonic() + 1.5)
+    assert time.monotonic() - started < 1.5 and len(refused) > 1
+    [delivery] = rows(run, models.Delivery)
+    assert delivery.status == rules.QUEUED  # its lease runs out, and the mail goes again
 
 
 def test_failure_after_the_last_retry_shows_failed_with_the_reason(run, ticketing, config, smtp_server):
