@@ -538,7 +538,8 @@ def queues_left(load, state):
 
 def report(timeline, load_seconds, settled, counts, problems):
     lines = ["# Faults run", "", f"Load: {TICKET_CLIENTS} ticket clients and {POST_CLIENTS} post clients "
-             f"for {load_seconds:.0f} s; everything caught up {settled:.0f} s after the load stopped.", "",
+             f"for {load_seconds:.0f} s, customers mailing the support mailbox every {MAIL_PAUSE_SECONDS} s; "
+             f"everything caught up {settled:.0f} s after the load stopped.", "",
              "| fault | at (s) | lasted (s) | then /health answered 200 after (s) |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {what} | {at:.0f} | {lasted:.1f} | {recovered:.1f} |" for what, at, lasted, recovered in timeline]
     lines += ["", "| count | value |", "| --- | ---: |"]
