@@ -1,9 +1,12 @@
 """The platform as `make up` runs it, but each command of its Procfile a process of
 its own (honcho would not let a test kill and restart one), every service on
-a fresh PostgreSQL database, on a fresh RabbitMQ vhost; and the faults that
+a fresh PostgreSQL database, on a fresh RabbitMQ vhost, with its mail servers
+(Dovecot for the support mailbox, aiosmtpd for mail out); and the faults that
 the tests inflict on it."""
 import subprocess
+import sys
 import time
+from email import message_from_bytes, policy
 
 import pytest
 import requests
@@ -14,6 +17,8 @@ from plumbing.services import NAMES as DATABASES
 from plumbing.testing import free_port, procfile_commands, wait_for
 from tests.conftest import ROOT, ServiceProcess, write_procfile
 ADMIN_PASSWORD = "faults-admin-password"
+IMAP_PASSWORD = "faults-imap-password"
+SMTP_SECONDS = 0.1  # the SMTP server's time over each mail: a kill of channels finds one on the way
 REPORTS = pytest.StashKey[list]()
 
 
@@ -90,17 +95,64 @@ def restart_rabbitmq(seconds):
     subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True, timeout=120)
 
 
+class SmtpSink:
+    """services/channels/tests/smtp_sink.py (aiosmtpd) on a loopback port, taking SMTP_SECONDS
+    over each mail; ``stop()`` and ``start()`` again (the server down for a while); ``message_ids()``
+    of every mail it accepted, as many times as it accepted it."""
+
+    def __init__(self, directory):
+        self.directory, self.port, self.process = directory, free_port(), None
+        directory.mkdir()
+
+    def start(self):
+        import socket
+        script = ROOT / "services" / "channels" / "tests" / "smtp_sink.py"
+        self.process = subprocess.Popen([sys.executable, str(script), str(self.port), str(self.directory),
+                                         str(SMTP_SECONDS)])
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, timeout=15, interval=0.05, message="the SMTP server to listen")
+        return self
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def message_ids(self):
+        return [message_from_bytes(path.read_bytes(), policy=policy.default)["Message-ID"]
+                for path in self.directory.glob("*.eml")]
+
+
 @pytest.fixture
-def platform_on_postgres(process_env, new_postgres_database, tmp_path):
-    """Migrated and declared as `make up` does it, started, answering /health."""
+def smtp_sink(tmp_path):
+    sink = SmtpSink(tmp_path / "smtp").start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def platform_on_postgres(process_env, new_postgres_database, tmp_path, dovecot, smtp_sink):
+    """Migrated and declared as `make up` does it, started, answering /health; channels polls
+    the Dovecot mailbox ``support`` (``platform.dovecot``) every second and mails ``platform.smtp``."""
+    dovecot.user("support", IMAP_PASSWORD)
     env = dict(process_env, GATEWAY_PORT=str(free_port()), ADMIN_PASSWORD=ADMIN_PASSWORD,
                JWT_SECRET="faults-secret-of-at-least-32-bytes-long",
+               FAULTS_IMAP_PASSWORD=IMAP_PASSWORD, CHANNELS_POLL_SECONDS="1", CHANNELS_SEND_SECONDS="0.5",
+               CHANNELS_SMTP_HOST="127.0.0.1", CHANNELS_SMTP_PORT=str(smtp_sink.port),
+               CHANNELS_SMTP_TIMEOUT_SECONDS="2", CHANNELS_RETRY_BASE_SECONDS="1",
                **{f"{service.upper()}_DATABASE_URL": new_postgres_database() for service in DATABASES},
                **{f"{service.upper()}_METRICS_PORT": str(free_port()) for service in SERVICES})
     done = subprocess.run(["make", "--no-print-directory", "migrate", "topology"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     platform = Platform(env, tmp_path)
+    platform.dovecot, platform.smtp = dovecot, smtp_sink
     try:
         for name in platform.processes:
             platform.start(name)

@@ -13,6 +13,18 @@ up: the tickets with what clients were told, appraisal's facts and records
 with ticketing's tickets and outbox, ticketing's alert tickets and inbox
 with monitoring's alerts and outbox, an outside consumer's queues with both
 outboxes; no dead letters. The counts go to a report file.
+
+Mail (channels) runs through it too: customers mail the support mailbox
+(an IMAP APPEND to Dovecot, retried while it is away); channels polls it
+every second, each mail opening a ticket and sending its acknowledgement to
+the SMTP server (aiosmtpd, taking SMTP_SECONDS over each mail). Beside the
+faults above, the SMTP server stops for SMTP_DOWN_SECONDS, Dovecot restarts,
+and channels is killed twice more: while it holds a lease on a delivery
+(mid-send) and while a mail is being taken (mid-fetch). Every mail Dovecot
+accepted must have become exactly one ticket (counted per Message-ID), every
+acknowledgement reached the SMTP server, and none twice (its Message-ID
+counted there) beyond the one mail a kill can catch between the server's
+250 and the record of it.
 """
 import itertools
 import json
@@ -31,7 +43,7 @@ from kombu import Connection
 from plumbing import topology
 from plumbing.consumer import DEFAULT_RETRY_DELAYS
 from plumbing.testing import EventTap
-from tests.faults.conftest import ADMIN_PASSWORD, restart_rabbitmq
+from tests.faults.conftest import ADMIN_PASSWORD, IMAP_PASSWORD, restart_rabbitmq
 
 pytestmark = pytest.mark.faults
 
@@ -41,6 +53,10 @@ RETRY_SECONDS = 60        # a request still unanswered after this long is given 
 DOWN_SECONDS = 1          # between killing a process and starting it again
 BETWEEN_FAULTS_SECONDS = 2
 SETTLE_SECONDS = 90       # for every effect to catch up after the load (an event's last retry waits 30 s)
+MAIL_PAUSE_SECONDS = 0.3  # between two mails of the customers
+SMTP_DOWN_SECONDS = 5
+IMAP_DOWN_SECONDS = 2
+CAUGHT_WITHIN_SECONDS = 5  # a targeted kill waits this long for its moment, then kills anyway
 ALERT_CONSUMERS = ("ticketing.on_opinion_alert_raised", "ticketing.on_opinion_alert_updated")
 
 # crisis stories, each far from the others: each its own cluster, alert and ticket
@@ -149,9 +165,58 @@ class Load:
         return [request for request in self.requests if request.kind == kind]
 
 
+class Customers:
+    """Customers mailing the support mailbox until stopped: each mail appended to Dovecot's
+    INBOX as a delivery agent would put it there, retried for RETRY_SECONDS while the server
+    is away; ``delivered`` holds the Message-IDs Dovecot took, ``given_up`` the others."""
+
+    def __init__(self, dovecot):
+        self.dovecot = dovecot
+        self.delivered, self.given_up, self.failures = [], [], Counter()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(RETRY_SECONDS + 30)
+        assert not self.thread.is_alive(), "the customers did not finish"
+
+    def run(self):
+        for number in itertools.count():
+            if self.stopping.is_set():
+                return
+            message_id = f"faults-mail-{number}-{uuid.uuid4().hex[:8]}@customers.example"
+            raw = (f"From: Customer {number} <mail-customer-{number}@example.com>\r\n"
+                   f"To: support@shop.example.com\r\nSubject: {mail_subject(number)}\r\n"
+                   f"Message-ID: <{message_id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                   f"My parcel {number} has not arrived.\r\n").encode()
+            deadline = time.monotonic() + RETRY_SECONDS
+            while True:
+                try:
+                    self.dovecot.append("support", IMAP_PASSWORD, raw)
+                except Exception as exc:  # noqa: BLE001 - the server away
+                    self.failures[type(exc).__name__] += 1
+                    if time.monotonic() > deadline:
+                        self.given_up.append(message_id)
+                        break
+                    time.sleep(0.5)
+                else:
+                    self.delivered.append(message_id)
+                    break
+            time.sleep(MAIL_PAUSE_SECONDS)
+
+
+def mail_subject(number):
+    return f"faults mail {number}"
+
+
 def faults(platform):
-    """(what, action) in order. The database first: events whose handlers it
-    failed wait out their longest retry delay while the other faults run."""
+    """(what, action) in order; an action may return a note for the report. The database
+    first: events whose handlers it failed wait out their longest retry delay while the
+    other faults run."""
     yield "PostgreSQL refuses connections for 8 s", lambda: platform.refuse_connections(8)
     yield "RabbitMQ stop_app, 3 s, start_app", lambda: restart_rabbitmq(3)
     for name in platform.processes:
@@ -160,6 +225,34 @@ def faults(platform):
             time.sleep(DOWN_SECONDS)
             platform.start(name)
         yield f"kill -9 {name}, start it again", crash
+    yield f"SMTP server stopped for {SMTP_DOWN_SECONDS} s", lambda: server_down(
+        platform.smtp, SMTP_DOWN_SECONDS)
+    yield f"Dovecot (IMAP) stopped for {IMAP_DOWN_SECONDS} s", lambda: server_down(
+        platform.dovecot, IMAP_DOWN_SECONDS)
+    yield "kill -9 channels mid-send (holding a lease), start it again", lambda: crash_channels_when(
+        platform, "SELECT count(*) FROM deliveries WHERE status = 'queued' AND attempts > 0 AND last_error IS NULL "
+                  "AND next_attempt_at > now() + interval '2 seconds'", "deliveries leased")
+    yield "kill -9 channels mid-fetch (a mail pending), start it again", lambda: crash_channels_when(
+        platform, "SELECT count(*) FROM inbound_mails WHERE outcome = 'pending'", "mails pending")
+
+
+def server_down(server, seconds):
+    server.stop()
+    time.sleep(seconds)
+    server.start()
+
+
+def crash_channels_when(platform, sql, what):
+    """Kill channels as soon as ``sql`` counts something (or after CAUGHT_WITHIN_SECONDS); the note says what."""
+    deadline, found = time.monotonic() + CAUGHT_WITHIN_SECONDS, 0
+    while time.monotonic() < deadline and not found:
+        found = platform.query("channels", sql)[0][0]
+        if not found:
+            time.sleep(0.02)
+    platform.kill("channels")
+    time.sleep(DOWN_SECONDS)
+    platform.start("channels")
+    return f"{found} {what} at the kill"
 
 
 def test_nothing_acknowledged_is_lost_or_doubled_under_faults(platform_on_postgres, rabbit_config, fault_report):
@@ -171,31 +264,41 @@ def test_nothing_acknowledged_is_lost_or_doubled_under_faults(platform_on_postgr
     rule = requests.post(f"{platform.base}/api/v1/monitoring/rules", headers={"Authorization": f"Bearer {token}"},
                          json={"name": "brand", "query": "acme OR 某某外卖 OR 某某快递"}, timeout=30)
     assert rule.status_code == 201, rule.text
+    mailbox = requests.post(f"{platform.base}/api/v1/channels/mailboxes", headers={"Authorization": f"Bearer {token}"},
+                            json={"address": "support@shop.example.com", "language": "en", "imap_host": "127.0.0.1",
+                                  "imap_port": platform.dovecot.port, "imap_tls": False, "imap_user": "support",
+                                  "imap_password_secret": "FAULTS_IMAP_PASSWORD"}, timeout=30)
+    assert mailbox.status_code == 201, mailbox.text
 
-    load = Load(platform.base, token)
+    load, customers = Load(platform.base, token), Customers(platform.dovecot)
     timeline = []
     load.start()
+    customers.start()
     try:
         for what, action in faults(platform):
             time.sleep(BETWEEN_FAULTS_SECONDS)
             began = time.monotonic()
-            action()
-            timeline.append((what, began - load.started, time.monotonic() - began, platform.wait_healthy()))
+            note = action()
+            timeline.append((f"{what} ({note})" if note else what, began - load.started, time.monotonic() - began,
+                             platform.wait_healthy()))
         time.sleep(BETWEEN_FAULTS_SECONDS)
     finally:
         load.stop()
+        customers.stop()
     load_seconds = time.monotonic() - load.started
 
     settle_began = time.monotonic()
-    while not caught_up(state := state_of(platform)) and time.monotonic() - settle_began < SETTLE_SECONDS:
+    while (not caught_up(state := state_of(platform, customers))
+           and time.monotonic() - settle_began < SETTLE_SECONDS):
         time.sleep(1)
     settled = time.monotonic() - settle_began
     state["queues"] = ready_messages(amqp_uri, all_queues(platform))
     state["delivered"] = {service: tap.rest(quiet=2) for service, tap in outside.items()}
+    state["channels kills"] = sum("kill -9 channels" in what for what, *_ in timeline)
 
     counts, problems = {}, []
     for check in (tickets_against_clients, alert_tickets_against_alerts, events_against_consumers,
-                  posts_against_clients, queues_left):
+                  posts_against_clients, mail_against_mail_servers, queues_left):
         found, wrong = check(load, state)
         counts.update(found)
         problems += wrong
@@ -204,12 +307,12 @@ def test_nothing_acknowledged_is_lost_or_doubled_under_faults(platform_on_postgr
 
 
 # -- what the platform holds ---------------------------------------------------------------------------------------
-def state_of(platform):
-    """What each service holds, read from its database."""
+def state_of(platform, customers):
+    """What each service holds, read from its database; what the mail servers hold."""
     def rows(service, sql):
         return platform.query(service, sql)
     return {
-        "tickets": rows("ticketing", "SELECT id, subject, custom_fields, created_at FROM tickets"),
+        "tickets": rows("ticketing", "SELECT id, subject, channel, custom_fields, created_at FROM tickets"),
         "outbox": {service: rows(service, "SELECT id, event_type, aggregate_id, envelope, published_at FROM outbox")
                    for service in ("ticketing", "monitoring")},
         "inbox": rows("ticketing", "SELECT event_id, consumer FROM inbox"),
@@ -218,6 +321,11 @@ def state_of(platform):
         "records": {row.ticket_id for row in rows("appraisal", "SELECT ticket_id FROM ticket_records")},
         "alerts": rows("monitoring", "SELECT key, opens_ticket FROM alerts"),
         "posts": {row.external_id for row in rows("monitoring", "SELECT external_id FROM posts")},
+        "channels outbox": rows("channels", "SELECT id, published_at FROM outbox"),
+        "inbound mails": rows("channels", "SELECT message_id, outcome, ticket_id FROM inbound_mails"),
+        "deliveries": rows("channels", "SELECT message_id, kind, status, ticket_id, attempts FROM deliveries"),
+        "mailed": list(customers.delivered), "mails given up": list(customers.given_up),
+        "mail failures": Counter(customers.failures), "at the SMTP server": platform.smtp.message_ids(),
     }
 
 
@@ -243,7 +351,17 @@ def caught_up(state):
     return (all(row.published_at for rows in state["outbox"].values() for row in rows)
             and created_events(state) <= created_facts(state)
             and alert_events_asking_for_tickets(state) <= alert_events_handled(state)
-            and {row.key for row in state["alerts"] if row.opens_ticket} <= set(state["alert_tickets"]))
+            and {row.key for row in state["alerts"] if row.opens_ticket} <= set(state["alert_tickets"])
+            and all(row.published_at for row in state["channels outbox"])
+            and {normal(m) for m in state["mailed"]} <= {normal(row.message_id) for row in state["inbound mails"]
+                                                         if row.outcome != "pending"}
+            and all(row.status != "queued" for row in state["deliveries"])
+            and ({normal(row.message_id) for row in state["deliveries"]}
+                 <= {normal(m) for m in state["at the SMTP server"]}))
+
+
+def normal(message_id):
+    return (message_id or "").strip().strip("<>")
 
 
 def all_queues(platform):
@@ -284,8 +402,8 @@ def tickets_against_clients(load, state):
     problems += [f"ticket {r.name!r} was refused: {r.status} {r.answer}"
                  for r in sent if r.status is not None and not r.acknowledged]
     asked = {r.name for r in sent}
-    strays = [row.id for row in state["tickets"]
-              if row.subject not in asked and "opinion_alert_key" not in row.custom_fields]
+    strays = [row.id for row in state["tickets"] if row.subject not in asked and row.channel != "email"
+              and "opinion_alert_key" not in row.custom_fields]
     problems += [f"tickets nobody asked for: {strays}"] * bool(strays)
     # opened before the last try: without its Idempotency-Key that try would have opened a second ticket
     found_again = [r for r in acknowledged
@@ -362,6 +480,55 @@ def posts_against_clients(load, state):
             "posts stored": len(state["posts"])}, problems
 
 
+def mail_against_mail_servers(load, state):
+    """Each mail Dovecot took is one inbound mail that opened one ticket (by its Message-ID and
+    subject), whose acknowledgement reached the SMTP server; every delivery sent, reaching the
+    server once, twice at most for a mail a kill of channels caught between the server's 250 and
+    the record of it (one per kill: the sender has one mail on the way at a time)."""
+    mailed = [normal(m) for m in state["mailed"]]
+    inbound = {normal(row.message_id): row for row in state["inbound mails"]}
+    tickets = Counter(row.subject for row in state["tickets"] if row.channel == "email")
+    ticket_ids = {row.subject: row.id for row in state["tickets"] if row.channel == "email"}
+    subjects = {m: mail_subject(int(m.split("-")[2])) for m in mailed}
+    problems = [f"mail {m} was not taken" for m in mailed if m not in inbound]
+    problems += [f"mail {m} is {inbound[m].outcome}, not opened" for m in mailed
+                 if m in inbound and inbound[m].outcome != "opened"]
+    problems += [f"mail {m} made {tickets[subjects[m]]} tickets" for m in mailed if tickets[subjects[m]] != 1]
+    problems += [f"mail {m} names ticket {inbound[m].ticket_id}, its subject's ticket is {ticket_ids[subjects[m]]}"
+                 for m in mailed if m in inbound and subjects[m] in ticket_ids
+                 and inbound[m].ticket_id != ticket_ids[subjects[m]]]
+    stray = set(tickets) - set(subjects.values())
+    problems += [f"mail tickets nobody mailed: {sorted(stray)}"] * bool(stray)
+    acknowledged = Counter(row.ticket_id for row in state["deliveries"] if row.kind == "acknowledgement")
+    opened = {row.ticket_id for row in inbound.values() if row.outcome == "opened"}
+    problems += [f"ticket {ticket} has {acknowledged[ticket]} acknowledgements" for ticket in opened
+                 if acknowledged[ticket] != 1]
+    problems += [f"delivery {row.message_id} is {row.status}" for row in state["deliveries"] if row.status != "sent"]
+    at_server = Counter(normal(m) for m in state["at the SMTP server"])
+    ours = {normal(row.message_id) for row in state["deliveries"]}
+    lost = ours - set(at_server)
+    twice = {m: n for m, n in at_server.items() if n > 1}
+    problems += [f"{len(lost)} sent mails never reached the SMTP server: {sorted(lost)[:5]}"] * bool(lost)
+    problems += [f"mails at the SMTP server nobody sent: {sorted(set(at_server) - ours)[:5]}"] * bool(
+        set(at_server) - ours)
+    if any(n > 2 for n in twice.values()) or len(twice) > state["channels kills"]:
+        problems.append(f"mails sent more than once beyond one per kill of channels: {twice}")
+    return {
+        "mails Dovecot took (IMAP APPEND)": len(mailed), "mails given up (Dovecot away too long)":
+            len(state["mails given up"]), "failed appends": state["mail failures"],
+        "inbound mails logged": len(inbound), "of those, opened a ticket": len(opened),
+        "tickets by mail": sum(tickets.values()), "mails that made two tickets or more":
+            sum(n > 1 for n in tickets.values()),
+        "deliveries (acknowledgements and others)": len(state["deliveries"]),
+        "deliveries sent": sum(row.status == "sent" for row in state["deliveries"]),
+        "deliveries attempted more than once": sum(row.attempts > 1 for row in state["deliveries"]),
+        "mails at the SMTP server": sum(at_server.values()),
+        "distinct Message-IDs there": len(at_server),
+        "sent mails lost (not at the SMTP server)": len(lost),
+        "Message-IDs at the SMTP server twice (kill between its 250 and the record)": len(twice),
+    }, problems
+
+
 def queues_left(load, state):
     dead = {name: count for name, count in state["queues"].items() if name.endswith(".dlq") and count}
     waiting = {name: count for name, count in state["queues"].items() if not name.endswith(".dlq") and count}
@@ -371,7 +538,8 @@ def queues_left(load, state):
 
 def report(timeline, load_seconds, settled, counts, problems):
     lines = ["# Faults run", "", f"Load: {TICKET_CLIENTS} ticket clients and {POST_CLIENTS} post clients "
-             f"for {load_seconds:.0f} s; everything caught up {settled:.0f} s after the load stopped.", "",
+             f"for {load_seconds:.0f} s, customers mailing the support mailbox every {MAIL_PAUSE_SECONDS} s; "
+             f"everything caught up {settled:.0f} s after the load stopped.", "",
              "| fault | at (s) | lasted (s) | then /health answered 200 after (s) |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {what} | {at:.0f} | {lasted:.1f} | {recovered:.1f} |" for what, at, lasted, recovered in timeline]
     lines += ["", "| count | value |", "| --- | ---: |"]

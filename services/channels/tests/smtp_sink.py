@@ -1,11 +1,13 @@
 """A real SMTP server on loopback for channels' tests (aiosmtpd), in a process of its own: the
 tests' process is patched by eventlet, under which asyncio does not run.
 
-    python smtp_sink.py PORT DIRECTORY
+    python smtp_sink.py PORT DIRECTORY [SECONDS]
 
 Each accepted mail is written to DIRECTORY as ``<n>.eml`` (the bytes as received) with
 ``<n>.rcpt`` (the envelope recipients, one a line). A recipient whose local part starts with
-``reject`` is refused with 550 (a permanent failure).
+``reject`` is refused with 550 (a permanent failure). SECONDS (0 by default) is how long the
+server takes over each mail before it keeps it and answers 250 (a slow server: a client killed
+meanwhile has its mail dropped, as an MTA drops a transaction it never confirmed).
 """
 import asyncio
 import itertools
@@ -16,8 +18,8 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, directory):
-        self.directory = Path(directory)
+    def __init__(self, directory, seconds=0.0):
+        self.directory, self.seconds = Path(directory), seconds
         self.counter = itertools.count(len(list(self.directory.glob("*.eml"))) + 1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -27,6 +29,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.seconds:
+            await asyncio.sleep(self.seconds)
         number = next(self.counter)
         (self.directory / f"{number}.rcpt").write_text("\n".join(envelope.rcpt_tos))
         partial = self.directory / f"{number}.part"
@@ -35,8 +39,8 @@ class Sink:
         return "250 OK"
 
 
-def main(port, directory):
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=int(port))
+def main(port, directory, seconds="0"):
+    controller = Controller(Sink(directory, float(seconds)), hostname="127.0.0.1", port=int(port))
     controller.start()
     try:
         asyncio.run(asyncio.Event().wait())
@@ -45,4 +49,4 @@ def main(port, directory):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -7,7 +7,10 @@ and ``last_uid``, saved after each mail is taken: a restart fetches from the fir
 yet taken, so nothing is lost, and a mail taken but not yet counted comes again and is
 answered as a duplicate (its Message-ID), so nothing is repeated. A folder whose
 UIDVALIDITY changed is read again from its start, its mail already taken being duplicates.
-Replicas may poll the same mailbox: the Message-ID keeps each mail once.
+Replicas may poll the same mailbox: the Message-ID keeps each mail once. A mail another worker
+is still taking (logged ``pending`` by it) ends the poll before its UID: were the place saved past
+it and that worker killed, nobody would fetch it again and it would never become a ticket; the
+next poll takes it (finishing what the other began, under the same idempotency key) or finds it done.
 """
 import logging
 
@@ -68,8 +71,11 @@ def poll_mailbox(uow, ticketing, settings, mailbox_id, connect=IMAPClient):
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if raw is not None:
-                    handlers.take_mail(uow, ticketing, settings, mailbox_id, raw, imap_uid=uid)
                     taken += 1
+                    if handlers.take_mail(uow, ticketing, settings, mailbox_id, raw,
+                                          imap_uid=uid)["outcome"] == handlers.PENDING:
+                        log.info("mailbox %s: UID %s is being taken by another worker: next poll", mailbox_id, uid)
+                        return taken
                 save_place(uow, mailbox_id, uidvalidity, uid)
         if not uids:
             save_place(uow, mailbox_id, uidvalidity, last_uid)

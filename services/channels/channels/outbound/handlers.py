@@ -9,7 +9,11 @@ threading headers. The sender (a timer) leases the due rows, sends them over
 one SMTP connection and records each outcome: sent, or queued again with
 back-off, or failed with the reason; a crash after the send and before the
 record leaves the lease to run out and the mail to be sent again under the
-same Message-ID, which the customer's client shows once. Bounces (found by
+same Message-ID, which the customer's client shows once. The lease is short (``lease_for``:
+three SMTP timeouts and five seconds, 35 s by default) and renewed for the rest of the batch as
+the sender goes, so a killed sender's mail waits seconds, not the whole batch's worst case.
+A database that refuses the record of a mail just sent is asked again until the lease is nearly
+out (``record_within_lease``): the refusal alone does not send the mail twice. Bounces (found by
 mail in) mark their delivery failed and leave a note on the ticket.
 """
 import logging
@@ -18,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from marshmallow import fields
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from channels import metrics
 from channels.contract import (
@@ -37,7 +42,8 @@ log = logging.getLogger(__name__)
 SEND_SECONDS = 2         # the sender's tick
 BATCH = 50               # deliveries leased at once
 DRAIN_SECONDS = 20       # a tick sends batch after batch until none is due, for at most this long
-LEASE = timedelta(minutes=5)  # a leased delivery not recorded by then is sent again (same Message-ID)
+LEASE = timedelta(seconds=35)  # lease_for the default SMTP timeout (10 s)
+RECORD_RETRY_SECONDS = 0.5  # between two tries of an outcome's record the database refused
 DECISION_WINDOW = timedelta(seconds=5)  # a suggestion's decision event and the reply ticketing writes with it
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 DEFAULT_RATING_URL = "http://localhost:8000/rate/{token}"
@@ -337,11 +343,20 @@ def send_due(uow, ticketing, config):
     bounces on their tickets. Returns how many were attempted."""
     base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
     attempted, deadline = 0, time.monotonic() + DRAIN_SECONDS
-    with Mailer(SmtpSettings.of(config)) as mailer:  # connects at the first mail only
+    settings = SmtpSettings.of(config)
+    lease = lease_for(settings)
+    with Mailer(settings) as mailer:  # connects at the first mail only
         while True:
-            claimed = claim_due(uow, uow.now())
-            for delivery in claimed:
-                record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
+            claimed = claim_due(uow, uow.now(), lease)
+            leased_at, lease_ends = uow.now(), time.monotonic() + lease.total_seconds()
+            for index, delivery in enumerate(claimed):
+                if uow.now() - leased_at >= lease / 2:  # the rest of the batch keeps its lease
+                    kept, leased_at = renew_leases(uow, claimed[index:], uow.now(), lease), uow.now()
+                    lease_ends = time.monotonic() + lease.total_seconds()
+                    if delivery.id not in kept:
+                        continue
+                outcome = attempt(delivery, mailer, ticketing, config)
+                record_within_lease(uow, delivery, outcome, base, lease_ends)
             attempted += len(claimed)
             if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
                 break
@@ -349,7 +364,14 @@ def send_due(uow, ticketing, config):
     return attempted
 
 
-def claim_due(uow, at):
+def lease_for(settings):
+    """How long a leased delivery is the sender's: long enough for one mail (each of the SMTP
+    exchange's waits may take the timeout) since the lease is renewed mail by mail; a sender
+    killed holding it delays its mail by no more than this."""
+    return timedelta(seconds=3 * settings.timeout + 5)
+
+
+def claim_due(uow, at, lease=LEASE):
     """Count an attempt of the due deliveries and lease them, in a short transaction."""
     table = Delivery.__table__
     due = (table.c.status == rules.QUEUED, table.c.next_attempt_at <= at)
@@ -361,9 +383,23 @@ def claim_due(uow, at):
         # the conditions again: a concurrent tick on a database without row locks (SQLite) claims nothing twice
         rows = uow.session.execute(
             update(table).where(table.c.id.in_(ids), *due)
-            .values(attempts=table.c.attempts + 1, next_attempt_at=at + LEASE, last_attempt_at=at)
+            .values(attempts=table.c.attempts + 1, next_attempt_at=at + lease, last_attempt_at=at)
             .returning(*table.c)).all()
     return sorted(rows, key=lambda row: row.id)
+
+
+def renew_leases(uow, deliveries, at, lease=LEASE):
+    """The ids of ``deliveries`` still leased by this sender (same attempt, still queued), their
+    lease now running from ``at``; one whose lease ran out and was taken by another is not."""
+    table = Delivery.__table__
+    kept = set()
+    with uow.transaction():
+        for delivery in deliveries:
+            kept |= set(uow.session.scalars(
+                update(table).where(table.c.id == delivery.id, table.c.attempts == delivery.attempts,
+                                    table.c.status == rules.QUEUED)
+                .values(next_attempt_at=at + lease).returning(table.c.id)))
+    return kept
 
 
 class Outcome:
@@ -407,6 +443,21 @@ def rating_link(ticketing, ticket_id, config):
         raise
     url = option(config, "CHANNELS_RATING_URL", DEFAULT_RATING_URL).format(token=link["rating_token"])
     return {"rating_url": url, "expires_at": shown_time(link["expires_at"])}
+
+
+def record_within_lease(uow, delivery, outcome, base_seconds, lease_ends):
+    """``record_outcome``, asked again while the database refuses, until a second before the lease
+    ends (``lease_ends`` on the monotonic clock); then the refusal is raised and the mail, its
+    lease run out, is sent again. Found by tests/faults: PostgreSQL refusing connections for
+    eight seconds had a mail just sent go out a second time."""
+    while True:
+        try:
+            return record_outcome(uow, delivery, outcome, base_seconds)
+        except OperationalError as exc:
+            if time.monotonic() + RECORD_RETRY_SECONDS >= lease_ends - 1:
+                raise
+            log.warning("delivery %s: recording its outcome failed, trying again: %s", delivery.id, exc)
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def record_outcome(uow, delivery, outcome, base_seconds):

@@ -175,3 +175,65 @@ def test_the_log_lists_what_came_and_what_became_of_it(take, run):
     take((MAIL / "bulk.eml").read_bytes())
     page = run(inbound.list_inbound, {"outcome": "bulk"})
     assert page["total"] == 1 and page["items"][0]["sender"] == "deals@marketing.example"
+
+
+class FakeImap:
+    """An IMAP server's answers to the poller: a folder of ``mails`` ({uid: raw})."""
+
+    def __init__(self, mails):
+        self.mails = mails
+
+    def __call__(self, host, port, ssl, timeout):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def login(self, user, password):
+        pass
+
+    def select_folder(self, folder, readonly):
+        return {b"UIDVALIDITY": 7}
+
+    def search(self, criteria):
+        first = int(criteria[1].split(":")[0])
+        return [uid for uid in self.mails if uid >= first]
+
+    def fetch(self, uids, parts):
+        return {uid: {b"BODY[]": self.mails[uid]} for uid in uids}
+
+
+def test_a_mail_another_worker_is_taking_stops_the_poll_before_its_uid(run, ticketing, settings, monkeypatch):
+    """Found checking the faults run: a poller that met a mail another replica had logged (pending)
+    saved its UID; that replica killed, the mail never became a ticket."""
+    from channels.inbound import imap
+    monkeypatch.setenv("FAULTS_TEST_IMAP_PASSWORD", "secret")
+    box = run(mailboxes.create_mailbox, {"address": "support@shop.example.com", "imap_host": "imap.example.com",
+                                         "imap_user": "support", "imap_password_secret": "FAULTS_TEST_IMAP_PASSWORD"})
+    server = FakeImap({1: mail(message_id="one@x", sender="a@example.net"),
+                       2: mail(message_id="two@x", sender="b@example.net"),
+                       3: mail(message_id="three@x", sender="c@example.net")})
+    real_log_mail = inbound.log_mail
+
+    def logged_meanwhile_by_another(uow, mailbox, parsed, raw, imap_uid, settings):
+        if parsed.message_id == "two@x":  # the other replica logs it first, and is killed before its ticket
+            with run.sessions() as session, session.begin():
+                session.add(models.InboundMail(
+                    mailbox_id=mailbox.id, message_id="two@x", sender="b@example.net", subject="Parcel damaged",
+                    text="The cup is broken.", outcome=inbound.PENDING, reason="", imap_uid=imap_uid, size=len(raw),
+                    raw=raw, received_at=uow.now()))
+        return real_log_mail(uow, mailbox, parsed, raw, imap_uid, settings)
+    monkeypatch.setattr(inbound, "log_mail", logged_meanwhile_by_another)
+
+    assert run(imap.poll_mailbox, ticketing, settings, box["id"], server) == 2
+    assert run(mailboxes.get_mailbox, box["id"])["last_uid"] == 1  # not past the mail still pending
+    monkeypatch.setattr(inbound, "log_mail", real_log_mail)
+    assert run(imap.poll_mailbox, ticketing, settings, box["id"], server) == 2  # two@x finished, three@x
+    assert run(mailboxes.get_mailbox, box["id"])["last_uid"] == 3
+    taken = {row.message_id: row for row in run(lambda uow: uow.session.scalars(select(models.InboundMail)).all())}
+    assert {key: row.outcome for key, row in taken.items()} == {"one@x": "opened", "two@x": "opened",
+                                                                "three@x": "opened"}
+    assert len({row.ticket_id for row in taken.values()}) == 3

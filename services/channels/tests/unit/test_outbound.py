@@ -2,6 +2,7 @@
 
 Ticketing is a stand-in here (``Ticketing``: the answers of its RPCs); the integration test
 (tests/integration/test_outbound_mail.py) runs the real one over the broker."""
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -211,12 +212,110 @@ def test_a_crash_after_sending_sends_again_under_the_same_message_id(run, ticket
     from channels.outbound.sending import Mailer, SmtpSettings
     with Mailer(SmtpSettings.of(config)) as mailer:
         assert outbound.attempt(claimed, mailer, ticketing, config).sent
-    assert run(outbound.send_due, ticketing, config, at=T0 + timedelta(minutes=1)) == 0  # leased still
+    assert run(outbound.send_due, ticketing, config, at=T0 + timedelta(seconds=5)) == 0  # leased still
     run(outbound.send_due, ticketing, config, at=T0 + outbound.LEASE)
     first, again = smtp_server.mails()
     assert first["Message-ID"] == again["Message-ID"] == claimed.message_id
     [delivery] = rows(run, models.Delivery)
     assert (delivery.status, delivery.attempts) == (rules.SENT, 2)
+
+
+def test_a_killed_senders_lease_runs_out_within_three_smtp_timeouts(run, ticketing, config, smtp_server):
+    """Found by tests/faults: a sender killed holding a batch left its mail for five minutes."""
+    from channels.outbound.sending import SmtpSettings
+    lease = outbound.lease_for(SmtpSettings.of(config))  # the SMTP timeout here is 2 s
+    assert lease == timedelta(seconds=11) and outbound.lease_for(SmtpSettings()) < timedelta(minutes=1)
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7, author="ann"), ticketing, config)
+    run(outbound.claim_due, T0, lease)  # and the process is killed
+    assert run(outbound.send_due, ticketing, config, at=T0 + lease - timedelta(seconds=1)) == 0
+    assert run(outbound.send_due, ticketing, config, at=T0 + lease) == 1
+    [mail] = smtp_server.mails()
+    [delivery] = rows(run, models.Delivery)
+    assert (delivery.status, delivery.attempts, mail["Message-ID"]) == (rules.SENT, 2, delivery.message_id)
+
+
+def test_a_batch_renews_the_lease_of_the_mail_it_has_not_sent_yet(run, ticketing, config, smtp_server):
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    ticketing.message(42, 8, "more")
+    for message_id in (7, 8):
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing,
+            config)
+    lease = timedelta(seconds=11)
+    first, second = run(outbound.claim_due, T0, lease)
+    renewed_at = T0 + timedelta(seconds=6)  # half the lease gone while the first was sent
+    assert run(outbound.renew_leases, [second], renewed_at, lease) == {second.id}
+    # the first's lease ran out: another sender took it, so it is no longer this one's to renew
+    [taken] = run(outbound.claim_due, T0 + lease, lease)
+    assert taken.id == first.id
+    assert run(outbound.renew_leases, [first], T0 + lease, lease) == set()
+    assert run(outbound.claim_due, renewed_at + lease - timedelta(seconds=1), lease) == []  # the second still leased
+    [again] = run(outbound.claim_due, renewed_at + lease, lease)
+    assert again.id == second.id
+
+
+def test_the_sender_renews_its_batchs_lease_as_it_goes(run, ticketing, config, smtp_server, monkeypatch):
+    ticketing.ticket(42)
+    for message_id in (7, 8, 9):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing,
+            config)
+    clock = iter([T0 + timedelta(seconds=step * 4) for step in range(100)])  # each mail takes 4 s
+    renewed = []
+    real_renew = outbound.renew_leases
+    monkeypatch.setattr(outbound, "renew_leases",
+                        lambda uow, deliveries, at, lease: renewed.append(([d.id for d in deliveries], at))
+                        or real_renew(uow, deliveries, at, lease))
+    run(lambda uow: (setattr(uow, "now", lambda: next(clock)), outbound.send_due(uow, ticketing, config))[1])
+    assert [ids for ids, _ in renewed] and all(len(ids) < 3 for ids, _ in renewed)
+    assert [delivery.status for delivery in rows(run, models.Delivery)] == [rules.SENT] * 3
+    assert len(smtp_server.mails()) == 3
+
+
+def refusing(times, monkeypatch):
+    """``outbound.record_outcome`` refused by the database ``times`` times, then recording."""
+    from sqlalchemy.exc import OperationalError
+    real, refused = outbound.record_outcome, []
+
+    def record(*args):
+        if len(refused) < times:
+            refused.append(args[1].id)
+            raise OperationalError("UPDATE deliveries", {}, Exception("database is not accepting connections"))
+        return real(*args)
+    monkeypatch.setattr(outbound, "record_outcome", record)
+    monkeypatch.setattr(outbound, "RECORD_RETRY_SECONDS", 0.01)
+    return refused
+
+
+def test_a_database_refusing_the_record_of_a_sent_mail_is_asked_again(run, ticketing, config, smtp_server,
+                                                                       monkeypatch):
+    """Found by tests/faults: the record refused, the lease ran out and the mail went out twice."""
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7, author="ann"), ticketing, config)
+    refused = refusing(3, monkeypatch)
+    assert run(outbound.send_due, ticketing, config, at=T0) == 1
+    [delivery] = rows(run, models.Delivery)
+    assert len(refused) == 3 and (delivery.status, delivery.attempts) == (rules.SENT, 1)
+    assert run(outbound.send_due, ticketing, config, at=T0 + timedelta(hours=1)) == 0
+    assert [mail["Message-ID"] for mail in smtp_server.mails()] == [delivery.message_id]
+
+
+def test_a_record_refused_until_the_lease_ends_is_given_up(run, ticketing, config, smtp_server, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "answer")
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7, author="ann"), ticketing, config)
+    refused = refusing(10**6, monkeypatch)
+    [claimed] = run(outbound.claim_due, T0, timedelta(seconds=11))
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        run(outbound.record_within_lease, claimed, outbound.Outcome(True), 10, time.monotonic() + 1.5)
+    assert time.monotonic() - started < 1.5 and len(refused) > 1
+    [delivery] = rows(run, models.Delivery)
+    assert delivery.status == rules.QUEUED  # its lease runs out, and the mail goes again
 
 
 def test_failure_after_the_last_retry_shows_failed_with_the_reason(run, ticketing, config, smtp_server):
