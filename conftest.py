@@ -312,3 +312,58 @@ def dovecot():
         yield server.start()
     finally:
         server.remove()
+
+
+# -- a real SMTP server on loopback (aiosmtpd, in a process of its own) ------------------------------------
+class SmtpServer:
+    """The SMTP sink (tests/smtp_sink.py, aiosmtpd) on a loopback port: ``stop()`` and ``start()`` again on
+    the same port (the server down for a while), ``mails()`` what it accepted, parsed."""
+
+    def __init__(self, directory):
+        from plumbing.testing import free_port
+
+        self.directory, self.port, self.process = directory, free_port(), None
+
+    def start(self):
+        import socket
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        script = Path(__file__).parent / "tests" / "smtp_sink.py"
+        self.process = subprocess.Popen([sys.executable, str(script), str(self.port), str(self.directory)])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the SMTP sink did not start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def mails(self):
+        from email import message_from_bytes, policy
+
+        files = sorted(self.directory.glob("*.eml"), key=lambda path: int(path.stem))
+        return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in files]
+
+    def config(self):
+        return {"CHANNELS_SMTP_HOST": "127.0.0.1", "CHANNELS_SMTP_PORT": self.port,
+                "CHANNELS_SMTP_TIMEOUT_SECONDS": 2}
+
+
+@pytest.fixture
+def smtp_server(tmp_path):
+    """A real SMTP server (aiosmtpd) on loopback, started for the test."""
+    directory = tmp_path / "smtp"
+    directory.mkdir()
+    server = SmtpServer(directory).start()
+    yield server
+    server.stop()

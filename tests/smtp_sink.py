@@ -1,7 +1,7 @@
 """A real SMTP server on loopback for channels' tests (aiosmtpd), in a process of its own: the
 tests' process is patched by eventlet, under which asyncio does not run.
 
-    python smtp_sink.py PORT DIRECTORY
+    python tests/smtp_sink.py PORT DIRECTORY
 
 Each accepted mail is written to DIRECTORY as ``<n>.eml`` (the bytes as received) with
 ``<n>.rcpt`` (the envelope recipients, one a line). A recipient whose local part starts with
