@@ -69,7 +69,7 @@ def outlook_reply(answer):
         "-----Original Message-----\n"
         f"From: Shop Support <{SUPPORT}>\nSent: Monday, December 7, 2026 10:02 AM\n"
         f"To: Wang Fang <{CUSTOMER}>\nSubject: {answer['Subject']}\n\n"
-        "新的杯子今天寄出，附上打包照片。\n", charset="us-ascii" if False else "utf-8", cte="quoted-printable")
+        "新的杯子今天寄出，附上打包照片。\n", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()
 
 
@@ -188,12 +188,13 @@ def test_a_customer_and_the_agent_talk_by_mail_from_first_mail_to_survey(
     api("POST", f"/api/v1/tickets/{ticket_id}/state", 200, json={"state": "resolved"})
     survey = wait_for(lambda: [m for m in mails_to(CUSTOMER) if "rate/" in m.get_body(("plain",)).get_content()],
                       message="the survey")[0]
-    assert "已补发新杯子并附发票。" in mails_to(CUSTOMER)[2].get_body(("plain",)).get_content()
+    wait_for(lambda: [m for m in mails_to(CUSTOMER) if "已补发新杯子并附发票。" in m.get_body(("plain",)).get_content()],
+             message="the complaint's result, a public reply")
     token = re.search(r"/rate/([\w-]+)", survey.get_body(("plain",)).get_content())[1]
     rated = client.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 5, "comment": "很快"})
-    assert rated.status_code in (200, 201), rated.text
+    assert rated.status_code == 201, rated.text
     again = client.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 1})
-    assert again.status_code in (404, 409, 410), again.text
+    assert again.status_code == 409, again.text  # the link works once
     assert api("GET", f"/api/v1/tickets/{ticket_id}")["state"] == "resolved"
     api("POST", f"/api/v1/tickets/{ticket_id}/complaint/verdict", 200, json={"satisfied": True})
     wait_for(lambda: "complaint_result" in [d["kind"] for d in deliveries(ticket_id) if d["status"] == "sent"],
