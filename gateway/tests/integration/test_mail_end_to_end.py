@@ -228,4 +228,6 @@ def test_a_customer_and_the_agent_talk_by_mail_from_first_mail_to_survey(
     [failed] = wait_for(lambda: [d for d in deliveries(gone["id"]) if d["status"] == "failed"],
                         message="the bounced delivery failed")
     assert failed["message_id"] == sent["message_id"] and "5.1.1" in failed["last_error"]
+    wait_for(lambda: [m for m in messages(gone["id"]) if m["kind"] == "note" and "5.1.1" in m["body"]],
+             message="the bounce noted on its ticket")
     assert api("GET", "/api/v1/tickets", params={"per_page": 100})["total"] == tickets_before
