@@ -5,7 +5,9 @@ mail carries it; the customer replies from Outlook and from Foxmail quoting the 
 the ticket with the quote stripped; the resolution sends the survey, whose rating link works once;
 a complaint's result and a suggestion's decision reach the customer; a bounce and an auto-reply open
 nothing, the bounce failing the delivery it names. Gateway, ticketing and channels in-process, on
-SQLite files, a real broker; poll and send timers at a tenth of a second."""
+SQLite files, a real broker; poll and send timers at a tenth of a second. The platform serves no
+rating page (CHANNELS_RATING_URL is the operator's, docs/operations.md): the link's token is posted
+to the API as that page would."""
 import re
 from email.message import EmailMessage
 from email.utils import make_msgid
