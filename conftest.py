@@ -312,3 +312,14 @@ def dovecot():
         yield server.start()
     finally:
         server.remove()
+
+
+# -- a real SMTP server on loopback (aiosmtpd, in a process of its own) ------------------------------------
+@pytest.fixture
+def smtp_server(tmp_path):
+    """A real SMTP server (aiosmtpd) on loopback, started for the test."""
+    from tests.smtp_sink import SmtpServer
+
+    server = SmtpServer(tmp_path / "smtp").start()
+    yield server
+    server.stop()

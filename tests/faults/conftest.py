@@ -4,9 +4,7 @@ a fresh PostgreSQL database, on a fresh RabbitMQ vhost, with its mail servers
 (Dovecot for the support mailbox, aiosmtpd for mail out); and the faults that
 the tests inflict on it."""
 import subprocess
-import sys
 import time
-from email import message_from_bytes, policy
 
 import pytest
 import requests
@@ -16,6 +14,7 @@ from plumbing.services import BACKEND_NAMES as SERVICES
 from plumbing.services import NAMES as DATABASES
 from plumbing.testing import free_port, procfile_commands, wait_for
 from tests.conftest import ROOT, ServiceProcess, write_procfile
+from tests.smtp_sink import SmtpServer
 ADMIN_PASSWORD = "faults-admin-password"
 IMAP_PASSWORD = "faults-imap-password"
 SMTP_SECONDS = 0.1  # the SMTP server's time over each mail: a kill of channels finds one on the way
@@ -95,43 +94,9 @@ def restart_rabbitmq(seconds):
     subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True, timeout=120)
 
 
-class SmtpSink:
-    """services/channels/tests/smtp_sink.py (aiosmtpd) on a loopback port, taking SMTP_SECONDS
-    over each mail; ``stop()`` and ``start()`` again (the server down for a while); ``message_ids()``
-    of every mail it accepted, as many times as it accepted it."""
-
-    def __init__(self, directory):
-        self.directory, self.port, self.process = directory, free_port(), None
-        directory.mkdir()
-
-    def start(self):
-        import socket
-        script = ROOT / "services" / "channels" / "tests" / "smtp_sink.py"
-        self.process = subprocess.Popen([sys.executable, str(script), str(self.port), str(self.directory),
-                                         str(SMTP_SECONDS)])
-        def listening():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, timeout=15, interval=0.05, message="the SMTP server to listen")
-        return self
-
-    def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-    def message_ids(self):
-        return [message_from_bytes(path.read_bytes(), policy=policy.default)["Message-ID"]
-                for path in self.directory.glob("*.eml")]
-
-
 @pytest.fixture
 def smtp_sink(tmp_path):
-    sink = SmtpSink(tmp_path / "smtp").start()
+    sink = SmtpServer(tmp_path / "smtp", SMTP_SECONDS).start()
     yield sink
     sink.stop()
 

@@ -22,12 +22,11 @@ it ``bulk``; a delivery status notification is a ``bounce``. Mail from the mailb
 address is an ``auto_reply`` too (a loop through ourselves). None of them opens or joins a ticket.
 """
 import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 
-MAC_LENGTH = 16
-_TAG = re.compile(r"^t(?P<ticket>[1-9][0-9]{0,17})\.(?P<mac>[0-9a-f]{%d})$" % MAC_LENGTH)
+from channels.outbound import addresses
+
 _TOKEN = re.compile(r"\[#([1-9][0-9]{0,17})\]")
 _ROOT = re.compile(r"^ticket-([1-9][0-9]{0,17})@(.+)$")
 DEFAULT_SENDER_LIMIT_PER_HOUR = 20
@@ -45,22 +44,9 @@ class Placement:
 
 
 # -- threading ----------------------------------------------------------------------------
-def reply_mac(ticket_id: int, secret: str) -> str:
-    return hmac.new(secret.encode(), f"t{int(ticket_id)}".encode(), hashlib.sha256).hexdigest()[:MAC_LENGTH]
-
-
-def ticket_of_reply_address(address: str, secret: str | None) -> int | None:
-    """The ticket a signed reply address names; None when it names none, its mac is wrong or
-    there is no secret."""
-    if not secret:
-        return None
-    local = (address or "").strip().strip("<>").rpartition("@")[0]
-    _base, plus, tag = local.partition("+")
-    found = _TAG.match(tag.lower()) if plus else None
-    if found is None:
-        return None
-    ticket_id = int(found["ticket"])
-    return ticket_id if hmac.compare_digest(found["mac"], reply_mac(ticket_id, secret)) else None
+# the signed reply address is mail out's to make and verify (``outbound.addresses``): one implementation
+reply_mac = addresses.mac
+ticket_of_reply_address = addresses.ticket_of
 
 
 def ticket_of_root(message_id: str, domain: str) -> int | None:

@@ -30,8 +30,11 @@ def reply_address(ticket_id: int, secret: str, mailbox_address: str) -> str:
     return f"{local}+t{int(ticket_id)}.{mac(ticket_id, secret)}@{domain}"
 
 
-def ticket_of(address: str, secret: str) -> int | None:
-    """The ticket a reply address names, or None when it names none or its mac is wrong."""
+def ticket_of(address: str, secret: str | None) -> int | None:
+    """The ticket a reply address names, or None when it names none, its mac is wrong or there is
+    no secret (mail in without CHANNELS_REPLY_SECRET skips this step)."""
+    if not secret:
+        return None
     local, _, _domain = (address or "").strip().strip("<>").rpartition("@")
     _base, plus, tag = local.partition("+")
     if not plus:

@@ -33,6 +33,7 @@ from channels.inbound import rules as inbound_rules
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.outbound import rules, threads
 from channels.outbound.sending import Mailer, SmtpSettings, option
+from plumbing import blobs
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
 from plumbing.privacy import mask_contact
 from plumbing.schemas import TolerantSchema, shared
@@ -146,13 +147,14 @@ def bounce_received(uow, event):
 def reply(uow, event, ticketing, config):
     """ticket.replied: the agent's public reply, as they wrote it."""
     data = load_event_data(shared(RepliedEvent), event)
-    body = message_body(ticketing, data["ticket_id"], data["message_id"])
-    if body is None:
+    message = reply_message(ticketing, data["ticket_id"], data["message_id"])
+    if message is None:
         return None
     # a suggestion's reply may be its decision, whose own mail replaces this one: held a moment for it
     hold = DECISION_WINDOW if data["kind"] == "suggestion" else None
     return queue_customer_mail(uow, event, ticketing, config, rules.REPLY, data["ticket_id"],
-                               {"body": body, "author": data["actor"]}, f"message:{data['message_id']}", hold=hold)
+                               {"body": message["body"], "author": data["actor"],
+                                "attachments": attached(message)}, f"message:{data['message_id']}", hold=hold)
 
 
 def complaint_result(uow, event, ticketing, config):
@@ -212,10 +214,16 @@ def customer_delivery(uow, ticket, kind, context, key, config, supersedes=None, 
     return delivery
 
 
-def message_body(ticketing, ticket_id, message_id):
+def reply_message(ticketing, ticket_id, message_id):
     messages = ticketing.list_messages(ticket_id, {"include_notes": False})["items"]
     found = [message for message in messages if message["id"] == message_id and message["kind"] == "reply"]
-    return found[0]["body"] if found else None
+    return found[0] if found else None
+
+
+def attached(message):
+    """The files of a reply, by reference (the blob store's sha256): the mail carries them when sent."""
+    return [{"sha256": item["sha256"], "filename": item["filename"], "content_type": item["content_type"]}
+            for item in message.get("attachments") or []]
 
 
 def decision_message(ticketing, ticket_id, event_time):
@@ -413,6 +421,7 @@ def attempt(delivery, mailer, ticketing, config) -> Outcome:
         if delivery.kind == rules.SURVEY:
             context.update(rating_link(ticketing, delivery.ticket_id, config))
         rendered = rules.render(delivery.kind, delivery.language, context)
+        files = attachment_files(context.get("attachments") or [], config)
     except PermanentProblem as exc:
         return Outcome(False, True, str(exc))
     except Exception as exc:  # noqa: BLE001 - ticketing away, say: another try later
@@ -421,13 +430,26 @@ def attempt(delivery, mailer, ticketing, config) -> Outcome:
                               message_id=delivery.message_id, reply_to=delivery.reply_to,
                               in_reply_to=delivery.in_reply_to, references=delivery.reference_ids,
                               language=delivery.language, auto_submitted=rules.auto_submitted(delivery.kind))
-    message = rules.build_message(envelope, rendered, datetime.now(timezone.utc))
+    message = rules.build_message(envelope, rendered, datetime.now(timezone.utc), files)
     try:
         mailer.send(message, delivery.sender, delivery.recipient)
     except OSError as exc:  # smtplib's errors included
         permanent, reason = rules.smtp_failure(exc)
         return Outcome(False, permanent, reason)
     return Outcome(True)
+
+
+def attachment_files(references, config):
+    """(filename, content type, bytes) of each file a reply carries, read from the blob store (the
+    volume the gateway writes uploads to); one missing there is a problem to try again later."""
+    if not references:
+        return []
+    store = blobs.BlobStore.from_config(config)
+    files = []
+    for item in references:
+        with store.open(item["sha256"]) as stream:
+            files.append((item["filename"], item["content_type"], stream.read()))
+    return files
 
 
 class PermanentProblem(Exception):

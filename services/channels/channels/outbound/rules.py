@@ -211,8 +211,9 @@ class Envelope:
     auto_submitted: str = "auto-generated"  # RFC 3834; an agent's reply is "no"
 
 
-def build_message(envelope: Envelope, rendered: Rendered, at: datetime) -> EmailMessage:
-    """multipart/alternative (text, then HTML) with the threading headers."""
+def build_message(envelope: Envelope, rendered: Rendered, at: datetime, files=()) -> EmailMessage:
+    """multipart/alternative (text, then HTML) with the threading headers; with ``files``
+    ((filename, content type, bytes): an agent's attachments) multipart/mixed, the text first."""
     message = EmailMessage()
     message["From"] = formataddr((envelope.sender_name, envelope.sender)) if envelope.sender_name else envelope.sender
     message["To"] = envelope.recipient
@@ -230,6 +231,9 @@ def build_message(envelope: Envelope, rendered: Rendered, at: datetime) -> Email
         message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to notices
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    for filename, content_type, data in files:
+        maintype, _, subtype = (content_type or "application/octet-stream").partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     message["Content-Language"] = envelope.language  # after the content: set_content drops Content-* headers
     return message
 

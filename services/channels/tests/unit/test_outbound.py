@@ -176,6 +176,38 @@ def test_the_next_mail_answers_our_last_one_and_keeps_the_chain(run, ticketing, 
     assert second["References"] == f"<ticket-42@example.com> <c1@example.net> {first['Message-ID']}"
 
 
+def test_a_reply_with_files_carries_them_and_waits_for_one_not_in_the_store(run, ticketing, config, smtp_server,
+                                                                            tmp_path):
+    from io import BytesIO
+
+    from plumbing.blobs import BlobStore
+
+    store = BlobStore(tmp_path / "blobs")
+    photo = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+    stored = store.put(BytesIO(photo), 1 << 20)
+    config = dict(config, BLOB_DIR=str(store.root))
+    ticketing.ticket(42)
+    ticketing.message(42, 7, "照片见附件。")
+    ticketing.messages[42][-1]["attachments"] = [
+        {"id": 1, "filename": "包裹.jpg", "content_type": "image/jpeg", "size": len(photo), "sha256": stored.sha256,
+         "url": "/api/v1/tickets/42/attachments/1"}]
+    ticketing.message(42, 8, "还有一张。")
+    ticketing.messages[42][-1]["attachments"] = [
+        {"id": 2, "filename": "gone.png", "content_type": "image/png", "size": 10, "sha256": "0" * 64, "url": ""}]
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=7), ticketing, config)
+    run(outbound.reply, ticket_event("ticket.replied", 42, message_id=8), ticketing, config)
+    run(outbound.send_due, ticketing, config, at=T0)
+
+    [mail] = smtp_server.mails()
+    assert mail.get_content_type() == "multipart/mixed"
+    assert "照片见附件。" in mail.get_body(("plain",)).get_content()
+    [photo_part] = list(mail.iter_attachments())
+    assert (photo_part.get_content_type(), photo_part.get_filename(), photo_part.get_content()) == \
+        ("image/jpeg", "包裹.jpg", photo)
+    waiting = rows(run, models.Delivery)[1]  # its file is not in the store (yet): tried again later, not sent bare
+    assert waiting.status == rules.QUEUED and "no blob" in waiting.last_error
+
+
 def test_a_customer_without_a_mail_address_gets_no_mail(run, ticketing, config, smtp_server):
     ticketing.ticket(5, contact="+86 138 0013 8000")
     ticketing.message(5, 1, "answer")
