@@ -18,37 +18,44 @@ Outbound: 1,000 replies queued as deliveries (as ``ticket.replied`` makes them),
 
 Memory: one mail with a 20 MiB attachment through the inbound path; the peak resident memory
 (VmHWM, reset through ``/proc/self/clear_refs`` before) less the resident memory before.
+
+The script runs under ``eventlet.monkey_patch()``, as every service process does
+(``plumbing.serve``): the sender's connections are green threads there, and here.
 """
-import argparse
-import email
-import email.policy
-import re
-import shutil
-import smtplib
-import subprocess
-import sys
-import tempfile
-import time
-from base64 import encodebytes
-from datetime import datetime, timezone
-from pathlib import Path
+import eventlet
 
-from kit import RESULTS, report, scratch
-from kit.console import say, stop_on_signals
+eventlet.monkey_patch()  # noqa: E402  (before anything opens a socket)
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+import argparse  # noqa: E402
+import email  # noqa: E402
+import email.policy  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import smtplib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from base64 import encodebytes  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from channels import models
-from channels.inbound import handlers as inbound
-from channels.mailboxes import handlers as mailboxes
-from channels.models import Delivery
-from channels.outbound import handlers as outbound
-from channels.outbound import rules
-from plumbing import migrate
-from plumbing.db import make_engine
-from plumbing.testing import free_port
-from plumbing.unit_of_work import Unit
+from kit import RESULTS, report, scratch  # noqa: E402
+from kit.console import say, stop_on_signals  # noqa: E402
+
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from channels import models  # noqa: E402
+from channels.inbound import handlers as inbound  # noqa: E402
+from channels.mailboxes import handlers as mailboxes  # noqa: E402
+from channels.models import Delivery  # noqa: E402
+from channels.outbound import handlers as outbound  # noqa: E402
+from channels.outbound import rules  # noqa: E402
+from plumbing import migrate  # noqa: E402
+from plumbing.db import make_engine  # noqa: E402
+from plumbing.testing import free_port  # noqa: E402
+from plumbing.unit_of_work import Unit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIL = ROOT / "services" / "channels" / "tests" / "mail"
@@ -164,21 +171,11 @@ def queue_replies(channels, count, config):
     channels.run(queue)
 
 
-def messages_of(channels):
-    """The messages the sender makes of the queued deliveries (the baseline sends these)."""
+def messages_of(channels, config):
+    """The messages the sender makes of the queued deliveries (``outbound.prepare``): the baseline sends these."""
     with channels.sessions() as session:
         rows = session.scalars(select(Delivery).order_by(Delivery.id)).all()
-    made = []
-    for delivery in rows:
-        rendered = rules.render(delivery.kind, delivery.language, dict(delivery.context))
-        envelope = rules.Envelope(sender=delivery.sender, sender_name=delivery.sender_name,
-                                  recipient=delivery.recipient, message_id=delivery.message_id,
-                                  reply_to=delivery.reply_to, in_reply_to=delivery.in_reply_to,
-                                  references=delivery.reference_ids, language=delivery.language,
-                                  auto_submitted=rules.auto_submitted(delivery.kind))
-        made.append((rules.build_message(envelope, rendered, datetime.now(timezone.utc)), delivery.sender,
-                     delivery.recipient))
-    return made
+    return [outbound.prepare(delivery, None, config) for delivery in rows]
 
 
 def outbound_run(channels, config, count):
@@ -266,7 +263,7 @@ def main(argv=None):
         out_config = dict(config, CHANNELS_SMTP_HOST="127.0.0.1", CHANNELS_SMTP_PORT=port,
                           CHANNELS_FROM_ADDRESS="support@shop.example.com")
         queue_replies(channels, args.mails, out_config)
-        made = messages_of(channels)
+        made = messages_of(channels, out_config)
         began = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", port) as smtp:
             for message, sender, recipient in made:

@@ -6,7 +6,7 @@ one ``deliveries`` row per recipient inside the transaction its inbox guards:
 the event handled twice makes no second mail, and a crash before the commit
 leaves the event to be handled again. The row fixes the mail's Message-ID and
 threading headers. The sender (a timer) leases the due rows, sends them over
-one SMTP connection and records each outcome: sent, or queued again with
+a few SMTP connections side by side and records the batch's outcomes: sent, or queued again with
 back-off, or failed with the reason; a crash after the send and before the
 record leaves the lease to run out and the mail to be sent again under the
 same Message-ID, which the customer's client shows once. Bounces (found by
@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import fields
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
 from channels import metrics
 from channels.contract import (
@@ -27,7 +27,7 @@ from channels.contract import (
 from channels.inbound import rules as inbound_rules
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.outbound import rules, threads
-from channels.outbound.sending import Mailer, SmtpSettings, option
+from channels.outbound.sending import Mailers, SmtpSettings, option
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
 from plumbing.privacy import mask_contact
 from plumbing.schemas import TolerantSchema, shared
@@ -332,18 +332,21 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
 
 
 def send_due(uow, ticketing, config):
-    """Lease the due deliveries a batch at a time, send them over one connection, record each
-    outcome, until none is due (or ``DRAIN_SECONDS`` passed: the next tick goes on); then note
+    """Lease the due deliveries a batch at a time, make and send their mails over the pass's
+    connections side by side (``sending.Mailers``), record the batch's outcomes in one
+    transaction, until none is due (or ``DRAIN_SECONDS`` passed: the next tick goes on); then note
     bounces on their tickets. Returns how many were attempted."""
     base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
     attempted, deadline = 0, time.monotonic() + DRAIN_SECONDS
-    with Mailer(SmtpSettings.of(config)) as mailer:  # connects at the first mail only
+    with Mailers(SmtpSettings.of(config)) as mailers:  # each connects at its first mail only
         while True:
             claimed = claim_due(uow, uow.now())
-            for delivery in claimed:
-                record_outcome(uow, delivery, attempt(delivery, mailer, ticketing, config), base)
+            # each connection's green thread makes its next mail while the others wait on their server
+            outcomes = mailers.send_all(lambda delivery, mailer: attempt(delivery, mailer, ticketing, config),
+                                        claimed)
+            record_outcomes(uow, list(zip(claimed, outcomes)), base)
             attempted += len(claimed)
-            if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
+            if len(claimed) < BATCH or time.monotonic() >= deadline or mailers.down:
                 break
     note_bounces(uow, ticketing)
     return attempted
@@ -372,25 +375,41 @@ class Outcome:
 
 
 def attempt(delivery, mailer, ticketing, config) -> Outcome:
+    return deliver(prepare(delivery, ticketing, config), mailer)
+
+
+def prepare(delivery, ticketing, config):
+    """(the message, its sender, its recipient), or the Outcome of a mail that could not be made."""
     try:
         context = dict(delivery.context)
         if delivery.kind == rules.SURVEY:
             context.update(rating_link(ticketing, delivery.ticket_id, config))
         rendered = rules.render(delivery.kind, delivery.language, context)
+        envelope = rules.Envelope(sender=delivery.sender, sender_name=delivery.sender_name,
+                                  recipient=delivery.recipient, message_id=delivery.message_id,
+                                  reply_to=delivery.reply_to, in_reply_to=delivery.in_reply_to,
+                                  references=delivery.reference_ids, language=delivery.language,
+                                  auto_submitted=rules.auto_submitted(delivery.kind))
+        message = rules.build_message(envelope, rendered, datetime.now(timezone.utc))
     except PermanentProblem as exc:
         return Outcome(False, True, str(exc))
     except Exception as exc:  # noqa: BLE001 - ticketing away, say: another try later
         return Outcome(False, False, f"preparing the mail: {type(exc).__name__}: {exc}"[:500])
-    envelope = rules.Envelope(sender=delivery.sender, sender_name=delivery.sender_name, recipient=delivery.recipient,
-                              message_id=delivery.message_id, reply_to=delivery.reply_to,
-                              in_reply_to=delivery.in_reply_to, references=delivery.reference_ids,
-                              language=delivery.language, auto_submitted=rules.auto_submitted(delivery.kind))
-    message = rules.build_message(envelope, rendered, datetime.now(timezone.utc))
+    return message, delivery.sender, delivery.recipient
+
+
+def deliver(made, mailer) -> Outcome:
+    """Sends a prepared mail over ``mailer`` (one connection, used by one green thread at a time)."""
+    if isinstance(made, Outcome):
+        return made
+    message, sender, recipient = made
     try:
-        mailer.send(message, delivery.sender, delivery.recipient)
+        mailer.send(message, sender, recipient)
     except OSError as exc:  # smtplib's errors included
         permanent, reason = rules.smtp_failure(exc)
         return Outcome(False, permanent, reason)
+    except Exception as exc:  # noqa: BLE001 - a message smtplib could not write, say: another try later
+        return Outcome(False, False, f"sending: {type(exc).__name__}: {exc}"[:500])
     return Outcome(True)
 
 
@@ -410,28 +429,46 @@ def rating_link(ticketing, ticket_id, config):
 
 
 def record_outcome(uow, delivery, outcome, base_seconds):
-    """Only if nobody leased the delivery since (its lease ran out) and no bounce failed it."""
+    record_outcomes(uow, [(delivery, outcome)], base_seconds)
+
+
+def record_outcomes(uow, attempts, base_seconds):
+    """A batch's outcomes in one transaction (one commit, not one a mail): each only if nobody
+    leased the delivery since (its lease ran out) and no bounce failed it. A crash before the
+    commit leaves the whole batch leased: sent again when the lease runs out, same Message-IDs."""
+    if not attempts:
+        return
     table = Delivery.__table__
     now = uow.now()
-    mine = (table.c.id == delivery.id, table.c.attempts == delivery.attempts, table.c.status == rules.QUEUED)
-    if outcome.sent:
-        values = dict(status=rules.SENT, sent_at=now, next_attempt_at=None, last_error=None)
-    else:
-        status, next_at = rules.after_failure(delivery.attempts, outcome.permanent, now, base_seconds)
-        values = dict(status=status, next_attempt_at=next_at, last_error=outcome.reason,
-                      failed_at=now if status == rules.FAILED else None)
+    recorded, sent, unsent = [], [], []
+    for delivery, outcome in attempts:
+        if isinstance(outcome, Exception):  # send_all's answer when attempt itself broke
+            outcome = Outcome(False, False, f"sending: {type(outcome).__name__}: {outcome}"[:500])
+        (sent if outcome.sent else unsent).append((delivery, outcome))
     with uow.transaction():
-        recorded = uow.session.execute(update(table).where(*mine).values(**values)).rowcount
-    if not recorded:
-        return
-    if outcome.sent:
-        metrics.MAILS_SENT.labels(delivery.kind).inc()
-        metrics.DELIVERY_SECONDS.labels(delivery.kind).observe(
-            max(0.0, (now - as_utc(delivery.created_at)).total_seconds()))
-    elif values["status"] == rules.FAILED:
-        metrics.MAILS_FAILED.labels(delivery.kind, "permanent" if outcome.permanent else "retries").inc()
-        log.warning("delivery %s (%s) failed after %s attempts: %s", delivery.id, delivery.kind, delivery.attempts,
-                    outcome.reason)
+        if sent:  # one statement for them all: the same values, each row still only if it is ours
+            mine = set(uow.session.scalars(
+                update(table).where(tuple_(table.c.id, table.c.attempts).in_(
+                    [(delivery.id, delivery.attempts) for delivery, _ in sent]), table.c.status == rules.QUEUED)
+                .values(status=rules.SENT, sent_at=now, next_attempt_at=None, last_error=None)
+                .returning(table.c.id)))
+            recorded += [(delivery, outcome, rules.SENT) for delivery, outcome in sent if delivery.id in mine]
+        for delivery, outcome in unsent:
+            mine = (table.c.id == delivery.id, table.c.attempts == delivery.attempts, table.c.status == rules.QUEUED)
+            status, next_at = rules.after_failure(delivery.attempts, outcome.permanent, now, base_seconds)
+            values = dict(status=status, next_attempt_at=next_at, last_error=outcome.reason,
+                          failed_at=now if status == rules.FAILED else None)
+            if uow.session.execute(update(table).where(*mine).values(**values)).rowcount:
+                recorded.append((delivery, outcome, status))
+    for delivery, outcome, status in recorded:
+        if outcome.sent:
+            metrics.MAILS_SENT.labels(delivery.kind).inc()
+            metrics.DELIVERY_SECONDS.labels(delivery.kind).observe(
+                max(0.0, (now - as_utc(delivery.created_at)).total_seconds()))
+        elif status == rules.FAILED:
+            metrics.MAILS_FAILED.labels(delivery.kind, "permanent" if outcome.permanent else "retries").inc()
+            log.warning("delivery %s (%s) failed after %s attempts: %s", delivery.id, delivery.kind,
+                        delivery.attempts, outcome.reason)
 
 
 # -- bounces --------------------------------------------------------------------------------
