@@ -42,6 +42,7 @@ from pathlib import Path  # noqa: E402
 
 from kit import RESULTS, report, scratch  # noqa: E402
 from kit.console import say, stop_on_signals  # noqa: E402
+from kit.machine import machine_cpu  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
@@ -67,6 +68,25 @@ PLAIN = (b"From: Dana Lee <dana@customer.example.org>\r\nTo: support@shop.exampl
          b"Subject: Where is my order?\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n"
          b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello, my order 1234 has not arrived yet.\r\n")
 TARGETS = {"inbound": 50, "outbound": 200, "memory_ratio": 3}
+
+
+class Phase:
+    """Wall seconds, this process's CPU seconds and the machine's busy share over a ``with`` block
+    (the machine is shared: the CPU per mail is the steadier figure, the busy share says how loud)."""
+
+    def __enter__(self):
+        self.machine, self.cpu, self.began = machine_cpu(), time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = time.perf_counter() - self.began
+        self.cpu = time.process_time() - self.cpu
+        (total0, busy0), (total1, busy1) = self.machine, machine_cpu()
+        self.busy = (busy1 - busy0) / max(1e-9, total1 - total0)
+
+    def figures(self, count):
+        return {"seconds": round(self.seconds, 3), "per_second": rate(count, self.seconds),
+                "cpu_ms_per_mail": round(1000 * self.cpu / count, 3), "machine_busy": round(self.busy, 3)}
 
 
 def rate(count, seconds):
@@ -223,14 +243,14 @@ def main(argv=None):
 
         # -- inbound ----------------------------------------------------------------------------
         raws = mails(args.mails)
-        began = time.perf_counter()
-        for raw in raws:
-            bare_parse(raw)
-        parse_seconds = time.perf_counter() - began
-        say(f"baseline: {len(raws)} mails parsed by the stdlib in {parse_seconds:.2f} s")
-        seconds, outcomes = inbound_run(channels, ticketing, settings, mailbox["id"], raws, "inbound")
-        result["inbound"] = {"seconds": round(seconds, 3), "per_second": rate(len(raws), seconds),
-                             "baseline_per_second": rate(len(raws), parse_seconds), "outcomes": outcomes}
+        with Phase() as parse:
+            for raw in raws:
+                bare_parse(raw)
+        say(f"baseline: {len(raws)} mails parsed by the stdlib in {parse.seconds:.2f} s")
+        with Phase() as taking:
+            _, outcomes = inbound_run(channels, ticketing, settings, mailbox["id"], raws, "inbound")
+        result["inbound"] = dict(taking.figures(len(raws)), outcomes=outcomes, baseline=parse.figures(len(raws)),
+                                 baseline_per_second=rate(len(raws), parse.seconds))
 
         # -- a big attachment -------------------------------------------------------------------
         size = args.attachment_mib * 1024 * 1024
@@ -264,15 +284,15 @@ def main(argv=None):
                           CHANNELS_FROM_ADDRESS="support@shop.example.com")
         queue_replies(channels, args.mails, out_config)
         made = messages_of(channels, out_config)
-        began = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for message, sender, recipient in made:
-                smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
-        smtp_seconds = time.perf_counter() - began
-        say(f"baseline: {len(made)} mails sent by bare smtplib in {smtp_seconds:.2f} s")
-        seconds, sent = outbound_run(channels, out_config, args.mails)
-        result["outbound"] = {"seconds": round(seconds, 3), "sent": sent, "per_second": rate(sent, seconds),
-                              "baseline_per_second": rate(len(made), smtp_seconds)}
+        with Phase() as bare:
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for message, sender, recipient in made:
+                    smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+        say(f"baseline: {len(made)} mails sent by bare smtplib in {bare.seconds:.2f} s")
+        with Phase() as sending:
+            _, sent = outbound_run(channels, out_config, args.mails)
+        result["outbound"] = dict(sending.figures(sent), sent=sent, baseline=bare.figures(len(made)),
+                                  baseline_per_second=rate(len(made), bare.seconds))
     finally:
         if sink is not None:
             sink.terminate()
@@ -300,6 +320,13 @@ def main(argv=None):
              f"({big['seconds']:.2f} s, {big['outcome']}) | {big['bytes'] / 2**20:.0f} MiB (its size) | "
              f"{big['ratio_to_size']:.2f} | <= {TARGETS['memory_ratio']}x: "
              f"{'met' if big['ratio_to_size'] <= TARGETS['memory_ratio'] else 'NO'} |", "",
+             "This process's CPU per mail (steadier than the rates on a shared machine), and how busy the "
+             "whole machine was meanwhile:", "",
+             "| measure | CPU ms/mail | baseline CPU ms/mail | machine busy | baseline's machine busy |",
+             "| --- | ---: | ---: | ---: | ---: |",
+             *(f"| {way} | {figures['cpu_ms_per_mail']:.2f} | {figures['baseline']['cpu_ms_per_mail']:.2f} | "
+               f"{figures['machine_busy']:.0%} | {figures['baseline']['machine_busy']:.0%} |"
+               for way, figures in (("inbound", inbound_figures), ("outbound", outbound_figures))), "",
              "Inbound outcomes: " + ", ".join(f"{name} {count}" for name, count in sorted(inbound_figures["outcomes"].items())),
              ""]
     print("\n".join(lines))
