@@ -335,10 +335,12 @@ def main(argv=None):
              *(f"| {way} | {figures['cpu_ms_per_mail']:.2f} | {figures['baseline']['cpu_ms_per_mail']:.2f} | "
                f"{figures['machine_busy']:.0%} | {figures['baseline']['machine_busy']:.0%} |"
                for way, figures in (("inbound", inbound_figures), ("outbound", outbound_figures))), "",
-             "Inbound outcomes: " + ", ".join(f"{name} {count}" for name, count in sorted(inbound_figures["outcomes"].items())),
+             "Inbound outcomes: " + ", ".join(f"{name} {count}"
+                                              for name, count in sorted(inbound_figures["outcomes"].items())),
              ""]
     print("\n".join(lines))
-    print(f"wrote {report.write(args.out, 'channels_mail' if not args.quick else 'channels_mail_quick', result, chr(10).join(lines) + chr(10))}")
+    name = "channels_mail_quick" if args.quick else "channels_mail"
+    print(f"wrote {report.write(args.out, name, result, chr(10).join(lines) + chr(10))}")
     return 0
 
 
