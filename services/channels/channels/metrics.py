@@ -3,9 +3,15 @@ and bounces; mail out by kind: queued, sent, failed for good and bounced, and ho
 took from its event to the SMTP server's acceptance."""
 from prometheus_client import Counter, Histogram
 
+from channels.contract import INBOUND_OUTCOMES
+
 MAILS_RECEIVED = Counter("csops_channels_mails_received_total",
                          "Inbound mails taken in, by what became of them.", ["outcome"])
 BOUNCES = Counter("csops_channels_bounces_total", "Delivery status notifications received.")
+
+
+for _outcome in INBOUND_OUTCOMES:  # every outcome's series at 0 from the start (the "Mail in" panel)
+    MAILS_RECEIVED.labels(_outcome)
 
 
 def received(outcome):

@@ -237,3 +237,23 @@ def test_a_mail_another_worker_is_taking_stops_the_poll_before_its_uid(run, tick
     assert {key: row.outcome for key, row in taken.items()} == {"one@x": "opened", "two@x": "opened",
                                                                 "three@x": "opened"}
     assert len({row.ticket_id for row in taken.values()}) == 3
+
+
+def test_every_mail_taken_counts_once_by_its_outcome_and_the_dashboard_reads_that_counter(take):
+    from prometheus_client import REGISTRY
+
+    from channels.contract import INBOUND_OUTCOMES
+
+    def count(outcome):
+        return REGISTRY.get_sample_value("csops_channels_mails_received_total", {"outcome": outcome})
+    assert all(count(outcome) is not None for outcome in INBOUND_OUTCOMES)  # every series there before any mail
+    before = {outcome: count(outcome) for outcome in INBOUND_OUTCOMES}
+    take(mail(message_id="count-1@x"))
+    take(mail(message_id="count-1@x"))  # the same mail again: counted once
+    take(mail(message_id="count-2@x", subject="Re: Parcel damaged", extra="In-Reply-To: <count-1@x>\r\n"))
+    take((MAIL / "auto_reply.eml").read_bytes())
+    counted = {outcome: count(outcome) - before[outcome] for outcome in INBOUND_OUTCOMES}
+    assert {outcome: added for outcome, added in counted.items() if added} == {"opened": 1, "replied": 1, "auto_reply": 1}
+    board = json.loads((Path(__file__).parents[4] / "deploy/grafana/dashboards/service-health.json").read_text())
+    [panel] = [panel for panel in board["panels"] if panel["title"] == "Mail in: received by outcome"]
+    assert "sum by (outcome) (rate(csops_channels_mails_received_total" in panel["targets"][0]["expr"]
