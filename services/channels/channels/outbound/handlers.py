@@ -416,6 +416,11 @@ class Outcome:
 
 
 def attempt(delivery, mailer, ticketing, config) -> Outcome:
+    return deliver(prepare(delivery, ticketing, config), mailer)
+
+
+def prepare(delivery, ticketing, config):
+    """(the message, its sender, its recipient), or the Outcome of a mail that could not be made."""
     try:
         context = dict(delivery.context)
         if delivery.kind == rules.SURVEY:
@@ -431,8 +436,16 @@ def attempt(delivery, mailer, ticketing, config) -> Outcome:
                               in_reply_to=delivery.in_reply_to, references=delivery.reference_ids,
                               language=delivery.language, auto_submitted=rules.auto_submitted(delivery.kind))
     message = rules.build_message(envelope, rendered, datetime.now(timezone.utc), files)
+    return message, delivery.sender, delivery.recipient
+
+
+def deliver(made, mailer) -> Outcome:
+    """Sends a mail ``prepare`` made (an Outcome already when it could not be made)."""
+    if isinstance(made, Outcome):
+        return made
+    message, sender, recipient = made
     try:
-        mailer.send(message, delivery.sender, delivery.recipient)
+        mailer.send(message, sender, recipient)
     except OSError as exc:  # smtplib's errors included
         permanent, reason = rules.smtp_failure(exc)
         return Outcome(False, permanent, reason)
