@@ -4,7 +4,9 @@
 authenticates the bearer token, checks the role, parses and validates the
 JSON body (or a multipart one with files, ``uploads=``: ``gateway.uploads``) and the query string, gives the request an id, and turns every
 outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
-never a traceback. The worker gets an ``ApiCall`` and the path values.
+never a traceback. A page route (``page=True``: the customer's rating page,
+``gateway.pages``) is public, takes a form-encoded body, answers HTML, errors
+too, and stays out of the OpenAPI document. The worker gets an ``ApiCall`` and the path values.
 A ``Router`` gathers the routes of one area (``@router.api(...)``) and
 mounts them on the service class; its methods form the route table the
 OpenAPI document and the role tests are generated from.
@@ -14,6 +16,7 @@ import json
 import logging
 import re
 import socket
+import urllib.parse
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, settings
+from gateway import auth, pages, settings
 from gateway.dependencies import Accounts
 from gateway.errors import ApiError
 from gateway.uploads import MultipartReader
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 PUBLIC = None
 MAX_BODY_BYTES = 1024 * 1024
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # the max_body of the routes that take a batch (imports)
+PAGE_FORM_BYTES = 64 * 1024  # a page's form: 2000 Chinese characters percent-encoded are 18 KB
 PARSE_INLINE_BYTES = 16 * 1024  # a larger body is parsed in a thread: on the loop it would take it 10 ms and more
 MAX_ID = 2**63 - 1
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -76,6 +80,7 @@ class ApiCall:
     request_id: str
     client_address: str | None = None
     idempotency_key: str | None = None
+    accept_language: str | None = None  # a page route's: its language (gateway.pages)
 
 
 def error_response(status, code, message, details=None) -> Response:
@@ -150,7 +155,7 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, secret_path=False, uploads=None, raw=None, **kwargs):
+                 alternatives=None, secret_path=False, uploads=None, raw=None, page=False, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -165,6 +170,9 @@ class ApiEntrypoint(HttpRequestHandler):
         self.secret_path = secret_path  # its path values are secrets: the access log writes the route instead
         self.uploads = uploads  # an Uploads: the route takes files too, as multipart/form-data
         self.raw = raw  # a RawBody: the body is one document of its media type, not JSON
+        self.page = page  # an HTML page for people without an account (gateway.pages)
+        if page and (roles is not PUBLIC or body or query or uploads or raw):
+            raise ValueError(f"page {url} is public and reads its form and query itself")
         super().__init__(method, url, **kwargs)
 
     def bind(self, container, method_name):
@@ -196,8 +204,12 @@ class ApiEntrypoint(HttpRequestHandler):
             self.check_path_values(request.path_values)
             address = client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
                                      self.trusted_proxies)
-            call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id, address,
-                           self.parse_idempotency_key(request))
+            if self.page:
+                call = ApiCall(None, self.parse_form(request), request.args.to_dict(), request_id, address,
+                               accept_language=request.headers.get("Accept-Language"))
+            else:
+                call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id, address,
+                               self.parse_idempotency_key(request))
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
                 context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles),
@@ -208,6 +220,9 @@ class ApiEntrypoint(HttpRequestHandler):
             response = self.response_from_result(finished.wait())
         except Exception as exc:
             response = self.response_from_exception(exc)
+            if self.page:
+                response = pages.error_page(response.status_code,
+                                            pages.language(request.args, request.headers.get("Accept-Language")))
         response.headers["X-Request-Id"] = request_id
         HTTP_DURATION.labels(self.url, request.method, str(response.status_code)).observe(
             time.perf_counter() - started)  # the access line is eventlet's, tagged with the request id
@@ -267,6 +282,20 @@ class ApiEntrypoint(HttpRequestHandler):
         # CPU work while it lasts: a large body's (an import of MiB takes seconds) goes to a thread,
         # so the event loop goes on answering every other request meanwhile
         return tpool.execute(self.parse_json, raw) if len(raw) > PARSE_INLINE_BYTES else self.parse_json(raw)
+
+    def parse_form(self, request) -> dict:
+        """A page's form, as text by field name (the first of each); {} unless one was posted."""
+        if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+            return {}
+        if (request.content_length or 0) > PAGE_FORM_BYTES:
+            raise ApiError(413, "payload_too_large", f"a form of at most {PAGE_FORM_BYTES} bytes")
+        raw = request.stream.read(PAGE_FORM_BYTES + 1)
+        if len(raw) > PAGE_FORM_BYTES:
+            raise ApiError(413, "payload_too_large", f"a form of at most {PAGE_FORM_BYTES} bytes")
+        form = {}
+        for name, value in urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+            form.setdefault(name, value)
+        return form
 
     def parse_raw(self, request):
         """The body streamed into the blob store: its reference (``RawBody``)."""
@@ -441,7 +470,7 @@ class Router:
 
 
 def routes(service_cls):
-    """The route table: (method name, entrypoint) for every @api method."""
+    """The route table: (method name, entrypoint) for every @api method, pages too."""
     for name in sorted(dir(service_cls)):
         for entrypoint in getattr(getattr(service_cls, name), "nameko_entrypoints", ()):
             if isinstance(entrypoint, ApiEntrypoint):

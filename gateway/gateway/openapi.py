@@ -162,6 +162,8 @@ def document(service_cls) -> dict:
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=ErrorSchema)
     for name, entrypoint in routes(service_cls):
+        if entrypoint.page:  # HTML for people, not the API (gateway.pages)
+            continue
         path, op = operation(name, entrypoint, marshmallow.converter)
         for method in entrypoint.method.split(","):
             spec.path(path=path, operations={method.lower(): op})

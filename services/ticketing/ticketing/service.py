@@ -184,6 +184,10 @@ class TicketingService(PlatformService):
         return aftercare.submit_rating(self.uow, token, data)
 
     @rpc
+    def rating_link_state(self, token):
+        return aftercare.rating_link_state(self.uow, token)
+
+    @rpc
     def schedule_callback(self, ticket_id, data):
         return aftercare.schedule_callback(self.uow, ticket_id, data)
 

@@ -35,6 +35,14 @@ def test_rating_tokens_are_random_and_only_their_hash_is_kept():
     assert digest == aftercare.token_hash(token) and token not in digest
 
 
+def test_a_rating_links_page_shows_the_form_only_while_it_may_be_rated():
+    assert aftercare.rating_link_state(SimpleNamespace(score=None, expires_at=NOW + timedelta(days=1)), NOW) == "open"
+    assert aftercare.rating_link_state(SimpleNamespace(score=3, expires_at=NOW + timedelta(days=1)), NOW) == "rated"
+    assert aftercare.rating_link_state(SimpleNamespace(score=None, expires_at=NOW - timedelta(seconds=1)), NOW) \
+        == "expired"
+    assert aftercare.rating_link_state(None, NOW) is None
+
+
 def test_a_rating_link_works_once_and_not_after_it_expires():
     fresh = SimpleNamespace(score=None, expires_at=NOW + timedelta(days=1))
     aftercare.check_rating_allowed(fresh, NOW)

@@ -176,6 +176,16 @@ def submit_rating(uow, token, data):
     return shared(RatingSchema).dump(rating)
 
 
+def rating_link_state(uow, token):
+    """Where a rating link stands, read only (its page shows the form or why not): ``{"state": "open" |
+    "rated" | "expired"}``; an unknown or replaced token is NotFound, saying nothing of any ticket."""
+    rating = uow.session.scalars(select(Rating).where(Rating.token_hash == rules.token_hash(token))).first()
+    state = rules.rating_link_state(rating, uow.now())
+    if state is None:
+        raise NotFound("this rating link is not valid")
+    return {"state": state}
+
+
 # -- callbacks ------------------------------------------------------------------------------------
 def schedule_callback(uow, ticket_id, data):
     fields = load(CallbackCreateSchema, data)

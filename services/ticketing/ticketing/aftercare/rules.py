@@ -69,6 +69,15 @@ def check_rating_allowed(rating, now):
         raise RuleBroken("this rating link has expired")
 
 
+def rating_link_state(rating, now) -> str | None:
+    """What a link's page shows: "open" (the form), "rated", "expired", or None (no such link)."""
+    if rating is None:
+        return None
+    if rating.score is not None:
+        return "rated"
+    return "expired" if now > rating.expires_at else "open"
+
+
 def check_link_renewable(rating, now):
     """A new link is issued for the latest resolution while it may still be rated."""
     if rating is None:
