@@ -5,14 +5,15 @@ mail carries it; the customer replies from Outlook and from Foxmail quoting the 
 the ticket with the quote stripped; the resolution sends the survey, whose rating link works once;
 a complaint's result and a suggestion's decision reach the customer; a bounce and an auto-reply open
 nothing, the bounce failing the delivery it names. Gateway, ticketing and channels in-process, on
-SQLite files, a real broker; poll and send timers at a tenth of a second. The platform serves no
-rating page (CHANNELS_RATING_URL is the operator's, docs/operations.md): the link's token is posted
-to the API as that page would."""
+SQLite files, a real broker; poll and send timers at a tenth of a second. The survey's link is the
+gateway's rating page (CHANNELS_RATING_URL's default, docs/operations.md): the customer opens it
+(GET) and sends its form (POST)."""
 import re
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+import requests
 
 from plumbing.testing import wait_for
 
@@ -192,10 +193,13 @@ def test_a_customer_and_the_agent_talk_by_mail_from_first_mail_to_survey(
                       message="the survey")[0]
     wait_for(lambda: [m for m in mails_to(CUSTOMER) if "已补发新杯子并附发票。" in m.get_body(("plain",)).get_content()],
              message="the complaint's result, a public reply")
-    token = re.search(r"/rate/([\w-]+)", survey.get_body(("plain",)).get_content())[1]
-    rated = client.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 5, "comment": "很快"})
-    assert rated.status_code == 201, rated.text
-    again = client.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 1})
+    link = re.search(r"http://\S+/rate/[\w-]+", survey.get_body(("plain",)).get_content())[0]
+    customer = requests.Session()  # no account: the link is the key
+    opened = customer.get(link, headers={"Accept-Language": "zh-CN"})
+    assert opened.status_code == 200 and 'name="score"' in opened.text, opened.text
+    rated = customer.post(link, data={"score": "5", "comment": "很快"}, headers={"Accept-Language": "zh-CN"})
+    assert rated.status_code == 200 and "感谢" in rated.text, rated.text
+    again = customer.post(link, data={"score": "1"})
     assert again.status_code == 409, again.text  # the link works once
     assert api("GET", f"/api/v1/tickets/{ticket_id}")["state"] == "resolved"
     api("POST", f"/api/v1/tickets/{ticket_id}/complaint/verdict", 200, json={"satisfied": True})

@@ -70,7 +70,7 @@ ROUTE_KINDS = {
     "merge_ticket": "duplicate",
     "issue_rating_link": "resolved ticket",
     "record_callback_outcome": "callback",
-    "submit_rating": "rating link",
+    "submit_rating": "rating link", "show_rating_page": "rating link", "submit_rating_page": "rating link",
     "deactivate_webhook": "webhook", "list_deliveries": "webhook",
     "get_enrolment": "enrolment", "record_attendance": "enrolment", "record_progress": "enrolment",
     "grant_override": "enrolment", "start_attempt": "enrolment",
@@ -175,6 +175,10 @@ class Cell:
     role: str
     side: str
     expected: str  # "404", "403", or "seen": 2xx or 409
+
+
+# the form each page route (HTML for the customer, gateway.pages) posts
+PAGE_FORMS = {"submit_rating_page": {"score": "5"}}
 
 
 def ok(response, status=200):
@@ -374,7 +378,12 @@ def cells():
 
 def wrong(cell, response):
     """What is wrong with the answer, or None."""
-    code = response.json().get("error", {}).get("code") if response.status_code >= 400 else None
+    if response.status_code < 400:
+        code = None
+    elif response.headers.get("Content-Type", "").startswith("text/html"):  # a page's: its status says
+        code = {403: "forbidden", 404: "not_found"}.get(response.status_code)
+    else:
+        code = response.json().get("error", {}).get("code")
     if cell.expected == "404":
         return None if code == "not_found" else "expected 404: outside the caller's scope"
     if cell.expected == "403":
@@ -413,7 +422,7 @@ def test_every_role_reaches_the_objects_in_its_scope_and_no_others(start_platfor
                               entrypoint.url)
         body = BODIES[cell.route](values) if cell.route in BODIES else None
         sent = {"data": body, "headers": {"Content-Type": entrypoint.raw.media_type}} if isinstance(body, bytes) \
-            else {"json": body}
+            else {"data": PAGE_FORMS.get(cell.route)} if entrypoint.page else {"json": body}
         return cell, sessions[cell.role].request(entrypoint.method, client.url(path), **sent)
 
     answers, problems = {}, {}
