@@ -110,13 +110,15 @@ ENVIRONMENT = Environment(loader=DictLoader({"layout.html": LAYOUT, "rate.html":
 
 
 def language(query, accept_language) -> str:
-    """The page's language: ``?lang=`` when it names one we have, else the best of Accept-Language."""
-    asked = (query or {}).get("lang", "")
-    for lang in LANGUAGES:
-        if asked.lower() == lang.lower() or asked.lower() == lang.split("-")[0]:
-            return lang
-    accepted = parse_accept_header(accept_language or "", LanguageAccept)
-    return accepted.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    """The page's language: ``?lang=`` when it names one we have, else the first of Accept-Language (by
+    quality) whose primary tag is one of ours (zh-TW and zh are Chinese before a lower-rated en), else zh-CN."""
+    for asked in [(query or {}).get("lang", ""),
+                  *(value for value, _ in parse_accept_header(accept_language or "", LanguageAccept))]:
+        primary = asked.lower().replace("_", "-").split("-")[0]
+        for lang in LANGUAGES:
+            if asked.lower() == lang.lower() or primary == lang.lower().split("-")[0]:
+                return lang
+    return DEFAULT_LANGUAGE
 
 
 def texts(lang) -> dict:
