@@ -72,8 +72,11 @@ def test_each_resolution_can_be_rated_once_through_its_link(ticketing, service_c
     tid = act(ticketing, "create_ticket", dict(COMPLAINT, kind="inquiry"))["id"]
     first = act(ticketing, "change_state", tid, {"state": "resolved"})["rating_token"]
     assert act(ticketing, "get_ticket", tid)["rating_token"] is None   # shown once
+    for _ in range(2):  # the rating page's look: it uses nothing up
+        assert act(ticketing, "rating_link_state", first, actor=None) == {"state": "open"}
     rated = act(ticketing, "submit_rating", first, {"score": 4, "comment": "quick"}, actor=None)
     assert (rated["score"], rated["resolution"]) == (4, 1)
+    assert act(ticketing, "rating_link_state", first, actor=None) == {"state": "rated"}
     with pytest.raises(Conflict, match="already rated"):
         act(ticketing, "submit_rating", first, {"score": 1}, actor=None)
     act(ticketing, "change_state", tid, {"state": "reopened"})
@@ -82,6 +85,8 @@ def test_each_resolution_can_be_rated_once_through_its_link(ticketing, service_c
     assert act(ticketing, "submit_rating", second, {"score": 2}, actor=None)["resolution"] == 2
     with pytest.raises(NotFound):
         act(ticketing, "submit_rating", "made-up-token", {"score": 5}, actor=None)
+    with pytest.raises(NotFound, match="not valid"):
+        act(ticketing, "rating_link_state", "made-up-token", actor=None)
     with pytest.raises(InvalidInput):
         act(ticketing, "submit_rating", second, {"score": 6}, actor=None)
     assert [(e["data"]["score"], e["data"]["top_box"]) for e in tap.take(2)] == [(4, True), (2, False)]
