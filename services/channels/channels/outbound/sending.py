@@ -1,14 +1,22 @@
-"""The SMTP side of mail out: one connection per sending pass, settings from the config.
+"""The SMTP side of mail out: a few connections per sending pass, settings from the config.
 
 Settings (nameko config / environment, docs/operations.md "Outbound mail (SMTP)"):
 ``CHANNELS_SMTP_HOST`` (default localhost), ``CHANNELS_SMTP_PORT`` (25),
 ``CHANNELS_SMTP_SECURITY`` (``none``, ``starttls`` or ``ssl``), ``CHANNELS_SMTP_USERNAME`` and
-``CHANNELS_SMTP_PASSWORD`` (log in when a username is set), ``CHANNELS_SMTP_TIMEOUT_SECONDS`` (10).
+``CHANNELS_SMTP_PASSWORD`` (log in when a username is set), ``CHANNELS_SMTP_TIMEOUT_SECONDS`` (10),
+``CHANNELS_SMTP_CONNECTIONS`` (4: how many connections a pass sends over side by side).
+
+A pass keeps its connections open from batch to batch: one SMTP round trip per mail is the
+cost, not a connection (and TLS, and a login) each. One server's round trips are slow next to
+the work of making a mail, so the mails of a batch go over several connections at once, each
+in a green thread of its own (``Mailers.send_all``).
 """
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+
+import eventlet
 
 SECURITIES = ("none", "starttls", "ssl")
 
@@ -29,6 +37,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 10.0
+    connections: int = 4
 
     @classmethod
     def of(cls, config):
@@ -39,7 +48,8 @@ class SmtpSettings:
                    port=int(option(config, "CHANNELS_SMTP_PORT", 465 if security == "ssl" else 25)),
                    security=security, username=option(config, "CHANNELS_SMTP_USERNAME"),
                    password=option(config, "CHANNELS_SMTP_PASSWORD"),
-                   timeout=float(option(config, "CHANNELS_SMTP_TIMEOUT_SECONDS", 10)))
+                   timeout=float(option(config, "CHANNELS_SMTP_TIMEOUT_SECONDS", 10)),
+                   connections=max(1, int(option(config, "CHANNELS_SMTP_CONNECTIONS", 4))))
 
 
 class ServerDown(ConnectionError):
@@ -114,3 +124,59 @@ class Mailer:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+class Mailers:
+    """The connections of one sending pass (``settings.connections`` of them, each opened at its
+    first mail and kept until the pass ends). ``send_all`` sends a batch: while the first
+    connection is not open yet its mails go alone, so a server that cannot be reached is tried
+    once per pass, not once per connection; the rest side by side, each connection in a green
+    thread taking the next mail when it is free."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.mailers = [Mailer(settings) for _ in range(settings.connections)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        for mailer in self.mailers:
+            mailer.close()
+
+    @property
+    def down(self):
+        """Why a connection of this pass could not be made (None while every one could)."""
+        return next((mailer.down for mailer in self.mailers if mailer.down is not None), None)
+
+    def send_all(self, send, items):
+        """``send(index, item, mailer)`` for each item; their answers, in the items' order. ``send``
+        must not raise (an exception is the item's answer if it does). ``send`` runs in the green
+        threads of the connections: what it shares with the others it guards itself."""
+        answers = [None] * len(items)
+
+        def one(index, mailer):
+            try:
+                answers[index] = send(index, items[index], mailer)
+            except Exception as exc:  # noqa: BLE001 - the item's answer; the others go on
+                answers[index] = exc
+
+        first, start = self.mailers[0], 0
+        # alone until the first connection is open (or could not be: the rest fail with its reason)
+        while start < len(items) and (first.smtp is None or first.down is not None):
+            one(start, first)
+            start += 1
+        pending = iter(range(start, len(items)))
+
+        def worker(mailer):
+            for index in pending:  # green threads share the iterator: each index is taken once
+                one(index, mailer)
+                if mailer.down is not None:  # this connection could not be made again: the others go on
+                    return
+
+        pool = eventlet.GreenPool(len(self.mailers))
+        for mailer in self.mailers[:max(1, min(len(self.mailers), len(items) - start))]:
+            pool.spawn(worker, mailer)
+        pool.waitall()
+        for index in pending:  # every connection went down: the rest fail with its reason
+            one(index, next(mailer for mailer in self.mailers if mailer.down is not None))
+        return answers
