@@ -14,6 +14,7 @@ in a green thread of its own (``Mailers.send_all``).
 import os
 import smtplib
 import ssl
+from collections import deque
 from dataclasses import dataclass
 
 import eventlet
@@ -89,11 +90,7 @@ class Mailer:
         if self.down is not None:
             raise ServerDown(self.down)
         if self.smtp is None:
-            try:
-                self.smtp = self.connect()
-            except OSError as exc:  # refused, unreachable, timed out, TLS or login failed
-                self.down = f"{type(exc).__name__}: {exc}"[:500]
-                raise
+            self.open()
         try:
             self.smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
@@ -101,6 +98,14 @@ class Mailer:
             raise
         except OSError:  # dropped, refused, timed out (smtplib's errors are OSErrors too)
             self.drop()
+            raise
+
+    def open(self):
+        """Connects; raises why not (and the connection is not tried again in this pass)."""
+        try:
+            self.smtp = self.connect()
+        except OSError as exc:  # refused, unreachable, timed out, TLS or login failed
+            self.down = f"{type(exc).__name__}: {exc}"[:500]
             raise
 
     def reset(self):
@@ -128,10 +133,12 @@ class Mailer:
 
 class Mailers:
     """The connections of one sending pass (``settings.connections`` of them, each opened at its
-    first mail and kept until the pass ends). ``send_all`` sends a batch: while the first
-    connection is not open yet its mails go alone, so a server that cannot be reached is tried
-    once per pass, not once per connection; the rest side by side, each connection in a green
-    thread taking the next mail when it is free."""
+    first mail and kept until the pass ends). ``send_all`` sends a batch: while no connection is
+    open its mails go alone over the first, so a server that cannot be reached is tried once per
+    pass, not once per connection; the rest side by side, each connection in a green thread taking
+    the next mail when it is free. A connection the server would not open there (past a provider's
+    limit of connections, say) takes no mail: the others send them, and it is not tried again in
+    this pass."""
 
     def __init__(self, settings: SmtpSettings):
         self.mailers = [Mailer(settings) for _ in range(settings.connections)]
@@ -145,8 +152,8 @@ class Mailers:
 
     @property
     def down(self):
-        """Why a connection of this pass could not be made (None while every one could)."""
-        return next((mailer.down for mailer in self.mailers if mailer.down is not None), None)
+        """Why the pass's first connection could not be made (None while it could): the server is away."""
+        return self.mailers[0].down
 
     def send_all(self, send, items):
         """``send(index, item, mailer)`` for each item; their answers, in the items' order. ``send``
@@ -160,23 +167,27 @@ class Mailers:
             except Exception as exc:  # noqa: BLE001 - the item's answer; the others go on
                 answers[index] = exc
 
-        first, start = self.mailers[0], 0
-        # alone until the first connection is open (or could not be: the rest fail with its reason)
-        while start < len(items) and (first.smtp is None or first.down is not None):
-            one(start, first)
-            start += 1
-        pending = iter(range(start, len(items)))
+        first, pending = self.mailers[0], deque(range(len(items)))
+        # alone until a connection is open (or the first could not be: the rest fail with its reason)
+        while pending and all(mailer.smtp is None for mailer in self.mailers):
+            one(pending.popleft(), first)
 
         def worker(mailer):
-            for index in pending:  # green threads share the iterator: each index is taken once
-                one(index, mailer)
-                if mailer.down is not None:  # this connection could not be made again: the others go on
-                    return
+            while pending:
+                if mailer.smtp is None:  # its first mail, or its connection broke: opened before taking one
+                    try:
+                        mailer.open()
+                    except OSError:  # the server would not open this one: the others take the mails
+                        return
+                    if not pending:  # taken by the others while this one connected
+                        return
+                one(pending.popleft(), mailer)  # green threads share the queue: each index is taken once
 
+        alive = [mailer for mailer in self.mailers if mailer.down is None]
         pool = eventlet.GreenPool(len(self.mailers))
-        for mailer in self.mailers[:max(1, min(len(self.mailers), len(items) - start))]:
+        for mailer in alive[:max(1, min(len(alive), len(pending)))]:
             pool.spawn(worker, mailer)
         pool.waitall()
-        for index in pending:  # every connection went down: the rest fail with its reason
-            one(index, next(mailer for mailer in self.mailers if mailer.down is not None))
+        while pending:  # the connections taking them went down meanwhile: one still up, else a reason
+            one(pending.popleft(), next((mailer for mailer in self.mailers if mailer.down is None), first))
         return answers

@@ -635,3 +635,62 @@ def test_a_batchs_outcomes_leave_alone_a_delivery_leased_again_since(run, ticket
     stale, recorded = rows(run, models.Delivery)
     assert (stale.status, stale.attempts) == (rules.QUEUED, 2)  # the new lease's to record
     assert (recorded.status, recorded.sent_at is not None) == (rules.SENT, True)
+
+
+def test_connections_past_the_servers_limit_leave_their_mails_to_the_others(run, ticketing, config, smtp_server,
+                                                                             monkeypatch):
+    import smtplib
+
+    from channels.outbound.sending import Mailer
+    opened = []
+    real_connect = Mailer.connect
+
+    def connect(self):  # a provider that takes two connections at a time
+        opened.append(self)
+        if len(opened) > 2:
+            raise smtplib.SMTPConnectError(554, b"too many connections from your address")
+        return real_connect(self)
+    monkeypatch.setattr(Mailer, "connect", connect)
+    monkeypatch.setattr(outbound, "BATCH", 4)
+    ticketing.ticket(42)
+    for message_id in range(1, 11):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    assert run(outbound.send_due, ticketing, dict(config, CHANNELS_SMTP_CONNECTIONS=4)) == 10  # one pass
+    # a refused one is tried once in the pass (not again at each batch) and charged to no mail
+    assert len(opened) > 2 and len({id(mailer) for mailer in opened}) == len(opened)
+    deliveries = rows(run, models.Delivery)
+    assert {(row.status, row.attempts, row.last_error) for row in deliveries} == {(rules.SENT, 1, None)}
+    assert sorted(mail["Message-ID"] for mail in smtp_server.mails()) == sorted(row.message_id for row in deliveries)
+
+
+def test_a_batch_past_half_its_lease_records_what_went_and_skips_a_mail_another_sender_took(
+        run, ticketing, config, smtp_server, monkeypatch):
+    from sqlalchemy import update
+    ticketing.ticket(42)
+    for message_id in range(1, 6):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    first, *_, last = rows(run, models.Delivery)
+    clock = iter([T0 + timedelta(seconds=step * 4) for step in range(1000)])  # the lease here is 11 s
+    records = []
+    real_record, real_attempt = outbound.record_outcomes, outbound.attempt
+    monkeypatch.setattr(outbound, "record_outcomes", lambda uow, attempts, base: records.append(
+        sorted(delivery.id for delivery, _ in attempts)) or real_record(uow, attempts, base))
+
+    def attempt(delivery, mailer, ticketing, config):
+        if delivery.id == first.id:  # meanwhile the last one's lease ran out and another sender took it
+            def taken(uow):
+                with uow.transaction():
+                    uow.session.execute(update(models.Delivery).where(models.Delivery.id == last.id)
+                                        .values(attempts=models.Delivery.attempts + 1))
+            run(taken)
+        return real_attempt(delivery, mailer, ticketing, config)
+    monkeypatch.setattr(outbound, "attempt", attempt)
+    run(lambda uow: (setattr(uow, "now", lambda: next(clock)),
+                     outbound.send_due(uow, ticketing, dict(config, CHANNELS_SMTP_CONNECTIONS=2)))[1])
+    assert records[0] == [first.id] and len(records) > 1  # the first recorded when the lease was renewed
+    deliveries = rows(run, models.Delivery)
+    assert [(row.status, row.attempts) for row in deliveries] == [(rules.SENT, 1)] * 4 + [(rules.QUEUED, 2)]
+    assert sorted(mail["Message-ID"] for mail in smtp_server.mails()) == sorted(
+        row.message_id for row in deliveries[:4])  # not the one the other sender has
