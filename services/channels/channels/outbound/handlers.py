@@ -397,7 +397,10 @@ class Batch:
                 return None
             if index in self.lost:
                 return None
-        outcome = attempt(self.claimed[index], mailer, ticketing, config)
+        try:
+            outcome = attempt(self.claimed[index], mailer, ticketing, config)
+        except Exception as exc:  # noqa: BLE001 - a mail that broke the making: recorded to try again
+            outcome = exc
         self.outcomes[index] = outcome
         return outcome
 
