@@ -123,7 +123,7 @@ def test_health_is_200_when_every_service_answers(platform, client):
     response = client.get(client.url("/health"))
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "services": {
-        "ticketing": "ok", "training": "ok", "appraisal": "ok", "monitoring": "ok"}}
+        "ticketing": "ok", "training": "ok", "appraisal": "ok", "monitoring": "ok", "channels": "ok"}}
 
 
 def test_health_is_503_naming_the_services_that_do_not_answer(start_platform, client):

@@ -75,6 +75,8 @@ def filter_query(context, query):
     return not query or all(value != [] for value in query.values())
 
 
+# a piped mail's body (POST /api/v1/channels/mailboxes/{id}/inbound) is bytes, as any binary body is
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
 api = schemathesis.pytest.from_fixture("fuzzed_api")
 
 

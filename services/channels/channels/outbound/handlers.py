@@ -5,23 +5,25 @@ ticketing, which records the read in its customer-data audit, X6) and writes
 one ``deliveries`` row per recipient inside the transaction its inbox guards:
 the event handled twice makes no second mail, and a crash before the commit
 leaves the event to be handled again. The row fixes the mail's Message-ID and
-threading headers. The sender (a timer) leases the due rows, sends them over
-one SMTP connection and records each outcome: sent, or queued again with
-back-off, or failed with the reason; a crash after the send and before the
-record leaves the lease to run out and the mail to be sent again under the
-same Message-ID, which the customer's client shows once. The lease is short (``lease_for``:
-three SMTP timeouts and five seconds, 35 s by default) and renewed for the rest of the batch as
-the sender goes, so a killed sender's mail waits seconds, not the whole batch's worst case.
-A database that refuses the record of a mail just sent is asked again until the lease is nearly
-out (``record_within_lease``): the refusal alone does not send the mail twice. Bounces (found by
+threading headers. The sender (a timer) leases the due rows, sends them over a few
+SMTP connections side by side (``CHANNELS_SMTP_CONNECTIONS``, kept open from batch to batch) and
+records a batch's outcomes in one transaction: sent, or queued again with back-off, or failed
+with the reason; a crash after the send and before the record leaves the lease to run out and
+the mail to be sent again under the same Message-ID, which the customer's client shows once.
+The lease is short (``lease_for``: three SMTP timeouts and five seconds, 35 s by default) and
+renewed for every mail of the batch not recorded yet as the sender goes (``Batch``), so a killed
+sender's mail waits seconds, not the whole batch's worst case. A database that refuses the
+record of mails just sent is asked again until the lease is nearly out
+(``record_within_lease``): the refusal alone does not send a mail twice. Bounces (found by
 mail in) mark their delivery failed and leave a note on the ticket.
 """
 import logging
 import time
 from datetime import datetime, timedelta, timezone
 
+import eventlet.semaphore
 from marshmallow import fields
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import OperationalError
 
 from channels import metrics
@@ -32,7 +34,7 @@ from channels.contract import (
 from channels.inbound import rules as inbound_rules
 from channels.models import Delivery, InboundMail, NotificationPreference, OnCallMember, StaffMember
 from channels.outbound import rules, threads
-from channels.outbound.sending import Mailer, SmtpSettings, option
+from channels.outbound.sending import Mailers, SmtpSettings, option
 from plumbing import blobs
 from plumbing.errors import Conflict, InvalidInput, NotFound, load_event_data, load_or_invalid as load
 from plumbing.privacy import mask_contact
@@ -346,30 +348,85 @@ def new_delivery(uow, kind, recipient, thread, context, key, ticket_id=None, lan
 
 
 def send_due(uow, ticketing, config):
-    """Lease the due deliveries a batch at a time, send them over one connection, record each
-    outcome, until none is due (or ``DRAIN_SECONDS`` passed: the next tick goes on); then note
-    bounces on their tickets. Returns how many were attempted."""
+    """Lease the due deliveries a batch at a time, make and send their mails over the pass's
+    connections side by side (``sending.Mailers``, ``CHANNELS_SMTP_CONNECTIONS``), record the
+    batch's outcomes in one transaction, until none is due (or ``DRAIN_SECONDS`` passed: the next
+    tick goes on); then note bounces on their tickets. Returns how many were attempted."""
     base = float(option(config, "CHANNELS_RETRY_BASE_SECONDS", rules.DEFAULT_RETRY_BASE_SECONDS))
     attempted, deadline = 0, time.monotonic() + DRAIN_SECONDS
     settings = SmtpSettings.of(config)
     lease = lease_for(settings)
-    with Mailer(settings) as mailer:  # connects at the first mail only
+    with Mailers(settings) as mailers:  # each connects at its first mail only, kept from batch to batch
         while True:
-            claimed = claim_due(uow, uow.now(), lease)
-            leased_at, lease_ends = uow.now(), time.monotonic() + lease.total_seconds()
-            for index, delivery in enumerate(claimed):
-                if uow.now() - leased_at >= lease / 2:  # the rest of the batch keeps its lease
-                    kept, leased_at = renew_leases(uow, claimed[index:], uow.now(), lease), uow.now()
-                    lease_ends = time.monotonic() + lease.total_seconds()
-                    if delivery.id not in kept:
-                        continue
-                outcome = attempt(delivery, mailer, ticketing, config)
-                record_within_lease(uow, delivery, outcome, base, lease_ends)
-            attempted += len(claimed)
-            if len(claimed) < BATCH or time.monotonic() >= deadline or mailer.down:
+            batch = Batch(uow, claim_due(uow, uow.now(), lease), lease, base)
+            mailers.send_all(lambda index, delivery, mailer: batch.attempt(index, mailer, ticketing, config),
+                             batch.claimed)
+            batch.finish()
+            attempted += len(batch.claimed)
+            if len(batch.claimed) < BATCH or time.monotonic() >= deadline or mailers.down:
                 break
     note_bounces(uow, ticketing)
     return attempted
+
+
+class Batch:
+    """A leased batch while its mails go out over several connections (green threads): the unit of
+    work is used by one of them at a time. A mail about to go out after half the lease has passed
+    since the batch was leased or renewed first records the outcomes known so far and renews the
+    lease of every mail not recorded yet (going out or still to go), so none runs out while the
+    batch goes on; one whose lease another sender took meanwhile is not sent. ``finish`` records
+    the rest in one transaction (``record_within_lease``)."""
+
+    def __init__(self, uow, claimed, lease, base_seconds):
+        self.uow, self.claimed, self.lease, self.base = uow, claimed, lease, base_seconds
+        self.outcomes = [None] * len(claimed)  # None: not sent (yet)
+        self.recorded, self.lost = set(), set()  # indexes of the mails recorded, and leased by another since
+        self.leased_at, self.lease_ends = uow.now(), time.monotonic() + lease.total_seconds()
+        self.lock = eventlet.semaphore.Semaphore()
+        self.broken = None  # the database refused a record until the lease was nearly out: the pass stops
+
+    def attempt(self, index, mailer, ticketing, config):
+        with self.lock:
+            if self.broken is not None:
+                return None
+            try:
+                if self.uow.now() - self.leased_at >= self.lease / 2:
+                    self.renew()
+            except Exception as exc:  # the pass stops: raised by finish
+                self.broken = exc
+                return None
+            if index in self.lost:
+                return None
+        try:
+            outcome = attempt(self.claimed[index], mailer, ticketing, config)
+        except Exception as exc:  # noqa: BLE001 - a mail that broke the making: recorded to try again
+            outcome = exc
+        self.outcomes[index] = outcome
+        return outcome
+
+    def renew(self):
+        self.record_known()
+        rest = [index for index in range(len(self.claimed)) if index not in self.recorded | self.lost]
+        if not rest:
+            return
+        now = self.uow.now()
+        kept = renew_leases(self.uow, [self.claimed[index] for index in rest], now, self.lease)
+        self.leased_at, self.lease_ends = now, time.monotonic() + self.lease.total_seconds()
+        self.lost |= {index for index in rest if self.claimed[index].id not in kept}
+
+    def record_known(self):
+        done = [index for index, outcome in enumerate(self.outcomes)
+                if outcome is not None and index not in self.recorded | self.lost]
+        if done:
+            record_within_lease(self.uow, [(self.claimed[index], self.outcomes[index]) for index in done],
+                                self.base, self.lease_ends)
+            self.recorded.update(done)
+
+    def finish(self):
+        with self.lock:
+            if self.broken is not None:
+                raise self.broken
+            self.record_known()
 
 
 def lease_for(settings):
@@ -399,15 +456,14 @@ def claim_due(uow, at, lease=LEASE):
 def renew_leases(uow, deliveries, at, lease=LEASE):
     """The ids of ``deliveries`` still leased by this sender (same attempt, still queued), their
     lease now running from ``at``; one whose lease ran out and was taken by another is not."""
+    if not deliveries:
+        return set()
     table = Delivery.__table__
-    kept = set()
     with uow.transaction():
-        for delivery in deliveries:
-            kept |= set(uow.session.scalars(
-                update(table).where(table.c.id == delivery.id, table.c.attempts == delivery.attempts,
-                                    table.c.status == rules.QUEUED)
-                .values(next_attempt_at=at + lease).returning(table.c.id)))
-    return kept
+        return set(uow.session.scalars(
+            update(table).where(tuple_(table.c.id, table.c.attempts).in_(
+                [(delivery.id, delivery.attempts) for delivery in deliveries]), table.c.status == rules.QUEUED)
+            .values(next_attempt_at=at + lease).returning(table.c.id)))
 
 
 class Outcome:
@@ -440,7 +496,8 @@ def prepare(delivery, ticketing, config):
 
 
 def deliver(made, mailer) -> Outcome:
-    """Sends a mail ``prepare`` made (an Outcome already when it could not be made)."""
+    """Sends a mail ``prepare`` made (an Outcome already when it could not be made) over ``mailer``
+    (one connection, used by one green thread at a time)."""
     if isinstance(made, Outcome):
         return made
     message, sender, recipient = made
@@ -449,6 +506,8 @@ def deliver(made, mailer) -> Outcome:
     except OSError as exc:  # smtplib's errors included
         permanent, reason = rules.smtp_failure(exc)
         return Outcome(False, permanent, reason)
+    except Exception as exc:  # noqa: BLE001 - a message smtplib could not write, say: another try later
+        return Outcome(False, False, f"sending: {type(exc).__name__}: {exc}"[:500])
     return Outcome(True)
 
 
@@ -480,44 +539,64 @@ def rating_link(ticketing, ticket_id, config):
     return {"rating_url": url, "expires_at": shown_time(link["expires_at"])}
 
 
-def record_within_lease(uow, delivery, outcome, base_seconds, lease_ends):
-    """``record_outcome``, asked again while the database refuses, until a second before the lease
-    ends (``lease_ends`` on the monotonic clock); then the refusal is raised and the mail, its
-    lease run out, is sent again. Found by tests/faults: PostgreSQL refusing connections for
-    eight seconds had a mail just sent go out a second time."""
+def record_within_lease(uow, attempts, base_seconds, lease_ends):
+    """``record_outcomes`` of ``attempts`` ((delivery, outcome) pairs), asked again while the
+    database refuses, until a second before the lease ends (``lease_ends`` on the monotonic clock);
+    then the refusal is raised and the mails, their lease run out, are sent again. Found by
+    tests/faults: PostgreSQL refusing connections for eight seconds had a mail just sent go out a
+    second time."""
     while True:
         try:
-            return record_outcome(uow, delivery, outcome, base_seconds)
+            return record_outcomes(uow, attempts, base_seconds)
         except OperationalError as exc:
             if time.monotonic() + RECORD_RETRY_SECONDS >= lease_ends - 1:
                 raise
-            log.warning("delivery %s: recording its outcome failed, trying again: %s", delivery.id, exc)
+            log.warning("deliveries %s: recording their outcomes failed, trying again: %s",
+                        ", ".join(str(delivery.id) for delivery, _ in attempts[:5]), exc)
             time.sleep(RECORD_RETRY_SECONDS)
 
 
 def record_outcome(uow, delivery, outcome, base_seconds):
-    """Only if nobody leased the delivery since (its lease ran out) and no bounce failed it."""
+    record_outcomes(uow, [(delivery, outcome)], base_seconds)
+
+
+def record_outcomes(uow, attempts, base_seconds):
+    """A batch's outcomes in one transaction (one commit, not one a mail): each only if nobody
+    leased the delivery since (its lease ran out) and no bounce failed it. The sent ones in one
+    statement (the same values for all, each row still only if it is ours)."""
+    if not attempts:
+        return
     table = Delivery.__table__
     now = uow.now()
-    mine = (table.c.id == delivery.id, table.c.attempts == delivery.attempts, table.c.status == rules.QUEUED)
-    if outcome.sent:
-        values = dict(status=rules.SENT, sent_at=now, next_attempt_at=None, last_error=None)
-    else:
-        status, next_at = rules.after_failure(delivery.attempts, outcome.permanent, now, base_seconds)
-        values = dict(status=status, next_attempt_at=next_at, last_error=outcome.reason,
-                      failed_at=now if status == rules.FAILED else None)
+    recorded, sent, unsent = [], [], []
+    for delivery, outcome in attempts:
+        if isinstance(outcome, Exception):  # send_all's answer when attempt itself broke
+            outcome = Outcome(False, False, f"sending: {type(outcome).__name__}: {outcome}"[:500])
+        (sent if outcome.sent else unsent).append((delivery, outcome))
     with uow.transaction():
-        recorded = uow.session.execute(update(table).where(*mine).values(**values)).rowcount
-    if not recorded:
-        return
-    if outcome.sent:
-        metrics.MAILS_SENT.labels(delivery.kind).inc()
-        metrics.DELIVERY_SECONDS.labels(delivery.kind).observe(
-            max(0.0, (now - as_utc(delivery.created_at)).total_seconds()))
-    elif values["status"] == rules.FAILED:
-        metrics.MAILS_FAILED.labels(delivery.kind, "permanent" if outcome.permanent else "retries").inc()
-        log.warning("delivery %s (%s) failed after %s attempts: %s", delivery.id, delivery.kind, delivery.attempts,
-                    outcome.reason)
+        if sent:
+            mine = set(uow.session.scalars(
+                update(table).where(tuple_(table.c.id, table.c.attempts).in_(
+                    [(delivery.id, delivery.attempts) for delivery, _ in sent]), table.c.status == rules.QUEUED)
+                .values(status=rules.SENT, sent_at=now, next_attempt_at=None, last_error=None)
+                .returning(table.c.id)))
+            recorded += [(delivery, outcome, rules.SENT) for delivery, outcome in sent if delivery.id in mine]
+        for delivery, outcome in unsent:
+            mine = (table.c.id == delivery.id, table.c.attempts == delivery.attempts, table.c.status == rules.QUEUED)
+            status, next_at = rules.after_failure(delivery.attempts, outcome.permanent, now, base_seconds)
+            values = dict(status=status, next_attempt_at=next_at, last_error=outcome.reason,
+                          failed_at=now if status == rules.FAILED else None)
+            if uow.session.execute(update(table).where(*mine).values(**values)).rowcount:
+                recorded.append((delivery, outcome, status))
+    for delivery, outcome, status in recorded:
+        if outcome.sent:
+            metrics.MAILS_SENT.labels(delivery.kind).inc()
+            metrics.DELIVERY_SECONDS.labels(delivery.kind).observe(
+                max(0.0, (now - as_utc(delivery.created_at)).total_seconds()))
+        elif status == rules.FAILED:
+            metrics.MAILS_FAILED.labels(delivery.kind, "permanent" if outcome.permanent else "retries").inc()
+            log.warning("delivery %s (%s) failed after %s attempts: %s", delivery.id, delivery.kind,
+                        delivery.attempts, outcome.reason)
 
 
 # -- bounces --------------------------------------------------------------------------------

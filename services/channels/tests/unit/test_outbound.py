@@ -307,16 +307,16 @@ def test_the_sender_renews_its_batchs_lease_as_it_goes(run, ticketing, config, s
 
 
 def refusing(times, monkeypatch):
-    """``outbound.record_outcome`` refused by the database ``times`` times, then recording."""
+    """``outbound.record_outcomes`` refused by the database ``times`` times, then recording."""
     from sqlalchemy.exc import OperationalError
-    real, refused = outbound.record_outcome, []
+    real, refused = outbound.record_outcomes, []
 
     def record(*args):
         if len(refused) < times:
-            refused.append(args[1].id)
+            refused.append([delivery.id for delivery, _ in args[1]])
             raise OperationalError("UPDATE deliveries", {}, Exception("database is not accepting connections"))
         return real(*args)
-    monkeypatch.setattr(outbound, "record_outcome", record)
+    monkeypatch.setattr(outbound, "record_outcomes", record)
     monkeypatch.setattr(outbound, "RECORD_RETRY_SECONDS", 0.01)
     return refused
 
@@ -344,7 +344,7 @@ def test_a_record_refused_until_the_lease_ends_is_given_up(run, ticketing, confi
     [claimed] = run(outbound.claim_due, T0, timedelta(seconds=11))
     started = time.monotonic()
     with pytest.raises(OperationalError):
-        run(outbound.record_within_lease, claimed, outbound.Outcome(True), 10, time.monotonic() + 1.5)
+        run(outbound.record_within_lease, [(claimed, outbound.Outcome(True))], 10, time.monotonic() + 1.5)
     assert time.monotonic() - started < 1.5 and len(refused) > 1
     [delivery] = rows(run, models.Delivery)
     assert delivery.status == rules.QUEUED  # its lease runs out, and the mail goes again
@@ -601,3 +601,96 @@ def test_an_unreachable_server_is_tried_once_per_pass_and_every_due_mail_keeps_t
     assert len(connects) == 1  # not once per mail: a server that times out would hold the pass for each
     assert {(row.status, row.attempts) for row in rows(run, models.Delivery)} == {(rules.QUEUED, 1)}
     assert all("ConnectionRefusedError" in row.last_error for row in rows(run, models.Delivery))
+
+
+def test_a_batch_goes_over_several_connections_kept_open_and_each_mail_once(run, ticketing, config, smtp_server,
+                                                                          monkeypatch):
+    from channels.outbound.sending import Mailer
+    connects = []
+    real_connect = Mailer.connect
+    monkeypatch.setattr(Mailer, "connect", lambda self: connects.append(1) or real_connect(self))
+    monkeypatch.setattr(outbound, "BATCH", 4)
+    ticketing.ticket(42)
+    for message_id in range(1, 11):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    assert run(outbound.send_due, ticketing, dict(config, CHANNELS_SMTP_CONNECTIONS=3)) == 10
+    assert len(connects) == 3  # three connections for the pass, kept from batch to batch
+    mails = smtp_server.mails()
+    deliveries = rows(run, models.Delivery)
+    assert sorted(mail["Message-ID"] for mail in mails) == sorted(row.message_id for row in deliveries)
+    assert {(row.status, row.attempts) for row in deliveries} == {(rules.SENT, 1)}
+
+
+def test_a_batchs_outcomes_leave_alone_a_delivery_leased_again_since(run, ticketing, config, smtp_server):
+    ticketing.ticket(42)
+    for message_id in (1, 2):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    first, _ = run(outbound.claim_due, T0)
+    _, second = run(outbound.claim_due, T0 + outbound.LEASE)  # the leases ran out: both leased again
+    assert second.attempts == 2
+    # a slow pass records its first lease of one beside the current lease of the other
+    run(outbound.record_outcomes, [(first, outbound.Outcome(True)), (second, outbound.Outcome(True))], 10)
+    stale, recorded = rows(run, models.Delivery)
+    assert (stale.status, stale.attempts) == (rules.QUEUED, 2)  # the new lease's to record
+    assert (recorded.status, recorded.sent_at is not None) == (rules.SENT, True)
+
+
+def test_connections_past_the_servers_limit_leave_their_mails_to_the_others(run, ticketing, config, smtp_server,
+                                                                             monkeypatch):
+    import smtplib
+
+    from channels.outbound.sending import Mailer
+    opened = []
+    real_connect = Mailer.connect
+
+    def connect(self):  # a provider that takes two connections at a time
+        opened.append(self)
+        if len(opened) > 2:
+            raise smtplib.SMTPConnectError(554, b"too many connections from your address")
+        return real_connect(self)
+    monkeypatch.setattr(Mailer, "connect", connect)
+    monkeypatch.setattr(outbound, "BATCH", 4)
+    ticketing.ticket(42)
+    for message_id in range(1, 11):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    assert run(outbound.send_due, ticketing, dict(config, CHANNELS_SMTP_CONNECTIONS=4)) == 10  # one pass
+    # a refused one is tried once in the pass (not again at each batch) and charged to no mail
+    assert len(opened) > 2 and len({id(mailer) for mailer in opened}) == len(opened)
+    deliveries = rows(run, models.Delivery)
+    assert {(row.status, row.attempts, row.last_error) for row in deliveries} == {(rules.SENT, 1, None)}
+    assert sorted(mail["Message-ID"] for mail in smtp_server.mails()) == sorted(row.message_id for row in deliveries)
+
+
+def test_a_batch_past_half_its_lease_records_what_went_and_skips_a_mail_another_sender_took(
+        run, ticketing, config, smtp_server, monkeypatch):
+    from sqlalchemy import update
+    ticketing.ticket(42)
+    for message_id in range(1, 6):
+        ticketing.message(42, message_id, f"answer {message_id}")
+        run(outbound.reply, ticket_event("ticket.replied", 42, message_id=message_id, author="ann"), ticketing, config)
+    first, *_, last = rows(run, models.Delivery)
+    clock = iter([T0 + timedelta(seconds=step * 4) for step in range(1000)])  # the lease here is 11 s
+    records = []
+    real_record, real_attempt = outbound.record_outcomes, outbound.attempt
+    monkeypatch.setattr(outbound, "record_outcomes", lambda uow, attempts, base: records.append(
+        sorted(delivery.id for delivery, _ in attempts)) or real_record(uow, attempts, base))
+
+    def attempt(delivery, mailer, ticketing, config):
+        if delivery.id == first.id:  # meanwhile the last one's lease ran out and another sender took it
+            def taken(uow):
+                with uow.transaction():
+                    uow.session.execute(update(models.Delivery).where(models.Delivery.id == last.id)
+                                        .values(attempts=models.Delivery.attempts + 1))
+            run(taken)
+        return real_attempt(delivery, mailer, ticketing, config)
+    monkeypatch.setattr(outbound, "attempt", attempt)
+    run(lambda uow: (setattr(uow, "now", lambda: next(clock)),
+                     outbound.send_due(uow, ticketing, dict(config, CHANNELS_SMTP_CONNECTIONS=2)))[1])
+    assert records[0] == [first.id] and len(records) > 1  # the first recorded when the lease was renewed
+    deliveries = rows(run, models.Delivery)
+    assert [(row.status, row.attempts) for row in deliveries] == [(rules.SENT, 1)] * 4 + [(rules.QUEUED, 2)]
+    assert sorted(mail["Message-ID"] for mail in smtp_server.mails()) == sorted(
+        row.message_id for row in deliveries[:4])  # not the one the other sender has
