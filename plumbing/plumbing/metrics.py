@@ -13,6 +13,7 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class DatabaseGauges(DependencyProvider):
         from plumbing.db import database_of
 
         database = database_of(self.container)
-        collector = self.collector_cls(database.session_factory)
+        collector = Described(self.collector_cls(database.session_factory))
         try:
             REGISTRY.register(collector)
         except ValueError:  # another container of this service in the process already counts them
@@ -105,3 +106,19 @@ class DatabaseGauges(DependencyProvider):
             self.collector = None
 
     kill = stop
+
+
+class Described:
+    """A database-counted collector with ``describe``: the registry reads the names from it, not by
+    collecting under its lock. Collecting there runs queries (and, once, imports) while the lock is
+    held; a metric made meanwhile waits for that lock in the same thread, and the process hangs."""
+
+    def __init__(self, collector):
+        self.collector = collector
+        self.families = [Metric(family.name, family.documentation, family.type) for family in collector.collect()]
+
+    def describe(self):
+        return self.families
+
+    def collect(self):
+        return self.collector.collect()
