@@ -2,11 +2,12 @@
 again by the service, and the source of the OpenAPI document) and the data of the events
 it publishes. It imports nothing of the service, so the gateway reads it without loading
 the models."""
-import copy
 
-from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from plumbing.schemas import PageQuerySchema, ResponseSchema, StrictSchema, page_schema, required
+from plumbing.schemas import (
+    PageQuerySchema, ResponseSchema, StrictSchema, every_field_optional, page_schema, required,
+)
 
 # Ticketing's values a mailbox's new tickets take (ticketing's contract is not importable here)
 TICKET_KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
@@ -53,15 +54,6 @@ class MailboxCreateSchema(StrictSchema):
         missing = [name for name in ("imap_user", "imap_password_secret") if not data.get(name)]
         if missing:
             raise ValidationError({name: ["required when imap_host is set"] for name in missing})
-
-
-def every_field_optional(schema_cls, name, doc):
-    """``schema_cls`` with no field required or defaulted: an edit (PATCH) of what it makes."""
-    declared = {}
-    for key, field in schema_cls._declared_fields.items():
-        declared[key] = copy.copy(field)
-        declared[key].required, declared[key].load_default = False, missing
-    return type(name, (StrictSchema,), {**declared, "__doc__": doc})
 
 
 MailboxUpdateSchema = every_field_optional(
