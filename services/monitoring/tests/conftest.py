@@ -3,8 +3,12 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
 
+from monitoring import models
 from monitoring.service import MonitoringService
+from plumbing.db import make_engine
+from plumbing.unit_of_work import Unit
 from ticketing.service import TicketingService
 
 TOPIC = {"name": "外卖", "query": '(外卖 OR "food delivery") NOT 招聘'}
@@ -46,3 +50,18 @@ def ticketing(container_factory, service_config, another_database_url, migrated)
     container = container_factory(TicketingService, dict(service_config, DATABASE_URL=url))
     container.start()
     return container
+
+
+@pytest.fixture
+def unit(sqlite_url, migrated):
+    """``unit(actor)``: a unit on a session of its own, as each call gets one in the service."""
+    engine = make_engine(migrated("monitoring", sqlite_url))
+    sessions = []
+
+    def make(actor="admin"):
+        sessions.append(sessionmaker(engine, expire_on_commit=False)())
+        return Unit.on_session(sessions[-1], "monitoring", outbox=models.outbox, inbox=models.inbox, actor=actor)
+    yield make
+    for session in sessions:
+        session.close()
+    engine.dispose()

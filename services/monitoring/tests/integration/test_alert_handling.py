@@ -5,31 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy.orm import sessionmaker
 
 from monitoring import models
 from monitoring.alerts import handlers as alerts
 from monitoring.watch_rules import handlers as watch_rules
-from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput, NotFound
-from plumbing.unit_of_work import Unit
 
 RAISED = datetime.now(timezone.utc) - timedelta(minutes=30)
-
-
-@pytest.fixture
-def unit(sqlite_url, migrated):
-    """``unit(actor)``: a unit on a session of its own, as each call gets one in the service."""
-    engine = make_engine(migrated("monitoring", sqlite_url))
-    sessions = []
-
-    def make(actor="admin"):
-        sessions.append(sessionmaker(engine, expire_on_commit=False)())
-        return Unit.on_session(sessions[-1], "monitoring", outbox=models.outbox, inbox=models.inbox, actor=actor)
-    yield make
-    for session in sessions:
-        session.close()
-    engine.dispose()
 
 
 def raised_alert(unit, key="cluster/1", level="II"):

@@ -6,7 +6,6 @@ import dataclasses
 import numpy as np
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from monitoring import models
 from monitoring.alerts import handlers as alerts
@@ -14,12 +13,9 @@ from monitoring.ingest import handlers as ingest
 from monitoring.sentiment import handlers as sentiment
 from monitoring.sentiment.rules import SentimentModel
 from monitoring.sentiment import train, versions
-from monitoring.sentiment.rules import Head
 from monitoring.sentiment.versions import ModelSlot
 from monitoring.watch_rules import handlers as watch_rules, rules
-from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput
-from plumbing.unit_of_work import Unit
 
 STORY = "某某外卖后厨卫生太差，操作台上有老鼠，顾客吃完身体不适，商家至今没有回应"
 MEDIA = {"id": "m1", "name": "都市快报", "followers": 3_000_000, "verified": True, "kind": "media"}
@@ -28,21 +24,6 @@ MEDIA = {"id": "m1", "name": "都市快报", "followers": 3_000_000, "verified":
 @pytest.fixture(scope="module")
 def model():
     return ModelSlot(SentimentModel.load())
-
-
-@pytest.fixture
-def unit(sqlite_url, migrated):
-    """``unit(actor)``: a unit on a session of its own, as each call gets one in the service."""
-    engine = make_engine(migrated("monitoring", sqlite_url))
-    sessions = []
-
-    def make(actor="admin"):
-        sessions.append(sessionmaker(engine, expire_on_commit=False)())
-        return Unit.on_session(sessions[-1], "monitoring", outbox=models.outbox, actor=actor)
-    yield make
-    for session in sessions:
-        session.close()
-    engine.dispose()
 
 
 def post(external_id, text, author=None, **counts):
