@@ -216,7 +216,9 @@ class Dovecot:
     (plain-text login, no TLS: loopback only). ``user(name, password)`` adds a mailbox user;
     ``append(user, password, raw, folder)`` delivers a mail as a client would (IMAP APPEND)."""
 
-    def __init__(self):
+    def __init__(self, capability=None):
+        """``capability``: the CAPABILITY the server advertises instead of its own (Dovecot's
+        ``imap_capability``), e.g. one without IDLE."""
         import pwd
         import socket
         import tempfile
@@ -237,7 +239,8 @@ class Dovecot:
         self.host = "127.0.0.1"
         self.config = self.root / "dovecot.conf"
         self.config.write_text(DOVECOT_CONFIG.format(root=self.root, port=self.port, uid=entry.pw_uid,
-                                                     gid=entry.pw_gid, user=pwd.getpwuid(os.getuid()).pw_name))
+                                                     gid=entry.pw_gid, user=pwd.getpwuid(os.getuid()).pw_name)
+                               + (f"imap_capability = {capability}\n" if capability else ""))
         self.process = None
 
     def start(self):
@@ -308,6 +311,16 @@ def _has_user(name):
 def dovecot():
     """A running Dovecot of the test's own (``Dovecot``); gone with its mail after the test."""
     server = Dovecot()
+    try:
+        yield server.start()
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def dovecot_without_idle():
+    """A running Dovecot that does not advertise IDLE (RFC 2177): clients must poll it."""
+    server = Dovecot(capability="IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS")
     try:
         yield server.start()
     finally:

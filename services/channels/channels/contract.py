@@ -17,6 +17,8 @@ LANGUAGES = ("zh-CN", "en")
 INBOUND_OUTCOMES = ("opened", "replied", "bounce", "auto_reply", "bulk", "rate_limited", "rejected", "pending")
 THREADED_BY = ("reply_address", "references", "subject_token")
 DIRECTIONS = ("in", "out")
+# How a mailbox's mail comes in now: held in IMAP IDLE by a replica, polled, or neither (raw-MIME only)
+FETCH_MODES = ("idle", "polling", "none")
 
 SECRET_NAME = r"^[A-Z][A-Z0-9_]{0,99}$"  # an environment variable's name
 MAX_RAW_BYTES = 30 * 1024 * 1024  # a raw mail: 20 attachments of 25 MiB travel by IMAP, not through here
@@ -81,6 +83,12 @@ class MailboxSchema(ResponseSchema):
     last_uid = fields.Integer(metadata={"description": "the highest IMAP UID fetched"})
     last_polled_at = fields.DateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
+    fetch_mode = fields.String(validate=validate.OneOf(FETCH_MODES), metadata={
+        "description": "idle: a replica holds the folder in IMAP IDLE and new mail is fetched as it comes; "
+                       "polling: fetched every CHANNELS_POLL_SECONDS (the server has no IDLE, IDLE is off or "
+                       "its connection failed); none: inactive or no IMAP server"})
+    idle_supported = fields.Boolean(allow_none=True, metadata={
+        "description": "the IMAP server offered IDLE when last asked (null: not asked yet)"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -36,8 +36,26 @@ class Mailbox(Base):
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the fetch lease (inbound/imap.py): one fetch of the folder at a time, whoever starts it
+    fetch_token: Mapped[str | None] = mapped_column(String(32))
+    fetch_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the IDLE watch (inbound/idle.py): the replica holding the folder in IMAP IDLE, until when
+    # (renewed at each IDLE it issues), and whether the server offered IDLE when last asked
+    idle_by: Mapped[str | None] = mapped_column(String(100))
+    idle_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idle_supported: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def fetch_mode(self):
+        """How its mail comes in now (contract.FETCH_MODES): ``idle`` while a replica holds the folder
+        in IMAP IDLE, ``polling`` for another IMAP mailbox, ``none`` for one that is inactive or has no
+        IMAP server (its mail comes by the raw-MIME endpoint)."""
+        from plumbing.unit_of_work import utc_now
+        if not (self.active and self.imap_host):
+            return "none"
+        return "idle" if self.idle_until is not None and self.idle_until > utc_now() else "polling"
 
 
 class InboundMail(Base):

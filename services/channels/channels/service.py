@@ -2,11 +2,14 @@
 handed to the use case in its feature package: ``mailboxes``, ``inbound`` (mail in),
 ``outbound`` (mail out and staff notifications). Each change happens in one transaction that
 also records its events in the outbox (``events.py``)."""
+import os
+
 from nameko.dependency_providers import Config
 
 from channels import models
 from channels.inbound import handlers as inbound
 from channels.inbound import imap
+from channels.inbound.idle import watch_mailboxes
 from channels.inbound.calls import TicketingRpc
 from channels.mailboxes import handlers as mailboxes
 from channels.outbound import handlers as outbound
@@ -56,7 +59,13 @@ class ChannelsService(PlatformService):
 
     @timer("CHANNELS_POLL_SECONDS", imap.POLL_SECONDS)
     def poll_mailboxes(self):
-        imap.poll_mailboxes(self.uow, self.ticketing, inbound.Settings(self.config))
+        imap.poll_mailboxes(self.uow, self.ticketing, inbound.Settings(self.config),
+                            idle_poll_seconds=self.config.get("CHANNELS_IDLE_POLL_SECONDS") or
+                            os.environ.get("CHANNELS_IDLE_POLL_SECONDS") or imap.IDLE_POLL_SECONDS)
+
+    @watch_mailboxes  # IMAP IDLE: a folder's new mail fetched as it comes (inbound/idle.py)
+    def fetch_mailbox(self, mailbox_id):
+        return imap.fetch_mailbox(self.uow, self.ticketing, inbound.Settings(self.config), mailbox_id)
 
     # -- mail out: to the customer (T1, T5, T6, T7) ---------------------------------------------
     @event_handler("channels", "channels.mail_received")

@@ -34,7 +34,8 @@ def platform(dovecot, container_factory, service_config, migrated, tmp_path, mon
 
     def start_channels():
         container = container_factory(ChannelsService, dict(service_config, DATABASE_URL=channels_url,
-                                                            CHANNELS_POLL_SECONDS=0.1, RPC_TIMEOUT_SECONDS=5))
+                                                            CHANNELS_POLL_SECONDS=0.1, RPC_TIMEOUT_SECONDS=5,
+                                                            CHANNELS_IDLE="off"))  # IDLE: test_imap_idle.py
         container.start()
         return container
     start_channels.url = channels_url
