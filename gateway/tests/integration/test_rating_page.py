@@ -92,3 +92,52 @@ def test_the_page_speaks_chinese_by_accept_language_and_escapes_what_it_shows(li
     assert "请选择 1 到 5 分" in wrong and "<script>" not in wrong and "&lt;script&gt;" in wrong
     assert "感谢" in page(requests.post(client.url(f"/rate/{token}"), data={"score": "5"},
                                       headers={"Accept-Language": "zh-CN"}), 200)
+
+
+def expire_links(ticket):
+    """The ticket's rating links past their 14 days, as if the customer came back too late: their
+    expiry moved back in ticketing's own database (the pages and the calls stay the real ones)."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import sessionmaker
+
+    from plumbing.config import database_url
+    from plumbing.db import make_engine
+    from ticketing.models import Rating
+
+    engine = make_engine(database_url("ticketing"))
+    try:
+        with sessionmaker(engine)() as session, session.begin():
+            session.execute(update(Rating).where(Rating.ticket_id == ticket)
+                            .values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    finally:
+        engine.dispose()
+
+
+def test_an_expired_link_is_410_gone_for_get_and_every_post_and_records_nothing(link, client):
+    ticket, token, admin = link
+    customer = requests.Session()
+    url = client.url(f"/rate/{token}")
+    assert page(customer.get(url, headers={"Accept-Language": "en"}), 200)  # open until it expires
+    expire_links(ticket)
+    for attempt in range(2):  # the first post after expiry and a second one: the same answer
+        gone = page(customer.post(url, data={"score": "5", "comment": "late"}, headers={"Accept-Language": "en"}),
+                    410)
+        assert "This rating link has expired." in gone and "<form" not in gone
+    shown = page(customer.get(url, headers={"Accept-Language": "en"}), 410)  # and opening it again
+    assert "Link expired" in shown and "<form" not in shown
+    assert "此评分链接已过期" in page(customer.get(url, headers={"Accept-Language": "zh-CN"}), 410)
+    assert ratings(admin, client, ticket) == []
+    assert customer.post(client.url(f"/api/v1/ratings/{token}"), json={"score": 5}).status_code == 409  # the API
+
+
+def test_a_used_link_stays_already_rated_after_it_expires(link, client):
+    ticket, token, admin = link
+    customer = requests.Session()
+    url = client.url(f"/rate/{token}?lang=en")
+    assert "Thank you" in page(customer.post(url, data={"score": "3"}), 200)
+    expire_links(ticket)
+    for response in (customer.get(url), customer.post(url, data={"score": "1"})):
+        assert "Already rated" in page(response, 409)  # what the customer did, not that time ran out
+    assert ratings(admin, client, ticket) == [{"score": 3, "resolution": 1}]
