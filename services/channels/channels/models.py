@@ -40,7 +40,7 @@ class Mailbox(Base):
     fetch_token: Mapped[str | None] = mapped_column(String(32))
     fetch_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # the IDLE watch (inbound/idle.py): the replica holding the folder in IMAP IDLE, until when
-    # (renewed at each IDLE it issues), and whether the server offered IDLE when last asked
+    # (renewed while it holds it), and whether the server offered IDLE when last asked
     idle_by: Mapped[str | None] = mapped_column(String(100))
     idle_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     idle_supported: Mapped[bool | None] = mapped_column(Boolean)

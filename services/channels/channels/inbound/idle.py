@@ -9,8 +9,9 @@ runs, so the UID/UIDVALIDITY place, the Message-ID dedupe and the fetch lease ho
   created or activated gets one, one deleted, deactivated or given another server, user, password
   secret or folder has its watcher stopped (and a new one started on the new settings).
 - A watcher (a managed green thread) takes the mailbox's IDLE claim (``idle_by`` until
-  ``idle_until``, a conditional UPDATE: one replica holds a folder in IDLE; the others stand by and
-  take over once the claim runs out). It logs in, checks the IDLE capability (saved as
+  ``idle_until``, a conditional UPDATE, for CLAIM_SECONDS and renewed every CHECK_SECONDS: one
+  replica holds a folder in IDLE; the others stand by and take over once the claim is let go, or
+  runs out where its holder was killed). It logs in, checks the IDLE capability (saved as
   ``idle_supported``), opens the folder read-only, fetches what came before, and issues IDLE. An
   EXISTS or RECENT ends the IDLE and runs ``fetch_mailbox`` in a worker; after
   CHANNELS_IDLE_SECONDS (240 by default, well within RFC 2177's 29 minutes) the IDLE is ended,
@@ -55,12 +56,13 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 240             # an IDLE is ended and issued again this often (RFC 2177: within 29 minutes)
 RECONCILE_SECONDS = 30         # the watchers follow the mailboxes' settings this soon
-CLAIM_GRACE_SECONDS = 60       # a claim lasts one IDLE and this: a replica that died is taken over after it
+CLAIM_SECONDS = 45             # a claim lasts this, renewed every CHECK_SECONDS: a replica killed is taken
+                               # over (and its mailbox polled at the usual rate) this soon
 RECHECK_SECONDS = 3600         # a server without IDLE is asked again this often
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 300
 BUSY_RETRY_SECONDS = 1         # the fetch lease another's: asked again this soon ...
-CHECK_SECONDS = 30             # the longest single wait for the server's word in IDLE
+CHECK_SECONDS = 15             # the longest single wait for the server's word in IDLE; the claim renewed after it
 
 IDLE_MAILBOXES = Gauge("csops_channels_imap_idle_mailboxes",
                        "IMAP folders this replica holds in IDLE (their new mail fetched as it comes).")
@@ -205,9 +207,9 @@ class MailboxWatchers(Entrypoint):
                 self.fetch(mailbox_id)  # what came before the IDLE
                 while True:
                     client.idle()
-                    news = self.wait_for_mail(client)
+                    news = self.wait_for_mail(client, mailbox_id)
                     client.idle_done()
-                    if not self.claim(mailbox_id):
+                    if news is None or not self.claim(mailbox_id):
                         log.info("mailbox %s: another replica holds it in IDLE now", mailbox_id)
                         return True
                     # selected again: a folder deleted and made anew (which IDLE does not tell of) is
@@ -237,8 +239,9 @@ class MailboxWatchers(Entrypoint):
         except Exception:
             log.debug("IMAP logout failed", exc_info=True)
 
-    def wait_for_mail(self, client):
-        """Whether mail came in IDLE, within ``idle_seconds``."""
+    def wait_for_mail(self, client, mailbox_id):
+        """Whether mail came in IDLE, within ``idle_seconds`` (None: the claim was lost meanwhile);
+        the claim renewed every CHECK_SECONDS."""
         deadline = time.monotonic() + self.idle_seconds
         early = 0
         while (left := deadline - time.monotonic()) > 0:
@@ -253,6 +256,8 @@ class MailboxWatchers(Entrypoint):
                     raise ConnectionLost("the server closed the IDLE connection")
             else:
                 early = 0
+            if not self.claim(mailbox_id):
+                return None
         return False
 
     def fetch(self, mailbox_id):
@@ -284,7 +289,7 @@ class MailboxWatchers(Entrypoint):
                 Mailbox.id == mailbox_id, or_(Mailbox.idle_by.is_(None), Mailbox.idle_by == self.replica,
                                               Mailbox.idle_until.is_(None), Mailbox.idle_until <= now))
                 .values(idle_by=self.replica,
-                        idle_until=now + timedelta(seconds=self.idle_seconds + CLAIM_GRACE_SECONDS))
+                        idle_until=now + timedelta(seconds=CLAIM_SECONDS))
                 .execution_options(synchronize_session=False)).rowcount)
 
     def release_claims(self, mailbox_id=None):

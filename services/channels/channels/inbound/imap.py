@@ -37,7 +37,10 @@ POLL_SECONDS = 30
 IDLE_POLL_SECONDS = 300  # a mailbox held in IDLE is polled too, this seldom: the safety net
 FETCH_BATCH = 20
 TIMEOUT_SECONDS = 30
-FETCH_LEASE = timedelta(seconds=120)  # renewed as each mail is taken and each batch fetched
+# renewed as each mail is taken and each batch fetched (each step bounded by the IMAP and RPC timeouts): a
+# fetch killed holds the mailbox this long at most; a step slower than it lets another fetch overlap, which
+# the Message-ID makes safe
+FETCH_LEASE = timedelta(seconds=30)
 
 
 def poll_mailboxes(uow, ticketing, settings, connect=IMAPClient, idle_poll_seconds=IDLE_POLL_SECONDS):
