@@ -265,13 +265,22 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
 
     def stop(self):
-        """Stop the server (its mail stays: ``start`` again serves it, as after a restart)."""
+        """Stop the server (its mail stays: ``start`` again serves it, as after a restart). The
+        connections of its clients end with it, as on a server that restarts: the master leaves its
+        imap processes behind when it is terminated, so they are ended after it."""
+        import signal
         if self.process is not None and self.process.poll() is None:
+            children = _children(self.process.pid)
             self.process.terminate()
             try:
                 self.process.wait(10)
             except Exception:
                 self.process.kill()
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         self.process = None
 
     def remove(self):
@@ -297,6 +306,20 @@ class Dovecot:
     def append(self, user, password, raw: bytes, folder="INBOX"):
         with self.client(user, password) as client:
             return client.append(folder, raw)
+
+
+def _children(pid):
+    """The ids of the processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
 
 
 def _has_user(name):

@@ -188,7 +188,10 @@ class MailboxWatchers(Entrypoint):
                 IDLE_FAILURES.inc()
                 wait = rules.backoff_seconds(failures, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS)
                 log.warning("mailbox %s: IDLE failed (%r): polled, connecting again in %ss", mailbox_id, exc, wait)
-                self.release_claims(mailbox_id)
+                try:
+                    self.release_claims(mailbox_id)
+                except Exception:  # the database away too: the claim runs out by itself
+                    log.debug("mailbox %s: the IDLE claim was not let go", mailbox_id, exc_info=True)
                 eventlet.sleep(wait)
 
     def hold(self, mailbox_id, target):

@@ -186,3 +186,21 @@ def test_a_server_without_idle_is_polled(dovecot_without_idle, platform):
     mailbox = call(channels, "get_mailbox", 1)
     assert (mailbox["fetch_mode"], mailbox["last_uid"]) == ("polling", 1)
     assert mailbox_row(platform.url).idle_by is None
+
+
+def test_an_idle_connection_that_fails_leaves_the_mailbox_to_the_poll_until_it_is_back(dovecot, platform):
+    dovecot.user("support", PASSWORD)
+    channels = platform(CHANNELS_POLL_SECONDS=0.3)
+    call(channels, "create_mailbox", imap_mailbox(dovecot))
+    wait_for(lambda: idling(channels), timeout=5, message="the mailbox held in IDLE")
+    failures = idle.IDLE_FAILURES._value.get()
+    dovecot.stop()  # the IDLE connection cut: the claim let go, the mailbox polled (and failing) meanwhile
+    wait_for(lambda: call(channels, "get_mailbox", 1)["fetch_mode"] == "polling", timeout=5, message="polling")
+    assert idle.IDLE_FAILURES._value.get() > failures
+    dovecot.start()
+    dovecot.append("support", PASSWORD, mail("while-polled@example.net"))
+    assert taken(channels, "while-polled@example.net")[0]["outcome"] == "opened"
+    wait_for(lambda: idling(channels), timeout=15, message="IDLE again after the back-off (5 s)")
+    dovecot.append("support", PASSWORD, mail("idle-again@example.net"))
+    assert taken(channels, "idle-again@example.net")[0]["outcome"] == "opened"
+    assert fetched_bodies(dovecot) == 2
