@@ -14,6 +14,15 @@ from channels.models import Mailbox
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def sqlite_url(request, tmp_path):
+    """Each test on SQLite and on PostgreSQL (as deployed): the lease and the claim are conditional
+    UPDATEs whose row counts decide who fetches."""
+    if request.param == "postgres":
+        return request.getfixturevalue("new_postgres_database")()
+    return f"sqlite:///{tmp_path / 'service.db'}"
+
+
 @pytest.fixture
 def settings(tmp_path):
     return inbound.Settings({"CHANNELS_REPLY_SECRET": "s" * 32, "BLOB_DIR": str(tmp_path / "blobs")})
