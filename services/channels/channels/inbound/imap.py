@@ -76,7 +76,10 @@ def fetch_mailbox(uow, ticketing, settings, mailbox_id, connect=IMAPClient):
                 mailbox.last_error, mailbox.last_polled_at = f"{type(exc).__name__}: {exc}"[:2000], uow.now()
         return 0
     finally:
-        release_fetch(uow, mailbox_id, token)
+        try:
+            release_fetch(uow, mailbox_id, token)
+        except Exception:  # the database away: the lease runs out by itself (FETCH_LEASE)
+            log.warning("mailbox %s: the fetch lease was not let go", mailbox_id, exc_info=True)
 
 
 def claim_fetch(uow, mailbox_id):
