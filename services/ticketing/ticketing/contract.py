@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
 from plumbing.schemas import (
@@ -1166,10 +1166,27 @@ MacroUpdateSchema = every_field_optional(
     MacroCreateSchema, "MacroUpdateSchema", "Only the fields given change (checked as a new one).")
 
 
+class MacroActionViewSchema(ResponseSchema):
+    """A macro's action as answered: every field, null where the action takes none."""
+    action = fields.String(validate=validate.OneOf(MACRO_ACTIONS))
+    body = fields.String(allow_none=True)
+    canned_response_id = fields.Integer(allow_none=True)
+    public = fields.Boolean(allow_none=True)
+    state = fields.String(allow_none=True)
+    tags = fields.List(fields.String(), allow_none=True)
+    assignee = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+
+    @pre_dump
+    def every_field(self, action, **kwargs):
+        return {name: action.get(name) for name in self.fields}
+
+
 class MacroSchema(ResponseSchema):
     id = fields.Integer()
     title = fields.String()
-    actions = fields.List(fields.Nested(MacroActionSchema))
+    actions = fields.List(fields.Nested(MacroActionViewSchema))
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     owner = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
