@@ -52,10 +52,9 @@ class Article:
 def check(body) -> None:
     """A text that will fill in: TemplateProblem naming the first fault (syntax, an unknown placeholder)."""
     try:
-        parsed = ENVIRONMENT.parse(body)
-    except TemplateSyntaxError as exc:
+        unknown = sorted(meta.find_undeclared_variables(ENVIRONMENT.parse(body)) - set(PLACEHOLDERS))
+    except TemplateSyntaxError as exc:  # an unknown filter or test too
         raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from None
-    unknown = sorted(meta.find_undeclared_variables(parsed) - set(PLACEHOLDERS))
     if unknown:
         raise TemplateProblem(f"unknown placeholder {unknown[0]!r}: the placeholders are "
                               f"{', '.join(PLACEHOLDERS)} (docs/workspace.md)")
