@@ -78,7 +78,8 @@ def test_who_sees_and_changes_a_shared_item(visibility, owner, team, caller, rol
 
 @pytest.mark.parametrize("body, named", [
     ("Dear {{ custmer.name }}", "custmer"), ("{{ ticket.secret }}", "secret"), ("{{ customer.name", "line 1"),
-    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed"), ("{{ agent.username|nosuchfilter }}", "filter")])
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed"), ("{{ agent.username|nosuchfilter }}", "filter"),
+    ("{{ 'x' * 1000000000 }}", "not allowed"), ("{{ 2 ** 10000000 }}", "not allowed"), ("{{ 1 / 0 }}", "failed")])
 def test_a_template_that_would_not_fill_in_is_refused_naming_why(body, named):
     with pytest.raises(macros.TemplateProblem, match=named):
         macros.check(body)

@@ -31,7 +31,26 @@ PLACEHOLDERS = ("customer", "ticket", "agent", "kb")
 TICKET_PLACEHOLDERS = ("id", "subject", "priority", "kind", "channel", "state", "team")
 EVERY_ITEM = ("admin",)
 SHARERS = ("supervisor", "admin")
-ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+MAX_TEXT = 100_000  # characters (or items) a template's ``*`` may make
+MAX_EXPONENT = 64
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, and ``*`` and ``**`` bounded: ``{{ "x" * 10**9 }}`` or ``{{ 9**9**9 }}`` would
+    hold a worker (and its memory) for as long as they take (Jinja2's documented way: intercepted binops)."""
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent above {MAX_EXPONENT}")
+        if operator == "*":
+            for text, times in ((left, right), (right, left)):
+                if isinstance(text, (str, list, tuple)) and isinstance(times, int) and len(text) * times > MAX_TEXT:
+                    raise SecurityError(f"text or lists longer than {MAX_TEXT}")
+        return super().call_binop(context, operator, left, right)
+
+
+ENVIRONMENT = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 UNKNOWN_ATTRIBUTE = re.compile(r"has no attribute '([^']*)'")
 
 
