@@ -291,6 +291,8 @@ class HistoryEntrySchema(ResponseSchema):
     actor = fields.String(allow_none=True)
     action = fields.String()
     changes = fields.Dict(metadata={"description": "field -> [before, after], or what was added"})
+    version = fields.Integer(allow_none=True, metadata={
+        "description": "the ticket's version this entry made it (its ETag's); null: written before tickets had one"})
 
 
 class HistorySchema(ResponseSchema):
