@@ -86,8 +86,8 @@ def apply_edit(uow, ticket, wanted, config, macro_id=None):
         keep_tags(uow, ticket)
     if {"priority", "kind"} & set(changes) and ticket.state not in ("resolved", "closed"):
         before = sla.policy_of(uow, ticket.id)
-        after = sla.retarget_clocks(uow, ticket, uow.now())
-        if after is not None:
+        changed, after = sla.retarget_clocks(uow, ticket, uow.now())
+        if changed:
             steps.journal(uow, ticket, "sla_retargeted", {"sla_policy": [before, after]})
     if team is not None:
         move_to_team(uow, ticket, team[1], config)

@@ -281,8 +281,8 @@ def start_clock(uow, ticket, version, name, at):
 def retarget_clocks(uow, ticket, at):
     """The ticket's priority or kind changed: the policy chosen again (``rules.retarget``). Clocks the
     new policy keeps no target for are cancelled; a ticket no policy matched before gets the new
-    one's clocks from now (nothing counted before: no policy applied). Returns the new policy's
-    ``{"id", "name", "version"}``, or None when nothing changed."""
+    one's clocks from now (nothing counted before: no policy applied). Returns whether anything
+    changed, and the policy the ticket runs on now (``{"id", "name", "version"}``, None: none)."""
     versions = [version for _position, version in policies.current(uow.session)]
     facts = {name: getattr(ticket, name) for name in CONDITION_FIELDS}
     chosen = rules.choose_policy([version.rule for version in versions], facts)
@@ -293,7 +293,7 @@ def retarget_clocks(uow, ticket, at):
     current = policy_of(uow, ticket.id)
     if (version and current and (current["id"], current["version"]) == (version.id, version.version)) or (
             version is None and not counting):
-        return None
+        return False, current
     for record in counting:
         calendar = policies.get(session, record.policy_id, record.policy_version).rule.calendar
         clock = as_clock(record)
@@ -318,7 +318,7 @@ def retarget_clocks(uow, ticket, at):
         session.flush()
         if ticket.state == "waiting_customer":
             update_clocks(uow, ticket, at, lambda clock, calendar: clock.pause(at))
-    return policy_of(uow, ticket.id)
+    return True, None if version is None else policy_of(uow, ticket.id)
 
 
 def clocks_on_reply(uow, ticket, at):
