@@ -6,8 +6,11 @@ JSON body (or a multipart one with files, ``uploads=``: ``gateway.uploads``) and
 outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
 never a traceback. A page route (``page=True``: the customer's rating page,
 ``gateway.pages``) is public, takes a form-encoded body, answers HTML, errors
-too, and stays out of the OpenAPI document. The worker gets an ``ApiCall``
-and the path values.
+too, and stays out of the OpenAPI document. A conditional route
+(``conditional=True``) gets its request's If-Match header as sent in
+``call.if_match``, for the service to compare with the version it changes
+(docs/workspace.md); the document marks the header required. The worker
+gets an ``ApiCall`` and the path values.
 A ``Router`` gathers the routes of one area (``@router.api(...)``) and
 mounts them on the service class; its methods form the route table the
 OpenAPI document and the role tests are generated from.
