@@ -6,8 +6,11 @@ JSON body (or a multipart one with files, ``uploads=``: ``gateway.uploads``) and
 outcome into JSON: ``{"error": {"code", "message", "details"}}`` for errors,
 never a traceback. A page route (``page=True``: the customer's rating page,
 ``gateway.pages``) is public, takes a form-encoded body, answers HTML, errors
-too, and stays out of the OpenAPI document. The worker gets an ``ApiCall``
-and the path values.
+too, and stays out of the OpenAPI document. A conditional route
+(``conditional=True``) gets its request's If-Match header as sent in
+``call.if_match``, for the service to compare with the version it changes
+(docs/workspace.md); the document marks the header required. The worker
+gets an ``ApiCall`` and the path values.
 A ``Router`` gathers the routes of one area (``@router.api(...)``) and
 mounts them on the service class; its methods form the route table the
 OpenAPI document and the role tests are generated from.
@@ -82,6 +85,7 @@ class ApiCall:
     client_address: str | None = None
     idempotency_key: str | None = None
     accept_language: str | None = None  # a page route's: its language (gateway.pages)
+    if_match: str | None = None  # a conditional route's If-Match header, as sent (the service compares it)
 
 
 def error_response(status, code, message, details=None) -> Response:
@@ -156,7 +160,8 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, roles=PUBLIC, body=None, query=None, response=None, status=200,
                  summary="", media_type="application/json", max_body=MAX_BODY_BYTES, errors=(), idempotent=False,
-                 alternatives=None, secret_path=False, uploads=None, raw=None, page=False, **kwargs):
+                 alternatives=None, secret_path=False, uploads=None, raw=None, page=False, conditional=False,
+                 etag=False, **kwargs):
         self.roles = roles
         self.body_schema = body
         self.query_schema = query
@@ -172,6 +177,8 @@ class ApiEntrypoint(HttpRequestHandler):
         self.uploads = uploads  # an Uploads: the route takes files too, as multipart/form-data
         self.raw = raw  # a RawBody: the body is one document of its media type, not JSON
         self.page = page  # an HTML page for people without an account (gateway.pages)
+        self.conditional = conditional  # changes only the version If-Match names (428 without, 409 when stale)
+        self.etag = etag  # answers an ETag header (the OpenAPI document says so)
         if page and (roles is not PUBLIC or body or query or uploads or raw):
             raise ValueError(f"page {url} is public and reads its form and query itself")
         super().__init__(method, url, **kwargs)
@@ -210,7 +217,8 @@ class ApiEntrypoint(HttpRequestHandler):
                                accept_language=request.headers.get("Accept-Language"))
             else:
                 call = ApiCall(principal, self.parse_body(request), self.parse_query(request), request_id, address,
-                               self.parse_idempotency_key(request))
+                               self.parse_idempotency_key(request),
+                               if_match=request.headers.get("If-Match") if self.conditional else None)
             context_data = {REQUEST_ID_KEY: request_id}
             if principal:
                 context_data.update({ACTOR_KEY: principal.username, ROLES_KEY: list(principal.roles),

@@ -22,6 +22,9 @@ ERROR_DESCRIPTIONS = {
     413: "Body larger than the route accepts (1 MiB; 20 MiB for imports; for files, the message names the "
          "limit: a file's size or their number; a raw mail's size)",
     415: "The body is not of the media type the route takes (the message names it)",
+    422: "Well-formed, but what it names cannot be carried out (details name the part that failed: a macro's "
+         "action)",
+    428: "The route changes only the version you read: send its ETag as If-Match",
     429: "Too many failed attempts: try again after Retry-After seconds",
     503: "A backing service did not answer",
 }
@@ -32,6 +35,15 @@ IDEMPOTENCY_KEY = {
     "description": "Your id for this request (a UUID, say). Sent again by the same account, as a retry after "
                    "a timeout or a dropped connection, it answers with what the first request made instead of "
                    "making it again; sent with a different body, 409"}
+
+
+IF_MATCH = {
+    "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string", "minLength": 1},
+    "description": "The ETag of the resource as you read it (GET answers it), or * for whatever version it is at. "
+                   "Without it, 428; when the resource changed since, 409 naming the fields changed and their "
+                   "current values (docs/workspace.md)"}
+ETAG_HEADER = {"ETag": {"description": "the version of what is answered: send it back as If-Match to change it",
+                        "schema": {"type": "string"}}}
 
 
 def path_and_parameters(url):
@@ -45,6 +57,8 @@ def path_and_parameters(url):
 def error_statuses(entrypoint, path_parameters):
     statuses = {400} if (entrypoint.body_schema or entrypoint.query_schema) else set()
     statuses |= set(entrypoint.errors)
+    if entrypoint.conditional:
+        statuses |= {409, 428}
     if entrypoint.roles is not None:
         statuses |= {401, 403}
     if path_parameters:
@@ -77,12 +91,15 @@ def operation(name, entrypoint, converter=None):
         parameters.append({"in": "query", "schema": entrypoint.query_schema})
     if entrypoint.idempotent:
         parameters.append(IDEMPOTENCY_KEY)
+    if entrypoint.conditional:
+        parameters.append(IF_MATCH)
     binary = entrypoint.media_type.startswith("image/") or entrypoint.media_type == "application/octet-stream"
     body = ({"type": "string", "format": "binary"} if binary
             else {"type": "string"} if entrypoint.media_type.startswith("text/")
             else entrypoint.response_schema or {"type": "object"})
     content = {entrypoint.media_type: {"schema": body}}
-    responses = {str(status): {"description": description, **({"content": content} if status != 204 else {})}
+    responses = {str(status): {"description": description, **({"content": content} if status != 204 else {}),
+                               **({"headers": ETAG_HEADER} if entrypoint.etag else {})}
                  for status, description in {entrypoint.status: "Success", **entrypoint.alternatives}.items()}
     for status in error_statuses(entrypoint, parameters):
         responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status]}

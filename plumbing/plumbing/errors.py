@@ -55,6 +55,21 @@ class Conflict(DomainError):
 
 
 @deserialize_to_instance
+class Unprocessable(DomainError):
+    """A well-formed request that cannot be carried out on what it names (one action of several
+    failed: ``details`` says which and why)."""
+    code = "unprocessable"
+    status = 422
+
+
+@deserialize_to_instance
+class PreconditionRequired(DomainError):
+    """A change that must say which version of the resource it was made on (If-Match) did not."""
+    code = "precondition_required"
+    status = 428
+
+
+@deserialize_to_instance
 class Unavailable(DomainError):
     """A server the service needs (its database) does not answer: ask again shortly."""
     code = "unavailable"

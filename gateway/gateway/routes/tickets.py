@@ -11,7 +11,7 @@ from gateway.access import (
     TICKET_READERS, TICKET_WRITERS,
 )
 from gateway import accounts, downloads
-from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router
+from gateway.api import IMPORT_MAX_BYTES, ApiCall, Router, json_response
 from gateway.errors import ApiError
 from gateway.uploads import Uploads
 from plumbing.blobs import BlobStore, UnknownBlob
@@ -78,9 +78,18 @@ def list_tickets(service, call: ApiCall):
 
 
 @router.api("GET", "/api/v1/tickets/<int:ticket_id>", roles=TICKET_READERS, response=contract.TicketDetailSchema,
-            summary="One ticket; its customer in full (recorded) except to an agent who does not own it")
+            etag=True, summary=(
+                "One ticket; its customer in full (recorded) except to an agent who does not own it; its ETag "
+                "is what If-Match sends back to edit it"))
 def get_ticket(service, call: ApiCall, ticket_id):
-    return service.ticketing.get_ticket(ticket_id)
+    return with_etag(service.ticketing.get_ticket(ticket_id))
+
+
+def with_etag(ticket):
+    """A ticket's answer with its version as ETag (docs/workspace.md)."""
+    response = json_response(200, ticket)
+    response.headers["ETag"] = contract.etag(ticket["id"], ticket["version"])
+    return response
 
 
 @router.api("POST", "/api/v1/tickets/<int:ticket_id>/state", roles=TICKET_HANDLERS, body=contract.StateChangeSchema,

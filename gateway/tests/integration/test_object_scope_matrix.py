@@ -47,6 +47,8 @@ EVERY_OBJECT = {
     "account": ("admin",),  # a supervisor: her teams' agents'
     "appeal": ("committee", "admin"),  # anyone else their own, by no route that names one
     "rating link": (),  # the token is the key: only a link's current token opens it
+    # a team's (the twins): its members' to use and change; a personal one, only its owner's (macros.rules)
+    "canned response": ("admin",), "macro": ("admin",),
 }
 # what ann's teammate's twin is to a role, where it is not as one inside: an agent reads her teammates'
 # tickets but changes only her own (403 on a route that changes one: a rule about an object she sees);
@@ -63,6 +65,10 @@ ROUTE_KINDS = {
     "list_ticket_deliveries": "ticket",
     "change_ticket_state": "ticket", "assign_ticket": "ticket", "escalate_ticket": "ticket",
     "add_ticket_message": "ticket", "record_complaint": "ticket", "schedule_callback": "ticket",
+    "edit_ticket": "ticket", "apply_macro": "ticket",
+    "get_canned_response": "canned response", "update_canned_response": "canned response",
+    "delete_canned_response": "canned response", "render_canned_response": "canned response",
+    "get_macro": "macro", "update_macro": "macro", "delete_macro": "macro",
     "download_attachment": "attachment",
     "get_complaint": "complaint", "coordinate_complaint": "complaint", "report_complaint_result": "complaint",
     "complaint_verdict": "complaint",
@@ -97,6 +103,9 @@ ROUTE_KINDS = {
     "get_cycle": "cycle", "advance_cycle": "cycle", "audit_trail": "cycle", "list_results": "cycle",
     "my_result": "cycle", "file_appeal": "cycle",
 }
+# routes that delete what they name: each cell deletes a twin made for it alone (fresh_twin), so that
+# the other cells still find theirs
+FRESH = {"delete_canned_response": "canned response", "delete_macro": "macro"}
 # (route, role, side) cells that answer wrongly while a fix is under way: such a cell fails the test once
 # it answers rightly, so its entry goes with the change that fixes it
 PENDING = {}
@@ -110,6 +119,11 @@ BODIES = {
     "change_ticket_state": lambda v: {"state": "in_progress"},
     "assign_ticket": lambda v: {"assignee": v["agent"]},  # its owner again: the twin stays the side's
     "escalate_ticket": lambda v: {"reason": "needs a supervisor"},
+    "edit_ticket": lambda v: {"tags": ["checked"]},  # If-Match: * (every conditional route's cells send it)
+    "apply_macro": lambda v: {"macro_id": v["macro"]},  # the side's macro: it tags the ticket
+    "update_canned_response": lambda v: {"title": "Sorry, revised"},
+    "render_canned_response": lambda v: {"ticket_id": v["ticket"]},
+    "update_macro": lambda v: {"title": "Tag it, revised"},
     "add_ticket_message": lambda v: {"kind": "note", "body": "checked the parcel"},
     "record_complaint": lambda v: {"issue": "broken", "demand": "refund", "occurred_at": NOW.isoformat(),
                                    "category": "delivery"},
@@ -235,6 +249,26 @@ def seed_tickets(url, people):
     return seeds
 
 
+def twin_of(url, admin, kind, side):
+    """A canned response or macro of the side's team (shared with it, as the twins are)."""
+    team = SIDES[side]["team"]
+    if kind == "canned response":
+        return ok(admin.post(url("/api/v1/canned-responses"), json={
+            "title": "Sorry", "language": "en", "visibility": "team", "team": team,
+            "body": "Dear {{ customer.name }}, sorry about ticket {{ ticket.id }}."}), 201)["id"]
+    return ok(admin.post(url("/api/v1/macros"), json={
+        "title": "Tag it", "visibility": "team", "team": team, "actions": [{"action": "add_tags", "tags": ["seen"]}]}),
+        201)["id"]
+
+
+def seed_workspace(url, people):
+    """On each side: a canned response and a macro of the side's team; the teammate's ticket is applied
+    the inside one."""
+    seeds = {side: {kind: twin_of(url, people["admin"], kind, side) for kind in ("canned response", "macro")}
+             for side in TWINS}
+    return dict(seeds, **{"teammate's": {"macro": seeds["inside"]["macro"]}})
+
+
 def seed_webhooks(url, people):
     return {side: {"webhook": ok(people[SIDES[side]["integration"]].post(url("/api/v1/webhooks"), json={
         "url": f"http://127.0.0.1:9/{side}", "event_types": ["ticket.created"]}), 201)["id"]} for side in TWINS}
@@ -351,8 +385,8 @@ def seeded(url, people, pool):
     seeds = {side: dict(values, person=values["agent"], account=ACCOUNT_TWINS.get(side))
              for side, values in SIDES.items()}
     parts = [pool.spawn(seed, url, people) for seed in (
-        seed_tickets, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge, seed_sla,
-        seed_channels)]
+        seed_tickets, seed_workspace, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge,
+        seed_sla, seed_channels)]
     for part in parts:
         for side, values in part.wait().items():
             seeds["inside" if side == "global" else side].update(values)
@@ -418,11 +452,15 @@ def test_every_role_reaches_the_objects_in_its_scope_and_no_others(start_platfor
         entrypoint, values = taking[cell.route], seeds[cell.side]
         kind = ROUTE_KINDS[cell.route]
         holders = HOLDERS.get(kind, {})
+        if cell.route in FRESH:
+            values = dict(values, **{kind: twin_of(client.url, people["admin"], kind, cell.side)})
         path = PATH_VALUE.sub(lambda value: str(PARTS.get(value[1], values[holders.get(value[1], kind)])),
                               entrypoint.url)
         body = BODIES[cell.route](values) if cell.route in BODIES else None
         sent = {"data": body, "headers": {"Content-Type": entrypoint.raw.media_type}} if isinstance(body, bytes) \
             else {"data": PAGE_FORMS.get(cell.route)} if entrypoint.page else {"json": body}
+        if entrypoint.conditional:  # on whatever version the object is at: the cells change it at once
+            sent["headers"] = {"If-Match": "*"}
         return cell, sessions[cell.role].request(entrypoint.method, client.url(path), **sent)
 
     answers, problems = {}, {}

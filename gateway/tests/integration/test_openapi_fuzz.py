@@ -21,8 +21,9 @@ CONFIG = {
     # The examples and fuzzing phases; coverage's boundary cases would double CI's time.
     "phases": {"coverage": {"enabled": os.environ.get("FUZZ_COVERAGE") == "1"}},
     "checks": {
-        # 413 and 414 are refusals too: a generated body or query can outgrow the limits.
-        "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 409, 413, 414]},
+        # 413 and 414 are refusals too: a generated body or query can outgrow the limits; and 428, a
+        # conditional route's answer to a request left without its required If-Match header.
+        "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 409, 413, 414, 428]},
         # Off: rules across fields (an agent or a team; until after since; weights summing to 100) and
         # on dictionary keys are beyond what OpenAPI 3.0 can say, so a schema-valid request may rightly be a 400.
         "positive_data_acceptance": {"enabled": False},

@@ -20,7 +20,9 @@ TODAY = date.today().isoformat()
 # path values, 1 for other ids: the resources seeded below are the first of their kind
 # no such watch rule: the rule routes' empty bodies (an empty edit, a deletion) would change what concurrent cells
 # create, so they answer 404 after the role check
-PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link", "rule_id": 1_000_000}
+# (the same for canned responses and macros, which the cells' examples create)
+PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link", "rule_id": 1_000_000,
+               "canned_id": 1_000_000, "macro_id": 1_000_000}
 TEAM = "billing"  # every account's, so the seeded ticket is within each role's scope (test_ticket_scope: without)
 TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
           "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
@@ -42,6 +44,9 @@ EXAMPLES = {
     "take_raw_mail": {"raw": "From: {me} <{me}@example.net>\r\nTo: support@shop.example.com\r\nSubject: Parcel\r\n"
                              "Message-ID: <role-matrix-{me}@example.net>\r\n\r\nThe parcel is late.\r\n"},
     "list_ticket_deliveries": {}, "my_notifications": {}, "opinion_on_call": {},
+    "list_canned_responses": {}, "list_macros": {},
+    "create_canned_response": {"json": {"title": "Hello from {me}", "language": "en", "body": "Hello"}},
+    "create_macro": {"json": {"title": "Tag by {me}", "actions": [{"action": "add_tags", "tags": ["{me}"]}]}},
     "preview_mail_template": {"query": {"kind": "survey", "language": "en"}},
     "set_my_notifications": {"json": {"email": "{me}@staff.example.com", "kinds": {"sla_warning": False}}},
     "set_opinion_on_call": {"json": {"usernames": ["{me}"]}},

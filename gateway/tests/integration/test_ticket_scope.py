@@ -24,6 +24,8 @@ BODIES = {
     "change_ticket_state": {"state": "resolved"},
     "assign_ticket": {"assignee": "ann"},
     "escalate_ticket": {"reason": "needs a supervisor"},
+    "edit_ticket": {"priority": "high"},  # no If-Match: outside the caller's scope is 404 whatever the headers
+    "apply_macro": {"macro_id": 1},
     "add_ticket_message": {"kind": "note", "body": "checked the parcel"},
     "record_complaint": {"issue": "broken", "demand": "refund", "occurred_at": SOON, "category": "delivery"},
     "coordinate_complaint": {"department": "logistics", "note": "asked the carrier"},

@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from plumbing.privacy import MaskedString, mask_contact, mask_name
 from plumbing.schemas import (
@@ -59,7 +59,7 @@ PUBLISHED_TYPES = (
     "ticket.reopened", "ticket.closed", "ticket.replied", "ticket.first_responded", "ticket.merged",
     "ticket.escalated", "sla.warning", "sla.breached", "sla.clock_stopped", "complaint.recorded",
     "complaint.verdict_given", "ticket.rated", "callback.scheduled", "callback.completed", "suggestion.forwarded",
-    "suggestion.decided", "kb.search_missed",
+    "suggestion.decided", "kb.search_missed", "ticket.updated",
 )
 
 
@@ -291,6 +291,8 @@ class HistoryEntrySchema(ResponseSchema):
     actor = fields.String(allow_none=True)
     action = fields.String()
     changes = fields.Dict(metadata={"description": "field -> [before, after], or what was added"})
+    version = fields.Integer(allow_none=True, metadata={
+        "description": "the ticket's version this entry made it (its ETag's); null: written before tickets had one"})
 
 
 class HistorySchema(ResponseSchema):
@@ -325,6 +327,9 @@ class TicketSchema(ResponseSchema):
     escalation_level = fields.Integer()
     escalated_at = fields.DateTime(allow_none=True)
     merged_into_id = fields.Integer(allow_none=True)
+    version = fields.Integer(metadata={"description": (
+        "one more with every change to the ticket, by any route or the platform itself; the ETag of GET "
+        "/api/v1/tickets/{id} is \"<id>-<version>\", what If-Match sends back")})
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -943,6 +948,262 @@ class DeliveryListQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
 
 
+# -- the agent workspace: edits, bulk edits, canned responses, macros (docs/workspace.md) ---------
+EDITABLE_FIELDS = ("subject", "priority", "kind", "team", "tags", "custom_fields", "required_skills")
+MAX_BULK = 500
+LANGUAGES = ("zh-CN", "en")
+PERSONAL, TEAM, EVERYONE = "personal", "team", "everyone"
+VISIBILITIES = (PERSONAL, TEAM, EVERYONE)
+MAX_MACRO_ACTIONS = 20
+MACRO_ACTIONS = ("reply", "set_state", "add_tags", "remove_tags", "assign", "take", "set_priority")
+# what each macro action needs (reply: a body or a canned response, checked on its own)
+MACRO_ACTION_NEEDS = {"reply": (), "set_state": ("state",), "add_tags": ("tags",), "remove_tags": ("tags",),
+                      "assign": (), "take": (), "set_priority": ("priority",)}
+MACRO_ACTION_FIELDS = {"reply": ("body", "canned_response_id", "public"), "set_state": ("state",),
+                       "add_tags": ("tags",), "remove_tags": ("tags",), "assign": ("assignee", "team"), "take": (),
+                       "set_priority": ("priority",)}
+PLACEHOLDERS_HELP = (
+    "Jinja2 text (sandboxed): {{ customer.name }}, {{ ticket.id }}, {{ ticket.subject }}, {{ ticket.priority }}, "
+    "{{ ticket.kind }}, {{ ticket.channel }}, {{ ticket.state }}, {{ ticket.team }}, {{ agent.username }}, "
+    "{{ kb(12) }} (a knowledge-base article: its title and link; kb(12).url, kb(12).title); an unknown "
+    "placeholder is a 400 naming it when saved")
+
+
+def etag(ticket_id, version) -> str:
+    """A ticket's ETag: its id and version (``TicketSchema.version``)."""
+    return f'"{ticket_id}-{version}"'
+
+
+def tag_list(**kwargs):
+    return fields.List(fields.String(validate=validate.Length(1, 50)), validate=validate.Length(max=MAX_TAGS),
+                       **kwargs)
+
+
+def skill_list(**kwargs):
+    return fields.List(fields.String(validate=validate.Length(1, 64)), validate=validate.Length(max=10), **kwargs)
+
+
+class TicketEditSchema(StrictSchema):
+    """A partial edit: only the fields given change, each a history entry (old -> new)."""
+    subject = fields.String(validate=validate.Length(1, 200))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES), metadata={
+        "description": "re-targets the running SLA clocks (docs/workspace.md)"})
+    kind = fields.String(validate=validate.OneOf(KINDS), metadata={
+        "description": "re-targets the running SLA clocks, as priority does"})
+    team = fields.String(allow_none=True, validate=validate.Length(1, 64), metadata={
+        "description": "a transfer: the owner keeps the ticket if in the new team, else it goes back to the new "
+                       "team's queue and routing offers it"})
+    tags = tag_list(metadata={"description": "the whole list, replacing the ticket's"})
+    custom_fields = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)),
+        values=fields.Raw(allow_none=True, validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
+        validate=validate.Length(max=50),
+        metadata={"description": "merged into the ticket's: each key given is set, a key given null is removed"})
+    required_skills = skill_list(metadata={
+        "description": "routing gives a waiting ticket only to agents with them all"})
+
+    @validates_schema
+    def changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError(f"nothing to change: give one or more of {', '.join(EDITABLE_FIELDS)}", "_schema")
+
+
+class BulkChangesSchema(TicketEditSchema):
+    """One change set for every ticket of a bulk edit: the edit's fields, and a state, an assignee and tags to
+    add or remove."""
+    state = fields.String(validate=validate.OneOf(STATES + ("reopened",)), metadata={
+        "description": "as POST .../state: 409 for a ticket the move is not allowed from"})
+    assignee = fields.String(validate=validate.Length(1, 64), metadata={
+        "description": "as POST .../assignment (supervisors and admins; an agent may name herself)"})
+    add_tags = tag_list()
+    remove_tags = tag_list()
+
+    @validates_schema
+    def tags_one_way(self, data, **kwargs):
+        if "tags" in data and ({"add_tags", "remove_tags"} & set(data)):
+            raise ValidationError("give the whole list (tags) or what to add and remove, not both", "tags")
+
+
+def check_each_once(ids):
+    repeated = sorted({value for value in ids if ids.count(value) > 1})
+    if repeated:
+        raise ValidationError(f"names ticket(s) {', '.join(map(str, repeated))} more than once")
+
+
+class BulkEditSchema(StrictSchema):
+    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True, validate=[
+        validate.Length(1, MAX_BULK, error=f"from 1 to {MAX_BULK} tickets at once"), check_each_once],
+        metadata={"description": f"the tickets, at most {MAX_BULK}, each changed in a transaction of its own"})
+    changes = fields.Nested(BulkChangesSchema, required=True)
+
+
+BULK_OUTCOMES = ("ok", "forbidden", "not_found", "conflict", "invalid")
+
+
+class BulkItemSchema(ResponseSchema):
+    ticket_id = fields.Integer()
+    status = fields.Integer(metadata={"description": "the status the ticket's own PATCH would have answered: 200, "
+                                                     "403, 404 (also outside your scope), 409 or 422"})
+    outcome = fields.String(validate=validate.OneOf(BULK_OUTCOMES))
+    message = fields.String(allow_none=True)
+    details = fields.Dict(allow_none=True, metadata={"description": "as in an error's details"})
+    version = fields.Integer(allow_none=True, metadata={"description": "the ticket's version after the change"})
+
+
+class BulkResultSchema(ResponseSchema):
+    items = fields.List(fields.Nested(BulkItemSchema), metadata={"description": "one per ticket, in the order sent"})
+    succeeded = fields.Integer()
+    failed = fields.Integer()
+
+
+def check_visibility(data):
+    if data.get("visibility") == TEAM and not data.get("team"):
+        raise ValidationError("required when visibility is team", "team")
+    if data.get("visibility") in (PERSONAL, EVERYONE) and data.get("team"):
+        raise ValidationError(f"only with visibility {TEAM}", "team")
+
+
+def visibility_field():
+    return fields.String(load_default=PERSONAL, validate=validate.OneOf(VISIBILITIES), metadata={
+        "description": "personal: yours alone; team: the team's members (supervisors and agents) use and edit it; "
+                       "everyone: every agent uses it, supervisors and admins edit it"})
+
+
+class CannedResponseCreateSchema(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    body = fields.String(required=True, validate=validate.Length(1, 20000), metadata={"description": PLACEHOLDERS_HELP})
+    visibility = visibility_field()
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+
+    @validates_schema
+    def team_if_shared_with_one(self, data, **kwargs):
+        check_visibility(data)
+
+
+CannedResponseUpdateSchema = every_field_optional(
+    CannedResponseCreateSchema, "CannedResponseUpdateSchema", "Only the fields given change (checked as a new one).")
+
+
+class CannedResponseSchema(ResponseSchema):
+    id = fields.Integer()
+    title = fields.String()
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    body = fields.String()
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    owner = fields.String(allow_none=True, metadata={"description": "a personal one's"})
+    team = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+CannedResponsePageSchema = page_schema(CannedResponseSchema, "CannedResponsePageSchema")
+
+
+class LibraryQuerySchema(PageQuerySchema):
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    team = fields.String(validate=validate.Length(1, 64))
+
+
+class CannedResponseQuerySchema(LibraryQuerySchema):
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class RenderSchema(StrictSchema):
+    ticket_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the ticket whose customer, subject and ids fill the placeholders"})
+
+
+class RenderedSchema(ResponseSchema):
+    canned_response_id = fields.Integer()
+    ticket_id = fields.Integer()
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    body = fields.String(metadata={"description": "filled in; the customer masked where you may not see them"})
+
+
+class MacroActionSchema(StrictSchema):
+    """One action of a macro; ``action`` says which fields it takes."""
+    action = fields.String(required=True, validate=validate.OneOf(MACRO_ACTIONS), metadata={"description": (
+        "reply (body or canned_response_id; public false: an internal note), set_state, add_tags, remove_tags, "
+        "assign (assignee and/or team), take (assign to whoever applies it), set_priority")})
+    body = fields.String(validate=validate.Length(1, 20000), metadata={"description": PLACEHOLDERS_HELP})
+    canned_response_id = fields.Integer(strict=True, validate=validate.Range(min=1))
+    public = fields.Boolean(metadata={"description": "reply: true (default) the customer sees it, false a note"})
+    state = fields.String(validate=validate.OneOf(STATES + ("reopened",)))
+    tags = tag_list()
+    assignee = fields.String(validate=validate.Length(1, 64))
+    team = fields.String(validate=validate.Length(1, 64))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+
+    @validates_schema
+    def fields_of_its_action(self, data, **kwargs):
+        action = data["action"]
+        problems = {name: [f"required for {with_article(action)} action"] for name in MACRO_ACTION_NEEDS[action]
+                    if name not in data}
+        problems.update({name: [f"not taken by {with_article(action)} action"] for name in data
+                         if name != "action" and name not in MACRO_ACTION_FIELDS[action]})
+        if action == "reply" and ("body" in data) == ("canned_response_id" in data):
+            problems["body"] = ["a reply takes a body or a canned_response_id (one of them)"]
+        if action == "assign" and not {"assignee", "team"} & set(data):
+            problems["assignee"] = ["an assign action names an assignee, a team, or both"]
+        if problems:
+            raise ValidationError(problems)
+
+
+class MacroCreateSchema(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    actions = fields.List(fields.Nested(MacroActionSchema), required=True,
+                          validate=validate.Length(1, MAX_MACRO_ACTIONS), metadata={
+                              "description": "applied in order, all or none, as one history entry"})
+    visibility = visibility_field()
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+
+    @validates_schema
+    def team_if_shared_with_one(self, data, **kwargs):
+        check_visibility(data)
+
+
+MacroUpdateSchema = every_field_optional(
+    MacroCreateSchema, "MacroUpdateSchema", "Only the fields given change (checked as a new one).")
+
+
+class MacroActionViewSchema(ResponseSchema):
+    """A macro's action as answered: every field, null where the action takes none."""
+    action = fields.String(validate=validate.OneOf(MACRO_ACTIONS))
+    body = fields.String(allow_none=True)
+    canned_response_id = fields.Integer(allow_none=True)
+    public = fields.Boolean(allow_none=True)
+    state = fields.String(allow_none=True)
+    tags = fields.List(fields.String(), allow_none=True)
+    assignee = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+
+    @pre_dump
+    def every_field(self, action, **kwargs):
+        return {name: action.get(name) for name in self.fields}
+
+
+class MacroSchema(ResponseSchema):
+    id = fields.Integer()
+    title = fields.String()
+    actions = fields.List(fields.Nested(MacroActionViewSchema))
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    owner = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+MacroPageSchema = page_schema(MacroSchema, "MacroPageSchema")
+
+
+class MacroApplySchema(StrictSchema):
+    macro_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
 # -- event data (docs/events is generated from these) ---------------------------
 class TicketFactsSchema(Schema):
     """What every ticket event carries: routing facts, never customer data (X6)."""
@@ -1084,3 +1345,29 @@ class SuggestionDataSchema(TicketFactsSchema):
 
 class TicketMergedDataSchema(TicketFactsSchema):
     merged_into = required(fields.Integer())
+
+
+class TicketPreviousSchema(Schema):
+    """What the fields an edit changed were before it (only those it changed)."""
+    subject = MaskedString(metadata={"description": "phone numbers and email addresses in it are masked"})
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    tags = fields.List(fields.String())
+    required_skills = fields.List(fields.String())
+
+
+class TicketUpdatedDataSchema(TicketFactsSchema):
+    """A ticket's own fields were edited (``PATCH /api/v1/tickets/{id}``, a bulk edit, a macro). A change of
+    team is ``ticket.assigned`` or ``ticket.transferred``, a change of state ``ticket.status_changed``."""
+    changed = required(fields.List(fields.String(validate=validate.OneOf(EDITABLE_FIELDS)), metadata={
+        "description": "the fields this edit changed"}))
+    previous = required(fields.Nested(TicketPreviousSchema, metadata={
+        "description": "the values before, of the changed fields among subject, priority, kind, tags and "
+                       "required_skills"}))
+    subject = required(MaskedString(metadata={"description": "now; phone numbers and email addresses masked"}))
+    tags = required(fields.List(fields.String()))
+    required_skills = required(fields.List(fields.String()))
+    custom_field_keys = required(fields.List(fields.String(), metadata={
+        "description": "the custom fields the edit set or removed (their values stay in the API: they may be "
+                       "personal data)"}))
+    macro_id = fields.Integer(allow_none=True, metadata={"description": "the macro that made the edit, if one did"})

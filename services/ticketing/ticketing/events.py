@@ -7,7 +7,7 @@ from ticketing.contract import (
     SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
     TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema,
     TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
-    TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema,
+    TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema, TicketUpdatedDataSchema,
 )
 
 AGGREGATE = "ticket"
@@ -59,12 +59,16 @@ SUGGESTION_DECIDED = EventType(
 KB_SEARCH_MISSED = EventType(
     "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).",
     aggregate="kb_search")
+TICKET_UPDATED = EventType(
+    "ticket.updated", TicketUpdatedDataSchema,
+    "A ticket's own fields were edited (subject, priority, kind, tags, custom fields, required skills): by "
+    "PATCH, a bulk edit or a macro.")
 
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED, TICKET_REOPENED,
     TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
     SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
-    CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
+    CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED, TICKET_UPDATED,
 )
 
 if tuple(event_type.name for event_type in PUBLISHED) != PUBLISHED_TYPES:  # webhooks validate against the names

@@ -40,6 +40,9 @@ class Ticket(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # one more with every entry of its history (``tickets.steps.journal``): the ETag, and what a stale
+    # If-Match is told changed since (the entries with a higher ``ticket_history.version``)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_tickets_state_priority", "state", "priority"),
@@ -117,6 +120,7 @@ class TicketHistory(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    version: Mapped[int | None] = mapped_column(Integer)  # the ticket's version this entry made it (null: before versions)
 
 
 class CustomerDataAccess(Base):
@@ -383,3 +387,36 @@ class WebhookDelivery(Base):
         # also the index of a subscription's delivery log
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
     )
+
+
+class CannedResponse(Base):
+    """A text module agents answer with: placeholders filled for a ticket (``macros.rules``). Personal
+    (``owner``'s), one team's, or everyone's (``visibility``)."""
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16))     # personal, team, everyone
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)   # personal ones
+    team: Mapped[str | None] = mapped_column(String(64), index=True)    # team ones
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Macro(Base):
+    """Several changes to a ticket applied at once, in one transaction and one history entry
+    (``macros.handlers.apply_macro``); visible as canned responses are."""
+    __tablename__ = "macros"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    actions: Mapped[list] = mapped_column(JSON)              # contract.MacroActionSchema each
+    visibility: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,7 +11,9 @@ from plumbing.timing import timer
 from plumbing.unit_of_work import UnitOfWork
 from ticketing import metrics, models
 from ticketing.aftercare import handlers as aftercare
+from ticketing.edits import handlers as edits
 from ticketing.knowledge import handlers as knowledge
+from ticketing.macros import handlers as macros
 from ticketing.opinion_alerts import handlers as opinion_alerts
 from ticketing.routing import handlers as routing
 from ticketing.sla import handlers as sla
@@ -87,6 +89,63 @@ class TicketingService(PlatformService):
     @rpc
     def customer_data_access(self, query=None):
         return tickets.customer_data_access(self.uow, query)
+
+    # -- the agent workspace: edits, bulk edits, canned responses, macros (docs/workspace.md) --
+    @rpc
+    def edit_ticket(self, ticket_id, data, if_match=None):
+        return edits.edit_ticket(self.uow, ticket_id, data, if_match, self.config)
+
+    @rpc
+    def bulk_edit(self, data):
+        return edits.bulk_edit(self.uow, data, self.config)
+
+    @rpc
+    def create_canned_response(self, data):
+        return macros.create_canned_response(self.uow, data)
+
+    @rpc
+    def list_canned_responses(self, query=None):
+        return macros.list_canned_responses(self.uow, query)
+
+    @rpc
+    def get_canned_response(self, canned_id):
+        return macros.get_canned_response(self.uow, canned_id)
+
+    @rpc
+    def update_canned_response(self, canned_id, data):
+        return macros.update_canned_response(self.uow, canned_id, data)
+
+    @rpc
+    def delete_canned_response(self, canned_id):
+        return macros.delete_canned_response(self.uow, canned_id)
+
+    @rpc
+    def render_canned_response(self, canned_id, data):
+        return macros.render_canned_response(self.uow, canned_id, data, self.config)
+
+    @rpc
+    def create_macro(self, data):
+        return macros.create_macro(self.uow, data)
+
+    @rpc
+    def list_macros(self, query=None):
+        return macros.list_macros(self.uow, query)
+
+    @rpc
+    def get_macro(self, macro_id):
+        return macros.get_macro(self.uow, macro_id)
+
+    @rpc
+    def update_macro(self, macro_id, data):
+        return macros.update_macro(self.uow, macro_id, data)
+
+    @rpc
+    def delete_macro(self, macro_id):
+        return macros.delete_macro(self.uow, macro_id)
+
+    @rpc
+    def apply_macro(self, ticket_id, data, if_match=None):
+        return macros.apply_macro(self.uow, ticket_id, data, if_match, self.config)
 
     # -- SLA (T4) ------------------------------------------------------------------------
     @rpc

@@ -8,7 +8,7 @@ the same timer never publish one twice.
 """
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, distinct, func, or_, select
@@ -208,8 +208,13 @@ def policy_of(uow, ticket_id):
     """The policy version a ticket runs on, as ``SlaPolicyRefSchema``; None if no policy matched it."""
     found = uow.session.execute(
         select(SlaClock.policy_id, SlaClock.policy_version, SlaPolicy.name)
-        .join(SlaPolicy, SlaPolicy.id == SlaClock.policy_id).where(SlaClock.ticket_id == ticket_id).limit(1)).first()
+        .join(SlaPolicy, SlaPolicy.id == SlaClock.policy_id).where(SlaClock.ticket_id == ticket_id)
+        .order_by(*CURRENT_FIRST).limit(1)).first()
     return None if found is None else {"id": found.policy_id, "name": found.name, "version": found.policy_version}
+
+
+# a ticket's clocks, the policy it runs on now first: its counting clocks (re-targeted ones too), then the newest
+CURRENT_FIRST = (SlaClock.stopped_at.is_not(None), SlaClock.id.desc())
 
 
 # -- preview ------------------------------------------------------------------------------
@@ -273,6 +278,49 @@ def start_clock(uow, ticket, version, name, at):
         uow.session.add(record)
 
 
+def retarget_clocks(uow, ticket, at):
+    """The ticket's priority or kind changed: the policy chosen again (``rules.retarget``). Clocks the
+    new policy keeps no target for are cancelled; a ticket no policy matched before gets the new
+    one's clocks from now (nothing counted before: no policy applied). Returns whether anything
+    changed, and the policy the ticket runs on now (``{"id", "name", "version"}``, None: none)."""
+    versions = [version for _position, version in policies.current(uow.session)]
+    facts = {name: getattr(ticket, name) for name in CONDITION_FIELDS}
+    chosen = rules.choose_policy([version.rule for version in versions], facts)
+    version = next((v for v in versions if v.rule is chosen), None)
+    session = uow.session
+    counting = session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.stopped_at.is_(None))
+                               .order_by(SlaClock.id)).all()
+    current = policy_of(uow, ticket.id)
+    if (version and current and (current["id"], current["version"]) == (version.id, version.version)) or (
+            version is None and not counting):
+        return False, current
+    for record in counting:
+        calendar = policies.get(session, record.policy_id, record.policy_version).rule.calendar
+        clock = as_clock(record)
+        moved = None if version is None else rules.retarget(clock, calendar, version.rule, at)
+        if moved is None:  # no such clock under the new policy, or none at all: it ends, counting nothing
+            stopped = clock.stop(calendar, at)
+            keep(uow, ticket, record, replace(stopped, cancelled=at <= stopped.due_at), calendar)
+            continue
+        record.policy_id, record.policy_version = version.id, version.version
+        record.target_seconds = int(moved.target.total_seconds())
+        if record.breached_at is not None:  # published: it stays, and so does its due time
+            moved = replace(moved, due_at=clock.due_at)
+        if record.warned_at is not None:
+            moved = replace(moved, warn_at=clock.warn_at)
+        keep(uow, ticket, record, moved, version.rule.calendar)
+    if version is not None and current is None:
+        names = [FIRST_RESPONSE] if ticket.first_responded_at is None else []
+        if ticket.state not in ("resolved", "closed"):
+            names.append(RESOLUTION)
+        for name in names:
+            start_clock(uow, ticket, version, name, at)
+        session.flush()
+        if ticket.state == "waiting_customer":
+            update_clocks(uow, ticket, at, lambda clock, calendar: clock.pause(at))
+    return True, None if version is None else policy_of(uow, ticket.id)
+
+
 def clocks_on_reply(uow, ticket, at):
     update_clocks(uow, ticket, at, lambda clock, calendar: clock.stop(calendar, at), names=(FIRST_RESPONSE, UPDATE),
                   cause=REPLY)
@@ -286,7 +334,7 @@ def clocks_on_customer_message(uow, ticket, at):
     running = session.scalar(select(SlaClock.id).where(
         SlaClock.ticket_id == ticket.id, SlaClock.name == UPDATE, SlaClock.stopped_at.is_(None)))
     policy = session.execute(select(SlaClock.policy_id, SlaClock.policy_version)
-                             .where(SlaClock.ticket_id == ticket.id).limit(1)).first()
+                             .where(SlaClock.ticket_id == ticket.id).order_by(*CURRENT_FIRST).limit(1)).first()
     if running is None and policy is not None:  # the ticket's version, however the policy changed since
         start_clock(uow, ticket, policies.get(session, *policy), UPDATE, at)
 

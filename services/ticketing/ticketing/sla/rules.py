@@ -14,6 +14,14 @@ due, a clock stays due (an hour's pause after a breach does not undo it).
 Reopening resumes the resolution clock the same way, the resolved period
 counting as a pause.
 
+A change of the ticket's priority or kind (docs/workspace.md) chooses the
+policy again, as a new ticket would, among the enabled policies now; if
+another policy (or version) comes out, each clock still counting keeps the
+business time it has counted and gets the new policy's target
+(``retarget``): due when it has counted that, on the new calendar; one that
+has counted more already is due at the change. A clock already breached
+stays breached (its breach was published), its due time where it was.
+
 A stopped clock is met when it stopped by its due time, else breached. A
 ticket resolved or closed before the reply a reply clock (first response,
 update) waits for cancels that clock: there was no reply, so nothing was
@@ -127,3 +135,23 @@ def start(policy: Policy, name, at) -> Clock | None:
         return None
     calendar = policy.calendar
     return Clock(name, at, target, calendar.add(at, target), calendar.add(at, target * policy.warn_share))
+
+
+def retarget(clock: Clock, calendar: BusinessCalendar, policy: Policy, at) -> Clock | None:
+    """``clock`` (running or paused, on ``calendar``) under ``policy`` from ``at``: the business time
+    counted kept, the target the policy's (None: the policy keeps no such clock). The due and warning
+    times are where the clock reaches the new target and its warning share counting on from now (from
+    its pause, while paused: resuming moves them on), or now if it has counted that much already."""
+    target = policy.target(clock.name)
+    if target is None:
+        return None
+    new_calendar = policy.calendar
+    end = clock.paused_at or at
+    counted = clock.elapsed(calendar, end)
+
+    def reached(share):
+        left = target * share - counted
+        return new_calendar.add(end, left) if left > timedelta(0) else end
+    # paused: what the new calendar counts from the start that the clock did not
+    paused = new_calendar.elapsed(clock.started_at, end) - counted
+    return replace(clock, target=target, paused=paused, due_at=reached(1), warn_at=reached(policy.warn_share))

@@ -6,7 +6,10 @@ transaction, so a change is never seen without its trail. Times are
 ``uow.now()`` and changes are ``uow.actor``'s: while an import replays a
 ticket's history (``uow.as_of``), the original time and author of the step.
 """
-from sqlalchemy import and_, false, or_, select, true
+from contextlib import contextmanager
+
+from sqlalchemy import and_, false, or_, select, true, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import Conflict, Forbidden, NotFound
@@ -224,17 +227,59 @@ def record_customer_access(uow, ticket, action):
 
 
 def owner_at(uow, ticket, instant):
-    """Who owned the ticket at ``instant``: the latest owner its history names by then."""
-    changes = uow.session.scalars(
+    """Who owned the ticket at ``instant``: the latest owner its history names by then (a macro's
+    entry names one when it assigned the ticket)."""
+    entries = uow.session.scalars(
         select(TicketHistory.changes).where(TicketHistory.ticket_id == ticket.id, TicketHistory.at <= instant,
-                                            TicketHistory.action.in_(("created", "assigned")))
-        .order_by(TicketHistory.at.desc(), TicketHistory.id.desc()).limit(1)).first()
-    return ticket.assignee if changes is None else changes["assignee"][1]
+                                            TicketHistory.action.in_(("created", "assigned", MACRO_APPLIED)))
+        .order_by(TicketHistory.at.desc(), TicketHistory.id.desc()))
+    for changes in entries:
+        owners = [step["changes"]["assignee"][1] for step in changes.get("steps", ())
+                  if step["action"] == "assigned"] or ([changes["assignee"][1]] if "assignee" in changes else [])
+        if owners:
+            return owners[-1]
+    return ticket.assignee
+
+
+MACRO_APPLIED = "macro_applied"
 
 
 def journal(uow, ticket, action, changes):
+    """One history entry, which makes the ticket's version one more (its ETag). Inside ``one_entry``
+    (a macro) the entry is gathered into the one that ends it instead."""
+    gathered = uow.results.get(ONE_ENTRY, {}).get(ticket.id)
+    if gathered is not None:
+        gathered.append({"action": action, "changes": changes})
+        return
     uow.session.add(TicketHistory(ticket_id=ticket.id, at=uow.now(), actor=uow.actor, action=action,
-                                  changes=changes))
+                                  changes=changes, version=next_version(uow, ticket)))
+
+
+def next_version(uow, ticket):
+    """The ticket's version, one more, in SQL: right even when the row was read without a lock (the
+    SLA sweep's), as the update waits for the lock and counts from the committed version."""
+    table = Ticket.__table__
+    version = uow.session.execute(update(table).where(table.c.id == ticket.id)
+                                  .values(version=table.c.version + 1).returning(table.c.version)).scalar_one()
+    set_committed_value(ticket, "version", version)
+    return version
+
+
+ONE_ENTRY = "one_history_entry"
+
+
+@contextmanager
+def one_entry(uow, ticket, action, about):
+    """The history entries the steps inside write, gathered into one entry ``action`` with ``about``
+    and the gathered ``steps`` (a macro: one change, one entry, one version)."""
+    gathering = uow.results.setdefault(ONE_ENTRY, {})
+    gathering[ticket.id] = []
+    try:
+        yield
+        gathered = gathering[ticket.id]
+    finally:
+        del gathering[ticket.id]
+    journal(uow, ticket, action, dict(about, steps=gathered))
 
 
 def publish(uow, event_type, ticket, **extra):

@@ -1,0 +1,1 @@
+"""Editing tickets: one (PATCH, with If-Match) or many at once (bulk)."""

@@ -1,0 +1,1 @@
+"""Canned responses and macros: the agent workspace's text modules and one-click changes."""
