@@ -239,13 +239,14 @@ def stored_attachments(settings, parsed):
 
 def hand_to_ticketing(uow, ticketing, row, parsed, defaults, files, resumed):
     """(ticket id, opened): the reply added to its ticket, or a new ticket opened."""
-    body = rules.message_body(row.text)
+    body, html = rules.message_body(row.text), rules.message_html(parsed.html)
     if row.ticket_id is not None:
         try:
             if row.threaded_by == "subject_token":
                 check_token_sender(ticketing, row)
             if not (resumed and already_added(ticketing, row, body)):
-                ticketing.add_message(row.ticket_id, {"kind": "customer", "body": body, "attachments": files})
+                ticketing.add_message(row.ticket_id, {"kind": "customer", "body": body, "attachments": files,
+                                                      "html": html})
             return row.ticket_id, False
         except (NotFound, Forbidden, Conflict) as exc:
             # a token for a ticket that is gone (or was never ours to name): a new ticket instead
@@ -254,7 +255,7 @@ def hand_to_ticketing(uow, ticketing, row, parsed, defaults, files, resumed):
     ticket = {"subject": rules.ticket_subject(row.subject), "description": body, "channel": "email",
               "kind": defaults["kind"], "priority": defaults["priority"], "team": defaults["team"],
               "customer": {"name": rules.customer_name(parsed.sender_name, row.sender), "contact": row.sender},
-              "attachments": files}
+              "attachments": files, "description_html": html}
     [result] = ticketing.create_tickets([{"ticket": ticket, "actor": ACTOR, "request_id": uow.request_id,
                                           "idempotency_key": rules.idempotency_key(row.message_id)}])
     if "error" in result:

@@ -265,7 +265,7 @@ def add_message(uow, ticket_id, data, config):
     attachments.check_stored(fields["attachments"], config)
     with uow.transaction():
         message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config,
-                                      fields["attachments"])
+                                      fields["attachments"], fields["html"] if fields["kind"] == CUSTOMER else None)
     return shared(MessageSchema).dump(message)
 
 
