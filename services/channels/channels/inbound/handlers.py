@@ -257,7 +257,8 @@ def hand_to_ticketing(uow, ticketing, row, parsed, defaults, files, resumed):
               "customer": {"name": rules.customer_name(parsed.sender_name, row.sender), "contact": row.sender},
               "attachments": files, "description_html": html}
     [result] = ticketing.create_tickets([{"ticket": ticket, "actor": ACTOR, "request_id": uow.request_id,
-                                          "idempotency_key": rules.idempotency_key(row.message_id)}])
+                                          "idempotency_key": rules.idempotency_key(row.message_id),
+                                          "brief": True}])  # the id is all mail in needs
     if "error" in result:
         raise result["error"] if isinstance(result["error"], Exception) else InvalidInput(
             "ticketing refused the ticket", {"ticket": [str(result["error"])]})
