@@ -60,8 +60,9 @@ class Mailbox(Base):
 
 class InboundMail(Base):
     """Every mail that reached a mailbox, once per Message-ID (one synthesised from the raw
-    bytes' hash when it has none), with its raw bytes as they came and what became of it:
-    ``outcome`` is one of contract.INBOUND_OUTCOMES."""
+    bytes' hash when it has none), with its raw bytes as they came (in the blob store under
+    ``raw_sha256``; rows logged before that hold them in ``raw``: ``inbound.handlers.open_raw``
+    reads both) and what became of it: ``outcome`` is one of contract.INBOUND_OUTCOMES."""
     __tablename__ = "inbound_mails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +77,8 @@ class InboundMail(Base):
     threaded_by: Mapped[str | None] = mapped_column(String(16))
     imap_uid: Mapped[int | None] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))  # the raw mail in the blob store
+    raw: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # rows logged before it moved there
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

@@ -43,6 +43,7 @@ RATING_SCALE = (1, 2, 3, 4, 5)
 # files on a message (or on a ticket as opened): the content is in the blob store (plumbing.blobs)
 MAX_ATTACHMENTS = 20  # per message
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024  # each
+MAX_HTML_CHARS = 500_000  # a mail's sanitised HTML; a longer one is not kept (its text is)
 MAX_FILENAME_CHARS = 255  # what a stored name is cut to (ticketing.attachments.rules.safe_filename)
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 CONTENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"
@@ -123,6 +124,8 @@ class AttachmentRefSchema(StrictSchema):
         metadata={"description": "as the blob store detected it from the content"})
     size = fields.Integer(required=True, strict=True, validate=validate.Range(0, MAX_ATTACHMENT_BYTES),
                           metadata={"description": "bytes"})
+    content_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 500), metadata={
+        "description": "a mail part's Content-ID (without <>): the message's HTML shows it where it says cid:<this>"})
 
 
 def attachment_refs(description):
@@ -176,10 +179,17 @@ class TicketCreateSchema(StrictSchema):
                                 metadata={"description": "your own fields: string keys, scalar values"})
 
 
+def html_field(description):
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_HTML_CHARS),
+                         metadata={"description": description})
+
+
 class TicketCreateWithAttachmentsSchema(TicketCreateSchema):
     """What the ``create_ticket`` and ``create_tickets`` RPCs take: a new ticket and the files that came
-    with it (a new mail's), already in the blob store. The gateway's JSON has no files."""
+    with it (a new mail's), already in the blob store. The gateway's JSON has no files, nor HTML."""
     attachments = attachment_refs(f"files of the opening message, at most {MAX_ATTACHMENTS}")
+    description_html = html_field("the opening message as sanitised HTML (a mail's, by channels): its cid: "
+                                  "images point at the attachments with those Content-IDs once stored")
 
 
 class MergeSchema(StrictSchema):
@@ -266,6 +276,8 @@ class MessageCreateWithAttachmentsSchema(MessageCreateSchema):
     the gateway the files are multipart/form-data parts named ``attachments``, which it stores."""
     attachments = attachment_refs(
         f"files in the blob store, at most {MAX_ATTACHMENTS} of at most {MAX_ATTACHMENT_BYTES // 2**20} MiB each")
+    html = html_field("a customer message as sanitised HTML (a mail's, by channels): its cid: images point at "
+                      "the attachments with those Content-IDs once stored")
 
 
 class MessageSchema(ResponseSchema):
@@ -274,6 +286,9 @@ class MessageSchema(ResponseSchema):
     kind = fields.String()
     author = fields.String()
     body = fields.String()
+    html = fields.String(allow_none=True, metadata={"description": (
+        "the customer's message as sanitised HTML where it came as such (a mail): its images are the "
+        "message's attachments, by their download paths; null otherwise")})
     created_at = fields.DateTime()
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
@@ -629,6 +644,9 @@ class SlaClockSchema(ResponseSchema):
 
 
 class TicketDetailSchema(TicketSchema):
+    description_html = fields.String(allow_none=True, metadata={"description": (
+        "the opening message as sanitised HTML where it came as such (a mail): its images are the "
+        "ticket's attachments, by their download paths; null otherwise")})
     attachments = fields.List(fields.Nested(AttachmentSchema), metadata={
         "description": "files attached as the ticket was opened; a message's are on the message"})
     sla = fields.List(fields.Nested(SlaClockSchema), metadata={"description": "each clock's latest state"})

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
 from plumbing.outbox import messaging_tables
@@ -18,6 +18,8 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # a mail's HTML, sanitised by channels, its cid: images pointed at the attachments; not loaded with lists
+    description_html: Mapped[str | None] = deferred(mapped_column(Text))
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
@@ -89,6 +91,7 @@ class TicketMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))
     author: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # a customer's mail as sanitised HTML (its cid: images resolved)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # loaded with the messages, in one more query for a whole conversation
     attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id", lazy="selectin")

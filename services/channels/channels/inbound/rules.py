@@ -32,6 +32,7 @@ _ROOT = re.compile(r"^ticket-([1-9][0-9]{0,17})@(.+)$")
 DEFAULT_SENDER_LIMIT_PER_HOUR = 20
 MAX_SUBJECT = 200
 MAX_BODY = 20000
+MAX_HTML = 500_000  # ticketing's MAX_HTML_CHARS
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(no text)"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -128,6 +129,12 @@ def ticket_subject(subject: str) -> str:
 def message_body(text: str) -> str:
     text = (text or "").strip()
     return (text[:MAX_BODY - 1] + "…" if len(text) > MAX_BODY else text) or NO_TEXT
+
+
+def message_html(html: str | None) -> str | None:
+    """The mail's sanitised HTML as the ticket keeps it (ticketing points its cid: images at the
+    attachments), or None: none came, or it is longer than ticketing keeps (the text stands alone)."""
+    return html if html and html.strip() and len(html) <= MAX_HTML else None
 
 
 def customer_name(display_name: str, address: str) -> str:

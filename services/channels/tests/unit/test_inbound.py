@@ -2,7 +2,10 @@
 a new mail opens a ticket, a reply joins it (and reopens it), the same mail twice is one,
 loops open nothing, a bounce is recorded and published, the sender limit, a crash between
 the two steps neither loses nor doubles, attachments go to the blob store."""
+import base64
+import hashlib
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -223,8 +226,8 @@ def test_a_mail_another_worker_is_taking_stops_the_poll_before_its_uid(run, tick
             with run.sessions() as session, session.begin():
                 session.add(models.InboundMail(
                     mailbox_id=mailbox.id, message_id="two@x", sender="b@example.net", subject="Parcel damaged",
-                    text="The cup is broken.", outcome=inbound.PENDING, reason="", imap_uid=imap_uid, size=len(raw),
-                    raw=raw, received_at=uow.now()))
+                    text="The cup is broken.", outcome=inbound.PENDING, reason="", imap_uid=imap_uid, size=raw.size,
+                    raw_sha256=raw.sha256, received_at=uow.now()))
         return real_log_mail(uow, mailbox, parsed, raw, imap_uid, settings)
     monkeypatch.setattr(inbound, "log_mail", logged_meanwhile_by_another)
 
@@ -257,3 +260,47 @@ def test_every_mail_taken_counts_once_by_its_outcome_and_the_dashboard_reads_tha
     board = json.loads((Path(__file__).parents[4] / "deploy/grafana/dashboards/service-health.json").read_text())
     [panel] = [panel for panel in board["panels"] if panel["title"] == "Mail in: received by outcome"]
     assert "sum by (outcome) (rate(csops_channels_mails_received_total" in panel["targets"][0]["expr"]
+
+
+def test_the_raw_mail_is_kept_in_the_blob_store_and_a_row_logged_before_reads_from_its_own_column(
+        take, run, settings, mailbox):
+    raw = mail(message_id="kept@x")
+    taken = take(raw)
+    row = run(lambda uow: uow.session.get(models.InboundMail, taken["id"]))
+    assert (row.raw_sha256, row.size) == (hashlib.sha256(raw).hexdigest(), len(raw))
+    assert run(lambda uow: uow.session.get(models.InboundMail, taken["id"]).raw) is None  # no bytes in the row
+    with inbound.open_raw(settings, row) as stored:
+        assert stored.read() == raw
+    with run.sessions() as session, session.begin():  # as a row was logged before the migration
+        session.add(models.InboundMail(mailbox_id=mailbox["id"], message_id="old@x", sender="a@example.net",
+                                       subject="s", text="t", outcome="opened", reason="", size=3, raw=b"old",
+                                       received_at=datetime(2026, 12, 1, tzinfo=timezone.utc)))
+
+    def read_old(uow):
+        old = uow.session.scalar(select(models.InboundMail).where(models.InboundMail.message_id == "old@x"))
+        with inbound.open_raw(settings, old) as stored:
+            return stored.read()
+    assert run(read_old) == b"old"
+
+
+def test_an_inline_image_becomes_an_attachment_the_ticket_s_html_shows(take, ticketing):
+    taken = take((MAIL / "inline_image.eml").read_bytes())
+    ticket = ticketing.get_ticket(taken["ticket_id"])
+    [image] = ticket["attachments"]
+    assert (image["filename"], image["content_type"]) == ("image001.png", "image/png")
+    assert f'<img width="8" height="8" src="{image["url"]}" alt="torn label">' in ticket["description_html"]
+    assert "cid:" not in ticket["description_html"] and "track.mailer.example" not in ticket["description_html"]
+
+
+def test_a_large_attachment_is_decoded_into_the_blob_store_and_reaches_the_ticket(take, ticketing, settings):
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1024
+    raw = (b"From: Dana Lee <dana@customer.example.org>\r\nTo: support@shop.example.com\r\nSubject: Photo\r\n"
+           b"Message-ID: <large@x>\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain\r\n\r\nThe photo.\r\n--b\r\nContent-Type: image/png; name=\"p.png\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(photo) + b"--b--\r\n")
+    taken = take(raw)
+    [attachment] = ticketing.get_ticket(taken["ticket_id"])["attachments"]
+    assert (attachment["filename"], attachment["size"], attachment["sha256"]) == \
+        ("p.png", len(photo), hashlib.sha256(photo).hexdigest())
+    with settings.blobs.open(attachment["sha256"]) as stored:
+        assert stored.read() == photo

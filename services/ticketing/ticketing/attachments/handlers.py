@@ -24,6 +24,8 @@ def check_stored(refs, config):
 def attach(uow, ticket_id, message, refs):
     """Rows for checked references, on ``message`` (None: on the ticket as opened), in the open
     transaction, in the order given."""
+    if not refs:
+        return []  # most messages have none: no flush to make
     rows = [Attachment(ticket_id=ticket_id, sha256=ref["sha256"], filename=rules.safe_filename(ref["filename"]),
                        content_type=ref["content_type"], size=ref["size"], created_at=uow.now()) for ref in refs]
     if message is not None:

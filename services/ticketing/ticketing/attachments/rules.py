@@ -15,8 +15,9 @@ The type is never taken from the name (plumbing.blobs detects it).
 """
 import re
 import unicodedata
+from urllib.parse import unquote
 
-from ticketing.contract import MAX_FILENAME_CHARS
+from ticketing.contract import MAX_FILENAME_CHARS, attachment_path
 
 FALLBACK_NAME = "attachment"
 _SPACE = re.compile(r"\s+")
@@ -35,3 +36,22 @@ def safe_filename(name) -> str:
         else:
             name = name[:MAX_FILENAME_CHARS].rstrip(". ")
     return name or FALLBACK_NAME
+
+
+_CID_SOURCE = re.compile(r"""\ssrc=(["'])cid:([^"'>]*)\1""", re.IGNORECASE)
+
+
+def inline_images(html, ticket_id, refs, rows):
+    """``html`` (sanitised by the channel that sent it) with each ``src="cid:<id>"`` pointing at the
+    download of the attachment whose Content-ID that is (RFC 2392: the id URL-encoded, without <>),
+    so an image in a mail shows under the ticket's access rules. ``refs`` are the references the
+    rows were made from, in order. A cid no attachment has loses its ``src``."""
+    if not html:
+        return html
+    paths = {ref["content_id"].strip("<>"): attachment_path(ticket_id, row.id)
+             for ref, row in zip(refs, rows) if ref.get("content_id")}
+
+    def resolved(found):
+        path = paths.get(unquote(found.group(2)).strip().strip("<>"))
+        return f' src="{path}"' if path else ""
+    return _CID_SOURCE.sub(resolved, html)

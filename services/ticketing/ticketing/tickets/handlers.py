@@ -51,7 +51,10 @@ def create_tickets(uow, requests, config):
     after a crash), never a second one. Answers come in order:
     ``{"ticket": detail}``, or ``{"error": exception}`` (nameko's
     serialised form) for a request refused on its own, which leaves the
-    others untouched."""
+    others untouched. A request with ``"brief": True`` is answered with
+    the ticket's id alone (``{"ticket": {"id": ...}}``): a caller that
+    needs no more (mail in) saves the detail's reads, and shows no
+    customer data."""
     answers = []
     with uow.transaction():
         for request in requests:
@@ -65,7 +68,7 @@ def create_tickets(uow, requests, config):
                 ticket = earlier or steps.open_ticket(uow, fields, config)
                 if earlier is None:
                     keep_key(uow, request, ticket)
-                answers.append({"ticket": steps.detail(uow, ticket)})
+                answers.append({"ticket": {"id": ticket.id} if request.get("brief") else steps.detail(uow, ticket)})
     return answers
 
 
@@ -265,7 +268,7 @@ def add_message(uow, ticket_id, data, config):
     attachments.check_stored(fields["attachments"], config)
     with uow.transaction():
         message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config,
-                                      fields["attachments"])
+                                      fields["attachments"], fields["html"] if fields["kind"] == CUSTOMER else None)
     return shared(MessageSchema).dump(message)
 
 

@@ -19,6 +19,7 @@ from plumbing.unit_of_work import utc_now
 from ticketing import events, metrics
 from ticketing.aftercare import handlers as aftercare
 from ticketing.attachments import handlers as attachments
+from ticketing.attachments import rules as attachment_rules
 from ticketing.contract import (
     CUSTOMER, REPLY, AttachmentSchema, SlaClockSchema, TicketSchema, customer, first_contact_resolution,
 )
@@ -81,18 +82,23 @@ def open_ticket(uow, fields, config):
     Attachments in the fields were checked against the blob store (``attachments.check_stored``)."""
     customer_fields = fields.pop("customer")
     refs = fields.pop("attachments", [])
+    html = fields.pop("description_html", None)
     fields["tags"] = rules.normalise_tags(fields["tags"])
     created = uow.now()
     ticket = Ticket(**fields, state=rules.initial_state(fields["assignee"]), transfer_count=0, reopen_count=0,
                     escalation_level=0, customer_name=customer_fields["name"],
-                    customer_contact=customer_fields["contact"], created_at=created, updated_at=created)
+                    customer_contact=customer_fields["contact"], created_at=created, updated_at=created,
+                    description_html=html)
     uow.session.add(ticket)
     uow.session.flush()
     uow.new_aggregate(events.AGGREGATE, ticket.id)
     uow.session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
     journal(uow, ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
     record_customer_access(uow, ticket, "created")
-    publish(uow, events.TICKET_CREATED, ticket, attachments=attachments.attach(uow, ticket.id, None, refs))
+    files = attachments.attach(uow, ticket.id, None, refs)
+    if html and "cid:" in html:  # its images are these attachments: one UPDATE, once their ids are known
+        ticket.description_html = attachment_rules.inline_images(html, ticket.id, refs, files)
+    publish(uow, events.TICKET_CREATED, ticket, attachments=files)
     sla.start_clocks(uow, ticket, created)
     if not uow.replaying:
         uow.after_commit(metrics.TICKETS_CREATED.labels(ticket.channel, ticket.kind, ticket.priority).inc)
@@ -163,8 +169,9 @@ def hand_to(uow, ticket, assignee, team):
         move(uow, ticket, "assigned")
 
 
-def write_message(uow, ticket, kind, body, config, refs=()):
-    """A message, with its attachments' references (checked against the blob store by the caller)."""
+def write_message(uow, ticket, kind, body, config, refs=(), html=None):
+    """A message, with its attachments' references (checked against the blob store by the caller)
+    and, for a customer's mail, its sanitised HTML (its cid: images pointed at those attachments)."""
     author = uow.actor or "system"
     if kind == REPLY and ticket.assignee is None and routing.not_assignable_reason(uow, author, config) is None:
         hand_to(uow, ticket, author, ticket.team)  # whoever answers a new ticket owns it, if cleared
@@ -172,6 +179,8 @@ def write_message(uow, ticket, kind, body, config, refs=()):
     uow.session.add(message)
     uow.session.flush()
     files = attachments.attach(uow, ticket.id, message, refs)
+    if html:
+        message.html = attachment_rules.inline_images(html, ticket.id, refs, files)
     journal(uow, ticket, "message_added", {"kind": kind, "message_id": message.id,
                                            **({"attachments": [row.id for row in files]} if files else {})})
     if kind == REPLY:
@@ -203,6 +212,7 @@ def detail(uow, ticket):
     clocks = SlaClockSchema(many=True).dump(sla.clock_views(uow, ticket.id, uow.now()))
     token = uow.results.get("rating_tokens", {}).get(ticket.id) if rules.on_customers_side(uow.caller.roles) else None
     return dict(shared(TicketSchema).dump(ticket), customer=customer_for_caller(uow, ticket), sla=clocks,
+                description_html=ticket.description_html,
                 sla_policy=sla.policy_of(uow, ticket.id), rating_token=token,
                 attachments=AttachmentSchema(many=True).dump(attachments.of_opening(uow, ticket.id)))
 
@@ -282,7 +292,10 @@ def one_entry(uow, ticket, action, about):
     journal(uow, ticket, action, dict(about, steps=gathered))
 
 
+EVENT_FACTS = [column.key for column in Ticket.__table__.columns if column.key != "description_html"]  # not loaded
+
+
 def publish(uow, event_type, ticket, **extra):
     """A ticket event: the ticket's routing facts, who acted, and ``extra``."""
-    facts = {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
+    facts = {key: getattr(ticket, key) for key in EVENT_FACTS}
     webhooks.record_event(uow, event_type, events.AGGREGATE, ticket.id, dict(facts, actor=uow.actor, **extra))
