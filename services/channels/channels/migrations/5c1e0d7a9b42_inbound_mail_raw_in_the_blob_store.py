@@ -1,7 +1,7 @@
 """inbound mails' raw bytes in the blob store: inbound_mails.raw_sha256
 
 Revision ID: 5c1e0d7a9b42
-Revises: a820f4257ae6
+Revises: d4b1e7a9c3f2
 Create Date: 2026-12-07 23:40:00.000000
 
 New rows keep the raw mail in the blob store (plumbing.blobs) and its sha256 here, not its bytes
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '5c1e0d7a9b42'
-down_revision = 'a820f4257ae6'
+down_revision = 'd4b1e7a9c3f2'
 branch_labels = None
 depends_on = None
 

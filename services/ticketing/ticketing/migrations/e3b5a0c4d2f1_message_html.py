@@ -1,7 +1,7 @@
 """a mail's HTML on the ticket (description_html) and on a customer message (html)
 
 Revision ID: e3b5a0c4d2f1
-Revises: 136c032a98d5
+Revises: e5b7c9d2a4f1
 Create Date: 2026-12-07 23:45:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'e3b5a0c4d2f1'
-down_revision = '136c032a98d5'
+down_revision = 'e5b7c9d2a4f1'
 branch_labels = None
 depends_on = None
 
