@@ -6,7 +6,8 @@ Create Date: 2026-12-07 23:20:00.000000
 
 Partial indexes (PostgreSQL and SQLite both have them): open tickets by
 assignee (routing counts each candidate's load from the 4.7 % open, not from
-every ticket the agent ever had); escalated tickets by id; running SLA clocks by due time and breached
+every ticket the agent ever had); open and escalated tickets by id (the list's
+due_before starts from the open ones); running SLA clocks by due time and breached
 clocks by ticket (the list's due_before and breached filters start from those);
 a tag's tickets in id order (the tag filter reads them from the index alone).
 """
@@ -32,7 +33,8 @@ def where(condition):
 def upgrade():
     op.create_index('ix_tickets_open_assignee', 'tickets', ['assignee'], unique=False, **where(OPEN))
     op.create_index('ix_tickets_escalated_id', 'tickets', ['id'], unique=False, **where(ESCALATED))
-    op.create_index('ix_sla_clocks_running_due_at', 'sla_clocks', ['due_at', 'ticket_id'], unique=False,
+    op.create_index('ix_tickets_open_id', 'tickets', ['id'], unique=False, **where(OPEN))
+    op.create_index('ix_sla_clocks_running_due_at', 'sla_clocks', ['due_at', 'ticket_id', 'paused_at'], unique=False,
                     **where(RUNNING))
     op.create_index('ix_sla_clocks_breached_ticket_id', 'sla_clocks', ['ticket_id'], unique=False,
                     **where(BREACHED))
@@ -45,5 +47,6 @@ def downgrade():
     op.drop_index('ix_ticket_tags_tag_ticket_id', table_name='ticket_tags')
     op.drop_index('ix_sla_clocks_breached_ticket_id', table_name='sla_clocks')
     op.drop_index('ix_sla_clocks_running_due_at', table_name='sla_clocks')
+    op.drop_index('ix_tickets_open_id', table_name='tickets')
     op.drop_index('ix_tickets_escalated_id', table_name='tickets')
     op.drop_index('ix_tickets_open_assignee', table_name='tickets')
