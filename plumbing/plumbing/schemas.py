@@ -12,6 +12,7 @@ from plumbing import inputs
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 2**31 - 1  # keeps the row offset within a database integer
+MAX_CURSOR = 2000
 
 in_checked_load = ContextVar("in_checked_load", default=False)  # its input is checked whole already
 
@@ -97,8 +98,12 @@ def time_fields(schema_cls) -> tuple[str, ...]:
 
 
 class PageQuerySchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE), metadata={
+        "description": "offset paging, kept for existing clients: its cost grows with the page number; "
+                       "prefer cursor (next_cursor of the page before)"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PER_PAGE))
+    cursor = fields.String(validate=validate.Length(1, MAX_CURSOR), metadata={
+        "description": "the next_cursor of the page before, with the same filters: the page after it"})
 
 
 @lru_cache(maxsize=None)
@@ -115,12 +120,17 @@ def required(field):
 
 
 def page_schema(item_schema, name):
-    """The schema of one page of ``item_schema`` items, with the total."""
+    """The schema of one page of ``item_schema`` items, with the total (``plumbing.paging``)."""
     return ResponseSchema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Integer(metadata={"description": "items matching the filters, on all pages"}),
-        "page": fields.Integer(),
+        "total": fields.Integer(metadata={
+            "description": "items matching the filters, on all pages, counted up to 10,000: when total_exact "
+                           "is false there are more than total (show \"10,000+\")"}),
+        "total_exact": fields.Boolean(metadata={"description": "false: total is the cap, not the count"}),
+        "page": fields.Integer(metadata={"description": "this page's number, whether reached by page or cursor"}),
         "per_page": fields.Integer(),
+        "next_cursor": fields.String(allow_none=True, metadata={
+            "description": "pass as cursor (same filters) for the next page; null on the last page"}),
     }, name=name)
 
 

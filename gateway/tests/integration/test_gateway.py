@@ -39,6 +39,25 @@ def test_admin_logs_in_and_creates_reads_and_lists_a_ticket(platform, client):
     assert listing["total"] == 1 and listing["items"][0]["id"] == ticket["id"]
 
 
+def test_the_list_pages_by_cursor_and_a_tampered_or_foreign_cursor_is_400_naming_it(platform, client):
+    client.login()
+    ids = [client.post(client.url("/api/v1/tickets"), json=TICKET).json()["id"] for _ in range(5)]
+    url, seen = client.url("/api/v1/tickets"), []
+    page = client.get(url, params={"per_page": 2}).json()
+    assert (page["total"], page["total_exact"], page["page"]) == (5, True, 1)
+    while True:
+        seen += [ticket["id"] for ticket in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        page = client.get(url, params={"per_page": 2, "cursor": page["next_cursor"]}).json()
+    assert seen == ids[::-1] and page["page"] == 3
+    first = client.get(url, params={"per_page": 2}).json()["next_cursor"]
+    for params in ({"cursor": first[:-3]}, {"cursor": first, "kind": "inquiry"}, {"cursor": first, "page": 2}):
+        response = client.get(url, params={"per_page": 2, **params})
+        assert response.status_code == 400, response.text
+        assert list(error_of(response)["details"]) == ["cursor"]
+
+
 def test_wrong_password_is_401_without_saying_which_part_was_wrong(platform, client):
     response = client.post(client.url("/api/v1/auth/token"), json={"username": "admin", "password": "nope"})
     assert response.status_code == 401

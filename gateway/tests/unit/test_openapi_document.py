@@ -50,3 +50,18 @@ def test_the_ticket_list_documents_its_escalated_and_unstaffed_filters():
     assert "never escalated" in parameters["escalated"]["description"]
     assert parameters["unstaffed"]["schema"]["type"] == "boolean"
     assert set(schema_of("AgentList")) == {"items", "warnings"}
+
+
+def test_every_paged_list_documents_its_cursor_and_capped_total():
+    paths = document(GatewayService)["paths"]
+    paged = [path for path, methods in paths.items() if "get" in methods and any(
+        parameter["name"] == "per_page" for parameter in methods["get"].get("parameters", ()))]
+    assert "/api/v1/tickets" in paged and len(paged) >= 10
+    for path in paged:
+        parameters = {parameter["name"]: parameter for parameter in paths[path]["get"]["parameters"]}
+        assert parameters["cursor"]["schema"]["type"] == "string", path
+    page = document(GatewayService)["components"]["schemas"]["TicketPage"]
+    assert set(page["required"]) == {"items", "total", "total_exact", "page", "per_page", "next_cursor"}
+    assert page["properties"]["total_exact"]["type"] == "boolean"
+    assert page["properties"]["next_cursor"]["nullable"] is True or "null" in str(page["properties"]["next_cursor"])
+    assert "10,000" in page["properties"]["total"]["description"]

@@ -1,7 +1,7 @@
 """Ticketing's tables, all in its one database (migrations/ builds them)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime
@@ -10,6 +10,12 @@ from plumbing.outbox import messaging_tables
 
 class Base(DeclarativeBase):
     type_annotation_map = TYPE_ANNOTATIONS
+
+
+OPEN = "state IN ('new', 'assigned', 'in_progress', 'waiting_customer')"  # tickets.rules.OPEN_STATES
+RUNNING = "stopped_at IS NULL"
+BREACHED = "breached_at IS NOT NULL"
+ESCALATED = "escalation_level > 0"
 
 
 class Ticket(Base):
@@ -50,6 +56,12 @@ class Ticket(Base):
         Index("ix_tickets_state_priority", "state", "priority"),
         Index("ix_tickets_assignee", "assignee"),
         Index("ix_tickets_team", "team"),
+        # routing's load of each agent reads the open tickets only (4.7 % of a desk's tickets)
+        Index("ix_tickets_open_assignee", "assignee", postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
+        # the open tickets (4.7 %) newest first: where the list's due_before starts
+        Index("ix_tickets_open_id", "id", postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
+        # the escalated (3 %), newest first: the list's escalated=true
+        Index("ix_tickets_escalated_id", "id", postgresql_where=text(ESCALATED), sqlite_where=text(ESCALATED)),
     )
 
 
@@ -79,7 +91,10 @@ class TicketTag(Base):
     __tablename__ = "ticket_tags"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+    # a tag's tickets in the list's order (newest first), read from the index alone
+    __table_args__ = (Index("ix_ticket_tags_tag_ticket_id", "tag", "ticket_id"),)
 
 
 class TicketMessage(Base):
@@ -230,6 +245,11 @@ class SlaClock(Base):
 
     __table_args__ = (
         Index("ix_sla_clocks_sweep", "stopped_at", "paused_at", "due_at"),
+        # the list's filters start from the few clocks still running, or from the breached ones
+        Index("ix_sla_clocks_running_due_at", "due_at", "ticket_id", "paused_at",  # read from the index alone
+              postgresql_where=text(RUNNING), sqlite_where=text(RUNNING)),
+        Index("ix_sla_clocks_breached_ticket_id", "ticket_id",
+              postgresql_where=text(BREACHED), sqlite_where=text(BREACHED)),
     )
 
 

@@ -64,11 +64,12 @@ def get_post(uow, post_id):
 
 def list_posts(uow, query=None):
     criteria = load(PostListQuerySchema, query or {})
-    conditions = []
+    asked, conditions = dict(criteria), []
     if "sentiment" in criteria:
         wanted = criteria.pop("sentiment")
         conditions.append(func.coalesce(Post.corrected_sentiment, Post.sentiment) == wanted)
-    page = fetch_page(uow.session, Post, criteria, [Post.posted_at.desc(), Post.id.desc()], conditions)
+    page = fetch_page(uow.session, Post, criteria, [Post.posted_at.desc(), Post.id.desc()], conditions,
+                      query=asked)
     page["items"] = with_topics(uow, page["items"])
     return shared(PostPageSchema).dump(page)
 

@@ -54,9 +54,9 @@ def correct_sentiment(uow, post_id, data):
 def review_queue(uow, query=None):
     """Analysed posts no one has labelled whose model confidence is below ``below``, least sure first."""
     criteria = load(ReviewQueueQuerySchema, query or {})
-    below = criteria.pop("below")
+    asked, below = dict(criteria), criteria.pop("below")
     page = fetch_page(uow.session, Post, criteria, [Post.sentiment_confidence, Post.id],
-                      [Post.sentiment_confidence < below, Post.corrected_sentiment.is_(None)])
+                      [Post.sentiment_confidence < below, Post.corrected_sentiment.is_(None)], query=asked)
     page["items"] = ingest.with_topics(uow, page["items"])
     return shared(PostPageSchema).dump(page)
 

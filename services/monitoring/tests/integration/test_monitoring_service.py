@@ -42,8 +42,8 @@ def test_ingest_get_and_list_a_post(monitoring):
     assert post["received_at"] == post["updated_at"] and post["received_at"].endswith("+00:00")
 
     assert call(monitoring, "get_post", post["id"]) == post
-    assert call(monitoring, "list_posts", {"platform": "weibo"}) == {"items": [post], "total": 1, "page": 1,
-                                                                     "per_page": 20}
+    assert call(monitoring, "list_posts", {"platform": "weibo"}) == {
+        "items": [post], "total": 1, "total_exact": True, "page": 1, "per_page": 20, "next_cursor": None}
     assert call(monitoring, "list_posts", {"platform": "douyin"})["total"] == 0
 
 

@@ -223,10 +223,12 @@ def record_callback_outcome(uow, callback_id, data):
 def list_callbacks(uow, query):
     """The callbacks of the tickets the caller may read that match the query."""
     criteria = load(CallbackListQuerySchema, query or {})
+    asked = dict(criteria)
     conditions = [Callback.ticket_id.in_(select(Ticket.id).where(steps.readable_condition(uow)))]
     if "due_before" in criteria:
         conditions += [Callback.completed_at.is_(None), Callback.scheduled_for <= criteria.pop("due_before")]
-    page = fetch_page(uow.session, Callback, criteria, [Callback.scheduled_for, Callback.id], conditions)
+    page = fetch_page(uow.session, Callback, criteria, [Callback.scheduled_for, Callback.id], conditions,
+                      query=asked)
     return shared(CallbackPageSchema).dump(page)
 
 

@@ -4,6 +4,8 @@ Articles are indexed into ``kb_terms`` on write; a search ranks candidates
 with ``rules.rank`` and records itself, and one that finds nothing is a
 gap (``kb.search_missed``) so the base can be improved.
 """
+from dataclasses import replace
+
 from sqlalchemy import delete, distinct, func, select
 
 from plumbing.db import get_or_not_found
@@ -96,15 +98,17 @@ def rank(uow, text, category, limit):
     if not query_terms:
         return []
     session = uow.session
-    candidates = select(KbTerm.article_id).distinct().where(KbTerm.term.in_(query_terms))
+    # only the query's terms of each candidate (the score reads no other), with its stored body length
+    statement = select(KbTerm.term, KbTerm.article_id, KbTerm.field, KbTerm.count, KbArticle.body_length).join(
+        KbArticle, KbArticle.id == KbTerm.article_id).where(KbTerm.term.in_(query_terms))
     if category:
-        candidates = candidates.join(KbArticle, KbArticle.id == KbTerm.article_id).where(
-            KbArticle.category == category)
-    rows = session.execute(select(KbTerm.term, KbTerm.article_id, KbTerm.field, KbTerm.count).where(
-        KbTerm.article_id.in_(candidates))).all()
+        statement = statement.where(KbArticle.category == category)
+    rows = session.execute(statement).all()
+    lengths = {row.article_id: row.body_length for row in rows}
     frequency = dict(session.execute(
         select(KbTerm.term, func.count(distinct(KbTerm.article_id)))
         .where(KbTerm.term.in_(query_terms)).group_by(KbTerm.term)).all())
     total, average = session.execute(select(func.count(), func.avg(KbArticle.body_length))).one()
-    return rules.rank(text, rules.articles_from_rows(tuple(row) for row in rows), total, frequency,
-                      limit, average_length=float(average or 0) or None)
+    articles = [replace(article, length=lengths[article.article_id])
+                for article in rules.articles_from_rows(tuple(row)[:4] for row in rows)]
+    return rules.rank(text, articles, total, frequency, limit, average_length=float(average or 0) or None)

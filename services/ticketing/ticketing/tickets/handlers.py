@@ -209,6 +209,7 @@ def ticket_summary(uow, ticket_id):
 def list_tickets(uow, query):
     """The tickets the caller may read that match the query."""
     criteria = load(TicketListQuerySchema, query or {})
+    asked = dict(criteria)  # what a cursor is for: every filter, those made conditions below too
     conditions = [steps.readable_condition(uow)]
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
@@ -226,7 +227,7 @@ def list_tickets(uow, query):
     if "unstaffed" in criteria:
         unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
         conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
-    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions)
+    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions, query=asked)
     return shared(TicketPageSchema).dump(page)
 
 

@@ -250,7 +250,7 @@ def list_deliveries(uow, webhook_id, query):
     webhook(uow, webhook_id)
     page = fetch_page(uow.session, WebhookDelivery, criteria,
                       [WebhookDelivery.created_at.desc(), WebhookDelivery.id],
-                      [WebhookDelivery.subscription_id == webhook_id])
+                      [WebhookDelivery.subscription_id == webhook_id], query=dict(criteria, webhook_id=webhook_id))
     return shared(DeliveryPageSchema).dump(page)
 
 

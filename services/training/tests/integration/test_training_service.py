@@ -27,7 +27,8 @@ def test_create_get_and_list_a_course(training):
 
     assert call(training, "get_course", course["id"]) == dict(course, modules=[])
     page = call(training, "list_courses", {"kind": "periodic", "mode": "in_person"})
-    assert page == {"items": [course], "total": 1, "page": 1, "per_page": 20}
+    assert page == {"items": [course], "total": 1, "total_exact": True, "page": 1, "per_page": 20,
+                    "next_cursor": None}
     assert call(training, "list_courses", {"kind": "onboarding"})["total"] == 0
     assert call(training, "list_courses", {"mode": "online"})["total"] == 0
 
