@@ -1,7 +1,7 @@
 """indexes for the ticket list's filters and routing's loads at a million tickets
 
 Revision ID: e5a1f0c3b7d2
-Revises: 136c032a98d5
+Revises: e3b5a0c4d2f1
 Create Date: 2026-12-07 23:20:00.000000
 
 Partial indexes (PostgreSQL and SQLite both have them): open tickets by
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5a1f0c3b7d2'
-down_revision = '136c032a98d5'
+down_revision = 'e3b5a0c4d2f1'
 branch_labels = None
 depends_on = None
 
