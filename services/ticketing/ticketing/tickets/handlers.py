@@ -13,7 +13,7 @@ from sqlalchemy import exists, or_, select, update
 
 from plumbing.db import upsert_insert
 from plumbing.errors import Conflict, DomainError, Forbidden, InvalidInput, load_or_invalid as load
-from plumbing.paging import contains_text, fetch_page
+from plumbing.paging import fetch_page
 from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
@@ -29,6 +29,7 @@ from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
 )
 from ticketing.routing import handlers as routing
+from ticketing.search import handlers as search
 from ticketing.sla import handlers as sla
 from ticketing.tickets import rules, steps
 
@@ -127,6 +128,8 @@ def merge_ticket(uow, ticket_id, data):
         if target.state == "closed" or target.merged_into_id is not None:
             raise Conflict(f"ticket {into} is closed or merged itself", {"into": ["not an open ticket"]})
         source.merged_into_id = target.id
+        uow.session.flush()
+        search.index_ticket(uow, target)  # found by the words of the conversation it now shows
         steps.journal(uow, source, "merged", {"into": target.id})
         steps.journal(uow, target, "absorbed", {"from": source.id})
         steps.publish(uow, events.TICKET_MERGED, source, merged_into=target.id)
@@ -210,9 +213,9 @@ def list_tickets(uow, query):
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
         conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
-    if "text" in criteria:
-        text = criteria.pop("text")
-        conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+    tree = search.parse_query(criteria.pop("q", None), criteria.pop("text", None))
+    if tree is not None:
+        conditions.append(search.condition(uow, tree))
     if "breached" in criteria:
         breached = sla.breached_condition()
         conditions.append(breached if criteria.pop("breached") else ~breached)
@@ -223,7 +226,8 @@ def list_tickets(uow, query):
     if "unstaffed" in criteria:
         unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
         conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
-    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions)
+    order_by, conditions = search.order(uow, tree, criteria.pop("sort", None), conditions)
+    page = fetch_page(uow.session, Ticket, criteria, order_by, conditions)
     return shared(TicketPageSchema).dump(page)
 
 
