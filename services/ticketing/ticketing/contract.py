@@ -365,7 +365,8 @@ class TicketListQuerySchema(PageQuerySchema):
         "description": "relevance (the default with words to search: the best of the newest 1000 matching "
                        "tickets), or a column, descending with a leading '-' (default -id, newest first)"})
     text = fields.String(validate=validate.Length(1, 200), metadata={
-        "description": "deprecated, use q: these words, all of them, anywhere in the ticket (no operators)"})
+        "description": "deprecated, use q: this substring of the subject or description, any case (a scan of "
+                       "every ticket, without the search index: slow on a large desk)"})
     breached = fields.Boolean(metadata={"description": "true: some SLA clock breached"})
     due_before = fields.DateTime(metadata={
         "description": "a running SLA clock falls due before this time: the tickets breaching soon"})

@@ -151,24 +151,15 @@ SORTS = {"id": Ticket.id, "created_at": Ticket.created_at, "updated_at": Ticket.
          "kind": Ticket.kind, "channel": Ticket.channel, "escalation_level": Ticket.escalation_level}
 
 
-def parse_query(q=None, words=None):
-    """The tree of the ``q`` parameter (400 naming the position and reason), or of the older
-    ``text`` parameter, which is plain words (all of them, no operators); None without either."""
-    trees = []
-    if q is not None:
-        try:
-            trees.append(rules.parse(q, CHOICES, FREE_FIELDS))
-        except rules.QueryError as exc:
-            raise InvalidInput(f"q: {exc}", {"q": [str(exc)]}) from None
-    if words is not None:
-        found = tuple(rules.terms(words))
-        if not found:
-            raise InvalidInput("text: nothing to search for", {"text": ["no words to search for (only stop words "
-                                                                        "or punctuation)"]})
-        trees.append(rules.Text(found))
-    if not trees:
+def parse_query(q):
+    """The tree of the ``q`` parameter, None without one; InvalidInput (400) naming the position and
+    reason of what cannot be read."""
+    if q is None:
         return None
-    return trees[0] if len(trees) == 1 else rules.All(tuple(trees))
+    try:
+        return rules.parse(q, CHOICES, FREE_FIELDS)
+    except rules.QueryError as exc:
+        raise InvalidInput(f"q: {exc}", {"q": [str(exc)]}) from None
 
 
 def condition(uow, tree):

@@ -13,7 +13,7 @@ from sqlalchemy import exists, or_, select, update
 
 from plumbing.db import upsert_insert
 from plumbing.errors import Conflict, DomainError, Forbidden, InvalidInput, load_or_invalid as load
-from plumbing.paging import fetch_page
+from plumbing.paging import contains_text, fetch_page
 from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
@@ -213,7 +213,10 @@ def list_tickets(uow, query):
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
         conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
-    tree = search.parse_query(criteria.pop("q", None), criteria.pop("text", None))
+    if "text" in criteria:  # deprecated: a substring, by scanning the table (q uses the search index)
+        text = criteria.pop("text")
+        conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+    tree = search.parse_query(criteria.pop("q", None))
     if tree is not None:
         conditions.append(search.condition(uow, tree))
     if "breached" in criteria:
