@@ -50,3 +50,10 @@ def test_the_ticket_list_documents_its_escalated_and_unstaffed_filters():
     assert "never escalated" in parameters["escalated"]["description"]
     assert parameters["unstaffed"]["schema"]["type"] == "boolean"
     assert set(schema_of("AgentList")) == {"items", "warnings"}
+
+
+def test_the_ticket_list_documents_its_search_and_sort():
+    parameters = {p["name"]: p for p in document(GatewayService)["paths"]["/api/v1/tickets"]["get"]["parameters"]}
+    assert "docs/search.md" in parameters["q"]["description"] and parameters["q"]["schema"]["maxLength"] == 500
+    assert {"relevance", "created_at", "-created_at", "-priority"} <= set(parameters["sort"]["schema"]["enum"])
+    assert "deprecated" in parameters["text"]["description"]
