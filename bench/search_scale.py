@@ -9,7 +9,9 @@ from word pools with a long tail) with COPY, their search documents made by
 ``ticketing.search`` exactly as the service makes them, builds the GIN index (timed), and then
 times the two statements a ticket list issues (the page and its count) for each query below,
 built by the service's own ``search.parse_query``/``condition``/``order``: p50 and p95 over
-``--runs`` runs, with the page's EXPLAIN ANALYZE of one run in ``--explain`` mode.
+``--runs`` runs, with the page's EXPLAIN ANALYZE of one run in ``--explain`` mode. Then
+``--articles`` knowledge-base articles are written as the service writes them and its whole
+ranking (``knowledge.handlers.rank``: candidates, counts, frequencies, BM25) is timed.
 
 The planted words: 退款 and "refund" in ~30% of tickets of their language (common), 鹦鹉 and
 "zeppelin" in 60 tickets each, half of those in a message only (rare).
@@ -251,6 +253,63 @@ def measure(url, runs, explain):
     engine.dispose()
 
 
+KB_QUERIES = {"kb zh word": "退款", "kb zh question": "退款多久到账", "kb zh rare": "鹦鹉", "kb en word": "refund",
+              "kb en question": "how do I reset my password", "kb en rare": "zeppelin"}
+
+
+def load_articles(session, count, seed):
+    """``count`` articles (half Chinese, half English) the way the service writes them."""
+    from ticketing.knowledge import handlers as knowledge
+    from ticketing.models import KbArticle
+    rng = random.Random(seed)
+    zh_pool, en_pool = word_pools(rng)
+    now = datetime.now(timezone.utc)
+    for number in range(count):
+        if number % 2:
+            title = rng.choice(PRODUCTS_ZH) + rng.choice(ISSUES_ZH)
+            body = "，".join(zipf_pick(rng, zh_pool) + zipf_pick(rng, zh_pool) for _ in range(rng.randint(20, 80)))
+            body += "。退款" if rng.random() < 0.3 else ""
+        else:
+            title = f"{rng.choice(PRODUCTS_EN)} {rng.choice(ISSUES_EN)}"
+            body = " ".join(zipf_pick(rng, en_pool) for _ in range(rng.randint(40, 200)))
+            body += " refund password reset" if rng.random() < 0.3 else ""
+        if number in (17, 18, 1017, 1018):
+            body += " 鹦鹉 zeppelin"
+        article = KbArticle(title=title, body=body, category=rng.choice(("billing", "售后", "shipping")),
+                            tags=[], hits=0, author="bench", created_at=now, updated_at=now)
+        session.add(article)
+        session.flush()
+        knowledge.index(Uow(session), article)
+    session.commit()
+
+
+def measure_kb(url, runs, articles):
+    from ticketing.knowledge import handlers as knowledge
+    from ticketing.models import KbArticle
+    engine = create_engine(url)
+    with Session(engine) as session:
+        if session.scalar(select(func.count()).select_from(KbArticle)) == 0:
+            began = time.monotonic()
+            load_articles(session, articles, 5)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM ANALYZE kb_search"))
+                connection.execute(text("VACUUM ANALYZE kb_articles"))
+            print(f"\n{articles} articles indexed in {time.monotonic() - began:.0f}s")
+        print(f"{'knowledge-base search (rank: all its statements)':50} {'p50':>7} {'p95':>7} ms  results")
+        for name, query in KB_QUERIES.items():
+            uow = Uow(session)
+            found = knowledge.rank(uow, query, None, 10)
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                knowledge.rank(uow, query, None, 10)
+                times.append((time.perf_counter() - began) * 1000)
+            times.sort()
+            print(f"{name + ' (' + query + ')':50} {statistics.median(times):7.1f} "
+                  f"{times[max(0, int(round(0.95 * runs)) - 1)]:7.1f}     {len(found)}", flush=True)
+    engine.dispose()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -259,6 +318,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--database", help="measure an existing scratch database (made with --keep)")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each page query")
+    parser.add_argument("--articles", type=int, default=5000, help="knowledge-base articles (0: no KB part)")
     args = parser.parse_args()
     base = ADMIN_URL.rsplit("/", 1)[0]
     name = args.database or f"csops_search_scale_{os.getpid()}"
@@ -270,6 +330,8 @@ def main():
             migrate.upgrade("ticketing", f"{base}/{name}")
             load(f"{base}/{name}", args.tickets, args.seed)
         measure(f"{base}/{name}", args.runs, args.explain)
+        if args.articles:
+            measure_kb(f"{base}/{name}", args.runs, args.articles)
     finally:
         if not (args.keep or args.database):
             with admin.connect() as connection:

@@ -1,27 +1,14 @@
-"""Knowledge-base search (T8): turning text into index terms and ranking.
+"""Knowledge-base search (T8): ranking and snippets.
 
-Plain Python, no framework and no database. The service stores the index as
-rows ``(term, article_id, field, count)`` with field one of ``title``,
-``body``, ``tag`` (see ``index_rows`` / ``articles_from_rows``); this module
-only decides what the terms are and how matching articles are ordered.
-
-Tokenising (``terms``)
-----------------------
-* The text is NFC-composed and each character NFKC-normalised and lowercased,
-  so full-width letters and digits ("ＶＩＰ", "１５") equal half-width ones.
-* Runs of CJK characters (Han, kana, Hangul) give overlapping character
-  bigrams ("退货流程" -> 退货, 货流, 流程); a run of one character gives that
-  character. Chinese has no spaces, so bigrams let a query match without a
-  word segmenter. Before bigramming, a few question words and sentence-final
-  particles (``CJK_STOP_WORDS``: 怎么, 如何, 什么, 吗, 呢 ...) cut the run, as the
-  English stop words are dropped: they would otherwise add terms that count
-  against the match-share rule below.
-* Runs of other letters and digits are words. An apostrophe between two
-  letters is dropped ("customer's" -> "customers"). Stop words
-  (``STOP_WORDS``) are dropped, words with digits are kept as they are
-  (order numbers "10023", model numbers "X200" -> "x200"), alphabetic words
-  go through ``stem``. A word is cut to ``MAX_TERM_LENGTH`` characters.
-* Everything else (punctuation of either script, spaces, symbols) separates.
+Plain Python, no framework and no database. The terms are the search engine's
+(``ticketing.search.rules.terms``, re-exported here; see that module for
+tokenising: CJK bigrams, stemmed English words, full-width and traditional
+characters folded). The service's index (``ticketing.search``) finds the
+candidate articles and their counts of the query's terms per field
+(``title``, ``body``, ``tag``); this module orders them. ``index_rows`` /
+``articles_from_rows`` give an article as ``(term, article_id, field, count)``
+rows, the layout of the earlier ``kb_terms`` table (its migration's downgrade
+rebuilds it with them).
 
 Ranking (``rank``)
 ------------------
