@@ -151,9 +151,11 @@ def load(url, tickets, seed):
             created = START + step * number
             state = rng.choice(STATES)
             assignee = None if state == "new" else f"agent{rng.randint(1, 400)}"
-            ticket_rows.append((number, " ".join(subject), " ".join(description), rng.choice(("phone", "chat", "email")),
+            ticket_rows.append((number, " ".join(subject), " ".join(description),
+                                rng.choice(("phone", "chat", "email")),
                                 rng.choice(("inquiry", "complaint", "after_sales")),
-                                rng.choice(("low", "normal", "normal", "high", "urgent")), state, "客户", "x@example.com",
+                                rng.choice(("low", "normal", "normal", "high", "urgent")), state, "客户",
+                                "x@example.com",
                                 "standard", assignee, f"team{rng.randint(1, 30)}", "[]", "[]", "{}", 0, 0,
                                 created.isoformat(), (created + timedelta(hours=5)).isoformat(), 0))
             for body in messages:
@@ -235,8 +237,8 @@ def timed(session, statement, runs):
 
 def measure(url, runs, explain):
     engine = create_engine(url)
-    print(f"\n{'query':34} {'page p50':>9} {'p95':>7} {'count p50':>10} {'p95':>7} {'count≤1001 p50':>15} {'p95':>7} ms",
-          flush=True)
+    print(f"\n{'query':34} {'page p50':>9} {'p95':>7} {'count p50':>10} {'p95':>7} "
+          f"{'count≤1001 p50':>15} {'p95':>7} ms", flush=True)
     with Session(engine) as session:
         for name, query in QUERIES.items():
             page, count, capped = statements(session, query)

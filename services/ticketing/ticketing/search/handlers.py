@@ -12,7 +12,8 @@ the ticket steps call ``index_ticket`` and ``add_message``; a merge calls ``inde
 for the ticket it went into.
 """
 from sqlalchemy import (
-    Integer, and_, bindparam, case, cast, column, exists, func, literal, literal_column, not_, or_, select, table, text, true,
+    Integer, and_, bindparam, case, cast, column, exists, func, literal, literal_column, not_, or_, select, table, text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
@@ -225,7 +226,8 @@ def article_candidates(session, wanted, need, category):
         share = " + ".join(f"(s.document @@ CAST(:t{n} AS tsquery))::int" for n in range(len(wanted)))
         statement = text(
             "SELECT s.article_id FROM kb_search s JOIN kb_articles a ON a.id = s.article_id "
-            "WHERE s.document @@ CAST(:any AS tsquery) AND (CAST(:category AS varchar) IS NULL OR a.category = :category) "
+            "WHERE s.document @@ CAST(:any AS tsquery) "
+            "AND (CAST(:category AS varchar) IS NULL OR a.category = :category) "
             f"AND {share} >= :need ORDER BY ts_rank(s.document, CAST(:any AS tsquery)) DESC, s.article_id "
             "LIMIT :limit")
         values = {f"t{n}": rules.quoted(term) for n, term in enumerate(wanted)}
