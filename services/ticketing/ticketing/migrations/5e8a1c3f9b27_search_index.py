@@ -93,7 +93,7 @@ def backfill(connection):
         say(f"search index: {done}/{total} tickets ({time.monotonic() - started:.0f}s)")
     articles = sa.table("kb_articles", sa.column("id"), sa.column("title"), sa.column("body"), sa.column("tags"))
     for row in connection.execute(sa.select(articles.c.id, articles.c.title, articles.c.body,
-                                            sa.cast(articles.c.tags, sa.JSON))):
+                                            sa.type_coerce(articles.c.tags, sa.JSON))):
         search.ARTICLES.put(session, row.id, search.article_terms(row.title, row.body, row.tags or []))
         say(f"search index: article {row.id}")
     session.flush()
@@ -116,7 +116,7 @@ def downgrade():
     kb_terms = sa.table("kb_terms", sa.column("term"), sa.column("article_id"), sa.column("field"),
                         sa.column("count"))
     for row in connection.execute(sa.select(articles.c.id, articles.c.title, articles.c.body,
-                                            sa.cast(articles.c.tags, sa.JSON))).all():
+                                            sa.type_coerce(articles.c.tags, sa.JSON))).all():
         indexed = rules.index_article(row.id, row.title, row.body, row.tags)
         values = [dict(term=t, article_id=a, field=f, count=c) for t, a, f, c in rules.index_rows(indexed)]
         if values:
