@@ -140,3 +140,8 @@ def test_ranking_uses_the_words_outside_nots():
 
 def test_every_sort_column_of_the_contract_has_an_order():
     assert set(handlers.SORTS) == set(SEARCH_SORT_COLUMNS)
+
+
+def test_the_loosened_query_keeps_the_first_term_of_each_word_outside_nots():
+    tree = q('退款到账 "refund not received" -"spam mail" 王')
+    assert rules.tsquery(rules.loosened(tree)) == "('退款' & 'refund' & !(('spam' <-> 'mail')) & '王':*)"

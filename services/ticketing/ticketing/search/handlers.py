@@ -74,9 +74,10 @@ class Index:
     def matching(self, session, key_column, tree):
         """The rows whose ``key_column`` has a document matching the words/phrases of ``tree``."""
         if is_postgres(session):
-            search = self.postgres
+            search, loose = self.postgres, rules.loosened(tree)
+            exact = [] if loose == tree else [func.ts_match_vq(search.c.document, tsquery(tree))]  # see loosened
             return exists().where(search.c[self.key] == key_column,
-                                  search.c.document.op("@@")(cast(literal(rules.tsquery(tree)), TSQUERY)))
+                                  search.c.document.op("@@")(tsquery(loose)), *exact)
         if isinstance(tree, rules.Not):
             return not_(self.matching(session, key_column, tree.child))
         if rules.has_not(tree):
@@ -103,6 +104,10 @@ class Index:
 
 TICKETS = Index("ticket_search", "ticket_id", {"subject": "A", "description": "B", "messages": "D"})
 ARTICLES = Index("kb_search", "article_id", {"title": "A", "tags": "B", "body": "D"})
+
+
+def tsquery(tree):
+    return cast(literal(rules.tsquery(tree)), TSQUERY)
 
 
 def is_postgres(session):
