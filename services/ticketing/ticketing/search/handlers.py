@@ -13,7 +13,7 @@ for the ticket it went into.
 """
 from sqlalchemy import (
     Integer, and_, bindparam, case, cast, column, exists, func, literal, literal_column, not_, or_, select, table, text,
-    true,
+    true, union,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
@@ -157,6 +157,9 @@ SORTS = {"id": Ticket.id, "created_at": Ticket.created_at, "updated_at": Ticket.
          "kind": Ticket.kind, "channel": Ticket.channel, "escalation_level": Ticket.escalation_level}
 
 
+NULLABLE = ("assignee", "team")
+
+
 def parse_query(q):
     """The tree of the ``q`` parameter, None without one; InvalidInput (400) naming the position and
     reason of what cannot be read."""
@@ -182,7 +185,11 @@ def condition(uow, tree):
     joined = (rules.All if isinstance(tree, rules.All) else rules.Any)(tuple(texts)) if len(texts) > 1 else None
     parts = ([TICKETS.matching(session, Ticket.id, joined)] if joined and not (
         rules.has_not(joined) and not is_postgres(session)) else [condition(uow, child) for child in texts])
-    return (and_ if isinstance(tree, rules.All) else or_)(*parts, *others)
+    if isinstance(tree, rules.All):
+        return and_(*parts, *others)
+    # OR of conditions on two tables: as a union of the ids each finds, so each part uses its index
+    # (an OR of EXISTS would test every ticket)
+    return Ticket.id.in_(union(*(select(Ticket.id).where(part).correlate(None) for part in (*parts, *others))))
 
 
 def field_condition(field):
@@ -214,7 +221,10 @@ def order(uow, tree, sort, conditions):
     key = SORTS[sort.lstrip("-")]
     if sort.lstrip("-") == "id":
         return [Ticket.id.desc() if descending else Ticket.id.asc()], conditions
-    return [key.desc().nulls_last() if descending else key.asc().nulls_last(), Ticket.id.desc()], conditions
+    if sort.lstrip("-") in NULLABLE:
+        return [key.desc().nulls_last() if descending else key.asc().nulls_last(), Ticket.id.desc()], conditions
+    # no NULLS LAST on the others: DESC NULLS LAST is not the order of an index scanned backwards
+    return [key.desc() if descending else key.asc(), Ticket.id.desc()], conditions
 
 
 # -- the knowledge base's candidates and their statistics (ranked by knowledge.rules.rank) --------
