@@ -192,6 +192,14 @@ def condition(uow, tree):
     return Ticket.id.in_(union(*(select(Ticket.id).where(part).correlate(None) for part in (*parts, *others))))
 
 
+def uses_field(tree, name):
+    if isinstance(tree, rules.Field):
+        return tree.name == name
+    if isinstance(tree, rules.Not):
+        return uses_field(tree.child, name)
+    return isinstance(tree, (rules.All, rules.Any)) and any(uses_field(child, name) for child in tree.children)
+
+
 def field_condition(field):
     name, value = field.name, field.value
     if name in rules.DATE_FIELDS:
@@ -214,8 +222,11 @@ def order(uow, tree, sort, conditions):
     if sort == "relevance":
         if not texts:
             return [Ticket.id.desc()], conditions
-        newest = select(Ticket.id).where(*conditions).order_by(Ticket.id.desc()).limit(
-            RELEVANCE_CANDIDATES).correlate(None)
+        # newest by id: the primary key walked backwards, an index-only scan; with a range of
+        # creation dates, by created_at, whose index starts the walk inside the range (1 s -> 0.2 s
+        # for a month a year back at 1M tickets; for words alone it is twice the id's cost)
+        recency = [Ticket.created_at.desc(), Ticket.id.desc()] if uses_field(tree, "created") else [Ticket.id.desc()]
+        newest = select(Ticket.id).where(*conditions).order_by(*recency).limit(RELEVANCE_CANDIDATES).correlate(None)
         return [TICKETS.score(uow.session, Ticket.id, texts).desc(), Ticket.id.desc()], [Ticket.id.in_(newest)]
     descending = sort.startswith("-")
     key = SORTS[sort.lstrip("-")]
