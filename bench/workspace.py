@@ -41,6 +41,7 @@ from kit.platform import Platform
 
 from plumbing.services import NAMES
 from ticketing.knowledge import rules as kb_rules
+from ticketing.search import handlers as search
 
 AGENTS = [f"agent{n:02d}" for n in range(50)]
 TEAMS = ("billing", "logistics", "technical", "sales", "accounts")
@@ -120,6 +121,22 @@ def tickets(count, now, first_id):
                int(escalated), at if escalated else None)
 
 
+def search_documents(dsn, first_id):
+    """The loaded tickets' search documents, as ticketing's search handler makes them from the subject,
+    the description and the messages (read on a connection of their own while the other COPYs)."""
+    reader = psycopg2.connect(dsn)
+    try:
+        with reader.cursor(name="documents") as cursor:
+            cursor.itersize = 5000
+            cursor.execute("SELECT t.id, t.subject, t.description, "
+                           "(SELECT array_agg(m.body ORDER BY m.id) FROM ticket_messages m WHERE m.ticket_id = t.id) "
+                           "FROM tickets t WHERE t.id >= %s ORDER BY t.id", (first_id,))
+            for tid, subject, description, messages in cursor:
+                yield tid, search.TICKETS.tsvector(search.ticket_terms(subject, description, messages or ()))
+    finally:
+        reader.close()
+
+
 def articles(now):
     """``KB_ARTICLES`` articles (the same each call) with their search index's rows, as ticketing's
     knowledge handler writes them (``knowledge.rules``): 120-word bodies, most words from a
@@ -133,7 +150,7 @@ def articles(now):
         title, body, tags = f"How to handle {words[0]} {words[1]} ({number})", " ".join(body), words[2:4]
         indexed = kb_rules.index_article(number, title, body, tags)
         yield (number, title, body, rng.choice(TEAMS), json.dumps(tags), indexed.length, 0, "admin",
-               now.isoformat(), now.isoformat(), kb_rules.index_rows(indexed))
+               now.isoformat(), now.isoformat(), search.ARTICLES.tsvector(search.article_terms(title, body, tags)))
 
 
 OPEN_SQL = "t.state IN ('new', 'assigned', 'in_progress', 'waiting_customer')"
@@ -214,6 +231,8 @@ def load(dsn, count, now):
                                      "json_array_elements_text(tags) FROM tickets WHERE id >= %(first)s", first=first)
     counts["clocks"] = timed_statement(connection, "sla_clocks", CLOCKS_SQL, first=first)
     counts["messages"] = timed_statement(connection, "ticket_messages", MESSAGES_SQL, first=first)
+    counts["search documents"] = copy(connection, "ticket_search", ("ticket_id", "document"),
+                                      search_documents(dsn, first))
     counts["history rows"] = timed_statement(connection, "ticket_history", HISTORY_SQL, first=first)
     with connection.cursor() as cursor:  # the agents exactly full: nothing can move until the close measure
         cursor.execute("UPDATE agents SET capacity = (SELECT count(*) FROM tickets WHERE assignee = username "
@@ -223,8 +242,7 @@ def load(dsn, count, now):
     counts["articles"] = copy(connection, "kb_articles", ("id", "title", "body", "category", "tags", "body_length",
                                                           "hits", "author", "created_at", "updated_at"),
                               (article[:10] for article in articles(now)))
-    copy(connection, "kb_terms", ("term", "article_id", "field", "count"),
-         (row for article in articles(now) for row in article[10]))
+    copy(connection, "kb_search", ("article_id", "document"), ((article[0], article[10]) for article in articles(now)))
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('kb_articles', 'id'), (SELECT max(id) FROM kb_articles))")
     connection.commit()
@@ -309,7 +327,10 @@ def measure(platform, token, dsn, requests_each, idle_seconds, label):
     get("filter team=billing, state=in_progress", "/tickets", team="billing", state="in_progress")
     get("filter escalated=true", "/tickets", escalated="true")
     get("filter unstaffed=true", "/tickets", unstaffed="true")
-    get("text search text=courier", "/tickets", text="courier")
+    get("text search text=courier (deprecated substring)", "/tickets", text="courier")
+    get("search q=courier (relevance)", "/tickets", q="courier")
+    get("search q=courier, sort=-created_at", "/tickets", q="courier", sort="-created_at")
+    get("search q=state:closed courier late", "/tickets", q="state:closed courier late")
     get("KB search q=refund invoice", "/kb/search", q="refund invoice")
 
     say(f"[{label}] create a ticket, {len(AGENTS)} agents on duty")

@@ -10,6 +10,9 @@ A page is ``{items, total, total_exact, page, per_page, next_cursor}``:
 - ``total`` is exact up to a cap (``PAGE_TOTAL_CAP``, 10,000): past it the count stops,
   ``total`` is the cap and ``total_exact`` false, which a client shows as "10,000+". No list counts a
   million rows to say how many pages there are.
+- An order that is not plain columns (a search's relevance score, NULLS LAST) pages by offset
+  behind the same opaque cursor: such lists are short (a search ranks at most its newest 1,000
+  matches), and the client walks every list the same way.
 - ``page=N`` still works (offset paging, what clients before issue 21 send): its cost grows with
   ``N``, its count is capped the same way. It is deprecated for deep pages: follow ``next_cursor``.
 """
@@ -42,21 +45,22 @@ def fetch_page(session, model, criteria, order_by, conditions=(), query=None):
     as loaded (default ``criteria``), which a cursor must have been made for."""
     criteria = dict(criteria)
     number, size, cursor = criteria.pop("page"), criteria.pop("per_page"), criteria.pop("cursor", None)
-    keys = order_keys(model, order_by)
+    keys = order_keys(model, order_by)  # None: an order by more than columns, paged by offset
     filters = [getattr(model, name) == value for name, value in criteria.items()] + list(conditions)
-    fingerprint = query_hash(model, keys, criteria if query is None else query)
+    fingerprint = query_hash(model, keys or [], criteria if query is None else query)
     statement = select(model).where(*filters).order_by(*order_by).limit(size + 1)
     if cursor is not None:
         if number != 1:
             raise InvalidInput("give either cursor or page, not both", {"cursor": ["not with page"]})
-        number, after = read_cursor(cursor, fingerprint, keys)
-        statement = statement.where(after_condition(session, keys, after))
+        number, after = read_cursor(cursor, fingerprint, keys or [])
+        statement = (statement.where(after_condition(session, keys, after)) if keys
+                     else statement.offset((number - 1) * size))
     else:
         statement = statement.offset((number - 1) * size)
     rows = session.scalars(statement).all()
     more, rows = len(rows) > size, rows[:size]
     total, exact = capped_count(session, model, filters)
-    next_cursor = make_cursor(fingerprint, number + 1, [key.value_of(rows[-1]) for key in keys]) if more else None
+    next_cursor = make_cursor(fingerprint, number + 1, [key.value_of(rows[-1]) for key in keys or []]) if more else None
     return {"items": rows, "total": total, "total_exact": exact, "page": number, "per_page": size,
             "next_cursor": next_cursor}
 
@@ -69,6 +73,16 @@ def capped_count(session, model, filters, cap=None):
     return min(count, cap), count <= cap
 
 
+def is_plain_column(model, expression):
+    """``expression`` is a mapped column of ``model``, ascending or descending (nothing else a cursor can hold)."""
+    element = expression.__clause_element__() if hasattr(expression, "__clause_element__") else expression
+    if isinstance(element, UnaryExpression):
+        if element.modifier not in (operators.desc_op, operators.asc_op):
+            return False
+        element = element.element
+    return getattr(element, "table", None) is model.__table__
+
+
 class OrderKey:
     """One column of a list's order: the column, its direction, and how its value is read from a row."""
 
@@ -76,8 +90,6 @@ class OrderKey:
         element = expression.__clause_element__() if hasattr(expression, "__clause_element__") else expression
         self.descending = False
         if isinstance(element, UnaryExpression):
-            if element.modifier not in (operators.desc_op, operators.asc_op):
-                raise ValueError(f"paging orders by plain ascending or descending columns, not {element}")
             self.descending = element.modifier is operators.desc_op
             element = element.element
         self.column = element
@@ -89,6 +101,9 @@ class OrderKey:
 
 
 def order_keys(model, order_by):
+    """The order's keys for keyset paging, or None when it orders by more than plain columns."""
+    if not all(is_plain_column(model, expression) for expression in order_by):
+        return None
     keys = [OrderKey(model, expression) for expression in order_by]
     primary = [column.key for column in inspect(model).primary_key]
     if [key.column.key for key in keys[-len(primary):]] != primary:

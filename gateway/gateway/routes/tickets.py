@@ -72,7 +72,8 @@ def merge_ticket(service, call: ApiCall, ticket_id):
 
 @router.api("GET", "/api/v1/tickets", roles=TICKET_READERS, query=contract.TicketListQuerySchema,
             response=contract.TicketPageSchema,
-            summary="List tickets, newest first, with filters and a total (customers masked)")
+            summary="List or search tickets (q, docs/search.md): by relevance or a column, with filters and a total "
+                    "(customers masked)")
 def list_tickets(service, call: ApiCall):
     return service.ticketing.list_tickets(call.query)
 

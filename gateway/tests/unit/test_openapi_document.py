@@ -65,3 +65,10 @@ def test_every_paged_list_documents_its_cursor_and_capped_total():
     assert page["properties"]["total_exact"]["type"] == "boolean"
     assert page["properties"]["next_cursor"]["nullable"] is True or "null" in str(page["properties"]["next_cursor"])
     assert "10,000" in page["properties"]["total"]["description"]
+
+
+def test_the_ticket_list_documents_its_search_and_sort():
+    parameters = {p["name"]: p for p in document(GatewayService)["paths"]["/api/v1/tickets"]["get"]["parameters"]}
+    assert "docs/search.md" in parameters["q"]["description"] and parameters["q"]["schema"]["maxLength"] == 500
+    assert {"relevance", "created_at", "-created_at", "-priority"} <= set(parameters["sort"]["schema"]["enum"])
+    assert "deprecated" in parameters["text"]["description"]

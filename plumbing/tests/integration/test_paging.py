@@ -3,7 +3,7 @@ once in the list's order, whatever keys are equal or NULL; a cursor is good only
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Float, String, create_engine
+from sqlalchemy import Float, String, create_engine, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from plumbing.db import TYPE_ANNOTATIONS, UTCDateTime, make_engine
@@ -149,3 +149,14 @@ def test_offset_pages_still_work_and_give_a_cursor_on_from_there(session):
 def test_an_order_that_does_not_end_in_the_primary_key_is_a_programming_error(session):
     with pytest.raises(ValueError):
         fetch_page(session, Row, {"page": 1, "per_page": 5}, [Row.at.desc()])
+
+
+def test_an_order_by_an_expression_pages_by_offset_behind_the_same_cursor(session):
+    # a search's relevance is a score, not a column: its cursor carries the page number only
+    distance = func.abs(Row.id - 20)
+    ids, pages = walk(session, [distance.asc(), Row.id.desc()], per_page=7)
+    assert ids == expected(ROWS, lambda row: (abs(row.id - 20), -row.id))
+    assert [page["page"] for page in pages] == list(range(1, 8))
+    other = {"page": 1, "per_page": 7, "cursor": pages[0]["next_cursor"], "group": "a"}
+    with pytest.raises(InvalidInput):
+        fetch_page(session, Row, other, [distance.asc(), Row.id.desc()])

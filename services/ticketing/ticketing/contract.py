@@ -362,6 +362,11 @@ class TicketSummarySchema(TicketSchema):
         return customer(ticket.customer_name, ticket.customer_contact, masked=True)
 
 
+SEARCH_SORT_COLUMNS = ("id", "created_at", "updated_at", "priority", "state", "subject", "assignee", "team",
+                       "kind", "channel", "escalation_level")
+SEARCH_SORTS = ("relevance",) + tuple(name for column in SEARCH_SORT_COLUMNS for name in (column, "-" + column))
+
+
 class TicketListQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf(STATES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
@@ -370,7 +375,18 @@ class TicketListQuerySchema(PageQuerySchema):
     assignee = fields.String(validate=validate.Length(1, 64))
     team = fields.String(validate=validate.Length(1, 64))
     tag = fields.String(validate=validate.Length(1, 50))
-    text = fields.String(validate=validate.Length(1, 200), metadata={"description": "in subject or description"})
+    q = fields.String(validate=validate.Length(1, 500), metadata={
+        "description": "a search (docs/search.md): words (all of them; Chinese needs no spaces), \"a phrase\", "
+                       "OR, NOT or -word, parentheses, and field:value for state, priority, kind, channel, "
+                       "assignee, team, tag, created, updated (created:>=2026-01-01, "
+                       "created:2026-01-01..2026-01-31). Words are looked for in the subject, description and "
+                       "messages. A query that cannot be read is a 400 naming the position and the reason"})
+    sort = fields.String(validate=validate.OneOf(SEARCH_SORTS), metadata={
+        "description": "relevance (the default with words to search: the best of the newest 1000 matching "
+                       "tickets), or a column, descending with a leading '-' (default -id, newest first)"})
+    text = fields.String(validate=validate.Length(1, 200), metadata={
+        "description": "deprecated, use q: this substring of the subject or description, any case (a scan of "
+                       "every ticket, without the search index: slow on a large desk)"})
     breached = fields.Boolean(metadata={"description": "true: some SLA clock breached"})
     due_before = fields.DateTime(metadata={
         "description": "a running SLA clock falls due before this time: the tickets breaching soon"})

@@ -62,6 +62,8 @@ class Ticket(Base):
         Index("ix_tickets_open_id", "id", postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
         # the escalated (3 %), newest first: the list's escalated=true
         Index("ix_tickets_escalated_id", "id", postgresql_where=text(ESCALATED), sqlite_where=text(ESCALATED)),
+        Index("ix_tickets_created_at", "created_at"),   # lists sorted by a time walk these
+        Index("ix_tickets_updated_at", "updated_at"),
     )
 
 
@@ -156,6 +158,18 @@ class CustomerDataAccess(Base):
 
 outbox, inbox = messaging_tables(Base.metadata)
 
+# The full-text indexes (ticketing.search.handlers): a tsvector table under a GIN index on
+# PostgreSQL, FTS5 tables on SQLite; built by their migration, not mapped here, since each
+# engine's is another kind of table. SQLite's FTS5 keeps shadow tables named after them.
+SEARCH_TABLES = ("ticket_search", "kb_search", "kb_search_terms")
+FTS5_SHADOWS = ("data", "idx", "content", "docsize", "config")
+
+
+def is_search_table(name):
+    """True for a search index's table or one of FTS5's shadow tables of it (schema comparisons skip them)."""
+    return name in SEARCH_TABLES or any(name == f"{table}_{shadow}" for table in SEARCH_TABLES
+                                        for shadow in FTS5_SHADOWS)
+
 
 class KbArticle(Base):
     """A knowledge-base article agents search while answering (T8)."""
@@ -167,20 +181,11 @@ class KbArticle(Base):
     category: Mapped[str] = mapped_column(String(64), index=True)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     body_length: Mapped[int] = mapped_column(Integer, default=0)  # body terms, for BM25 length normalisation
+    # its index is kb_search (SEARCH_TABLES below)
     hits: Mapped[int] = mapped_column(Integer, default=0)
     author: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class KbTerm(Base):
-    """The search index: how often a term occurs in a field of an article."""
-    __tablename__ = "kb_terms"
-
-    term: Mapped[str] = mapped_column(String(100), primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"), primary_key=True, index=True)
-    field: Mapped[str] = mapped_column(String(8), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer)
 
 
 class KbSearch(Base):

@@ -64,3 +64,12 @@ def test_an_article_needs_a_title_body_and_category(ticketing):
     with pytest.raises(InvalidInput) as raised:
         act(ticketing, "create_article", {"title": ""})
     assert set(raised.value.details) == {"title", "body", "category"}
+
+
+def test_the_index_ranks_a_title_hit_above_a_body_hit_and_either_script_finds_an_article(ticketing, articles):
+    body_only = act(ticketing, "create_article", {"title": "开票须知", "body": "退货的订单不能再开发票，请先完成退货。",
+                                                  "category": "billing", "tags": []}, actor="tina")
+    hits = [h["id"] for h in act(ticketing, "search_articles", {"q": "退货"})["items"]]
+    assert hits == [articles[0]["id"], body_only["id"]]
+    assert [h["id"] for h in act(ticketing, "search_articles", {"q": "退貨流程"})["items"]] == [articles[0]["id"]]
+    assert [h["id"] for h in act(ticketing, "search_articles", {"q": "REFUNDED"})["items"]] == [articles[1]["id"]]

@@ -82,6 +82,8 @@ def apply_edit(uow, ticket, wanted, config, macro_id=None):
         steps.journal(uow, ticket, "edited", {field: [before, after]})
     if changes:
         ticket.updated_at = uow.now()
+    if "subject" in changes:
+        search.index_ticket(uow, ticket)
     if "tags" in changes:
         keep_tags(uow, ticket)
     if {"priority", "kind"} & set(changes) and ticket.state not in ("resolved", "closed"):

@@ -1,12 +1,14 @@
 """Knowledge-base use cases (T8).
 
-Articles are indexed into ``kb_terms`` on write; a search ranks candidates
-with ``rules.rank`` and records itself, and one that finds nothing is a
+Articles are indexed on write into the search index (``ticketing.search``,
+the tickets' engine); a search takes the index's candidates, ranks them with
+``rules.rank`` and records itself, and one that finds nothing is a
 gap (``kb.search_missed``) so the base can be improved.
 """
-from dataclasses import replace
+import math
+from collections import Counter
 
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import func, select
 
 from plumbing.db import get_or_not_found
 from plumbing.errors import load_or_invalid as load
@@ -17,7 +19,8 @@ from ticketing.contract import (
     GapQuerySchema,
 )
 from ticketing.knowledge import rules
-from ticketing.models import KbArticle, KbSearch, KbTerm
+from ticketing.models import KbArticle, KbSearch
+from ticketing.search import handlers as search
 from ticketing.tickets.rules import normalise_tags
 from ticketing.webhooks import handlers as webhooks
 
@@ -42,7 +45,6 @@ def update_article(uow, article_id, data):
         for name, value in fields.items():
             setattr(article, name, value)
         article.updated_at = uow.now()
-        uow.session.execute(delete(KbTerm).where(KbTerm.article_id == article.id))
         index(uow, article)
     return shared(ArticleSchema).dump(article)
 
@@ -87,28 +89,28 @@ def knowledge_gaps(uow, query):
 
 # -- the index ---------------------------------------------------------------------------------
 def index(uow, article):
-    indexed = rules.index_article(article.id, article.title, article.body, article.tags)
-    article.body_length = indexed.length
-    uow.session.add_all(KbTerm(term=term, article_id=article_id, field=field, count=count)
-                        for term, article_id, field, count in rules.index_rows(indexed))
+    """The article in the search index (``ticketing.search``), replacing what it was."""
+    article.body_length = rules.index_article(article.id, article.title, article.body, article.tags).length
+    search.ARTICLES.put(uow.session, article.id, search.article_terms(article.title, article.body, article.tags))
 
 
 def rank(uow, text, category, limit):
-    query_terms = sorted(set(rules.terms(text)))
-    if not query_terms:
+    """The index finds the candidates holding enough of the query's terms and their counts of
+    those terms only; ``rules.rank`` orders them (BM25F)."""
+    wanted = list(dict.fromkeys(rules.terms(text)))
+    if not wanted:
         return []
     session = uow.session
-    # only the query's terms of each candidate (the score reads no other), with its stored body length
-    statement = select(KbTerm.term, KbTerm.article_id, KbTerm.field, KbTerm.count, KbArticle.body_length).join(
-        KbArticle, KbArticle.id == KbTerm.article_id).where(KbTerm.term.in_(query_terms))
-    if category:
-        statement = statement.where(KbArticle.category == category)
-    rows = session.execute(statement).all()
-    lengths = {row.article_id: row.body_length for row in rows}
-    frequency = dict(session.execute(
-        select(KbTerm.term, func.count(distinct(KbTerm.article_id)))
-        .where(KbTerm.term.in_(query_terms)).group_by(KbTerm.term)).all())
+    need = math.ceil(rules.MIN_MATCH_SHARE * len(wanted))
+    ids = search.article_candidates(session, wanted, need, category)
+    if not ids:
+        return []
+    fields = {article_id: {name: Counter() for name in rules.FIELDS} for article_id in ids}
+    for term, article_id, field, count in search.article_counts(session, ids, wanted):
+        fields[article_id][field][term] += count
+    lengths = dict(session.execute(select(KbArticle.id, KbArticle.body_length).where(KbArticle.id.in_(ids))).all())
+    articles = [rules.IndexedArticle(article_id, f["title"], f["body"], frozenset(f["tag"]), lengths[article_id])
+                for article_id, f in fields.items()]
     total, average = session.execute(select(func.count(), func.avg(KbArticle.body_length))).one()
-    articles = [replace(article, length=lengths[article.article_id])
-                for article in rules.articles_from_rows(tuple(row)[:4] for row in rows)]
-    return rules.rank(text, articles, total, frequency, limit, average_length=float(average or 0) or None)
+    return rules.rank(text, articles, total, search.article_frequency(session, wanted), limit,
+                      average_length=float(average or 0) or None)

@@ -1,27 +1,14 @@
-"""Knowledge-base search (T8): turning text into index terms and ranking.
+"""Knowledge-base search (T8): ranking and snippets.
 
-Plain Python, no framework and no database. The service stores the index as
-rows ``(term, article_id, field, count)`` with field one of ``title``,
-``body``, ``tag`` (see ``index_rows`` / ``articles_from_rows``); this module
-only decides what the terms are and how matching articles are ordered.
-
-Tokenising (``terms``)
-----------------------
-* The text is NFC-composed and each character NFKC-normalised and lowercased,
-  so full-width letters and digits ("ＶＩＰ", "１５") equal half-width ones.
-* Runs of CJK characters (Han, kana, Hangul) give overlapping character
-  bigrams ("退货流程" -> 退货, 货流, 流程); a run of one character gives that
-  character. Chinese has no spaces, so bigrams let a query match without a
-  word segmenter. Before bigramming, a few question words and sentence-final
-  particles (``CJK_STOP_WORDS``: 怎么, 如何, 什么, 吗, 呢 ...) cut the run, as the
-  English stop words are dropped: they would otherwise add terms that count
-  against the match-share rule below.
-* Runs of other letters and digits are words. An apostrophe between two
-  letters is dropped ("customer's" -> "customers"). Stop words
-  (``STOP_WORDS``) are dropped, words with digits are kept as they are
-  (order numbers "10023", model numbers "X200" -> "x200"), alphabetic words
-  go through ``stem``. A word is cut to ``MAX_TERM_LENGTH`` characters.
-* Everything else (punctuation of either script, spaces, symbols) separates.
+Plain Python, no framework and no database. The terms are the search engine's
+(``ticketing.search.rules.terms``, re-exported here; see that module for
+tokenising: CJK bigrams, stemmed English words, full-width and traditional
+characters folded). The service's index (``ticketing.search``) finds the
+candidate articles and their counts of the query's terms per field
+(``title``, ``body``, ``tag``); this module orders them. ``index_rows`` /
+``articles_from_rows`` give an article as ``(term, article_id, field, count)``
+rows, the layout of the earlier ``kb_terms`` table (its migration's downgrade
+rebuilds it with them).
 
 Ranking (``rank``)
 ------------------
@@ -42,11 +29,9 @@ miss. Ties in score are broken by article id, ascending.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Mapping
 
 K1 = 1.2
 B = 0.75
@@ -54,130 +39,11 @@ TITLE_WEIGHT = 3.0
 TAG_BOOST = 1.5
 MIN_MATCH_SHARE = 0.5
 FIELDS = ("title", "body", "tag")
-MAX_TERM_LENGTH = 100  # the index column's width: a longer word is cut, in queries the same way
 
-STOP_WORDS = frozenset("""
-a an the of to is are was were be been being am and or but if so as at by for from in into on onto
-with about it its this that these those i me my we our you your he she they them their his her
-do does did how what why when where which who can could will would should shall may might must
-has have had please there here not no
-""".split())
-
-# Cut CJK runs like spaces; longest first so 为什么 wins over 什么.
-CJK_STOP_WORDS = ("为什么", "怎么办", "怎么样", "怎么", "怎样", "如何", "什么", "请问", "一下",
-                  "吗", "呢", "吧", "啊", "呀")
-_CJK_STOP = re.compile("|".join(map(re.escape, CJK_STOP_WORDS)))
-
-_APOSTROPHES = "'\u2019"
-_VOWELS = set("aeiouy")
-_SPACE = re.compile(r"\s+")
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
-            or 0x20000 <= code <= 0x3FFFF or 0x3040 <= code <= 0x30FF or 0xAC00 <= code <= 0xD7AF
-            or code in (0x3005, 0x3007))
-
-
-def stem(word: str) -> str:
-    """A deliberately tiny English suffix stemmer for lowercase alphabetic words.
-
-    Words of three letters or fewer are left alone. Then, in order:
-    1. plural: ``-ies`` -> ``-y`` (deliveries -> delivery); otherwise a final
-       ``-s`` is removed unless the word ends in ``ss``, ``us`` or ``is``
-       (refunds -> refund; address, status, analysis unchanged);
-    2. ``-ied`` -> ``-y`` (applied -> apply), or
-       ``-ing`` / ``-ed`` is removed when at least three letters containing a
-       vowel remain and the word does not end in ``-eed`` (refunded, refunding
-       -> refund; need, speed, string unchanged); a doubled final consonant
-       other than l, s, z is then undoubled when four letters remain
-       (shipped -> ship, billed -> bill, added -> add);
-    3. a final ``-e`` (but not ``-ee``) is removed from words of four letters
-       or more, so that a base form and its inflections meet:
-       charge, charges, charged, charging -> charg; invoice(s) -> invoic.
-    Stems need not be words; they only have to agree between query and text.
-    """
-    if len(word) <= 3:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ied") and len(word) > 4:
-        word = word[:-3] + "y"
-    else:
-        for suffix in ("ing", "ed"):
-            base = word[: -len(suffix)]
-            if (word.endswith(suffix) and not word.endswith("eed") and len(base) >= 3
-                    and _VOWELS.intersection(base)):
-                word = base
-                if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lszaeiou":
-                    word = word[:-1]
-                break
-    if len(word) >= 4 and word.endswith("e") and not word.endswith("ee"):
-        word = word[:-1]
-    return word
-
-
-def _runs(text: str) -> Iterator[tuple[str, str, int, int]]:
-    """(kind, normalised run, start, end) with start/end indexing ``text``
-    (already NFC): kind "cjk" or "word"."""
-    kind = None
-    chars: list[str] = []
-    start = end = 0
-    for i, original in enumerate(text):
-        if original in _APOSTROPHES and kind == "word" and i + 1 < len(text) \
-                and text[i + 1].isalnum() and not _is_cjk(text[i + 1]):
-            continue  # customer's -> customers
-        for char in unicodedata.normalize("NFKC", original).lower():
-            this = "cjk" if _is_cjk(char) else "word" if char.isalnum() else None
-            if this != kind:
-                if kind:
-                    yield kind, "".join(chars), start, end
-                kind, chars, start = this, [], i
-            if this:
-                chars.append(char)
-                end = i + 1
-    if kind:
-        yield kind, "".join(chars), start, end
-
-
-def _cjk_pieces(run: str) -> Iterator[tuple[str, int]]:
-    """The parts of a CJK run between stop words, with their offsets."""
-    position = 0
-    for stop in _CJK_STOP.finditer(run):
-        if stop.start() > position:
-            yield run[position:stop.start()], position
-        position = stop.end()
-    if position < len(run):
-        yield run[position:], position
-
-
-def _term_spans(text: str) -> Iterator[tuple[str, int, int]]:
-    """Each term with where it came from in ``text`` (NFC, spaces collapsed)."""
-    for kind, run, start, end in _runs(text):
-        if kind == "word":
-            if run in STOP_WORDS:
-                continue
-            yield (stem(run) if run.isalpha() else run)[:MAX_TERM_LENGTH], start, end
-            continue
-        # NFKC keeps CJK characters one-to-one, except rare compatibility
-        # characters (㍻ -> 平成); their terms point at the whole run.
-        exact = len(run) == end - start
-        for piece, at in _cjk_pieces(run):
-            for j in range(max(1, len(piece) - 1)):
-                term = piece[j:j + 2]
-                yield (term, start + at + j, start + at + j + len(term)) if exact else (term, start, end)
-
-
-def _prepare(text: str | None) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text or "")).strip()
-
-
-def terms(text: str) -> list[str]:
-    """Index/query terms of ``text`` in order of appearance, with repeats."""
-    return [term for term, _, _ in _term_spans(_prepare(text))]
+# The tokenizer is the search engine's, shared with the ticket search (see ticketing.search.rules).
+from ticketing.search.rules import (  # noqa: E402,F401  (re-exported: the knowledge base's terms)
+    CJK_STOP_WORDS, MAX_TERM_LENGTH, STOP_WORDS, _is_cjk, _prepare, _term_spans, stem, terms,
+)
 
 
 @dataclass(frozen=True)

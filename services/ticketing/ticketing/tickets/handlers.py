@@ -29,6 +29,7 @@ from ticketing.models import (
     CustomerDataAccess, Ticket, TicketHistory, TicketImport, TicketMessage, TicketRequest, TicketTag,
 )
 from ticketing.routing import handlers as routing
+from ticketing.search import handlers as search
 from ticketing.sla import handlers as sla
 from ticketing.tickets import rules, steps
 
@@ -130,6 +131,8 @@ def merge_ticket(uow, ticket_id, data):
         if target.state == "closed" or target.merged_into_id is not None:
             raise Conflict(f"ticket {into} is closed or merged itself", {"into": ["not an open ticket"]})
         source.merged_into_id = target.id
+        uow.session.flush()
+        search.index_ticket(uow, target)  # found by the words of the conversation it now shows
         steps.journal(uow, source, "merged", {"into": target.id})
         steps.journal(uow, target, "absorbed", {"from": source.id})
         steps.publish(uow, events.TICKET_MERGED, source, merged_into=target.id)
@@ -214,9 +217,12 @@ def list_tickets(uow, query):
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
         conditions.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag))
-    if "text" in criteria:
+    if "text" in criteria:  # deprecated: a substring, by scanning the table (q uses the search index)
         text = criteria.pop("text")
         conditions.append(or_(contains_text(Ticket.subject, text), contains_text(Ticket.description, text)))
+    tree = search.parse_query(criteria.pop("q", None))
+    if tree is not None:
+        conditions.append(search.condition(uow, tree))
     if "breached" in criteria:
         breached = sla.breached_condition()
         conditions.append(breached if criteria.pop("breached") else ~breached)
@@ -227,7 +233,8 @@ def list_tickets(uow, query):
     if "unstaffed" in criteria:
         unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
         conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
-    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions, query=asked)
+    order_by, conditions = search.order(uow, tree, criteria.pop("sort", None), conditions)
+    page = fetch_page(uow.session, Ticket, criteria, order_by, conditions, query=asked)
     return shared(TicketPageSchema).dump(page)
 
 

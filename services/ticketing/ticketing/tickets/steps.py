@@ -27,6 +27,7 @@ from ticketing.models import (
     Agent, CustomerDataAccess, OpinionAlertTicket, Ticket, TicketHistory, TicketMessage, TicketTag,
 )
 from ticketing.routing import handlers as routing
+from ticketing.search import handlers as search
 from ticketing.sla import handlers as sla
 from ticketing.tickets import rules
 from ticketing.webhooks import handlers as webhooks
@@ -93,6 +94,7 @@ def open_ticket(uow, fields, config):
     uow.session.flush()
     uow.new_aggregate(events.AGGREGATE, ticket.id)
     uow.session.add_all(TicketTag(ticket_id=ticket.id, tag=tag) for tag in ticket.tags)
+    search.index_new_ticket(uow, ticket)
     journal(uow, ticket, "created", {"state": [None, ticket.state], "assignee": [None, ticket.assignee]})
     record_customer_access(uow, ticket, "created")
     files = attachments.attach(uow, ticket.id, None, refs)
@@ -178,6 +180,7 @@ def write_message(uow, ticket, kind, body, config, refs=(), html=None):
     message = TicketMessage(ticket_id=ticket.id, kind=kind, author=author, body=body, created_at=uow.now())
     uow.session.add(message)
     uow.session.flush()
+    search.add_message(uow, ticket.id, body)
     files = attachments.attach(uow, ticket.id, message, refs)
     if html:
         message.html = attachment_rules.inline_images(html, ticket.id, refs, files)
