@@ -264,3 +264,12 @@ def test_a_macro_reply_that_cannot_be_filled_in_is_422_naming_the_action(unit):
         macros.apply_macro(unit(**alice), ticket["id"], {"macro_id": macro["id"]}, "*", CONFIG)
     assert refused.value.details["actions"]["1"]["action"] == "reply"
     assert "404" in refused.value.details["actions"]["1"]["reason"]
+
+
+def test_an_edited_subject_is_found_by_search_and_the_old_one_no_longer(unit):
+    ticket = tickets.create_ticket(unit(), dict(TICKET, assignee="alice"), CONFIG)
+    edits.edit_ticket(unit(), ticket["id"], {"subject": "Zeppelin parcel stuck in customs"}, "*", CONFIG)
+    def found(query):
+        return [t["id"] for t in tickets.list_tickets(unit(), {"q": query})["items"]]
+    assert found("zeppelin customs") == [ticket["id"]]
+    assert found('"refund not received"') == []

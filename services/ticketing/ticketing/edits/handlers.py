@@ -22,6 +22,7 @@ from ticketing.contract import (
 from ticketing.edits import rules
 from ticketing.models import Agent, TicketHistory, TicketTag
 from ticketing.routing import handlers as routing
+from ticketing.search import handlers as search
 from ticketing.sla import handlers as sla
 from ticketing.tickets import steps
 
