@@ -1,8 +1,10 @@
 """Every route of the gateway, one module per area, composed here (as fastapi's
 ``api_router.include_router``); ``gateway.service`` mounts them on the service."""
 from gateway.api import Router
-from gateway.routes import accounts, appraisal, channels, customer, monitoring, platform, tickets, training
+from gateway.routes import (
+    accounts, appraisal, channels, customer, customers, monitoring, platform, tickets, training,
+)
 
 api_router = Router()
-for area in (platform, accounts, tickets, training, appraisal, monitoring, channels, customer):
+for area in (platform, accounts, tickets, customers, training, appraisal, monitoring, channels, customer):
     api_router.include_router(area.router)

@@ -72,8 +72,7 @@ def find_or_make(uow, name, contact, config):
         session.flush()
         return owner_of(session, *key)
     session.expire(customer, ["contacts"])
-    journal(uow, customer.id, "created", {"from": "ticket"})
-    audit(uow, customer.id, "created")
+    journal(uow, customer.id, "created", {"from": "ticket"})  # the ticket's own audit row records the storing
     return customer
 
 
