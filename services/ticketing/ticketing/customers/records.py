@@ -99,11 +99,14 @@ def sees_in_full(uow, customer) -> bool:
 
 
 def view(uow, customer, full=None):
-    """The customer as the caller may see them (recorded when in full)."""
+    """The customer as the caller may see them (recorded when shown in full); ``full`` True: the caller has
+    just written them (created, updated, merged: recorded as such)."""
+    if full is None and customer.erased_at is not None:
+        full = True  # nothing personal is left to mask or to record
     if full is None:
-        full = customer.erased_at is None and sees_in_full(uow, customer)
-    if full and customer.erased_at is None:
-        audit(uow, customer.id, "read")
+        full = sees_in_full(uow, customer)
+        if full:
+            audit(uow, customer.id, "read")
     contacts = [{"kind": c.kind, "value": c.value if full else mask_contact(c.value),
                  "normalised": c.normalised if full else None} for c in customer.contacts]
     return {"id": customer.id, "name": customer.name if full else mask_name(customer.name),
