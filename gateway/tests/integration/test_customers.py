@@ -94,8 +94,8 @@ def test_one_customer_is_found_by_any_contact_from_the_api_mail_and_imports_and_
     dup = ok(admin.post(client.url("/api/v1/customers"), json={"name": "Li Lei (WeChat)", "contacts": [
         {"kind": "social", "value": "wechat:@LiLei88"}]}), 201)
     on_wechat = ok(admin.post(client.url("/api/v1/tickets"), json={
-        "subject": "Chat", "channel": "social", "kind": "inquiry", "customer": {"name": "LL", "contact": "wechat:lilei88"}}),
-        201)
+        "subject": "Chat", "channel": "social", "kind": "inquiry",
+        "customer": {"name": "LL", "contact": "wechat:lilei88"}}), 201)
     assert on_wechat["customer_id"] == dup["id"]
     assert ann.post(client.url(f"/api/v1/customers/{dup['id']}/merge"), json={"into": li["id"]}).status_code == 403
     merged = ok(admin.post(client.url(f"/api/v1/customers/{dup['id']}/merge"), json={"into": li["id"]}))
@@ -110,8 +110,8 @@ def test_one_customer_is_found_by_any_contact_from_the_api_mail_and_imports_and_
         "customer_id": [dup["id"], li["id"]]}
     assert admin.post(client.url(f"/api/v1/customers/{dup['id']}/merge"), json={"into": li["id"]}).status_code == 409
     again = ok(admin.post(client.url("/api/v1/tickets"), json={
-        "subject": "Again", "channel": "social", "kind": "inquiry", "customer": {"name": "LL", "contact": "wechat:LILEI88"}}),
-        201)
+        "subject": "Again", "channel": "social", "kind": "inquiry",
+        "customer": {"name": "LL", "contact": "wechat:LILEI88"}}), 201)
     assert again["customer_id"] == li["id"]
     assert ok(admin.get(client.url(f"/api/v1/organisations/{acme['id']}")))["customers"] == 1
     assert admin.delete(client.url(f"/api/v1/organisations/{acme['id']}")).status_code == 409
@@ -147,7 +147,7 @@ def test_an_erasure_removes_the_customers_data_everywhere_and_keeps_every_figure
     before = ok(admin.get(base))
     [customer] = ok(admin.get(client.url("/api/v1/customers"), params={"contact": "Wang.Fang@example.net"}))["items"]
     [attachment] = before["attachments"]
-    assert ok(admin.get(client.url(f"/api/v1/channels/inbound")))["items"][0]["sender"] == "wang.fang@example.net"
+    assert ok(admin.get(client.url("/api/v1/channels/inbound")))["items"][0]["sender"] == "wang.fang@example.net"
 
     assert admin.post(client.url(f"/api/v1/customers/{customer['id']}/erasure"), json={}).status_code == 400
     assert ann.post(client.url(f"/api/v1/customers/{customer['id']}/erasure"), json={"confirm": True}

@@ -1155,7 +1155,8 @@ class CustomerRecordSchema(ResponseSchema):
 
 class CustomerListQuerySchema(PageQuerySchema):
     contact = fields.String(validate=validate.Length(1, 200), metadata={
-        "description": "any contact, however written: +86 138 0000 5678 finds 13800005678, Li@Example.com li@example.com"})
+        "description": "any contact, however written: +86 138 0000 5678 finds 13800005678, Li@Example.com "
+                       "li@example.com"})
     name = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the name, any case"})
     organisation_id = fields.Integer(validate=validate.Range(min=1))
 

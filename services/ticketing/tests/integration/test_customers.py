@@ -26,10 +26,10 @@ def config_for(tmp_path, **more):
 
 def test_concurrent_tickets_of_a_new_contact_share_one_customer_and_the_contact_finds_it(unit, tmp_path):
     config = config_for(tmp_path)
+    contacts = ("LI@example.com", "li@Example.com ", "+86 138 0000 5678")
     answers = tickets.create_tickets(unit(), [
         {"ticket": dict(TICKET, customer={"name": "Li", "contact": contact}), "actor": "crm", "request_id": str(n),
-         "idempotency_key": None} for n, contact in enumerate(("LI@example.com", "li@Example.com ", "+86 138 0000 5678"))],
-        config)
+         "idempotency_key": None} for n, contact in enumerate(contacts)], config)
     ids = [answer["ticket"]["customer_id"] for answer in answers]
     assert ids[0] == ids[1] != ids[2]
     found = customers.list_customers(unit(**ADMIN), {"contact": "li@EXAMPLE.com"}, config)

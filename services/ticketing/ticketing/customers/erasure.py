@@ -16,7 +16,7 @@ from ticketing import events, metrics
 from ticketing.contract import CUSTOMER
 from ticketing.customers import records, rules
 from ticketing.models import (
-    Attachment, Callback, Complaint, ComplaintStep, Customer, CustomerContact, CustomerErasure, Rating, Suggestion,
+    Attachment, Callback, Complaint, ComplaintStep, Customer, CustomerErasure, Rating, Suggestion,
     Ticket, TicketMessage, TicketRequest,
 )
 from ticketing.webhooks import handlers as webhooks
@@ -59,7 +59,8 @@ def erase_tickets(uow, tickets, personal, blobs):
     removed_files += remove_files(session.scalars(select(Attachment).where(
         one_of(session, Attachment.ticket_id, ids), Attachment.message_id.is_(None))).all(), blobs)
     for complaint in session.scalars(select(Complaint).where(one_of(session, Complaint.ticket_id, ids))):
-        complaint.issue, complaint.demand = rules.scrub(complaint.issue, personal), rules.scrub(complaint.demand, personal)
+        complaint.issue = rules.scrub(complaint.issue, personal)
+        complaint.demand = rules.scrub(complaint.demand, personal)
         complaint.result = complaint.result and rules.scrub(complaint.result, personal)
     for step in session.scalars(select(ComplaintStep).where(one_of(session, ComplaintStep.ticket_id, ids))):
         step.note = rules.scrub(step.note, personal)
