@@ -15,6 +15,10 @@ TICKET_HANDLERS = ("agent", "supervisor", "admin")
 IMPORTERS = INTEGRATORS = ("admin", "integration")
 CUSTOMERS_SIDE = ("integration",)  # delivers the rating link to the customer; staff never see it
 KB_EDITORS = ("supervisor", "trainer", "admin")
+# customers (docs/customers.md): agents look customers up and keep them current (masked unless one of the
+# customer's tickets is theirs, X6), a CRM integration too; merging and erasing are an admin's
+CUSTOMER_READERS = CUSTOMER_WRITERS = ("agent", "supervisor", "admin", "integration")
+ORGANISATION_WRITERS = ("supervisor", "admin", "integration")
 GAP_READERS = SUPERVISORS + ("trainer",)
 
 TRAINERS = ("trainer", "admin")

@@ -116,6 +116,15 @@ class BlobStore:
         except FileNotFoundError:
             raise UnknownBlob(f"no blob {sha256}") from None
 
+    def delete(self, sha256) -> bool:
+        """Remove a file (an erasure: ``ticketing.customers``, channels' raw mail); True if there was one.
+        The caller makes sure nothing still names it: the store counts no references."""
+        try:
+            self.path(sha256).unlink()
+        except (FileNotFoundError, UnknownBlob):
+            return False
+        return True
+
     def size(self, sha256) -> int:
         try:
             return self.path(sha256).stat().st_size

@@ -58,7 +58,7 @@ TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
 GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert",
-          "watch rule", "cycle", "sla policy", "mailbox")
+          "watch rule", "cycle", "sla policy", "mailbox", "customer", "organisation")
 
 ROUTE_KINDS = {
     "get_ticket": "ticket", "list_ticket_messages": "ticket", "ticket_history": "ticket",
@@ -102,6 +102,11 @@ ROUTE_KINDS = {
     # a cycle is every reader's; the result and the appeal these two name are the caller's own by construction
     "get_cycle": "cycle", "advance_cycle": "cycle", "audit_trail": "cycle", "list_results": "cycle",
     "my_result": "cycle", "file_appeal": "cycle",
+    # every customer-reading role finds every customer (an agent sees one masked unless a ticket of theirs is
+    # the customer's: a rule about what is shown, not whom); merging and erasing are an admin's
+    "get_customer": "customer", "update_customer": "customer", "customer_tickets": "customer",
+    "merge_customer": "customer", "erase_customer": "customer",
+    "get_organisation": "organisation", "update_organisation": "organisation", "delete_organisation": "organisation",
 }
 # routes that delete what they name: each cell deletes a twin made for it alone (fresh_twin), so that
 # the other cells still find theirs
@@ -165,6 +170,12 @@ BODIES = {
     "update_watch_rule": lambda v: {"name": "delivery", "query": "外卖 OR delivery"},
     "update_sla_policy": lambda v: {"warn_share": 0.8},
     "update_mailbox": lambda v: {"name": "Support"},
+    # the customer is merged into its twin and erased, one of them first: the other meets its state (409),
+    # as an edit after either does; reading it follows the merge's redirect
+    "update_customer": lambda v: {"language": "en"},
+    "merge_customer": lambda v: {"into": v["surviving customer"]},
+    "erase_customer": lambda v: {"confirm": True},
+    "update_organisation": lambda v: {"tier": "gold"},
     # bytes: the body of a route that takes a document of its media type (a mail), not JSON
     "take_raw_mail": lambda v: b"From: a@example.net\r\nSubject: x\r\nMessage-ID: <scope@x>\r\n\r\nThe parcel.",  # as it is: changes nothing the other cells read
     "advance_cycle": lambda v: {"action": "start"},  # the cycle is published: 409 names the actions left
@@ -364,6 +375,20 @@ def seed_channels(url, people):
     return {"global": {"mailbox": mailbox["id"]}}
 
 
+def seed_customers(url, people):
+    """A customer in an organisation (so deleting it meets its state: 409), and the customer it merges into."""
+    admin = people["admin"]
+    organisation = ok(admin.post(url("/api/v1/organisations"), json={"name": "Acme", "domains": ["acme.example"]}),
+                      201)
+
+    def customer(name, address):
+        return ok(admin.post(url("/api/v1/customers"), json={
+            "name": name, "organisation_id": organisation["id"], "contacts": [{"kind": "email", "value": address}]}),
+            201)["id"]
+    return {"global": {"organisation": organisation["id"], "customer": customer("Li Lei", "li@acme.example"),
+                       "surviving customer": customer("Lei Li", "lei@acme.example")}}
+
+
 def seed_knowledge(url, people):
     return {"global": {"article": ok(people["admin"].post(url("/api/v1/kb/articles"), json={
         "title": "Refunds", "body": "How refunds work.", "category": "billing"}), 201)["id"]}}
@@ -386,7 +411,7 @@ def seeded(url, people, pool):
              for side, values in SIDES.items()}
     parts = [pool.spawn(seed, url, people) for seed in (
         seed_tickets, seed_workspace, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge,
-        seed_sla, seed_channels)]
+        seed_sla, seed_channels, seed_customers)]
     for part in parts:
         for side, values in part.wait().items():
             seeds["inside" if side == "global" else side].update(values)

@@ -21,8 +21,9 @@ TODAY = date.today().isoformat()
 # no such watch rule: the rule routes' empty bodies (an empty edit, a deletion) would change what concurrent cells
 # create, so they answer 404 after the role check
 # (the same for canned responses and macros, which the cells' examples create)
+# no such organisation either: the cells' own organisations (create_organisation) would be edited or deleted
 PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link", "rule_id": 1_000_000,
-               "canned_id": 1_000_000, "macro_id": 1_000_000}
+               "canned_id": 1_000_000, "macro_id": 1_000_000, "organisation_id": 1_000_000}
 TEAM = "billing"  # every account's, so the seeded ticket is within each role's scope (test_ticket_scope: without)
 TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
           "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
@@ -50,6 +51,10 @@ EXAMPLES = {
     "preview_mail_template": {"query": {"kind": "survey", "language": "en"}},
     "set_my_notifications": {"json": {"email": "{me}@staff.example.com", "kinds": {"sla_warning": False}}},
     "set_opinion_on_call": {"json": {"usernames": ["{me}"]}},
+    "list_customers": {}, "get_customer": {}, "customer_tickets": {}, "list_organisations": {}, "list_erasures": {},
+    "create_customer": {"json": {"name": "Customer of {me}", "contacts": [
+        {"kind": "email", "value": "{me}@customers.example.com"}]}},
+    "create_organisation": {"json": {"name": "Organisation of {me}", "domains": ["{me}.example.org"]}},
     "list_kpi_definitions": {}, "list_templates": {}, "list_cycles": {}, "list_appeals": {},
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it

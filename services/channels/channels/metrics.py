@@ -27,6 +27,8 @@ MAILS_FAILED = Counter("csops_channels_mails_failed_total",
                        "Mails given up: refused for good (permanent) or after the last retry (retries).",
                        ["kind", "reason"])
 MAILS_BOUNCED = Counter("csops_channels_mails_bounced_total", "Sent mails a bounce reported undelivered.", ["kind"])
+MAILS_ERASED = Counter("csops_channels_mails_erased_total",
+                       "Mails in and out whose personal data was erased on customer.erased.")
 # buckets around what a customer notices: at once, within the first retries, within the hour
 DELIVERY_SECONDS = Histogram("csops_channels_delivery_seconds", "From the mail made to the SMTP server accepting it.",
                              ["kind"], buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600))

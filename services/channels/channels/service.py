@@ -7,6 +7,7 @@ import os
 from nameko.dependency_providers import Config
 
 from channels import models
+from channels.erasure import handlers as erasure
 from channels.inbound import handlers as inbound
 from channels.inbound import imap
 from channels.inbound.idle import watch_mailboxes
@@ -103,6 +104,11 @@ class ChannelsService(PlatformService):
     @rpc
     def preview_template(self, query):
         return outbound.preview_template(query)
+
+    # -- erasure: the customer's mail goes with their data (X6, docs/customers.md) -----------------
+    @event_handler("ticketing", "customer.erased")
+    def on_customer_erased(self, event):
+        erasure.customer_erased(self.uow, event, self.config)
 
     # -- mail out: staff notifications (T3, T4, M6) ---------------------------------------------
     @event_handler("ticketing", "ticket.assigned")

@@ -23,7 +23,7 @@ KINDS = ("inquiry", "complaint", "suggestion", "after_sales")
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
 MAX_TAGS = 20
-CUSTOMER_ACCESS_ACTIONS = ("created", "read")
+CUSTOMER_ACCESS_ACTIONS = ("created", "read", "updated", "merged", "erased")
 
 # who wrote a message, and whether the customer sees it
 REPLY, NOTE, CUSTOMER = "reply", "note", "customer"
@@ -60,7 +60,7 @@ PUBLISHED_TYPES = (
     "ticket.reopened", "ticket.closed", "ticket.replied", "ticket.first_responded", "ticket.merged",
     "ticket.escalated", "sla.warning", "sla.breached", "sla.clock_stopped", "complaint.recorded",
     "complaint.verdict_given", "ticket.rated", "callback.scheduled", "callback.completed", "suggestion.forwarded",
-    "suggestion.decided", "kb.search_missed", "ticket.updated",
+    "suggestion.decided", "kb.search_missed", "ticket.updated", "customer.merged", "customer.erased",
 )
 
 
@@ -171,8 +171,9 @@ class TicketCreateSchema(StrictSchema):
     required_skills = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,
                                   validate=validate.Length(max=10),
                                   metadata={"description": "routing gives the ticket only to agents with them all"})
-    customer_tier = fields.String(load_default="standard", validate=validate.Length(1, 32),
-                                  metadata={"description": "e.g. standard, vip; SLA policies may match on it"})
+    customer_tier = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 32), metadata={
+        "description": "e.g. standard, vip; SLA policies may match on it. Left out: the customer record's tier, "
+                       "else their organisation's, else standard"})
     custom_fields = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)),
                                 values=fields.Raw(validate=lambda v: v is None or isinstance(v, (str, int, float, bool))),
                                 load_default=dict, validate=validate.Length(max=50),
@@ -345,6 +346,11 @@ class TicketSchema(ResponseSchema):
     version = fields.Integer(metadata={"description": (
         "one more with every change to the ticket, by any route or the platform itself; the ETag of GET "
         "/api/v1/tickets/{id} is \"<id>-<version>\", what If-Match sends back")})
+    customer_id = fields.Integer(allow_none=True, metadata={
+        "description": "the customer record (GET /api/v1/customers/{id}), found by the contact or made for it; "
+                       "`customer` is what the ticket was opened with"})
+    erased_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when its personal data was erased (on request or by retention); null while it has it"})
 
     def dump_fcr(self, ticket):
         return first_contact_resolution(ticket.state, ticket.reopen_count, ticket.transfer_count)
@@ -401,6 +407,7 @@ TicketPageSchema = page_schema(TicketSummarySchema, "TicketPageSchema")
 
 class CustomerAccessQuerySchema(PageQuerySchema):
     ticket_id = fields.Integer(validate=validate.Range(min=1))
+    customer_id = fields.Integer(validate=validate.Range(min=1))
     actor = fields.String(validate=validate.Length(1, 64))
     action = fields.String(validate=validate.OneOf(CUSTOMER_ACCESS_ACTIONS))
 
@@ -408,9 +415,11 @@ class CustomerAccessQuerySchema(PageQuerySchema):
 class CustomerAccessSchema(ResponseSchema):
     at = fields.DateTime()
     actor = fields.String(allow_none=True, metadata={"description": "a username, or null for the platform itself"})
-    ticket_id = fields.Integer()
+    ticket_id = fields.Integer(allow_none=True, metadata={"description": "null: a customer record's"})
+    customer_id = fields.Integer(allow_none=True, metadata={"description": "the customer record, if it was one"})
     action = fields.String(metadata={
-        "description": "created: the customer's details were stored; read: they were shown in full"})
+        "description": "created: the customer's details were stored; read: they were shown in full; updated, "
+                       "merged, erased: a customer record's"})
     request_id = fields.String(allow_none=True, metadata={"description": "the request, as in the log lines"})
 
 
@@ -1405,3 +1414,169 @@ class TicketUpdatedDataSchema(TicketFactsSchema):
         "description": "the custom fields the edit set or removed (their values stay in the API: they may be "
                        "personal data)"}))
     macro_id = fields.Integer(allow_none=True, metadata={"description": "the macro that made the edit, if one did"})
+
+
+# -- customers and organisations (docs/customers.md) ----------------------------------
+EMAIL_CONTACT, PHONE_CONTACT, SOCIAL_CONTACT = "email", "phone", "social"
+CONTACT_KINDS = (EMAIL_CONTACT, PHONE_CONTACT, SOCIAL_CONTACT)
+MAX_CONTACTS = 50
+ERASURE_REASONS = ("request", "retention")
+DOMAIN_PATTERN = r"^@?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$"
+
+
+class ContactSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(CONTACT_KINDS))
+    value = fields.String(required=True, validate=validate.Length(1, 200), metadata={
+        "description": "an email address, a phone number (E.164 or national: the desk's country code is assumed), "
+                       "or a social handle as platform:handle (weibo:@li_lei)"})
+
+
+class ContactViewSchema(ResponseSchema):
+    kind = fields.String(validate=validate.OneOf(CONTACT_KINDS))
+    value = fields.String(metadata={"description": "as given; masked where the caller sees the customer masked"})
+    normalised = fields.String(allow_none=True, metadata={
+        "description": "how it compares (email case-folded, phone +E.164, handle case-folded); null when masked"})
+
+
+class CustomerCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    language = fields.String(load_default=None, allow_none=True, validate=validate.Length(2, 16), metadata={
+        "description": "BCP 47, e.g. zh-CN, en: the language mail to them is written in"})
+    tier = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 32), metadata={
+        "description": "e.g. vip; null: the organisation's tier, else standard"})
+    organisation_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                     validate=validate.Range(min=1), metadata={
+                                         "description": "null: placed by an email domain an organisation lists"})
+    contacts = fields.List(fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=MAX_CONTACTS),
+                           metadata={"description": "each unique among all customers (409 names the one holding it)"})
+
+
+CustomerUpdateSchema = every_field_optional(
+    CustomerCreateSchema, "CustomerUpdateSchema",
+    "An edit: each field given replaces the customer's; contacts replaces the whole list. Tickets keep the name "
+    "and contact they were opened with.")
+
+
+class CustomerRecordSchema(ResponseSchema):
+    id = fields.Integer()
+    name = fields.String(metadata={"description": "masked (王*) where the caller sees the customer masked"})
+    language = fields.String(allow_none=True)
+    tier = fields.String(allow_none=True, metadata={"description": "their own; null: the organisation's"})
+    effective_tier = fields.String(metadata={"description": "their own, else the organisation's, else standard"})
+    organisation_id = fields.Integer(allow_none=True)
+    contacts = fields.List(fields.Nested(ContactViewSchema))
+    masked = fields.Boolean(metadata={
+        "description": "true: name and contacts masked, as to an agent who owns none of the customer's tickets (X6)"})
+    merged_into_id = fields.Integer(allow_none=True, metadata={
+        "description": "merged into this customer: GET answers 301 to it"})
+    erased_at = fields.DateTime(allow_none=True, metadata={"description": "erased: nothing personal is left"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class CustomerListQuerySchema(PageQuerySchema):
+    contact = fields.String(validate=validate.Length(1, 200), metadata={
+        "description": "any contact, however written: +86 138 0000 5678 finds 13800005678, Li@Example.com "
+                       "li@example.com"})
+    name = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the name, any case"})
+    organisation_id = fields.Integer(validate=validate.Range(min=1))
+
+
+CustomerPageSchema = page_schema(CustomerRecordSchema, "CustomerPageSchema")
+
+
+class CustomerTicketsQuerySchema(PageQuerySchema):
+    state = fields.String(validate=validate.OneOf(STATES))
+
+
+class CustomerMergeSchema(StrictSchema):
+    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the customer that stays: this one's contacts and tickets move to it"})
+
+
+class ErasureRequestSchema(StrictSchema):
+    confirm = fields.Boolean(required=True, validate=validate.Equal(True, error="must be true: erasure cannot be "
+                                                                                "undone"), metadata={
+        "description": "true: erase the customer's personal data everywhere; it cannot be undone"})
+
+
+class ErasureSchema(ResponseSchema):
+    """One erasure, as audited: whose, why, by whom and how much; never what."""
+    id = fields.Integer()
+    customer_id = fields.Integer(allow_none=True)
+    reason = fields.String(validate=validate.OneOf(ERASURE_REASONS), metadata={
+        "description": "request: the customer asked (an admin erased them); retention: their tickets were closed "
+                       "longer ago than TICKETING_RETENTION_MONTHS"})
+    customer_erased = fields.Boolean(metadata={
+        "description": "the customer record was erased too (retention: once none of their tickets is left)"})
+    actor = fields.String(allow_none=True, metadata={"description": "null: the retention sweep"})
+    request_id = fields.String(allow_none=True)
+    at = fields.DateTime()
+    tickets = fields.Integer()
+    messages = fields.Integer(metadata={"description": "customer messages replaced by the removal marker"})
+    attachments = fields.Integer(metadata={"description": "files of those messages removed"})
+    contacts = fields.Integer()
+    ticket_ids = fields.List(fields.Integer())
+
+
+class ErasureQuerySchema(PageQuerySchema):
+    customer_id = fields.Integer(validate=validate.Range(min=1))
+    reason = fields.String(validate=validate.OneOf(ERASURE_REASONS))
+
+
+ErasurePageSchema = page_schema(ErasureSchema, "ErasurePageSchema")
+
+
+class OrganisationCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    domains = fields.List(fields.String(validate=[validate.Length(3, 253), validate.Regexp(
+        DOMAIN_PATTERN, flags=re.IGNORECASE, error="a mail domain, e.g. example.com")]), load_default=list,
+        validate=validate.Length(max=100), metadata={
+            "description": "mail domains: a new customer with an address there joins the organisation; each domain "
+                           "is one organisation's (409)"})
+    tier = fields.String(load_default="standard", validate=validate.Length(1, 32), metadata={
+        "description": "its customers' tier unless they have their own"})
+
+
+OrganisationUpdateSchema = every_field_optional(
+    OrganisationCreateSchema, "OrganisationUpdateSchema",
+    "An edit: each field given replaces the organisation's; domains replaces the whole list.")
+
+
+class OrganisationSchema(ResponseSchema):
+    id = fields.Integer()
+    name = fields.String()
+    domains = fields.List(fields.String())
+    tier = fields.String()
+    customers = fields.Integer(metadata={"description": "customers in it"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class OrganisationListQuerySchema(PageQuerySchema):
+    name = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the name, any case"})
+    domain = fields.String(validate=validate.Length(1, 253))
+
+
+OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPageSchema")
+
+
+class CustomerMergedDataSchema(Schema):
+    """Ids only: no customer data travels in events (X6)."""
+    customer_id = required(fields.Integer(metadata={"description": "the customer merged away"}))
+    merged_into = required(fields.Integer(metadata={"description": "the customer that stays"}))
+    ticket_ids = required(fields.List(fields.Integer(), metadata={"description": "tickets that moved to it"}))
+    actor = required(fields.String(allow_none=True))
+
+
+class CustomerErasedDataSchema(Schema):
+    """Ids only, never the data: every service holding personal data of these tickets or of this
+    customer erases its own copy (channels: the mails in and out of the tickets, and of their addresses)."""
+    customer_id = required(fields.Integer(allow_none=True, metadata={
+        "description": "whose data; null for tickets of no customer record"}))
+    ticket_ids = required(fields.List(fields.Integer(), metadata={
+        "description": "tickets whose personal data was erased (at most 1000 per event; a customer with more is "
+                       "erased in several)"}))
+    reason = required(fields.String(validate=validate.OneOf(ERASURE_REASONS)))
+    customer_erased = required(fields.Boolean(metadata={"description": "the customer record itself was erased"}))
+    actor = required(fields.String(allow_none=True, metadata={"description": "null: the retention sweep"}))

@@ -3,7 +3,7 @@
 docs/events/ is generated from ``PUBLISHED`` (``make event-docs``)."""
 from plumbing.events import EventType
 from ticketing.contract import (
-    PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
+    PUBLISHED_TYPES, CallbackDataSchema, CustomerErasedDataSchema, CustomerMergedDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
     SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
     TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema,
     TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
@@ -64,11 +64,21 @@ TICKET_UPDATED = EventType(
     "A ticket's own fields were edited (subject, priority, kind, tags, custom fields, required skills): by "
     "PATCH, a bulk edit or a macro.")
 
+CUSTOMER_AGGREGATE = "customer"
+CUSTOMER_MERGED = EventType(
+    "customer.merged", CustomerMergedDataSchema,
+    "A duplicate customer record was merged into another: its contacts and tickets moved there.")
+CUSTOMER_ERASED = EventType(
+    "customer.erased", CustomerErasedDataSchema,
+    "A customer's personal data was erased from these tickets (on request, or by retention): every service "
+    "erases its own copy. Ids only.")
+
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED, TICKET_REOPENED,
     TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
     SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
     CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED, TICKET_UPDATED,
+    CUSTOMER_MERGED, CUSTOMER_ERASED,
 )
 
 if tuple(event_type.name for event_type in PUBLISHED) != PUBLISHED_TYPES:  # webhooks validate against the names

@@ -33,6 +33,9 @@ TICKETS_CREATED = Counter("csops_tickets_created_total", "Tickets opened.", ["ch
 TICKETS_RESOLVED = Counter(
     "csops_tickets_resolved_total", "Resolutions; first-contact resolution rate = first_contact=\"true\" / all (T9).",
     ["team", "first_contact"])
+PERSONAL_DATA_ERASED = Counter(
+    "csops_personal_data_erased_tickets_total",
+    "Tickets whose personal data was erased, by reason: request (a customer's erasure) or retention.", ["reason"])
 
 
 def clock_completed(ticket, clock_name, outcome, business_seconds):

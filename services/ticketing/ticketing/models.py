@@ -51,6 +51,11 @@ class Ticket(Base):
     # one more with every entry of its history (``tickets.steps.journal``): the ETag, and what a stale
     # If-Match is told changed since (the entries with a higher ``ticket_history.version``)
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # customers (ticketing.customers): the person the ticket is for; customer_name and customer_contact stay
+    # what the ticket was opened with. erased_at: its personal data was erased (on request or by retention)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", name="fk_tickets_customer_id_customers"), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_tickets_state_priority", "state", "priority"),
@@ -64,6 +69,7 @@ class Ticket(Base):
         Index("ix_tickets_escalated_id", "id", postgresql_where=text(ESCALATED), sqlite_where=text(ESCALATED)),
         Index("ix_tickets_created_at", "created_at"),   # lists sorted by a time walk these
         Index("ix_tickets_updated_at", "updated_at"),
+        Index("ix_tickets_retention", "erased_at", "closed_at"),  # the retention sweep's closed, unerased tickets
     )
 
 
@@ -144,12 +150,13 @@ class TicketHistory(Base):
 
 
 class CustomerDataAccess(Base):
-    """Append-only audit of customer data (X6): who stored a ticket's customer
-    details or was shown them in full, and when (the real time, also for imports)."""
+    """Append-only audit of customer data (X6): who stored a ticket's (or a customer record's)
+    customer details or was shown them in full, and when (the real time, also for imports)."""
     __tablename__ = "customer_data_access"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(index=True)  # a customer record's access (no FK: audit outlives)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str | None] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(16))
@@ -169,6 +176,99 @@ def is_search_table(name):
     """True for a search index's table or one of FTS5's shadow tables of it (schema comparisons skip them)."""
     return name in SEARCH_TABLES or any(name == f"{table}_{shadow}" for table in SEARCH_TABLES
                                         for shadow in FTS5_SHADOWS)
+
+
+# -- customers and organisations (ticketing.customers) ------------------------------------
+class Organisation(Base):
+    """A company customers belong to: its mail domains place a new customer in it, its tier is
+    theirs unless they have one of their own."""
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    tier: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    domains: Mapped[list["OrganisationDomain"]] = relationship(
+        order_by="OrganisationDomain.domain", lazy="selectin", cascade="all, delete-orphan")
+
+
+class OrganisationDomain(Base):
+    """A mail domain (lower case) and the one organisation it places customers in."""
+    __tablename__ = "organisation_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", name="fk_organisation_domains_organisation_id_organisations"), index=True)
+
+
+class Customer(Base):
+    """A person tickets are for, found by any of their contacts. ``merged_into_id``: merged into
+    another (its contacts and tickets moved there); ``erased_at``: erased, nothing personal left."""
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str | None] = mapped_column(String(32))  # null: the organisation's, else standard
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", name="fk_customers_organisation_id_organisations"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", name="fk_customers_merged_into_id_customers"), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    contacts: Mapped[list["CustomerContact"]] = relationship(
+        order_by="CustomerContact.id", lazy="selectin", cascade="all, delete-orphan")
+
+
+class CustomerContact(Base):
+    """An email address, phone number or social handle of one customer: ``normalised``
+    (``customers.rules.normalise``) is unique per kind, so a contact finds one customer."""
+    __tablename__ = "customer_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", name="fk_customer_contacts_customer_id_customers"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))
+    normalised: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("kind", "normalised", name="uq_customer_contacts_kind_normalised"),
+    )
+
+
+class CustomerHistory(Base):
+    """Append-only: what happened to a customer record (created, updated, merged, erased), by
+    whom; ``changes`` names fields and ids, never their personal values."""
+    __tablename__ = "customer_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CustomerErasure(Base):
+    """Audit of each erasure of personal data, on request or by retention: who, when, whose and
+    how much (counts and ticket ids), never what was erased."""
+    __tablename__ = "customer_erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # request, retention
+    customer_erased: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    attachments: Mapped[int] = mapped_column(Integer)
+    contacts: Mapped[int] = mapped_column(Integer)
+    ticket_ids: Mapped[list] = mapped_column(JSON)
 
 
 class KbArticle(Base):

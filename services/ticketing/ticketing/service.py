@@ -11,6 +11,7 @@ from plumbing.timing import timer
 from plumbing.unit_of_work import UnitOfWork
 from ticketing import metrics, models
 from ticketing.aftercare import handlers as aftercare
+from ticketing.customers import handlers as customers
 from ticketing.edits import handlers as edits
 from ticketing.knowledge import handlers as knowledge
 from ticketing.macros import handlers as macros
@@ -146,6 +147,63 @@ class TicketingService(PlatformService):
     @rpc
     def apply_macro(self, ticket_id, data, if_match=None):
         return macros.apply_macro(self.uow, ticket_id, data, if_match, self.config)
+
+    # -- customers and organisations, erasure and retention (X6, docs/customers.md) -------------
+    @rpc
+    def create_customer(self, data):
+        return customers.create_customer(self.uow, data, self.config)
+
+    @rpc
+    def get_customer(self, customer_id):
+        return customers.get_customer(self.uow, customer_id)
+
+    @rpc
+    def update_customer(self, customer_id, data):
+        return customers.update_customer(self.uow, customer_id, data, self.config)
+
+    @rpc
+    def list_customers(self, query=None):
+        return customers.list_customers(self.uow, query, self.config)
+
+    @rpc
+    def customer_tickets(self, customer_id, query=None):
+        return customers.customer_tickets(self.uow, customer_id, query)
+
+    @rpc
+    def merge_customer(self, customer_id, data):
+        return customers.merge_customer(self.uow, customer_id, data)
+
+    @rpc
+    def erase_customer(self, customer_id, data):
+        return customers.erase_customer(self.uow, customer_id, data, self.config)
+
+    @rpc
+    def list_erasures(self, query=None):
+        return customers.list_erasures(self.uow, query)
+
+    @timer("TICKETING_RETENTION_SECONDS", customers.RETENTION_SECONDS)
+    def sweep_retention(self):
+        return customers.sweep_retention(self.uow, self.config)
+
+    @rpc
+    def create_organisation(self, data):
+        return customers.create_organisation(self.uow, data)
+
+    @rpc
+    def list_organisations(self, query=None):
+        return customers.list_organisations(self.uow, query)
+
+    @rpc
+    def get_organisation(self, organisation_id):
+        return customers.get_organisation(self.uow, organisation_id)
+
+    @rpc
+    def update_organisation(self, organisation_id, data):
+        return customers.update_organisation(self.uow, organisation_id, data)
+
+    @rpc
+    def delete_organisation(self, organisation_id):
+        return customers.delete_organisation(self.uow, organisation_id)
 
     # -- SLA (T4) ------------------------------------------------------------------------
     @rpc

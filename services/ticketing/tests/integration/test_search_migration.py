@@ -13,7 +13,7 @@ from ticketing import models
 from ticketing.knowledge import handlers as knowledge
 from ticketing.tickets import handlers as tickets
 
-BEFORE = "e5a1f0c3b7d2"  # the revision before the search index
+BEFORE = "e21c0a5d7b42"  # the revision before the search index
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
 
 

@@ -45,6 +45,6 @@ def of_opening(uow, ticket_id) -> list:
 def find(uow, ticket_id, attachment_id):
     """One attachment of the ticket; NotFound if it is another ticket's (the caller may not read that one)."""
     row = uow.session.get(Attachment, attachment_id)
-    if row is None or row.ticket_id != ticket_id:
+    if row is None or row.ticket_id != ticket_id or not row.sha256:  # no sha256: removed by an erasure
         raise NotFound(f"ticket {ticket_id} has no attachment {attachment_id}")
     return row

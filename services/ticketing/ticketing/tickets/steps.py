@@ -23,6 +23,7 @@ from ticketing.attachments import rules as attachment_rules
 from ticketing.contract import (
     CUSTOMER, REPLY, AttachmentSchema, SlaClockSchema, TicketSchema, customer, first_contact_resolution,
 )
+from ticketing.customers import records as customers
 from ticketing.models import (
     Agent, CustomerDataAccess, OpinionAlertTicket, Ticket, TicketHistory, TicketMessage, TicketTag,
 )
@@ -81,6 +82,7 @@ def next_state(ticket, target, imported=False):
 def open_ticket(uow, fields, config):
     """A new ticket from valid fields, routed when it has no assignee (not while replaying).
     Attachments in the fields were checked against the blob store (``attachments.check_stored``)."""
+    customers.for_new_ticket(uow, fields, config)  # the customer record it is for, and the tier it gets from them
     customer_fields = fields.pop("customer")
     refs = fields.pop("attachments", [])
     html = fields.pop("description_html", None)

@@ -1,0 +1,1 @@
+"""Erasing a customer's mail when ticketing erases the customer (customer.erased)."""

@@ -1,0 +1,1 @@
+"""Customers and organisations: the customer record tickets point to, merge, erasure, retention."""
