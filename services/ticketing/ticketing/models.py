@@ -137,7 +137,8 @@ class Attachment(Base):
 
 
 class TicketHistory(Base):
-    """Append-only: who changed what, when. Nothing updates or deletes rows."""
+    """Append-only: who changed what, when. Nothing deletes rows; only an erasure rewrites the values
+    an edit recorded (``customers.erasure``)."""
     __tablename__ = "ticket_history"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,6 +12,7 @@ from ticketing import models
 from ticketing.aftercare import handlers as aftercare
 from ticketing.customers import handlers as customers
 from ticketing.customers.rules import ERASED, REMOVED
+from ticketing.edits import handlers as edits
 from ticketing.tickets import handlers as tickets
 
 TICKET = {"subject": "Refund for 13800005678", "channel": "email", "kind": "complaint", "assignee": "alice",
@@ -49,6 +50,8 @@ def test_an_erasure_replaces_the_customers_words_and_files_and_keeps_the_figures
     tickets.add_message(unit(roles=None), tid, {"kind": "customer", "body": "Call me: 13800005678, Li Lei",
                                                 "attachments": [dict(shared, filename="logo.png")]}, config)
     tickets.add_message(unit(), tid, {"kind": "reply", "body": "Dear Li Lei, we wrote to li@example.com."}, config)
+    edits.edit_ticket(unit(), tid, {"subject": "Zeppelin refund for Li Lei"}, "*", config)
+    assert [t["id"] for t in tickets.list_tickets(unit(**ADMIN), {"q": "zeppelin"})["items"]] == [tid]
     resolved = tickets.change_state(unit(), tid, {"state": "resolved"})
     aftercare.submit_rating(unit(roles=None), resolved["rating_token"], {"score": 2, "comment": "Li Lei is upset"})
     before = tickets.get_ticket(unit(**ADMIN), tid)
@@ -61,6 +64,9 @@ def test_an_erasure_replaces_the_customers_words_and_files_and_keeps_the_figures
     after = tickets.get_ticket(unit(**ADMIN), tid)
     assert (after["customer"], after["subject"], after["description"]) == ({"name": ERASED, "contact": ERASED},
                                                                           ERASED, REMOVED)
+    assert tickets.list_tickets(unit(**ADMIN), {"q": "zeppelin"})["items"] == []  # nor found by the old words
+    assert [e["changes"] for e in tickets.ticket_history(unit(**ADMIN), tid)["items"] if e["action"] == "edited"] == [
+        {"subject": [ERASED, ERASED]}]
     assert (after["sla"], after["first_responded_at"], after["resolved_at"]) == (
         before["sla"], before["first_responded_at"], before["resolved_at"])
     messages = tickets.list_messages(unit(**ADMIN), tid, {})["items"]

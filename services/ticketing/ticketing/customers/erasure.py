@@ -17,8 +17,9 @@ from ticketing.contract import CUSTOMER
 from ticketing.customers import records, rules
 from ticketing.models import (
     Attachment, Callback, Complaint, ComplaintStep, Customer, CustomerErasure, Rating, Suggestion,
-    Ticket, TicketMessage, TicketRequest,
+    Ticket, TicketHistory, TicketMessage, TicketRequest,
 )
+from ticketing.search import handlers as search
 from ticketing.webhooks import handlers as webhooks
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,13 @@ def erase_tickets(uow, tickets, personal, blobs):
     for ticket in tickets:
         ticket.customer_name = ticket.customer_contact = ticket.subject = rules.ERASED
         ticket.description = rules.REMOVED if ticket.description else ""
+        ticket.description_html = None
         ticket.custom_fields = {}
         ticket.erased_at = now
     messages = removed_files = 0
     for message in session.scalars(select(TicketMessage).where(one_of(session, TicketMessage.ticket_id, ids))):
         if message.kind == CUSTOMER:
-            message.body = rules.REMOVED
+            message.body, message.html = rules.REMOVED, None
             messages += 1
             removed_files += remove_files(message.attachments, blobs)
         else:
@@ -72,9 +74,16 @@ def erase_tickets(uow, tickets, personal, blobs):
         callback.outcome_note = callback.outcome_note and rules.scrub(callback.outcome_note, personal)
     for suggestion in session.scalars(select(Suggestion).where(one_of(session, Suggestion.ticket_id, ids))):
         suggestion.decision = suggestion.decision and rules.scrub(suggestion.decision, personal)
+    # edits recorded the subject and custom fields they changed: the one exception to append-only history
+    for entry in session.scalars(select(TicketHistory).where(
+            one_of(session, TicketHistory.ticket_id, ids), TicketHistory.action == "edited")):
+        entry.changes = rules.erased_edit(entry.changes)
     # the idempotency keys' fingerprints are hashes of the request, customer included: no retry is that late
     session.execute(delete(TicketRequest).where(one_of(session, TicketRequest.ticket_id, ids)))
     session.flush()
+    targets = {ticket.merged_into_id for ticket in tickets if ticket.merged_into_id}  # searched by their text too
+    for ticket in [*tickets, *session.scalars(select(Ticket).where(Ticket.id.in_(targets - set(ids))))]:
+        search.index_ticket(uow, ticket)
     return messages, removed_files
 
 

@@ -114,3 +114,12 @@ def months_before(moment: datetime, months: int) -> datetime:
     days = [31, 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30,
             31, 30, 31][month - 1]
     return moment.replace(year=year, month=month, day=min(moment.day, days))
+
+
+def erased_edit(changes):
+    """An ``edited`` history entry with the subject's and the custom fields' values erased (the field names stay)."""
+    if "subject" in changes:
+        return dict(changes, subject=[ERASED, ERASED])
+    if "custom_fields" in changes:
+        return dict(changes, custom_fields=[{}, {}])
+    return changes
