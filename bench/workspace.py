@@ -25,9 +25,7 @@ import io
 import json
 import random
 import secrets
-import statistics
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

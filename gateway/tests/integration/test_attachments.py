@@ -67,7 +67,7 @@ def error(response, status):
 
 
 def test_a_reply_with_files_lists_them_and_each_downloads_as_its_content_says(desk, client):
-    ann, ticket = desk["ann"], desk["ticket"]
+    ann = desk["ann"]
     sent = ann.post(desk["messages"], data={"kind": "reply", "body": "Photo and the carrier's report attached"},
                     files=[("attachments", ("photo.jpg", PNG, "image/jpeg")),  # a PNG, whatever its name says
                            ("attachments", ("快递报告 2026.pdf", PDF, "application/pdf")),

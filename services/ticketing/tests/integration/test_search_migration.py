@@ -3,7 +3,7 @@ there, on SQLite and PostgreSQL, and its downgrade gives the knowledge base its 
 from datetime import datetime, timezone
 
 from alembic import command
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from plumbing.db import make_engine

@@ -10,11 +10,14 @@ from plumbing.db import make_engine
 from plumbing.errors import Conflict, InvalidInput, NotFound
 from plumbing.migrate import alembic_config, upgrade
 from plumbing.testing import call_as
-from ticketing.models import SlaClock, SlaPolicy, SlaPolicyVersion, Ticket
+from ticketing.models import SlaClock, SlaPolicy, SlaPolicyVersion
 from ticketing.sla.calendar import BusinessCalendar
 
 UTC = timezone.utc
 BEFORE_VERSIONS = "5b0c2e7d91aa"
+# the ticket's plain columns at BEFORE_VERSIONS (the model has more since: versions, customers)
+TICKET_COLUMNS_THEN = ("id", "subject", "description", "channel", "kind", "priority", "state", "customer_name",
+                       "customer_contact", "customer_tier", "transfer_count", "reopen_count", "escalation_level")
 ALWAYS_OPEN = {"timezone": "UTC", "windows": {day: ["00:00-24:00"] for day in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 PHONE = {"name": "phone", "position": 0, "conditions": {"channel": ["phone"]},
@@ -166,7 +169,10 @@ def test_migrated_policies_are_version_1_with_typed_calendars_and_their_clocks_r
             targets={"first_response": 60}, warn_share=0.5, updated_at=datetime(2026, 11, 2, tzinfo=UTC),
             calendar={"timezone": "Asia/Shanghai", "windows": {"Friday": ["10:00-16:00"], "sat": ["10:00-12:00"]},
                       "working_days": ["2026-10-11"], "working_day_template": "fri", "holidays": ["2026-10-09"]}))
-        connection.execute(sa.insert(Ticket.__table__).values(
+        old_tickets = sa.table("tickets", *(sa.column(name) for name in TICKET_COLUMNS_THEN),
+                               *(sa.column(name, sa.JSON) for name in ("tags", "required_skills", "custom_fields")),
+                               *(sa.column(name, sa.DateTime(timezone=True)) for name in ("created_at", "updated_at")))
+        connection.execute(sa.insert(old_tickets).values(
             id=1, subject="s", description="", channel="phone", kind="inquiry", priority="normal", state="new",
             customer_name="n", customer_contact="c", customer_tier="standard", tags=[], required_skills=[],
             custom_fields={}, transfer_count=0, reopen_count=0, escalation_level=0,

@@ -11,7 +11,6 @@ from plumbing.errors import Conflict, Forbidden, InvalidInput, NotFound, Precond
 from ticketing import models
 from ticketing.edits import handlers as edits
 from ticketing.macros import handlers as macros
-from ticketing.routing import handlers as routing
 from ticketing.sla import handlers as sla
 from ticketing.tickets import handlers as tickets
 

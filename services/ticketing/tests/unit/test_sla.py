@@ -1,7 +1,6 @@
 """SLA policies and clocks on business calendars (T4)."""
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
