@@ -5,8 +5,9 @@ from plumbing.events import EventType
 from ticketing.contract import (
     PUBLISHED_TYPES, CallbackDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
     SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
-    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema,
-    TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketLinkedDataSchema,
+    TicketMentionedDataSchema, TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema,
+    TicketReopenedDataSchema,
     TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema,
 )
 
@@ -60,11 +61,19 @@ KB_SEARCH_MISSED = EventType(
     "kb.search_missed", SearchMissedDataSchema, "A knowledge-base search found nothing: a gap to fill (T8).",
     aggregate="kb_search")
 
+TICKET_MENTIONED = EventType(
+    "ticket.mentioned", TicketMentionedDataSchema,
+    "An internal note mentioned staff who may read the ticket (channels mails them; never the note's text).")
+TICKET_LINKED = EventType(
+    "ticket.linked", TicketLinkedDataSchema, "A ticket was linked to another as its parent, child or related.")
+TICKET_UNLINKED = EventType("ticket.unlinked", TicketLinkedDataSchema, "A link between two tickets was removed.")
+
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED, TICKET_REOPENED,
     TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
     SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
     CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED,
+    TICKET_MENTIONED, TICKET_LINKED, TICKET_UNLINKED,
 )
 
 if tuple(event_type.name for event_type in PUBLISHED) != PUBLISHED_TYPES:  # webhooks validate against the names

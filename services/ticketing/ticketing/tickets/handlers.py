@@ -18,10 +18,12 @@ from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.attachments import handlers as attachments
+from ticketing.collaboration import handlers as collaboration
 from ticketing.contract import (
     CUSTOMER, NOTE, AssignmentSchema, AttachmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema,
     EscalationSchema, HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema,
-    MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema, StateChangeSchema,
+    MentionsSchema, MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema,
     TicketCreateWithAttachmentsSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
     TicketSummarySchema,
 )
@@ -203,9 +205,17 @@ def ticket_summary(uow, ticket_id):
     return shared(TicketSummarySchema).dump(steps.readable(uow, ticket_id))
 
 
-def list_tickets(uow, query):
-    """The tickets the caller may read that match the query."""
+def list_tickets(uow, query, extra=(), order_by=(Ticket.id.desc(),)):
+    """The tickets the caller may read that match the query (and the ``extra`` conditions of a view)."""
     criteria = load(TicketListQuerySchema, query or {})
+    conditions = list_conditions(uow, criteria) + list(extra)
+    page = fetch_page(uow.session, Ticket, criteria, list(order_by), conditions)
+    return shared(TicketPageSchema).dump(page)
+
+
+def list_conditions(uow, criteria):
+    """The SQL conditions of a loaded list query's filters that are no plain column equality (taken out
+    of ``criteria``, which keeps those), the caller's scope first."""
     conditions = [steps.readable_condition(uow)]
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
@@ -223,8 +233,7 @@ def list_tickets(uow, query):
     if "unstaffed" in criteria:
         unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
         conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
-    page = fetch_page(uow.session, Ticket, criteria, [Ticket.id.desc()], conditions)
-    return shared(TicketPageSchema).dump(page)
+    return conditions
 
 
 def change_state(uow, ticket_id, data):
@@ -264,9 +273,11 @@ def add_message(uow, ticket_id, data, config):
                         {"kind": [f"{CUSTOMER} messages come from integrations, not from staff"]})
     attachments.check_stored(fields["attachments"], config)
     with uow.transaction():
-        message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config,
-                                      fields["attachments"])
-    return shared(MessageSchema).dump(message)
+        ticket = steps.locked(uow, ticket_id)
+        message = steps.write_message(uow, ticket, fields["kind"], fields["body"], config, fields["attachments"])
+        mentions = (collaboration.mention(uow, ticket, message) if fields["kind"] == NOTE
+                    else {"notified": [], "cannot_read": [], "unknown": []})
+    return dict(shared(MessageSchema).dump(message), mentions=shared(MentionsSchema).dump(mentions))
 
 
 def list_messages(uow, ticket_id, query):
