@@ -31,8 +31,8 @@ MAX_DEPTH = 1000  # parents walked looking for a cycle: deeper chains are refuse
 def heartbeat(uow, ticket_id, data):
     """The caller is viewing or replying to the ticket for the next ``PRESENCE_SECONDS``; the others on it."""
     activity = load(PresenceUpdateSchema, data)["activity"]
-    steps.readable(uow, ticket_id)
     with uow.transaction():
+        steps.readable(uow, ticket_id)
         now = uow.now()
         table = TicketPresence.__table__
         insert = upsert_insert(uow.session)(table).values(

@@ -8,7 +8,7 @@ from plumbing.errors import Forbidden, InvalidInput, NotFound, load_or_invalid a
 from plumbing.schemas import shared
 from ticketing.contract import (
     DEFAULT_COLUMNS, PRIORITIES, STATES, VIEW_COUNT_CAP, TicketListQuerySchema, ViewCreateSchema, ViewListSchema,
-    ViewSchema, ViewTicketPageSchema, ViewTicketsQuerySchema, ViewUpdateSchema,
+    ViewSchema, ViewTicketsQuerySchema, ViewUpdateSchema,
 )
 from ticketing.models import Ticket, TicketView
 from ticketing.tickets import handlers as tickets
@@ -70,7 +70,7 @@ def view_tickets(uow, view_id, query):
     view = find(uow, view_id)
     filters, extra = run_conditions(uow, view)
     page = tickets.list_tickets(uow, dict(filters, **paging), extra, order_of(view["sort"]))
-    return shared(ViewTicketPageSchema).dump(dict(page, view=view))
+    return dict(page, view=shared(ViewSchema).dump(view))  # the page as the ticket list dumped it
 
 
 # -- running a view -----------------------------------------------------------------------
