@@ -92,12 +92,13 @@ def may_read(agent, ticket) -> bool:
 
 # -- followers ----------------------------------------------------------------------------------
 def follow(uow, ticket_id, data):
-    """The caller, or (a supervisor or admin who may change the ticket) someone who may read it, follows it."""
+    """The caller (she reads the ticket), or someone a supervisor or admin who may change it names: an active
+    staff member who may read it."""
     username = load(FollowSchema, data)["username"] or uow.caller.actor
     with uow.transaction():
         ticket = for_following(uow, ticket_id, username)
-        agent = uow.session.get(Agent, username)
-        if agent is None or not agent.active or not may_read(agent, ticket):
+        agent = uow.session.get(Agent, username) if username != uow.caller.actor else None
+        if username != uow.caller.actor and (agent is None or not agent.active or not may_read(agent, ticket)):
             raise InvalidInput(f"{username} cannot follow ticket {ticket_id}",
                                {"username": ["no active staff account that may read this ticket"]})
         table = TicketFollower.__table__
@@ -175,6 +176,8 @@ def link(uow, ticket_id, data):
 
 def unlink(uow, ticket_id, other_id):
     """Remove the link between the two (none: nothing to do)."""
+    if other_id == ticket_id:
+        raise InvalidInput("a ticket is not linked to itself", {"linked_id": ["must be another ticket"]})
     with uow.transaction():
         ticket, other = both(uow, ticket_id, other_id)
         found = pair_link(uow, ticket_id, other_id)
