@@ -387,8 +387,8 @@ class WebhookDelivery(Base):
 
 class TicketView(Base):
     """A saved ticket list (docs/workspace.md, "Views"): the list query it runs, as GET /api/v1/tickets
-    takes it with the relative values resolved when it runs, its sort and columns; personal
-    (``team`` null, ``shared`` false), a team's, or everyone's."""
+    takes it, relative values unresolved (``views.rules``), its sort and columns; ``visibility``
+    personal (its owner's), team (``team``'s members') or everyone."""
     __tablename__ = "ticket_views"
 
     id: Mapped[int] = mapped_column(primary_key=True)
