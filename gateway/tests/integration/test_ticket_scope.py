@@ -86,7 +86,8 @@ def test_every_route_that_takes_a_ticket_id_is_404_outside_the_callers_scope(peo
             path = entrypoint.url.replace("<int:ticket_id>", str(ticket_id)).replace(
                 "<int:callback_id>", str(callback)).replace("<int:attachment_id>", "1").replace(
                 "<int:linked_id>", str(other))
-            json = {key: int(other) if value == "{other}" else value for key, value in body.items()} if body is not None else None
+            json = None if body is None else {key: int(other) if value == "{other}" else value
+                                              for key, value in body.items()}
             response = people[caller].request(entrypoint.method, client.url(path), json=json)
             if response.status_code != 404 or response.json()["error"]["code"] != "not_found":
                 wrong.append(f"{entrypoint.method} {path} as {caller}: {response.status_code} {response.text[:200]}")
