@@ -132,3 +132,9 @@ def test_a_views_count_stops_at_the_cap_and_says_so(engine):
                 views.count_view(uow, views.builtin("mine"))]
     assert call(engine, counts) == [{"count": 3, "capped": True}, {"count": 5, "capped": False},
                                     {"count": 2, "capped": False}]
+
+
+@pytest.mark.parametrize("view_id", ["²", "١٢", "9" * 5000, "2147483648", "0", "-1", "x"])
+def test_a_view_id_that_is_no_saved_views_number_is_not_found(engine, view_id):
+    with pytest.raises(NotFound):
+        call(engine, views.get_view, view_id)

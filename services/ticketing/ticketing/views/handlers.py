@@ -140,7 +140,9 @@ def find(uow, view_id):
 
 
 def visible(uow, view_id, lock=False):
-    number = int(view_id) if str(view_id).isdigit() and int(view_id) < 2**31 else None
+    text = str(view_id)
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None  # not '²', not 5000 digits
+    number = number if number is not None and 0 < number < 2**31 else None  # an INTEGER key
     view = uow.session.get(TicketView, number, with_for_update=lock or None) if number else None
     caller = uow.caller
     if view is None or not rules.sees(view.visibility, view.team, view.owner, caller.actor, caller.roles,
