@@ -171,8 +171,9 @@ def preview_sla(service, call: ApiCall):
 
 
 @router.api("POST", "/api/v1/tickets/<int:ticket_id>/messages", roles=TICKET_WRITERS, body=contract.MessageCreateSchema,
-            response=contract.MessageSchema, status=201, uploads=ATTACHMENTS, summary=(
-                "Add a public reply, an internal note or a customer message; with files, as multipart/form-data "
+            response=contract.MessageCreatedSchema, status=201, uploads=ATTACHMENTS, summary=(
+                "Add a public reply, an internal note (its @usernames are told: ticket.mentioned) or a customer "
+                "message; with files, as multipart/form-data "
                 f"(at most {contract.MAX_ATTACHMENTS} files named attachments, "
                 f"{contract.MAX_ATTACHMENT_BYTES // 2**20} MiB each: 413 names the limit)"))
 def add_ticket_message(service, call: ApiCall, ticket_id):

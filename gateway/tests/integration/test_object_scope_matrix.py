@@ -39,6 +39,8 @@ TWINS = ("inside", "outside")
 
 TICKETS = ("ticket", "complaint", "suggestion", "duplicate", "resolved ticket", "callback", "attachment")
 TRAINING = ("enrolment", "attempt", "certification")
+# a ticket as a reader acts on it (presence, following): to an agent, a teammate's as her own
+READER_ACTS = "ticket, reader's"
 # scoped kinds -> the roles that reach every object of the kind (to the others the outside twin is 404)
 EVERY_OBJECT = {
     **{kind: ("admin", "integration") for kind in TICKETS},  # ticketing.tickets.rules.ticket_scope
@@ -49,12 +51,15 @@ EVERY_OBJECT = {
     "rating link": (),  # the token is the key: only a link's current token opens it
     # a team's (the twins): its members' to use and change; a personal one, only its owner's (macros.rules)
     "canned response": ("admin",), "macro": ("admin",),
+    # what a reader does on a ticket (presence, following): a teammate's as on her own
+    READER_ACTS: ("admin", "integration"),
+    "view": ("admin",),  # personal views: their owner's (shared ones: tests/integration/test_workspace.py)
 }
 # what ann's teammate's twin is to a role, where it is not as one inside: an agent reads her teammates'
 # tickets but changes only her own (403 on a route that changes one: a rule about an object she sees);
 # she sees her own training and standing, not her teammates' (404)
 READ_ONLY = "read-only"
-TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS},
+TEAMMATE = {**{kind: {"agent": READ_ONLY} for kind in TICKETS}, READER_ACTS: {},
             **{kind: {"agent": "404"} for kind in (*TRAINING, "person")}}
 # kinds no caller's scope narrows: every role a route admits reaches every such object
 GLOBAL = ("course", "module", "question", "kpi definition", "template", "career level", "article", "post", "opinion alert",
@@ -69,6 +74,10 @@ ROUTE_KINDS = {
     "get_canned_response": "canned response", "update_canned_response": "canned response",
     "delete_canned_response": "canned response", "render_canned_response": "canned response",
     "get_macro": "macro", "update_macro": "macro", "delete_macro": "macro",
+    "ticket_presence": "ticket", "list_followers": "ticket", "list_ticket_links": "ticket", "link_ticket": "ticket",
+    "unlink_ticket": "ticket",  # from the side's ticket its duplicate (HOLDERS)
+    "presence_heartbeat": READER_ACTS, "follow_ticket": READER_ACTS, "unfollow_ticket": READER_ACTS,
+    "get_view": "view", "update_view": "view", "delete_view": "view", "view_tickets": "view",
     "download_attachment": "attachment",
     "get_complaint": "complaint", "coordinate_complaint": "complaint", "report_complaint_result": "complaint",
     "complaint_verdict": "complaint",
@@ -169,6 +178,10 @@ BODIES = {
     "add_opinion_alert_note": lambda v: {"note": "watching it"},
     "update_watch_rule": lambda v: {"name": "delivery", "query": "外卖 OR delivery"},
     "update_sla_policy": lambda v: {"warn_share": 0.8},
+    "presence_heartbeat": lambda v: {"activity": "viewing"},
+    "follow_ticket": lambda v: {},
+    "link_ticket": lambda v: {"ticket_id": v["duplicate"], "kind": "related"},  # later cells: 409, linked already
+    "update_view": lambda v: {"name": "renamed"},
     "update_mailbox": lambda v: {"name": "Support"},
     # the customer is merged into its twin and erased, one of them first: the other meets its state (409),
     # as an edit after either does; reading it follows the merge's redirect
@@ -191,7 +204,8 @@ PATH_VALUE = re.compile(r"<(?:\w+:)?(\w+)>")
 PARTS = {"version": 1}
 # path values that name the object holding the one a route names, by kind: an attachment's ticket (the
 # side's value under the name given here), whose scope is the attachment's
-HOLDERS = {"attachment": {"ticket_id": "attachment's ticket"}}
+HOLDERS = {"attachment": {"ticket_id": "attachment's ticket"}, READER_ACTS: {"ticket_id": "ticket"},
+           "ticket": {"linked_id": "duplicate"}}
 
 
 @dataclass(frozen=True)
@@ -405,13 +419,25 @@ def seed_sla(url, people):
     return {"global": {"sla policy": policy["id"]}}
 
 
+VIEW_ROUTES = ("get_view", "update_view", "delete_view", "view_tickets")
+VIEW_OWNERS = {"agent": "ann", "supervisor": "sue", "admin": "admin"}  # inside: the role's own; outside: bob's
+
+
+def seed_views(url, people):
+    """A personal view for each cell (a deletion would take a shared one from the other cells)."""
+    def made(owner, route, role):
+        return ok(people[owner].post(url("/api/v1/views"), json={"name": f"{route} as {role}"}), 201)["id"]
+    return {side: {"view": {(route, role): made(VIEW_OWNERS[role] if side == "inside" else "bob", route, role)
+                            for route in VIEW_ROUTES for role in VIEW_OWNERS}} for side in TWINS}
+
+
 def seeded(url, people, pool):
     """{side: {kind: its path value, and what bodies use}}; the global objects are inside."""
     seeds = {side: dict(values, person=values["agent"], account=ACCOUNT_TWINS.get(side))
              for side, values in SIDES.items()}
     parts = [pool.spawn(seed, url, people) for seed in (
         seed_tickets, seed_workspace, seed_webhooks, seed_training, seed_appraisal, seed_monitoring, seed_knowledge,
-        seed_sla, seed_channels, seed_customers)]
+        seed_sla, seed_channels, seed_customers, seed_views)]
     for part in parts:
         for side, values in part.wait().items():
             seeds["inside" if side == "global" else side].update(values)
@@ -433,6 +459,11 @@ def cells():
                 else:
                     expected = "seen"
                 yield Cell(name, role, side, expected)
+
+
+def per_cell(cell, value):
+    """A seed made for each cell (``seed_views``), or the side's one."""
+    return value[(cell.route, cell.role)] if isinstance(value, dict) else value
 
 
 def wrong(cell, response):
@@ -479,8 +510,8 @@ def test_every_role_reaches_the_objects_in_its_scope_and_no_others(start_platfor
         holders = HOLDERS.get(kind, {})
         if cell.route in FRESH:
             values = dict(values, **{kind: twin_of(client.url, people["admin"], kind, cell.side)})
-        path = PATH_VALUE.sub(lambda value: str(PARTS.get(value[1], values[holders.get(value[1], kind)])),
-                              entrypoint.url)
+        path = PATH_VALUE.sub(lambda value: str(per_cell(cell, PARTS.get(
+            value[1], values[holders.get(value[1], kind)]))), entrypoint.url)
         body = BODIES[cell.route](values) if cell.route in BODIES else None
         sent = {"data": body, "headers": {"Content-Type": entrypoint.raw.media_type}} if isinstance(body, bytes) \
             else {"data": PAGE_FORMS.get(cell.route)} if entrypoint.page else {"json": body}

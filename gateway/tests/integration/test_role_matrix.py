@@ -22,8 +22,9 @@ TODAY = date.today().isoformat()
 # create, so they answer 404 after the role check
 # (the same for canned responses and macros, which the cells' examples create)
 # no such organisation either: the cells' own organisations (create_organisation) would be edited or deleted
+# (nor such a view: the views each role saves meanwhile would be one role's and not another's)
 PATH_VALUES = {"username": "{me}", "level": "specialist", "token": "no-such-rating-link", "rule_id": 1_000_000,
-               "canned_id": 1_000_000, "macro_id": 1_000_000, "organisation_id": 1_000_000}
+               "canned_id": 1_000_000, "macro_id": 1_000_000, "organisation_id": 1_000_000, "view_id": 1_000_000}
 TEAM = "billing"  # every account's, so the seeded ticket is within each role's scope (test_ticket_scope: without)
 TICKET = {"subject": "Parcel arrived damaged", "channel": "phone", "kind": "complaint",
           "customer": {"name": "Li Lei", "contact": "+86 138 0000 5678"}}
@@ -59,6 +60,9 @@ EXAMPLES = {
     "health": {}, "metrics": {}, "openapi_document": {}, "deactivate_webhook": {}, "replay_appraisal": {},
     "delete_sla_policy": {},  # the seeded "urgent": no ticket here runs on it
     "sign_out": {},
+    "list_views": {}, "create_view": {"json": {"name": "view of {me}", "query": {"assignee": "@me"}}},
+    "ticket_presence": {}, "presence_heartbeat": {"json": {"activity": "viewing"}},
+    "list_followers": {}, "follow_ticket": {"json": {}}, "unfollow_ticket": {}, "list_ticket_links": {},
     "search_articles": {"query": {"q": "refund"}},
     "kpis": {"query": {"agent": "{me}", "date_from": TODAY, "date_to": TODAY}},
     "opinion_report": {"query": {"since": (NOW - timedelta(days=7)).isoformat(), "until": NOW.isoformat()}},

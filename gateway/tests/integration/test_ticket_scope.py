@@ -35,6 +35,9 @@ BODIES = {
     "record_callback_outcome": {"outcome": "reached"},
     "forward_suggestion": {"department": "product"},
     "decide_suggestion": {"adopted": True, "decision": "we will do it"},
+    "presence_heartbeat": {"activity": "viewing"},
+    "follow_ticket": {},
+    "link_ticket": {"ticket_id": "{other}", "kind": "related"},
 }
 
 
@@ -79,12 +82,14 @@ def test_every_route_that_takes_a_ticket_id_is_404_outside_the_callers_scope(peo
         checked.add(name)
         body = BODIES.get(name)
         attempts = [(tickets["tom"], tickets["ann"])]
-        if name == "merge_ticket":  # both ids: the one merged and the one it is merged into
+        if name in ("merge_ticket", "link_ticket", "unlink_ticket"):  # both ids: either may be out of scope
             attempts.append((tickets["ann"], tickets["tom"]))
         for ticket_id, other in attempts:
             path = entrypoint.url.replace("<int:ticket_id>", str(ticket_id)).replace(
-                "<int:callback_id>", str(callback)).replace("<int:attachment_id>", "1")
-            json = {key: int(other) if value == "{other}" else value for key, value in body.items()} if body else None
+                "<int:callback_id>", str(callback)).replace("<int:attachment_id>", "1").replace(
+                "<int:linked_id>", str(other))
+            json = None if body is None else {key: int(other) if value == "{other}" else value
+                                              for key, value in body.items()}
             response = people[caller].request(entrypoint.method, client.url(path), json=json)
             if response.status_code != 404 or response.json()["error"]["code"] != "not_found":
                 wrong.append(f"{entrypoint.method} {path} as {caller}: {response.status_code} {response.text[:200]}")
@@ -92,7 +97,9 @@ def test_every_route_that_takes_a_ticket_id_is_404_outside_the_callers_scope(peo
     assert {"get_ticket", "list_ticket_messages", "ticket_history", "change_ticket_state", "assign_ticket",
             "merge_ticket", "escalate_ticket", "add_ticket_message", "record_complaint", "get_complaint",
             "coordinate_complaint", "report_complaint_result", "complaint_verdict", "schedule_callback",
-            "record_callback_outcome", "forward_suggestion", "decide_suggestion", "download_attachment"} <= checked
+            "record_callback_outcome", "forward_suggestion", "decide_suggestion", "download_attachment",
+            "ticket_presence", "presence_heartbeat", "list_followers", "follow_ticket", "unfollow_ticket",
+            "list_ticket_links", "link_ticket", "unlink_ticket"} <= checked
     assert people["admin"].get(client.url(f"/api/v1/tickets/{tickets['tom']}")).status_code == 200
 
 

@@ -23,7 +23,7 @@ def test_input_reaches_a_route_as_json_types_with_its_load_only_fields():
 
 def test_the_service_answers_every_route_of_every_area_and_nothing_else():
     assert {name for name, _ in routes(GatewayService)} == set(api_router.routes)
-    assert len(api_router.routes) == 167
+    assert len(api_router.routes) == 181
 
 
 def test_two_routes_of_one_name_are_refused():

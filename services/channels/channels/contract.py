@@ -149,8 +149,8 @@ class BounceReceivedDataSchema(Schema):
 
 # -- mail out: deliveries, notification settings, the on-call list, template previews -------------
 DELIVERY_KINDS = ("acknowledgement", "reply", "complaint_result", "suggestion_decision", "survey",
-                  "assignment", "sla_warning", "sla_breach", "opinion_alert")
-STAFF_NOTICE_KINDS = ("assignment", "sla_warning", "sla_breach", "opinion_alert")
+                  "assignment", "sla_warning", "sla_breach", "opinion_alert", "mention", "following")
+STAFF_NOTICE_KINDS = ("assignment", "sla_warning", "sla_breach", "opinion_alert", "mention", "following")
 DELIVERY_STATUSES = ("queued", "sent", "failed")
 USERNAME = validate.Length(1, 64)
 
@@ -184,6 +184,9 @@ class NoticeKindsSchema(StrictSchema):
     sla_warning = fields.Boolean(metadata={"description": "a ticket I own or supervise nears its SLA due time"})
     sla_breach = fields.Boolean(metadata={"description": "a ticket I own or supervise passed its SLA due time"})
     opinion_alert = fields.Boolean(metadata={"description": "opinion alerts of levels II and I, when on call"})
+    mention = fields.Boolean(metadata={"description": "an internal note mentioned me (@username)"})
+    following = fields.Boolean(metadata={
+        "description": "a ticket I follow got a public reply, a state milestone or a new owner"})
 
 
 class NotificationPreferenceUpdateSchema(StrictSchema):
@@ -204,6 +207,8 @@ class NoticeKindsStateSchema(ResponseSchema):
     sla_warning = fields.Boolean()
     sla_breach = fields.Boolean()
     opinion_alert = fields.Boolean()
+    mention = fields.Boolean()
+    following = fields.Boolean()
 
 
 class NotificationPreferenceSchema(ResponseSchema):

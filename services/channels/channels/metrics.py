@@ -36,7 +36,7 @@ DELIVERY_SECONDS = Histogram("csops_channels_delivery_seconds", "From the mail m
 # every kind's series from the start, at 0: a panel or an alert over mail out shows 0, not nothing,
 # before the first mail
 for _kind in ("acknowledgement", "reply", "complaint_result", "suggestion_decision", "survey",
-              "assignment", "sla_warning", "sla_breach", "opinion_alert"):
+              "assignment", "sla_warning", "sla_breach", "opinion_alert", "mention", "following"):
     DELIVERIES_QUEUED.labels(_kind)
     MAILS_SENT.labels(_kind)
     MAILS_BOUNCED.labels(_kind)

@@ -175,6 +175,8 @@ class NotificationPreference(Base):
     sla_warning: Mapped[bool] = mapped_column(Boolean, default=True)
     sla_breach: Mapped[bool] = mapped_column(Boolean, default=True)
     opinion_alert: Mapped[bool] = mapped_column(Boolean, default=True)
+    mention: Mapped[bool] = mapped_column(Boolean, default=True)
+    following: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -119,6 +119,27 @@ class ChannelsService(PlatformService):
     def on_ticket_transferred(self, event):
         outbound.assignment(self.uow, event, self.ticketing, self.config)
 
+    # -- mail out: the agent workspace's notifications (docs/workspace.md) ------------------------
+    @event_handler("ticketing", "ticket.mentioned")
+    def on_ticket_mentioned(self, event):
+        outbound.mentioned(self.uow, event, self.ticketing, self.config)
+
+    @event_handler("ticketing", "ticket.replied")
+    def on_followed_ticket_replied(self, event):
+        outbound.follower_news(self.uow, event, self.ticketing, self.config, "reply")
+
+    @event_handler("ticketing", "ticket.status_changed")
+    def on_followed_ticket_state(self, event):
+        outbound.follower_news(self.uow, event, self.ticketing, self.config, "state")
+
+    @event_handler("ticketing", "ticket.assigned")
+    def on_followed_ticket_assigned(self, event):
+        outbound.follower_news(self.uow, event, self.ticketing, self.config, "assignment")
+
+    @event_handler("ticketing", "ticket.transferred")
+    def on_followed_ticket_transferred(self, event):
+        outbound.follower_news(self.uow, event, self.ticketing, self.config, "assignment")
+
     @event_handler("ticketing", "sla.warning")
     def on_sla_warning(self, event):
         outbound.sla_warning(self.uow, event, self.ticketing, self.config)

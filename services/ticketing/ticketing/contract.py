@@ -61,6 +61,7 @@ PUBLISHED_TYPES = (
     "ticket.escalated", "sla.warning", "sla.breached", "sla.clock_stopped", "complaint.recorded",
     "complaint.verdict_given", "ticket.rated", "callback.scheduled", "callback.completed", "suggestion.forwarded",
     "suggestion.decided", "kb.search_missed", "ticket.updated", "customer.merged", "customer.erased",
+    "ticket.mentioned", "ticket.linked", "ticket.unlinked",
 )
 
 
@@ -1580,3 +1581,165 @@ class CustomerErasedDataSchema(Schema):
     reason = required(fields.String(validate=validate.OneOf(ERASURE_REASONS)))
     customer_erased = required(fields.Boolean(metadata={"description": "the customer record itself was erased"}))
     actor = required(fields.String(allow_none=True, metadata={"description": "null: the retention sweep"}))
+
+
+# -- the agent workspace: views, presence, mentions, followers, links (docs/workspace.md) ----------
+VISIBILITIES = ("personal", "team", "everyone")
+# relative values a view's query may hold, resolved each time it runs (docs/workspace.md, "Views")
+ME, NOBODY, MY_TEAMS, OPEN = "@me", "@none", "@my_teams", "@open"
+RELATIVE_TIME_PATTERN = r"^now(?:([+-])(\d{1,4})([mhd]))?$"
+# a view's query: the list's filters (its paging is the runner's, its order the view's sort)
+VIEW_QUERY_FIELDS = tuple(name for name in TicketListQuerySchema._declared_fields
+                          if name not in ("page", "per_page", "cursor", "sort"))
+VIEW_COLUMNS = tuple(TicketSummarySchema._declared_fields)
+DEFAULT_COLUMNS = ("id", "subject", "state", "priority", "assignee", "team", "updated_at")
+VIEW_COUNT_CAP = 10_000
+PRESENCE_ACTIVITIES = ("viewing", "replying")
+PRESENCE_SECONDS = 60
+LINK_KINDS = ("parent", "child", "related")
+
+
+def is_relative_time(value) -> bool:
+    return isinstance(value, str) and re.match(RELATIVE_TIME_PATTERN, value) is not None
+
+
+class ViewCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    query = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict, metadata={
+        "description": "the filters of GET /api/v1/tickets (not page or per_page), with relative values: assignee "
+                       "'@me' or '@none', team '@my_teams', state '@open', due_before 'now', 'now+1h', "
+                       "'now+30m', 'now-2d'", "example": {"assignee": "@me", "state": "@open"}})
+    sort = fields.String(load_default="-id", validate=validate.OneOf(SEARCH_SORTS), metadata={
+        "description": "the ticket list's sort: a column, '-' first for descending (newest first as tie-break), or "
+                       "relevance for a view with q"})
+    columns = fields.List(fields.String(validate=validate.OneOf(VIEW_COLUMNS)), load_default=lambda: list(
+        DEFAULT_COLUMNS), validate=validate.Length(1, len(VIEW_COLUMNS)), metadata={
+        "description": "fields of a listed ticket, in order, for the console to show"})
+    visibility = fields.String(load_default="personal", validate=validate.OneOf(VISIBILITIES), metadata={
+        "description": "personal: yours alone; team: the team's members (a supervisor of the team or an admin "
+                       "saves one); everyone: every ticket reader (admins save one)"})
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64), metadata={
+        "description": "the team of a team view"})
+
+
+ViewUpdateSchema = every_field_optional(ViewCreateSchema, "ViewUpdateSchema", "A view's fields to change.")
+
+
+class ViewCountSchema(ResponseSchema):
+    count = fields.Integer(metadata={"description": f"tickets it lists now, counted up to {VIEW_COUNT_CAP}"})
+    capped = fields.Boolean(metadata={"description": f"true: more than {VIEW_COUNT_CAP}; count says {VIEW_COUNT_CAP}"})
+
+
+class ViewSchema(ResponseSchema):
+    id = fields.String(metadata={"description": "a built-in's key (mine, team_queue, unassigned, breaching_soon, "
+                                                "waiting_on_customer) or a saved view's number"})
+    builtin = fields.Boolean()
+    name = fields.String()
+    query = fields.Dict(metadata={"description": "as saved, relative values unresolved"})
+    sort = fields.String()
+    columns = fields.List(fields.String())
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    team = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={"description": "null for a built-in"})
+    created_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    count = fields.Nested(ViewCountSchema, allow_none=True, metadata={
+        "description": "in the list of views; null in a single view's answer"})
+
+
+class ViewListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(ViewSchema))
+
+
+class ViewTicketsQuerySchema(PageQuerySchema):
+    """A page of a view's tickets."""
+
+
+class ViewTicketPageSchema(ResponseSchema):
+    view = fields.Nested(ViewSchema)
+    items = fields.List(fields.Nested(TicketSummarySchema))
+    total = fields.Integer(metadata={"description": "items matching the view, on all pages"})
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class PresenceUpdateSchema(StrictSchema):
+    activity = fields.String(required=True, validate=validate.OneOf(PRESENCE_ACTIVITIES), metadata={
+        "description": f"what you do on the ticket; send it again at least every {PRESENCE_SECONDS} s to stay listed"})
+
+
+class PresenceSchema(ResponseSchema):
+    username = fields.String()
+    activity = fields.String(validate=validate.OneOf(PRESENCE_ACTIVITIES))
+    since = fields.DateTime(metadata={"description": "when this activity began"})
+    expires_at = fields.DateTime(metadata={"description": "listed until then unless another heartbeat comes"})
+
+
+class PresenceListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(PresenceSchema), metadata={"description": "others on the ticket, not you"})
+    expires_in = fields.Integer(metadata={"description": "seconds a heartbeat keeps you listed"})
+
+
+class MentionsSchema(ResponseSchema):
+    notified = fields.List(fields.String(), metadata={"description": "mentioned, may read the ticket: told"})
+    cannot_read = fields.List(fields.String(), metadata={
+        "description": "mentioned staff who may not read the ticket: not told"})
+    unknown = fields.List(fields.String(), metadata={"description": "@names that are no active account: ignored"})
+
+
+class MessageCreatedSchema(MessageSchema):
+    mentions = fields.Nested(MentionsSchema, metadata={
+        "description": "the @usernames of an internal note, and who was told (empty lists for other messages)"})
+
+
+class FollowSchema(StrictSchema):
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64), metadata={
+        "description": "who follows; yours by default (a supervisor or admin may name staff who can read it)"})
+
+
+class UnfollowQuerySchema(StrictSchema):
+    username = fields.String(validate=validate.Length(1, 64), metadata={"description": "yours by default"})
+
+
+class FollowerSchema(ResponseSchema):
+    username = fields.String()
+    added_by = fields.String(allow_none=True)
+    added_at = fields.DateTime()
+
+
+class FollowerListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(FollowerSchema))
+
+
+class LinkCreateSchema(StrictSchema):
+    ticket_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1), metadata={
+        "description": "the other ticket"})
+    kind = fields.String(required=True, validate=validate.OneOf(LINK_KINDS), metadata={
+        "description": "what the other ticket is to this one: its parent, a child, or related"})
+
+
+class LinkSchema(ResponseSchema):
+    ticket_id = fields.Integer(metadata={"description": "the linked ticket"})
+    kind = fields.String(validate=validate.OneOf(LINK_KINDS), metadata={"description": "what it is to this ticket"})
+    subject = fields.String()
+    state = fields.String(validate=validate.OneOf(STATES))
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class LinkListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(LinkSchema), metadata={"description": "links to tickets you may read"})
+
+
+class TicketMentionedDataSchema(TicketFactsSchema):
+    """An internal note mentioned staff; never the note's text."""
+    message_id = required(fields.Integer(metadata={"description": "the note"}))
+    mentioned = required(fields.List(fields.String(), metadata={
+        "description": "usernames told: mentioned, active, and able to read the ticket"}))
+
+
+class TicketLinkedDataSchema(TicketFactsSchema):
+    """``ticket_id`` was linked to (or unlinked from) ``linked_ticket_id``."""
+    linked_ticket_id = required(fields.Integer())
+    link = required(fields.String(validate=validate.OneOf(LINK_KINDS), metadata={
+        "description": "what linked_ticket_id is (was) to ticket_id"}))

@@ -5,9 +5,10 @@ from plumbing.events import EventType
 from ticketing.contract import (
     PUBLISHED_TYPES, CallbackDataSchema, CustomerErasedDataSchema, CustomerMergedDataSchema, ComplaintRecordedDataSchema, ComplaintVerdictDataSchema,
     SearchMissedDataSchema, SlaClockDataSchema, SlaClockStoppedDataSchema, SuggestionDataSchema,
-    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema,
-    TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema, TicketReopenedDataSchema,
-    TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema, TicketUpdatedDataSchema,
+    TicketAssignedDataSchema, TicketCreatedDataSchema, TicketEscalatedDataSchema, TicketLinkedDataSchema,
+    TicketMentionedDataSchema, TicketMergedDataSchema, TicketRatedDataSchema, TicketRepliedDataSchema,
+    TicketReopenedDataSchema, TicketResolvedDataSchema, TicketSettledDataSchema, TicketStatusChangedDataSchema,
+    TicketUpdatedDataSchema,
 )
 
 AGGREGATE = "ticket"
@@ -73,12 +74,20 @@ CUSTOMER_ERASED = EventType(
     "A customer's personal data was erased from these tickets (on request, or by retention): every service "
     "erases its own copy. Ids only.")
 
+TICKET_MENTIONED = EventType(
+    "ticket.mentioned", TicketMentionedDataSchema,
+    "An internal note mentioned staff who may read the ticket (channels mails them; never the note's text).")
+TICKET_LINKED = EventType(
+    "ticket.linked", TicketLinkedDataSchema, "A ticket was linked to another as its parent, child or related.")
+TICKET_UNLINKED = EventType("ticket.unlinked", TicketLinkedDataSchema, "A link between two tickets was removed.")
+
 PUBLISHED = (
     TICKET_CREATED, TICKET_ASSIGNED, TICKET_TRANSFERRED, TICKET_STATUS_CHANGED, TICKET_RESOLVED, TICKET_REOPENED,
     TICKET_CLOSED, TICKET_REPLIED, TICKET_FIRST_RESPONDED, TICKET_MERGED, TICKET_ESCALATED, SLA_WARNING,
     SLA_BREACHED, SLA_CLOCK_STOPPED, COMPLAINT_RECORDED, COMPLAINT_VERDICT, TICKET_RATED, CALLBACK_SCHEDULED,
     CALLBACK_COMPLETED, SUGGESTION_FORWARDED, SUGGESTION_DECIDED, KB_SEARCH_MISSED, TICKET_UPDATED,
     CUSTOMER_MERGED, CUSTOMER_ERASED,
+    TICKET_MENTIONED, TICKET_LINKED, TICKET_UNLINKED,
 )
 
 if tuple(event_type.name for event_type in PUBLISHED) != PUBLISHED_TYPES:  # webhooks validate against the names

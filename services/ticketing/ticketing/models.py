@@ -531,6 +531,22 @@ class CannedResponse(Base):
     owner: Mapped[str | None] = mapped_column(String(64), index=True)   # personal ones
     team: Mapped[str | None] = mapped_column(String(64), index=True)    # team ones
     created_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TicketView(Base):
+    """A saved ticket list (docs/workspace.md, "Views"): the list query it runs, as GET /api/v1/tickets
+    takes it, relative values unresolved (``views.rules``), its sort and columns; ``visibility``
+    personal (its owner's), team (``team``'s members') or everyone."""
+    __tablename__ = "ticket_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    visibility: Mapped[str] = mapped_column(String(16))     # personal, team, everyone
+    team: Mapped[str | None] = mapped_column(String(64), index=True)  # a team view's team
+    query: Mapped[dict] = mapped_column(JSON, default=dict)
+    sort: Mapped[str] = mapped_column(String(32))
+    columns: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -549,3 +565,38 @@ class Macro(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketPresence(Base):
+    """Who is viewing or replying to a ticket now: a heartbeat's row, gone once ``expires_at``
+    passed (pruned as heartbeats come), so every gateway and ticketing replica sees the same."""
+    __tablename__ = "ticket_presence"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    activity: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class TicketFollower(Base):
+    """Staff who hear of a ticket's replies, state milestones and assignment (channels mails them)."""
+    __tablename__ = "ticket_followers"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    added_by: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketLink(Base):
+    """Two linked tickets: ``parent`` (from is the parent of to: a child has one parent) or
+    ``related`` (symmetric, stored once with from < to)."""
+    __tablename__ = "ticket_links"
+
+    from_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    to_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,6 +11,7 @@ from plumbing.timing import timer
 from plumbing.unit_of_work import UnitOfWork
 from ticketing import metrics, models
 from ticketing.aftercare import handlers as aftercare
+from ticketing.collaboration import handlers as collaboration
 from ticketing.customers import handlers as customers
 from ticketing.edits import handlers as edits
 from ticketing.knowledge import handlers as knowledge
@@ -19,6 +20,7 @@ from ticketing.opinion_alerts import handlers as opinion_alerts
 from ticketing.routing import handlers as routing
 from ticketing.sla import handlers as sla
 from ticketing.tickets import handlers as tickets
+from ticketing.views import handlers as views
 from ticketing.webhooks import handlers as webhooks
 
 
@@ -374,3 +376,68 @@ class TicketingService(PlatformService):
     @event_handler("monitoring", "opinion.alert_updated")
     def on_opinion_alert_updated(self, event):
         opinion_alerts.ticket_for_alert(self.uow, event, self.config)
+
+    # -- the agent workspace: views, presence, followers, links (docs/workspace.md) ---------
+    @rpc
+    def list_views(self):
+        return views.list_views(self.uow)
+
+    @rpc
+    def create_view(self, data):
+        return views.create_view(self.uow, data)
+
+    @rpc
+    def get_view(self, view_id):
+        return views.get_view(self.uow, view_id)
+
+    @rpc
+    def update_view(self, view_id, data):
+        return views.update_view(self.uow, view_id, data)
+
+    @rpc
+    def delete_view(self, view_id):
+        return views.delete_view(self.uow, view_id)
+
+    @rpc
+    def view_tickets(self, view_id, query=None):
+        return views.view_tickets(self.uow, view_id, query)
+
+    @rpc
+    def presence_heartbeat(self, ticket_id, data):
+        return collaboration.heartbeat(self.uow, ticket_id, data)
+
+    @rpc
+    def presence(self, ticket_id):
+        return collaboration.presence(self.uow, ticket_id)
+
+    @timer("TICKETING_PRESENCE_PRUNE_SECONDS", collaboration.PRUNE_SECONDS)
+    def prune_presence(self):
+        return collaboration.prune_presence(self.uow)
+
+    @rpc
+    def follow_ticket(self, ticket_id, data):
+        return collaboration.follow(self.uow, ticket_id, data)
+
+    @rpc
+    def unfollow_ticket(self, ticket_id, query=None):
+        return collaboration.unfollow(self.uow, ticket_id, query)
+
+    @rpc
+    def list_followers(self, ticket_id):
+        return collaboration.list_followers(self.uow, ticket_id)
+
+    @rpc
+    def notified_followers(self, ticket_id):
+        return collaboration.notified_followers(self.uow, ticket_id)
+
+    @rpc
+    def link_ticket(self, ticket_id, data):
+        return collaboration.link(self.uow, ticket_id, data)
+
+    @rpc
+    def unlink_ticket(self, ticket_id, other_id):
+        return collaboration.unlink(self.uow, ticket_id, other_id)
+
+    @rpc
+    def list_links(self, ticket_id):
+        return collaboration.list_links(self.uow, ticket_id)

@@ -78,6 +78,15 @@ class SuggestionEvent(TicketEvent):
     adopted = fields.Boolean(allow_none=True, load_default=None)
 
 
+class StateEvent(TicketEvent):
+    state = fields.String(load_default=None, allow_none=True)
+    from_state = fields.String(load_default=None, allow_none=True)
+
+
+class MentionedEvent(TicketEvent):
+    mentioned = fields.List(fields.String(), load_default=list)
+
+
 class SlaEvent(TicketEvent):
     clock = fields.String(required=True)
     due_at = fields.String(required=True)
@@ -248,6 +257,33 @@ def assignment(uow, event, ticketing, config):
     ticket = ticketing.ticket_summary(data["ticket_id"])  # no customer details: none are needed
     context = ticket_notice(config, ticket, actor=data["actor"])
     return notify_staff(uow, event, rules.ASSIGNMENT, [data["assignee"]], context, data["ticket_id"], config)
+
+
+def mentioned(uow, event, ticketing, config):
+    """ticket.mentioned: the staff an internal note mentioned (ticketing named only those who may read it)."""
+    data = load_event_data(shared(MentionedEvent), event)
+    usernames = [name for name in data["mentioned"] if name != data["actor"]]
+    if not usernames:
+        return mark_seen(uow, event)
+    context = ticket_notice(config, ticketing.ticket_summary(data["ticket_id"]), actor=data["actor"])
+    return notify_staff(uow, event, rules.MENTION, usernames, context, data["ticket_id"], config)
+
+
+def follower_news(uow, event, ticketing, config, change):
+    """ticket.replied / status_changed / assigned / transferred: the ticket's followers who may still read
+    it, except whoever made the change and (for an assignment) the new owner, who has the assignment's mail.
+    A state change is news at its milestones only (``rules.followed_state_change``): the moves a reply or an
+    assignment makes come with that mail already."""
+    data = load_event_data(shared(StateEvent), event)
+    if change == "state" and not rules.followed_state_change(data["from_state"], data["state"]):
+        return mark_seen(uow, event)
+    skipped = {data["actor"]} | ({data["assignee"]} if change == "assignment" else set())
+    usernames = [name for name in ticketing.notified_followers(data["ticket_id"]) if name not in skipped]
+    if not usernames:
+        return mark_seen(uow, event)
+    context = ticket_notice(config, ticketing.ticket_summary(data["ticket_id"]), actor=data["actor"], change=change,
+                            state=data["state"], assignee=data["assignee"])
+    return notify_staff(uow, event, rules.FOLLOWING, usernames, context, data["ticket_id"], config)
 
 
 def sla_warning(uow, event, ticketing, config):

@@ -9,7 +9,9 @@ Kinds
     complaint settled, or reopened on an unsatisfied verdict),
     ``suggestion_decision`` (T7), ``survey`` (T6: the CSAT survey with the
     one-time rating link). To staff: ``assignment``, ``sla_warning``,
-    ``sla_breach`` and ``opinion_alert`` (levels II and I, M6).
+    ``sla_breach``, ``opinion_alert`` (levels II and I, M6), ``mention`` (an
+    internal note mentioned them) and ``following`` (news of a ticket they
+    follow: a public reply, a state milestone, a new owner; docs/workspace.md).
 
 Language
     The customer's language as the inbound mail showed it (stored per ticket),
@@ -49,8 +51,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 ACKNOWLEDGEMENT, REPLY, COMPLAINT_RESULT, SUGGESTION_DECISION, SURVEY = (
     "acknowledgement", "reply", "complaint_result", "suggestion_decision", "survey")
 ASSIGNMENT, SLA_WARNING, SLA_BREACH, OPINION_ALERT = "assignment", "sla_warning", "sla_breach", "opinion_alert"
+MENTION, FOLLOWING = "mention", "following"
 CUSTOMER_KINDS = (ACKNOWLEDGEMENT, REPLY, COMPLAINT_RESULT, SUGGESTION_DECISION, SURVEY)
-STAFF_KINDS = (ASSIGNMENT, SLA_WARNING, SLA_BREACH, OPINION_ALERT)
+STAFF_KINDS = (ASSIGNMENT, SLA_WARNING, SLA_BREACH, OPINION_ALERT, MENTION, FOLLOWING)
 KINDS = CUSTOMER_KINDS + STAFF_KINDS
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
@@ -193,6 +196,11 @@ SAMPLES = {
     OPINION_ALERT: {"alert_id": 7, "level": "II", "summary": "Many posts about crushed parcels in Shanghai",
                     "topics": ["delivery", "damage"], "change": "raised", "cluster_size": 35,
                     "alert_url": "https://support.example.com/opinion/alerts/7"},
+    MENTION: {"ticket_id": 42, "subject": "Parcel arrived damaged", "priority": "high", "kind": "complaint",
+              "team": "returns", "actor": "wang.wei", "ticket_url": "https://support.example.com/tickets/42"},
+    FOLLOWING: {"ticket_id": 42, "subject": "Parcel arrived damaged", "priority": "high", "kind": "complaint",
+                "team": "returns", "actor": "wang.wei", "change": "state", "state": "resolved", "assignee": "li.na",
+                "ticket_url": "https://support.example.com/tickets/42"},
 }
 
 
@@ -274,6 +282,15 @@ def sla_recipients(owner, supervisors) -> list[str]:
     """An SLA warning or breach goes to the ticket's owner and its team's supervisors, once each."""
     names = [owner, *sorted(supervisors or ())]
     return list(dict.fromkeys(name for name in names if name))
+
+
+FOLLOWED_STATES = ("waiting_customer", "resolved", "closed")
+
+
+def followed_state_change(before, after) -> bool:
+    """A state change a ticket's followers hear of: waiting on the customer, resolved, closed, or reopened
+    (the moves to assigned and in_progress come with an assignment or a reply, whose mail tells them)."""
+    return after in FOLLOWED_STATES or before in ("resolved", "closed")
 
 
 def wants(preference, kind: str) -> bool:

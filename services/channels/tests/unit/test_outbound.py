@@ -694,3 +694,49 @@ def test_a_batch_past_half_its_lease_records_what_went_and_skips_a_mail_another_
     assert [(row.status, row.attempts) for row in deliveries] == [(rules.SENT, 1)] * 4 + [(rules.QUEUED, 2)]
     assert sorted(mail["Message-ID"] for mail in smtp_server.mails()) == sorted(
         row.message_id for row in deliveries[:4])  # not the one the other sender has
+
+
+def test_mentioned_staff_hear_of_the_note_without_its_text_unless_switched_off(run, ticketing, config, smtp_server):
+    ticketing.ticket(42)
+    prefer(run, "sue", email="sue@staff.example.com", language="en")
+    prefer(run, "bob", email="bob@staff.example.com", kinds={"mention": False})
+    run(outbound.mentioned, ticket_event("ticket.mentioned", 42, message_id=7, mentioned=["sue", "bob", "ann"]),
+        ticketing, config)
+    run(outbound.send_due, ticketing, config, at=T0)
+    [mail] = smtp_server.mails()  # bob switched mentions off; ann wrote the note
+    assert mail["To"] == "sue@staff.example.com" and mail["Subject"] == "[#42] ann mentioned you: 包裹破损"
+    assert "https://console.example.com/tickets/42" in mail.get_body(("plain",)).get_content()
+    assert ("get_ticket", 42) not in ticketing.calls
+
+
+@pytest.mark.parametrize("before, after, told", [
+    ("in_progress", "waiting_customer", True), ("in_progress", "resolved", True), ("resolved", "closed", True),
+    ("resolved", "in_progress", True), ("closed", "new", True),   # reopened
+    ("new", "assigned", False), ("assigned", "in_progress", False), ("waiting_customer", "in_progress", False),
+])
+def test_followers_hear_of_state_milestones_only(before, after, told):
+    assert rules.followed_state_change(before, after) is told
+
+
+def test_followers_hear_of_replies_and_new_owners_but_not_of_their_own_doing(run, ticketing, config, smtp_server):
+    ticketing.ticket(42)
+    ticketing.followers = {42: ["sue", "bob", "ann"]}
+    ticketing.notified_followers = lambda ticket_id: ticketing.calls.append(
+        ("notified_followers", ticket_id)) or ticketing.followers[ticket_id]
+    for name in ("sue", "bob", "ann"):
+        prefer(run, name, email=f"{name}@staff.example.com", language="en")
+    prefer(run, "bob", kinds={"following": False})
+    run(outbound.follower_news, ticket_event("ticket.replied", 42, message_id=3), ticketing, config, "reply")
+    run(outbound.follower_news, ticket_event("ticket.status_changed", 42, state="in_progress", from_state="assigned"),
+        ticketing, config, "state")
+    run(outbound.follower_news, ticket_event("ticket.status_changed", 42, state="resolved", from_state="in_progress"),
+        ticketing, config, "state")
+    run(outbound.follower_news, ticket_event("ticket.transferred", 42, assignee="sue", actor="tim",
+                                             previous_assignee="ann", transfer_count=1), ticketing, config,
+        "assignment")
+    run(outbound.send_due, ticketing, config, at=T0)
+    assert sorted((mail["To"], mail["Subject"]) for mail in smtp_server.mails()) == [
+        ("ann@staff.example.com", "[#42] New owner: 包裹破损"),  # ann did not make this change: tim did
+        ("sue@staff.example.com", "[#42] New reply: 包裹破损"),
+        ("sue@staff.example.com", "[#42] Now resolved: 包裹破损")]  # sue, the new owner, has the assignment's mail
+    assert ticketing.calls.count(("notified_followers", 42)) == 3  # not for the move a reply made

@@ -13,7 +13,7 @@ from ticketing import models
 from ticketing.knowledge import handlers as knowledge
 from ticketing.tickets import handlers as tickets
 
-BEFORE = "e21c0a5d7b42"  # the revision before the search index
+BEFORE = "e5b1c9a4d2f7"  # the revision before the search index
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
 
 

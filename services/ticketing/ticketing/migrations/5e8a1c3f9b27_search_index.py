@@ -1,7 +1,7 @@
 """full-text search index of tickets and the knowledge base
 
 Revision ID: 5e8a1c3f9b27
-Revises: e21c0a5d7b42
+Revises: e5b1c9a4d2f7
 Create Date: 2026-12-07 23:40:00
 
 PostgreSQL: ``ticket_search`` and ``kb_search`` hold a ``tsvector`` per ticket (article) under a
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '5e8a1c3f9b27'
-down_revision = 'e21c0a5d7b42'
+down_revision = 'e5b1c9a4d2f7'
 branch_labels = None
 depends_on = None
 

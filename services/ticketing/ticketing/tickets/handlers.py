@@ -18,10 +18,12 @@ from plumbing.schemas import shared
 from ticketing import events
 from ticketing.aftercare import handlers as aftercare
 from ticketing.attachments import handlers as attachments
+from ticketing.collaboration import handlers as collaboration
 from ticketing.contract import (
     CUSTOMER, NOTE, AssignmentSchema, AttachmentSchema, CustomerAccessPageSchema, CustomerAccessQuerySchema,
     EscalationSchema, HistorySchema, ImportedStepSchema, ImportResultSchema, MergeSchema,
-    MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema, StateChangeSchema,
+    MentionsSchema, MessageCreateWithAttachmentsSchema, MessageListQuerySchema, MessageListSchema, MessageSchema,
+    StateChangeSchema,
     TicketCreateWithAttachmentsSchema, TicketImportSchema, TicketListQuerySchema, TicketPageSchema,
     TicketSummarySchema,
 )
@@ -209,10 +211,21 @@ def ticket_summary(uow, ticket_id):
     return shared(TicketSummarySchema).dump(steps.readable(uow, ticket_id))
 
 
-def list_tickets(uow, query):
-    """The tickets the caller may read that match the query."""
+def list_tickets(uow, query, extra=()):
+    """The tickets the caller may read that match the query (and the ``extra`` conditions of a view)."""
     criteria = load(TicketListQuerySchema, query or {})
     asked = dict(criteria)  # what a cursor is for: every filter, those made conditions below too
+    sort = criteria.pop("sort", None)
+    conditions, tree = list_conditions(uow, criteria)
+    order_by, conditions = search.order(uow, tree, sort, conditions + list(extra))
+    page = fetch_page(uow.session, Ticket, criteria, order_by, conditions, query=asked)
+    return shared(TicketPageSchema).dump(page)
+
+
+def list_conditions(uow, criteria):
+    """``(conditions, search tree)``: the SQL conditions of a loaded list query's filters that are no plain
+    column equality (taken out of ``criteria``, which keeps those), the caller's scope first, and the
+    parsed ``q`` (None without one)."""
     conditions = [steps.readable_condition(uow)]
     if "tag" in criteria:
         tag = criteria.pop("tag").strip().lower()
@@ -233,9 +246,7 @@ def list_tickets(uow, query):
     if "unstaffed" in criteria:
         unstaffed = routing.unstaffed_condition(routing.staffing_now(uow.session, uow.now()))
         conditions.append(unstaffed if criteria.pop("unstaffed") else ~unstaffed)
-    order_by, conditions = search.order(uow, tree, criteria.pop("sort", None), conditions)
-    page = fetch_page(uow.session, Ticket, criteria, order_by, conditions, query=asked)
-    return shared(TicketPageSchema).dump(page)
+    return conditions, tree
 
 
 def change_state(uow, ticket_id, data):
@@ -275,9 +286,12 @@ def add_message(uow, ticket_id, data, config):
                         {"kind": [f"{CUSTOMER} messages come from integrations, not from staff"]})
     attachments.check_stored(fields["attachments"], config)
     with uow.transaction():
-        message = steps.write_message(uow, steps.locked(uow, ticket_id), fields["kind"], fields["body"], config,
-                                      fields["attachments"], fields["html"] if fields["kind"] == CUSTOMER else None)
-    return shared(MessageSchema).dump(message)
+        ticket = steps.locked(uow, ticket_id)
+        message = steps.write_message(uow, ticket, fields["kind"], fields["body"], config, fields["attachments"],
+                                      fields["html"] if fields["kind"] == CUSTOMER else None)
+        mentions = (collaboration.mention(uow, ticket, message) if fields["kind"] == NOTE
+                    else {"notified": [], "cannot_read": [], "unknown": []})
+    return dict(shared(MessageSchema).dump(message), mentions=shared(MentionsSchema).dump(mentions))
 
 
 def list_messages(uow, ticket_id, query):

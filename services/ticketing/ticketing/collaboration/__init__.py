@@ -1,0 +1,1 @@
+"""Working together on a ticket: presence, @mentions, followers, linked tickets (docs/workspace.md)."""

@@ -1,0 +1,1 @@
+"""Saved views of the ticket list (docs/workspace.md, "Views")."""
