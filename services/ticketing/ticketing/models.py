@@ -531,6 +531,8 @@ class CannedResponse(Base):
     owner: Mapped[str | None] = mapped_column(String(64), index=True)   # personal ones
     team: Mapped[str | None] = mapped_column(String(64), index=True)    # team ones
     created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class TicketView(Base):

@@ -17,10 +17,10 @@ NEW_TICKET = {
 
 
 def summary(ticket):
-    """What a list shows of a ticket: all but the detail-only SLA clocks and policy, the rating link and the
-    files it was opened with, the customer masked."""
+    """What a list shows of a ticket: all but the detail-only SLA clocks and policy, the rating link, the
+    files it was opened with and its mail's HTML, the customer masked."""
     return dict({key: value for key, value in ticket.items()
-                 if key not in ("sla", "sla_policy", "rating_token", "attachments")},
+                 if key not in ("sla", "sla_policy", "rating_token", "attachments", "description_html")},
                 customer={"name": "L*", "contact": "+86 138****0000"})
 
 
