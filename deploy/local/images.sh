@@ -43,15 +43,15 @@ if ! podman image exists "$BASE"; then
     trap - EXIT
 fi
 
-# The Python image, by the hash of what goes into it.
+# The Python image, by the hash of what goes into it; the wheelhouse by the requirements' alone.
 hash=$(cat requirements.txt requirements-hashed.txt deploy/local/python/Dockerfile | sha256sum | cut -c1-12)
 if ! podman image exists "$PYTHON-$hash"; then
-    wheelhouse=var/wheelhouse/$hash
+    wheelhouse=var/wheelhouse/$(cat requirements.txt requirements-hashed.txt | sha256sum | cut -c1-12)
     if [ ! -e "$wheelhouse/.complete" ]; then
         say "building the wheelhouse $wheelhouse"
         rm -rf "$wheelhouse" && mkdir -p "$wheelhouse"
-        "$PIP" wheel --quiet --no-deps -r requirements.txt -w "$wheelhouse"
-        "$PIP" wheel --quiet --no-deps --require-hashes -r requirements-hashed.txt -w "$wheelhouse"
+        "$PIP" wheel --quiet --no-deps -r requirements.txt -w "$wheelhouse" 2> >(grep -v "^WARNING: Location" >&2)
+        "$PIP" wheel --quiet --no-deps --require-hashes -r requirements-hashed.txt -w "$wheelhouse" 2> >(grep -v "^WARNING: Location" >&2)
         touch "$wheelhouse/.complete"
     fi
     say "building $PYTHON-$hash"
