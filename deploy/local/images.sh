@@ -61,6 +61,8 @@ if ! podman image exists "$PYTHON-$hash"; then
     rm -rf "$context"
 fi
 podman tag "$PYTHON-$hash" "$PYTHON"
+# earlier requirements' Python images, and what rebuilding left untagged, are of no further use
+podman images --format '{{.Repository}}:{{.Tag}}' | grep "^$PYTHON-" | grep -v -- "-$hash\$" | xargs -r podman rmi >/dev/null 2>&1 || true
 
 for server in rabbitmq postgres prometheus; do
     say "building localhost/csops/$server:local"
