@@ -49,13 +49,16 @@ def pytest_terminal_summary(terminalreporter):
 
 
 class Compose:
-    def __init__(self, env):
+    def __init__(self, env, env_file):
         self.env = env
-        self.base = f"http://127.0.0.1:{env['GATEWAY_HOST_PORT']}"
-        self.prometheus = f"http://127.0.0.1:{env['PROMETHEUS_HOST_PORT']}"
+        self.command = ["docker-compose", "--env-file", str(env_file), "-p", PROJECT, *COMPOSE_FILES]
+        settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
+                        and not line.startswith("#"))
+        self.base = f"http://127.0.0.1:{settings['GATEWAY_HOST_PORT']}"
+        self.prometheus = f"http://127.0.0.1:{settings['PROMETHEUS_HOST_PORT']}"
 
     def run(self, *args, timeout=600, check=True):
-        result = subprocess.run(["docker-compose", *COMPOSE_FILES, *args], cwd=ROOT, env=self.env,
+        result = subprocess.run([*self.command, *args], cwd=ROOT, env=self.env,
                                 capture_output=True, text=True, timeout=timeout)
         if check and result.returncode:
             raise AssertionError(f"docker-compose {' '.join(args)} exited {result.returncode}:\n"
@@ -95,7 +98,7 @@ class Compose:
             time.sleep(2)
 
     def logs(self):
-        result = subprocess.run(["docker-compose", *COMPOSE_FILES, "logs", "--no-color", "--tail", "30"], cwd=ROOT,
+        result = subprocess.run([*self.command, "logs", "--no-color", "--tail", "30"], cwd=ROOT,
                                 env=self.env, capture_output=True, text=True, timeout=120)
         return result.stdout[-12000:]
 
@@ -156,20 +159,28 @@ def compose():
 
     workdir = Path(tempfile.mkdtemp(prefix="csops-compose-"))
     socket_path = workdir / "podman.sock"
+    workdir.chmod(0o700)  # the env file holds the (test) secrets
     service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
                                stdout=subprocess.DEVNULL, stderr=open(workdir / "podman-service.log", "wb"))
     pidfile = ROOT / "var" / "compose" / "podman-service.pid"  # tests/compose/cleanup.sh stops it if we cannot
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.write_text(str(service.pid))
+    # the settings as a user has them: .env.example with the REQUIRED values filled in and free ports
+    settings = {name: f"{name.lower().replace('_', '-')}-0123456789" for name in SECRETS}
+    settings.update(COMPOSE_PROJECT_NAME=PROJECT, JWT_SECRET="compose-test-jwt-secret-0123456789abcdef",
+                    ADMIN_PASSWORD=ADMIN_PASSWORD, PUBLISH_ADDRESS="127.0.0.1", CSOPS_IMAGE="csops/platform:latest",
+                    **{name: str(free_port()) for name in ("GATEWAY_HOST_PORT", "RABBITMQ_MANAGEMENT_HOST_PORT",
+                                                           "PROMETHEUS_HOST_PORT", "GRAFANA_HOST_PORT",
+                                                           "MAILPIT_HOST_PORT")})
+    lines = []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        name = line.partition("=")[0]
+        lines.append(f"{name}={settings.pop(name)}" if name in settings and not line.startswith("#") else line)
+    assert not settings, f"not in .env.example: {settings}"
+    (workdir / "env").write_text("\n".join(lines) + "\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("COMPOSE_", "DOCKER_"))}
-    env.update({name: f"{name.lower().replace('_', '-')}-0123456789" for name in SECRETS})
-    env.update(DOCKER_HOST=f"unix://{socket_path}", COMPOSE_PROJECT_NAME=PROJECT, COMPOSE_HTTP_TIMEOUT="300",
-               JWT_SECRET="compose-test-jwt-secret-0123456789abcdef", ADMIN_PASSWORD=ADMIN_PASSWORD,
-               PUBLISH_ADDRESS="127.0.0.1", GATEWAY_HOST_PORT=str(free_port()),
-               RABBITMQ_MANAGEMENT_HOST_PORT=str(free_port()), PROMETHEUS_HOST_PORT=str(free_port()),
-               GRAFANA_HOST_PORT=str(free_port()), MAILPIT_HOST_PORT=str(free_port()),
-               CSOPS_IMAGE="csops/platform:latest")
-    stack = Compose(env)
+    env.update(DOCKER_HOST=f"unix://{socket_path}", COMPOSE_HTTP_TIMEOUT="300")
+    stack = Compose(env, workdir / "env")
     ticker = HealthTicker()
     try:
         deadline = time.monotonic() + 30
@@ -180,8 +191,9 @@ def compose():
         ticker.start()
         started = time.monotonic()
         stack.run("up", "-d", "--no-build")
-        stack.wait_healthy(["rabbitmq", "postgres", "gateway", "ticketing", "training", "appraisal",
-                            "monitoring", "channels"])
+        # `up` returned once RabbitMQ and PostgreSQL were healthy (depends_on); then the six processes.
+        # (RabbitMQ's own check starts an Erlang VM: it may time out now and then on a busy machine)
+        stack.wait_healthy(["gateway", "ticketing", "training", "appraisal", "monitoring", "channels"])
         report("time from `up` to every container healthy", f"{time.monotonic() - started:.0f} s")
         yield stack
     finally:
