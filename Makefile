@@ -61,7 +61,7 @@ test-faults: install
 # docker-compose.yml run for real on Podman (tests/compose): images built from Debian (deploy/local/images.sh),
 # up, scaled out, a replica crashed, down -v. Bounded: after COMPOSE_MINUTES it fails, and whatever it
 # left is removed either way (the images stay, for the next run's cache).
-COMPOSE_MINUTES ?= 15
+COMPOSE_MINUTES ?= 20
 test-compose: install
 	timeout --kill-after=30 $(COMPOSE_MINUTES)m env PIP=$(abspath $(VENV))/bin/pip $(PY) -m pytest -m compose tests/compose $(PYTEST_ARGS); \
 	  status=$$?; tests/compose/cleanup.sh; exit $$status
