@@ -8,7 +8,7 @@ SERVICES := $(shell python3 $(SERVICES_LIST) backends)
 PACKAGES := plumbing gateway $(addprefix services/,$(SERVICES))
 STAMP := $(VENV)/.installed
 
-.PHONY: install migrate topology up preflight contract-tools test test-faults bench compose-check event-docs eval-sentiment train-sentiment clean
+.PHONY: install migrate topology up preflight contract-tools test test-faults test-compose bench compose-check event-docs eval-sentiment train-sentiment clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-hashed.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -58,6 +58,14 @@ test: preflight install contract-tools
 test-faults: install
 	$(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
+# docker-compose.yml run for real on Podman (tests/compose): images built from Debian (deploy/local/images.sh),
+# up, scaled out, a replica crashed, down -v. Bounded: after COMPOSE_MINUTES it fails, and whatever it
+# left is removed either way (the images stay, for the next run's cache).
+COMPOSE_MINUTES ?= 20
+test-compose: install
+	timeout --kill-after=30 $(COMPOSE_MINUTES)m env PIP=$(abspath $(VENV))/bin/pip $(PY) -m pytest -m compose tests/compose $(PYTEST_ARGS); \
+	  status=$$?; tests/compose/cleanup.sh; exit $$status
+
 bench: install
 	$(PY) bench/gateway_tickets.py $(BENCH_ARGS)
 
@@ -82,6 +90,7 @@ train-sentiment: install
 # every setting .env.example leaves empty (the REQUIRED secrets among them) set to a placeholder
 compose-check:
 	env $$(sed -n 's/^\([A-Z_]*\)=$$/\1=check/p' .env.example) docker-compose -f docker-compose.yml config -q
+	env $$(sed -n 's/^\([A-Z_]*\)=$$/\1=check/p' .env.example) docker-compose -f docker-compose.yml -f docker-compose.local.yml config -q
 
 clean:
 	rm -rf var

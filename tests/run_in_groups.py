@@ -69,7 +69,7 @@ def start_group(number, count, update_durations, pytest_args):
     if update_durations:  # each group splits by a copy and writes its own tests' times back into it
         durations = LOGS / f"{number}.durations.json"
         durations.write_text(DURATIONS.read_text() if DURATIONS.exists() else "{}")
-    command = [sys.executable, "-m", "pytest", "-m", "not faults and not broker_restart",
+    command = [sys.executable, "-m", "pytest", "-m", "not faults and not compose and not broker_restart",
                "--splits", str(count), "--group", str(number), "--durations-path", str(durations),
                "--splitting-algorithm", "least_duration"]  # dealt like cards: each group gets slow and fast files
     if update_durations:
