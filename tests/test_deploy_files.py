@@ -403,9 +403,9 @@ def test_each_broker_user_may_touch_its_own_exchanges_and_queues_and_no_other_pr
 # the calls one backend makes to another (the rest only answer): channels opens tickets and adds
 # customers' messages by ticketing's RPCs, reads a ticket's customer to check a subject token's sender,
 # and reads what it mails (the customer's address, audited; a reply's text; a fresh rating link) and
-# notes bounces (issue 20)
+# notes bounces (issue 20), and asks which followers of a ticket to mail (issue 21)
 BACKEND_CALLS = {("channels", "ticketing"): {"create_tickets", "add_message", "list_messages", "get_ticket",
-                                             "ticket_summary", "issue_rating_link"}}
+                                             "ticket_summary", "issue_rating_link", "notified_followers"}}
 
 
 def test_rpc_routing_keys_let_the_gateway_call_and_a_service_only_answer():
