@@ -1655,12 +1655,9 @@ class ViewTicketsQuerySchema(PageQuerySchema):
     """A page of a view's tickets."""
 
 
-class ViewTicketPageSchema(ResponseSchema):
+class ViewTicketPageSchema(TicketPageSchema):
+    """A page of the ticket list, as GET /api/v1/tickets answers it, with the view it ran."""
     view = fields.Nested(ViewSchema)
-    items = fields.List(fields.Nested(TicketSummarySchema))
-    total = fields.Integer(metadata={"description": "items matching the view, on all pages"})
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class PresenceUpdateSchema(StrictSchema):

@@ -121,13 +121,13 @@ def check_organisation(uow, organisation_id):
 def list_customers(uow, query, config):
     """Customers by contact (however written), part of the name or organisation, newest first."""
     criteria = load(CustomerListQuerySchema, query or {})
-    conditions = []
+    asked, conditions = dict(criteria), []  # a cursor is for these filters, those made conditions too
     if "contact" in criteria:
         conditions.append(Customer.id.in_(contact_holders(criteria.pop("contact"), config)))
     if "name" in criteria:
         conditions.append(contains_text(Customer.name, criteria.pop("name")))
     with uow.transaction():
-        page = fetch_page(uow.session, Customer, criteria, [Customer.id.desc()], conditions)
+        page = fetch_page(uow.session, Customer, criteria, [Customer.id.desc()], conditions, query=asked)
         page["items"] = [records.view(uow, customer) for customer in page["items"]]
         return shared(CustomerPageSchema).dump(page)
 
@@ -294,13 +294,14 @@ def get_organisation(uow, organisation_id):
 
 def list_organisations(uow, query):
     criteria = load(OrganisationListQuerySchema, query or {})
-    conditions = []
+    asked, conditions = dict(criteria), []
     if "name" in criteria:
         conditions.append(contains_text(Organisation.name, criteria.pop("name")))
     if "domain" in criteria:
         conditions.append(Organisation.id.in_(select(OrganisationDomain.organisation_id).where(
             OrganisationDomain.domain == rules.normalise_domain(criteria.pop("domain")))))
-    page = fetch_page(uow.session, Organisation, criteria, [Organisation.name], conditions)
+    page = fetch_page(uow.session, Organisation, criteria, [Organisation.name, Organisation.id], conditions,
+                      query=asked)
     page["items"] = [organisation_fields(uow, organisation) for organisation in page["items"]]
     return shared(OrganisationPageSchema).dump(page)
 
