@@ -103,7 +103,17 @@ class ReliableEventHandler(EventHandler):
                             "is away (%s); it goes back to the queue", self.queue.name, exc)
                 self.queue_consumer.requeue_message(message)
                 return
-        self.queue_consumer.ack_message(message)
+        self.acknowledge([message])
+
+    def acknowledge(self, messages):
+        """Ack each; if the broker went away meanwhile (raised here, it would kill the container: the
+        process would exit), it redelivers them once the consumer is back, and the inbox skips them."""
+        try:
+            for message in messages:
+                self.queue_consumer.ack_message(message)
+        except BROKER_AWAY as exc:
+            log.warning("%s: handled but not acknowledged, the broker is away (%s); redelivered, they are "
+                        "skipped as seen", self.queue.name, exc)
 
     def retry_or_dead_letter(self, message, exc):
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
@@ -193,8 +203,7 @@ class BatchEventHandler(ReliableEventHandler):
 
     def batch_processed(self, batch, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
-            for _, message in batch:
-                self.queue_consumer.ack_message(message)
+            self.acknowledge([message for _, message in batch])
         elif len(batch) == 1:
             self.handle_message_processed(batch[0][1], result, exc_info)
         else:
