@@ -1107,22 +1107,22 @@ def check_visibility(data):
         raise ValidationError(f"only with visibility {TEAM}", "team")
 
 
-def visibility_field():
-    return fields.String(load_default=PERSONAL, validate=validate.OneOf(VISIBILITIES), metadata={
+class SharedWritingSchema(StrictSchema):
+    """Who a canned response or a macro is for: its visibility, and the team when shared with one."""
+    visibility = fields.String(load_default=PERSONAL, validate=validate.OneOf(VISIBILITIES), metadata={
         "description": "personal: yours alone; team: the team's members (supervisors and agents) use and edit it; "
                        "everyone: every agent uses it, supervisors and admins edit it"})
-
-
-class CannedResponseCreateSchema(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
-    body = fields.String(required=True, validate=validate.Length(1, 20000), metadata={"description": PLACEHOLDERS_HELP})
-    visibility = visibility_field()
     team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
 
     @validates_schema
     def team_if_shared_with_one(self, data, **kwargs):
         check_visibility(data)
+
+
+class CannedResponseCreateSchema(SharedWritingSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    body = fields.String(required=True, validate=validate.Length(1, 20000), metadata={"description": PLACEHOLDERS_HELP})
 
 
 CannedResponseUpdateSchema = every_field_optional(
@@ -1195,17 +1195,11 @@ class MacroActionSchema(StrictSchema):
             raise ValidationError(problems)
 
 
-class MacroCreateSchema(StrictSchema):
+class MacroCreateSchema(SharedWritingSchema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     actions = fields.List(fields.Nested(MacroActionSchema), required=True,
                           validate=validate.Length(1, MAX_MACRO_ACTIONS), metadata={
                               "description": "applied in order, all or none, as one history entry"})
-    visibility = visibility_field()
-    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
-
-    @validates_schema
-    def team_if_shared_with_one(self, data, **kwargs):
-        check_visibility(data)
 
 
 MacroUpdateSchema = every_field_optional(
